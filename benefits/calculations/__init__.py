@@ -1,0 +1,1 @@
+"""Benefit rules as named calculations; every module here is registered on discovery."""

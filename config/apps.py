@@ -1,0 +1,22 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class PolicyConfig(AppConfig):
+    """Jurisdictions, dated policy parameters and reference statistics (政策参数)."""
+
+    name = "config"
+    label = "policy"
+    verbose_name = "政策参数"
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401
+
+        post_migrate.connect(_load_policy_files, sender=self)
+
+
+def _load_policy_files(sender, using="default", **kwargs) -> None:
+    """Keep the database in step with the version-controlled policy files after every migrate."""
+    from .policy_loader import load_policy_files
+
+    load_policy_files(using=using)

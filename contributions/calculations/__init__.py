@@ -1,0 +1,1 @@
+"""Contribution rules as named calculations; every module here is registered on discovery."""

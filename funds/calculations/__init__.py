@@ -1,0 +1,1 @@
+"""Fund rules as named calculations; every module here is registered on discovery."""
