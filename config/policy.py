@@ -121,9 +121,9 @@ def _build_snapshot() -> Snapshot:
         v.dates.append(eff)
         v.rows.append((to_decimal(value), cite, decision))
     stats: dict[tuple[str, str], _Versions] = {}
-    for code, key, eff, value, label, is_demo in ReferenceStatistic.objects.order_by(
-        "effective_from"
-    ).values_list("jurisdiction__code", "key", "effective_from", "value", "period_label", "is_demo"):
+    for code, key, eff, value, label, is_demo in ReferenceStatistic.objects.order_by("effective_from").values_list(
+        "jurisdiction__code", "key", "effective_from", "value", "period_label", "is_demo"
+    ):
         v = stats.setdefault((code, key), _Versions())
         v.dates.append(eff)
         v.rows.append((value, label, "demo" if is_demo else ""))

@@ -40,7 +40,7 @@ _DecimalLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
 
 def read_yaml(path: Path) -> Any:
     with path.open(encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=_DecimalLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(fh, Loader=_DecimalLoader)
 
 
 def _jsonable(value: Any) -> Any:

@@ -9,13 +9,13 @@ from config.scenarios import Case, CaseResult, load_cases, run_case
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 
 
-def _cases() -> list:
-    items = list(load_cases([SCENARIO_DIR]))
-    return [pytest.param(c, id=f"{c.case.path.relative_to(SCENARIO_DIR) if isinstance(c, CaseResult) else c.path.relative_to(SCENARIO_DIR)}::{c.case.name if isinstance(c, CaseResult) else c.name}") for c in items]
+def _param(item: Case | CaseResult):
+    case = item.case if isinstance(item, CaseResult) else item
+    return pytest.param(item, id=f"{case.path.relative_to(SCENARIO_DIR)}::{case.name}")
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("case", _cases())
-def test_scenario(case: Case | CaseResult) -> None:
-    result = case if isinstance(case, CaseResult) else run_case(case)
+@pytest.mark.parametrize("item", [_param(i) for i in load_cases([SCENARIO_DIR])])
+def test_scenario(item: Case | CaseResult) -> None:
+    result = item if isinstance(item, CaseResult) else run_case(item)
     assert result.passed, result.line()

@@ -1,0 +1,242 @@
+"""Case workers' screens for the register (登记管理). Thin: validation and writes go through services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from simple_history.admin import SimpleHistoryAdmin
+
+from . import services
+from .admin_mixins import EmployerScopedAdmin, PiiMaskingAdmin
+from .models import Employer, EmployerUser, EnrolmentSpan, InsuredPerson, LifeEvent
+
+
+@admin.register(Employer)
+class EmployerAdmin(EmployerScopedAdmin, SimpleHistoryAdmin):
+    employer_path = "pk"
+    list_display = (
+        "name",
+        "credit_code",
+        "jurisdiction",
+        "kind",
+        "scheme",
+        "status",
+        "is_difficult",
+        "registered_on",
+    )
+    list_filter = ("jurisdiction", "kind", "scheme", "status", "is_difficult")
+    search_fields = ("name", "credit_code")
+    fieldsets = (
+        (None, {"fields": ("credit_code", "name", "jurisdiction", "kind", "management_type", "scheme")}),
+        ("参保", {"fields": ("registered_on", "status", "payment_frequency")}),
+        ("困难企业", {"fields": ("is_difficult", "difficult_from", "difficult_until")}),
+        ("联系", {"fields": ("contact_name", "contact_phone", "address")}),
+    )
+
+
+class PersonForm(forms.ModelForm):
+    class Meta:
+        model = InsuredPerson
+        fields = ("id_number", "name", "female_role", "phone", "address")
+
+    def _post_clean(self):
+        if "id_number" in self.cleaned_data:
+            self.instance.id_number = self.cleaned_data["id_number"]
+            try:
+                services.person_derive(self.instance)
+            except ValidationError as exc:
+                self._update_errors(exc)
+        super()._post_clean()
+
+
+class SpanInline(admin.TabularInline):
+    model = EnrolmentSpan
+    extra = 0
+    can_delete = False
+    fields = ("jurisdiction", "category", "employer", "scheme", "start", "end", "status")
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class EventInline(admin.TabularInline):
+    model = LifeEvent
+    extra = 0
+    can_delete = False
+    fields = (
+        "kind",
+        "occurred_on",
+        "jurisdiction",
+        "employer",
+        "months",
+        "other_region",
+        "recorded_by",
+        "recorded_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(InsuredPerson)
+class InsuredPersonAdmin(PiiMaskingAdmin, EmployerScopedAdmin, SimpleHistoryAdmin):
+    form = PersonForm
+    person_path = "pk"
+    list_display = ("name", "id_number", "sex", "birth_date", "phone", "female_role")
+    list_filter = ("sex", "female_role", "spans__jurisdiction", "spans__category")
+    search_fields = ("=id_number", "name")
+    fields = (
+        "id_number",
+        "name",
+        "sex",
+        "birth_date",
+        "female_role",
+        "phone",
+        "address",
+        "deemed_months",
+        "military_months",
+    )
+    readonly_fields = ("sex", "birth_date", "deemed_months", "military_months")
+    inlines = (SpanInline, EventInline)
+    show_full_result_count = False
+
+    def get_search_results(self, request, queryset, search_term):
+        # The register is millions of rows: exact 身份证号, or a name prefix (uses the index).
+        term = search_term.strip()
+        if len(term) == 18:
+            return queryset.filter(id_number=term.upper()), False
+        if term:
+            return queryset.filter(name__startswith=term), False
+        return queryset, False
+
+
+class SpanForm(forms.ModelForm):
+    class Meta:
+        model = EnrolmentSpan
+        fields = ("person", "jurisdiction", "category", "employer", "scheme", "start", "end", "status")
+
+    def _post_clean(self):
+        super()._post_clean()
+        if not self.errors:
+            try:
+                services.span_validate(self.instance)
+            except ValidationError as exc:
+                self._update_errors(exc)
+
+
+@admin.register(EnrolmentSpan)
+class EnrolmentSpanAdmin(PiiMaskingAdmin, EmployerScopedAdmin, SimpleHistoryAdmin):
+    form = SpanForm
+    employer_path = "employer_id"
+    list_display = (
+        "person",
+        "person_id_number",
+        "jurisdiction",
+        "category",
+        "employer",
+        "scheme",
+        "start",
+        "end",
+        "status",
+    )
+    list_filter = ("jurisdiction", "category", "scheme", "status")
+    raw_id_fields = ("person", "employer")
+    list_select_related = ("person", "employer", "jurisdiction")
+    date_hierarchy = "start"
+    show_full_result_count = False
+
+
+class _DryRun(Exception):
+    pass
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Attach a service's field errors to the form's fields (or to the form when it has no such field)."""
+    for field, messages in getattr(exc, "message_dict", {None: exc.messages}).items():
+        form.add_error(field if field in form.fields else None, messages)
+
+
+class LifeEventForm(forms.ModelForm):
+    """Validates by running the service in a savepoint that is always rolled back."""
+
+    class Meta:
+        model = LifeEvent
+        fields = (
+            "person",
+            "kind",
+            "occurred_on",
+            "jurisdiction",
+            "employer",
+            "months",
+            "other_region",
+            "note",
+        )
+
+    def service_kwargs(self) -> dict:
+        d = self.cleaned_data
+        return {
+            "person": d["person"],
+            "kind": d["kind"],
+            "occurred_on": d["occurred_on"],
+            "jurisdiction": d["jurisdiction"],
+            "employer": d.get("employer"),
+            "months": d.get("months"),
+            "other_region": d.get("other_region") or "",
+            "note": d.get("note") or "",
+        }
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            with transaction.atomic():
+                services.life_event_record(**self.service_kwargs())
+                raise _DryRun
+        except _DryRun:
+            pass
+        except ValidationError as exc:
+            add_service_errors(self, exc)
+        return data
+
+
+@admin.register(LifeEvent)
+class LifeEventAdmin(EmployerScopedAdmin):
+    """人员变动: added once, never changed; the service applies its effect on the spans."""
+
+    form = LifeEventForm
+    person_path = "person_id"
+    list_display = (
+        "person",
+        "kind",
+        "occurred_on",
+        "jurisdiction",
+        "employer",
+        "months",
+        "recorded_by",
+        "recorded_at",
+    )
+    list_filter = ("kind", "jurisdiction")
+    raw_id_fields = ("person", "employer")
+    list_select_related = ("person", "employer", "jurisdiction", "recorded_by")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        event = services.life_event_record(**form.service_kwargs(), user=request.user)
+        obj.pk = event.pk
+
+
+@admin.register(EmployerUser)
+class EmployerUserAdmin(admin.ModelAdmin):
+    list_display = ("user", "employer")
+    raw_id_fields = ("employer",)

@@ -1,0 +1,55 @@
+"""The four roles (角色) and what each may do. Synchronised after every migrate.
+
+- 经办管理员 bureau administrator: everything, including policy values and users;
+- 经办人员 case worker: registers people and employers, handles contributions and claims;
+- 审计人员 auditor: reads everything, changes nothing, sees 身份证号/phone masked;
+- 单位经办员 employer user: their own employer's people only (see ``visible_to``).
+"""
+
+from django.contrib.auth.models import Group, Permission
+
+BUREAU_ADMIN, CASE_WORKER, AUDITOR, EMPLOYER_USER = "经办管理员", "经办人员", "审计人员", "单位经办员"
+OUR_APPS = ("enrollment", "contributions", "benefits", "funds", "policy")
+PII = "enrollment.view_pii"
+
+# (app_label, model) pairs an employer user may touch, and how.
+EMPLOYER_USER_PERMS = {
+    "enrollment": {"insuredperson": ("view", "change"), "enrolmentspan": ("view",), "employer": ("view",)},
+    "contributions": {"*": ("view",), "wagedeclaration": ("view", "add", "change")},
+}
+
+
+def _perms_for(app_label: str, actions: tuple[str, ...], model: str = "*"):
+    qs = Permission.objects.filter(content_type__app_label=app_label)
+    if model != "*":
+        qs = qs.filter(content_type__model=model)
+    return [p for p in qs if p.codename.split("_", 1)[0] in actions]
+
+
+def roles_sync() -> None:
+    """Create or update the groups; idempotent."""
+    admin, _ = Group.objects.get_or_create(name=BUREAU_ADMIN)
+    worker, _ = Group.objects.get_or_create(name=CASE_WORKER)
+    auditor, _ = Group.objects.get_or_create(name=AUDITOR)
+    employer, _ = Group.objects.get_or_create(name=EMPLOYER_USER)
+
+    everything = ("view", "add", "change", "delete")
+    admin_perms = [p for app in (*OUR_APPS, "auth", "django_celery_beat") for p in _perms_for(app, everything)]
+    admin_perms += list(Permission.objects.filter(codename="view_pii"))
+    admin.permissions.set(admin_perms)
+
+    worker_perms = []
+    for app in ("enrollment", "contributions", "benefits", "funds"):
+        worker_perms += _perms_for(app, ("view", "add", "change"))
+    worker_perms += _perms_for("policy", ("view",)) + _perms_for("policy", ("add", "change"), "referencestatistic")
+    worker_perms += list(Permission.objects.filter(codename="view_pii"))
+    worker.permissions.set(worker_perms)
+
+    auditor.permissions.set([p for app in OUR_APPS for p in _perms_for(app, ("view",))])
+
+    employer_perms = []
+    for app, models in EMPLOYER_USER_PERMS.items():
+        for model, actions in models.items():
+            employer_perms += _perms_for(app, actions, model)
+    employer_perms += list(Permission.objects.filter(codename="view_pii"))
+    employer.permissions.set(employer_perms)

@@ -1,0 +1,216 @@
+"""Writes to the register. Each service validates, then writes in one transaction.
+
+Bad input raises ``django.core.exceptions.ValidationError`` keyed by field, so the
+admin and the API show the message next to the field, and nothing is saved.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+
+from config.models import Jurisdiction
+
+from .identifiers import parse_id_number, validate_credit_code
+from .models import (
+    Category,
+    Employer,
+    EnrolmentSpan,
+    InsuranceStatus,
+    InsuredPerson,
+    LifeEvent,
+    LifeEventKind,
+)
+
+
+def jurisdiction_get(code: str) -> Jurisdiction:
+    try:
+        return Jurisdiction.objects.get(code=code)
+    except Jurisdiction.DoesNotExist:
+        known = ", ".join(Jurisdiction.objects.values_list("code", flat=True))
+        raise ValidationError({"jurisdiction": f"未知统筹区 {code!r}；可选：{known}"}) from None
+
+
+def employer_register(*, credit_code: str, name: str, jurisdiction: str, registered_on: date, **fields) -> Employer:
+    """用人单位参保登记."""
+    credit_code = credit_code.strip().upper()
+    try:
+        validate_credit_code(credit_code)
+    except ValidationError as exc:
+        raise ValidationError({"credit_code": exc.messages}) from None
+    employer = Employer(
+        credit_code=credit_code,
+        name=name,
+        jurisdiction=jurisdiction_get(jurisdiction),
+        registered_on=registered_on,
+        **fields,
+    )
+    employer.full_clean()
+    employer.save()
+    return employer
+
+
+def person_derive(person: InsuredPerson) -> None:
+    """Fill sex and birth date from the 身份证号; raise a field error if it is invalid."""
+    person.id_number = (person.id_number or "").strip().upper()
+    try:
+        facts = parse_id_number(person.id_number)
+    except ValidationError as exc:
+        raise ValidationError({"id_number": exc.messages}) from None
+    person.sex, person.birth_date = facts.sex, facts.birth_date
+
+
+def person_register(*, id_number: str, name: str, **fields) -> InsuredPerson:
+    """参保人员建档."""
+    person = InsuredPerson(id_number=id_number, name=name, **fields)
+    person_derive(person)
+    person.full_clean()
+    person.save()
+    return person
+
+
+def span_validate(span: EnrolmentSpan) -> None:
+    """Field-level checks for a span, including the no-overlap rule (一人不得重复参加职工医保)."""
+    errors: dict[str, str] = {}
+    if span.end is not None and span.start is not None and span.end <= span.start:
+        errors["end"] = f"结束日期 {span.end} 应晚于开始日期 {span.start}。"
+    if span.category == Category.EMPLOYEE and span.employer_id is None:
+        errors["employer"] = "在职职工的参保关系必须指定用人单位。"
+    if span.category != Category.EMPLOYEE and span.employer_id is not None and span.category != Category.RETIREE:
+        errors["employer"] = f"{span.get_category_display()}不应挂靠用人单位。"
+    if span.employer_id and span.jurisdiction_id and span.employer.jurisdiction_id != span.jurisdiction_id:
+        errors["jurisdiction"] = "参保关系的统筹区应与用人单位所在统筹区一致。"
+    if errors:
+        raise ValidationError(errors)
+    overlapping = EnrolmentSpan.objects.filter(person_id=span.person_id).exclude(pk=span.pk)
+    overlapping = overlapping.filter(Q(end__isnull=True) | Q(end__gt=span.start))
+    if span.end is not None:
+        overlapping = overlapping.filter(start__lt=span.end)
+    clash = overlapping.first()
+    if clash is not None:
+        period = f"{clash.start}–{clash.end or '至今'}"
+        raise ValidationError({"start": f"与已有参保关系重叠：{clash.get_category_display()} {period}。"})
+
+
+@transaction.atomic
+def span_open(
+    *,
+    person: InsuredPerson,
+    jurisdiction: str | Jurisdiction,
+    category: str,
+    start: date,
+    employer: Employer | None = None,
+    scheme: str | None = None,
+    end: date | None = None,
+) -> EnrolmentSpan:
+    """开始一段参保关系."""
+    jur = jurisdiction if isinstance(jurisdiction, Jurisdiction) else jurisdiction_get(jurisdiction)
+    # Lock the person so two concurrent openings cannot both pass the overlap check.
+    InsuredPerson.objects.select_for_update().filter(pk=person.pk).first()
+    span = EnrolmentSpan(
+        person=person,
+        jurisdiction=jur,
+        category=category,
+        employer=employer,
+        scheme=scheme or (employer.scheme if employer else "combined"),
+        start=start,
+        end=end,
+    )
+    span_validate(span)
+    span.full_clean(validate_constraints=False)
+    span.save()
+    return span
+
+
+@transaction.atomic
+def span_close(*, span: EnrolmentSpan, end: date, status: str = InsuranceStatus.TERMINATED) -> EnrolmentSpan:
+    """结束参保关系 (the end date is exclusive)."""
+    if end <= span.start:
+        raise ValidationError({"end": f"结束日期 {end} 应晚于开始日期 {span.start}。"})
+    span.end, span.status = end, status
+    span.save(update_fields=["end", "status"])
+    return span
+
+
+def current_span(person: InsuredPerson, on: date) -> EnrolmentSpan | None:
+    return (
+        EnrolmentSpan.objects.filter(person=person, start__lte=on)
+        .filter(Q(end__isnull=True) | Q(end__gt=on))
+        .select_related("employer", "jurisdiction")
+        .first()
+    )
+
+
+@transaction.atomic
+def life_event_record(
+    *,
+    person: InsuredPerson,
+    kind: str,
+    occurred_on: date,
+    jurisdiction: str | Jurisdiction,
+    employer: Employer | None = None,
+    months: int | None = None,
+    other_region: str = "",
+    note: str = "",
+    user=None,
+) -> LifeEvent:
+    """Record a life event and apply its effect on the enrolment spans.
+
+    - hire: opens an employee span at the employer from ``occurred_on``;
+    - separation, transfer_out, death, imprisonment: close the open span on ``occurred_on``
+      (langfang 第二十九条(一): imprisonment stops the relation);
+    - retirement: closes the in-service span and opens a retiree span the same day;
+    - transfer_in: records the months brought in (used by payment years);
+    - deemed_months / military_months: set the person's counts (the event keeps the history).
+    """
+    jur = jurisdiction if isinstance(jurisdiction, Jurisdiction) else jurisdiction_get(jurisdiction)
+    if kind not in LifeEventKind.values:
+        raise ValidationError({"kind": f"未知变动类型 {kind!r}"})
+    if kind == LifeEventKind.HIRE and employer is None:
+        raise ValidationError({"employer": "入职须指定用人单位。"})
+    if (
+        kind in (LifeEventKind.TRANSFER_IN, LifeEventKind.DEEMED_MONTHS, LifeEventKind.MILITARY_MONTHS)
+        and months is None
+    ):
+        raise ValidationError({"months": "须填写月数。"})
+    event = LifeEvent.objects.create(
+        person=person,
+        kind=kind,
+        occurred_on=occurred_on,
+        jurisdiction=jur,
+        employer=employer,
+        months=months,
+        other_region=other_region,
+        note=note,
+        recorded_by=user if user is not None and user.is_authenticated else None,
+    )
+    open_span = current_span(person, occurred_on)
+    if kind == LifeEventKind.HIRE:
+        if open_span is not None and open_span.category != Category.EMPLOYEE:
+            span_close(span=open_span, end=occurred_on)
+        span_open(person=person, jurisdiction=jur, category=Category.EMPLOYEE, start=occurred_on, employer=employer)
+    elif kind in (
+        LifeEventKind.SEPARATION,
+        LifeEventKind.TRANSFER_OUT,
+        LifeEventKind.DEATH,
+        LifeEventKind.IMPRISONMENT,
+    ):
+        if open_span is None:
+            raise ValidationError({"occurred_on": f"{occurred_on} 该人员没有有效的参保关系。"})
+        if occurred_on <= open_span.start:
+            raise ValidationError({"occurred_on": f"变动日期应晚于参保开始日期 {open_span.start}。"})
+        span_close(span=open_span, end=occurred_on)
+    elif kind == LifeEventKind.RETIREMENT:
+        if open_span is not None and occurred_on > open_span.start:
+            span_close(span=open_span, end=occurred_on)
+        span_open(person=person, jurisdiction=jur, category=Category.RETIREE, start=occurred_on)
+    elif kind == LifeEventKind.DEEMED_MONTHS:
+        person.deemed_months = months
+        person.save(update_fields=["deemed_months"])
+    elif kind == LifeEventKind.MILITARY_MONTHS:
+        person.military_months = months
+        person.save(update_fields=["military_months"])
+    return event
