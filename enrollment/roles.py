@@ -23,7 +23,8 @@ def _perms_for(app_label: str, actions: tuple[str, ...], model: str = "*"):
     qs = Permission.objects.filter(content_type__app_label=app_label)
     if model != "*":
         qs = qs.filter(content_type__model=model)
-    return [p for p in qs if p.codename.split("_", 1)[0] in actions]
+    # view_pii is granted on its own, never as a side effect of "view".
+    return [p for p in qs if p.codename.split("_", 1)[0] in actions and p.codename != "view_pii"]
 
 
 def roles_sync() -> None:

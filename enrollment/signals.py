@@ -8,7 +8,7 @@ from django.dispatch import receiver
 @receiver(post_migrate)
 def _sync_roles(sender, **kwargs) -> None:
     # Sent once per app; permissions of every app exist once the last one is done.
-    if sender is list(apps.get_app_configs())[-1]:
+    if sender is [a for a in apps.get_app_configs() if a.models_module is not None][-1]:
         from .roles import roles_sync
 
         roles_sync()

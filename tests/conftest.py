@@ -1,0 +1,76 @@
+"""Shared fixtures: the four roles' users, a small register."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from enrollment import services
+from enrollment.demo import credit_code, id_number
+from enrollment.models import EmployerUser
+from enrollment.roles import AUDITOR, BUREAU_ADMIN, CASE_WORKER, EMPLOYER_USER
+
+
+def make_user(username: str, group: str, **extra):
+    user = get_user_model().objects.create_user(username=username, password="pw-123456", is_staff=True, **extra)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def employer_a(db):
+    return services.employer_register(
+        credit_code=credit_code("430102", 1), name="甲公司", jurisdiction="hunan", registered_on=date(2020, 1, 1)
+    )
+
+
+@pytest.fixture
+def employer_b(db):
+    return services.employer_register(
+        credit_code=credit_code("430102", 2), name="乙公司", jurisdiction="hunan", registered_on=date(2020, 1, 1)
+    )
+
+
+@pytest.fixture
+def person_factory(db):
+    counter = iter(range(1, 10_000))
+
+    def make(*, employer=None, category="employee", start=date(2023, 1, 1), male=True, birth=date(1980, 5, 17), **kw):
+        person = services.person_register(
+            id_number=id_number("430102", birth, next(counter), male), name=kw.pop("name", "测试人"), **kw
+        )
+        services.span_open(
+            person=person,
+            jurisdiction=employer.jurisdiction if employer else "hunan",
+            category=category,
+            start=start,
+            employer=employer,
+        )
+        return person
+
+    return make
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("t_admin", BUREAU_ADMIN)
+
+
+@pytest.fixture
+def case_worker(db):
+    return make_user("t_worker", CASE_WORKER)
+
+
+@pytest.fixture
+def auditor(db):
+    return make_user("t_auditor", AUDITOR)
+
+
+@pytest.fixture
+def employer_user_a(db, employer_a):
+    user = make_user("t_emp_a", EMPLOYER_USER)
+    EmployerUser.objects.create(user=user, employer=employer_a)
+    return user

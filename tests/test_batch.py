@@ -1,0 +1,45 @@
+"""The batch framework: chunks, idempotency, preview, resume (ENGINEERING.md, "Batch jobs")."""
+
+from datetime import date
+
+import pytest
+
+from config.batch import create_run, resume_run, run_in_process
+from config.models import BatchChunk, RunStatus
+from enrollment.models import EnrolmentSpan, InsuranceStatus
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ended_spans(person_factory, employer_a):
+    people = [person_factory(employer=employer_a, start=date(2023, 1, 1)) for _ in range(5)]
+    EnrolmentSpan.objects.filter(person__in=people[:3]).update(end=date(2023, 6, 1))
+    return people
+
+
+def test_run_counts_and_is_idempotent(ended_spans):
+    run = run_in_process("enrollment.span_status_refresh", as_of=date(2023, 7, 1), chunk_size=2)
+    assert run.status == RunStatus.DONE and run.chunk_count == 3 and run.chunks_done == 3
+    assert run.counts == {"terminated": 3, "reopened": 0}
+    again = run_in_process("enrollment.span_status_refresh", as_of=date(2023, 7, 1), chunk_size=2)
+    assert again.counts == {"terminated": 0, "reopened": 0}
+
+
+def test_preview_changes_nothing(ended_spans):
+    run = run_in_process("enrollment.span_status_refresh", as_of=date(2023, 7, 1), preview=True)
+    assert run.counts["terminated"] == 3
+    assert not EnrolmentSpan.objects.filter(status=InsuranceStatus.TERMINATED).exists()
+
+
+def test_resume_runs_only_unfinished_chunks(ended_spans):
+    run = create_run("enrollment.span_status_refresh", as_of=date(2023, 7, 1), chunk_size=2)
+    first = run.chunks.order_by("number").first()
+    from config.batch import chunk_execute
+
+    chunk_execute(first.pk)
+    assert BatchChunk.objects.filter(run=run, status=RunStatus.DONE).count() == 1
+    resumed = resume_run(run.pk, in_process=True)
+    assert resumed.status == RunStatus.DONE
+    assert resumed.counts["terminated"] == 3
+    assert all(c.attempts == 1 for c in resumed.chunks.all())
