@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Jurisdiction, ParameterOrigin, PolicyParameter, ReferenceStatistic
+from .models import BatchChunk, BatchRun, Jurisdiction, ParameterOrigin, PolicyParameter, ReferenceStatistic
 from .policy_loader import catalog_labels, missing_keys
 
 
@@ -114,3 +114,58 @@ class ReferenceStatisticAdmin(SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         obj.entered_by = request.user
         super().save_model(request, obj, form, change)
+
+
+class BatchChunkInline(admin.TabularInline):
+    model = BatchChunk
+    extra = 0
+    can_delete = False
+    fields = ("number", "lo", "hi", "status", "counts", "attempts", "error", "started_at", "finished_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BatchRun)
+class BatchRunAdmin(admin.ModelAdmin):
+    """批处理运行记录: progress, counts by kind and duration; resume a run whose worker died."""
+
+    list_display = (
+        "id",
+        "job",
+        "jurisdiction",
+        "as_of",
+        "preview",
+        "status",
+        "progress",
+        "counts",
+        "duration",
+        "created_at",
+    )
+    list_filter = ("job", "status", "preview", "jurisdiction")
+    readonly_fields = [f.name for f in BatchRun._meta.fields]
+    inlines = (BatchChunkInline,)
+    actions = ("resume",)
+
+    @admin.display(description="进度")
+    def progress(self, obj: BatchRun) -> str:
+        return f"{obj.chunks_done}/{obj.chunk_count}"
+
+    @admin.display(description="耗时（秒）")
+    def duration(self, obj: BatchRun) -> str:
+        return f"{obj.duration_seconds:.1f}" if obj.duration_seconds is not None else "—"
+
+    @admin.action(description="继续执行未完成的分块（resume）")
+    def resume(self, request, queryset):
+        from .batch import resume_run
+
+        for run in queryset.exclude(status="done"):
+            resume_run(run.pk)
+        self.message_user(request, "已重新派发未完成的分块。")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
