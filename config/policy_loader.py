@@ -12,9 +12,9 @@ removed); rows that staff entered in the admin are never touched.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
