@@ -3,13 +3,24 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from enrollment.api import EmployerViewSet, PersonViewSet
 
 admin.site.site_header = "职工医保经办管理系统"
 admin.site.site_title = "医保经办"
 admin.site.index_title = "经办业务"
 
+router = DefaultRouter()
+router.register("employers", EmployerViewSet, basename="employer")
+router.register("persons", PersonViewSet, basename="person")
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -135,3 +135,18 @@ def test_life_event_added_in_admin_applies_and_cannot_be_edited(client, case_wor
     event = person.events.get()
     assert event.recorded_by == case_worker
     assert client.post(reverse("admin:enrollment_lifeevent_change", args=[event.pk]), {}).status_code == 403
+
+
+def test_api_requires_login_scopes_and_masks(client, employer_user_a, auditor, employer_a, employer_b, person_factory):
+    mine = person_factory(employer=employer_a, name="本单位职工", phone="13912345678")
+    person_factory(employer=employer_b, name="外单位职工")
+    assert client.get("/api/persons/").status_code in (401, 403)
+    assert client.get("/api/schema/").status_code in (401, 403)
+    client.force_login(employer_user_a)
+    rows = client.get("/api/persons/").json()["results"]
+    assert [r["name"] for r in rows] == ["本单位职工"] and rows[0]["id_number"] == mine.id_number
+    assert [e["name"] for e in client.get("/api/employers/").json()["results"]] == ["甲公司"]
+    client.force_login(auditor)
+    rows = client.get("/api/persons/").json()["results"]
+    assert len(rows) == 2 and all("********" in r["id_number"] for r in rows)
+    assert {r["phone"] for r in rows} >= {"139****5678"}
