@@ -150,3 +150,11 @@ def test_api_requires_login_scopes_and_masks(client, employer_user_a, auditor, e
     rows = client.get("/api/persons/").json()["results"]
     assert len(rows) == 2 and all("********" in r["id_number"] for r in rows)
     assert {r["phone"] for r in rows} >= {"139****5678"}
+
+
+def test_chinese_even_for_an_english_browser_and_english_on_request(client, admin_user):
+    client.force_login(admin_user)
+    html = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert "站点管理" in html or "最近动作" in html or "首页" in html
+    client.cookies["django_language"] = "en"
+    assert "Recent actions" in client.get("/admin/").content.decode()
