@@ -1,0 +1,238 @@
+"""普通门诊统筹 — one outpatient visit settled by the pool (POLICY-DIGEST §2k).
+
+Figures come from ``config/policies/<j>/outpatient.yaml``:
+
+- 起付标准: a yearly amount per person type (langfang 100, xianning 400/200, ziyang
+  200/150) of which this visit bears what is left; or, in hunan, a per-visit amount
+  by level (二级 200, 三级 300) with the year's deductibles together at most 300
+  (第五十条, D-H7). ziyang 单建统筹 uses ``outpatient.pool_only_annual_deductible``
+  (D-Z15 Reading A: the same 200/150) and its own caps 800/1000.
+- 支付比例 by person group and level; retirees from their own table (hunan D-H8 same
+  ratios, xianning, langfang) or in-service + increment (ziyang +10 points). A place
+  of care may take another level's ratio (xianning: 三级 for care outside the city,
+  D-XN6); a place the document does not settle is a missing parameter.
+- 年度最高支付限额 per person group, against ``pool_paid_this_year`` (this year's
+  outpatient-pooling payments).
+
+langfang's in-service age band (45) changes "从次年起" (第四十九条(三), D-X7, D-L8): the
+band is decided by the age on 31 December of the previous year. Given a
+``birth_date`` (claims screen) it is computed exactly; from the scenario input
+``age`` (age on ``on``) it is taken as ``age − 1`` — the age the person surely had
+reached by the end of last year if this year's birthday has passed — so a person
+aged 45 on ``on`` stays in the under-45 band this year and one aged 46 is in the
+45-and-over band.
+
+sanmenxia has no employee outpatient pooling (D-S11, ``outpatient.available: false``):
+the settlement refuses with a message, pays nothing (deductible 0, ratio 0,
+pool_pay 0) and leaves the whole amount to the person (personal account or cash).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from config.calculations import Field, InputError, calculation, money
+from config.policy import Policy, PolicyError
+
+from ._common import (
+    HOSPITAL_LEVELS,
+    HUNDRED,
+    LEVEL_ZH,
+    LOCATION_ZH,
+    LOCATIONS,
+    PERSON_TYPE_ZH,
+    PERSON_TYPES,
+    SCHEMES,
+    ZERO,
+    Step,
+    check_choice,
+    cite,
+    fmt,
+    group_value,
+    location_rule,
+)
+from ._common import amount as to_amount
+
+
+@dataclass
+class OutpatientResult:
+    """普通门诊统筹结算结果; ``refusal`` says why the pool pays nothing at all."""
+
+    deductible: Decimal
+    ratio: Decimal
+    pool_pay: Decimal
+    self_pay: Decimal
+    steps: list[Step] = field(default_factory=list)
+    refusal: str = ""
+
+    def outputs(self) -> dict[str, Any]:
+        return {
+            "deductible": self.deductible,
+            "ratio": self.ratio,
+            "pool_pay": self.pool_pay,
+            "self_pay": self.self_pay,
+            "steps": self.steps,
+            "message": self.refusal,
+        }
+
+
+def band_age(on: date, age: int | None, birth_date: date | None) -> int:
+    """Age on 31 December of the year before ``on`` (langfang age band, 第四十九条(三))."""
+    if birth_date is not None:
+        end = date(on.year, 1, 1) - timedelta(days=1)
+        return end.year - birth_date.year - ((end.month, end.day) < (birth_date.month, birth_date.day))
+    if age is None:
+        raise InputError("输入 age: 需要年龄以确定普通门诊年龄段（从次年起变更）")
+    return age - 1
+
+
+def settle_outpatient(
+    policy: Policy,
+    *,
+    hospital_level: str,
+    amount: Any,
+    person_type: str = "in_service",
+    age: int | None = None,
+    location: str = "local",
+    deductible_used_this_year: Any = ZERO,
+    pool_paid_this_year: Any = ZERO,
+    scheme: str = "combined",
+    birth_date: date | None = None,
+) -> OutpatientResult:
+    """Settle one outpatient visit (普通门诊) under ``policy``."""
+    check_choice(person_type, PERSON_TYPES, "person_type")
+    check_choice(hospital_level, HOSPITAL_LEVELS, "hospital_level")
+    check_choice(location, LOCATIONS, "location")
+    check_choice(scheme, SCHEMES, "scheme")
+    total = to_amount(amount, "amount")
+    used = to_amount(deductible_used_this_year, "deductible_used_this_year")
+    paid_before = to_amount(pool_paid_this_year, "pool_paid_this_year")
+    steps: list[Step] = []
+
+    if not policy.value("outpatient.available"):
+        reason = (
+            f"{policy.name}职工医保未设普通门诊统筹，统筹基金不支付普通门诊费用，"
+            f"由个人账户或个人支付（{cite(policy, 'outpatient.available')}）"
+        )
+        steps.append(Step(reason, cite(policy, "outpatient.available"), ZERO))
+        return OutpatientResult(ZERO, ZERO, ZERO, total, steps, refusal=reason)
+
+    aliases = policy.value("outpatient.level_aliases") or {}
+    level = aliases.get(hospital_level, hospital_level)
+    rule = location_rule(policy, "outpatient.location_rules", location)
+    ratio_level = rule.get("ratio_level") or level
+    steps.append(
+        Step(
+            f"就医地点：{LOCATION_ZH[location]}，{LEVEL_ZH.get(level, level)}",
+            cite(policy, "outpatient.location_rules"),
+        )
+    )
+
+    group = person_type
+    band = policy.value("outpatient.age_band_years")
+    if person_type == "in_service" and band is not None:
+        reached = band_age(policy.on, age, birth_date)
+        if reached >= band:
+            group = f"in_service_{fmt(band)}_plus"
+        steps.append(
+            Step(
+                f"在职人员年龄段按上年末年龄 {reached} 周岁确定：{'' if reached >= band else '不满'}{fmt(band)} 周岁"
+                f"{'（含）以上' if reached >= band else ''}",
+                cite(policy, "outpatient.age_band_years"),
+            )
+        )
+
+    # 1. 起付标准
+    pool_only = scheme == "pool_only"
+    ded_key = "outpatient.pool_only_annual_deductible" if pool_only else "outpatient.annual_deductible"
+    if policy.value(ded_key) is None:
+        raise PolicyError(f"{policy.name}（{policy.jurisdiction}）无单建统筹（{cite(policy, ded_key)}）")
+    annual = group_value(policy, ded_key, person_type)
+    remaining = max(annual - used, ZERO)
+    per_visit = policy.value("outpatient.deductible_per_visit_by_level")
+    if per_visit is None:
+        deductible = remaining
+        steps.append(
+            Step(
+                f"{PERSON_TYPE_ZH[person_type]}年度起付标准 {fmt(annual)} 元，本年已负担 {fmt(used)} 元",
+                cite(policy, ded_key),
+                deductible,
+            )
+        )
+    else:
+        if level not in per_visit:
+            raise InputError(
+                f"{policy.jurisdiction} 的 outpatient.deductible_per_visit_by_level 没有医院等级 {level!r}"
+            )
+        deductible = min(Decimal(per_visit[level]), remaining)
+        steps.append(
+            Step(
+                f"{LEVEL_ZH.get(level, level)}每次起付标准 {fmt(Decimal(per_visit[level]))} 元，"
+                f"年度累计不超过 {fmt(annual)} 元（本年已负担 {fmt(used)} 元）",
+                cite(policy, "outpatient.deductible_per_visit_by_level", ded_key),
+                deductible,
+            )
+        )
+    borne = money(min(deductible, total))
+    steps.append(Step("个人负担起付标准", "", borne))
+
+    # 2. 支付比例
+    ratio = group_value(
+        policy,
+        "outpatient.ratio_by_level_pct",
+        group,
+        level=ratio_level,
+        retiree_increment_key="outpatient.retiree_ratio_increment_pct",
+    )
+    steps.append(
+        Step(
+            f"{PERSON_TYPE_ZH[person_type]}在{LEVEL_ZH.get(ratio_level, ratio_level)}支付比例 {fmt(ratio)}%",
+            cite(
+                policy,
+                "outpatient.ratio_by_level_pct",
+                *(["outpatient.retiree_ratio_increment_pct"] if person_type == "retired" else []),
+            ),
+        )
+    )
+    payable = (total - borne) * ratio / HUNDRED
+
+    # 3. 年度最高支付限额
+    cap_key = "outpatient.pool_only_annual_cap" if pool_only else "outpatient.annual_cap"
+    cap = group_value(policy, cap_key, group)
+    left = max(cap - paid_before, ZERO)
+    if payable > left:
+        payable = left
+        steps.append(
+            Step(
+                f"普通门诊统筹年度最高支付限额 {fmt(cap)} 元，本年已支付 {fmt(paid_before)} 元，剩余 {fmt(left)} 元",
+                cite(policy, cap_key),
+                left,
+            )
+        )
+    pool_pay = money(payable)
+    self_pay = total - pool_pay
+    steps.append(Step("统筹基金支付", "", pool_pay))
+    steps.append(Step("个人负担（政策范围内费用 − 统筹基金支付）", "", self_pay))
+    return OutpatientResult(deductible=borne, ratio=ratio, pool_pay=pool_pay, self_pay=self_pay, steps=steps)
+
+
+@calculation(
+    "outpatient",
+    inputs={
+        "person_type": Field("str", default="in_service", choices=PERSON_TYPES),
+        "age": Field("int", default=None),
+        "hospital_level": Field("str", choices=HOSPITAL_LEVELS),
+        "location": Field("str", default="local", choices=LOCATIONS),
+        "amount": Field("decimal"),
+        "deductible_used_this_year": Field("decimal", default=ZERO),
+        "pool_paid_this_year": Field("decimal", default=ZERO),
+        "scheme": Field("str", default="combined", choices=SCHEMES),
+    },
+    outputs={"deductible": "money", "ratio": "decimal", "pool_pay": "money", "self_pay": "money"},
+)
+def outpatient(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
+    """普通门诊统筹: 起付标准、支付比例、统筹基金支付与个人负担（SCENARIOS.md `outpatient`）."""
+    return settle_outpatient(policy, **inputs).outputs()
