@@ -192,3 +192,22 @@ def test_runner_compares_and_reports(tmp_path, capsys):
 def test_runner_survives_a_broken_file(tmp_path):
     results = run_paths([_write(tmp_path, "- name: [unclosed\n")])
     assert len(results) == 1 and not results[0].passed
+
+
+def test_staff_add_a_dated_value_in_the_admin_and_history_is_kept(client, admin_user, case_worker):
+    from django.urls import reverse
+
+    xianning = Jurisdiction.objects.get(code="xianning")
+    client.force_login(case_worker)
+    url = reverse("admin:policy_policyparameter_add")
+    assert client.get(url).status_code == 403  # case workers read policy values, administrators change them
+    client.force_login(admin_user)
+    response = client.post(
+        url,
+        {"jurisdiction": xianning.pk, "key": KEY, "effective_from": "2025-01-01", "value": '"7.5"',
+         "citation": "咸宁市医保局 2024年第1号通知", "decision": "", "note": "经办录入"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    row = PolicyParameter.objects.get(jurisdiction=xianning, key=KEY, effective_from=date(2025, 1, 1))
+    assert row.origin == ParameterOrigin.STAFF and row.history.get().history_user == admin_user
+    assert Policy("xianning", date(2025, 3, 1)).decimal(KEY) == Decimal("7.5")
