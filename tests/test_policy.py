@@ -204,8 +204,15 @@ def test_staff_add_a_dated_value_in_the_admin_and_history_is_kept(client, admin_
     client.force_login(admin_user)
     response = client.post(
         url,
-        {"jurisdiction": xianning.pk, "key": KEY, "effective_from": "2025-01-01", "value": '"7.5"',
-         "citation": "咸宁市医保局 2024年第1号通知", "decision": "", "note": "经办录入"},
+        {
+            "jurisdiction": xianning.pk,
+            "key": KEY,
+            "effective_from": "2025-01-01",
+            "value": '"7.5"',
+            "citation": "咸宁市医保局 2024年第1号通知",
+            "decision": "",
+            "note": "经办录入",
+        },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     row = PolicyParameter.objects.get(jurisdiction=xianning, key=KEY, effective_from=date(2025, 1, 1))
