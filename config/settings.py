@@ -37,7 +37,9 @@ INSTALLED_APPS = [
     "config.apps.PolicyConfig",
     "enrollment",
     "contributions",
+    "contributions.retirement",
     "benefits",
+    "benefits.claims",
     "funds",
 ]
 
