@@ -6,15 +6,18 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from import_export.admin import ExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
 from .admin_mixins import EmployerScopedAdmin, PiiMaskingAdmin
 from .models import Employer, EmployerUser, EnrolmentSpan, InsuredPerson, LifeEvent
+from .resources import EmployerResource, PersonResource
 
 
 @admin.register(Employer)
-class EmployerAdmin(EmployerScopedAdmin, SimpleHistoryAdmin):
+class EmployerAdmin(ExportMixin, EmployerScopedAdmin, SimpleHistoryAdmin):
+    resource_classes = [EmployerResource]
     employer_path = "pk"
     list_display = (
         "name",
@@ -84,7 +87,12 @@ class EventInline(admin.TabularInline):
 
 
 @admin.register(InsuredPerson)
-class InsuredPersonAdmin(PiiMaskingAdmin, EmployerScopedAdmin, SimpleHistoryAdmin):
+class InsuredPersonAdmin(ExportMixin, PiiMaskingAdmin, EmployerScopedAdmin, SimpleHistoryAdmin):
+    resource_classes = [PersonResource]
+
+    def get_export_resource_kwargs(self, request, **kwargs):
+        return {**super().get_export_resource_kwargs(request, **kwargs), "user": request.user}
+
     form = PersonForm
     person_path = "pk"
     list_display = ("name", "id_number", "sex", "birth_date", "phone", "female_role")

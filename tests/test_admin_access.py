@@ -158,3 +158,37 @@ def test_chinese_even_for_an_english_browser_and_english_on_request(client, admi
     assert "站点管理" in html or "最近动作" in html or "首页" in html
     client.cookies["django_language"] = "en"
     assert "Recent actions" in client.get("/admin/").content.decode()
+
+
+def test_person_export_is_scoped_and_masked(
+    client, auditor, case_worker, employer_user_a, employer_a, employer_b, person_factory
+):
+    import csv
+    import io
+
+    from enrollment.admin import InsuredPersonAdmin
+    from enrollment.models import InsuredPerson as Person
+
+    mine = person_factory(employer=employer_a, phone="13912345678")
+    other = person_factory(employer=employer_b)
+
+    def export(user) -> list[dict]:
+        from django.contrib.admin.sites import site
+        from django.test import RequestFactory
+
+        request = RequestFactory().get("/admin/enrollment/insuredperson/export/")
+        request.user = user
+        model_admin = InsuredPersonAdmin(Person, site)
+        resource = model_admin.get_export_resource_classes(request)[0](
+            **model_admin.get_export_resource_kwargs(request)
+        )
+        data = resource.export(queryset=model_admin.get_export_queryset(request))
+        return list(csv.DictReader(io.StringIO(data.csv)))
+
+    rows = export(auditor)
+    assert {r["身份证号"] for r in rows} == {f"{p.id_number[:6]}********{p.id_number[-4:]}" for p in (mine, other)}
+    assert "13912345678" not in {r["联系电话"] for r in rows}
+    assert {r["身份证号"] for r in export(case_worker)} == {mine.id_number, other.id_number}
+    assert [r["身份证号"] for r in export(employer_user_a)] == [mine.id_number]
+    client.force_login(auditor)
+    assert client.get(reverse("admin:enrollment_insuredperson_export")).status_code == 200
