@@ -158,12 +158,17 @@ class _Rules:
         return int(self.policy.decimal(full_key))
 
     def cite(self, *full_keys: str) -> str:
-        parts: list[str] = []
-        for key in full_keys:
-            text = self.policy.used.get(key) or self.policy.citation(key)
-            if text and text not in parts:
-                parts.append(text)
-        return "; ".join(parts)
+        return _join(*(self.policy.used.get(key) or self.policy.citation(key) for key in full_keys))
+
+
+def _join(*citations: str) -> str:
+    """Citations joined with "; ", each article once."""
+    parts: list[str] = []
+    for text in citations:
+        for part in (text or "").split("; "):
+            if part and part not in parts:
+                parts.append(part)
+    return "; ".join(parts)
 
 
 # --- the canvas the timeline is painted on --------------------------------------------------------
@@ -405,13 +410,14 @@ def _rejoin(
     gap = _gap(previous_end, facts, first_payment)
     resume = month_start(first_payment) if first_payment else facts[0].month
     start = max(resume, facts[0].month)
-    window = rules.number(rules.key("rejoin_window_months")) if rule != "new_enrolment" else 0
-    cite = rules.cite(rule_key, rules.key("rejoin_window_months"))
+    window_key = rules.key("rejoin_window_months")
+    window = rules.number(window_key) if rule != "new_enrolment" else 0  # sanmenxia 第十六条 has no window
+    cite = rules.cite(rule_key, window_key) if rule != "new_enrolment" else rules.cite(rule_key)
     gap_zh = f"中断{gap.count}个月" if gap.known else "中断时长不明"
 
     def new_enrolment(prefix: str) -> date | None:
         cover, why, wcite = _group_wait(rules, payment=first_payment, months=facts, first_month=start)
-        both = "; ".join(x for x in (cite, wcite) if x)
+        both = _join(cite, wcite)
         canvas.paint(start, None, WAITING, f"{prefix}，按新参保：{why}", both)
         if cover is not None:
             canvas.paint(max(cover, start), None, COVERED, "等待期满，享受职工医保待遇", both)
@@ -488,7 +494,7 @@ def _switch(
 
     def new_enrolment(prefix: str) -> date | None:
         cover, why, wcite = _group_wait(rules, payment=first_payment, months=facts, first_month=start)
-        both = "; ".join(x for x in (cite, wcite) if x)
+        both = _join(cite, wcite)
         canvas.paint(start, None, WAITING, f"{prefix}：{why}", both)
         if cover is not None:
             canvas.paint(max(cover, start), None, COVERED, "等待期满，享受职工医保待遇", both)
@@ -585,7 +591,7 @@ def _paint_arrears(
     for start, end, m in sorted(intervals, key=lambda x: (x[0], x[2].month)):
         ep = episodes[-1] if episodes else None
         if ep and (ep.end is None or start < ep.end):
-            ep.end = None if end is None else max(ep.end, end)
+            ep.end = None if end is None or ep.end is None else max(ep.end, end)
             ep.months.append(m)
         else:
             episodes.append(_Episode(start, end, [m]))
@@ -593,24 +599,28 @@ def _paint_arrears(
         _paint_episode(canvas, rules, due, candidates, ep, cover_from=cover_from)
 
 
-def _arrears_at(due: _DueDates, candidates: Sequence[ContributionMonth], paid: date, window: int) -> tuple[int, bool]:
-    """Months overdue and unpaid just before the make-up payment (D-X5): (count, exact).
+def _arrears_at(
+    due: _DueDates, candidates: Sequence[ContributionMonth], paid: date, window: int | None
+) -> tuple[list[date], bool]:
+    """Months overdue and unpaid just before the make-up payment (D-X5): (months, exact).
 
     Months before the payment's month are overdue for certain; the payment month's own contribution
-    only after its due day, which is read only when the outcome depends on it or it is on file.
+    only after its due day, which is read only when the outcome depends on it (``window`` None: always)
+    or it is on file.
     """
-    certain, maybe = 0, False
+    certain: list[date] = []
+    maybe = False
     for m in candidates:
         if m.paid_on is not None and m.paid_on < paid:
             continue
         if m.month < month_start(paid):
-            certain += 1
+            certain.append(m.month)
         elif m.month == month_start(paid) and paid.day > 1:
             maybe = True
     if not maybe:
         return certain, True
-    if certain == window or due.policy.has(DUE_DAY_KEY):
-        return certain + due.overdue(month_start(paid), paid), True
+    if window is None or len(certain) == window or due.policy.has(DUE_DAY_KEY):
+        return certain + ([month_start(paid)] if due.overdue(month_start(paid), paid) else []), True
     return certain, False
 
 
@@ -638,7 +648,9 @@ def _paint_episode(
     if retro == "within_window":
         window_key = rules.key("arrears_retroactive_window_months")
         window = rules.number(window_key)
-        count, exact = _arrears_at(due, candidates, paid, window)
+        counted, exact = _arrears_at(due, candidates, paid, window)
+        count = len(counted)
+        unpaid = _labels(counted) or unpaid
         months_zh = f"{count}个月" if exact else f"{count}至{count + 1}个月"
         cite = rules.cite(retro_key, window_key)
         if count <= window:
@@ -653,7 +665,7 @@ def _paint_episode(
         raise PolicyError(f"未知的追溯规则 (unknown retroactivity rule): {retro!r}")
 
     restore = rules.grouped("restore")
-    cite = "; ".join(x for x in (cite, rules.cite(rules.gkey("restore")), susp_cite) if x)
+    cite = _join(cite, rules.cite(rules.gkey("restore")), susp_cite)
     if restore in ("on_payment", "day_after_payment", "month_after_payment"):
         back = {
             "on_payment": paid,
@@ -665,13 +677,14 @@ def _paint_episode(
         canvas.paint(ep.start, back, SUSPENDED, reason, cite, floor=cover_from)
         return
     if restore == "new_enrolment":  # sanmenxia 第十七条; ziyang 第十三条, D-Z9
-        after = add_months(max(m.month for m in ep.months), 1)
+        counted, _ = _arrears_at(due, candidates, paid, None)
+        after = add_months(max([m.month for m in ep.months] + counted), 1)
         cover, why, wcite = _group_wait(rules, payment=paid, months=candidates, first_month=after)
-        both = "; ".join(x for x in (cite, wcite) if x)
+        both = _join(cite, wcite)
         canvas.paint(ep.start, paid, SUSPENDED, f"欠费暂停（{unpaid}）：{what}", both, floor=cover_from)
-        canvas.paint(paid, None, WAITING, f"断保后重新参保，按新参保：{why}", both, floor=cover_from)
+        canvas.paint(paid, None, WAITING, f"欠费超过期限，按新参保重新计算等待期：{why}", both, floor=cover_from)
         if cover is not None:
-            canvas.paint(max(cover, paid), None, COVERED, "重新参保等待期满，享受待遇", both, floor=cover_from)
+            canvas.paint(max(cover, paid), None, COVERED, "重新计算的等待期满，享受待遇", both, floor=cover_from)
         return
     raise PolicyError(f"未知的恢复待遇规则 (unknown restore rule): {restore!r}")
 

@@ -1,0 +1,116 @@
+"""Contribution years for retirement (缴费年限核定), counted in months.
+
+:func:`count_payment_months` adds up the kinds of months a person brings —
+deemed (视同缴费), local actual (本地实际缴费), actual months transferred in
+from elsewhere (统筹区外转入), military service (军龄), resident-insurance
+years (居民医保年限) and ziyang's pre-2000 大病统筹 months — the way the
+jurisdiction's document counts them, and says which of them count as local
+(本地/本省/本统筹区) for the 10-year local minimum.
+
+Months throughout: langfang 第三十二条 and sanmenxia 第八条 count in months,
+and converted years are not rounded (D-Z7). Each kind's treatment is a policy
+parameter (``retirement.*``) read only when that kind is present, so a kind the
+document is silent on raises ``PolicyMissing`` only for a person who has it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from config.calculations import Field, InputError, calculation, parse_value
+from config.policy import Policy, PolicyError
+
+ZERO = Decimal(0)
+KINDS = (
+    "deemed_months",
+    "local_months",
+    "other_region_months",
+    "military_months",
+    "resident_years",
+    "pre2000_pooling_months",
+)
+
+
+@dataclass(frozen=True)
+class PaymentMonths:
+    """Counted contribution months: ``cumulative`` (累计) and ``local`` (本地实际), with the parts behind them."""
+
+    cumulative: Decimal
+    local: Decimal
+    parts: dict[str, Decimal] = field(default_factory=dict)  # 中文说明 → months credited
+    citations: dict[str, str] = field(default_factory=dict)  # key → article
+
+
+def _amount(name: str, value: Any) -> Decimal:
+    number = ZERO if value is None else parse_value("decimal", value)
+    if number < 0:
+        raise InputError(f"{name}: 不能为负数 ({number})")
+    return number
+
+
+def count_payment_months(policy: Policy, **kinds: Any) -> PaymentMonths:
+    """Cumulative and local contribution months from the kinds of months given (see ``KINDS``)."""
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        raise InputError(f"未知的缴费年限类别 (unknown kind): {', '.join(sorted(unknown))}")
+    n = {name: _amount(name, kinds.get(name)) for name in KINDS}
+    parts: dict[str, Decimal] = {}
+    # 累计 = 视同 + 实际 (hunan 第二十七条; langfang 第三十条; sanmenxia 第八条; ziyang 第九条(七)1)
+    with_deemed = policy.value("retirement.cumulative_includes_deemed")
+    cumulative = (n["deemed_months"] if with_deemed else ZERO) + n["local_months"]
+    local = n["local_months"]
+    if n["deemed_months"] and with_deemed:
+        parts["视同缴费年限"] = n["deemed_months"]
+    if n["local_months"]:
+        parts["本地实际缴费年限"] = n["local_months"]
+
+    if n["other_region_months"]:
+        # hunan 第二十六条: 外省实际缴费年限作为本省视同缴费年限; langfang 第三十三条: 合并计算
+        how = policy.value("retirement.other_region_counts_as")
+        if how not in ("deemed", "actual"):
+            raise PolicyError(f"retirement.other_region_counts_as: 未知取值 {how!r}")
+        label = "统筹区外转入（作为视同缴费年限）" if how == "deemed" else "统筹区外转入实际缴费年限（合并计算）"
+        parts[label] = n["other_region_months"]
+        cumulative += n["other_region_months"]
+
+    if n["military_months"]:
+        # hunan 第二十六条, langfang 第三十三条: 视同缴费年限; ziyang 第九条(七)5: 视同本地参保缴费年限 (D-Z5)
+        how = policy.value("retirement.military_counts_as")
+        if how not in ("deemed", "local"):
+            raise PolicyError(f"retirement.military_counts_as: 未知取值 {how!r}")
+        parts["军人服现役年限" + ("（视同本地）" if how == "local" else "（视同缴费）")] = n["military_months"]
+        cumulative += n["military_months"]
+        if how == "local":
+            local += n["military_months"]
+
+    converted = ZERO
+    if n["resident_years"]:
+        # hunan 第二十六条: 不能视同 (0); ziyang 第九条(七)3: 1年折算2个月
+        per_year = policy.decimal("retirement.resident_year_months")
+        parts["居民医保年限折算"] = n["resident_years"] * per_year
+        converted += n["resident_years"] * per_year
+    if n["pre2000_pooling_months"]:
+        # ziyang 第九条(七)4: 2000年12月以前大病统筹每2年折合1年
+        credit = n["pre2000_pooling_months"] * policy.percent("retirement.pre2000_pooling_credit_pct")
+        parts["2000年12月以前大病统筹折算"] = credit
+        converted += credit
+    if converted:
+        cumulative += converted
+        if policy.value("retirement.converted_months_count_as_local"):  # ziyang D-Z5
+            local += converted
+
+    citations = {k: v for k, v in policy.used.items() if k.startswith("retirement.")}
+    return PaymentMonths(cumulative=cumulative, local=local, parts=parts, citations=citations)
+
+
+@calculation(
+    "payment_years",
+    inputs={name: Field("decimal", default=0) for name in KINDS},
+    outputs={"cumulative_months": "decimal", "local_months": "decimal"},
+)
+def payment_years(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
+    """缴费年限（月）：累计缴费月数与计入本地的实际缴费月数。"""
+    counted = count_payment_months(policy, **inputs)
+    return {"cumulative_months": counted.cumulative, "local_months": counted.local}

@@ -1,0 +1,228 @@
+"""Retirement clearance (退休清缴 / 退休人员待遇确认): minimum years, shortfall, lump sum, retiree start.
+
+:func:`clearance` is the rule the daily clearance task and the case worker's
+screen call with one person's facts; the scenario calculation
+``retirement_clearance`` is a thin wrapper.
+
+* Required months: the minimum cumulative months for the person's sex in force
+  on the retirement date (ziyang's men's minimum steps up each year, D-Z4) and
+  the minimum local months.
+* Shortfall: the months to buy so that both minimums hold (bought months count
+  as local actual months), rounded up to whole months.
+* Lump sum (一次性补缴): base × base % × the sum of the listed contribution
+  rates × shortfall months, rounded half-up to the fen once (D-X12). The base is
+  the reference wage of the year in force (hunan 当年度缴费基准值, langfang
+  市社平工资, D-H9) or the person's own last monthly base (sanmenxia D-S1,
+  ziyang D-Z2); rates are read from ``contribution.*_rate_pct``.
+* Retiree benefits start on the 1st of the month after the retirement date when
+  nothing is owed (D-X17); after a lump sum, the month after the later of the
+  retirement date and the payment (sanmenxia 第八条 "次月起").
+* Legal retirement age (hunan only gives one) fixes the retirement date when it
+  is not given, and flags early retirement (提前退休, which in hunan owes only the
+  shortfall against the minimums, D-H9).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from config.calculations import Field, InputError, calculation, money, parse_value
+from config.policy import Policy, PolicyError
+
+from .payment_years import ZERO
+
+SEXES = ("male", "female")
+FEMALE_ROLES = ("cadre", "worker")
+CATEGORIES = ("employee", "flexible")
+
+
+@dataclass(frozen=True)
+class ClearanceResult:
+    """Outcome of one retirement clearance (退休清缴核定)."""
+
+    retire_on: date
+    legal_age_date: date | None  # the day the legal retirement age is reached, where the document gives ages
+    early: bool | None  # retiring before that day (提前退休、病退、特殊工种)
+    required_months: int
+    required_local_months: int
+    cumulative_months: Decimal
+    local_months: Decimal
+    shortfall_months: int
+    lump_sum: Decimal
+    eligible: bool
+    retiree_from: date | None  # when nothing is owed, or once the lump sum has been paid
+    basis: str  # how the lump sum was computed, in Chinese
+    citations: dict[str, str] = field(default_factory=dict)
+
+
+def _birthday(birth: date, years: int) -> date:
+    """The day a person born on ``birth`` turns ``years`` (a 29 February birthday falls on 1 March)."""
+    try:
+        return birth.replace(year=birth.year + years)
+    except ValueError:
+        return date(birth.year + years, 3, 1)
+
+
+def _first_of_next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def legal_age_date(
+    policy: Policy, *, sex: str, birth_date: date, category: str = "employee", female_role: str | None = None
+) -> date:
+    """The day the legal retirement age is reached (hunan 第二十八条, 第二十九条); PolicyMissing where silent."""
+    if category == "flexible":
+        key = "retirement.flexible_age_male" if sex == "male" else "retirement.flexible_age_female"
+    elif sex == "male":
+        key = "retirement.age_male"
+    else:
+        if female_role not in FEMALE_ROLES:
+            raise InputError("female_role: 女职工须注明 cadre（干部）或 worker（工人）以确定法定退休年龄")
+        key = f"retirement.age_female_{female_role}"
+    return _birthday(birth_date, int(policy.decimal(key)))
+
+
+def _lump_sum_base(policy: Policy, prefix: str, last_monthly_base: Decimal | None) -> tuple[Decimal, str]:
+    kind = policy.value(f"retirement.{prefix}lump_sum_base")
+    if kind == "reference_wage":
+        return policy.stat("reference_monthly_wage"), "缴费基准值/社平工资（月）"
+    if kind == "last_base":
+        if last_monthly_base is not None:
+            return last_monthly_base, "本人退休前（上月）缴费基数"
+        fallback = policy.value("retirement.lump_sum_base_fallback")
+        if fallback == "minimum_base":  # ziyang 第九条(五)1 上月无缴费基数的，按清算当年最低缴费基数
+            floor = policy.percent("contribution.base_floor_pct") * policy.stat("reference_monthly_wage")
+            return floor, "清算当年最低缴费基数（上月无缴费基数）"
+        raise PolicyError(f"retirement.lump_sum_base_fallback: 未知取值 {fallback!r}")
+    raise PolicyError(f"retirement.{prefix}lump_sum_base: 未知取值 {kind!r}")
+
+
+def clearance(
+    policy: Policy,
+    *,
+    sex: str,
+    deemed_months: Any = 0,
+    actual_months: Any = 0,
+    local_months: Any = 0,
+    category: str = "employee",
+    birth_date: date | None = None,
+    female_role: str | None = None,
+    retire_on: date | None = None,
+    last_monthly_base: Any = None,
+    lump_sum_paid_on: date | None = None,
+) -> ClearanceResult:
+    """Clear one person's contribution years at retirement. ``policy`` is bound to the clearance date."""
+    if sex not in SEXES:
+        raise InputError(f"sex: {sex!r} 不在可选值 {', '.join(SEXES)} 中")
+    if category not in CATEGORIES:
+        raise InputError(f"category: {category!r} 不在可选值 {', '.join(CATEGORIES)} 中")
+    deemed, actual, local = (parse_value("decimal", v or 0) for v in (deemed_months, actual_months, local_months))
+    if min(deemed, actual, local) < 0:
+        raise InputError("缴费月数不能为负 (months cannot be negative)")
+
+    legal = None
+    if birth_date is not None and (retire_on is None or _ages_known(policy, sex, category, female_role)):
+        legal = legal_age_date(policy, sex=sex, birth_date=birth_date, category=category, female_role=female_role)
+    if retire_on is None:
+        if legal is None:
+            raise InputError("retire_on: 未给退休日期时须给出 birth_date，以法定退休年龄确定")
+        retire_on = legal
+    early = None if legal is None else retire_on < legal
+
+    at_retirement = policy.at(retire_on)  # D-Z4: the minimum in force in the year of the retirement date
+    sex_key = f"retirement.min_cumulative_months_{sex}"
+    required = int(at_retirement.decimal(sex_key))
+    required_local = int(at_retirement.decimal("retirement.min_local_months"))
+    cumulative = (deemed if at_retirement.value("retirement.cumulative_includes_deemed") else ZERO) + actual
+    shortfall = max(0, math.ceil(required - cumulative), math.ceil(required_local - local))
+
+    lump_sum, basis = ZERO, "缴费年限已满，无需补缴"
+    if shortfall:
+        prefix = "flexible_" if category == "flexible" else ""
+        base_value = parse_value("decimal", last_monthly_base) if last_monthly_base is not None else None
+        base, base_zh = _lump_sum_base(policy, prefix, base_value)
+        base_pct = policy.decimal(f"retirement.{prefix}lump_sum_base_pct")
+        rate_keys = policy.value(f"retirement.{prefix}lump_sum_rates")
+        if not isinstance(rate_keys, list) or not rate_keys:
+            raise PolicyError(f"retirement.{prefix}lump_sum_rates 应为缴费费率参数名的列表: {rate_keys!r}")
+        rates = [policy.decimal(str(k)) for k in rate_keys]
+        total_rate = sum(rates, ZERO)
+        lump_sum = money(base * base_pct / 100 * total_rate / 100 * shortfall)
+        rate_zh = "+".join(f"{r.normalize()}%" for r in rates)
+        basis = f"{base_zh} {base} × {base_pct.normalize()}% × ({rate_zh}) × 不足{shortfall}个月 = {lump_sum}"
+
+    rule = policy.value("retirement.retiree_from_rule")
+    if rule != "month_after_retirement":
+        raise PolicyError(f"retirement.retiree_from_rule: 未知取值 {rule!r}")
+    if not shortfall:
+        retiree_from = _first_of_next_month(retire_on)  # D-X17
+    elif lump_sum_paid_on is not None:
+        retiree_from = _first_of_next_month(max(retire_on, lump_sum_paid_on))  # sanmenxia 第八条 次月起
+    else:
+        retiree_from = None
+
+    return ClearanceResult(
+        retire_on=retire_on,
+        legal_age_date=legal,
+        early=early,
+        required_months=required,
+        required_local_months=required_local,
+        cumulative_months=cumulative,
+        local_months=local,
+        shortfall_months=shortfall,
+        lump_sum=lump_sum,
+        eligible=shortfall == 0,
+        retiree_from=retiree_from,
+        basis=basis,
+        citations={**at_retirement.used, **policy.used},
+    )
+
+
+def _ages_known(policy: Policy, sex: str, category: str, female_role: str | None) -> bool:
+    """Whether the document gives the legal age for this person (only then is early retirement flagged)."""
+    if category == "flexible":
+        return policy.has(f"retirement.flexible_age_{sex}")
+    if sex == "male":
+        return policy.has("retirement.age_male")
+    return female_role in FEMALE_ROLES and policy.has(f"retirement.age_female_{female_role}")
+
+
+@calculation(
+    "retirement_clearance",
+    inputs={
+        "sex": Field("str", choices=SEXES),
+        "birth_date": Field("date", default=None),
+        "female_role": Field("str", default=None, choices=FEMALE_ROLES),
+        "category": Field("str", default="employee", choices=CATEGORIES),
+        "retire_on": Field("date", default=None),
+        "deemed_months": Field("decimal", default=0),
+        "actual_months": Field("decimal", default=0),
+        "local_months": Field("decimal", default=0),
+        "last_monthly_base": Field("decimal", default=None),
+    },
+    outputs={
+        "required_months": "int",
+        "required_local_months": "int",
+        "cumulative_months": "decimal",
+        "shortfall_months": "int",
+        "lump_sum": "money",
+        "eligible": "bool",
+        "retiree_from": "date",
+    },
+)
+def retirement_clearance(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
+    """退休清缴：最低缴费年限、不足月数、一次性补缴金额、退休人员待遇开始日期。"""
+    result = clearance(policy, **inputs)
+    return {
+        "required_months": result.required_months,
+        "required_local_months": result.required_local_months,
+        "cumulative_months": result.cumulative_months,
+        "shortfall_months": result.shortfall_months,
+        "lump_sum": result.lump_sum,
+        "eligible": result.eligible,
+        "retiree_from": result.retiree_from,
+    }
