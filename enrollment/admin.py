@@ -6,6 +6,8 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html_join
 from import_export.admin import ExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -31,12 +33,39 @@ class EmployerAdmin(ExportMixin, EmployerScopedAdmin, SimpleHistoryAdmin):
     )
     list_filter = ("jurisdiction", "kind", "scheme", "status", "is_difficult")
     search_fields = ("name", "credit_code")
+    readonly_fields = ("related_pages",)
     fieldsets = (
-        (None, {"fields": ("credit_code", "name", "jurisdiction", "kind", "management_type", "scheme")}),
+        (
+            None,
+            {"fields": ("related_pages", "credit_code", "name", "jurisdiction", "kind", "management_type", "scheme")},
+        ),
         ("参保", {"fields": ("registered_on", "status", "payment_frequency")}),
         ("困难企业", {"fields": ("is_difficult", "difficult_from", "difficult_until")}),
         ("联系", {"fields": ("contact_name", "contact_phone", "address")}),
     )
+
+    @admin.display(description="相关业务")
+    def related_pages(self, obj: Employer) -> str:
+        return related_links(
+            obj,
+            (
+                ("月度应缴账单", "contributions:employer_bill", [obj.pk], ""),
+                ("欠费明细", "contributions:employer_arrears", [obj.pk], ""),
+            ),
+        )
+
+
+def related_links(obj, pages) -> str:
+    """Links to pages other apps provide for this object (skipped when an app does not provide one)."""
+    if obj.pk is None:
+        return "—"
+    links = []
+    for label, name, args, query in pages:
+        try:
+            links.append((reverse(name, args=args) + query, label))
+        except NoReverseMatch:
+            continue
+    return format_html_join(" · ", '<a href="{}">{}</a>', links) or "—"
 
 
 class PersonForm(forms.ModelForm):
@@ -99,6 +128,7 @@ class InsuredPersonAdmin(ExportMixin, PiiMaskingAdmin, EmployerScopedAdmin, Simp
     list_filter = ("sex", "female_role", "spans__jurisdiction", "spans__category")
     search_fields = ("=id_number", "name")
     fields = (
+        "related_pages",
         "id_number",
         "name",
         "sex",
@@ -109,9 +139,21 @@ class InsuredPersonAdmin(ExportMixin, PiiMaskingAdmin, EmployerScopedAdmin, Simp
         "deemed_months",
         "military_months",
     )
-    readonly_fields = ("sex", "birth_date", "deemed_months", "military_months")
+    readonly_fields = ("related_pages", "sex", "birth_date", "deemed_months", "military_months")
     inlines = (SpanInline, EventInline)
     show_full_result_count = False
+
+    @admin.display(description="相关业务")
+    def related_pages(self, obj: InsuredPerson) -> str:
+        return related_links(
+            obj,
+            (
+                ("缴费记录", "contributions:person_history", [obj.pk], ""),
+                ("待遇享受状态及判定依据", "admin:benefits_eligibility_person", [obj.pk], ""),
+                ("个人账户明细", "admin:funds_fundaccount_changelist", [], f"?q={obj.pk}"),
+                ("报销记录", "admin:claims_claim_changelist", [], f"?q={obj.pk}"),
+            ),
+        )
 
     def get_search_results(self, request, queryset, search_term):
         # The register is millions of rows: exact 身份证号, or a name prefix (uses the index).

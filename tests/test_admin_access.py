@@ -192,3 +192,10 @@ def test_person_export_is_scoped_and_masked(
     assert [r["身份证号"] for r in export(employer_user_a)] == [mine.id_number]
     client.force_login(auditor)
     assert client.get(reverse("admin:enrollment_insuredperson_export")).status_code == 200
+
+
+def test_person_page_links_to_the_other_apps(client, case_worker, employer_a, person_factory):
+    person = person_factory(employer=employer_a)
+    client.force_login(case_worker)
+    html = client.get(reverse("admin:enrollment_insuredperson_change", args=[person.pk])).content.decode()
+    assert "相关业务" in html and "待遇享受状态及判定依据" in html

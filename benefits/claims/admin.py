@@ -1,0 +1,339 @@
+"""Admin (Chinese): claim entry, 审核结算 with the 2303 breakdown and every step, 冲正, settlement files.
+
+Thin: every write calls :mod:`benefits.claims.services` / :mod:`benefits.claims.tasks`.
+Employer users have no claims permission (enrollment.roles) and, through
+:class:`EmployerScopedAdmin` (``person_path``), would see nothing of other employers'
+people anyway; 身份证号 is masked for users without the PII permission.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from enrollment.admin_mixins import EmployerScopedAdmin, PiiMaskingAdmin
+
+from .models import RESULT_FIELDS, BenefitAccumulator, Claim, ClaimItem, ClaimStatus, SettlementFile
+from .services import ClaimError, claim_adjudicate, claim_business_key, claim_mark_paid, claim_reverse
+
+RESULT_LABELS = {f: Claim._meta.get_field(f).verbose_name for f in RESULT_FIELDS}
+
+
+def _today() -> date:
+    return timezone.localdate()
+
+
+class ClaimItemInline(admin.TabularInline):
+    model = ClaimItem
+    extra = 0
+    fields = ("kind", "name", "quantity", "unit_price", "price_limit", "bed_type")
+
+
+class ClaimForm(forms.ModelForm):
+    """The entry form; its fields come from ClaimAdmin.fieldsets."""
+
+    def clean(self):
+        data = super().clean()
+        if data.get("person") and data.get("person").spans.filter(jurisdiction=data.get("jurisdiction")).count() == 0:
+            self.add_error("jurisdiction", "该参保人员在此统筹区没有参保关系")
+        return data
+
+
+class ReverseForm(forms.Form):
+    reason = forms.CharField(label="冲正原因", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+@admin.register(Claim)
+class ClaimAdmin(EmployerScopedAdmin, PiiMaskingAdmin, SimpleHistoryAdmin):
+    person_path = "person"
+    form = ClaimForm
+    inlines = [ClaimItemInline]
+    change_form_template = "admin/claims/claim/change_form.html"
+    list_display = (
+        "business_key",
+        "person_name",
+        "person_id_number",
+        "jurisdiction",
+        "med_type",
+        "start_date",
+        "end_date",
+        "medfee_sumamt",
+        "fund_pay_sumamt",
+        "psn_cash_pay",
+        "status",
+    )
+    list_filter = ("status", "jurisdiction", "med_type", "source")
+    search_fields = ("=person__id", "business_key", "person__name", "person__id_number", "hospital_name")
+    raw_id_fields = ("person", "transfer_from")
+    list_select_related = ("person", "jurisdiction")
+    date_hierarchy = "start_date"
+    actions = ["action_adjudicate", "action_mark_paid"]
+    fieldsets = (
+        (None, {"fields": ("business_key", "person", "jurisdiction", "med_type", "status")}),
+        (
+            "就医信息",
+            {
+                "fields": (
+                    ("start_date", "end_date"),
+                    ("hospital_name", "hospital_level", "tcm"),
+                    ("location", "transfer_from"),
+                    ("special_kind", "disease_classes", "poverty"),
+                    ("major_disease_tier", "major_disease_setting"),
+                )
+            },
+        ),
+        (
+            "费用",
+            {
+                "fields": (
+                    ("medfee_sumamt", "fulamt_ownpay"),
+                    ("preselfpay", "inscp_scp_amt"),
+                    ("first_year_amount", "acct_pay_requested"),
+                )
+            },
+        ),
+        (
+            "生育",
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    ("maternity_event", "babies", "continuous_months"),
+                    ("policy_extra_days", "pregnancy_months", "maternity_setting"),
+                    ("spouse_insured", "rare_complication", "employer_average_monthly_wage"),
+                ),
+            },
+        ),
+        ("结算结果", {"fields": (tuple(RESULT_FIELDS[:4]), tuple(RESULT_FIELDS[4:]), "refusal_reason", "error")}),
+        (
+            "记录",
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    ("source", "settlement_file", "row_number"),
+                    ("journal_entry", "reversal_entry"),
+                    ("adjudicated_on", "adjudicated_by", "adjudicated_at"),
+                    ("reversal_reason", "reversed_by", "reversed_at"),
+                    ("created_by", "created_at"),
+                ),
+            },
+        ),
+    )
+    readonly_fields = (
+        "status",
+        *RESULT_FIELDS,
+        "refusal_reason",
+        "error",
+        "source",
+        "settlement_file",
+        "row_number",
+        "journal_entry",
+        "reversal_entry",
+        "adjudicated_on",
+        "adjudicated_by",
+        "adjudicated_at",
+        "reversal_reason",
+        "reversed_by",
+        "reversed_at",
+        "created_by",
+        "created_at",
+    )
+
+    @admin.display(description="姓名", ordering="person__name")
+    def person_name(self, obj) -> str:
+        return obj.person.name
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.status != ClaimStatus.DRAFT:
+            # A settled claim is never edited: it is reversed (冲正) and entered again.
+            fields += [f.name for f in Claim._meta.concrete_fields if f.name not in fields and f.name != "id"]
+        return fields
+
+    def get_inline_instances(self, request, obj=None):
+        if obj is not None and obj.status != ClaimStatus.DRAFT:
+            return []
+        return super().get_inline_instances(request, obj)
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        initial.setdefault("business_key", claim_business_key(initial.get("jurisdiction") or "X", _today()))
+        return initial
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is None or (obj.status == ClaimStatus.DRAFT and super().has_delete_permission(request, obj))
+
+    # --- 审核结算 / 冲正 ---------------------------------------------------------------------------
+
+    def get_urls(self):
+        info = self.model._meta.app_label, self.model._meta.model_name
+        return [
+            path(
+                "<int:pk>/adjudicate/",
+                self.admin_site.admin_view(self.adjudicate_view),
+                name="{}_{}_adjudicate".format(*info),
+            ),
+            path(
+                "<int:pk>/reverse/", self.admin_site.admin_view(self.reverse_view), name="{}_{}_reverse".format(*info)
+            ),
+            *super().get_urls(),
+        ]
+
+    def _claim_or_403(self, request, pk: int) -> Claim:
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        return get_object_or_404(self.get_queryset(request), pk=pk)
+
+    def adjudicate_view(self, request, pk: int):
+        claim = self._claim_or_403(request, pk)
+        if request.method == "POST":
+            try:
+                claim = claim_adjudicate(claim, as_of=_today(), user=request.user)
+                if claim.status == ClaimStatus.REFUSED:
+                    messages.warning(request, f"不予支付：{claim.refusal_reason}")
+                else:
+                    messages.success(request, f"审核结算完成：基金支付 {claim.fund_pay_sumamt} 元")
+            except ClaimError as exc:
+                messages.error(request, f"无法结算：{exc}")
+        return redirect(reverse("admin:claims_claim_change", args=[pk]))
+
+    def reverse_view(self, request, pk: int):
+        claim = self._claim_or_403(request, pk)
+        form = ReverseForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                claim_reverse(claim, form.cleaned_data["reason"], on=_today(), user=request.user)
+                messages.success(request, f"已冲正 {claim.business_key}：记账凭证已冲销，年度累计已冲回")
+                return redirect(reverse("admin:claims_claim_change", args=[pk]))
+            except ClaimError as exc:
+                messages.error(request, str(exc))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "claim": claim,
+            "form": form,
+            "title": f"冲正 {claim.business_key}",
+        }
+        return TemplateResponse(request, "admin/claims/claim/reverse.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        claim = self.get_queryset(request).filter(pk=object_id).first()
+        if claim is not None:
+            extra_context["claim_result"] = [(RESULT_LABELS[f], f, getattr(claim, f)) for f in RESULT_FIELDS]
+            extra_context["claim_steps"] = claim.steps
+            extra_context["claim_obj"] = claim
+            extra_context["can_adjudicate"] = claim.status == ClaimStatus.DRAFT
+            extra_context["can_reverse"] = claim.status in (ClaimStatus.ADJUDICATED, ClaimStatus.PAID)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description="审核结算所选申请")
+    def action_adjudicate(self, request, queryset):
+        done = failed = 0
+        for claim in queryset.filter(status=ClaimStatus.DRAFT).order_by("person_id", "start_date", "id"):
+            try:
+                claim_adjudicate(claim, as_of=_today(), user=request.user)
+                done += 1
+            except ClaimError as exc:
+                failed += 1
+                messages.error(request, f"{claim.business_key}：{exc}")
+        messages.info(request, f"已审核 {done} 笔，无法结算 {failed} 笔")
+
+    @admin.action(description="确认已支付")
+    def action_mark_paid(self, request, queryset):
+        n = 0
+        for claim in queryset.filter(status=ClaimStatus.ADJUDICATED):
+            claim_mark_paid(claim, user=request.user)
+            n += 1
+        messages.info(request, f"{n} 笔已确认支付")
+
+
+@admin.register(BenefitAccumulator)
+class BenefitAccumulatorAdmin(EmployerScopedAdmin):
+    person_path = "person"
+    list_display = (
+        "person",
+        "jurisdiction",
+        "year",
+        "inpatient_admissions",
+        "inpatient_deductibles",
+        "inpatient_pool_paid",
+        "outpatient_pool_paid",
+        "layer_paid",
+        "claims_count",
+    )
+    list_filter = ("jurisdiction", "year")
+    search_fields = ("person__name",)
+    raw_id_fields = ("person",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SettlementFileForm(forms.ModelForm):
+    class Meta:
+        model = SettlementFile
+        fields = ("jurisdiction", "file", "as_of")
+
+
+@admin.register(SettlementFile)
+class SettlementFileAdmin(admin.ModelAdmin):
+    form = SettlementFileForm
+    list_display = ("__str__", "jurisdiction", "as_of", "status", "total_rows", "error_rows", "progress", "created_at")
+    list_filter = ("status", "jurisdiction")
+    readonly_fields = (
+        "status",
+        "original_name",
+        "total_rows",
+        "imported_rows",
+        "error_rows",
+        "errors",
+        "run",
+        "progress",
+        "counts",
+        "seconds",
+        "uploaded_by",
+        "created_at",
+        "finished_at",
+    )
+
+    @admin.display(description="进度")
+    def progress(self, obj) -> str:
+        if obj.run_id is None:
+            return "—"
+        run = obj.run
+        return format_html("{} / {} 块（{}）", run.chunks_done, run.chunk_count, run.get_status_display())
+
+    def get_fields(self, request, obj=None):
+        return ["jurisdiction", "file", "as_of"] if obj is None else list(self.readonly_fields)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        from .tasks import settlement_file_process
+
+        obj.uploaded_by = request.user
+        obj.original_name = getattr(form.cleaned_data.get("file"), "name", "")
+        super().save_model(request, obj, form, change)
+        settlement_file_process.delay(file_id=obj.pk)
+        messages.info(request, "文件已上传，正在后台读入并审核结算；刷新本页查看进度")

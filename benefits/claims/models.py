@@ -1,0 +1,408 @@
+"""费用报销 (claims): what was claimed, how it was settled, and the year's accumulators.
+
+- :class:`Claim` — one claim (手工报销 entered by a case worker, or one row of a
+  hospital settlement file): the facts, and once adjudicated the result broken
+  down like the national 2303 settlement with every step and its citation.
+- :class:`ClaimItem` — optional lines (乙类药品, 部分支付诊疗项目, 医用材料, 床位费 …)
+  from which the claim's amounts are computed (ziyang 第十二条(一)(二)).
+- :class:`BenefitAccumulator` — per person, jurisdiction and year: deductibles borne,
+  pool paid per benefit, layer paid, admissions. Changed only together with an
+  :class:`AccumulatorAdjustment` (settle +, reverse −), never silently.
+- :class:`SettlementFile` — a bulk file, adjudicated in the background by a batch run.
+
+Writes go through :mod:`benefits.claims.services` and :mod:`benefits.claims.jobs`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from benefits.calculations._common import HOSPITAL_LEVELS, LEVEL_ZH, LOCATION_ZH, LOCATIONS
+from benefits.calculations.maternity import EVENT_ZH, EVENTS
+from config.models import BatchRun, Jurisdiction
+from enrollment.models import InsuredPerson
+
+from .items import BED_TYPE_ZH, BED_TYPES, ITEM_KIND_ZH, ITEM_KINDS
+
+
+def _money(verbose_name: str, **kwargs) -> models.DecimalField:
+    return models.DecimalField(verbose_name, max_digits=14, decimal_places=2, **kwargs)
+
+
+def _result(verbose_name: str) -> models.DecimalField:
+    return models.DecimalField(verbose_name, max_digits=14, decimal_places=2, null=True, blank=True)
+
+
+class MedType(models.TextChoices):
+    """医疗类别 med_type (national codes)."""
+
+    OUTPATIENT = "11", "11 普通门诊"
+    CHRONIC = "14", "14 门诊慢特病"
+    INPATIENT = "21", "21 普通住院"
+    MATERNITY_OUTPATIENT = "51", "51 生育门诊"
+    MATERNITY_INPATIENT = "52", "52 生育住院"
+    FAMILY_PLANNING = "53", "53 计划生育手术费"
+
+
+MATERNITY_MED_TYPES = (MedType.MATERNITY_OUTPATIENT, MedType.MATERNITY_INPATIENT, MedType.FAMILY_PLANNING)
+
+
+class SpecialKind(models.TextChoices):
+    """门诊慢特病 (med_type 14) sub-kind."""
+
+    CHRONIC = "chronic", "门诊慢特病 / 门诊特殊疾病"
+    MAJOR_DISEASE = "major_disease", "重特大疾病（三门峡第十五条）"
+    SINGLE_PAYMENT_DRUG = "single_payment_drug", "单行支付药品（资阳第二十条）"
+
+
+class ClaimStatus(models.TextChoices):
+    DRAFT = "draft", "待审核"
+    ADJUDICATED = "adjudicated", "已结算"
+    REFUSED = "refused", "不予支付"
+    PAID = "paid", "已支付"
+    REVERSED = "reversed", "已冲正"
+
+
+class ClaimSource(models.TextChoices):
+    MANUAL = "manual", "手工报销"
+    SETTLEMENT_FILE = "settlement_file", "结算文件"
+
+
+#: The 2303 result fields, in the order the settlement shows them.
+RESULT_FIELDS = (
+    "act_pay_dedc",
+    "hifp_pay",
+    "pool_prop_selfpay",
+    "hifmi_pay",
+    "hifob_pay",
+    "acct_pay",
+    "psn_cash_pay",
+    "fund_pay_sumamt",
+    "maternity_allowance",
+)
+
+
+class SettlementFileStatus(models.TextChoices):
+    UPLOADED = "uploaded", "已上传"
+    IMPORTING = "importing", "读取中"
+    SETTLING = "settling", "结算中"
+    DONE = "done", "已完成"
+    FAILED = "failed", "失败"
+
+
+class SettlementFile(models.Model):
+    """结算文件: a csv/xlsx of claims (one per row), read and adjudicated in the background."""
+
+    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, verbose_name="统筹区")
+    file = models.FileField("文件", upload_to="claims/")
+    original_name = models.CharField("原文件名", max_length=255, blank=True)
+    as_of = models.DateField("结算日期", help_text="审核结算的业务日期")
+    status = models.CharField(
+        "状态", max_length=16, choices=SettlementFileStatus.choices, default=SettlementFileStatus.UPLOADED
+    )
+    total_rows = models.PositiveIntegerField("总行数", default=0)
+    imported_rows = models.PositiveIntegerField("已读入", default=0)
+    error_rows = models.PositiveIntegerField("错误行数", default=0)
+    errors = models.JSONField("错误明细", default=list, blank=True, help_text="[{row, field, message}]")
+    run = models.ForeignKey(
+        BatchRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name="批处理运行"
+    )
+    counts = models.JSONField("结算统计", default=dict, blank=True)
+    seconds = models.FloatField("耗时（秒）", null=True, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="上传人",
+    )
+    created_at = models.DateTimeField("上传时间", auto_now_add=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "结算文件"
+        verbose_name_plural = "结算文件"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.original_name or f"结算文件 {self.pk}"
+
+
+class Claim(models.Model):
+    """费用报销申请: one claim, and once adjudicated its 2303 breakdown."""
+
+    business_key = models.CharField("业务流水号", max_length=64, unique=True)
+    person = models.ForeignKey(InsuredPerson, on_delete=models.PROTECT, related_name="claims", verbose_name="参保人员")
+    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, verbose_name="参保统筹区")
+    med_type = models.CharField("医疗类别", max_length=2, choices=MedType.choices)
+    special_kind = models.CharField(
+        "慢特病类别", max_length=24, choices=SpecialKind.choices, default=SpecialKind.CHRONIC, blank=True
+    )
+    disease_classes = models.CharField(
+        "特殊疾病类别", max_length=32, blank=True, help_text="资阳：已认定病种的类别，每个病种一项，如 2,3"
+    )
+    major_disease_tier = models.CharField(
+        "重特大疾病医院级别",
+        max_length=12,
+        blank=True,
+        choices=[("county", "县级"), ("city", "市级"), ("provincial", "省级")],
+    )
+    major_disease_setting = models.CharField(
+        "重特大疾病就医方式",
+        max_length=24,
+        blank=True,
+        choices=[("inpatient", "住院"), ("outpatient", "门诊（含特定药品）"), ("peritoneal_dialysis", "腹膜透析")],
+    )
+    start_date = models.DateField("入院/就诊日期")
+    end_date = models.DateField("出院日期", null=True, blank=True, help_text="门诊留空（同就诊日期）")
+    hospital_name = models.CharField("医疗机构名称", max_length=200, blank=True)
+    hospital_level = models.CharField(
+        "医疗机构等级", max_length=16, choices=[(k, LEVEL_ZH[k]) for k in HOSPITAL_LEVELS]
+    )
+    tcm = models.BooleanField("中医医院", default=False)
+    location = models.CharField(
+        "就医地点", max_length=20, choices=[(k, LOCATION_ZH[k]) for k in LOCATIONS], default="local"
+    )
+    transfer_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="transfers",
+        verbose_name="转院前住院（同一次连续住院）",
+        help_text="按转院规定的连续住院：只付起付标准差额，不算新的住院次数",
+    )
+    poverty = models.BooleanField("特困人员/低保对象", default=False)
+    # 生育
+    maternity_event = models.CharField(
+        "生育/计划生育事件", max_length=32, blank=True, choices=[(e, EVENT_ZH[e]) for e in EVENTS]
+    )
+    babies = models.PositiveSmallIntegerField("婴儿数", default=1)
+    continuous_months = models.PositiveSmallIntegerField("连续缴费月数", null=True, blank=True)
+    policy_extra_days = models.PositiveSmallIntegerField("奖励假天数", default=0)
+    pregnancy_months = models.PositiveSmallIntegerField("妊娠月数", null=True, blank=True)
+    maternity_setting = models.CharField(
+        "流产就医方式", max_length=12, blank=True, choices=[("outpatient", "门诊"), ("inpatient", "住院")]
+    )
+    spouse_insured = models.BooleanField("配偶本人已享受生育待遇", default=False)
+    rare_complication = models.BooleanField("少见并发症", default=False)
+    employer_average_monthly_wage = _money("单位上年度职工月平均工资", null=True, blank=True)
+    # 费用
+    medfee_sumamt = _money("医疗费总额")
+    fulamt_ownpay = _money("全自费金额", default=0)
+    preselfpay = _money("先行自付金额", default=0)
+    inscp_scp_amt = _money("符合政策范围金额")
+    first_year_amount = _money(
+        "入院年度的政策范围金额", null=True, blank=True, help_text="跨年度住院：按年度拆分，只计一次起付标准（D-X15）"
+    )
+    acct_pay_requested = _money("申请个人账户支付", default=0)
+    # 结算结果（2303）
+    act_pay_dedc = _result("实际支付起付线")
+    hifp_pay = _result("统筹基金支出")
+    pool_prop_selfpay = _result("基本医疗统筹支付比例自付")
+    hifmi_pay = _result("大病保险支出")
+    hifob_pay = _result("大额医疗补助支出")
+    acct_pay = _result("个人账户支出")
+    psn_cash_pay = _result("个人现金支出")
+    fund_pay_sumamt = _result("基金支付总额")
+    maternity_allowance = _result("生育津贴")
+    status = models.CharField("状态", max_length=12, choices=ClaimStatus.choices, default=ClaimStatus.DRAFT)
+    refusal_reason = models.TextField("不予支付原因", blank=True)
+    error = models.TextField("无法结算的原因", blank=True)
+    steps = models.JSONField("计算步骤", default=list, blank=True)
+    effects = models.JSONField("累计额变动", default=dict, blank=True)
+    source = models.CharField("来源", max_length=16, choices=ClaimSource.choices, default=ClaimSource.MANUAL)
+    settlement_file = models.ForeignKey(
+        SettlementFile, null=True, blank=True, on_delete=models.PROTECT, related_name="claims", verbose_name="结算文件"
+    )
+    row_number = models.PositiveIntegerField("文件行号", null=True, blank=True)
+    run = models.ForeignKey(
+        BatchRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name="批处理运行"
+    )
+    journal_entry = models.ForeignKey(
+        "funds.JournalEntry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="记账凭证",
+    )
+    reversal_entry = models.ForeignKey(
+        "funds.JournalEntry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="冲正凭证",
+    )
+    adjudicated_on = models.DateField("结算日期", null=True, blank=True)
+    adjudicated_at = models.DateTimeField("结算时间", null=True, blank=True)
+    adjudicated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="审核人",
+    )
+    reversal_reason = models.TextField("冲正原因", blank=True)
+    reversed_at = models.DateTimeField("冲正时间", null=True, blank=True)
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="冲正人",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="录入人",
+    )
+    created_at = models.DateTimeField("录入时间", auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "费用报销"
+        verbose_name_plural = "费用报销"
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["person", "start_date"], name="claim_person_start"),
+            models.Index(fields=["settlement_file", "person"], name="claim_file_person"),
+            models.Index(fields=["status", "jurisdiction", "med_type"], name="claim_status_jur_type"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")), name="claim_dates_ordered"
+            ),
+            models.CheckConstraint(condition=Q(medfee_sumamt__gte=0) & Q(inscp_scp_amt__gte=0), name="claim_amounts"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.business_key} {self.get_med_type_display()}"
+
+    @property
+    def last_day(self):
+        return self.end_date or self.start_date
+
+
+class ClaimItem(models.Model):
+    """费用明细: one line of a claim whose amounts are computed from its lines."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="items", verbose_name="报销申请")
+    kind = models.CharField("费用类别", max_length=32, choices=[(k, ITEM_KIND_ZH[k]) for k in ITEM_KINDS])
+    name = models.CharField("项目名称", max_length=200, blank=True)
+    quantity = models.DecimalField("数量（床位费为天数）", max_digits=10, decimal_places=2, default=1)
+    unit_price = _money("单价")
+    price_limit = _money("限价（单价）", null=True, blank=True)
+    bed_type = models.CharField("床位类型", max_length=12, blank=True, choices=[(k, BED_TYPE_ZH[k]) for k in BED_TYPES])
+
+    class Meta:
+        verbose_name = "费用明细"
+        verbose_name_plural = "费用明细"
+        ordering = ["claim_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.name}"
+
+    def as_row(self) -> dict:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "quantity": self.quantity,
+            "unit_price": self.unit_price,
+            "price_limit": self.price_limit,
+            "bed_type": self.bed_type,
+        }
+
+
+#: Decimal accumulator fields (the amounts a year's claims add up).
+ACCUMULATOR_AMOUNTS = (
+    "inpatient_deductibles",
+    "inpatient_pool_paid",
+    "outpatient_deductible_used",
+    "outpatient_pool_paid",
+    "special_disease_pool_paid",
+    "single_drug_pool_paid",
+    "major_disease_pool_paid",
+    "maternity_paid",
+    "layer_burden",
+    "layer_paid",
+    "acct_paid",
+)
+ACCUMULATOR_COUNTS = ("inpatient_admissions", "claims_count")
+
+
+class BenefitAccumulator(models.Model):
+    """年度累计: one person's benefits in one jurisdiction and calendar year (D-L7: benefit year = calendar year)."""
+
+    person = models.ForeignKey(
+        InsuredPerson, on_delete=models.PROTECT, related_name="benefit_accumulators", verbose_name="参保人员"
+    )
+    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, verbose_name="统筹区")
+    year = models.PositiveSmallIntegerField("年度")
+    inpatient_deductibles = _money("住院起付标准累计", default=0)
+    inpatient_pool_paid = _money("住院统筹支付累计", default=0)
+    inpatient_admissions = models.PositiveIntegerField("住院次数", default=0)
+    admissions_by_level = models.JSONField("按医院等级住院次数", default=dict, blank=True)
+    outpatient_deductible_used = _money("普通门诊起付标准累计", default=0)
+    outpatient_pool_paid = _money("普通门诊统筹支付累计", default=0)
+    special_disease_pool_paid = _money("门诊慢特病统筹支付累计", default=0)
+    single_drug_pool_paid = _money("单行支付药品统筹支付累计", default=0)
+    major_disease_pool_paid = _money("重特大疾病统筹支付累计", default=0)
+    maternity_paid = _money("生育保险支付累计", default=0)
+    layer_burden = _money("大病/大额：政策范围内个人负担累计", default=0)
+    layer_paid = _money("大病/大额支付累计", default=0)
+    acct_paid = _money("个人账户支付累计", default=0)
+    claims_count = models.PositiveIntegerField("结算笔数", default=0)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "年度待遇累计"
+        verbose_name_plural = "年度待遇累计"
+        ordering = ["person_id", "-year"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "jurisdiction", "year"], name="accumulator_unique_year"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.jurisdiction_id} {self.year}"
+
+
+class AdjustmentKind(models.TextChoices):
+    SETTLE = "settle", "结算计入"
+    REVERSE = "reverse", "冲正冲回"
+
+
+class AccumulatorAdjustment(models.Model):
+    """累计额变动: the deltas one claim added to (or a reversal took from) a year's accumulator."""
+
+    accumulator = models.ForeignKey(
+        BenefitAccumulator, on_delete=models.PROTECT, related_name="adjustments", verbose_name="年度累计"
+    )
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="adjustments", verbose_name="报销申请")
+    kind = models.CharField("类型", max_length=8, choices=AdjustmentKind.choices)
+    deltas = models.JSONField("变动")
+    created_at = models.DateTimeField("时间", auto_now_add=True)
+    run = models.ForeignKey(
+        BatchRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name="批处理运行"
+    )
+
+    class Meta:
+        verbose_name = "累计额变动"
+        verbose_name_plural = "累计额变动"
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["accumulator", "claim", "kind"], name="adjustment_once_per_claim"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.claim_id}"

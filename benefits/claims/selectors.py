@@ -1,0 +1,182 @@
+"""Reads for adjudication, set-based so that one claim and a chunk of a file read the same way.
+
+- :func:`person_contexts` — per person: birth date, sex, enrolment spans (with the
+  employer's kind) and the stored eligibility timeline (eligH's
+  :class:`~benefits.models.EligibilityPeriod`; a person whose timeline was never
+  computed is computed first by :func:`benefits.services.eligibility_refresh`).
+- :func:`coverage_of` — covered on every day of the claim? (refusal reason as
+  :func:`benefits.selectors.claim_allowed` words it).
+- :func:`accumulators_of`, :func:`balances_of` — the year's accumulators, personal-account balances.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from benefits.models import EligibilityPeriod, EligibilityState, EligibilityStatus
+from enrollment.models import EnrolmentSpan, InsuredPerson
+from funds.models import AccountBalance, AccountKind
+
+from .adjudication import Acc, Coverage, PersonFacts
+from .models import ACCUMULATOR_AMOUNTS, ACCUMULATOR_COUNTS, BenefitAccumulator
+
+ONE_DAY = timedelta(days=1)
+STATUS_ZH = dict(EligibilityStatus.choices)
+
+
+@dataclass(frozen=True)
+class SpanFact:
+    jurisdiction: str
+    start: date
+    end: date | None
+    category: str
+    scheme: str
+    employer_kind: str
+
+
+@dataclass(frozen=True)
+class PeriodFact:
+    start: date
+    end: date | None
+    status: str
+    reason: str
+    citation: str
+
+
+@dataclass
+class PersonContext:
+    person_id: int
+    birth_date: date
+    sex: str
+    spans: list[SpanFact] = field(default_factory=list)
+    periods: list[PeriodFact] = field(default_factory=list)
+    timeline_error: str = ""
+    timeline_known: bool = False
+
+    def span_on(self, jurisdiction: str, day: date) -> SpanFact | None:
+        for s in self.spans:
+            if s.jurisdiction == jurisdiction and s.start <= day and (s.end is None or day < s.end):
+                return s
+        return None
+
+    def facts_on(self, jurisdiction: str, day: date) -> PersonFacts | None:
+        span = self.span_on(jurisdiction, day)
+        if span is None:
+            return None
+        return PersonFacts(
+            person_id=self.person_id,
+            birth_date=self.birth_date,
+            sex=self.sex,
+            category=span.category,
+            scheme=span.scheme,
+            employer_kind=span.employer_kind,
+        )
+
+
+def _employer_kind(kind: str | None, difficult: bool) -> str:
+    if difficult:
+        return "difficult_enterprise"
+    return "fiscal_institution" if kind == "fiscal_institution" else "enterprise"
+
+
+def person_contexts(
+    person_ids: Iterable[int], *, as_of: date, refresh_missing: bool = True
+) -> dict[int, PersonContext]:
+    """Everything adjudication reads about these persons, in four queries (plus a refresh of missing timelines)."""
+    ids = sorted(set(person_ids))
+    out = {
+        pid: PersonContext(pid, birth, "male" if sex == "1" else "female")
+        for pid, birth, sex in InsuredPerson.objects.filter(pk__in=ids).values_list("pk", "birth_date", "sex")
+    }
+    for row in (
+        EnrolmentSpan.objects.filter(person_id__in=ids)
+        .order_by("person_id", "start")
+        .values_list(
+            "person_id",
+            "jurisdiction__code",
+            "start",
+            "end",
+            "category",
+            "scheme",
+            "employer__kind",
+            "employer__is_difficult",
+        )
+    ):
+        pid, code, start, end, category, scheme, kind, difficult = row
+        out[pid].spans.append(SpanFact(code, start, end, category, scheme, _employer_kind(kind, bool(difficult))))
+    states = dict(EligibilityState.objects.filter(person_id__in=ids).values_list("person_id", "error"))
+    missing = [pid for pid in ids if pid not in states]
+    if missing and refresh_missing:
+        from benefits.services import eligibility_refresh
+
+        eligibility_refresh(missing, as_of)
+        states = dict(EligibilityState.objects.filter(person_id__in=ids).values_list("person_id", "error"))
+    for pid, error in states.items():
+        out[pid].timeline_known = True
+        out[pid].timeline_error = error or ""
+    for pid, start, end, status, reason, citation in (
+        EligibilityPeriod.objects.filter(person_id__in=ids)
+        .order_by("person_id", "start")
+        .values_list("person_id", "start", "end", "status", "reason", "citation")
+    ):
+        out[pid].periods.append(PeriodFact(start, end, status, reason, citation))
+    return out
+
+
+def coverage_of(ctx: PersonContext, first: date, last: date) -> Coverage:
+    """Covered on every day from ``first`` to ``last`` (both included), by the stored eligibility timeline."""
+    if ctx.timeline_error:
+        return Coverage(False, f"{first} 待遇状态无法计算：{ctx.timeline_error}")
+    if not ctx.timeline_known:
+        return Coverage(False, f"{first} 尚未计算待遇享受状态")
+    day = first
+    for p in ctx.periods:
+        if p.end is not None and p.end <= day:
+            continue
+        if p.start > day:
+            break
+        if p.status != EligibilityStatus.COVERED:
+            text = f"{day} {STATUS_ZH.get(p.status, p.status)}：{p.reason}"
+            return Coverage(False, f"{text}（{p.citation}）" if p.citation else text, p.citation)
+        if p.end is None or p.end > last:
+            when = f"{first}" if first == last else f"{first} 至 {last}"
+            return Coverage(True, f"{when} 享受待遇：{p.reason}", p.citation)
+        day = p.end
+    return Coverage(False, f"{day} {STATUS_ZH[EligibilityStatus.NONE]}：该日不在任何参保期间内")
+
+
+def accumulators_of(keys: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int, int], Acc]:
+    """(person_id, jurisdiction_id, year) → :class:`Acc` (empty when no row exists yet)."""
+    keys = set(keys)
+    out = {k: Acc() for k in keys}
+    if not keys:
+        return out
+    persons = {k[0] for k in keys}
+    years = {k[2] for k in keys}
+    for row in BenefitAccumulator.objects.filter(person_id__in=persons, year__in=years).values(
+        "person_id", "jurisdiction_id", "year", "admissions_by_level", *ACCUMULATOR_AMOUNTS, *ACCUMULATOR_COUNTS
+    ):
+        key = (row.pop("person_id"), row.pop("jurisdiction_id"), row.pop("year"))
+        if key in out:
+            by_level = row.pop("admissions_by_level") or {}
+            out[key] = Acc(row, by_level)
+    return out
+
+
+def balances_of(pairs: Iterable[tuple[int, int]], *, lock: bool = False) -> dict[tuple[int, int], Decimal]:
+    """(person_id, jurisdiction_id) → personal-account balance (0 when the person has no account)."""
+    pairs = set(pairs)
+    out: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
+    if not pairs:
+        return out
+    qs = AccountBalance.objects.filter(account__kind=AccountKind.PERSONAL, account__person_id__in={p for p, _ in pairs})
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    for pid, jid, bal in qs.values_list("account__person_id", "account__jurisdiction_id", "balance"):
+        if (pid, jid) in pairs:
+            out[(pid, jid)] = bal
+    return out

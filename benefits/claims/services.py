@@ -1,0 +1,288 @@
+"""Writes for claims: adjudicate one claim, reverse it, mark it paid.
+
+:func:`claim_adjudicate` and the bulk job (:mod:`benefits.claims.jobs`) share
+:func:`claim_facts` → :func:`evaluate` (which calls the pure
+:func:`~benefits.claims.adjudication.decide`) and :func:`ledger_amounts`, so a claim
+gets the same 2303 breakdown one at a time and in a file. Every adjudication
+updates the year's accumulators in the same transaction, with an
+:class:`AccumulatorAdjustment` row per year, and posts one journal entry through
+fundsC's :func:`funds.posting.post_entry` (business key ``claim:<业务流水号>``):
+pooled fund (and 生育津贴), the 大病/大额 layer account and the personal account are
+debited, the fund's bank account pays the person. :func:`claim_reverse` reverses
+that entry (:func:`funds.posting.entry_reverse`) and takes the deltas back out of
+the accumulators with a ``reverse`` adjustment; the claim keeps its result and
+becomes ``reversed`` (history kept by django-simple-history).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from config.calculations import InputError
+from config.models import Jurisdiction
+from config.policy import PolicyError
+from funds.models import AccountKind, EntryKind
+from funds.posting import Leg, entry_reverse, fund_account, personal_account, post_entry
+
+from .adjudication import Acc, ClaimFacts, Coverage, Decision, decide
+from .items import item_from_row
+from .models import (
+    RESULT_FIELDS,
+    AccumulatorAdjustment,
+    AdjustmentKind,
+    BenefitAccumulator,
+    Claim,
+    ClaimStatus,
+)
+from .selectors import PersonContext, accumulators_of, balances_of, coverage_of, person_contexts
+
+ZERO = Decimal(0)
+LAYER_ACCOUNT = {"hifmi_pay": AccountKind.CRITICAL_ILLNESS, "hifob_pay": AccountKind.LARGE_AMOUNT}
+
+
+class ClaimError(Exception):
+    """A claim that cannot be adjudicated or reversed now (the message says why, in Chinese)."""
+
+
+def claim_facts(
+    claim: Claim, *, items: list[dict] | None = None, transfer: tuple[Decimal, str] | None = None
+) -> ClaimFacts:
+    """The typed facts of a claim row. ``transfer`` = (deductible borne, level) of the stay it continues."""
+    classes = tuple(int(c) for c in str(claim.disease_classes or "").replace("，", ",").split(",") if c.strip())
+    if claim.transfer_from_id and transfer is None:
+        earlier = claim.transfer_from
+        if earlier.status not in (ClaimStatus.ADJUDICATED, ClaimStatus.PAID) or earlier.person_id != claim.person_id:
+            raise ClaimError("转院前的住院须为同一参保人已结算的申请")
+        transfer = (earlier.act_pay_dedc or ZERO, earlier.hospital_level)
+    return ClaimFacts(
+        jurisdiction=claim.jurisdiction.code,
+        med_type=claim.med_type,
+        start=claim.start_date,
+        end=claim.end_date or claim.start_date,
+        hospital_level=claim.hospital_level,
+        medfee_sumamt=Decimal(claim.medfee_sumamt),
+        inscp_scp_amt=Decimal(claim.inscp_scp_amt),
+        fulamt_ownpay=Decimal(claim.fulamt_ownpay or 0),
+        preselfpay=Decimal(claim.preselfpay or 0),
+        tcm=claim.tcm,
+        location=claim.location,
+        first_year_amount=None if claim.first_year_amount is None else Decimal(claim.first_year_amount),
+        special_kind=claim.special_kind or "chronic",
+        disease_classes=classes,
+        major_disease_tier=claim.major_disease_tier,
+        major_disease_setting=claim.major_disease_setting,
+        poverty=claim.poverty,
+        maternity_event=claim.maternity_event,
+        babies=claim.babies,
+        continuous_months=claim.continuous_months,
+        policy_extra_days=claim.policy_extra_days,
+        pregnancy_months=claim.pregnancy_months,
+        maternity_setting=claim.maternity_setting,
+        spouse_insured=claim.spouse_insured,
+        rare_complication=claim.rare_complication,
+        employer_average_monthly_wage=claim.employer_average_monthly_wage,
+        acct_pay_requested=Decimal(claim.acct_pay_requested or 0),
+        transfer=transfer is not None,
+        transfer_deductible=transfer[0] if transfer else ZERO,
+        transfer_level=transfer[1] if transfer else "",
+        items=tuple(item_from_row(r) for r in (items or [])),
+    )
+
+
+def evaluate(facts: ClaimFacts, ctx: PersonContext, accs: Mapping[int, Acc], balance: Decimal) -> Decision:
+    """Coverage on the claim's dates, the person's facts on the first day, then :func:`decide`."""
+    coverage = coverage_of(ctx, facts.start, facts.end)
+    person = ctx.facts_on(facts.jurisdiction, facts.start)
+    if coverage.ok and person is None:
+        coverage = Coverage(False, f"{facts.start} 不在 {facts.jurisdiction} 的参保期间内：无职工医保待遇")
+    if person is None:
+        return decide(facts, _nobody(ctx), coverage=coverage, accs=accs, balance=balance)
+    return decide(facts, person, coverage=coverage, accs=accs, balance=balance)
+
+
+def _nobody(ctx: PersonContext):
+    from .adjudication import PersonFacts
+
+    return PersonFacts(ctx.person_id, ctx.birth_date, ctx.sex, "employee", "combined", "enterprise")
+
+
+def ledger_amounts(decision: Decision) -> dict[str, Decimal]:
+    """What leaves which account: pooled fund (统筹 + 生育津贴), the layer, the personal account; the total paid out."""
+    b = decision.breakdown
+    pool = b.get("hifp_pay", ZERO) + b.get("maternity_allowance", ZERO)
+    layer = b.get("hifmi_pay", ZERO) + b.get("hifob_pay", ZERO)
+    acct = b.get("acct_pay", ZERO)
+    return {"pool": pool, "layer": layer, "acct": acct, "total": pool + layer + acct}
+
+
+def apply_decision(claim: Claim, decision: Decision, *, as_of: date, user=None, run_id: int | None = None) -> None:
+    """Copy a decision onto the claim (not saved)."""
+    claim.status = decision.status
+    claim.refusal_reason = decision.refusal_reason
+    claim.error = ""
+    claim.steps = decision.steps
+    claim.effects = decision.effects
+    for name in RESULT_FIELDS:
+        setattr(claim, name, decision.breakdown.get(name) if decision.status == ClaimStatus.ADJUDICATED else None)
+    for name, value in decision.amounts.items():
+        setattr(claim, name, value)
+    claim.adjudicated_on = as_of
+    claim.adjudicated_at = timezone.now()
+    claim.adjudicated_by_id = getattr(user, "pk", None) if user is not None else None
+    if run_id is not None:
+        claim.run_id = run_id
+
+
+def _accumulate(claim: Claim, effects: Mapping[str, Any], *, sign: int) -> None:
+    """Add (sign +1) or take back (−1) a claim's deltas, one adjustment row per year, rows locked."""
+    for year, deltas in sorted(effects.items()):
+        acc_row, _ = BenefitAccumulator.objects.select_for_update().get_or_create(
+            person_id=claim.person_id, jurisdiction_id=claim.jurisdiction_id, year=int(year)
+        )
+        acc = Acc({f: getattr(acc_row, f) for f in _ACC_FIELDS}, acc_row.admissions_by_level)
+        acc.apply(deltas, sign)
+        for f in _ACC_FIELDS:
+            setattr(acc_row, f, acc.values[f])
+        acc_row.admissions_by_level = {k: v for k, v in acc.by_level.items() if v}
+        acc_row.save()
+        AccumulatorAdjustment.objects.create(
+            accumulator=acc_row,
+            claim=claim,
+            kind=AdjustmentKind.SETTLE if sign > 0 else AdjustmentKind.REVERSE,
+            deltas=deltas if sign > 0 else negate(deltas),
+            run_id=claim.run_id if sign > 0 else None,
+        )
+
+
+def negate(deltas: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in deltas.items():
+        if k == "admissions_by_level":
+            out[k] = {lv: -int(n) for lv, n in v.items()}
+        elif isinstance(v, int):
+            out[k] = -v
+        else:
+            out[k] = str(-Decimal(v))
+    return out
+
+
+def _acc_fields() -> tuple[str, ...]:
+    from .models import ACCUMULATOR_AMOUNTS, ACCUMULATOR_COUNTS
+
+    return (*ACCUMULATOR_AMOUNTS, *ACCUMULATOR_COUNTS)
+
+
+_ACC_FIELDS = _acc_fields()
+
+
+def claim_adjudicate(claim: Claim, *, as_of: date, user=None) -> Claim:
+    """审核结算 one draft claim: refuse with the reason, or settle, accumulate and post — in one transaction.
+
+    A value the seeds do not give, or an input the rules refuse, leaves the claim a
+    draft with ``error`` set and raises :class:`ClaimError` with the message.
+    """
+    pk = claim.pk
+    ctx = person_contexts([claim.person_id], as_of=as_of)[claim.person_id]
+    try:
+        with transaction.atomic():
+            claim = Claim.objects.select_for_update().select_related("jurisdiction").get(pk=pk)
+            if claim.status != ClaimStatus.DRAFT:
+                raise ClaimError(
+                    f"申请 {claim.business_key} 状态为“{claim.get_status_display()}”，只有待审核的申请可以审核结算"
+                )
+            facts = claim_facts(claim, items=[i.as_row() for i in claim.items.all()])
+            keys = {(claim.person_id, claim.jurisdiction_id, y) for y in facts.years}
+            accs = {k[2]: a for k, a in accumulators_of(keys).items()}
+            balance = balances_of([(claim.person_id, claim.jurisdiction_id)], lock=True)[
+                (claim.person_id, claim.jurisdiction_id)
+            ]
+            decision = evaluate(facts, ctx, accs, balance)
+            apply_decision(claim, decision, as_of=as_of, user=user)
+            if decision.status == ClaimStatus.ADJUDICATED:
+                _accumulate(claim, decision.effects, sign=1)
+                claim.journal_entry = _post(claim, decision, as_of=as_of, user=user)
+            claim.save()
+    except (PolicyError, InputError, ValidationError) as exc:
+        message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        Claim.objects.filter(pk=pk, status=ClaimStatus.DRAFT).update(error=message)
+        raise ClaimError(message) from exc
+    return claim
+
+
+def _post(claim: Claim, decision: Decision, *, as_of: date, user=None):
+    """One journal entry per claim (business key ``claim:<业务流水号>``); none when nothing is paid."""
+    amounts = ledger_amounts(decision)
+    if not amounts["total"]:
+        return None
+    jur = claim.jurisdiction
+    legs = [Leg(fund_account(jur, AccountKind.POOLED), -amounts["pool"])]
+    if amounts["layer"]:
+        legs.append(Leg(fund_account(jur, LAYER_ACCOUNT[decision.layer_field]), -amounts["layer"]))
+    if amounts["acct"]:
+        legs.append(Leg(personal_account(claim.person_id, jur, on=as_of), -amounts["acct"]))
+    legs.append(Leg(fund_account(jur, AccountKind.BANK), amounts["total"]))
+    return post_entry(
+        business_key=f"claim:{claim.business_key}",
+        kind=EntryKind.BENEFIT_PAYMENT,
+        jurisdiction=jur,
+        effective_on=as_of,
+        legs=legs,
+        memo=f"费用报销 {claim.business_key} {claim.get_med_type_display()}",
+        person=claim.person_id,
+        user=user,
+    )
+
+
+def claim_reverse(claim: Claim, reason: str, *, on: date, user=None) -> Claim:
+    """冲正: reverse the ledger entry and take the claim's deltas back out of the accumulators."""
+    if not reason or not reason.strip():
+        raise ClaimError("冲正须说明原因")
+    with transaction.atomic():
+        claim = (
+            Claim.objects.select_for_update(of=("self",))
+            .select_related("jurisdiction", "journal_entry")
+            .get(pk=claim.pk)
+        )
+        if claim.status not in (ClaimStatus.ADJUDICATED, ClaimStatus.PAID):
+            raise ClaimError(
+                f"申请 {claim.business_key} 状态为“{claim.get_status_display()}”，只有已结算或已支付的申请可以冲正"
+            )
+        if claim.transfers.filter(status__in=(ClaimStatus.ADJUDICATED, ClaimStatus.PAID)).exists():
+            raise ClaimError("该住院已有转院后的结算申请，须先冲正转院后的申请")
+        if claim.journal_entry is not None:
+            claim.reversal_entry = entry_reverse(claim.journal_entry, reason=reason, on=on, user=user)
+        _accumulate(claim, claim.effects or {}, sign=-1)
+        claim.status = ClaimStatus.REVERSED
+        claim.reversal_reason = reason.strip()
+        claim.reversed_at = timezone.now()
+        claim.reversed_by_id = getattr(user, "pk", None) if user is not None else None
+        claim.save()
+    return claim
+
+
+def claim_mark_paid(claim: Claim, *, user=None) -> Claim:
+    """已支付: the payout of an adjudicated claim has left the bank."""
+    with transaction.atomic():
+        claim = Claim.objects.select_for_update().get(pk=claim.pk)
+        if claim.status != ClaimStatus.ADJUDICATED:
+            raise ClaimError("只有已结算的申请可以确认支付")
+        claim.status = ClaimStatus.PAID
+        claim.save(update_fields=["status"])
+    return claim
+
+
+def claim_business_key(jurisdiction: Jurisdiction | str, on: date) -> str:
+    """A new manual claim number: M<统筹区><yyyymmdd><seq>."""
+    code = jurisdiction if isinstance(jurisdiction, str) else jurisdiction.code
+    prefix = f"M{code}{on:%Y%m%d}"
+    n = Claim.objects.filter(business_key__startswith=prefix).count() + 1
+    while Claim.objects.filter(business_key=f"{prefix}{n:05d}").exists():
+        n += 1
+    return f"{prefix}{n:05d}"

@@ -1,0 +1,181 @@
+"""Batch steps of the contribution engine (run by :mod:`config.batch`, one chunk of persons each).
+
+* ``contributions.base_reset`` — 年度缴费基数核定: every person's base for the new base year,
+  then (once the run is done) every employer's base;
+* ``contributions.dues_generate`` — 生成月度应缴 (params ``{"month": "YYYY-MM"}``);
+* ``contributions.arrears_accrue`` — 欠费滞纳金计提 (nightly, ``as_of``).
+
+Each step is set-based SQL (:mod:`contributions.sql`) and idempotent: a second run with the
+same arguments reports zero changes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from django.utils import timezone
+
+from config.batch import ChunkContext, batch_job
+from config.models import BatchRun
+from config.policy import Policy, PolicyError
+
+from . import sql
+from .models import ContributionBase, EmployerBase, MonthlyDue, Payment, PaymentAllocation
+from .periods import MONTHLY, add_months, allowed_frequencies, due_date, month_start, period_months
+from .rules import base_constants, late_fee_rate, missing_key, month_constants
+
+
+def _codes(ctx: ChunkContext) -> list[str]:
+    return [ctx.jurisdiction] if ctx.jurisdiction else sql.jurisdictions_in_range(ctx.lo, ctx.hi)
+
+
+def _plain(counts: Counter) -> dict[str, int]:
+    return {k: int(v) for k, v in counts.items()}
+
+
+# --- annual base reset ------------------------------------------------------------------------
+
+
+def _employer_bases(run: BatchRun) -> None:
+    """After all chunks: the employers' bases of the year (they add up persons across chunks)."""
+    codes = [run.jurisdiction.code] if run.jurisdiction else sql.jurisdictions_in_range(0, 2**62)
+    sql.tune()
+    sql.analyze(ContributionBase, EmployerBase)  # a year of rows was just written
+    total: Counter = Counter()
+    now = timezone.now()
+    for code in codes:
+        c = base_constants(code, run.as_of)
+        rule = Policy(code, c.year_start).value("contribution.employer_base_rule", None)
+        if rule is None:
+            total["employer_bases_missing:contribution.employer_base_rule"] += 1
+        total += sql.employer_bases_upsert(c, rule=rule, run_id=run.pk, now=now)
+    run.counts = {**run.counts, **_plain(total)}
+    run.save(update_fields=["counts"])
+
+
+@batch_job("contributions.base_reset", label="年度缴费基数核定", finish=_employer_bases)
+def base_reset(ctx: ChunkContext) -> dict[str, int]:
+    """Recompute the base of the base year containing ``as_of`` for everyone paying in it.
+
+    hunan 第九条–第十条, langfang 第十二条–第十七条 and 第二十一条 (D-L19), sanmenxia 第六条,
+    ziyang 第九条(一). Counts: recomputed, unchanged, raised_by_penalty, clamped_floor,
+    clamped_ceiling, missing_wage, missing:<parameter>.
+    """
+    sql.tune()
+    counts: Counter = Counter()
+    now = timezone.now()
+    for code in _codes(ctx):
+        c = base_constants(code, ctx.as_of)
+        counts += sql.bases_upsert(
+            c, lo=ctx.lo, hi=ctx.hi, window=(c.year_start, c.year_end), run_id=ctx.run.pk, now=now
+        )
+    return _plain(counts)
+
+
+# --- monthly dues -----------------------------------------------------------------------------
+
+
+def _month_param(ctx: ChunkContext) -> date:
+    raw = ctx.params.get("month")
+    if not raw:
+        return month_start(ctx.as_of)
+    year, month = str(raw).split("-")[:2]
+    return date(int(year), int(month), 1)
+
+
+def _frequency_filter(frequency: str, allowed: tuple[str, ...]) -> str:
+    """SQL on ``e`` (the employer) choosing who is billed under ``frequency`` (langfang 第十八条)."""
+    if frequency == MONTHLY:
+        others = [f for f in allowed if f != MONTHLY]
+        if not others:
+            return "1 = 1"
+        listed = ", ".join(sql.text_lit(f) for f in others)
+        return f"(e.id IS NULL OR e.payment_frequency NOT IN ({listed}))"
+    return f"e.payment_frequency = {sql.text_lit(frequency)}"
+
+
+def dues_for_month(code: str, month: date, *, lo: int, hi: int, run_id: int | None) -> Counter:
+    """Dues of ``month`` (and, for quarterly / half-yearly / yearly payers, the rest of their period)."""
+    counts: Counter = Counter()
+    now = timezone.now()
+    policy = Policy(code, month)
+    try:
+        frequencies = allowed_frequencies(policy)
+    except PolicyError as exc:
+        counts[missing_key(exc)] += 1
+        return counts
+    for frequency in frequencies:
+        months = period_months(policy, month, frequency)
+        deadline = due_date(policy, months[0])
+        where = _frequency_filter(frequency, frequencies)
+        for m in months:
+            c = base_constants(code, m)
+            window = (m, add_months(m, 1))
+            for key, n in sql.bases_upsert(
+                c, lo=lo, hi=hi, window=window, run_id=run_id, now=now, only_stale=True
+            ).items():
+                counts[f"base_{key}"] += n
+            mc = month_constants(code, m)
+            counts += sql.dues_insert(
+                mc, lo=lo, hi=hi, frequency_filter=where, due_date=deadline, run_id=run_id, now=now
+            )
+    mc = month_constants(code, month)
+    if mc.critical_illness_cents:
+        counts += sql.retiree_premiums_insert(
+            mc, lo=lo, hi=hi, due_date=due_date(policy, month), run_id=run_id, now=now
+        )
+    if not policy.has("contribution.due_day") and counts.get("generated"):
+        counts["missing:contribution.due_day"] += counts["generated"]
+    return counts
+
+
+def _dues_finish(run: BatchRun) -> None:
+    """Fresh planner statistics after a month of dues was written (the next run plans with them)."""
+    sql.analyze(MonthlyDue, ContributionBase, Payment, PaymentAllocation)
+
+
+@batch_job("contributions.dues_generate", label="生成月度应缴", finish=_dues_finish)
+def dues_generate(ctx: ChunkContext) -> dict[str, int]:
+    """Bill the month (params ``month``; default: the month of ``as_of``), then apply held payments.
+
+    Counts: generated, existing, no_base, base_* (bases of people who joined or
+    moved during the year), missing:<parameter>, and the payment counts of
+    :func:`contributions.sql.payments_allocate`.
+    """
+    sql.tune()
+    month = _month_param(ctx)
+    counts: Counter = Counter()
+    for code in _codes(ctx):
+        counts += dues_for_month(code, month, lo=ctx.lo, hi=ctx.hi, run_id=ctx.run.pk)
+    counts += sql.payments_allocate(person_range=(ctx.lo, ctx.hi), rates=late_fee_rates(month), now=timezone.now())
+    return _plain(counts)
+
+
+def late_fee_rates(on: date) -> dict[int, int]:
+    """Jurisdiction id → daily late-fee rate (millionths) in force on ``on``; jurisdictions without one are left out."""
+    from config.models import Jurisdiction
+
+    rates = {}
+    for pk, code in Jurisdiction.objects.values_list("pk", "code"):
+        rate = late_fee_rate(code, on)
+        if rate is not None:
+            rates[pk] = rate
+    return rates
+
+
+# --- nightly arrears and late fees ------------------------------------------------------------
+
+
+@batch_job("contributions.arrears_accrue", label="欠费滞纳金计提")
+def arrears_accrue(ctx: ChunkContext) -> dict[str, int]:
+    """滞纳金 on every unsettled due past its due date, recomputed as of ``as_of`` (D-X14).
+
+    Counts: accrued (dues whose fee or deferral flag changed), in_arrears,
+    missing:contribution.late_fee_daily_pct.
+    """
+    sql.tune()
+    counts: Counter = Counter()
+    for code in _codes(ctx):
+        counts += sql.fees_accrue(code, lo=ctx.lo, hi=ctx.hi, as_of=ctx.as_of, rate=late_fee_rate(code, ctx.as_of))
+    return _plain(counts)

@@ -1,0 +1,510 @@
+"""退休清缴 services: the daily scan, the computation of a case, and the case worker's actions.
+
+The rule is :func:`contributions.calculations.retirement.clearance` (the
+``retirement_clearance`` scenario calculation wraps it); the legal retirement age
+is :func:`contributions.calculations.retirement.legal_age_date` with the
+``retirement.age_*`` parameters (only hunan gives ages, 第二十八条, 第二十九条; elsewhere
+the scan cannot select by age and counts the persons it skipped, and a case is
+opened by a case worker when the pension is approved). Months by kind come from
+:func:`benefits.selectors.months_by_kind` and are counted by calcB's
+``count_payment_months``.
+
+Flow: open (scan or case worker) → approve: nothing owed → retiree status from
+``retiree_from``, closed; owed → a bill is issued (billed) → payment recorded →
+retiree status from the date the rule gives (the month after the later of the
+retirement date and the payment) and the personal-account share of the lump sum
+credited where the seed says so (fundsC's ``post_retirement_clearance``) → closed.
+Option "keep paying as in-service" (langfang 第三十四条, ziyang 第九条(五)2) where
+``retirement.keep_paying_allowed`` is true: the case stays open and is recomputed
+every night until the years are met.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from benefits.selectors import months_by_kind
+from config.calculations import InputError
+from config.models import Jurisdiction
+from config.policy import Policy, PolicyError, PolicyMissing
+from contributions.calculations.payment_years import count_payment_months
+from contributions.calculations.retirement import _lump_sum_base, clearance, legal_age_date
+from contributions.models import MonthlyDue
+from enrollment.models import EnrolmentSpan, InsuredPerson, Sex
+
+from .models import CaseOption, CaseReason, CaseStatus, RetirementClearanceCase
+
+IN_SERVICE = ("employee", "flexible", "unemployed")
+KEEP_PAYING_KEY = "retirement.keep_paying_allowed"
+# Fields a nightly recomputation may change on a case still open.
+COMPUTED = (
+    "required_months",
+    "required_local_months",
+    "deemed_months",
+    "actual_months",
+    "local_months",
+    "cumulative_months",
+    "shortfall_months",
+    "lump_sum",
+    "lump_sum_base",
+    "basis",
+    "problem",
+    "citation",
+    "facts",
+)
+
+
+# --- legal age ---------------------------------------------------------------------------------
+
+
+def _age_groups(policy: Policy) -> list[tuple[str, str, str | None, int]]:
+    """(sex code, span group, female role, age) for each group whose legal age the document gives."""
+    groups = []
+    for sex, sex_code in (("male", Sex.MALE), ("female", Sex.FEMALE)):
+        key = f"retirement.flexible_age_{sex}"
+        if policy.has(key):
+            groups.append((sex_code, "flexible", None, int(policy.decimal(key))))
+    if policy.has("retirement.age_male"):
+        groups.append((Sex.MALE, "employee", None, int(policy.decimal("retirement.age_male"))))
+    for role in ("cadre", "worker"):
+        key = f"retirement.age_female_{role}"
+        if policy.has(key):
+            groups.append((Sex.FEMALE, "employee", role, int(policy.decimal(key))))
+    return groups
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return date(day.year - years, 2, 28)
+
+
+# --- one case's numbers --------------------------------------------------------------------------
+
+
+@dataclass
+class PersonFacts:
+    person_id: int
+    sex: str
+    birth_date: date
+    female_role: str
+    category: str  # employee | flexible (the unemployed clear as employees)
+
+
+def _last_bases(person_ids: Sequence[int], jurisdiction_id: int) -> dict[int, Decimal]:
+    out: dict[int, Decimal] = {}
+    for pid, base in (
+        MonthlyDue.objects.filter(person_id__in=person_ids, jurisdiction_id=jurisdiction_id)
+        .exclude(category="retiree")
+        .order_by("person_id", "month")
+        .values_list("person_id", "base")
+    ):
+        out[pid] = base
+    return out
+
+
+def compute(
+    policy: Policy,
+    facts: PersonFacts,
+    kinds: dict[str, Decimal],
+    *,
+    retire_on: date | None,
+    last_base: Decimal | None,
+    paid_on: date | None = None,
+) -> dict[str, Any]:
+    """A case's computed fields from calcB's rules; a missing value lands in ``problem`` (D-X16)."""
+    sex = "male" if facts.sex == Sex.MALE else "female"
+    out: dict[str, Any] = {
+        "facts": {
+            "性别": "男" if sex == "male" else "女",
+            "出生日期": facts.birth_date.isoformat(),
+            "女职工身份": facts.female_role or "",
+            "人员类别": facts.category,
+            **{k: str(v) for k, v in kinds.items()},
+            "上月缴费基数": None if last_base is None else str(last_base),
+        },
+        "problem": "",
+    }
+    try:
+        counted = count_payment_months(policy, **kinds)
+        actual = kinds["local_months"] + kinds["other_region_months"]
+        result = clearance(
+            policy,
+            sex=sex,
+            birth_date=facts.birth_date,
+            female_role=facts.female_role or None,
+            category=facts.category,
+            retire_on=retire_on,
+            deemed_months=counted.cumulative - actual,
+            actual_months=actual,
+            local_months=counted.local,
+            last_monthly_base=last_base,
+            lump_sum_paid_on=paid_on,
+        )
+    except (PolicyError, InputError) as exc:
+        out["problem"] = str(exc)
+        return out
+    out.update(
+        retire_on=result.retire_on,
+        required_months=result.required_months,
+        required_local_months=result.required_local_months,
+        deemed_months=counted.cumulative - actual,
+        actual_months=actual,
+        local_months=result.local_months,
+        cumulative_months=result.cumulative_months,
+        shortfall_months=result.shortfall_months,
+        lump_sum=result.lump_sum,
+        basis=result.basis,
+        citation="; ".join(f"{k}: {v}" for k, v in sorted(result.citations.items())),
+        retiree_from=result.retiree_from,
+        lump_sum_base=None,
+    )
+    if result.shortfall_months:
+        prefix = "flexible_" if facts.category == "flexible" else ""
+        out["lump_sum_base"] = _lump_sum_base(policy, prefix, last_base)[0]
+    out["facts"]["计入的年限"] = {k: str(v) for k, v in counted.parts.items()}
+    return out
+
+
+def _person_facts(person: InsuredPerson, category: str) -> PersonFacts:
+    return PersonFacts(
+        person.pk,
+        person.sex,
+        person.birth_date,
+        person.female_role,
+        "flexible" if category == "flexible" else "employee",
+    )
+
+
+def case_compute(case: RetirementClearanceCase, *, on: date, paid_on: date | None = None) -> dict[str, Any]:
+    """Recompute one case as of ``on`` (the case worker's screen and the nightly recomputation)."""
+    person = case.person
+    policy = Policy(case.jurisdiction.code, on)
+    kinds = months_by_kind([person.pk], on)[person.pk]
+    last = _last_bases([person.pk], case.jurisdiction_id).get(person.pk)
+    facts = PersonFacts(person.pk, person.sex, person.birth_date, person.female_role, case.category)
+    return compute(policy, facts, kinds, retire_on=case.retire_on, last_base=last, paid_on=paid_on)
+
+
+def _apply(case: RetirementClearanceCase, values: dict[str, Any]) -> bool:
+    """Copy computed values onto the case; True if any changed (a problem still there is no change)."""
+    changed = False
+    for name in COMPUTED:
+        if name == "problem" and case.problem and values.get("problem"):
+            continue  # the same gap, worded with another date
+        if name in values and getattr(case, name) != values[name]:
+            setattr(case, name, values[name])
+            changed = True
+    return changed
+
+
+# --- opening cases -------------------------------------------------------------------------------
+
+
+def _in_service_span(person_id: int, on: date) -> EnrolmentSpan | None:
+    return (
+        EnrolmentSpan.objects.filter(person_id=person_id, start__lte=on, category__in=IN_SERVICE)
+        .filter(Q(end__isnull=True) | Q(end__gt=on))
+        .select_related("jurisdiction")
+        .first()
+    )
+
+
+@transaction.atomic
+def case_open(
+    *, person: InsuredPerson, reason: str, retire_on: date | None, opened_on: date, user=None
+) -> RetirementClearanceCase:
+    """A case worker opens a case (pension approved, or legal age reached where the scan cannot tell)."""
+    if reason not in CaseReason.values:
+        raise ValidationError({"reason": f"未知立案原因 {reason!r}"})
+    span = _in_service_span(person.pk, retire_on or opened_on)
+    if span is None:
+        raise ValidationError({"person": "该人员在退休日期没有在职参保关系，无需退休清缴。"})
+    if RetirementClearanceCase.objects.filter(person=person).exclude(status=CaseStatus.CLOSED).exists():
+        raise ValidationError({"person": "该人员已有办理中的退休清缴案件。"})
+    case = RetirementClearanceCase(
+        person=person,
+        jurisdiction=span.jurisdiction,
+        category="flexible" if span.category == "flexible" else "employee",
+        opened_on=opened_on,
+        reason=reason,
+        retire_on=retire_on or opened_on,
+    )
+    values = case_compute(case, on=opened_on)
+    case.retire_on = values.get("retire_on", case.retire_on)
+    _apply(case, values)
+    case.save()
+    return case
+
+
+def clearance_scan(as_of: date, *, lo: int, hi: int, run_id: int | None = None) -> Counter:
+    """退休清缴 daily: open a case for every in-service person of ``[lo, hi)`` who has reached the legal age.
+
+    Set-based selection per jurisdiction and age group (birth date on or before the cut-off,
+    an in-service span open on ``as_of``, no case in progress); then recompute the cases
+    still pending (open, or keep-paying) and update those whose numbers changed.
+    Counts: clearance.opened, clearance.updated, clearance.pending, clearance.problem,
+    clearance.age_unknown:<code> (in-service persons the scan cannot select by age).
+    """
+    counts: Counter = Counter()
+    span_t, case_t = EnrolmentSpan._meta.db_table, RetirementClearanceCase._meta.db_table
+    person_t = InsuredPerson._meta.db_table
+    q = connection.ops.quote_name
+    jurs = list(Jurisdiction.objects.values_list("pk", "code"))
+    new_cases: list[RetirementClearanceCase] = []
+    for jid, code in jurs:
+        policy = Policy(code, as_of)
+        groups = _age_groups(policy)
+        base_sql = f"""FROM {span_t} s JOIN {person_t} p ON p.id = s.person_id
+            WHERE s.person_id >= %s AND s.person_id < %s AND s.jurisdiction_id = %s
+              AND s.{q("start")} <= %s AND (s.{q("end")} IS NULL OR s.{q("end")} > %s)
+              AND s.category IN ('employee', 'flexible', 'unemployed')"""
+        params: list[Any] = [lo, hi, jid, as_of, as_of]
+        with connection.cursor() as cur:
+            if not groups:
+                cur.execute(f"SELECT COUNT(*) {base_sql}", params)
+                n = cur.fetchone()[0]
+                if n:
+                    counts[f"clearance.age_unknown:{code}"] += n
+                continue
+            clauses, gparams = [], []
+            for sex_code, group, role, age in groups:
+                cats = "('flexible')" if group == "flexible" else "('employee', 'unemployed')"
+                role_sql = " AND p.female_role = %s" if role else ""
+                clauses.append(f"(p.sex = %s AND s.category IN {cats}{role_sql} AND p.birth_date <= %s)")
+                gparams += [sex_code] + ([role] if role else []) + [_years_before(as_of, age)]
+            if not any(g[0] == Sex.FEMALE and g[1] == "employee" for g in groups):
+                pass
+            else:
+                # a woman employee without a cadre/worker role cannot be cleared by age: count her
+                cur.execute(
+                    f"SELECT COUNT(*) {base_sql} AND p.sex = %s AND s.category IN ('employee', 'unemployed')"
+                    " AND p.female_role = ''",
+                    [*params, Sex.FEMALE],
+                )
+                n = cur.fetchone()[0]
+                if n:
+                    counts["clearance.female_role_missing"] += n
+            cur.execute(
+                f"""SELECT p.id, p.sex, p.birth_date, p.female_role, s.category {base_sql}
+                    AND ({" OR ".join(clauses)})
+                    AND NOT EXISTS (SELECT 1 FROM {case_t} c WHERE c.person_id = p.id AND c.status <> 'closed')
+                    ORDER BY p.id""",
+                [*params, *gparams],
+            )
+            rows = cur.fetchall()
+        if not rows:
+            continue
+        ids = [r[0] for r in rows]
+        kinds = months_by_kind(ids, as_of)
+        last = _last_bases(ids, jid)
+        for pid, sex, birth, role, category in rows:
+            if isinstance(birth, str):
+                birth = date.fromisoformat(birth)
+            facts = PersonFacts(pid, sex, birth, role, "flexible" if category == "flexible" else "employee")
+            legal = legal_age_date(
+                policy,
+                sex="male" if sex == Sex.MALE else "female",
+                birth_date=birth,
+                category=facts.category,
+                female_role=role or None,
+            )
+            if legal > as_of:
+                continue
+            values = compute(policy, facts, kinds[pid], retire_on=legal, last_base=last.get(pid))
+            case = RetirementClearanceCase(
+                person_id=pid,
+                jurisdiction_id=jid,
+                category=facts.category,
+                opened_on=as_of,
+                reason=CaseReason.LEGAL_AGE,
+                retire_on=legal,
+                run_id=run_id,
+            )
+            _apply(case, values)
+            counts["clearance.problem"] += bool(case.problem)
+            new_cases.append(case)
+    if new_cases:
+        bulk_create_with_history(new_cases, RetirementClearanceCase, batch_size=1000)
+        counts["clearance.opened"] += len(new_cases)
+    counts += pending_recompute(as_of, lo=lo, hi=hi)
+    return counts
+
+
+def pending_recompute(as_of: date, *, lo: int, hi: int) -> Counter:
+    """Recompute the cases still pending (status open) of ``[lo, hi)``; save only those that changed.
+
+    Facts for all of them are loaded at once (months by kind, last bases), per jurisdiction.
+    """
+    counts: Counter = Counter()
+    pending = list(
+        RetirementClearanceCase.objects.filter(person_id__gte=lo, person_id__lt=hi, status=CaseStatus.OPEN)
+        .select_related("person", "jurisdiction")
+        .order_by("id")
+    )
+    counts["clearance.pending"] += len(pending)
+    if not pending:
+        return counts
+    kinds = months_by_kind([c.person_id for c in pending], as_of)
+    by_jur: dict[int, list[RetirementClearanceCase]] = {}
+    for case in pending:
+        by_jur.setdefault(case.jurisdiction_id, []).append(case)
+    changed: list[RetirementClearanceCase] = []
+    for jid, cases in by_jur.items():
+        policy = Policy(cases[0].jurisdiction.code, as_of)
+        last = _last_bases([c.person_id for c in cases], jid)
+        for case in cases:
+            p = case.person
+            facts = PersonFacts(p.pk, p.sex, p.birth_date, p.female_role, case.category)
+            values = compute(policy, facts, kinds[p.pk], retire_on=case.retire_on, last_base=last.get(p.pk))
+            if _apply(case, values):
+                changed.append(case)
+    for case in changed:  # few: a case changes when a month is paid or a parameter is entered
+        case.save()
+    counts["clearance.updated"] += len(changed)
+    return counts
+
+
+# --- the case worker's actions ------------------------------------------------------------------
+
+
+@transaction.atomic
+def case_choose_keep_paying(case: RetirementClearanceCase, *, on: date, user=None) -> RetirementClearanceCase:
+    """按在职职工继续缴费 (langfang 第三十四条; ziyang 第九条(五)2): only where the parameter allows it."""
+    policy = Policy(case.jurisdiction.code, on)
+    if not policy.value(KEEP_PAYING_KEY, None):
+        raise ValidationError(
+            {
+                "option": f"{case.jurisdiction.name}在 {on} 没有允许继续缴费的政策参数 {KEEP_PAYING_KEY}"
+                "（文件未规定或尚未录入，D-X16）。"
+            }
+        )
+    if case.status != CaseStatus.OPEN:
+        raise ValidationError({"option": "只有待审核的案件可以改为继续缴费。"})
+    case.option = CaseOption.KEEP_PAYING
+    case.citation = f"{case.citation}; {KEEP_PAYING_KEY}: {policy.citation(KEEP_PAYING_KEY)}".strip("; ")
+    case.save()
+    return case
+
+
+def _retire(case: RetirementClearanceCase, *, retiree_from: date, user=None) -> None:
+    from enrollment.services import life_event_record
+
+    life_event_record(
+        person=case.person,
+        kind="retirement",
+        occurred_on=retiree_from,
+        jurisdiction=case.jurisdiction,
+        note=f"退休清缴案件 #{case.pk} 办结，自 {retiree_from} 起享受退休人员待遇",
+        user=user,
+    )
+    case.retiree_from = retiree_from
+
+
+@transaction.atomic
+def case_approve(case: RetirementClearanceCase, *, on: date, user=None) -> RetirementClearanceCase:
+    """审核: nothing owed → retiree status from ``retiree_from`` and closed; owed → a bill is issued."""
+    case = RetirementClearanceCase.objects.select_for_update().select_related("person", "jurisdiction").get(pk=case.pk)
+    if case.status != CaseStatus.OPEN:
+        raise ValidationError({"status": f"案件状态为“{case.get_status_display()}”，不能审核。"})
+    values = case_compute(case, on=on)
+    if values["problem"]:
+        raise ValidationError({"status": f"无法核定：{values['problem']}"})
+    _apply(case, values)
+    case.approved_by = user if user is not None and getattr(user, "is_authenticated", False) else None
+    case.approved_on = on
+    if case.option == CaseOption.KEEP_PAYING and case.shortfall_months:
+        raise ValidationError({"status": f"选择继续缴费，尚差{case.shortfall_months}个月，年限满后再审核。"})
+    if not case.shortfall_months:
+        _retire(case, retiree_from=values["retiree_from"], user=case.approved_by)
+        case.status, case.closed_on = CaseStatus.CLOSED, on
+    else:
+        case.status = CaseStatus.BILLED
+        case.bill_amount = case.lump_sum
+        case.bill_issued_on = on
+        case.bill_no = f"TXQJ{on:%Y%m%d}{case.pk:08d}"
+    case.save()
+    return case
+
+
+@transaction.atomic
+def case_record_payment(
+    case: RetirementClearanceCase, *, paid_on: date, reference: str, user=None
+) -> RetirementClearanceCase:
+    """缴费到账: retiree status from the date the rule gives; the account share credited where the seed says so."""
+    case = RetirementClearanceCase.objects.select_for_update().select_related("person", "jurisdiction").get(pk=case.pk)
+    if case.status != CaseStatus.BILLED:
+        raise ValidationError({"status": "只有已开具补缴单的案件可以登记缴费。"})
+    if not (reference or "").strip():
+        raise ValidationError({"payment_reference": "请填写电子税票号。"})
+    values = case_compute(case, on=case.bill_issued_on or paid_on, paid_on=paid_on)
+    if values.get("retiree_from") is None:
+        raise ValidationError({"status": f"无法确定退休人员待遇起始日：{values['problem']}"})
+    case.status, case.paid_on, case.payment_reference = CaseStatus.PAID, paid_on, reference.strip()
+    case.save()
+    _post_ledger(case, paid_on=paid_on, user=user)
+    _retire(case, retiree_from=values["retiree_from"], user=user)
+    case.status, case.closed_on = CaseStatus.CLOSED, paid_on
+    case.save()
+    return case
+
+
+def _post_ledger(case: RetirementClearanceCase, *, paid_on: date, user=None) -> None:
+    """fundsC's posting: the account share per ``funds.clearance_account_share``; silent seeds noted, not guessed."""
+    from funds.posting import post_retirement_clearance
+
+    policy = Policy(case.jurisdiction.code, paid_on)
+    if not policy.has("funds.clearance_account_share"):
+        case.ledger_note = (
+            f"{case.jurisdiction.name}文件未规定退休清缴费用划入个人账户的方式（funds.clearance_account_share），"
+            "未记账，待经办人员录入参数后补记（D-X16）。"
+        )
+        return
+    age = (
+        paid_on.year
+        - case.person.birth_date.year
+        - ((paid_on.month, paid_on.day) < (case.person.birth_date.month, case.person.birth_date.day))
+    )
+    try:
+        entry = post_retirement_clearance(
+            person=case.person,
+            jurisdiction=case.jurisdiction,
+            on=paid_on,
+            lump_sum=case.bill_amount or Decimal(0),
+            base=case.lump_sum_base or Decimal(0),
+            months=case.shortfall_months or 0,
+            age=age,
+            category=case.category,
+            business_key=f"clearance-case:{case.pk}",
+            user=user,
+        )
+    except PolicyMissing as exc:
+        case.ledger_note = f"未记账：{exc}"
+        return
+    case.ledger_entry_id = entry.pk
+    case.ledger_note = entry.memo
+
+
+def case_close(case: RetirementClearanceCase, *, on: date, note: str = "", user=None) -> RetirementClearanceCase:
+    """撤销/办结 a case opened in error (the person stays in service)."""
+    case.status, case.closed_on = CaseStatus.CLOSED, on
+    case.ledger_note = (case.ledger_note + "\n" + note).strip()
+    case.save()
+    return case
+
+
+def now_date() -> date:
+    """Today in the bureau's time zone (only for the admin's default dates; rules never read the clock)."""
+    return timezone.localdate()

@@ -1,0 +1,99 @@
+"""Reads of the contribution engine: arrears, bills, a person's history.
+
+Arrears (欠费) are not stored separately: a month is in arrears from the day after its due
+date while it is unsettled (D-X5), so arrears are a view over :class:`MonthlyDue`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import DecimalField, ExpressionWrapper, F, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+
+from .models import BackPaymentBill, ContributionBase, EmployerBase, MonthlyDue, Payment, PaymentAllocation
+
+_MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+
+def _with_outstanding(qs: QuerySet[MonthlyDue]) -> QuerySet[MonthlyDue]:
+    return qs.annotate(
+        principal_due=ExpressionWrapper(F("total") - F("paid_principal"), output_field=_MONEY),
+        late_fee_due=ExpressionWrapper(F("late_fee") - F("late_fee_paid"), output_field=_MONEY),
+    )
+
+
+def arrears(as_of: date) -> QuerySet[MonthlyDue]:
+    """Unsettled dues whose due date has passed on ``as_of`` (欠费), with what is outstanding."""
+    return _with_outstanding(
+        MonthlyDue.objects.filter(settled_on__isnull=True, due_date__isnull=False, due_date__lt=as_of)
+    )
+
+
+def employer_arrears(employer_id: int, as_of: date) -> QuerySet[MonthlyDue]:
+    """An employer's arrears list, per person and month (exported to xlsx by the admin)."""
+    return (
+        arrears(as_of)
+        .filter(employer_id=employer_id)
+        .select_related("person")
+        .order_by("person__name", "person_id", "month")
+    )
+
+
+def employer_arrears_rows(employer_id: int, as_of: date) -> list[dict]:
+    """The arrears list as plain rows (身份证号, 姓名, 所属期, 本金, 滞纳金, …) for an export."""
+    return [
+        {
+            "id_number": d.person.id_number,
+            "name": d.person.name,
+            "month": f"{d.month:%Y-%m}",
+            "due_date": d.due_date,
+            "total": d.total,
+            "paid_principal": d.paid_principal,
+            "principal_due": d.principal_due,
+            "late_fee_due": d.late_fee_due,
+            "deferred": d.deferred,
+        }
+        for d in employer_arrears(employer_id, as_of)
+    ]
+
+
+def person_arrears(person_id: int, as_of: date) -> QuerySet[MonthlyDue]:
+    return arrears(as_of).filter(person_id=person_id).order_by("month")
+
+
+def employer_month_bill(employer_id: int, month: date) -> dict:
+    """An employer's bill for one month: the dues and their totals (单位月度缴费单)."""
+    dues = MonthlyDue.objects.filter(employer_id=employer_id, month=month.replace(day=1))
+    zero = Value(Decimal(0), output_field=_MONEY)
+    totals = dues.aggregate(
+        employer=Coalesce(Sum("employer_amount"), zero),
+        individual=Coalesce(Sum("individual_amount"), zero),
+        maternity=Coalesce(Sum("maternity_amount"), zero),
+        critical_illness=Coalesce(Sum("critical_illness_amount"), zero),
+        total=Coalesce(Sum("total"), zero),
+        paid=Coalesce(Sum("paid_principal"), zero),
+        late_fee=Coalesce(Sum("late_fee"), zero),
+    )
+    return {"dues": _with_outstanding(dues).select_related("person").order_by("person_id"), "totals": totals}
+
+
+def person_history(person_id: int) -> dict:
+    """A person's contribution history on one screen: bases by year, dues by month, payments, bills."""
+    return {
+        "bases": ContributionBase.objects.filter(person_id=person_id).order_by("-year_start"),
+        "dues": _with_outstanding(MonthlyDue.objects.filter(person_id=person_id)).order_by("-month"),
+        "payments": Payment.objects.filter(person_id=person_id).order_by("-paid_on", "-id"),
+        "allocations": PaymentAllocation.objects.filter(payment__person_id=person_id)
+        .select_related("due", "payment")
+        .order_by("-payment__paid_on", "due__month"),
+        "bills": BackPaymentBill.objects.filter(person_id=person_id).order_by("-issued_on"),
+        "held": Payment.objects.filter(person_id=person_id, unapplied_amount__gt=0).aggregate(
+            s=Coalesce(Sum("unapplied_amount"), Value(Decimal(0), output_field=_MONEY))
+        )["s"],
+    }
+
+
+def employer_bases(employer_id: int) -> QuerySet[EmployerBase]:
+    return EmployerBase.objects.filter(employer_id=employer_id).order_by("-year_start")

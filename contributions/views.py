@@ -1,0 +1,594 @@
+"""Screens of the contributions back office (征缴): imports, a person's contribution record,
+an employer's monthly bill and arrears, and the staff operations that start batch runs.
+
+Thin: reads go through querysets scoped by ``visible_to`` (an employer user sees only
+their employer), writes and long work go to :mod:`contributions.imports` and Celery tasks.
+Pages extend the admin's templates, so they look like the rest of the back office.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, DecimalField, F, Sum, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from config.models import Jurisdiction
+from enrollment.admin_mixins import can_see_pii
+from enrollment.identifiers import mask_id_number
+from enrollment.models import Employer, EnrolmentSpan, InsuredPerson, employer_id_of
+
+from . import import_tasks, imports, resources, selectors
+from .models import (
+    BackPaymentBill,
+    ContributionBase,
+    Deferral,
+    EmployerBase,
+    ImportJob,
+    ImportKind,
+    ImportStatus,
+    MonthlyDue,
+    Payment,
+    PaymentAllocation,
+)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ERRORS_SHOWN = 500
+_NO_MONEY = Decimal("0.00")
+_ZERO = Value(0, output_field=DecimalField(max_digits=14, decimal_places=2))
+
+
+def _page(request: HttpRequest, template: str, title: str, **context) -> TemplateResponse:
+    return TemplateResponse(request, template, {**admin.site.each_context(request), "title": title, **context})
+
+
+def _xlsx(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(filename)}"
+    return response
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name)
+
+
+def _require(request: HttpRequest, perm: str) -> None:
+    if not request.user.has_perm(perm):
+        raise PermissionDenied
+
+
+def _is_bureau(user) -> bool:
+    """Bureau staff (经办机构) — not an employer user."""
+    return employer_id_of(user) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Imports
+# ---------------------------------------------------------------------------------------------
+
+
+def _limits_text() -> str:
+    return (
+        f"只接受 .xlsx 或 .csv（UTF-8 或 GBK 编码），第1行为表头；文件不超过 "
+        f"{imports.MAX_UPLOAD_BYTES // 1024 // 1024} MB、{imports.MAX_ROWS:,} 行。"
+    )
+
+
+class PayrollUploadForm(forms.Form):
+    """工资申报导入: an employer user's employer is fixed; bureau staff give the 统一社会信用代码."""
+
+    employer = forms.ModelChoiceField(
+        label="用人单位",
+        queryset=Employer.objects.none(),
+        to_field_name="credit_code",
+        widget=forms.TextInput(attrs={"size": 24, "placeholder": "统一社会信用代码"}),
+        help_text="输入单位的统一社会信用代码。",
+    )
+    year = forms.TypedChoiceField(label="缴费年度", coerce=int, help_text="文件中没有“年度”列时按此年度申报。")
+    file = forms.FileField(label="文件")
+
+    def __init__(self, *args, user, as_of: date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user, self.as_of = user, as_of
+        visible = Employer.objects.visible_to(user).select_related("jurisdiction")
+        self.fields["employer"].queryset = visible
+        self.fields["file"].help_text = _limits_text()
+        own = employer_id_of(user)
+        if own is not None:
+            self.own_employer = visible.filter(pk=own).first()
+            self.fields["employer"].disabled = True
+            self.fields["employer"].widget = forms.HiddenInput()
+            self.initial["employer"] = self.own_employer.credit_code if self.own_employer else ""
+            codes = [self.own_employer.jurisdiction.code] if self.own_employer else []
+        else:
+            self.own_employer = None
+            codes = list(Jurisdiction.objects.values_list("code", flat=True))
+        years: dict[int, str] = {}
+        for code in codes:
+            current, following = imports.payroll_years(code, as_of)
+            years.setdefault(current, f"{current}（当前缴费年度）")
+            years.setdefault(following, f"{following}（下一缴费年度）")
+        self.fields["year"].choices = sorted(years.items())
+
+    def clean(self):
+        data = super().clean()
+        employer, year = data.get("employer"), data.get("year")
+        if employer is not None and year is not None:
+            allowed = imports.payroll_years(employer.jurisdiction.code, self.as_of)
+            if year not in allowed:
+                self.add_error("year", f"{employer.name}只能申报 {allowed[0]} 或 {allowed[1]} 缴费年度。")
+        upload = data.get("file")
+        if upload is not None:
+            try:
+                imports.check_upload(upload.name, upload.size)
+            except imports.FileRejected as exc:
+                self.add_error("file", str(exc))
+        return data
+
+
+class PaymentUploadForm(forms.Form):
+    file = forms.FileField(label="税务缴费文件")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = _limits_text() + " 列：电子税票号、身份证号、金额、缴款日期（姓名可选）。"
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        try:
+            imports.check_upload(upload.name, upload.size)
+        except imports.FileRejected as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return upload
+
+
+def _start_validation(job: ImportJob) -> None:
+    # A Celery task over the job (in-process when no broker is configured).
+    import_tasks.import_validate.delay(job_id=job.pk)
+
+
+@staff_member_required
+def payroll_upload(request: HttpRequest) -> HttpResponse:
+    """上传工资申报文件 (dry run follows on the job page)."""
+    _require(request, "contributions.add_wagedeclaration")
+    as_of = timezone.localdate()
+    form = PayrollUploadForm(request.POST or None, request.FILES or None, user=request.user, as_of=as_of)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = imports.import_job_create(
+                kind=ImportKind.PAYROLL,
+                uploaded_file=form.cleaned_data["file"],
+                user=request.user,
+                as_of=as_of,
+                employer=form.cleaned_data["employer"],
+                year=form.cleaned_data["year"],
+            )
+        except imports.FileRejected as exc:
+            form.add_error("file", str(exc))
+        else:
+            _start_validation(job)
+            return redirect("contributions:import_job", pk=job.pk)
+    return _page(
+        request,
+        "contributions/import_upload.html",
+        "导入工资申报",
+        form=form,
+        kind=ImportKind.PAYROLL,
+        own_employer=form.own_employer,
+        columns=imports.PAYROLL_COLUMNS,
+    )
+
+
+@staff_member_required
+def payment_upload(request: HttpRequest) -> HttpResponse:
+    """上传税务缴费（实缴）文件 — bureau staff only."""
+    _require(request, "contributions.add_payment")
+    if not _is_bureau(request.user):
+        raise PermissionDenied
+    form = PaymentUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = imports.import_job_create(
+                kind=ImportKind.PAYMENT,
+                uploaded_file=form.cleaned_data["file"],
+                user=request.user,
+                as_of=timezone.localdate(),
+            )
+        except imports.FileRejected as exc:
+            form.add_error("file", str(exc))
+        else:
+            _start_validation(job)
+            return redirect("contributions:import_job", pk=job.pk)
+    return _page(
+        request,
+        "contributions/import_upload.html",
+        "导入税务缴费文件（实缴）",
+        form=form,
+        kind=ImportKind.PAYMENT,
+        columns=imports.PAYMENT_COLUMNS,
+    )
+
+
+def visible_jobs(user):
+    """Import jobs a user may see: an employer user their employer's payroll jobs, staff all."""
+    qs = ImportJob.objects.all()
+    own = employer_id_of(user)
+    return qs if own is None else qs.filter(employer_id=own, kind=ImportKind.PAYROLL)
+
+
+def _job_or_404(request: HttpRequest, pk: int, *fields: str) -> ImportJob:
+    qs = visible_jobs(request.user)
+    qs = qs.only(*fields) if fields else qs.select_related("employer", "uploaded_by")
+    return get_object_or_404(qs, pk=pk)
+
+
+def _import_perm(kind: str) -> str:
+    return "contributions.add_wagedeclaration" if kind == ImportKind.PAYROLL else "contributions.add_payment"
+
+
+def _progress(job: ImportJob) -> dict:
+    total = job.total_rows or 0
+    running = job.status in (ImportStatus.UPLOADED, ImportStatus.VALIDATING, ImportStatus.IMPORTING)
+    percent = 100 if not running else (min(99, job.processed_rows * 100 // total) if total else 0)
+    return {
+        "status": job.status,
+        "status_display": job.get_status_display(),
+        "total_rows": total,
+        "processed_rows": min(job.processed_rows, total) if total else job.processed_rows,
+        "error_rows": job.error_rows,
+        "percent": percent,
+        "running": running,
+    }
+
+
+@staff_member_required
+def import_job(request: HttpRequest, pk: int) -> HttpResponse:
+    """导入批次: progress while running; then the dry-run result with every bad row, and confirm."""
+    job = _job_or_404(request, pk)
+    _require(request, "contributions.view_importjob")
+    summary = job.dry_run_summary or {}
+    valid_rows = summary.get("valid_rows", 0)
+    can_import = request.user.has_perm(_import_perm(job.kind)) and job.status == ImportStatus.VALIDATED
+    return _page(
+        request,
+        "contributions/import_job.html",
+        f"导入批次 #{job.pk}：{job.get_kind_display()}",
+        job=job,
+        summary=summary,
+        progress=_progress(job),
+        errors=job.errors[:ERRORS_SHOWN],
+        errors_hidden=max(0, len(job.errors) - ERRORS_SHOWN),
+        can_confirm=can_import and not job.error_rows and valid_rows > 0,
+        can_skip_errors=can_import and job.error_rows > 0 and valid_rows > 0,
+    )
+
+
+@staff_member_required
+def import_job_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    """Polled by the job page (the errors list is not loaded)."""
+    job = _job_or_404(request, pk, "id", "kind", "employer", "status", "total_rows", "processed_rows", "error_rows")
+    return JsonResponse(_progress(job))
+
+
+@require_POST
+@staff_member_required
+def import_job_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """确认导入: queue the all-or-nothing commit (once, however often the button is pressed)."""
+    job = _job_or_404(request, pk, "id", "kind", "employer", "status")
+    _require(request, _import_perm(job.kind))
+    skip_errors = request.POST.get("skip_errors") == "1"
+    claimed = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.VALIDATED).update(
+        status=ImportStatus.IMPORTING, processed_rows=0
+    )
+    if claimed:
+        import_tasks.import_commit.delay(job_id=job.pk, skip_errors=skip_errors)
+    else:
+        messages.warning(request, "该批次不在“已校验”状态，未重复提交。")
+    return redirect("contributions:import_job", pk=job.pk)
+
+
+@staff_member_required
+def import_job_rejected(request: HttpRequest, pk: int) -> HttpResponse:
+    """下载错误行: the rejected rows with their original columns and 错误说明."""
+    job = _job_or_404(request, pk)
+    if not job.errors:
+        messages.info(request, "该批次没有错误行。")
+        return redirect("contributions:import_job", pk=job.pk)
+    stem = (job.original_name or f"import-{job.pk}").rsplit(".", 1)[0]
+    return _xlsx(imports.rejected_rows_xlsx(job), f"{stem}-错误行.xlsx")
+
+
+@staff_member_required
+def import_template(request: HttpRequest, kind: str) -> HttpResponse:
+    if kind not in ImportKind.values:
+        raise PermissionDenied
+    name = "工资申报模板.xlsx" if kind == ImportKind.PAYROLL else "实缴导入模板.xlsx"
+    return _xlsx(imports.template_xlsx(kind, as_of=timezone.localdate()), name)
+
+
+# ---------------------------------------------------------------------------------------------
+# A person's contribution record (缴费记录) on one screen
+# ---------------------------------------------------------------------------------------------
+
+
+@staff_member_required
+def person_history(request: HttpRequest, person_id: int) -> HttpResponse:
+    """缴费记录: bases by year, dues by month with their parts, payments and allocations,
+    arrears and late fees, and the enrolment status — for one person."""
+    _require(request, "contributions.view_monthlydue")
+    person = get_object_or_404(InsuredPerson.objects.visible_to(request.user), pk=person_id)
+    as_of = timezone.localdate()
+    own = employer_id_of(request.user)
+    dues = MonthlyDue.objects.filter(person=person).select_related("employer").order_by("-month")
+    if own is not None:  # an employer user sees the months billed to their employer
+        dues = dues.filter(employer_id=own)
+    dues = list(dues)
+    payments = list(Payment.objects.filter(person=person).order_by("-paid_on", "-id"))
+    allocations = list(
+        PaymentAllocation.objects.filter(payment__person=person)
+        .select_related("due", "payment")
+        .order_by("-due__month")
+    )
+    by_payment: dict[int, list[PaymentAllocation]] = {}
+    for a in allocations:
+        by_payment.setdefault(a.payment_id, []).append(a)
+    for p in payments:
+        p.allocation_list = by_payment.get(p.pk, [])
+    arrears = [d for d in dues if d.settled_on is None and d.due_date is not None and d.due_date < as_of]
+    totals = {
+        "due": sum((d.total for d in dues), _NO_MONEY),
+        "paid": sum((d.paid_principal for d in dues), _NO_MONEY),
+        "arrears": sum((d.total - d.paid_principal for d in arrears), _NO_MONEY),
+        "late_fee": sum((d.late_fee for d in dues), _NO_MONEY),
+        "late_fee_unpaid": sum((d.late_fee - d.late_fee_paid for d in dues), _NO_MONEY),
+        "unapplied": sum((p.unapplied_amount for p in payments), _NO_MONEY),
+    }
+    return _page(
+        request,
+        "contributions/person_history.html",
+        f"缴费记录：{person.name}",
+        person=person,
+        id_number=person.id_number if can_see_pii(request.user) else mask_id_number(person.id_number),
+        spans=EnrolmentSpan.objects.filter(person=person).select_related("employer", "jurisdiction"),
+        bases=ContributionBase.objects.filter(person=person).select_related("employer").order_by("-year_start"),
+        dues=dues,
+        payments=payments if own is None else [],
+        arrears=arrears,
+        bills=BackPaymentBill.objects.filter(person=person).order_by("-issued_on"),
+        totals=totals,
+        as_of=as_of,
+        show_payments=own is None,
+    )
+
+
+@staff_member_required
+def person_lookup(request: HttpRequest) -> HttpResponse:
+    """Find a person by exact 身份证号 and open their 缴费记录."""
+    _require(request, "contributions.view_monthlydue")
+    number = (request.GET.get("id_number") or "").strip().upper()
+    if number:
+        person = InsuredPerson.objects.visible_to(request.user).filter(id_number=number).first()
+        if person is not None:
+            return redirect("contributions:person_history", person_id=person.pk)
+        messages.error(request, "未找到该身份证号的参保人员（或无权查看）。")
+    return _page(request, "contributions/person_lookup.html", "缴费记录查询", id_number=number)
+
+
+# ---------------------------------------------------------------------------------------------
+# An employer's monthly bill (应缴汇总) and arrears (欠费明细), exportable to xlsx
+# ---------------------------------------------------------------------------------------------
+
+
+def _money_sum(expr) -> Coalesce:
+    return Coalesce(Sum(expr), _ZERO)
+
+
+_CENT = Decimal("0.01")
+
+
+def _cents(value) -> Decimal | None:
+    """Sums come back as float/int on SQLite: show them as money."""
+    return None if value is None else Decimal(str(value)).quantize(_CENT)
+
+
+BILL_MONEY = (
+    "employer_amount",
+    "individual_amount",
+    "maternity_amount",
+    "critical_illness_amount",
+    "total",
+    "paid",
+    "late_fee",
+    "late_fee_paid",
+)
+
+
+def employer_bill_rows(employer: Employer, *, year: int | None = None) -> list[dict]:
+    """应缴 summary per month for an employer: one grouped query.
+
+    生育/大病 stay empty (not 0) where no month has them: a rate the seed leaves to another
+    policy is unknown, not zero (see :class:`~contributions.models.MonthlyDue`).
+    """
+    qs = MonthlyDue.objects.filter(employer=employer)
+    if year is not None:
+        qs = qs.filter(month__year=year)
+    rows = list(
+        qs.values("month")
+        .annotate(
+            persons=Count("person_id"),
+            base=_money_sum("base"),
+            employer_amount=_money_sum("employer_amount"),
+            individual_amount=_money_sum("individual_amount"),
+            maternity_amount=Sum("maternity_amount"),
+            critical_illness_amount=Sum("critical_illness_amount"),
+            total=_money_sum("total"),
+            paid=_money_sum("paid_principal"),
+            late_fee=_money_sum("late_fee"),
+            late_fee_paid=_money_sum("late_fee_paid"),
+        )
+        .order_by("-month")
+    )
+    for row in rows:
+        for key in (*BILL_MONEY, "base"):
+            row[key] = _cents(row[key])
+        row["unpaid"] = row["total"] - row["paid"]
+        row["late_fee_unpaid"] = row["late_fee"] - row["late_fee_paid"]
+    return rows
+
+
+def _employer_or_404(request: HttpRequest, employer_id: int) -> Employer:
+    _require(request, "contributions.view_monthlydue")
+    return get_object_or_404(Employer.objects.visible_to(request.user).select_related("jurisdiction"), pk=employer_id)
+
+
+@staff_member_required
+def employer_bill(request: HttpRequest, employer_id: int) -> HttpResponse:
+    """单位月度应缴汇总 (?format=xlsx to download)."""
+    employer = _employer_or_404(request, employer_id)
+    year = request.GET.get("year")
+    year = int(year) if year and year.isdigit() else None
+    rows = employer_bill_rows(employer, year=year)
+    if request.GET.get("format") == "xlsx":
+        return _xlsx(resources.employer_bill_xlsx(employer, rows), f"{employer.name}-月度应缴汇总.xlsx")
+    years = sorted({r["month"].year for r in employer_bill_rows(employer)}, reverse=True)
+    return _page(
+        request,
+        "contributions/employer_bill.html",
+        f"月度应缴汇总：{employer.name}",
+        employer=employer,
+        rows=rows,
+        year=year,
+        years=years,
+        base=EmployerBase.objects.filter(employer=employer).order_by("-year_start").first(),
+        deferrals=Deferral.objects.filter(employer=employer).order_by("-start")[:10],
+    )
+
+
+@staff_member_required
+def employer_arrears(request: HttpRequest, employer_id: int) -> HttpResponse:
+    """单位欠费明细: per person and month, with the late fee accrued (?format=xlsx to download)."""
+    employer = _employer_or_404(request, employer_id)
+    as_of = timezone.localdate()
+    qs = selectors.employer_arrears(employer.pk, as_of)
+    pii = can_see_pii(request.user)
+    if request.GET.get("format") == "xlsx":
+        return _xlsx(resources.arrears_xlsx(qs, mask=not pii), f"{employer.name}-欠费明细.xlsx")
+    totals = qs.aggregate(
+        months=Count("id"),
+        persons=Count("person_id", distinct=True),
+        principal=Coalesce(Sum(F("total") - F("paid_principal")), _ZERO),
+        late_fee=Coalesce(Sum(F("late_fee") - F("late_fee_paid")), _ZERO),
+    )
+    totals["principal"], totals["late_fee"] = _cents(totals["principal"]), _cents(totals["late_fee"])
+    page = Paginator(qs, 200).get_page(request.GET.get("page"))
+    for due in page:
+        due.shown_id_number = due.person.id_number if pii else mask_id_number(due.person.id_number)
+        due.overdue_days = (as_of - due.due_date).days
+    return _page(
+        request,
+        "contributions/employer_arrears.html",
+        f"欠费明细：{employer.name}",
+        employer=employer,
+        page=page,
+        totals=totals,
+        as_of=as_of,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Staff operations: start batch runs (the runs work in Celery tasks, not in this request)
+# ---------------------------------------------------------------------------------------------
+
+
+#: Batch operations a case worker may start: label, and whether a jurisdiction is required.
+OPERATIONS = {
+    "base_reset": ("核定年度缴费基数", True),
+    "dues_generate": ("生成月度应缴", False),
+    "arrears_accrue": ("计提欠费滞纳金", False),
+}
+
+
+class RunForm(forms.Form):
+    operation = forms.ChoiceField(label="操作", choices=[(k, label) for k, (label, _) in OPERATIONS.items()])
+    jurisdiction = forms.ModelChoiceField(
+        label="统筹区", queryset=Jurisdiction.objects.all(), to_field_name="code", required=False, empty_label="全部"
+    )
+    as_of = forms.DateField(
+        label="业务日期", widget=forms.DateInput(attrs={"type": "date"}), help_text="应缴：按该日期所在月份生成"
+    )
+    preview = forms.BooleanField(label="仅预览（全部回滚，只看统计）", required=False)
+
+    def clean(self):
+        data = super().clean()
+        op = data.get("operation")
+        if op and OPERATIONS[op][1] and not data.get("jurisdiction"):
+            self.add_error("jurisdiction", "年度基数核定须选择统筹区（各统筹区的核定日期不同）。")
+        return data
+
+
+def operation_enqueue(*, operation: str, as_of: date, jurisdiction: str | None, preview: bool, user) -> None:
+    """Queue the Celery task that starts the chunked batch run (contributions.tasks)."""
+    from . import tasks
+
+    common = {"jurisdiction": jurisdiction, "preview": preview, "user_id": user.pk}
+    if operation == "base_reset":
+        tasks.base_reset.delay(on=as_of.isoformat(), **common)
+    elif operation == "dues_generate":
+        tasks.dues_generate.delay(month=f"{as_of:%Y-%m}", **common)
+    elif operation == "arrears_accrue":
+        tasks.arrears_accrue.delay(on=as_of.isoformat(), **common)
+    else:
+        raise ValueError(operation)
+
+
+@staff_member_required
+def operations(request: HttpRequest) -> HttpResponse:
+    """经办操作: 核定年度基数（可预览）, 生成本月应缴, 计提滞纳金 — each queued as a task that runs in chunks."""
+    if not _is_bureau(request.user) or not request.user.has_perm("contributions.change_monthlydue"):
+        raise PermissionDenied
+    from config.models import BatchRun
+
+    form = RunForm(request.POST or None, initial={"as_of": timezone.localdate(), "preview": True})
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        operation_enqueue(
+            operation=d["operation"],
+            as_of=d["as_of"],
+            jurisdiction=d["jurisdiction"].code if d["jurisdiction"] else None,
+            preview=d["preview"],
+            user=request.user,
+        )
+        messages.success(
+            request,
+            f"已提交“{OPERATIONS[d['operation']][0]}”{'（预览）' if d['preview'] else ''}，由后台任务分块执行；"
+            "进度和统计见下表。",
+        )
+        return redirect("contributions:operations")
+    runs = BatchRun.objects.filter(job__startswith="contributions.").select_related("jurisdiction")[:20]
+    return _page(request, "contributions/operations.html", "征缴批处理操作", form=form, runs=runs)
+
+
+def admin_links(request: HttpRequest) -> dict[str, str]:
+    """Links the admin change lists show above their tables."""
+    links = {"person_lookup": reverse("contributions:person_lookup")}
+    if request.user.has_perm("contributions.add_wagedeclaration"):
+        links["payroll_upload"] = reverse("contributions:payroll_upload")
+    if _is_bureau(request.user) and request.user.has_perm("contributions.add_payment"):
+        links["payment_upload"] = reverse("contributions:payment_upload")
+    if _is_bureau(request.user) and request.user.has_perm("contributions.change_monthlydue"):
+        links["operations"] = reverse("contributions:operations")
+    return links

@@ -1,0 +1,484 @@
+"""Screens of the ledger: accounts with their statement, entries (read-only, reversible), fund health.
+
+The ledger is append-only: no add, change or delete anywhere here. A mistake is
+corrected with the "冲销" action, which posts a reversing entry through
+:func:`funds.posting.entry_reverse`. Views are thin; reads go through
+:mod:`funds.selectors` and :mod:`funds.health`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from config.models import Jurisdiction
+from config.policy import Policy, PolicyError
+from enrollment.identifiers import mask_id_number
+
+from . import health, posting, selectors
+from .models import (
+    AccountKind,
+    CreditSuspension,
+    FundAccount,
+    JournalEntry,
+    Posting,
+    Reconciliation,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(FundAccount)
+class FundAccountAdmin(ReadOnlyAdmin):
+    """账户 with balance; a personal account's page is its statement (明细账)."""
+
+    list_display = ("code", "kind", "jurisdiction", "holder", "balance_display", "opened_on")
+    list_filter = ("kind", "jurisdiction")
+    search_fields = ("=code", "=person__id_number")
+    list_select_related = ("jurisdiction", "person", "balance")
+    show_full_result_count = False
+    list_per_page = 50
+    change_form_template = "admin/funds/fundaccount/statement.html"
+    actions = ["settle_accounts"]
+
+    def has_settle_permission(self, request) -> bool:
+        """Settling an account posts an entry: the model's add permission on entries (经办人员, 经办管理员)."""
+        return request.user.has_perm("funds.add_journalentry")
+
+    @admin.action(description="个人账户结清（死亡继承、无继承人并入统筹、关系转出）", permissions=["settle"])
+    def settle_accounts(self, request, queryset):
+        form = SettleForm(request.POST if "apply" in request.POST else None)
+        accounts = queryset.filter(kind=AccountKind.PERSONAL).select_related("jurisdiction", "person")
+        if "apply" in request.POST and form.is_valid():
+            data, done = form.cleaned_data, 0
+            for account in accounts:
+                try:
+                    if data["event"] in ("death_heirs", "death_no_heirs"):
+                        entry = posting.post_death(
+                            person=account.person_id,
+                            jurisdiction=account.jurisdiction,
+                            on=data["on"],
+                            heirs=data["event"] == "death_heirs",
+                            user=request.user,
+                        )
+                    else:
+                        entry = posting.post_transfer_out(
+                            person=account.person_id,
+                            jurisdiction=account.jurisdiction,
+                            on=data["on"],
+                            destination=data["destination"],
+                            mode=data["mode"],
+                            region=data["region"],
+                            user=request.user,
+                        )
+                    done += entry is not None
+                except (posting.LedgerError, PolicyError, ValidationError) as exc:
+                    self.message_user(request, f"{account.code}：{exc}", messages.ERROR)
+            self.message_user(request, f"已记账 {done} 笔（余额为零或按规定不划转的账户不记账）。", messages.SUCCESS)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/funds/settle.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "个人账户结清",
+                "opts": self.model._meta,
+                "accounts": accounts,
+                "form": form,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    def get_urls(self):
+        return [
+            path("health/", self.admin_site.admin_view(self.health_view), name="funds_health"),
+            path("reconcile/", self.admin_site.admin_view(self.reconcile_view), name="funds_reconcile"),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="参保人员")
+    def holder(self, obj: FundAccount) -> str:
+        if obj.person_id is None:
+            return "—"
+        return f"{obj.person.name}（{mask_id_number(obj.person.id_number)}）"
+
+    @admin.display(description="余额")
+    def balance_display(self, obj: FundAccount) -> str:
+        raw = getattr(getattr(obj, "balance", None), "balance", None)
+        return "—" if raw is None else f"{raw * obj.side:,.2f}"
+
+    def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
+        account = get_object_or_404(FundAccount.objects.select_related("jurisdiction", "person"), pk=object_id)
+        if not self.has_view_permission(request, account):
+            raise PermissionDenied
+        try:
+            page = int(request.GET.get("page", 1))
+        except ValueError:
+            page = 1
+        st = selectors.statement(account, page=page)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{account.get_kind_display()} {account.code}",
+            "opts": self.model._meta,
+            "account": account,
+            "statement": st,
+            "can_reverse": request.user.has_perm("funds.add_journalentry"),
+            "health_url": reverse("admin:funds_health")
+            + f"?jurisdiction={account.jurisdiction.code}&account={account.pk}",
+        }
+        return TemplateResponse(request, self.change_form_template, context)
+
+    # --- fund health -------------------------------------------------------------------
+
+    def health_view(self, request: HttpRequest):
+        """基金运行分析: a fund's monthly series, levels and chart; risk reserve and gap-sharing calculators."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            return self._post_reserve(request)
+        code = request.GET.get("jurisdiction") or (
+            Jurisdiction.objects.order_by("code").values_list("code", flat=True).first()
+        )
+        jur = get_object_or_404(Jurisdiction, code=code)
+        on = _date_param(request.GET.get("on")) or timezone.localdate()
+        fund_accounts = list(
+            FundAccount.objects.filter(jurisdiction=jur, person__isnull=True).exclude(kind=AccountKind.BANK)
+        )
+        account = None
+        if request.GET.get("account"):
+            account = next((a for a in fund_accounts if str(a.pk) == request.GET["account"]), None)
+        account = account or next((a for a in fund_accounts if a.kind == AccountKind.POOLED), None)
+        data = health.fund_health(account, on=on) if account else {"series": [], "thresholds": None}
+        series = data["series"]
+        policy = Policy(jur.code, on)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"基金运行分析 — {jur.name}",
+            "opts": self.model._meta,
+            "jurisdictions": Jurisdiction.objects.order_by("code"),
+            "jurisdiction": jur,
+            "on": on,
+            "fund_accounts": fund_accounts,
+            "account": account,
+            "series": series,
+            "rows": [{"m": m, "labels": [health.LEVEL_LABELS[x] for x in m.levels]} for m in reversed(series)],
+            "thresholds": data.get("thresholds"),
+            "standby_fund": data.get("standby_fund"),
+            "standby_cite": data.get("standby_cite"),
+            "chart": _chart(series),
+            "reserve": _calc(request, policy, "reserve"),
+            "waterfall": _calc(request, policy, "waterfall"),
+            "reserve_rule": _cites(policy, ("funds.risk_reserve_pct", "funds.risk_reserve_base")),
+            "waterfall_rule": _cites(
+                policy,
+                (
+                    "funds.deficit_local_fault_bearer",
+                    "funds.deficit_sources",
+                    "funds.reserve_support_multiple",
+                    "funds.deficit_shares_plan_met",
+                    "funds.deficit_shares_plan_missed",
+                ),
+            ),
+        }
+        return TemplateResponse(request, "admin/funds/health.html", context)
+
+    def _post_reserve(self, request: HttpRequest):
+        """提取风险储备金并记账: the year's extraction from the pool to the reserve (one entry per year)."""
+        if not request.user.has_perm("funds.add_journalentry"):
+            raise PermissionDenied
+        code = request.POST.get("jurisdiction", "")
+        back = reverse("admin:funds_health") + f"?jurisdiction={code}"
+        try:
+            on = date.fromisoformat(request.POST.get("on", ""))
+            amount = _decimal(request.POST.get("amount"))
+            if not amount or amount <= 0:
+                raise ValidationError("提取额须大于零。")
+            entry = posting.post_reserve_extraction(
+                jurisdiction=code, year=on.year, amount=amount, on=on, user=request.user
+            )
+            self.message_user(request, f"已记账：{entry.business_key} {amount}", messages.SUCCESS)
+        except (ValueError, ValidationError, posting.LedgerError, Jurisdiction.DoesNotExist) as exc:
+            self.message_user(request, f"未记账：{exc}", messages.ERROR)
+        return HttpResponseRedirect(back)
+
+    def reconcile_view(self, request: HttpRequest):
+        """Run the reconciliation now (POST) and show the latest results."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            from .reconcile import reconcile
+
+            result = reconcile()
+            level = messages.SUCCESS if result.ok else messages.ERROR
+            self.message_user(
+                request, f"对账完成：{'全部平衡' if result.ok else '发现不平衡项'}（{result.seconds:.1f} 秒）", level
+            )
+            return HttpResponseRedirect(reverse("admin:funds_reconcile"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "对账",
+            "opts": self.model._meta,
+            "runs": Reconciliation.objects.all()[:20],
+        }
+        return TemplateResponse(request, "admin/funds/reconcile.html", context)
+
+
+def _date_param(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _cites(policy: Policy, keys) -> list[tuple[str, str, str]]:
+    return [(k, str(policy.value(k)), policy.citation(k)) for k in keys if policy.has(k)]
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(value.replace(",", ""))
+    except InvalidOperation:
+        raise ValidationError(f"不是数字：{value}") from None
+
+
+def _calc(request: HttpRequest, policy: Policy, which: str) -> dict:
+    """Run a calculator when its form was submitted (GET parameters prefixed ``r_`` / ``w_``)."""
+    prefix = "r_" if which == "reserve" else "w_"
+    params = {k[len(prefix) :]: v for k, v in request.GET.items() if k.startswith(prefix)}
+    if not params:
+        return {"params": {}}
+    try:
+        if which == "reserve":
+            result = {
+                "extraction": health.risk_reserve_extraction(
+                    policy,
+                    budget_income=_decimal(params.get("budget_income")),
+                    last_year_pool_income=_decimal(params.get("last_year_pool_income")),
+                )
+            }
+        else:
+            figures = {
+                k: _decimal(params.get(k)) or Decimal(0)
+                for k in (
+                    "gap",
+                    "local_fault_gap",
+                    "county_prepooling_balance",
+                    "city_pooled_balance",
+                    "area_balance",
+                    "risk_reserve_balance",
+                    "reserve_drawn_this_year",
+                )
+            }
+            out = health.deficit_waterfall(policy, plan_met=params.get("plan_met") == "1", **figures)
+            result = {k: v for k, v in out.items() if v}
+        return {"params": params, "result": result}
+    except (PolicyError, ValidationError, ValueError) as exc:
+        return {"params": params, "error": str(exc)}
+
+
+def _chart(series, width: int = 760, height: int = 220) -> dict | None:
+    """An inline SVG polyline of the closing balances (no external library: the network is closed)."""
+    if len(series) < 1:
+        return None
+    values = [float(m.balance) for m in series]
+    lo, hi = min(0.0, *values), max(0.0, *values)
+    span = (hi - lo) or 1.0
+    pad = 30
+    step = (width - 2 * pad) / max(1, len(values) - 1)
+
+    def y(v: float) -> float:
+        return round(height - pad - (v - lo) / span * (height - 2 * pad), 1)
+
+    points = " ".join(f"{round(pad + i * step, 1)},{y(v)}" for i, v in enumerate(values))
+    ticks = [
+        {"x": round(pad + i * step, 1), "label": f"{m.month:%Y-%m}"}
+        for i, m in enumerate(series)
+        if len(series) <= 12 or i % max(1, len(series) // 12) == 0
+    ]
+    return {
+        "width": width,
+        "height": height,
+        "points": points,
+        "zero_y": y(0.0),
+        "top": f"{hi:,.0f}",
+        "bottom": f"{lo:,.0f}",
+        "ticks": ticks,
+        "pad": pad,
+    }
+
+
+class SettleForm(forms.Form):
+    event = forms.ChoiceField(
+        label="事项",
+        choices=[
+            ("death_heirs", "死亡：余额一次性支付法定继承人或指定受益人"),
+            ("death_no_heirs", "死亡：无继承人，余额并入统筹基金"),
+            ("transfer", "医保关系转出"),
+        ],
+    )
+    on = forms.DateField(label="生效日期", widget=forms.DateInput(attrs={"type": "date"}))
+    destination = forms.ChoiceField(
+        label="转往", choices=[("out_of_province", "省外"), ("in_province", "省内其他统筹区")], required=False
+    )
+    mode = forms.ChoiceField(
+        label="转出方式", choices=[("transfer", "随关系划转"), ("pay_holder", "一次性支付本人")], required=False
+    )
+    region = forms.CharField(label="转入地", max_length=100, required=False)
+
+
+class PostingInline(admin.TabularInline):
+    model = Posting
+    extra = 0
+    can_delete = False
+    fields = ("account", "amount", "effective_on", "kind")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ReverseForm(forms.Form):
+    reason = forms.CharField(label="冲销原因", max_length=200)
+    on = forms.DateField(label="冲销生效日期", widget=forms.DateInput(attrs={"type": "date"}))
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ReadOnlyAdmin):
+    """记账凭证: read-only; "冲销" posts the reversing entry."""
+
+    list_display = ("business_key", "kind", "jurisdiction", "effective_on", "recorded_at", "memo", "reversal_of")
+    list_filter = ("kind", "jurisdiction")
+    search_fields = ("=business_key", "=person__id_number")
+    date_hierarchy = None
+    show_full_result_count = False
+    list_select_related = ("jurisdiction",)
+    inlines = [PostingInline]
+    raw_id_fields = ("person", "reverses", "run", "created_by")
+    actions = ["reverse_entries"]
+
+    @admin.display(description="冲销的凭证")
+    def reversal_of(self, obj: JournalEntry) -> str:
+        return obj.reverses.business_key if obj.reverses_id else ""
+
+    def has_reverse_permission(self, request) -> bool:
+        """Reversing posts a new entry: it needs the model's add permission (经办人员, 经办管理员)."""
+        return request.user.has_perm("funds.add_journalentry")
+
+    @admin.action(description="冲销所选凭证", permissions=["reverse"])
+    def reverse_entries(self, request, queryset):
+        form = ReverseForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            done = 0
+            for entry in queryset:
+                try:
+                    posting.entry_reverse(
+                        entry, reason=form.cleaned_data["reason"], on=form.cleaned_data["on"], user=request.user
+                    )
+                    done += 1
+                except (posting.LedgerError, ValidationError) as exc:
+                    self.message_user(request, f"{entry.business_key}：{exc}", messages.ERROR)
+            if done:
+                self.message_user(request, f"已冲销 {done} 张凭证。", messages.SUCCESS)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/funds/reverse.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "冲销凭证",
+                "opts": self.model._meta,
+                "entries": queryset,
+                "form": form,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+
+class SuspensionForm(forms.ModelForm):
+    class Meta:
+        model = CreditSuspension
+        fields = ("employer", "start", "note")
+
+
+@admin.register(CreditSuspension)
+class CreditSuspensionAdmin(admin.ModelAdmin):
+    """暂停个人账户划入 (sanmenxia 第十九条): opened by staff, released when the arrears are paid."""
+
+    form = SuspensionForm
+    list_display = ("employer", "start", "end", "citation")
+    raw_id_fields = ("employer",)
+    actions = ["release"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj_new = posting.suspension_open(employer=obj.employer, start=obj.start, note=obj.note, user=request.user)
+        obj.pk = obj_new.pk
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+
+        class Checked(form):
+            def clean(inner):
+                data = super().clean()
+                employer, start = data.get("employer"), data.get("start")
+                if employer and start:
+                    policy = Policy(employer.jurisdiction.code, start)
+                    if not policy.value("funds.arrears_suspend_credits", default=None):
+                        raise ValidationError("该统筹区政策没有“欠费暂停个人账户划入”的规定。")
+                return data
+
+        return Checked
+
+    @admin.action(description="补足欠费：恢复划入并转入个人账户（今日）")
+    def release(self, request, queryset):
+        total = 0
+        for s in queryset:
+            total += posting.suspension_release(s, on=timezone.localdate(), user=request.user)
+        self.message_user(request, f"已恢复，{total} 个账户的挂账转入个人账户。", messages.SUCCESS)
+
+
+@admin.register(Reconciliation)
+class ReconciliationAdmin(ReadOnlyAdmin):
+    list_display = ("ran_at", "ok", "checks", "seconds")
+    readonly_fields = ("ran_at", "ok", "checks", "breaks_display", "seconds")
+    fields = readonly_fields
+
+    @admin.display(description="不平衡项")
+    def breaks_display(self, obj: Reconciliation):
+        if not obj.breaks:
+            return "无"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "", "<li>{}: {} 凭证 {}</li>", ((b["check"], b["detail"], b.get("entries")) for b in obj.breaks)
+            ),
+        )

@@ -1,0 +1,256 @@
+"""Population-wide credits as set-based SQL: retirees' monthly credits and yearly interest.
+
+Both work on the persons ``lo <= id < hi`` (one batch chunk) and return counts of
+what they changed; both are idempotent through the entries' business keys
+(``retiree-credit:<person>:<YYYY-MM>``, ``interest:<account>:<year>``).
+The amounts come from the rules: calcA's ``monthly_account_credit`` for the
+retiree credit (evaluated once per group of retirees that share it, never per
+row), :func:`funds.interest.yearly_interest` for interest.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+from decimal import Decimal
+
+from django.db import connection
+from django.utils import timezone
+
+from config.models import Jurisdiction
+from config.policy import Policy
+
+from .interest import yearly_interest
+from .ledger_sql import TMP, SetPoster
+from .models import AccountKind, EntryKind
+from .posting import fund_account
+
+
+def month_start(value: str | date) -> date:
+    """'YYYY-MM' (or a date) → the first day of that month."""
+    if isinstance(value, date):
+        return value.replace(day=1)
+    year, month = str(value).split("-")[:2]
+    return date(int(year), int(month), 1)
+
+
+def next_month(month: date) -> date:
+    return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+
+
+def _jurisdictions(code: str | None) -> dict[int, Jurisdiction]:
+    qs = Jurisdiction.objects.all() if code is None else Jurisdiction.objects.filter(code=code)
+    return {j.pk: j for j in qs}
+
+
+def employer_average_bases(employer_ids: list[int], month: date) -> dict[int, Decimal]:
+    """本单位职工平均缴费基数 per employer (sanmenxia 第九条): the sum of its in-service members'
+    individual bases ÷ their number, from the employer's base for the contribution year in force.
+
+    Employers with no base row or no in-service members are absent: their retirees are
+    credited on the jurisdiction's statistic, as retirees without an employer are
+    (第九条 "所在单位无在职职工的", D-S4).
+    """
+    from contributions.models import EmployerBase
+
+    if not employer_ids:
+        return {}
+    averages: dict[int, Decimal] = {}
+    rows = (
+        EmployerBase.objects.filter(employer_id__in=employer_ids, year_start__lte=month)
+        .order_by("employer_id", "-year_start")
+        .values_list("employer_id", "sum_of_individual_bases", "headcount")
+    )
+    for employer_id, total, headcount in rows:
+        if employer_id not in averages and headcount:
+            averages[employer_id] = Decimal(total) / headcount
+        averages.setdefault(employer_id, None)
+    return {k: v for k, v in averages.items() if v is not None}
+
+
+def retiree_monthly_amount(
+    jurisdiction: str, month: date, *, scheme: str = "combined", employer_average_base: Decimal | None = None
+) -> Decimal:
+    """The month's credit for a retiree (calcA's rule), with the employer's average base where it is the basis."""
+    from contributions.calculations.personal_account import monthly_account_credit
+
+    stats = {"employer_average_base": employer_average_base} if employer_average_base is not None else None
+    policy = Policy(jurisdiction, month, stats=stats)
+    return monthly_account_credit(policy, category="retiree", base=None, age=None, scheme=scheme)
+
+
+def _employer_based(jurisdiction: str, month: date) -> bool:
+    policy = Policy(jurisdiction, month)
+    return policy.value("accounts.retiree_credit_stat", default=None) == "employer_average_base"
+
+
+def credit_retirees(
+    *, lo: int, hi: int, month: date, jurisdiction: str | None, run_id: int | None, user_id: int | None
+) -> dict[str, int]:
+    """One month's credits from the pool to every retiree's account, for persons ``lo <= id < hi``.
+
+    Eligible: a retiree enrolment span that started before the month (credits run
+    from the month after retirement, D-X11, D-XN8, langfang 第三十七条, xianning 细则
+    第十二条) and is still open on its first day (credits stop from the month after
+    death, ziyang 第十一条(一)3). Retirees of an employer whose credits are
+    suspended (sanmenxia 第十九条) are credited to their suspense account instead.
+    """
+    first, after = month_start(month), next_month(month_start(month))
+    jurs = _jurisdictions(jurisdiction)
+    ops = connection.ops
+    with SetPoster() as sp:
+        where_j = ""
+        params: list = [ops.adapt_datefield_value(first), ops.adapt_datefield_value(first), lo, hi]
+        if jurisdiction is not None:
+            where_j = " AND s.jurisdiction_id = %s"
+            params.append(next(iter(jurs)) if jurs else -1)
+        sp.execute(
+            f"""
+            INSERT INTO {TMP} (person_id, jurisdiction_id, employer_id, scheme, business_key, account_id)
+            SELECT s.person_id, s.jurisdiction_id, s.employer_id, s.scheme,
+                   'retiree-credit:' || CAST(s.person_id AS varchar(20)) || ':' || %s, a.id
+            FROM enrollment_enrolmentspan s
+            LEFT JOIN funds_fundaccount a
+                   ON a.person_id = s.person_id AND a.jurisdiction_id = s.jurisdiction_id AND a.kind = 'personal'
+                  AND a.person_id >= %s AND a.person_id < %s
+            WHERE s.category = 'retiree' AND s.start < %s AND (s."end" IS NULL OR s."end" > %s)
+              AND s.person_id >= %s AND s.person_id < %s{where_j}
+            """,
+            [f"{first:%Y-%m}", lo, hi, *params],
+        )
+        groups = sp.fetchall(f"SELECT DISTINCT jurisdiction_id, employer_id, scheme FROM {TMP}")
+        if not groups:
+            return {"credited": 0, "suspense": 0, "accounts_opened": 0, "amount_fen": 0}
+        _set_amounts(sp, groups, jurs, first)
+        # sanmenxia 第十九条: retirees of an employer refusing to pay are held in suspense.
+        sp.execute(
+            f"""
+            UPDATE {TMP} SET target_kind = 'suspense', account_id = NULL WHERE employer_id IN (
+                SELECT c.employer_id FROM funds_creditsuspension c
+                WHERE c.start < %s AND (c."end" IS NULL OR c."end" > %s))
+            """,
+            [ops.adapt_datefield_value(after), ops.adapt_datefield_value(first)],
+        )
+        opened = sp.open_accounts(first)
+        counts = sp.post(
+            kind=EntryKind.RETIREE_CREDIT,
+            effective_on=first,
+            memo=f"{first:%Y-%m} 退休人员个人账户划入",
+            recorded_at=timezone.now(),
+            run_id=run_id,
+            user_id=user_id,
+        )
+    return {
+        "credited": counts["entries"],
+        "suspense": counts["suspense"],
+        "accounts_opened": opened,
+        "amount_fen": counts["amount_fen"],
+    }
+
+
+def _set_amounts(sp: SetPoster, groups: list[tuple], jurs: dict[int, Jurisdiction], month: date) -> None:
+    """Evaluate the rule once per (jurisdiction, employer, scheme) group and write amount + pool account."""
+    by_jur: dict[int, list[tuple]] = {}
+    for jid, employer_id, scheme in groups:
+        by_jur.setdefault(jid, []).append((employer_id, scheme))
+    for jid, members in by_jur.items():
+        jur = jurs.get(jid) or Jurisdiction.objects.get(pk=jid)
+        pool = fund_account(jur, AccountKind.POOLED, on=month).pk
+        if _employer_based(jur.code, month):
+            averages = employer_average_bases(sorted({e for e, _ in members if e is not None}), month)
+            for employer_id, scheme in members:
+                amount = retiree_monthly_amount(
+                    jur.code, month, scheme=scheme, employer_average_base=averages.get(employer_id)
+                )
+                cond, args = (
+                    ("employer_id = %s", [employer_id]) if employer_id is not None else ("employer_id IS NULL", [])
+                )
+                sp.execute(
+                    f"UPDATE {TMP} SET amount = %s, counter_id = %s "
+                    f"WHERE jurisdiction_id = %s AND scheme = %s AND {cond}",
+                    [str(amount), pool, jid, scheme, *args],
+                )
+        else:
+            for scheme in sorted({s for _, s in members}):
+                amount = retiree_monthly_amount(jur.code, month, scheme=scheme)
+                sp.execute(
+                    f"UPDATE {TMP} SET amount = %s, counter_id = %s WHERE jurisdiction_id = %s AND scheme = %s",
+                    [str(amount), pool, jid, scheme],
+                )
+
+
+def _days_expr(day_param: str = "%s") -> str:
+    """SQL for (DAY − p.effective_on + 1) in days, per database."""
+    if connection.vendor == "postgresql":
+        return f"(CAST({day_param} AS date) - p.effective_on + 1)"
+    return f"(CAST(julianday({day_param}) - julianday(p.effective_on) AS INTEGER) + 1)"
+
+
+def interest_rates(year: int, jurisdiction: str | None) -> dict[int, Decimal]:
+    """Yearly rate per jurisdiction, as a fraction, in force on 31 December (``PolicyMissing`` if absent)."""
+    return {
+        jid: Policy(j.code, date(year, 12, 31)).percent("funds.personal_account_interest_pct")
+        for jid, j in _jurisdictions(jurisdiction).items()
+    }
+
+
+def post_interest_chunk(
+    *, lo: int, hi: int, year: int, rates: dict[int, Decimal], run_id: int | None, user_id: int | None
+) -> dict[str, int]:
+    """Interest for YEAR on every personal account of persons ``lo <= id < hi`` in the jurisdictions rated.
+
+    The sums are read in whole fen (exact on every database); the interest itself is
+    :func:`funds.interest.yearly_interest` of the opening balance and the year's
+    movements (the year's own interest posting, on 31 December, is left out).
+    """
+    if not rates:
+        return {"credited": 0, "amount_fen": 0}
+    jan1, dec31 = date(year, 1, 1), date(year, 12, 31)
+    ops = connection.ops
+    d_jan1, d_dec31 = ops.adapt_datefield_value(jan1), ops.adapt_datefield_value(dec31)
+    placeholders = ", ".join(["%s"] * len(rates))
+    with SetPoster() as sp:
+        rows = sp.fetchall(
+            f"""
+            SELECT a.id, a.person_id, a.jurisdiction_id,
+                   SUM(CASE WHEN p.effective_on < %s THEN CAST(ROUND(p.amount * 100) AS BIGINT) ELSE 0 END),
+                   SUM(CASE WHEN p.effective_on >= %s AND NOT (p.kind = %s AND p.effective_on = %s)
+                            THEN CAST(ROUND(p.amount * 100) AS BIGINT) * {_days_expr()} ELSE 0 END)
+            FROM funds_fundaccount a JOIN funds_posting p ON p.account_id = a.id
+            WHERE a.kind = %s AND a.person_id >= %s AND a.person_id < %s
+              AND a.jurisdiction_id IN ({placeholders}) AND p.effective_on <= %s
+            GROUP BY a.id, a.person_id, a.jurisdiction_id
+            """,
+            [d_jan1, d_jan1, EntryKind.INTEREST, d_dec31, d_dec31, AccountKind.PERSONAL, lo, hi, *rates, d_dec31],
+        )
+        banks = {jid: fund_account(Jurisdiction.objects.get(pk=jid), AccountKind.BANK).pk for jid in rates}
+        days = 366 if calendar.isleap(year) else 365
+        todo = []
+        for account_id, person_id, jid, opening_fen, weighted_fen in rows:
+            amount = yearly_interest(
+                opening=Decimal(int(opening_fen or 0)) / 100,
+                weighted_day_amount=Decimal(int(weighted_fen or 0)) / 100,
+                days_in_year=days,
+                rate=rates[jid],
+            )
+            if amount > 0:
+                todo.append((account_id, person_id, jid, amount))
+        if not todo:
+            return {"credited": 0, "amount_fen": 0}
+        sp.cursor.executemany(
+            f"INSERT INTO {TMP} (person_id, jurisdiction_id, target_kind, amount, counter_id, account_id, business_key)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            [
+                (pid, jid, AccountKind.PERSONAL, str(amt), banks[jid], aid, f"interest:{aid}:{year}")
+                for aid, pid, jid, amt in todo
+            ],
+        )
+        counts = sp.post(
+            kind=EntryKind.INTEREST,
+            effective_on=dec31,
+            memo=f"{year} 年度个人账户利息",
+            recorded_at=timezone.now(),
+            run_id=run_id,
+            user_id=user_id,
+        )
+    return {"credited": counts["entries"], "amount_fen": counts["amount_fen"]}

@@ -1,0 +1,312 @@
+"""The funds ledger (基金账簿): a double-entry, append-only book of every money movement.
+
+Accounts (:class:`FundAccount`) are the pooled fund of each jurisdiction (统筹基金,
+with maternity merged in where the seeds say so), the critical-illness and
+large-amount layers where they exist, the risk reserve (风险储备金), the fiscal
+special account (财政专户, the bank), contributions receivable, a suspense account
+per person for credits held back (sanmenxia 第十九条), and one personal account
+(个人账户) per insured person and jurisdiction.
+
+Sign convention: ``Posting.amount > 0`` **credits** the account (the fund, the
+reserve or the person's account grows), ``< 0`` debits it. Asset accounts (bank,
+receivable) therefore carry negative raw balances; :attr:`FundAccount.side` turns
+them round for display. Every entry's postings sum to zero.
+
+Integrity lives in the database: a unique business key per entry (posting twice is
+impossible), ``CHECK (balance >= 0)`` on personal accounts, and on PostgreSQL a
+deferred constraint trigger that checks each entry sums to zero at commit and
+triggers that refuse UPDATE/DELETE of entries and postings (migration 0002).
+Writes go through :mod:`funds.posting`; nothing here has an update path.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from config.models import BatchRun, Jurisdiction
+
+
+class AccountKind(models.TextChoices):
+    POOLED = "pooled", "统筹基金"
+    CRITICAL_ILLNESS = "critical_illness", "大病保险"
+    LARGE_AMOUNT = "large_amount", "大额医疗费用补助"
+    RISK_RESERVE = "risk_reserve", "风险储备金"
+    RECEIVABLE = "receivable", "应收款"
+    BANK = "bank", "财政专户（银行存款）"
+    SUSPENSE = "suspense", "暂停划入（挂账）"
+    PERSONAL = "personal", "个人账户"
+
+
+#: Accounts whose natural balance is a debit (assets): shown with the sign turned round.
+DEBIT_NORMAL = frozenset({AccountKind.BANK, AccountKind.RECEIVABLE})
+#: Accounts held per person.
+PER_PERSON = frozenset({AccountKind.PERSONAL, AccountKind.SUSPENSE})
+#: Accounts that may never go below zero (enforced where the money leaves, and by a CHECK).
+NON_NEGATIVE = frozenset({AccountKind.PERSONAL, AccountKind.SUSPENSE})
+
+
+class FundAccount(models.Model):
+    """账户: one account of the ledger."""
+
+    # Indexed by the unique constraints below (a person's accounts; a jurisdiction's fund accounts).
+    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, db_index=False, verbose_name="统筹区")
+    kind = models.CharField("账户类型", max_length=16, choices=AccountKind.choices)
+    person = models.ForeignKey(
+        "enrollment.InsuredPerson",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,
+        related_name="fund_accounts",
+        verbose_name="参保人员",
+    )
+    code = models.CharField("账户编码", max_length=64)
+    opened_on = models.DateField("开户日期")
+
+    class Meta:
+        verbose_name = "基金账户"
+        verbose_name_plural = "基金账户"
+        ordering = ["jurisdiction__code", "kind", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["code"], name="fund_account_unique_code"),
+            models.UniqueConstraint(
+                fields=["jurisdiction", "kind"], condition=Q(person__isnull=True), name="fund_account_unique_fund"
+            ),
+            models.UniqueConstraint(
+                fields=["person", "jurisdiction", "kind"],
+                condition=Q(person__isnull=False),
+                name="fund_account_unique_person",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind__in=sorted(PER_PERSON)) & Q(person__isnull=False))
+                | (~Q(kind__in=sorted(PER_PERSON)) & Q(person__isnull=True)),
+                name="fund_account_person_iff_personal",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.code}"
+
+    @property
+    def side(self) -> int:
+        """+1 for credit-normal accounts (funds, personal accounts), −1 for assets (bank, receivable)."""
+        return -1 if self.kind in DEBIT_NORMAL else 1
+
+
+class EntryKind(models.TextChoices):
+    CONTRIBUTION = "contribution", "征缴收入（单位及个人缴费）"
+    CLEARANCE = "clearance", "退休清缴（一次性补缴）"
+    RETIREE_CREDIT = "retiree_credit", "退休人员个人账户划入"
+    INTEREST = "interest", "个人账户计息"
+    ACCOUNT_PAYMENT = "account_payment", "个人账户支付"
+    BENEFIT_PAYMENT = "benefit_payment", "统筹基金待遇支付"
+    DEATH_INHERITANCE = "death_inheritance", "死亡：个人账户继承支付"
+    DEATH_TO_POOL = "death_to_pool", "死亡无继承人：并入统筹基金"
+    TRANSFER_OUT = "transfer_out", "关系转出：个人账户划转"
+    HOLDER_PAYOUT = "holder_payout", "个人账户一次性支付本人"
+    SUSPENSION_RELEASE = "suspension_release", "恢复划入（补足欠费）"
+    RESERVE_EXTRACTION = "reserve_extraction", "提取风险储备金"
+    RESERVE_SUPPORT = "reserve_support", "风险储备金调剂"
+    OPENING = "opening", "期初余额"
+
+
+#: Money coming into the pooled fund (收入) and going out of it (支出); the rest are internal moves.
+POOL_INCOME_KINDS = frozenset(
+    {EntryKind.CONTRIBUTION, EntryKind.CLEARANCE, EntryKind.DEATH_TO_POOL, EntryKind.RESERVE_SUPPORT}
+)
+POOL_SPENDING_KINDS = frozenset({EntryKind.RETIREE_CREDIT, EntryKind.BENEFIT_PAYMENT})
+
+
+class JournalEntry(models.Model):
+    """记账凭证: one money movement. Never edited or deleted; a mistake is reversed by a new entry.
+
+    The money is in the postings, whose foreign keys (entry, account) the database
+    enforces. ``jurisdiction``, ``person``, ``run`` and ``created_by`` are labels of
+    the entry for finding and showing it; they are not database constraints
+    (``db_constraint=False``), which saves three row-locking checks per entry in
+    batch runs of hundreds of thousands (the rows they point to are PROTECTed and
+    never deleted).
+    """
+
+    business_key = models.CharField(
+        "业务键", max_length=120, help_text="同一业务只能记账一次，例如 retiree-credit:123:2024-03"
+    )
+    kind = models.CharField("业务类型", max_length=24, choices=EntryKind.choices)
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, db_index=False, db_constraint=False, verbose_name="统筹区"
+    )
+    person = models.ForeignKey(
+        "enrollment.InsuredPerson",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,  # indexed with the effective date below
+        db_constraint=False,
+        related_name="journal_entries",
+        verbose_name="参保人员",
+    )
+    effective_on = models.DateField("生效日期")
+    recorded_at = models.DateTimeField("记账时间")
+    memo = models.CharField("摘要", max_length=255, blank=True)
+    reverses = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,  # the partial unique constraint below indexes it
+        related_name="reversals",
+        verbose_name="冲销的凭证",
+    )
+    run = models.ForeignKey(
+        BatchRun,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,
+        db_constraint=False,
+        related_name="+",
+        verbose_name="批处理运行",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,
+        db_constraint=False,
+        verbose_name="记账人",
+    )
+
+    class Meta:
+        verbose_name = "记账凭证"
+        verbose_name_plural = "记账凭证"
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["person", "effective_on"], name="funds_entry_person_eff")]
+        constraints = [
+            # posting the same business twice is impossible (ON CONFLICT DO NOTHING in the batch jobs)
+            models.UniqueConstraint(fields=["business_key"], name="funds_entry_unique_business_key"),
+            # an entry is reversed once at most
+            models.UniqueConstraint(
+                fields=["reverses"], condition=Q(reverses__isnull=False), name="funds_entry_reversed_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.business_key} ({self.effective_on})"
+
+
+class Posting(models.Model):
+    """分录: one line of an entry. ``amount > 0`` credits the account, ``< 0`` debits it.
+
+    ``effective_on`` and ``kind`` repeat the entry's values so a statement or a
+    monthly series reads one index (account, effective date, id) without joining.
+    """
+
+    # On PostgreSQL both references are enforced set-wise by the ledger's triggers (one check per
+    # INSERT statement, deletes refused: migrations 0006/0008) rather than by per-row foreign-key
+    # checks, which cost four row-locking lookups per entry in batch runs.
+    entry = models.ForeignKey(
+        JournalEntry, on_delete=models.PROTECT, db_constraint=False, related_name="postings", verbose_name="凭证"
+    )
+    account = models.ForeignKey(
+        FundAccount,
+        on_delete=models.PROTECT,
+        db_index=False,
+        db_constraint=False,
+        related_name="postings",
+        verbose_name="账户",
+    )
+    amount = models.DecimalField("金额（贷正借负）", max_digits=14, decimal_places=2)
+    effective_on = models.DateField("生效日期")
+    kind = models.CharField("业务类型", max_length=24, choices=EntryKind.choices)
+
+    class Meta:
+        verbose_name = "分录"
+        verbose_name_plural = "分录"
+        ordering = ["account_id", "effective_on", "id"]
+        indexes = [
+            # On PostgreSQL migration 0002 rebuilds this index as a covering one
+            # (INCLUDE amount, kind) so statements and monthly series are index-only scans.
+            models.Index(fields=["account", "effective_on", "id"], name="funds_posting_acct_eff_id"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="funds_posting_nonzero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.amount}"
+
+
+class AccountBalance(models.Model):
+    """账户余额: the sum of the account's postings, kept in step in the same transaction."""
+
+    account = models.OneToOneField(
+        FundAccount, on_delete=models.PROTECT, primary_key=True, related_name="balance", verbose_name="账户"
+    )
+    balance = models.DecimalField("余额（贷正借负）", max_digits=16, decimal_places=2, default=0)
+    non_negative = models.BooleanField("不得为负", default=False)
+
+    class Meta:
+        verbose_name = "账户余额"
+        verbose_name_plural = "账户余额"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(non_negative=False) | Q(balance__gte=0), name="funds_balance_personal_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.balance}"
+
+
+class CreditSuspension(models.Model):
+    """暂停个人账户划入: an employer refusing to pay (sanmenxia 第十九条).
+
+    While open, its employees' in-service credits and its retirees' credits go to
+    each person's suspense account; :func:`funds.posting.suspension_release` moves
+    them to the personal accounts once the arrears and late fees are paid.
+    """
+
+    employer = models.ForeignKey(
+        "enrollment.Employer", on_delete=models.PROTECT, related_name="credit_suspensions", verbose_name="用人单位"
+    )
+    start = models.DateField("暂停起")
+    end = models.DateField("恢复日（不含）", null=True, blank=True)
+    citation = models.CharField("条款出处", max_length=120)
+    note = models.TextField("说明", blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, verbose_name="经办人"
+    )
+
+    class Meta:
+        verbose_name = "暂停个人账户划入"
+        verbose_name_plural = "暂停个人账户划入"
+        ordering = ["-start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gt=models.F("start")), name="funds_suspension_end_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employer} {self.start}–{self.end or ''}"
+
+
+class Reconciliation(models.Model):
+    """对账记录: one run of :func:`funds.reconcile.reconcile` and the breaks it found."""
+
+    ran_at = models.DateTimeField("对账时间")
+    ok = models.BooleanField("全部平衡")
+    checks = models.JSONField("检查项", default=dict)
+    breaks = models.JSONField("不平衡项", default=list)
+    seconds = models.FloatField("耗时（秒）", default=0)
+
+    class Meta:
+        verbose_name = "对账记录"
+        verbose_name_plural = "对账记录"
+        ordering = ["-ran_at"]
+
+    def __str__(self) -> str:
+        return f"{self.ran_at:%Y-%m-%d %H:%M} {'平' if self.ok else '不平'}"

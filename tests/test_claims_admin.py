@@ -1,0 +1,90 @@
+"""Claims admin: pages render for a case worker (2303 breakdown, steps, 冲正) and are refused to an employer user."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+from django.urls import reverse
+
+from benefits.claims.models import Claim, ClaimStatus
+from tests.test_claims import make_claim, make_person
+
+
+@pytest.fixture
+def claim(db):
+    person = make_person("langfang")
+    return make_claim(person, "langfang", hospital_level="level1", inscp_scp_amt=D(10000))
+
+
+def test_case_worker_enters_adjudicates_and_reverses(client, case_worker, claim):
+    client.force_login(case_worker)
+    assert (
+        client.get(reverse("admin:claims_claim_changelist") + "?status__exact=draft&med_type__exact=21").status_code
+        == 200
+    )
+    assert client.get(reverse("admin:claims_claim_add")).status_code == 200
+    page = client.get(reverse("admin:claims_claim_change", args=[claim.pk]))
+    assert page.status_code == 200 and "审核结算" in page.content.decode()
+
+    client.post(reverse("admin:claims_claim_adjudicate", args=[claim.pk]))
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.ADJUDICATED and claim.hifp_pay == D(9408)  # (10000−200)×96%
+    html = client.get(reverse("admin:claims_claim_change", args=[claim.pk])).content.decode()
+    assert "hifp_pay" in html and "9408" in html and "langfang 第四十七条(一)1" in html and "冲正" in html
+
+    assert client.get(reverse("admin:claims_claim_reverse", args=[claim.pk])).status_code == 200
+    client.post(reverse("admin:claims_claim_reverse", args=[claim.pk]), {"reason": "重复报销"})
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.REVERSED and claim.reversal_entry is not None
+    assert client.get(reverse("admin:claims_claim_history", args=[claim.pk])).status_code == 200
+    assert client.get(reverse("admin:claims_benefitaccumulator_changelist")).status_code == 200
+    assert client.get(reverse("admin:claims_settlementfile_add")).status_code == 200
+
+
+def test_add_claim_through_the_form(client, case_worker, db):
+    person = make_person("ziyang")
+    client.force_login(case_worker)
+    data = {
+        "business_key": "M-form-1",
+        "person": person.pk,
+        "jurisdiction": person.spans.first().jurisdiction_id,
+        "med_type": "11",
+        "special_kind": "chronic",
+        "start_date": "2024-03-01",
+        "hospital_level": "level3a",
+        "location": "local",
+        "medfee_sumamt": "1000",
+        "fulamt_ownpay": "0",
+        "preselfpay": "0",
+        "inscp_scp_amt": "1000",
+        "acct_pay_requested": "0",
+        "babies": "1",
+        "policy_extra_days": "0",
+        "items-TOTAL_FORMS": "0",
+        "items-INITIAL_FORMS": "0",
+        "items-MIN_NUM_FORMS": "0",
+        "items-MAX_NUM_FORMS": "1000",
+    }
+    response = client.post(reverse("admin:claims_claim_add"), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    claim = Claim.objects.get(business_key="M-form-1")
+    assert claim.created_by == case_worker and claim.status == ClaimStatus.DRAFT
+
+
+def test_employer_user_is_refused(client, employer_user_a, claim):
+    client.force_login(employer_user_a)
+    assert client.get(reverse("admin:claims_claim_changelist")).status_code == 403
+    assert client.get(reverse("admin:claims_claim_change", args=[claim.pk])).status_code in (302, 403)
+    assert client.post(reverse("admin:claims_claim_adjudicate", args=[claim.pk])).status_code == 403
+    claim.refresh_from_db()
+    assert claim.status == ClaimStatus.DRAFT
+
+
+def test_auditor_sees_masked_id_number(client, auditor, claim):
+    client.force_login(auditor)
+    html = client.get(reverse("admin:claims_claim_changelist")).content.decode()
+    assert claim.person.id_number not in html
+    assert claim.person.id_number[:3] in html
+    assert date

@@ -1,0 +1,262 @@
+"""Batch jobs of the ledger: monthly retiree credits and yearly interest (set-based, idempotent).
+
+Amounts by hand from the seeds:
+- hunan 第四十二条: 75/month;
+- xianning 细则 第十一条, D-XN8: 840/year credited as 840 ÷ 12 = 70/month;
+- langfang 第三十六条(二): 2% × average pension 3500 = 70.00;
+- ziyang 第十条: 2.8% × 2022 average pension 3000 = 84.00;
+- sanmenxia 第九条: 3.8% × the employer's average base (30000 ÷ 6 = 5000) = 190.00;
+  no employer: 3.8% × the statistic 2500 = 95.00.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from config.batch import run_in_process
+from config.models import RunStatus
+from enrollment import services
+from funds import posting
+from funds.interest import interest_for_year, yearly_interest
+from funds.models import AccountBalance, AccountKind, EntryKind, FundAccount, JournalEntry, Posting
+from funds.posting import Leg
+from funds.reconcile import reconcile
+
+from .test_funds_support import D, employer, fresh_policy, person, stat  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def credits_run(month: str, **kw):
+    return run_in_process(
+        "funds.retiree_credits", as_of=date.fromisoformat(month + "-01"), params={"month": month}, **kw
+    )
+
+
+def personal_balance(p) -> Decimal:
+    acct = FundAccount.objects.filter(person=p, kind=AccountKind.PERSONAL).first()
+    return AccountBalance.objects.get(account=acct).balance if acct else D("0")
+
+
+@pytest.fixture
+def stats(db):
+    stat("langfang", "average_pension_monthly", 3500)
+    stat("ziyang", "average_pension_monthly", 3000)
+    stat("sanmenxia", "employer_average_base", 2500)
+
+
+@pytest.mark.parametrize(
+    ("jurisdiction", "start", "amount"),
+    [
+        ("hunan", date(2023, 6, 10), D("75.00")),
+        ("xianning", date(2023, 6, 10), D("70.00")),
+        ("langfang", date(2024, 1, 1), D("70.00")),
+        ("ziyang", date(2023, 6, 10), D("84.00")),
+        ("sanmenxia", date(2023, 6, 10), D("95.00")),
+    ],
+)
+def test_monthly_credit_per_jurisdiction_and_idempotent(stats, jurisdiction, start, amount):
+    p = person(jurisdiction, category="retiree", start=start)
+    run = credits_run("2024-03", jurisdiction=jurisdiction)
+    assert run.status == RunStatus.DONE
+    assert run.counts["credited"] == 1 and run.counts["amount_fen"] == int(amount * 100)
+    assert personal_balance(p) == amount
+    entry = JournalEntry.objects.get(business_key=f"retiree-credit:{p.pk}:2024-03")
+    assert entry.effective_on == date(2024, 3, 1) and entry.run_id == run.pk and entry.kind == EntryKind.RETIREE_CREDIT
+    assert sorted(entry.postings.values_list("amount", flat=True)) == [-amount, amount]
+    pool = FundAccount.objects.get(jurisdiction__code=jurisdiction, kind=AccountKind.POOLED)
+    assert AccountBalance.objects.get(account=pool).balance == -amount
+    again = credits_run("2024-03", jurisdiction=jurisdiction)
+    assert again.counts == {"credited": 0, "suspense": 0, "accounts_opened": 0, "amount_fen": 0}
+    assert personal_balance(p) == amount and Posting.objects.count() == 2
+    assert reconcile(record=False).ok
+
+
+def test_credits_start_the_month_after_retirement_and_stop_after_death(stats):
+    # D-X11 / D-XN8 / langfang 第三十七条: from the month after; ziyang 第十一条(一)3: stop from the month after death
+    mid = person("hunan", category="retiree", start=date(2024, 3, 15))  # retired 15 March → April first
+    first = person("hunan", category="retiree", start=date(2024, 4, 1))  # retired 1 April → May first
+    dies = person("hunan", category="retiree", start=date(2020, 1, 1))
+    services.life_event_record(person=dies, kind="death", occurred_on=date(2024, 6, 10), jurisdiction="hunan")
+    for month in ("2024-03", "2024-04", "2024-05", "2024-06", "2024-07"):
+        credits_run(month)
+    months = lambda p: sorted(  # noqa: E731
+        JournalEntry.objects.filter(person=p, kind=EntryKind.RETIREE_CREDIT).values_list("effective_on", flat=True)
+    )
+    assert months(mid) == [date(2024, m, 1) for m in (4, 5, 6, 7)]
+    assert months(first) == [date(2024, m, 1) for m in (5, 6, 7)]
+    assert months(dies) == [date(2024, m, 1) for m in (3, 4, 5, 6)]  # June (month of death) credited, July not
+    assert personal_balance(dies) == D("300.00")  # 4 × 75
+
+
+def test_pool_only_retirees_get_no_account(stats):
+    # ziyang 第十条: 单建统筹参保人员不建立个人账户
+    emp = employer("ziyang", scheme="pool_only")
+    p = person("ziyang", category="retiree", start=date(2023, 1, 1), scheme="pool_only")
+    assert emp.scheme == "pool_only"
+    run = credits_run("2024-03", jurisdiction="ziyang")
+    assert run.counts["credited"] == 0
+    assert not FundAccount.objects.filter(person=p).exists()
+
+
+def test_missing_statistic_fails_the_run_naming_it():
+    # langfang 第三十六条(二): 2% of the average pension — no statistic entered (D-X16)
+    person("langfang", category="retiree", start=date(2024, 1, 1))
+    with pytest.raises(Exception, match="average_pension_monthly"):
+        credits_run("2024-03", jurisdiction="langfang")
+
+
+def test_sanmenxia_credit_uses_the_employers_average_base_and_suspension(stats):
+    from contributions.models import EmployerBase
+
+    emp = employer("sanmenxia")
+    EmployerBase.objects.create(
+        employer=emp,
+        year_start=date(2023, 7, 1),
+        headcount=6,
+        sum_of_individual_bases=D("30000"),
+        base=D("30000"),
+        updated_at=timezone.now(),
+    )
+    p = person("sanmenxia", category="retiree", start=date(2023, 1, 1))
+    span = p.spans.get()
+    span.employer = emp
+    span.save()
+    credits_run("2024-03", jurisdiction="sanmenxia")
+    assert personal_balance(p) == D("190.00")  # 3.8% × 30000/6
+    # 第十九条: the employer refuses to pay from April → April's credit is held in suspense
+    suspension = posting.suspension_open(employer=emp, start=date(2024, 4, 1))
+    run = credits_run("2024-04", jurisdiction="sanmenxia")
+    assert run.counts["suspense"] == 1
+    assert personal_balance(p) == D("190.00")
+    suspense = FundAccount.objects.get(person=p, kind=AccountKind.SUSPENSE)
+    assert AccountBalance.objects.get(account=suspense).balance == D("190.00")
+    posting.suspension_release(suspension, on=date(2024, 5, 20))
+    assert personal_balance(p) == D("380.00")
+    assert reconcile(record=False).ok
+
+
+def test_preview_counts_but_writes_nothing(stats):
+    person("hunan", category="retiree", start=date(2023, 1, 1))
+    run = credits_run("2024-03", preview=True)
+    assert run.counts["credited"] == 1
+    assert not JournalEntry.objects.exists() and not FundAccount.objects.filter(kind="personal").exists()
+
+
+def test_chunks_cover_everyone_once(stats):
+    people = [person("hunan", category="retiree", start=date(2023, 1, 1)) for _ in range(7)]
+    run = credits_run("2024-03", chunk_size=3)
+    assert run.chunk_count == 3 and run.counts["credited"] == 7
+    assert all(personal_balance(p) == D("75.00") for p in people)
+    assert AccountBalance.objects.get(account__kind="pooled", account__jurisdiction__code="hunan").balance == D(
+        "-525.00"
+    )
+
+
+# --- interest ------------------------------------------------------------------------------
+
+
+def test_interest_rule_by_hand():
+    # 2024 has 366 days. 1000 all year + 365 from 1 July (184 days to 31 Dec):
+    # (1000 × 366 + 365 × 184) / 366 = 433160 / 366 = 1183.497…; × 0.35% = 4.1422… → 4.14
+    got = interest_for_year(opening=D("1000"), movements=[(date(2024, 7, 1), D("365"))], year=2024, rate=D("0.0035"))
+    assert got == D("4.14")
+    # a full year's balance earns exactly the rate: 1000 × 1.5% = 15.00
+    assert yearly_interest(opening=D("1000"), weighted_day_amount=D("0"), days_in_year=365, rate=D("0.015")) == D(
+        "15.00"
+    )
+    # half-up to the fen: 1000 × 0.0005 = 0.50; 10 × 0.0005 = 0.005 → 0.01
+    assert yearly_interest(opening=D("10"), weighted_day_amount=D("0"), days_in_year=365, rate=D("0.0005")) == D("0.01")
+
+
+def test_interest_job_posts_the_year_once(stats):
+    from config.models import Jurisdiction, PolicyParameter
+
+    PolicyParameter.objects.create(
+        jurisdiction=Jurisdiction.objects.get(code="sanmenxia"),
+        key="funds.personal_account_interest_pct",
+        effective_from=date(2024, 1, 1),
+        value="0.35",
+        citation="sanmenxia 第九条",
+        note="同期居民活期存款利率（测试）",
+    )
+    p = person("sanmenxia", category="retiree", start=date(2020, 1, 1))
+    acct = posting.personal_account(p, "sanmenxia", on=date(2023, 1, 1))
+    pool = posting.fund_account("sanmenxia", AccountKind.POOLED)
+    for key, day, amount in (("o", date(2023, 12, 31), "1000"), ("j", date(2024, 7, 1), "365")):
+        posting.post_entry(
+            business_key=key,
+            kind=EntryKind.OPENING,
+            jurisdiction="sanmenxia",
+            effective_on=day,
+            legs=[Leg(acct, D(amount)), Leg(pool, -D(amount))],
+        )
+    run = run_in_process(
+        "funds.interest_post", as_of=date(2024, 12, 31), jurisdiction="sanmenxia", params={"year": 2024}
+    )
+    assert run.counts == {"credited": 1, "amount_fen": 414}  # 4.14 as computed by hand above
+    e = JournalEntry.objects.get(business_key=f"interest:{acct.pk}:2024")
+    assert e.effective_on == date(2024, 12, 31)
+    assert AccountBalance.objects.get(account=acct).balance == D("1369.14")
+    again = run_in_process(
+        "funds.interest_post", as_of=date(2024, 12, 31), jurisdiction="sanmenxia", params={"year": 2024}
+    )
+    assert again.counts == {"credited": 0, "amount_fen": 0}
+    assert reconcile(record=False).ok
+
+
+def test_interest_without_a_rate_fails_naming_the_parameter():
+    person("hunan", category="retiree")
+    with pytest.raises(Exception, match=r"funds\.personal_account_interest_pct"):
+        run_in_process("funds.interest_post", as_of=date(2024, 12, 31), jurisdiction="hunan", params={"year": 2024})
+
+
+# --- schedule and tasks --------------------------------------------------------------------
+
+
+def test_beat_schedule_is_installed():
+    from django_celery_beat.models import PeriodicTask
+
+    tasks = set(PeriodicTask.objects.filter(task__startswith="funds.").values_list("task", flat=True))
+    assert tasks == {
+        "funds.retiree_credits_month",
+        "funds.interest_year",
+        "funds.contributions_post_nightly",
+        "funds.reconcile_nightly",
+    }
+
+
+def test_monthly_task_runs_each_jurisdiction_on_its_own(stats):
+    # one run per jurisdiction (each fails or succeeds on its own); xianning needs no statistic (840 ÷ 12)
+    from config.models import BatchRun
+    from funds.tasks import reconcile_nightly, retiree_credits_month
+
+    h = person("hunan", category="retiree", start=date(2023, 1, 1))
+    x = person("xianning", category="retiree", start=date(2023, 1, 1))
+    runs = retiree_credits_month(month="2024-03")
+    assert set(runs) == {"hunan", "langfang", "sanmenxia", "xianning", "ziyang"}
+    assert BatchRun.objects.filter(job="funds.retiree_credits", status=RunStatus.DONE).count() == 5
+    assert (personal_balance(h), personal_balance(x)) == (D("75.00"), D("70.00"))
+    assert reconcile_nightly() == {
+        "ok": True,
+        "checks": dict.fromkeys(
+            [
+                "entries_balanced",
+                "balances_match",
+                "no_negative_personal",
+                "contributions_posted",
+                "contribution_split",
+            ],
+            0,
+        ),
+    }
+
+
+def test_interest_task_skips_jurisdictions_without_a_rate():
+    from funds.tasks import interest_year
+
+    assert interest_year(year=2024) == {}
