@@ -724,8 +724,9 @@ def payments_allocate(
         need = f"({unpaid} + {fee_cents_sql(unpaid, rate_case, days)})"
         ordered = f"""SELECT u.id AS due_id, p.id AS payment_id, {cents("p.unapplied_amount")} AS avail,
                 {unpaid} AS unpaid, {need} AS need, {rate_case} AS rate, {days} AS days,
-                SUM({need}) OVER (PARTITION BY u.person_id ORDER BY u.month, u.id
-                                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum
+                -- PostgreSQL sums bigints as numeric: cast back so the fen arithmetic stays integral.
+                CAST(SUM({need}) OVER (PARTITION BY u.person_id ORDER BY u.month, u.id
+                                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS cum
             FROM {DU} u JOIN {PA} p ON p.person_id = u.person_id
             WHERE p.id IN ({marks}) AND u.settled_on IS NULL"""
         take = least("o.need", "o.avail - (o.cum - o.need)")
