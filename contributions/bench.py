@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.db import connection, transaction
-from django.db.models import F
 
 from config.models import BatchRun, RunStatus
 from config.policy import Policy, PolicyError
 from enrollment.demo import generate_population
-from enrollment.models import EnrolmentSpan, InsuredPerson
+from enrollment.models import Employer, EnrolmentSpan, InsuredPerson
 
 from . import services, sql
 from .calculations.late_fee import late_fee_amount
@@ -62,12 +61,21 @@ def _wait(run: BatchRun, timeout: float = 3600) -> BatchRun:
 
 def forget_results(jurisdiction: str, year_start: date) -> None:
     """Undo a previous benchmark's reset and accrual, so the next one recomputes everything."""
+    # Plain SQL: the ORM's delete() would write a history row per base (simple_history).
+    jid = sql.jurisdiction_id(jurisdiction)
+    ys = sql.dparam(year_start)
     with transaction.atomic():
-        ContributionBase.objects.filter(jurisdiction__code=jurisdiction, year_start=year_start).delete()
-        EmployerBase.objects.filter(employer__jurisdiction__code=jurisdiction, year_start=year_start).delete()
-        MonthlyDue.objects.filter(jurisdiction__code=jurisdiction, settled_on__isnull=True).exclude(
-            late_fee=F("late_fee_paid")
-        ).update(late_fee=F("late_fee_paid"))
+        sql.execute(f"DELETE FROM {sql.t(ContributionBase)} WHERE jurisdiction_id = %s AND year_start = %s", [jid, ys])
+        sql.execute(
+            f"""DELETE FROM {sql.t(EmployerBase)} WHERE year_start = %s
+            AND employer_id IN (SELECT id FROM {sql.t(Employer)} WHERE jurisdiction_id = %s)""",
+            [ys, jid],
+        )
+        sql.execute(
+            f"""UPDATE {sql.t(MonthlyDue)} SET late_fee = late_fee_paid
+            WHERE jurisdiction_id = %s AND settled_on IS NULL AND late_fee <> late_fee_paid""",
+            [jid],
+        )
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             for model in (ContributionBase, EmployerBase, MonthlyDue):

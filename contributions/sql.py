@@ -606,7 +606,9 @@ def fee_days_sql(due_alias: str, as_of_dn: str, deferring: Sequence[int]) -> str
     if deferring:
         df_end, df_start = day_number(f"df.{q('end')}"), day_number(f"df.{q('start')}")
         one = greatest("0", f"{least(f'{as_of_dn} + 1', df_end)} - {greatest(f'{due_dn} + 1', df_start)}")
-        overlap = f"COALESCE((SELECT SUM({one}) FROM {DF} df WHERE df.employer_id = {due_alias}.employer_id), 0)"
+        # CAST: PostgreSQL sums bigints as numeric, and the fen arithmetic must stay integral.
+        overlap = f"""COALESCE((SELECT CAST(SUM({one}) AS BIGINT) FROM {DF} df
+            WHERE df.employer_id = {due_alias}.employer_id), 0)"""
         late = f"""CASE WHEN {_in_list(f"{due_alias}.employer_id", deferring)}
             THEN {greatest("0", f"{as_of_dn} - {due_dn} - {overlap}")} ELSE {late} END"""
     return f"(CASE WHEN {due_alias}.due_date IS NULL THEN 0 ELSE {late} END)"
