@@ -27,12 +27,27 @@ class EligibilityStatus(models.TextChoices):
 
 
 class EligibilityPeriod(models.Model):
-    """待遇享受状态: one period of a person's timeline, with the rule that decided it and the facts it used."""
+    """待遇享受状态: one period of a person's timeline, with the rule that decided it and the facts it used.
+
+    Derived data, rewritten in bulk by the nightly refresh from the register (spans, dues): its
+    foreign keys carry no database constraint (``db_constraint=False``). A constraint would
+    check — and lock — the person's row for each of the million rows a first night writes, at
+    commit (~40 s of a 1 000 000-person run); the refresh only writes persons it read from the
+    register, and Django still cascades deletions. For the same reason the only index besides the
+    key is (person, start).
+    """
 
     person = models.ForeignKey(
-        InsuredPerson, on_delete=models.CASCADE, related_name="eligibility_periods", verbose_name="参保人员"
+        InsuredPerson,
+        on_delete=models.CASCADE,
+        related_name="eligibility_periods",
+        verbose_name="参保人员",
+        db_constraint=False,
+        db_index=False,  # the (person, start) index serves
     )
-    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, verbose_name="统筹区")
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, verbose_name="统筹区", db_constraint=False, db_index=False
+    )
     start = models.DateField("开始日期")
     end = models.DateField("结束日期（不含）", null=True, blank=True)
     status = models.CharField("状态", max_length=16, choices=EligibilityStatus.choices)
@@ -47,6 +62,8 @@ class EligibilityPeriod(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name="批处理运行",
+        db_constraint=False,
+        db_index=False,  # each index costs every row of a first night; nothing looks periods up by run
     )
 
     class Meta:
@@ -63,13 +80,25 @@ class EligibilityPeriod(models.Model):
 
 
 class EligibilityState(models.Model):
-    """One row per person: when the timeline was last changed, its digest, and why it could not be computed."""
+    """One row per person: digests of the timeline and of the facts it was computed from, and why it could not be.
+
+    ``inputs`` is a digest of everything the rule was given (spans, dues, transfers in, the
+    evaluation date, the policy in force and the rule's code): the nightly refresh skips a
+    person whose inputs digest is unchanged, and rewrites the periods only when ``digest``
+    (of the periods themselves) changes.
+    """
 
     person = models.OneToOneField(
-        InsuredPerson, on_delete=models.CASCADE, primary_key=True, related_name="eligibility_state"
+        InsuredPerson,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="eligibility_state",
+        db_constraint=False,  # derived data, as EligibilityPeriod
     )
     digest = models.CharField("摘要", max_length=32)
+    inputs = models.CharField("计算依据摘要", max_length=32, blank=True, default="")
     error = models.TextField("无法计算的原因", blank=True, help_text="例如：缺少政策参数（D-X16）")
+    error_key = models.CharField("无法计算的类别", max_length=120, blank=True, default="")
     computed_at = models.DateTimeField("计算时间")
     run = models.ForeignKey(
         "policy.BatchRun",
@@ -78,6 +107,8 @@ class EligibilityState(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name="批处理运行",
+        db_constraint=False,
+        db_index=False,  # each index costs every row of a first night; nothing looks periods up by run
     )
 
     class Meta:

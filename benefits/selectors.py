@@ -5,15 +5,66 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, Q, Sum
 
-from config.policy import Policy
+from config.policy import Policy, snapshot
 from contributions.calculations.payment_years import PaymentMonths, count_payment_months
 from contributions.models import MonthlyDue
 from enrollment.models import EnrolmentSpan, InsuredPerson, LifeEvent, LifeEventKind
 
 from .models import EligibilityPeriod, EligibilityState, EligibilityStatus
+
+FACT_ORDER = (
+    "统筹区",
+    "人员类别",
+    "缴费月份",
+    "已到账月数",
+    "首次到账日",
+    "最近到账日",
+    "未缴月份",
+    "逾期到账",
+    "缓缴月份",
+    "缴费记录",
+    "首次参保",
+    "上一段参保截止日",
+    "转入",
+    "转入缴费月数",
+    "居民医保连续参保月数",
+    "说明",
+    "判定依据截至",
+)
+
+
+def citation_display(text: str) -> str:
+    """A rule's citations as a case worker reads them: each jurisdiction once, its articles once, in order,
+    then the product decisions (D-…) once. ``"ziyang 第十三条, D-Z9; ziyang 第十三条, 第十五条"`` →
+    ``"资阳 第十三条、第十五条（产品决定 D-Z9）"``.
+    """
+    names = snapshot().jurisdictions
+    articles: dict[str, list[str]] = {}
+    decisions: list[str] = []
+    for part in (text or "").split(";"):
+        where = ""
+        for token in (t.strip() for t in part.split(",")):
+            if not token:
+                continue
+            code, _, rest = token.partition(" ")
+            if code in names and rest:
+                where, token = code, rest.strip()
+            if token.startswith("D-"):
+                if token not in decisions:
+                    decisions.append(token)
+                continue
+            items = articles.setdefault(where, [])
+            if token not in items:
+                items.append(token)
+    text_parts = [f"{names.get(code, code)} {'、'.join(items)}".strip() for code, items in articles.items() if items]
+    out = "；".join(text_parts)
+    if decisions:
+        out += f"（产品决定 {'、'.join(decisions)}）"
+    return out
 
 
 @dataclass(frozen=True)
@@ -32,10 +83,24 @@ class StatusAnswer:
     def covered(self) -> bool:
         return self.status == EligibilityStatus.COVERED
 
+    @property
+    def citation_zh(self) -> str:
+        return citation_display(self.citation)
+
+    @property
+    def fact_items(self) -> list[tuple[str, Any]]:
+        """The facts in the order a case worker reads them (the database keeps JSON keys in its own order)."""
+        rank = {key: n for n, key in enumerate(FACT_ORDER)}
+        return sorted(self.facts.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+
 
 def timeline(person: InsuredPerson | int) -> list[EligibilityPeriod]:
+    """The stored periods, each with ``citation_zh`` (:func:`citation_display`) for the screens."""
     pid = person if isinstance(person, int) else person.pk
-    return list(EligibilityPeriod.objects.filter(person_id=pid).select_related("jurisdiction").order_by("start"))
+    periods = list(EligibilityPeriod.objects.filter(person_id=pid).select_related("jurisdiction").order_by("start"))
+    for p in periods:
+        p.citation_zh = citation_display(p.citation)
+    return periods
 
 
 def status_on(person: InsuredPerson | int, day: date) -> StatusAnswer:

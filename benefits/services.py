@@ -1,20 +1,26 @@
-"""Writes of the eligibility timeline (待遇享受状态): :func:`eligibility_refresh`.
+"""Writes of the eligibility timeline (待遇享受状态): :func:`refresh` (nightly chunks) and :func:`eligibility_refresh`.
 
 The rule is :func:`benefits.calculations.eligibility.eligibility_timeline` — the
 function the ``eligibility`` scenario calculation wraps; there is no second
 implementation here. This module only turns stored facts into its inputs and its
 output into rows, for a whole chunk of persons at once:
 
-1. load the chunk's facts with two set-based queries — enrolment spans, and each
-   person's monthly dues folded into one string (month, 到账日 = ``settled_on``,
-   缓缴) by the database (``string_agg`` / ``group_concat``);
-2. evaluate the rule per enrolment in memory. The rule is a pure function of its
-   inputs, so results are memoised by those inputs (jurisdiction, category,
+1. load the chunk's facts set-wise: each person's enrolment spans, monthly dues
+   (month, 到账日 = ``settled_on``, 缓缴) and transfers in, each folded into one string
+   by the database (``string_agg`` / ``group_concat``), with the stored state. On
+   PostgreSQL this is one query, which also computes the digest of the inputs
+   (``md5``) and ships the facts only for persons whose inputs changed;
+2. skip every person whose inputs digest equals the stored one (same facts, same
+   evaluation date, same policy, same rule code: the rule would give the same answer);
+3. evaluate the rule per enrolment for the others. The rule is a pure function of
+   its inputs, so results are memoised by those inputs (jurisdiction, category,
    previous coverage, the months string): the employees of one employer who pay
-   together share one evaluation;
-3. compare a digest of each person's new periods with the stored one
-   (:class:`~benefits.models.EligibilityState`) and rewrite only the persons that
-   differ — one bulk DELETE and one COPY / bulk_create, never a ``save()`` per row.
+   together share one evaluation (:class:`Evaluator`, one per worker process and night);
+4. compare a digest of each person's new periods with the stored one and write in
+   bulk: the chunk's distinct rule answers and one (person, answer, clip) row per
+   enrolment go to temporary tables (COPY on PostgreSQL), and the periods are
+   expanded, clipped and inserted by one ``INSERT … SELECT``; states likewise. Never a
+   ``save()`` per row.
 
 How enrolment spans become the rule's inputs (conventions of this module, listed in the report):
 
@@ -27,9 +33,19 @@ How enrolment spans become the rule's inputs (conventions of this module, listed
   make-up or a new waiting period). The stored periods of a later span run from
   the end of the span before it, so that retroactive cover of made-up gap months
   is kept; those of the first span from its start; all end at the span's end.
+* 转入 (a ``transfer_in`` life event, 转移接续) applies to the span that contains its
+  date, or else to the first span after it. Its date is read as the day the
+  coverage brought in ended + 1 (the previous coverage ran to the day before), so the
+  span is a re-enrolment: ``previous_end`` = the later of that day and the end of the
+  previous local span; the jurisdiction's rejoin rule decides (hunan 第五十九条,
+  langfang 第二十四条, sanmenxia 第十七条, ziyang 第十三条 and 第三十二条(一)).
+  A transfer whose 转出地 names the resident scheme (contains "居民", e.g.
+  "城乡居民基本医疗保险") is a switch from resident insurance (居民医保转职工医保):
+  ``previous_scheme`` = resident and ``previous_continuous_years`` = its months / 12
+  (hunan 第六十条, langfang 第二十五条, ziyang 第十四条).
 * A span that began before its first due on file (history not migrated, 上线前参保)
   is treated as continuous coverage up to the first month on file: ``previous_end``
-  = the day before that month, not a first enrolment.
+  = the day before that month, not a first enrolment (a transfer in is then moot).
 * A span with no dues yet is given its first month, unpaid (the rule then answers
   "尚无缴费到账记录", waiting); a retiree span with no dues (retirees pay nothing)
   its first month with nothing owed.
@@ -41,16 +57,19 @@ How enrolment spans become the rule's inputs (conventions of this module, listed
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from benefits.calculations import eligibility as eligibility_rule
 from benefits.calculations.eligibility import (
     ContributionMonth,
     Period,
@@ -58,12 +77,11 @@ from benefits.calculations.eligibility import (
     eligibility_timeline,
     month_start,
 )
-from config.bulk import copy_rows
 from config.calculations import InputError
 from config.models import Jurisdiction
 from config.policy import Policy, PolicyError, PolicyMissing, snapshot
 from contributions.models import MonthlyDue
-from enrollment.models import EnrolmentSpan
+from enrollment.models import Category, EnrolmentSpan, LifeEvent, LifeEventKind
 
 from .models import EligibilityPeriod, EligibilityState
 
@@ -71,6 +89,10 @@ ONE_DAY = timedelta(days=1)
 EPOCH = date(2000, 1, 1)
 EPOCH_ORD = EPOCH.toordinal()
 MEMO_LIMIT = 200_000
+# 转出地 naming the resident scheme: the transfer in is a switch 居民医保转职工医保 (see the module notes).
+RESIDENT_MARK = "居民"
+
+CATEGORY_ZH = dict(Category.choices)
 
 # Kinds of change a refresh reports (the rest of its counts describe, they do not change anything).
 CHANGE_KINDS = ("eligibility.changed", "eligibility.periods_written", "eligibility.errors_changed")
@@ -88,12 +110,28 @@ class SpanFact:
     end: date | None
 
 
+@dataclass(frozen=True)
+class TransferIn:
+    """转入 (``transfer_in`` life event): the date it took effect, months brought in, from the resident scheme?"""
+
+    occurred_on: date
+    months: int | None
+    resident: bool
+
+
 def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
 def _pg() -> bool:
-    return connection.vendor == "postgresql"
+    """PostgreSQL? (asked per person on hot paths: the answer is kept, a process talks to one database)."""
+    global _PG
+    if _PG is None:
+        _PG = connection.vendor == "postgresql"
+    return _PG
+
+
+_PG: bool | None = None
 
 
 def _where(ids: Sequence[int] | None, lo: int | None, hi: int | None, col: str = "person_id") -> tuple[str, list]:
@@ -104,21 +142,75 @@ def _where(ids: Sequence[int] | None, lo: int | None, hi: int | None, col: str =
     return f"{col} >= %s AND {col} < %s", [lo, hi]
 
 
+def _day_sql(expr: str) -> str:
+    """A date column as the text token of this module: days since 2000-01-01 (PostgreSQL), ISO (SQLite)."""
+    if _pg():
+        return f"CAST({expr} - DATE '2000-01-01' AS text)"
+    return expr
+
+
+def _agg(expr: str, order: str) -> str:
+    if _pg():
+        return f"string_agg({expr}, ',' ORDER BY {order})"
+    return f"group_concat({expr}, ',')"
+
+
+def _spans_sql(where: str) -> str:
+    """person id → spans ``code:category:start:end`` by start (``end`` empty while open)."""
+    start, end = "s." + _q("start"), "s." + _q("end")
+    token = f"j.code || ':' || s.category || ':' || {_day_sql(start)} || ':' || COALESCE({_day_sql(end)}, '')"
+    table, jur = EnrolmentSpan._meta.db_table, Jurisdiction._meta.db_table
+    if _pg():
+        return f"""SELECT s.person_id, {_agg(token, start + ", s.id")} AS spans
+            FROM {table} s JOIN {jur} j ON j.id = s.jurisdiction_id WHERE {where} GROUP BY s.person_id"""
+    return f"""SELECT person_id, group_concat(tok, ',') FROM (
+        SELECT s.person_id, {token} AS tok FROM {table} s JOIN {jur} j ON j.id = s.jurisdiction_id
+        WHERE {where} ORDER BY s.person_id, {start}, s.id) GROUP BY person_id"""
+
+
+def _dues_sql(where: str) -> str:
+    """person id → dues ``month:paid[:d]`` by month."""
+    table = MonthlyDue._meta.db_table
+    token = (
+        f"{_day_sql('month')} || ':' || COALESCE({_day_sql('settled_on')}, '')"
+        " || CASE WHEN deferred THEN ':d' ELSE '' END"
+    )
+    if _pg():
+        return f"SELECT person_id, {_agg(token, 'month')} AS tokens FROM {table} WHERE {where} GROUP BY person_id"
+    return f"""SELECT person_id, group_concat(tok, ',') FROM (
+        SELECT person_id, {token} AS tok FROM {table} WHERE {where} ORDER BY person_id, month) GROUP BY person_id"""
+
+
+def _transfers_sql(where: str) -> str:
+    """person id → transfers in ``date:months:r|e`` by date (r: from the resident scheme)."""
+    table = LifeEvent._meta.db_table
+    token = (
+        f"{_day_sql('occurred_on')} || ':' || COALESCE(CAST(months AS text), '') || ':' "
+        "|| CASE WHEN other_region LIKE %s THEN 'r' ELSE 'e' END"
+    )
+    cond = f"{where} AND kind = %s"
+    if _pg():
+        return f"""SELECT person_id, {_agg(token, "occurred_on, id")} AS transfers FROM {table}
+            WHERE {cond} GROUP BY person_id"""
+    return f"""SELECT person_id, group_concat(tok, ',') FROM (
+        SELECT person_id, {token} AS tok FROM {table} WHERE {cond} ORDER BY person_id, occurred_on, id)
+        GROUP BY person_id"""
+
+
+def _transfer_params() -> list:
+    return [f"%{RESIDENT_MARK}%"]
+
+
+def _fetch_map(sql: str, params: list) -> dict[int, str]:
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return dict(cur.fetchall())
+
+
 def load_spans(*, ids: Sequence[int] | None = None, lo: int | None = None, hi: int | None = None) -> dict:
     """person id → spans sorted by start (one query)."""
     where, params = _where(ids, lo, hi, "s.person_id")
-    sql = f"""SELECT s.person_id, j.code, s.category, s.{_q("start")}, s.{_q("end")}
-        FROM {EnrolmentSpan._meta.db_table} s JOIN {Jurisdiction._meta.db_table} j ON j.id = s.jurisdiction_id
-        WHERE {where} ORDER BY s.person_id, s.{_q("start")}, s.id"""
-    out: dict[int, list[SpanFact]] = {}
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-        for pid, code, cat, start, end in cur.fetchall():
-            if isinstance(start, str):
-                start = date.fromisoformat(start)
-                end = date.fromisoformat(end) if end else None
-            out.setdefault(pid, []).append(SpanFact(pid, code, cat, start, end))
-    return out
+    return {pid: _parse_spans(pid, text) for pid, text in _fetch_map(_spans_sql(where), params).items()}
 
 
 def load_dues(*, ids: Sequence[int] | None = None, lo: int | None = None, hi: int | None = None) -> dict[int, str]:
@@ -126,29 +218,41 @@ def load_dues(*, ids: Sequence[int] | None = None, lo: int | None = None, hi: in
 
     PostgreSQL gives days since 2000-01-01, SQLite ISO dates; :func:`_parse_months` reads both.
     """
-    table = MonthlyDue._meta.db_table
     where, params = _where(ids, lo, hi)
-    if _pg():
-        token = (
-            "CAST(month - DATE '2000-01-01' AS text) || ':'"
-            " || COALESCE(CAST(settled_on - DATE '2000-01-01' AS text), '')"
-            " || CASE WHEN deferred THEN ':d' ELSE '' END"
-        )
-        sql = f"SELECT person_id, string_agg({token}, ',' ORDER BY month) FROM {table} WHERE {where} GROUP BY person_id"
-    else:
-        token = "month || ':' || COALESCE(settled_on, '') || CASE WHEN deferred THEN ':d' ELSE '' END"
-        sql = f"""SELECT person_id, group_concat(tok, ',') FROM (
-            SELECT person_id, {token} AS tok FROM {table} WHERE {where} ORDER BY person_id, month
-        ) GROUP BY person_id"""
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-        return dict(cur.fetchall())
+    return _fetch_map(_dues_sql(where), params)
+
+
+def load_transfers(
+    *, ids: Sequence[int] | None = None, lo: int | None = None, hi: int | None = None
+) -> dict[int, list[TransferIn]]:
+    """person id → transfers in (转入 life events) by date (one query)."""
+    where, params = _where(ids, lo, hi)
+    rows = _fetch_map(_transfers_sql(where), [*_transfer_params(), *params, LifeEventKind.TRANSFER_IN])
+    return {pid: _parse_transfers(text) for pid, text in rows.items()}
 
 
 def _parse_day(text: str) -> date:
     if "-" in text:
         return date.fromisoformat(text)
     return date.fromordinal(EPOCH_ORD + int(text))
+
+
+def _parse_spans(pid: int, text: str) -> list[SpanFact]:
+    out = []
+    for tok in text.split(","):
+        code, category, start, end = tok.split(":")
+        out.append(SpanFact(pid, code, category, _parse_day(start), _parse_day(end) if end else None))
+    return out
+
+
+def _parse_transfers(text: str | None) -> list[TransferIn]:
+    if not text:
+        return []
+    out = []
+    for tok in text.split(","):
+        day, months, kind = tok.split(":")
+        out.append(TransferIn(_parse_day(day), int(months) if months else None, kind == "r"))
+    return out
 
 
 def _parse_months(tokens: Sequence[str]) -> list[ContributionMonth]:
@@ -182,6 +286,39 @@ class Segment:
     error: str = ""
     error_key: str = ""
     digest: str = ""  # of the periods unclipped (see :func:`person_evaluate`)
+    sid: int = 0  # the evaluator's number for this answer (rows of the chunk's temporary table)
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The coverage before an enrolment span, as the rule takes it (接续 / 转移接续 / 居民医保转职工医保)."""
+
+    first_enrolment: bool
+    previous_end: date | None
+    legacy: bool = False
+    scheme: str | None = None  # "employee" for a transfer in, "resident" for a switch; None: a local re-enrolment
+    continuous_years: Decimal | None = None
+    transfer: TransferIn | None = None
+
+
+def _code_version() -> str:
+    """Digest of the rule's and this module's source: a new rule version re-evaluates everybody."""
+    global _CODE_VERSION
+    if _CODE_VERSION is None:
+        import sys
+
+        text = inspect.getsource(eligibility_rule) + inspect.getsource(sys.modules[__name__])
+        _CODE_VERSION = hashlib.md5(text.encode()).hexdigest()
+    return _CODE_VERSION
+
+
+_CODE_VERSION: str | None = None
+
+
+def _policy_version(snap) -> str:
+    """Digest of every dated policy value on file (any change re-evaluates everybody that night)."""
+    rows = sorted((code, key, repr(v.dates), repr(v.rows)) for (code, key), v in snap.parameters.items())
+    return hashlib.md5(repr(rows).encode()).hexdigest()
 
 
 class Evaluator:
@@ -191,15 +328,40 @@ class Evaluator:
         self.as_of = as_of
         self.policies: dict[str, Policy] = {}
         self.memo: dict[tuple, Segment] = {}
+        self.people: dict[tuple[str, str], PersonResult] = {}
         self.hits = 0
         self.misses = 0
         self.snap = snapshot()
+        # salt of the inputs digest: the evaluation date, the policy on file and the rule's code
+        self.salt = hashlib.md5(
+            f"{as_of.isoformat()}|{_policy_version(self.snap)}|{_code_version()}|{connection.vendor}".encode()
+        ).hexdigest()
+        self._sid = 0
 
     def policy(self, code: str) -> Policy:
         p = self.policies.get(code)
         if p is None:
             p = self.policies[code] = Policy(code, self.as_of)
         return p
+
+    def single(self, span_text: str, dues: str) -> PersonResult:
+        """:func:`_single` for a span given as loaded (``code:category:start:end``), memoised by span and dues:
+        persons with the same span dates and the same dues share one result (it holds no person id)."""
+        key = (span_text, dues)
+        result = self.people.get(key)
+        if result is None:
+            code, category, start, end = span_text.split(":")
+            span = SpanFact(0, code, category, _parse_day(start), _parse_day(end) if end else None)
+            result = _single(self, span, dues)
+            if len(self.people) >= MEMO_LIMIT:
+                self.people.clear()
+            self.people[key] = result
+        return result
+
+    def inputs_digest(self, spans: str | None, dues: str | None, transfers: str | None) -> str:
+        """Digest of one person's facts as loaded (the same text PostgreSQL's ``md5`` sees)."""
+        text = f"{self.salt}|{spans or ''}|{dues or ''}|{transfers or ''}"
+        return hashlib.md5(text.encode()).hexdigest()
 
     def segment(
         self,
@@ -211,16 +373,25 @@ class Evaluator:
         previous_end: date | None,
         legacy: bool,
         synthetic: bool,
+        previous: Previous | None = None,
     ) -> Segment:
-        key = (code, category, first_enrolment, previous_end, legacy, synthetic, tokens)
+        scheme = previous.scheme if previous is not None else None
+        years = previous.continuous_years if previous is not None else None
+        transfer = previous.transfer if previous is not None else None
+        key = (code, category, first_enrolment, previous_end, legacy, synthetic, scheme, years, transfer, tokens)
         seg = self.memo.get(key)
         if seg is not None:
             self.hits += 1
             return seg
         self.misses += 1
+        self._sid += 1
         months = _parse_months(tokens.split(","))
-        facts = _facts(category, months, first_enrolment, previous_end, legacy, synthetic, code)
+        facts = _facts(category, months, first_enrolment, previous_end, legacy, synthetic, code, transfer)
+        facts["判定依据截至"] = f"{self.as_of.isoformat()}（此后的缴费尚未计入）"
         facts_json = json.dumps(facts, ensure_ascii=False, sort_keys=True)
+        extra: dict[str, Any] = {}
+        if scheme == "resident":  # only then: keeps the call valid for rule versions without these inputs
+            extra = {"previous_scheme": "resident", "previous_continuous_years": years}
         try:
             periods = tuple(
                 eligibility_timeline(
@@ -230,13 +401,14 @@ class Evaluator:
                     as_of=self.as_of,
                     first_enrolment=first_enrolment,
                     previous_end=previous_end,
+                    **extra,
                 )
             )
-            seg = Segment(periods, facts_json, facts, digest=_digest(_rows(code, periods, facts_json)))
+            seg = Segment(periods, facts_json, facts, digest=_digest(_rows(code, periods, facts_json)), sid=self._sid)
         except PolicyMissing as exc:
-            seg = Segment((), facts_json, facts, str(exc), f"missing:{exc.key}")
+            seg = Segment((), facts_json, facts, str(exc), f"missing:{exc.key}", sid=self._sid)
         except (PolicyError, InputError) as exc:
-            seg = Segment((), facts_json, facts, str(exc), type(exc).__name__)
+            seg = Segment((), facts_json, facts, str(exc), type(exc).__name__, sid=self._sid)
         if len(self.memo) >= MEMO_LIMIT:
             self.memo.clear()
         self.memo[key] = seg
@@ -255,9 +427,13 @@ def _facts(
     legacy: bool,
     synthetic: bool,
     code: str,
+    transfer: TransferIn | None = None,
 ) -> dict[str, Any]:
-    """The facts the rule is given, compactly, in Chinese keys a case worker can read."""
-    facts: dict[str, Any] = {"统筹区": code, "人员类别": category}
+    """The facts the rule is given, compactly, in Chinese a case worker can read."""
+    facts: dict[str, Any] = {
+        "统筹区": snapshot().jurisdictions.get(code, code),
+        "人员类别": CATEGORY_ZH.get(category, category),
+    }
     if synthetic:
         facts["缴费记录"] = "尚无应缴记录" if category != "retiree" else "退休人员，无应缴费用"
     else:
@@ -269,20 +445,26 @@ def _facts(
             facts["最近到账日"] = max(m.paid_on for m in paid).isoformat()  # type: ignore[union-attr]
         unpaid = [_label(m.month) for m in months if m.paid_on is None]
         if unpaid:
-            facts["未缴月份"] = unpaid
-        late = {
-            _label(m.month): m.paid_on.isoformat()
+            facts["未缴月份"] = "、".join(unpaid)
+        late = [
+            f"{_label(m.month)}（{m.paid_on.isoformat()} 到账）"
             for m in months
             if m.paid_on is not None and m.paid_on >= add_months(m.month, 2)
-        }
+        ]
         if late:
-            facts["逾期到账"] = dict(list(late.items())[-12:])
+            facts["逾期到账"] = "、".join(late[-12:])
         deferred = [_label(m.month) for m in months if m.deferred]
         if deferred:
-            facts["缓缴月份"] = deferred
-    facts["首次参保"] = first_enrolment
-    if previous_end is not None:
+            facts["缓缴月份"] = "、".join(deferred)
+    facts["首次参保"] = "是" if first_enrolment else "否"
+    if previous_end is not None and not legacy:  # legacy: a convention, explained under 说明
         facts["上一段参保截止日"] = previous_end.isoformat()
+    if transfer is not None:
+        source = "由居民医保转入职工医保" if transfer.resident else "由外地转入（转移接续）"
+        facts["转入"] = f"{transfer.occurred_on} {source}"
+        if transfer.months is not None:
+            label = "居民医保连续参保月数" if transfer.resident else "转入缴费月数"
+            facts[label] = transfer.months
     if legacy:
         facts["说明"] = "参保早于系统内最早缴费记录，此前视为连续参保"
     return facts
@@ -317,11 +499,27 @@ def _rows(code: str, periods: Sequence[Period], facts_json: str, lo: date | None
     return rows
 
 
-def person_evaluate(ev: Evaluator, spans: Sequence[SpanFact], dues: str | None) -> PersonResult:
+def _transfers_by_span(spans: Sequence[SpanFact], transfers: Sequence[TransferIn]) -> dict[int, TransferIn]:
+    """Span index → the latest transfer in that applies to it (the span containing its date, else the next)."""
+    out: dict[int, TransferIn] = {}
+    for t in transfers:
+        for i, span in enumerate(spans):
+            if span.end is None or span.end > t.occurred_on:
+                if i not in out or out[i].occurred_on <= t.occurred_on:
+                    out[i] = t
+                break
+    return out
+
+
+def person_evaluate(
+    ev: Evaluator, spans: Sequence[SpanFact], dues: str | None, transfers: Sequence[TransferIn] = ()
+) -> PersonResult:
     """Every span of one person through the rule; periods clipped to the spans (see the module notes).
 
     Only the digest is computed here; the rows are built (``PersonResult.rows``) for persons that changed.
     """
+    if len(spans) == 1 and not transfers and dues:
+        return _single(ev, spans[0], dues)
     if len(spans) == 1:
         buckets = [dues.split(",")] if dues else [[]]
     else:
@@ -334,6 +532,7 @@ def person_evaluate(ev: Evaluator, spans: Sequence[SpanFact], dues: str | None) 
             while i + 1 < len(spans) and starts[i + 1] <= m:
                 i += 1
             buckets[i].append(tok)
+    moved_in = _transfers_by_span(spans, transfers) if transfers else {}
     parts = []
     for n, span in enumerate(spans):
         prev = spans[n - 1] if n else None
@@ -352,16 +551,32 @@ def person_evaluate(ev: Evaluator, spans: Sequence[SpanFact], dues: str | None) 
                 first_month = add_months(previous_end, 1)
             paid = "" if span.category != "retiree" else _day_token(span.start)
             mine = [f"{_day_token(first_month)}:{paid}"]
+        transfer = moved_in.get(n) if not legacy and span.category != "retiree" else None
+        if transfer is not None:
+            # 转移接续 / 居民医保转职工医保: covered elsewhere until the day before the transfer took effect
+            elsewhere = transfer.occurred_on - ONE_DAY
+            previous_end = elsewhere if previous_end is None else max(previous_end, elsewhere)
         if previous_end is not None and previous_end >= first_month:
             previous_end = first_month - ONE_DAY
+        previous = None
+        if transfer is not None:
+            years = Decimal(transfer.months) / 12 if transfer.resident and transfer.months is not None else None
+            previous = Previous(
+                False,
+                previous_end,
+                scheme="resident" if transfer.resident else "employee",
+                continuous_years=years,
+                transfer=transfer,
+            )
         seg = ev.segment(
             span.jurisdiction,
             span.category,
             ",".join(mine),
-            first_enrolment=prev is None and not legacy,
+            first_enrolment=prev is None and not legacy and transfer is None,
             previous_end=previous_end,
             legacy=legacy,
             synthetic=synthetic,
+            previous=previous,
         )
         if seg.error:
             # digest of the kind of error, not its message (which names the date): a lasting gap is no change
@@ -377,6 +592,29 @@ def person_evaluate(ev: Evaluator, spans: Sequence[SpanFact], dues: str | None) 
     return result
 
 
+def _single(ev: Evaluator, span: SpanFact, dues: str) -> PersonResult:
+    """The common shape, one span with dues and no transfer in: :func:`person_evaluate` without the bookkeeping."""
+    first_month = _parse_day(dues[: dues.index(":")])
+    legacy = span.start < first_month and span.category != "retiree"  # spans start on a date, months on the 1st
+    seg = ev.segment(
+        span.jurisdiction,
+        span.category,
+        dues,
+        first_enrolment=not legacy,
+        previous_end=first_month - ONE_DAY if legacy else None,
+        legacy=legacy,
+        synthetic=False,
+    )
+    if seg.error:
+        return PersonResult(_digest([("error", seg.error_key)]), seg.error, seg.error_key)
+    parts = ((seg, span.jurisdiction, span.start, span.end),)
+    if span.end is None and (not seg.periods or seg.periods[0].start >= span.start):
+        return PersonResult(seg.digest, parts=parts)  # the clip changes nothing
+    result = PersonResult("", parts=parts)
+    result.digest = _digest(result.rows())
+    return result
+
+
 def _day_token(day: date) -> str:
     return str(day.toordinal() - EPOCH_ORD) if _pg() else day.isoformat()
 
@@ -386,28 +624,187 @@ def _digest(rows: Iterable[tuple]) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-# --- the chunk refresh --------------------------------------------------------------------------
+# --- the chunk's facts and stored state, in one pass ------------------------------------------
 
 
-def _load_states(ids: Sequence[int] | None, lo: int | None, hi: int | None) -> dict[int, tuple[str, str]]:
-    where, params = _where(ids, lo, hi)
+def _load_chunk(ev: Evaluator, ids: Sequence[int] | None, lo: int | None, hi: int | None) -> list[tuple]:
+    """Rows (person id, changed, spans, dues, transfers, inputs digest, old digest, old error key).
+
+    Every person with spans or a stored state. ``changed`` is False when the inputs digest equals
+    the stored one; the facts are then not shipped (PostgreSQL) or not needed.
+    """
+    state_t = EligibilityState._meta.db_table
+    if _pg():
+        w_s, p_s = _where(ids, lo, hi, "s.person_id")
+        w, p = _where(ids, lo, hi)
+        sql = f"""
+        WITH sp AS ({_spans_sql(w_s)}),
+             du AS ({_dues_sql(w)}),
+             tr AS ({_transfers_sql(w)}),
+             st AS (SELECT person_id, digest, inputs, error_key FROM {state_t} WHERE {w}),
+             f AS (
+                SELECT COALESCE(sp.person_id, st.person_id) AS pid, sp.spans, du.tokens, tr.transfers,
+                       st.digest, st.inputs, st.error_key,
+                       md5(%s || '|' || COALESCE(sp.spans, '') || '|' || COALESCE(du.tokens, '') || '|'
+                           || COALESCE(tr.transfers, '')) AS new_inputs
+                FROM sp FULL JOIN st ON st.person_id = sp.person_id
+                LEFT JOIN du ON du.person_id = sp.person_id
+                LEFT JOIN tr ON tr.person_id = sp.person_id)
+        SELECT pid, inputs IS DISTINCT FROM new_inputs AS changed,
+               CASE WHEN inputs IS DISTINCT FROM new_inputs THEN spans END,
+               CASE WHEN inputs IS DISTINCT FROM new_inputs THEN tokens END,
+               CASE WHEN inputs IS DISTINCT FROM new_inputs THEN transfers END,
+               new_inputs, digest, error_key
+        FROM f ORDER BY pid"""
+        params = [*p_s, *p, *_transfer_params(), *p, LifeEventKind.TRANSFER_IN, *p, ev.salt]
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+    w_s, p_s = _where(ids, lo, hi, "s.person_id")
+    w, p = _where(ids, lo, hi)
+    spans = _fetch_map(_spans_sql(w_s), p_s)
+    dues = _fetch_map(_dues_sql(w), p)
+    transfers = _fetch_map(_transfers_sql(w), [*_transfer_params(), *p, LifeEventKind.TRANSFER_IN])
     with connection.cursor() as cur:
-        cur.execute(f"SELECT person_id, digest, error FROM {EligibilityState._meta.db_table} WHERE {where}", params)
-        return {pid: (digest, error) for pid, digest, error in cur.fetchall()}
+        cur.execute(f"SELECT person_id, digest, inputs, error_key FROM {state_t} WHERE {w}", p)
+        states = {pid: (digest, inputs, key) for pid, digest, inputs, key in cur.fetchall()}
+    out = []
+    for pid in sorted(set(spans) | set(states)):
+        digest, inputs, key = states.get(pid, (None, None, None))
+        new = ev.inputs_digest(spans.get(pid), dues.get(pid), transfers.get(pid))
+        out.append((pid, inputs != new, spans.get(pid), dues.get(pid), transfers.get(pid), new, digest, key))
+    return out
 
 
-def _delete(model, person_ids: list[int]) -> int:
-    table = model._meta.db_table
-    n = 0
+# --- bulk writes through temporary tables -------------------------------------------------------
+
+SEG_T, PART_T, STATE_T = "elig_tmp_segment", "elig_tmp_part", "elig_tmp_state"
+
+
+def _temp_tables() -> None:
+    """The chunk's temporary tables (per connection), emptied before use."""
+    js = "jsonb" if _pg() else "text"
+    big = "bigint" if _pg() else "integer"
+    ddl = {
+        SEG_T: f"""sid integer, jurisdiction_id integer, {_q("start")} date, {_q("end")} date,
+                   status varchar(16), reason text, citation varchar(255), facts {js}""",
+        PART_T: f"person_id {big}, sid integer, lo date, hi date",
+        STATE_T: f"person_id {big}, digest varchar(32), inputs varchar(32), error text, error_key varchar(120),"
+        " rewrite boolean",
+    }
+    with connection.cursor() as cur:
+        for table, cols in ddl.items():
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({cols})")
+            cur.execute(f"TRUNCATE {table}" if _pg() else f"DELETE FROM {table}")
+
+
+def _copy_text(value: Any) -> str:
+    """One value in COPY's text format (dates ISO, booleans t/f, NULL as \\N)."""
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, str):
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        return value
+    return str(value)
+
+
+_NULL = "\\N"
+
+
+def _part_line(row: tuple) -> str:
+    pid, sid, lo, hi = row
+    return f"{pid}\t{sid}\t{lo}\t{_NULL if hi is None else hi}\n"
+
+
+def _state_line(row: tuple) -> str:
+    pid, digest, inputs, error, key, rewrite = row
+    if error or key:
+        return "\t".join(map(_copy_text, row)) + "\n"
+    return f"{pid}\t{digest}\t{inputs}\t\t\t{'t' if rewrite else 'f'}\n"
+
+
+def _temp_insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], line=None) -> None:
+    if not rows:
+        return
+    cols = ", ".join(_q(c) for c in columns)
     with connection.cursor() as cur:
         if _pg():
-            cur.execute(f"DELETE FROM {table} WHERE person_id = ANY(%s)", [person_ids])
-            return cur.rowcount
-        for k in range(0, len(person_ids), 500):
-            part = person_ids[k : k + 500]
-            cur.execute(f"DELETE FROM {table} WHERE person_id IN ({', '.join(map(str, part))})")
-            n += cur.rowcount
-    return n
+            # COPY in text format, lines built here: several times faster than ``write_row`` per value
+            line = line or (lambda row: "\t".join(map(_copy_text, row)) + "\n")
+            with cur.connection.cursor().copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                for k in range(0, len(rows), 5000):
+                    copy.write("".join(map(line, rows[k : k + 5000])))
+        else:
+            marks = ", ".join("%s" for _ in columns)
+            cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
+
+
+def _write(
+    segments: dict[int, tuple[Segment, int]],
+    parts: list[tuple],
+    states: list[tuple],
+    *,
+    now,
+    run_id: int | None,
+) -> int:
+    """Replace the periods of the persons marked ``rewrite`` and the states of all persons given.
+
+    ``segments``: sid → (segment, jurisdiction id); ``parts``: (person, sid, lo, hi), one per span;
+    ``states``: (person, digest, inputs, error, error_key, rewrite). Returns the periods written.
+    """
+    _temp_tables()
+    seg_rows = []
+    for sid, (seg, jid) in segments.items():
+        for p in seg.periods:
+            seg_rows.append((sid, jid, p.start, p.end, p.status, p.reason, p.citation, seg.facts_json))
+    _temp_insert(SEG_T, ["sid", "jurisdiction_id", "start", "end", "status", "reason", "citation", "facts"], seg_rows)
+    _temp_insert(PART_T, ["person_id", "sid", "lo", "hi"], parts, _part_line)
+    _temp_insert(STATE_T, ["person_id", "digest", "inputs", "error", "error_key", "rewrite"], states, _state_line)
+    if _pg():  # statistics for the join below (a temporary table has none until analysed)
+        with connection.cursor() as cur:
+            cur.execute(f"ANALYZE {SEG_T}, {PART_T}, {STATE_T}")
+    period_t, state_t = EligibilityPeriod._meta.db_table, EligibilityState._meta.db_table
+    start, end = _q("start"), _q("end")
+    # the clip of :func:`_rows`: [max(start, lo), min(end, hi)), empty ones dropped
+    c_start = f"CASE WHEN p.lo IS NULL OR s.{start} >= p.lo THEN s.{start} ELSE p.lo END"
+    c_end = f"""CASE WHEN p.hi IS NULL THEN s.{end} WHEN s.{end} IS NULL THEN p.hi
+                WHEN s.{end} < p.hi THEN s.{end} ELSE p.hi END"""
+    # the person range as well: the planner knows nothing of a temporary table, the range keeps it on the index
+    low, high = min(r[0] for r in states), max(r[0] for r in states)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""DELETE FROM {period_t} WHERE person_id >= %s AND person_id <= %s
+                AND person_id IN (SELECT person_id FROM {STATE_T} WHERE rewrite)""",
+            [low, high],
+        )
+        cur.execute(
+            f"""INSERT INTO {period_t} (person_id, jurisdiction_id, {start}, {end}, status, reason, citation, facts,
+                    computed_at, run_id)
+                SELECT person_id, jurisdiction_id, c_start, c_end, status, reason, citation, facts, %s, %s FROM (
+                    SELECT p.person_id, s.jurisdiction_id, {c_start} AS c_start, {c_end} AS c_end,
+                           s.status, s.reason, s.citation, s.facts
+                    FROM {PART_T} p JOIN {SEG_T} s ON s.sid = p.sid) x
+                WHERE c_end IS NULL OR c_end > c_start""",
+            [now, run_id],
+        )
+        written = cur.rowcount
+        cur.execute(
+            f"""DELETE FROM {state_t} WHERE person_id >= %s AND person_id <= %s
+                AND person_id IN (SELECT person_id FROM {STATE_T})""",
+            [low, high],
+        )
+        cur.execute(
+            f"""INSERT INTO {state_t} (person_id, digest, inputs, error, error_key, computed_at, run_id)
+                SELECT person_id, digest, inputs, error, error_key, %s, %s FROM {STATE_T}""",
+            [now, run_id],
+        )
+    return written
+
+
+# --- the chunk refresh --------------------------------------------------------------------------
 
 
 def refresh(
@@ -421,65 +818,55 @@ def refresh(
 ) -> Counter:
     """Recompute the timelines of the persons given (ids, or ``lo <= id < hi``) and rewrite those that changed.
 
-    Runs in the caller's transaction. Counts: persons, unchanged, eligibility.changed (persons
+    Runs in the caller's transaction. Counts: persons, skipped (inputs unchanged since the last
+    evaluation), evaluated, unchanged (same periods as stored), eligibility.changed (persons
     rewritten), periods_written, errors_changed, error:<key> (persons whose rule cannot be
     evaluated now), cache_hits / evaluations.
     """
     ev = evaluator if evaluator is not None and evaluator.as_of == as_of else Evaluator(as_of)
     hits0, misses0 = ev.hits, ev.misses
-    spans = load_spans(ids=ids, lo=lo, hi=hi)
-    dues = load_dues(ids=ids, lo=lo, hi=hi)
-    states = _load_states(ids, lo, hi)
     counts: Counter = Counter()
-    now = timezone.now()
-    jur_ids = dict(Jurisdiction.objects.values_list("code", "pk"))
-    pg = _pg()
-
-    rewrite: list[int] = []
-    period_rows: list[tuple] = []
-    state_rows: list[tuple] = []
-    for pid in sorted(set(spans) | set(states)):
-        person_spans = spans.get(pid, [])
-        result = person_evaluate(ev, person_spans, dues.get(pid)) if person_spans else PersonResult(_digest([]))
-        counts["eligibility.persons"] += 1
+    jur_ids: dict[str, int] | None = None
+    segments: dict[int, tuple[Segment, int]] = {}
+    parts: list[tuple] = []
+    states: list[tuple] = []
+    persons = skipped = 0
+    for pid, changed, spans_text, dues, transfers, inputs, old_digest, old_key in _load_chunk(ev, ids, lo, hi):
+        persons += 1
+        if not changed:
+            skipped += 1
+            if old_key:
+                counts[f"eligibility.error:{old_key}"] += 1
+            continue
+        if spans_text and dues and not transfers and "," not in spans_text:
+            result = ev.single(spans_text, dues)  # the common shape: one span, dues, no transfer in
+        elif spans_text:
+            result = person_evaluate(ev, _parse_spans(pid, spans_text), dues, _parse_transfers(transfers))
+        else:
+            result = PersonResult(_digest([]))
         if result.error_key:
             counts[f"eligibility.error:{result.error_key}"] += 1
-        old = states.get(pid)
-        if old is not None and old[0] == result.digest:
+        if old_digest == result.digest:
             counts["eligibility.unchanged"] += 1
+            states.append((pid, result.digest, inputs, result.error, result.error_key, False))
             continue
-        state_rows.append((pid, result.digest, result.error, now, run_id))
         if result.error:
             counts["eligibility.errors_changed"] += 1  # periods kept: the last timeline computed stands
+            states.append((pid, result.digest, inputs, result.error, result.error_key, False))
             continue
         counts["eligibility.changed"] += 1
-        rewrite.append(pid)
-        for code, start, end, status, reason, citation, facts_json in result.rows():
-            facts = facts_json if pg else json.loads(facts_json)
-            period_rows.append((pid, jur_ids[code], start, end, status, reason, citation, facts, now, run_id))
-
-    if rewrite:
-        _delete(EligibilityPeriod, rewrite)
-    if period_rows:
-        counts["eligibility.periods_written"] += copy_rows(
-            EligibilityPeriod,
-            [
-                "person_id",
-                "jurisdiction_id",
-                "start",
-                "end",
-                "status",
-                "reason",
-                "citation",
-                "facts",
-                "computed_at",
-                "run_id",
-            ],
-            period_rows,
-        )
-    if state_rows:
-        _delete(EligibilityState, [r[0] for r in state_rows])
-        copy_rows(EligibilityState, ["person_id", "digest", "error", "computed_at", "run_id"], state_rows)
+        states.append((pid, result.digest, inputs, "", "", True))
+        if jur_ids is None:
+            jur_ids = dict(Jurisdiction.objects.values_list("code", "pk"))
+        for seg, code, p_lo, p_hi in result.parts:
+            segments.setdefault(seg.sid, (seg, jur_ids[code]))
+            parts.append((pid, seg.sid, p_lo, p_hi))
+    counts["eligibility.persons"] += persons
+    counts["eligibility.skipped"] += skipped
+    counts["eligibility.evaluated"] += persons - skipped
+    counts["eligibility.unchanged"] += skipped
+    if states:
+        counts["eligibility.periods_written"] += _write(segments, parts, states, now=timezone.now(), run_id=run_id)
     counts["eligibility.cache_hits"] += ev.hits - hits0
     counts["eligibility.evaluations"] += ev.misses - misses0
     return counts

@@ -195,7 +195,7 @@ def month_constants(jurisdiction: str, month: date, *, stats: dict | None = None
             for scheme in SCHEMES:
                 kind = "fiscal_institution" if fiscal else "enterprise"
                 try:
-                    er, ir, mr = rules._rates(policy, category=category, employer_kind=kind, scheme=scheme)
+                    er, ir, mr = rules.contribution_rates(policy, category=category, employer_kind=kind, scheme=scheme)
                     acct = tuple(_account_rate(policy, category=category, scheme=scheme, age=a) for a in probe_ages)
                     rows.append(
                         RateRow(

@@ -391,7 +391,7 @@ def _bill_month_lines(
     *, policy_rates: Policy, base: Decimal, category: str, employer: Employer | None, scheme: str, age: int | None
 ) -> tuple[Decimal, Decimal, Decimal]:
     kind = "fiscal_institution" if employer is not None and employer.kind == "fiscal_institution" else "enterprise"
-    er, ir, _ = rules._rates(policy_rates, category=category, employer_kind=kind, scheme=scheme)
+    er, ir, _ = rules.contribution_rates(policy_rates, category=category, employer_kind=kind, scheme=scheme)
     account = monthly_account_credit(policy_rates, category=category, base=base, age=age, scheme=scheme)
     return money(base * er), money(base * ir), account
 
@@ -432,7 +432,7 @@ def back_payment_bill_issue(
     rate_rule = now_policy.value("contribution.makeup_rate_rule", None)
     kind = employer_kind_for_base(employer, issued_on)
     if rule == "current_reference_wage":
-        current_base = rules._reference_wage(now_policy)
+        current_base = rules.reference_wage(now_policy)
     elif rule == "not_below_current_minimum_base":
         current_base = rules.individual_base(
             now_policy, category="employee", monthly_wage=Decimal(0), employer_kind=kind

@@ -8,17 +8,22 @@ corrected with the "冲销" action, which posts a reversing entry through
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import OperationalError, connection, transaction
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
 from config.models import Jurisdiction
@@ -36,7 +41,30 @@ from .models import (
 )
 
 
+class LedgerPaginator(Paginator):
+    """Counts exactly when that is quick; on a list of millions uses PostgreSQL's estimate instead."""
+
+    @cached_property
+    def count(self) -> int:
+        if connection.vendor != "postgresql" or not hasattr(self.object_list, "query"):
+            return super().count
+        try:
+            with transaction.atomic(), connection.cursor() as cur:
+                cur.execute("SET LOCAL statement_timeout = 300")
+                return self.object_list.count()
+        except OperationalError:  # cancelled: too many rows to count on every page view
+            sql, params = self.object_list.query.sql_with_params()
+            with connection.cursor() as cur:
+                cur.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+                plan = cur.fetchone()[0]
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            return int(plan[0]["Plan"]["Plan Rows"])
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
+    paginator = LedgerPaginator
+    show_full_result_count = False
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -55,7 +83,7 @@ class FundAccountAdmin(ReadOnlyAdmin):
     list_filter = ("kind", "jurisdiction")
     search_fields = ("=code", "=person__id_number")
     list_select_related = ("jurisdiction", "person", "balance")
-    show_full_result_count = False
+    ordering = ("-id",)
     list_per_page = 50
     change_form_template = "admin/funds/fundaccount/statement.html"
     actions = ["settle_accounts"]
@@ -114,6 +142,26 @@ class FundAccountAdmin(ReadOnlyAdmin):
             path("reconcile/", self.admin_site.admin_view(self.reconcile_view), name="funds_reconcile"),
             *super().get_urls(),
         ]
+
+    def get_search_results(self, request, queryset, search_term):
+        """Exact 账户编码 or 身份证号; a bare number is also a person's id (the person page links here so)."""
+        term = search_term.strip()
+        if term.isdigit() and len(term) < 18:
+            return queryset.filter(Q(code=term) | Q(person_id=int(term))), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        """From a person's page (``?q=<person id>``): straight to the statement when they hold one account."""
+        term = request.GET.get("q", "").strip()
+        if term.isdigit() and len(term) < 18 and set(request.GET) == {"q"}:
+            ids = list(
+                FundAccount.objects.filter(person_id=int(term), kind=AccountKind.PERSONAL).values_list("pk", flat=True)[
+                    :2
+                ]
+            )
+            if len(ids) == 1:
+                return HttpResponseRedirect(reverse("admin:funds_fundaccount_change", args=[ids[0]]))
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description="参保人员")
     def holder(self, obj: FundAccount) -> str:
@@ -180,11 +228,18 @@ class FundAccountAdmin(ReadOnlyAdmin):
             "fund_accounts": fund_accounts,
             "account": account,
             "series": series,
-            "rows": [{"m": m, "labels": [health.LEVEL_LABELS[x] for x in m.levels]} for m in reversed(series)],
+            "rows": [
+                {
+                    "m": m,
+                    "labels": [health.LEVEL_LABELS[x] for x in m.levels],
+                    **{k: f"{getattr(m, k):,.2f}" for k in ("income", "spending", "other", "balance")},
+                }
+                for m in reversed(series)
+            ],
             "thresholds": data.get("thresholds"),
             "standby_fund": data.get("standby_fund"),
             "standby_cite": data.get("standby_cite"),
-            "chart": _chart(series),
+            "chart": _chart(series, data.get("thresholds")),
             "reserve": _calc(request, policy, "reserve"),
             "waterfall": _calc(request, policy, "waterfall"),
             "reserve_rule": _cites(policy, ("funds.risk_reserve_pct", "funds.risk_reserve_base")),
@@ -270,13 +325,12 @@ def _calc(request: HttpRequest, policy: Policy, which: str) -> dict:
         return {"params": {}}
     try:
         if which == "reserve":
-            result = {
-                "extraction": health.risk_reserve_extraction(
-                    policy,
-                    budget_income=_decimal(params.get("budget_income")),
-                    last_year_pool_income=_decimal(params.get("last_year_pool_income")),
-                )
-            }
+            extraction = health.risk_reserve_extraction(
+                policy,
+                budget_income=_decimal(params.get("budget_income")),
+                last_year_pool_income=_decimal(params.get("last_year_pool_income")),
+            )
+            result = {"extraction": extraction, "extraction_display": f"{extraction:,.2f}"}
         else:
             figures = {
                 k: _decimal(params.get(k)) or Decimal(0)
@@ -291,28 +345,56 @@ def _calc(request: HttpRequest, policy: Policy, which: str) -> dict:
                 )
             }
             out = health.deficit_waterfall(policy, plan_met=params.get("plan_met") == "1", **figures)
-            result = {k: v for k, v in out.items() if v}
+            result = {health.WATERFALL_LABELS.get(k, k): f"{v:,.2f}" for k, v in out.items() if v}
         return {"params": params, "result": result}
     except (PolicyError, ValidationError, ValueError) as exc:
         return {"params": params, "error": str(exc)}
 
 
-def _chart(series, width: int = 760, height: int = 220) -> dict | None:
-    """An inline SVG polyline of the closing balances (no external library: the network is closed)."""
+def _chart(series, thresholds=None, width: int = 760, height: int = 220) -> dict | None:
+    """An inline SVG of the closing balances (no external library: the network is closed).
+
+    Where the seed gives a target in months of average spending (hunan 第六十五条, sanmenxia
+    第四十九条: 6–9 months), the band those months represent each month is shaded behind the
+    line, and the lower alarm level (under 3 months: 结余不足 / report to the city government)
+    is drawn as a dashed line, so a month outside the target shows at a glance.
+    """
     if len(series) < 1:
         return None
     values = [float(m.balance) for m in series]
-    lo, hi = min(0.0, *values), max(0.0, *values)
+    window = getattr(thresholds, "window", None)
+    averages: list[float | None] = []
+    if window:
+        for i in range(len(series)):
+            recent = [float(m.spending) for m in series[max(0, i - window + 1) : i + 1]]
+            avg = sum(recent) / len(recent) if recent else 0.0
+            averages.append(avg if avg > 0 else None)
+    t_min = getattr(thresholds, "target_min", None)
+    t_max = getattr(thresholds, "target_max", None)
+    alarm = getattr(thresholds, "insufficient", None)
+    extra = [float(t_max) * a for a in averages if a is not None and t_max is not None]
+    lo, hi = min(0.0, *values), max(0.0, *values, *extra)
     span = (hi - lo) or 1.0
     pad = 30
     step = (width - 2 * pad) / max(1, len(values) - 1)
 
+    def x(i: int) -> float:
+        return round(pad + i * step, 1)
+
     def y(v: float) -> float:
         return round(height - pad - (v - lo) / span * (height - 2 * pad), 1)
 
-    points = " ".join(f"{round(pad + i * step, 1)},{y(v)}" for i, v in enumerate(values))
+    points = " ".join(f"{x(i)},{y(v)}" for i, v in enumerate(values))
+    band = alarm_line = ""
+    known = [(i, a) for i, a in enumerate(averages) if a is not None]
+    if known and t_min is not None and t_max is not None:
+        upper = [f"{x(i)},{y(float(t_max) * a)}" for i, a in known]
+        lower = [f"{x(i)},{y(float(t_min) * a)}" for i, a in reversed(known)]
+        band = " ".join(upper + lower)
+    if known and alarm is not None:
+        alarm_line = " ".join(f"{x(i)},{y(float(alarm) * a)}" for i, a in known)
     ticks = [
-        {"x": round(pad + i * step, 1), "label": f"{m.month:%Y-%m}"}
+        {"x": x(i), "label": f"{m.month:%Y-%m}"}
         for i, m in enumerate(series)
         if len(series) <= 12 or i % max(1, len(series) // 12) == 0
     ]
@@ -320,6 +402,10 @@ def _chart(series, width: int = 760, height: int = 220) -> dict | None:
         "width": width,
         "height": height,
         "points": points,
+        "band": band,
+        "band_label": f"控制目标 {t_min}–{t_max} 个月" if band else "",
+        "alarm": alarm_line,
+        "alarm_label": f"{alarm} 个月" if alarm_line else "",
         "zero_y": y(0.0),
         "top": f"{hi:,.0f}",
         "bottom": f"{lo:,.0f}",

@@ -22,6 +22,7 @@ from datetime import date
 from django.db import connection, transaction
 
 from .credits import month_start, next_month
+from .ledger_sql import month_totals_rebuild_sql
 
 STEP = 10**10  # entry ids: kind_code × STEP + month_index × 10**8 + person_id
 
@@ -38,10 +39,13 @@ def open_all_accounts(jurisdiction_id: int, on: date) -> int:
             cur,
             """
             INSERT INTO funds_fundaccount (jurisdiction_id, kind, person_id, code, opened_on)
-            SELECT DISTINCT s.jurisdiction_id, 'personal', s.person_id,
-                   j.code || ':personal:' || s.person_id::text, %s
-            FROM enrollment_enrolmentspan s JOIN policy_jurisdiction j ON j.id = s.jurisdiction_id
-            WHERE s.jurisdiction_id = %s
+            SELECT x.jurisdiction_id, 'personal', x.person_id, x.code, %s
+            FROM (SELECT DISTINCT s.jurisdiction_id, s.person_id, j.code || ':personal:' || s.person_id::text AS code
+                  FROM enrollment_enrolmentspan s JOIN policy_jurisdiction j ON j.id = s.jurisdiction_id
+                  WHERE s.jurisdiction_id = %s) x
+            -- in the order persons were registered, as accounts are opened in life (and by a migration
+            -- of the old system's accounts): account ids follow person ids, not a hash order
+            ORDER BY x.person_id
             ON CONFLICT DO NOTHING
             """,
             [on, jurisdiction_id],
@@ -52,6 +56,7 @@ def open_all_accounts(jurisdiction_id: int, on: date) -> int:
             INSERT INTO funds_accountbalance (account_id, balance, non_negative)
             SELECT a.id, 0, a.kind IN ('personal', 'suspense') FROM funds_fundaccount a
             WHERE NOT EXISTS (SELECT 1 FROM funds_accountbalance b WHERE b.account_id = a.id)
+            ORDER BY a.id
             """,
         )
     with connection.cursor() as cur:
@@ -72,10 +77,13 @@ _RESTORE = [
     "ALTER TABLE funds_journalentry ENABLE TRIGGER ALL",
     "SELECT setval(pg_get_serial_sequence('funds_journalentry', 'id'), (SELECT MAX(id) FROM funds_journalentry))",
     "SELECT setval(pg_get_serial_sequence('funds_posting', 'id'), (SELECT MAX(id) FROM funds_posting))",
-    "ANALYZE funds_journalentry",
-    "ANALYZE funds_posting",
-    "ANALYZE funds_fundaccount",
-    "ANALYZE funds_accountbalance",
+    # VACUUM, not just ANALYZE: it sets the visibility map, without which the statement's and the
+    # interest job's index-only scans fetch every heap row (this server runs with autovacuum off).
+    "VACUUM (ANALYZE) funds_journalentry",
+    "VACUUM (ANALYZE) funds_posting",
+    "VACUUM (ANALYZE) funds_fundaccount",
+    "VACUUM (ANALYZE) funds_accountbalance",
+    "VACUUM (ANALYZE) funds_accountmonthtotal",
 ]
 
 
@@ -114,7 +122,9 @@ def load_history(*, jurisdiction_id: int, first_month: date, months: int, log=pr
                 WHERE b.account_id = s.account_id AND b.balance <> s.total
                 """,
             )
-        log(f"  balances in {time.perf_counter() - bt:.1f} s")
+            _exec(cur, "DELETE FROM funds_accountmonthtotal")
+            _exec(cur, month_totals_rebuild_sql("postgresql"))
+        log(f"  balances and month totals in {time.perf_counter() - bt:.1f} s")
         it = time.perf_counter()
         for sql in _RESTORE:
             cur.execute(sql)

@@ -20,7 +20,6 @@ from django.utils import timezone
 from config.models import Jurisdiction
 from config.policy import Policy
 
-from .interest import yearly_interest
 from .ledger_sql import TMP, SetPoster
 from .models import AccountKind, EntryKind
 from .posting import fund_account
@@ -108,15 +107,15 @@ def credit_retirees(
             f"""
             INSERT INTO {TMP} (person_id, jurisdiction_id, employer_id, scheme, business_key, account_id)
             SELECT s.person_id, s.jurisdiction_id, s.employer_id, s.scheme,
-                   'retiree-credit:' || CAST(s.person_id AS varchar(20)) || ':' || %s, a.id
+                   'retiree-credit:' || CAST(s.person_id AS varchar(20)) || ':' || %s,
+                   -- one index probe per retiree (a join would read every account of the id range)
+                   (SELECT a.id FROM funds_fundaccount a
+                    WHERE a.person_id = s.person_id AND a.jurisdiction_id = s.jurisdiction_id AND a.kind = 'personal')
             FROM enrollment_enrolmentspan s
-            LEFT JOIN funds_fundaccount a
-                   ON a.person_id = s.person_id AND a.jurisdiction_id = s.jurisdiction_id AND a.kind = 'personal'
-                  AND a.person_id >= %s AND a.person_id < %s
             WHERE s.category = 'retiree' AND s.start < %s AND (s."end" IS NULL OR s."end" > %s)
               AND s.person_id >= %s AND s.person_id < %s{where_j}
             """,
-            [f"{first:%Y-%m}", lo, hi, *params],
+            [f"{first:%Y-%m}", *params],
         )
         groups = sp.fetchall(f"SELECT DISTINCT jurisdiction_id, employer_id, scheme FROM {TMP}")
         if not groups:
@@ -199,9 +198,9 @@ def post_interest_chunk(
 ) -> dict[str, int]:
     """Interest for YEAR on every personal account of persons ``lo <= id < hi`` in the jurisdictions rated.
 
-    The sums are read in whole fen (exact on every database); the interest itself is
-    :func:`funds.interest.yearly_interest` of the opening balance and the year's
-    movements (the year's own interest posting, on 31 December, is left out).
+    Set-based: the 积数 (sum of daily balances) is read in whole fen-days per account and
+    the interest computed in integers — the rule of :func:`funds.interest.yearly_interest`
+    (the year's own interest posting, on 31 December, is left out).
     """
     if not rates:
         return {"credited": 0, "amount_fen": 0}
@@ -210,39 +209,63 @@ def post_interest_chunk(
     d_jan1, d_dec31 = ops.adapt_datefield_value(jan1), ops.adapt_datefield_value(dec31)
     placeholders = ", ".join(["%s"] * len(rates))
     with SetPoster() as sp:
-        rows = sp.fetchall(
-            f"""
-            SELECT a.id, a.person_id, a.jurisdiction_id,
-                   SUM(CASE WHEN p.effective_on < %s THEN CAST(ROUND(p.amount * 100) AS BIGINT) ELSE 0 END),
-                   SUM(CASE WHEN p.effective_on >= %s AND NOT (p.kind = %s AND p.effective_on = %s)
-                            THEN CAST(ROUND(p.amount * 100) AS BIGINT) * {_days_expr()} ELSE 0 END)
-            FROM funds_fundaccount a JOIN funds_posting p ON p.account_id = a.id
-            WHERE a.kind = %s AND a.person_id >= %s AND a.person_id < %s
-              AND a.jurisdiction_id IN ({placeholders}) AND p.effective_on <= %s
-            GROUP BY a.id, a.person_id, a.jurisdiction_id
-            """,
-            [d_jan1, d_jan1, EntryKind.INTEREST, d_dec31, d_dec31, AccountKind.PERSONAL, lo, hi, *rates, d_dec31],
-        )
+        # One index range scan per account (a correlated subquery over the covering index of postings):
+        # each posting's fen × the days it stood in the year — all 365/366 days for one made before it.
+        fen_days = f"""(SELECT SUM(CAST(ROUND(p.amount * 100) AS BIGINT)
+                                   * CASE WHEN p.effective_on < %s THEN %s ELSE {_days_expr()} END)
+                        FROM funds_posting p
+                        WHERE p.account_id = a.id AND p.effective_on <= %s
+                          AND NOT (p.kind = %s AND p.effective_on = %s))"""
         banks = {jid: fund_account(Jurisdiction.objects.get(pk=jid), AccountKind.BANK).pk for jid in rates}
         days = 366 if calendar.isleap(year) else 365
-        todo = []
-        for account_id, person_id, jid, opening_fen, weighted_fen in rows:
-            amount = yearly_interest(
-                opening=Decimal(int(opening_fen or 0)) / 100,
-                weighted_day_amount=Decimal(int(weighted_fen or 0)) / 100,
-                days_in_year=days,
-                rate=rates[jid],
-            )
-            if amount > 0:
-                todo.append((account_id, person_id, jid, amount))
-        if not todo:
-            return {"credited": 0, "amount_fen": 0}
-        sp.cursor.executemany(
-            f"INSERT INTO {TMP} (person_id, jurisdiction_id, target_kind, amount, counter_id, account_id, business_key)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        # interest in fen = half-up(積数 in fen-days × rate ÷ days), in exact integer arithmetic on every
+        # database: with rate = num/den, floor((2·W·num + days·den) / (2·days·den)) for W ≥ 0.
+        # The same rule as funds.interest.yearly_interest (the tests hold them together).
+        ratios = {jid: Decimal(rate).as_integer_ratio() for jid, rate in rates.items()}
+        num = "CASE a.jurisdiction_id " + " ".join(f"WHEN {j} THEN {n}" for j, (n, _) in ratios.items()) + " END"
+        den = "CASE a.jurisdiction_id " + " ".join(f"WHEN {j} THEN {d}" for j, (_, d) in ratios.items()) + " END"
+        bank = "CASE a.jurisdiction_id " + " ".join(f"WHEN {j} THEN {b}" for j, b in banks.items()) + " END"
+        amount = "CAST(x.fen AS numeric(14, 2)) / 100" if connection.vendor == "postgresql" else "x.fen / 100.0"
+        # an optimisation fence: the sum per account is computed once, not again for each use of fen_days
+        fence = "OFFSET 0" if connection.vendor == "postgresql" else "LIMIT -1"
+        sp.execute(
+            f"""
+            INSERT INTO {TMP} (person_id, jurisdiction_id, target_kind, amount, counter_id, account_id, business_key)
+            SELECT x.person_id, x.jurisdiction_id, %s, {amount}, x.bank, x.id,
+                   'interest:' || CAST(x.id AS varchar(20)) || ':' || %s
+            FROM (
+                SELECT w.id, w.person_id, w.jurisdiction_id, w.bank,
+                       (2 * w.fen_days * w.num + %s * w.den) / (2 * %s * w.den) AS fen
+                FROM (
+                    SELECT a.id, a.person_id, a.jurisdiction_id, {bank} AS bank, {num} AS num, {den} AS den,
+                           CAST(COALESCE({fen_days}, 0) AS BIGINT) AS fen_days
+                    FROM funds_fundaccount a
+                    WHERE a.kind = %s AND a.person_id >= %s AND a.person_id < %s
+                      AND a.jurisdiction_id IN ({placeholders})
+                      AND NOT EXISTS (SELECT 1 FROM funds_journalentry e
+                                      WHERE e.business_key = 'interest:' || CAST(a.id AS varchar(20)) || ':' || %s)
+                    {fence}
+                ) w
+                WHERE w.fen_days > 0
+            ) x
+            WHERE x.fen > 0
+            """,
             [
-                (pid, jid, AccountKind.PERSONAL, str(amt), banks[jid], aid, f"interest:{aid}:{year}")
-                for aid, pid, jid, amt in todo
+                AccountKind.PERSONAL,
+                str(year),
+                days,
+                days,
+                d_jan1,
+                days,
+                d_dec31,
+                d_dec31,
+                EntryKind.INTEREST,
+                d_dec31,
+                AccountKind.PERSONAL,
+                lo,
+                hi,
+                *rates,
+                str(year),
             ],
         )
         counts = sp.post(

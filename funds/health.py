@@ -22,13 +22,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, DecimalField, Q, Sum, Value, When
-from django.db.models.functions import TruncMonth
+from django.db.models import Sum
 
 from config.calculations import money
 from config.policy import Policy, PolicyMissing
 
-from .models import POOL_INCOME_KINDS, POOL_SPENDING_KINDS, AccountKind, FundAccount, Posting
+from .models import PER_PERSON, POOL_INCOME_KINDS, POOL_SPENDING_KINDS, AccountKind, AccountMonthTotal, FundAccount
 
 ZERO = Decimal("0")
 
@@ -48,55 +47,51 @@ class Month:
     levels: list[str] = field(default_factory=list)
 
 
-def _amount_sum(condition: Q) -> Sum:
-    return Sum(
-        Case(When(condition, then="amount"), default=Value(ZERO)),
-        output_field=DecimalField(max_digits=18, decimal_places=2),
-    )
-
-
 def monthly_series(account: FundAccount, *, start: date | None = None, end: date | None = None) -> list[Month]:
     """Income, spending, other moves and closing balance per month (months with no posting included).
 
-    For the pooled fund income and spending are classified by the entry kind (a reversal
-    keeps its entry's kind, so it nets out); for other accounts income is what came in
-    and spending what went out. Balances are shown the natural way round (assets too).
+    Read from the month totals (:class:`AccountMonthTotal`, kept with the postings), so a
+    fund with millions of postings answers at once. For the pooled fund income and spending
+    are classified by the entry kind (a reversal keeps its entry's kind, so it nets out);
+    for other accounts each kind's net counts as income when positive and spending when
+    negative. Balances are shown the natural way round (assets too).
     """
-    postings = Posting.objects.filter(account=account)
+    if account.kind in PER_PERSON:
+        raise ValueError("fund health is kept for fund-level accounts, not personal ones")
+    totals = AccountMonthTotal.objects.filter(account=account)
     opening = ZERO
     if start is not None:
-        opening = postings.filter(effective_on__lt=start).aggregate(s=Sum("amount"))["s"] or ZERO
-        postings = postings.filter(effective_on__gte=start)
+        opening = totals.filter(month__lt=start).aggregate(s=Sum("amount"))["s"] or ZERO
+        totals = totals.filter(month__gte=start)
     if end is not None:
-        postings = postings.filter(effective_on__lt=end)
-    if account.kind == AccountKind.POOLED:
-        income = _amount_sum(Q(kind__in=sorted(POOL_INCOME_KINDS)))
-        spending = _amount_sum(Q(kind__in=sorted(POOL_SPENDING_KINDS)))
-    else:
-        income = _amount_sum(Q(amount__gt=0))
-        spending = _amount_sum(Q(amount__lt=0))
-    rows = (
-        postings.annotate(m=TruncMonth("effective_on"))
-        .values("m")
-        .annotate(income=income, spending=spending, net=Sum("amount"))
-        .order_by("m")
-    )
-    by_month = {_as_date(r["m"]): r for r in rows}
+        totals = totals.filter(month__lt=end)
+    by_month: dict[date, dict[str, Decimal]] = {}
+    for month, kind, amount in totals.values_list("month", "kind", "amount"):
+        row = by_month.setdefault(month, {"income": ZERO, "spending": ZERO, "net": ZERO})
+        amount = _dec(amount)
+        row["net"] += amount
+        if account.kind == AccountKind.POOLED:
+            if kind in POOL_INCOME_KINDS:
+                row["income"] += amount
+            elif kind in POOL_SPENDING_KINDS:
+                row["spending"] -= amount
+        elif amount > 0:
+            row["income"] += amount
+        else:
+            row["spending"] -= amount
     if not by_month:
         return []
     side = account.side
-    months = _month_range(min(by_month), max(by_month))
-    out, balance = [], opening
-    for m in months:
+    out, balance = [], _dec(opening)
+    for m in _month_range(min(by_month), max(by_month)):
         r = by_month.get(m, {"income": ZERO, "spending": ZERO, "net": ZERO})
-        inc, spend, net = (_dec(r["income"]), -_dec(r["spending"]), _dec(r["net"]))
-        balance += net
+        balance += r["net"]
         out.append(
             Month(
                 month=m,
-                income=money(inc * side),
-                spending=money(spend * side),
-                other=money((net - inc + spend) * side),
+                income=money(r["income"] * side),
+                spending=money(r["spending"] * side),
+                other=money((r["net"] - r["income"] + r["spending"]) * side),
                 balance=money(balance * side),
             )
         )
@@ -105,10 +100,6 @@ def monthly_series(account: FundAccount, *, start: date | None = None, end: date
 
 def _dec(value: Any) -> Decimal:
     return Decimal(str(value)) if value is not None else ZERO
-
-
-def _as_date(value) -> date:
-    return value.date() if hasattr(value, "date") and callable(value.date) else value
 
 
 def _month_range(first: date, last: date) -> list[date]:
@@ -286,6 +277,21 @@ WATERFALL_OUTPUTS = (
     "share_finance",
     "government_subsidy",
 )
+
+#: 基金缺口分担 outputs as staff read them.
+WATERFALL_LABELS = {
+    "county_government": "县级政府弥补（地方责任造成的缺口）",
+    "from_county_prepooling_balance": "县统筹前历年累计结余弥补",
+    "from_city_pooled_balance": "市级统筹累计结余弥补",
+    "from_risk_reserve": "风险储备金弥补",
+    "from_area_balance": "本级累计结余弥补",
+    "from_risk_reserve_support": "市级风险储备金调剂",
+    "share_city": "市级分担",
+    "share_county": "县（市、区）分担",
+    "share_risk_reserve": "市级风险储备金分担",
+    "share_finance": "市财政或县（市、区）财政分担",
+    "government_subsidy": "政府补贴（储备金不足）",
+}
 
 
 def deficit_waterfall(

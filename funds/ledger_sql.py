@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db import connection
 
-from .models import NON_NEGATIVE
+from .models import NON_NEGATIVE, PER_PERSON
 
 TMP = "funds_tmp_post"
 
@@ -39,6 +39,39 @@ def _is_pg() -> bool:
     return connection.vendor == "postgresql"
 
 
+PER_PERSON_SQL = ", ".join(f"'{k}'" for k in sorted(PER_PERSON))
+
+
+def month_expr(column: str, vendor: str | None = None) -> str:
+    """SQL for the first day of the month of a date column."""
+    if (vendor or connection.vendor) == "postgresql":
+        return f"CAST(date_trunc('month', {column}) AS date)"
+    return f"date({column}, 'start of month')"
+
+
+def month_totals_upsert(cursor, select_sql: str, params: Sequence[Any] = ()) -> None:
+    """Add ``select_sql``'s rows (account_id, month, kind, amount, postings) to the month totals."""
+    cursor.execute(
+        f"""INSERT INTO funds_accountmonthtotal (account_id, month, kind, amount, postings) {select_sql}
+        ON CONFLICT (account_id, month, kind) DO UPDATE
+        SET amount = ROUND(funds_accountmonthtotal.amount + excluded.amount, 2),
+            postings = funds_accountmonthtotal.postings + excluded.postings""",
+        list(params),
+    )
+
+
+def month_totals_rebuild_sql(vendor: str) -> str:
+    """Month totals of every fund-level account from its postings (backfill, benchmark load)."""
+    month = month_expr("p.effective_on", vendor)
+    return f"""
+        INSERT INTO funds_accountmonthtotal (account_id, month, kind, amount, postings)
+        SELECT p.account_id, {month}, p.kind, SUM(p.amount), COUNT(*)
+        FROM funds_posting p JOIN funds_fundaccount a ON a.id = p.account_id
+        WHERE a.kind NOT IN ({PER_PERSON_SQL})
+        GROUP BY p.account_id, {month}, p.kind
+    """
+
+
 class SetPoster:
     """One batch of person-account credits with a counter leg, posted set-wise. Use as a context manager."""
 
@@ -46,6 +79,8 @@ class SetPoster:
         self.cursor = connection.cursor()
 
     def __enter__(self) -> SetPoster:
+        if _is_pg():
+            self.execute("SET LOCAL jit = off")  # short set-based statements: compiling them costs more than it saves
         self.execute(f"DROP TABLE IF EXISTS {TMP}")
         self.execute(f"CREATE TEMPORARY TABLE {TMP} ({_COLUMNS})")
         return self
@@ -174,9 +209,15 @@ class SetPoster:
             """
         )
         if _is_pg():
-            # Run the deferred checks now, so the hot counter-account row (the pooled fund) is
-            # locked only for the last statement and the commit, not for the checks.
+            # Run the deferred checks now, so the hot counter-account rows (the pooled fund's balance
+            # and month total) are locked only for the last two statements and the commit.
             self.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        month_totals_upsert(
+            self.cursor,
+            f"""SELECT counter_id, %s, %s, {counter_sign}SUM(amount), COUNT(*) FROM {TMP}
+            WHERE entry_id IS NOT NULL GROUP BY counter_id""",
+            [ops.adapt_datefield_value(effective_on.replace(day=1)), kind],
+        )
         self.execute(
             f"""
             UPDATE funds_accountbalance SET balance = ROUND(balance + {counter_sign}s.total, 2)
@@ -222,6 +263,8 @@ def post_entries_bulk(
         return {"entries": 0, "postings": 0}
     ops = connection.ops
     with connection.cursor() as cur:
+        if _is_pg():
+            cur.execute("SET LOCAL jit = off")
         cur.execute(f"DROP TABLE IF EXISTS {TMP_ENTRY}")
         cur.execute(f"DROP TABLE IF EXISTS {TMP_LEG}")
         cur.execute(
@@ -304,6 +347,15 @@ def post_entries_bulk(
                   JOIN {TMP_ENTRY} e ON e.business_key = l.business_key
                   WHERE e.entry_id IS NOT NULL GROUP BY l.account_id) s
             WHERE funds_accountbalance.account_id = s.account_id"""
+        )
+        month = month_expr("e.effective_on")
+        month_totals_upsert(
+            cur,
+            f"""SELECT l.account_id, {month}, e.kind, SUM(l.amount), COUNT(*)
+            FROM {TMP_LEG} l JOIN {TMP_ENTRY} e ON e.business_key = l.business_key
+            JOIN funds_fundaccount a ON a.id = l.account_id
+            WHERE e.entry_id IS NOT NULL AND a.kind NOT IN ({PER_PERSON_SQL})
+            GROUP BY l.account_id, {month}, e.kind""",
         )
         cur.execute(f"SELECT COUNT(*) FROM {TMP_ENTRY} WHERE entry_id IS NOT NULL")
         entries = int(cur.fetchone()[0])

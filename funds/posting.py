@@ -36,6 +36,7 @@ from config.policy import Policy, PolicyMissing
 
 from .models import (
     NON_NEGATIVE,
+    PER_PERSON,
     AccountBalance,
     AccountKind,
     CreditSuspension,
@@ -203,6 +204,7 @@ def post_entry(
             for account, amount in merged
         )
         _apply_balances(merged)
+        _add_month_totals(merged, effective_on, kind)
     return entry
 
 
@@ -218,6 +220,30 @@ def _apply_balances(merged: list[tuple[FundAccount, Decimal]]) -> None:
         if not AccountBalance.objects.filter(account_id=account.pk).exists():
             raise LedgerError(f"账户 {account} 没有余额记录")
         raise InsufficientBalance(account, -amount, available)
+
+
+def _add_month_totals(merged: list[tuple[FundAccount, Decimal]], effective_on: date, kind: str) -> None:
+    """Keep the fund-level accounts' month totals (:class:`AccountMonthTotal`) in step."""
+    from django.db import connection
+
+    from .ledger_sql import month_totals_upsert
+
+    rows = [(a.pk, amount) for a, amount in merged if a.kind not in PER_PERSON]
+    if not rows:
+        return
+    month = connection.ops.adapt_datefield_value(effective_on.replace(day=1))
+    one = (
+        "SELECT CAST(%s AS bigint), CAST(%s AS date), CAST(%s AS varchar(24)), CAST(%s AS numeric(18, 2)), 1"
+        if connection.vendor == "postgresql"
+        else "SELECT %s, %s, %s, %s, 1"
+    )
+    values = " UNION ALL ".join([one] * len(rows))
+    with connection.cursor() as cur:
+        month_totals_upsert(
+            cur,
+            f"SELECT * FROM ({values}) v WHERE 1 = 1",
+            [x for pk, amount in rows for x in (pk, month, kind, str(amount))],
+        )
 
 
 def entry_reverse(entry: JournalEntry, *, reason: str, on: date, user=None) -> JournalEntry:

@@ -3,7 +3,8 @@
 1. ``entries_balanced`` — each entry has two postings at least and they sum to zero;
    each posting repeats its entry's date and kind; no posting points to a missing entry.
 2. ``balances_match`` — every account's :class:`AccountBalance` equals the sum of its postings;
-   no posting points to a missing account.
+   no posting points to a missing account; ``month_totals`` — every fund-level account's
+   :class:`AccountMonthTotal` rows equal its postings by month and kind.
 3. ``no_negative_personal`` — no personal or suspense account is below zero.
 4. ``contributions_posted`` — every payment allocation produced its entry, and the
    money its entry took into the bank is the allocation's principal + late fee
@@ -68,25 +69,55 @@ def _count_and_sample(check: str, sql: str, make, params: list | None = None) ->
     return len(rows), [make(r) for r in rows[:SAMPLE]]
 
 
+_ENTRIES_BALANCED_PG = """
+    SELECT COALESCE(e.id, s.entry_id), COALESCE(s.total, 0), COALESCE(s.legs, 0),
+           CASE WHEN e.id IS NULL THEN 1 ELSE 0 END AS orphan,
+           CASE WHEN s.legs > 0 AND (s.first_day <> e.effective_on OR s.last_day <> e.effective_on
+                                     OR s.first_kind <> e.kind OR s.last_kind <> e.kind) THEN 1 ELSE 0 END
+    FROM funds_journalentry e
+    FULL OUTER JOIN (
+        SELECT entry_id, SUM(amount) AS total, COUNT(*) AS legs,
+               MIN(effective_on) AS first_day, MAX(effective_on) AS last_day,
+               MIN(kind) AS first_kind, MAX(kind) AS last_kind
+        FROM funds_posting GROUP BY entry_id
+    ) s ON s.entry_id = e.id
+    WHERE e.id IS NULL OR s.entry_id IS NULL OR ROUND(s.total, 2) <> 0 OR s.legs < 2
+       OR s.first_day <> e.effective_on OR s.last_day <> e.effective_on
+       OR s.first_kind <> e.kind OR s.last_kind <> e.kind
+    ORDER BY 1
+"""
+
+_ENTRIES_BALANCED_SQLITE = """
+    SELECT e.id, COALESCE(s.total, 0), COALESCE(s.legs, 0), 0 AS orphan,
+           CASE WHEN s.legs > 0 AND (s.first_day <> e.effective_on OR s.last_day <> e.effective_on
+                                     OR s.first_kind <> e.kind OR s.last_kind <> e.kind) THEN 1 ELSE 0 END
+    FROM funds_journalentry e
+    LEFT JOIN (
+        SELECT entry_id, SUM(amount) AS total, COUNT(*) AS legs,
+               MIN(effective_on) AS first_day, MAX(effective_on) AS last_day,
+               MIN(kind) AS first_kind, MAX(kind) AS last_kind
+        FROM funds_posting GROUP BY entry_id
+    ) s ON s.entry_id = e.id
+    WHERE s.entry_id IS NULL OR ROUND(s.total, 2) <> 0 OR s.legs < 2
+       OR s.first_day <> e.effective_on OR s.last_day <> e.effective_on
+       OR s.first_kind <> e.kind OR s.last_kind <> e.kind
+    UNION ALL
+    SELECT p.entry_id, SUM(p.amount), COUNT(*), 1, 0
+    FROM funds_posting p
+    WHERE NOT EXISTS (SELECT 1 FROM funds_journalentry e WHERE e.id = p.entry_id)
+    GROUP BY p.entry_id
+    ORDER BY 1
+"""
+
+
 def check_entries_balanced() -> tuple[int, list[Break]]:
     """Each entry: two legs at least, summing to zero, carrying its date and kind; no posting without an entry."""
-    sql = """
-        SELECT COALESCE(e.id, s.entry_id), COALESCE(s.total, 0), COALESCE(s.legs, 0),
-               CASE WHEN e.id IS NULL THEN 1 ELSE 0 END AS orphan,
-               CASE WHEN s.legs > 0 AND (s.first_day <> e.effective_on OR s.last_day <> e.effective_on
-                                         OR s.first_kind <> e.kind OR s.last_kind <> e.kind) THEN 1 ELSE 0 END
-        FROM funds_journalentry e
-        FULL OUTER JOIN (
-            SELECT entry_id, SUM(amount) AS total, COUNT(*) AS legs,
-                   MIN(effective_on) AS first_day, MAX(effective_on) AS last_day,
-                   MIN(kind) AS first_kind, MAX(kind) AS last_kind
-            FROM funds_posting GROUP BY entry_id
-        ) s ON s.entry_id = e.id
-        WHERE e.id IS NULL OR s.entry_id IS NULL OR ROUND(s.total, 2) <> 0 OR s.legs < 2
-           OR s.first_day <> e.effective_on OR s.last_day <> e.effective_on
-           OR s.first_kind <> e.kind OR s.last_kind <> e.kind
-        ORDER BY 1
-    """
+    if connection.vendor == "postgresql":
+        sql = _ENTRIES_BALANCED_PG
+    else:
+        # Two halves rather than a FULL OUTER JOIN (which SQLite evaluates without an index, in
+        # quadratic time): every entry with its postings' sums, then the postings whose entry is missing.
+        sql = _ENTRIES_BALANCED_SQLITE
 
     def make(r) -> Break:
         if r[3]:
@@ -244,9 +275,40 @@ def check_contribution_split() -> tuple[int, list[Break]]:
     return _count_and_sample("contribution_split", sql, make)
 
 
+def check_month_totals() -> tuple[int, list[Break]]:
+    """The fund-level accounts' month totals equal their postings by month and kind."""
+    from .ledger_sql import PER_PERSON_SQL, month_expr
+
+    month = month_expr("p.effective_on")
+    sql = f"""
+        SELECT COALESCE(t.account_id, s.account_id), COALESCE(t.month, s.month), COALESCE(t.kind, s.kind),
+               t.amount, s.total, t.postings, s.n
+        FROM funds_accountmonthtotal t
+        FULL OUTER JOIN (
+            SELECT p.account_id, {month} AS month, p.kind, SUM(p.amount) AS total, COUNT(*) AS n
+            FROM funds_posting p JOIN funds_fundaccount a ON a.id = p.account_id
+            WHERE a.kind NOT IN ({PER_PERSON_SQL})
+            GROUP BY p.account_id, {month}, p.kind
+        ) s ON s.account_id = t.account_id AND s.month = t.month AND s.kind = t.kind
+        WHERE t.account_id IS NULL OR s.account_id IS NULL
+           OR ROUND(t.amount, 2) <> ROUND(s.total, 2) OR t.postings <> s.n
+    """
+    return _count_and_sample(
+        "month_totals",
+        sql,
+        lambda r: Break(
+            "month_totals",
+            f"账户 {r[0]} {str(r[1])[:7]} {r[2]}：月度发生额 {_money(r[3]) if r[3] is not None else '缺失'}"
+            f"（{r[5] or 0} 笔），分录合计 {_money(r[4])}（{r[6] or 0} 笔）",
+            account=r[0],
+        ),
+    )
+
+
 CHECKS = {
     "entries_balanced": check_entries_balanced,
     "balances_match": check_balances_match,
+    "month_totals": check_month_totals,
     "no_negative_personal": check_no_negative_personal,
     "contributions_posted": check_contributions_posted,
     "contribution_split": check_contribution_split,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from kombu import pools as kombu_pools
 
 from config.celery import app as celery_app
 from config.models import BatchRun, RunStatus
@@ -88,6 +89,7 @@ def _reset_connections() -> None:
         celery_app._pool.force_close_all()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    kombu_pools.reset()  # kombu keeps producer pools per connection: a closed one would be handed out again
 
 
 @pytest.mark.django_db(transaction=True)
@@ -114,3 +116,123 @@ def test_two_workers_run_a_batch_through_redis(redis_broker, person_factory, emp
             w.terminate()
         for w in workers:
             w.wait(timeout=30)
+
+
+def _wait_ready(workers: list[subprocess.Popen], n: int, seconds: float = 60) -> None:
+    """Until ``n`` workers answer a ping (a worker still starting would leave all the work to the other)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        replies = celery_app.control.ping(timeout=1.0) or []
+        if len(replies) >= n:
+            return
+        assert all(w.poll() is None for w in workers), "a worker exited"
+    pytest.fail(f"{n} workers did not answer within {seconds} s")
+
+
+def _wait(run_id: int, seconds: float = 120) -> BatchRun:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        run = BatchRun.objects.get(pk=run_id)
+        if run.status in (RunStatus.DONE, RunStatus.FAILED):
+            return run
+        time.sleep(0.2)
+    return BatchRun.objects.get(pk=run_id)
+
+
+def _nightly_result() -> dict:
+    """What a nightly run leaves behind, without run ids and timestamps."""
+    from benefits.models import EligibilityPeriod, EligibilityState
+    from contributions.models import MonthlyDue
+    from contributions.retirement.models import RetirementClearanceCase
+
+    return {
+        "periods": sorted(
+            EligibilityPeriod.objects.values_list("person_id", "start", "end", "status", "reason", "citation")
+        ),
+        "facts": sorted(
+            (pid, str(sorted(f.items()))) for pid, f in EligibilityPeriod.objects.values_list("person_id", "facts")
+        ),
+        "states": sorted(EligibilityState.objects.values_list("person_id", "digest", "error_key")),
+        "fees": sorted(MonthlyDue.objects.values_list("id", "late_fee", "deferred")),
+        "cases": sorted(
+            RetirementClearanceCase.objects.values_list("person_id", "status", "shortfall_months", "lump_sum")
+        ),
+    }
+
+
+def _forget_nightly(dues: list[tuple]) -> None:
+    """Back to the state before the first run: no timelines, no cases, the dues' fees and flags as they were."""
+    from benefits.models import EligibilityPeriod, EligibilityState
+    from contributions.models import MonthlyDue
+    from contributions.retirement.models import RetirementClearanceCase
+
+    EligibilityPeriod.objects.all().delete()
+    EligibilityState.objects.all().delete()
+    for pk, fee, deferred in dues:
+        MonthlyDue.objects.filter(pk=pk).update(late_fee=fee, deferred=deferred)
+    RetirementClearanceCase.history.all().delete()
+    RetirementClearanceCase.objects.all().delete()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nightly_on_two_workers_survives_a_killed_worker(redis_broker):
+    """Issue 4: two workers on Redis run the nightly chunks; one is killed (SIGKILL) mid-run; ``resume_run``
+    completes the run; the result equals an uninterrupted in-process run; a second run changes nothing."""
+    import signal
+
+    from benefits.jobs import CHANGE_KINDS, changes
+    from config.batch import resume_run, run_in_process, start_run
+    from config.models import BatchChunk
+    from contributions.models import MonthlyDue
+    from tests.test_nightly_equivalence import NIGHT, mixed_population
+
+    people = mixed_population()
+    before = list(MonthlyDue.objects.values_list("id", "late_fee", "deferred"))
+    # the first worker alone until it is killed in the middle of a chunk; then the second one joins
+    workers = start_workers(1, redis_broker)
+    try:
+        _wait_ready(workers, 1)
+        run = start_run("benefits.nightly", as_of=NIGHT, chunk_size=2)
+        assert run.chunk_count >= 30
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            statuses = set(run.chunks.values_list("status", flat=True))
+            if RunStatus.DONE in statuses and RunStatus.RUNNING in statuses:
+                break
+            time.sleep(0.005)
+        workers[0].send_signal(signal.SIGKILL)  # mid-run: its chunk is rolled back and never acknowledged
+        workers[0].wait(timeout=30)
+        workers += start_workers(1, redis_broker)
+        _wait_ready(workers[1:], 1)
+        # the second worker drains the queue; the killed worker's chunk stays undone
+        last, still = -1, time.monotonic()
+        while time.monotonic() - still < 5 and time.monotonic() < deadline:
+            done = run.chunks.filter(status=RunStatus.DONE).count()
+            if done != last:
+                last, still = done, time.monotonic()
+            time.sleep(0.2)
+        run.refresh_from_db()
+        assert run.status != RunStatus.DONE and 0 < last < run.chunk_count
+        resume_run(run.pk)
+        run = _wait(run.pk)
+        assert run.status == RunStatus.DONE, [w.poll() for w in workers]
+        assert run.counts["eligibility.persons"] == len(people)
+        assert BatchChunk.objects.filter(run=run, attempts__gte=1).count() == run.chunk_count
+        after_kill = _nightly_result()
+
+        again = _wait(start_run("benefits.nightly", as_of=NIGHT, chunk_size=2).pk)
+        assert again.status == RunStatus.DONE
+        assert changes(again.counts) == {k: 0 for k in CHANGE_KINDS}
+        assert _nightly_result() == after_kill
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.terminate()
+        for w in workers:
+            w.wait(timeout=30)
+
+    _forget_nightly(before)
+    uninterrupted = run_in_process("benefits.nightly", as_of=NIGHT, chunk_size=2)
+    assert uninterrupted.status == RunStatus.DONE
+    assert _nightly_result() == after_kill
+    assert after_kill["periods"] and any(p[3] == "suspended" for p in after_kill["periods"])

@@ -191,7 +191,6 @@ def test_xianning_inpatient_names_the_missing_parameter(db):
     [
         ("hunan", "level1", 500, {"act_pay_dedc": 0, "hifp_pay": 350, "psn_cash_pay": 150}),  # 500×70% (第五十条)
         ("langfang", "level2", 1000, {"act_pay_dedc": 100, "hifp_pay": 540, "psn_cash_pay": 460}),  # (1000−100)×60%
-        ("xianning", "level1", 1000, {"act_pay_dedc": 400, "hifp_pay": 480, "psn_cash_pay": 520}),  # (1000−400)×80%
         ("sanmenxia", "level2", 1000, {"act_pay_dedc": 0, "hifp_pay": 0, "psn_cash_pay": 1000}),  # 无职工门诊统筹 D-S11
         ("ziyang", "level3a", 1000, {"act_pay_dedc": 200, "hifp_pay": 400, "psn_cash_pay": 600}),  # (1000−200)×50%
     ],
@@ -199,13 +198,20 @@ def test_xianning_inpatient_names_the_missing_parameter(db):
 def test_outpatient_claim_matches_scenarios(db, jurisdiction, level, amount, expected):
     person = make_person(jurisdiction)
     claim = make_claim(person, jurisdiction, med_type="11", hospital_level=level, inscp_scp_amt=D(amount))
-    if jurisdiction == "xianning":
-        # xianning's eligibility rules are silent (D-XN1): the stored timeline used here is a test fixture.
-        pass
     claim = claim_adjudicate(claim, as_of=ON)
     got = breakdown(claim)
     for key, value in expected.items():
         assert got[key] == D(value), key
+
+
+def test_xianning_outpatient_claim_stops_on_the_missing_overall_cap(db):
+    # xianning 细则 第十五条: outpatient pooling counts toward the pool's overall annual maximum
+    # (claims.inpatient_cap_counts), whose figure the seed does not give (D-XN1): the claim names it.
+    # Without the overall cap the outpatient rule alone gives (1000−400)×80% = 480 (scenario case).
+    person = make_person("xianning")
+    claim = make_claim(person, "xianning", med_type="11", hospital_level="level1", inscp_scp_amt=D(1000))
+    with pytest.raises(ClaimError, match=r"缺少参数：xianning .*inpatient\.annual_cap"):
+        claim_adjudicate(claim, as_of=ON)
 
 
 def test_outpatient_deductible_accumulates_across_visits(db):
@@ -487,6 +493,7 @@ def test_transfer_pays_only_the_deductible_difference(stats):
         start_date=date(2024, 3, 5),
         end_date=date(2024, 3, 12),
         transfer_from=first,
+        continued_stay="transfer_upward",
     )
     second = claim_adjudicate(second, as_of=ON)
     # (10000−300)×85% = 8245

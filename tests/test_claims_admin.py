@@ -62,6 +62,8 @@ def test_add_claim_through_the_form(client, case_worker, db):
         "acct_pay_requested": "0",
         "babies": "1",
         "policy_extra_days": "0",
+        "arrears_months": "0",
+        "external_service_filed": "on",
         "items-TOTAL_FORMS": "0",
         "items-INITIAL_FORMS": "0",
         "items-MIN_NUM_FORMS": "0",
@@ -88,3 +90,42 @@ def test_auditor_sees_masked_id_number(client, auditor, claim):
     assert claim.person.id_number not in html
     assert claim.person.id_number[:3] in html
     assert date
+
+
+def test_settled_claim_shows_its_item_lines_read_only(client, case_worker, db):
+    from benefits.claims.models import ClaimItem
+    from benefits.claims.services import claim_adjudicate
+    from tests.test_claims import stat
+
+    stat("ziyang", "annual_average_wage", 80000)
+    stat("ziyang", "large_amount_deductible", 40000)
+    person = make_person("ziyang")
+    claim = make_claim(person, "ziyang", hospital_level="level2b", inscp_scp_amt=D(0), medfee_sumamt=D(0))
+    ClaimItem.objects.create(claim=claim, kind="class_b_drug", name="乙类药X", quantity=D(10), unit_price=D(100))
+    claim_adjudicate(claim, as_of=date(2024, 3, 15))
+    client.force_login(case_worker)
+    html = client.get(reverse("admin:claims_claim_change", args=[claim.pk])).content.decode()
+    # ziyang 第十二条(一)1: 乙类 10% 先行自付: 1000 → 100 自付, 900 纳入; the line is shown, not editable
+    assert "费用明细（已结算，只读）" in html and "乙类药X" in html and 'name="items-0-name"' not in html
+    assert "先行自付 1000 × 10% = 100 元" in html
+
+
+def test_settlement_file_page_lists_errors_by_row_and_field(client, case_worker, db):
+    from benefits.claims.models import SettlementFile
+    from config.models import Jurisdiction
+
+    sfile = SettlementFile.objects.create(
+        jurisdiction=Jurisdiction.objects.get(code="ziyang"),
+        file="claims/x.csv",
+        original_name="x.csv",
+        as_of=date(2024, 7, 1),
+        error_rows=2,
+        errors=[
+            {"row": 5, "field": "item_kind", "message": "'drug' 不在可选值 category_a … 中"},
+            {"row": 8, "field": "medfee_sumamt", "message": "必填（无费用明细时）"},
+        ],
+    )
+    client.force_login(case_worker)
+    html = client.get(reverse("admin:claims_settlementfile_change", args=[sfile.pk])).content.decode()
+    assert "错误明细（行号 / 字段 / 说明）" in html
+    assert "<td>5</td><td><code>item_kind</code></td>" in html and "必填（无费用明细时）" in html

@@ -193,3 +193,215 @@ def test_parse_row_names_the_field():
             }
         )
     assert e.value.field == "start_date"
+
+
+# --- item lines (费用明细) in settlement files -------------------------------------------------------------
+
+from benefits.claims.imports import ITEM_COLUMNS, settlement_file_import  # noqa: E402
+from benefits.claims.models import ClaimItem  # noqa: E402
+from tests.test_claims import make_claim  # noqa: E402
+
+# ziyang 第十二条(一)(二): 乙类药 1000 → 10% 先行自付 100; 诊疗项目单价 2000 (30%) → 600; 材料 70000 → 10000 自费,
+# 60000×50% = 30000 先行自付; 二级普通床位 30元×10日 → 标准 20: 200 纳入, 100 自费; 甲类 3000.
+# 总额 76300; 全自费 10100; 先行自付 30700; 政策范围 35500. 二级乙等 400, 85%: (35500−400)×85% = 29835.
+LINES = [
+    ("class_b_drug", "乙类药", "10", "100", "", ""),
+    ("part_paid_item", "CT", "1", "2000", "", ""),
+    ("material", "支架", "1", "70000", "", ""),
+    ("bed_fee", "床位", "10", "30", "", "general"),
+    ("category_a", "甲类", "1", "3000", "", ""),
+]
+
+
+def _item_rows(key: str, lines=LINES) -> list[dict[str, str]]:
+    return [
+        {
+            "business_key": key,
+            "item_kind": k,
+            "item_name": n,
+            "quantity": q,
+            "unit_price": p,
+            "price_limit": lim,
+            "bed_type": b,
+        }
+        for k, n, q, p, lim, b in lines
+    ]
+
+
+def _csv_with_items(rows: list[dict[str, str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[*COLUMNS, *ITEM_COLUMNS])
+    writer.writeheader()
+    for r in rows:
+        writer.writerow(r)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _item_file(rows, settings, tmp_path) -> SettlementFile:
+    settings.MEDIA_ROOT = str(tmp_path)
+    return SettlementFile.objects.create(
+        jurisdiction=Jurisdiction.objects.get(code="ziyang"),
+        file=SimpleUploadedFile("ziyang-items.csv", _csv_with_items(rows)),
+        original_name="ziyang-items.csv",
+        as_of=date(2024, 7, 1),
+    )
+
+
+def _claim_row(key: str, person, **kw) -> dict[str, str]:
+    row = {
+        "business_key": key,
+        "id_number": person.id_number,
+        "med_type": "21",
+        "start_date": "2024-03-01",
+        "end_date": "2024-03-10",
+        "hospital_level": "level2b",
+        **kw,
+    }
+    return {k: str(v) for k, v in row.items()}
+
+
+def test_items_in_a_file_settle_like_the_admin_and_one_at_a_time(population, settings, tmp_path):
+    people = population["ziyang"][:3]
+    rows = []
+    for i, p in enumerate(people):
+        rows.append(_claim_row(f"I{i}a", p, medfee_sumamt="76300" if i == 0 else ""))
+        rows += _item_rows(f"I{i}a")
+        rows.append(
+            _claim_row(
+                f"I{i}b", p, start_date="2024-04-01", end_date="2024-04-05", inscp_scp_amt="9000", medfee_sumamt="9000"
+            )
+        )
+        rows.append(_claim_row(f"I{i}c", p, start_date="2024-05-01", end_date="2024-05-05", hospital_level="level3a"))
+        rows += _item_rows(f"I{i}c", [*LINES[:2], ("material", "限价材料", "2", "800", "600", "")])
+    sfile = _item_file(rows, settings, tmp_path)
+    assert settlement_file_import(sfile) == {"rows": len(rows), "imported": 9, "errors": 0}
+    assert ClaimItem.objects.filter(claim__settlement_file=sfile).count() == 3 * (5 + 3)
+    claims = list(Claim.objects.filter(settlement_file=sfile).order_by("person_id", "row_number"))
+
+    one_by_one, admin = {}, {}
+    try:
+        with transaction.atomic():
+            for claim in claims:
+                c = claim_adjudicate(claim, as_of=sfile.as_of)
+                one_by_one[c.business_key] = _result(c)
+            first = Claim.objects.get(business_key="I0a")
+            assert (first.medfee_sumamt, first.fulamt_ownpay, first.preselfpay, first.inscp_scp_amt) == (
+                D(76300),
+                D(10100),
+                D(30700),
+                D(35500),
+            )
+            assert (first.act_pay_dedc, first.hifp_pay) == (D(400), D(29835))
+            raise _Rollback
+    except _Rollback:
+        pass
+    try:
+        with transaction.atomic():  # the same claims entered in the admin: lines as ClaimItem rows
+            for claim in claims:
+                entered = make_claim(
+                    claim.person,
+                    "ziyang",
+                    med_type=claim.med_type,
+                    start_date=claim.start_date,
+                    end_date=claim.end_date,
+                    hospital_level=claim.hospital_level,
+                    medfee_sumamt=claim.medfee_sumamt,
+                    inscp_scp_amt=claim.inscp_scp_amt,
+                )
+                for item in claim.items.all():
+                    ClaimItem.objects.create(claim=entered, **{k: v for k, v in item.as_row().items()})
+                admin[claim.business_key] = _result(claim_adjudicate(entered, as_of=sfile.as_of))
+            raise _Rollback
+    except _Rollback:
+        pass
+
+    run = run_in_process(JOB, as_of=sfile.as_of, jurisdiction="ziyang", params={"file_id": sfile.pk}, chunk_size=2)
+    assert run.status == "done"
+    bulk = {c.business_key: _result(c) for c in Claim.objects.filter(settlement_file=sfile)}
+    assert bulk == one_by_one == admin
+    assert Claim.objects.get(business_key="I1a").inscp_scp_amt == D(35500)
+
+
+def test_item_line_errors_by_row_and_field(population, settings, tmp_path):
+    p = population["ziyang"][0]
+    rows = [
+        {"business_key": "X0", "item_kind": "class_b_drug", "unit_price": "1"},  # row 2: no claim before it
+        _claim_row("X1", p),  # row 3
+        *_item_rows("X1", [("class_b_drug", "药", "1", "100", "", ""), ("drug", "?", "1", "5", "", "")]),  # 4, 5
+        _claim_row("X2", p, medfee_sumamt="999"),  # row 6: total differs from its lines
+        *_item_rows("X2", LINES[:1]),  # row 7
+        _claim_row("X3", p),  # row 8: no lines, no amounts
+        _claim_row("X4", p),  # row 9
+        *_item_rows("X4", [("bed_fee", "床", "2", "15", "", "vip"), ("material", "m", "-1", "5", "", "")]),  # 10, 11
+        _claim_row("X5", p, start_date="2024-06-01", end_date="2024-06-02"),  # row 12: good
+        *_item_rows("X5", [("category_a", "甲", "1", "500", "", "")]),  # row 13
+        {**_item_rows("X9", LINES[:1])[0]},  # row 14: lines of another claim after X5
+    ]
+    sfile = _item_file(rows, settings, tmp_path)
+    counts = settlement_file_import(sfile)
+    sfile.refresh_from_db()
+    got = {(e["row"], e["field"]) for e in sfile.errors}
+    assert got == {
+        (2, "business_key"),
+        (5, "item_kind"),
+        (3, "item_kind"),
+        (6, "medfee_sumamt"),
+        (8, "medfee_sumamt"),
+        (10, "bed_type"),
+        (11, "quantity"),
+        (9, "item_kind"),
+        (14, "business_key"),
+    }
+    assert counts["imported"] == 1 and list(
+        Claim.objects.filter(settlement_file=sfile).values_list("business_key", flat=True)
+    ) == ["X5"]
+    assert ClaimItem.objects.filter(claim__settlement_file=sfile).count() == 1
+    # Importing again changes nothing (rows already read are skipped).
+    assert settlement_file_import(sfile)["imported"] == 0
+    assert ClaimItem.objects.filter(claim__settlement_file=sfile).count() == 1
+
+
+def test_import_is_one_transaction(population, settings, tmp_path, monkeypatch):
+    p = population["ziyang"][0]
+    rows = [_claim_row("T1", p), *_item_rows("T1")]
+    sfile = _item_file(rows, settings, tmp_path)
+
+    from benefits.claims import imports
+
+    real = imports.insert_objects
+
+    def boom(model, objs):
+        if model is ClaimItem:  # the claims are written, then the lines fail
+            raise RuntimeError("disk full")
+        real(model, objs)
+
+    monkeypatch.setattr(imports, "insert_objects", boom)
+    with pytest.raises(RuntimeError):
+        settlement_file_import(sfile)
+    assert not Claim.objects.filter(settlement_file=sfile).exists()
+
+
+def test_xlsx_file_with_item_lines(population, settings, tmp_path):
+    from openpyxl import Workbook
+
+    p = population["ziyang"][0]
+    rows = [_claim_row("W1", p), *_item_rows("W1")]
+    columns = [*COLUMNS, *ITEM_COLUMNS]
+    wb = Workbook()
+    ws = wb.active
+    ws.append(columns)
+    for r in rows:
+        ws.append([r.get(c, "") or None for c in columns])
+    buf = io.BytesIO()
+    wb.save(buf)
+    settings.MEDIA_ROOT = str(tmp_path)
+    sfile = SettlementFile.objects.create(
+        jurisdiction=Jurisdiction.objects.get(code="ziyang"),
+        file=SimpleUploadedFile("ziyang.xlsx", buf.getvalue()),
+        original_name="ziyang.xlsx",
+        as_of=date(2024, 7, 1),
+    )
+    assert settlement_file_import(sfile) == {"rows": 6, "imported": 1, "errors": 0}
+    claim = claim_adjudicate(Claim.objects.get(business_key="W1"), as_of=sfile.as_of)
+    # the same lines as above: 政策范围 35500; 二级乙等 400, 85%: 29835
+    assert (claim.medfee_sumamt, claim.inscp_scp_amt, claim.hifp_pay) == (D(76300), D(35500), D(29835))

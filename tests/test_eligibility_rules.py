@@ -18,6 +18,8 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from benefits.calculations.eligibility import (
     COVERED,
@@ -33,7 +35,7 @@ from benefits.calculations.eligibility import (
     status_on,
 )
 from config import policy as policy_module
-from config.calculations import InputError
+from config.calculations import InputError, money
 from config.policy import Policy, PolicyMissing
 from config.scenarios import Case, run_case
 from contributions.calculations.payment_years import count_payment_months
@@ -416,3 +418,50 @@ def test_clearance_uses_the_minimum_of_the_retirement_year() -> None:
     policy = Policy("ziyang", date(2025, 1, 5))
     result = clearance(policy, sex="male", retire_on=date(2024, 12, 20), actual_months=276, local_months=276)
     assert result.required_months == 276 and result.eligible
+
+
+# --- properties of the clearance (hypothesis) -------------------------------------------------------------
+
+CLEARANCE_CASES = st.tuples(
+    st.sampled_from(["hunan", "langfang", "sanmenxia", "ziyang"]),
+    st.sampled_from(["male", "female"]),
+    st.integers(0, 200),  # deemed (hunan and sanmenxia date them; langfang and ziyang wait for the cut-off)
+    st.integers(0, 420),  # actual
+    st.integers(0, 100),  # % of actual that is local
+    st.dates(date(2024, 1, 1), date(2027, 12, 31)),
+)
+
+
+@pytest.mark.django_db
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(CLEARANCE_CASES)
+def test_clearance_buys_the_fewest_months_that_meet_both_minimums(case) -> None:
+    """For every jurisdiction with minimums: cumulative + s ≥ required and local + s ≥ local minimum, s minimal;
+    the lump sum is base × rates × s rounded once (D-X12); retiree benefits start the month after when s = 0."""
+    code, sex, deemed, actual, local_pct, retire_on = case
+    if code in ("langfang", "ziyang"):
+        deemed = 0  # D-L14 / §3.7: no cut-off date for deemed years in these documents
+    local = actual * local_pct // 100
+    policy = Policy(code, retire_on, stats={"reference_monthly_wage": D("6543.21")})
+    result = clearance(
+        policy,
+        sex=sex,
+        retire_on=retire_on,
+        deemed_months=deemed,
+        actual_months=actual,
+        local_months=local,
+        last_monthly_base=D("4321.09"),
+    )
+    s = result.shortfall_months
+    assert result.cumulative_months == deemed + actual
+    assert deemed + actual + s >= result.required_months and local + s >= result.required_local_months
+    assert s == 0 or deemed + actual + s - 1 < result.required_months or local + s - 1 < result.required_local_months
+    assert result.eligible is (s == 0)
+    if s == 0:
+        assert result.lump_sum == 0 and result.lump_sum_base is None
+        assert result.retiree_from == add_months(retire_on, 1)
+    else:
+        rates = sum((policy.decimal(k) for k in policy.value("retirement.lump_sum_rates")), D(0))
+        assert result.lump_sum == money(result.lump_sum_base * rates / 100 * s)
+        assert result.retiree_from is None
+        assert result.keep_paying_allowed is {"hunan": False, "langfang": True, "sanmenxia": None, "ziyang": True}[code]

@@ -20,6 +20,9 @@ from django.utils import timezone
 from benefits.models import EligibilityPeriod, EligibilityState
 from benefits.selectors import claim_allowed, payment_years, status_on
 from benefits.services import eligibility_refresh
+from config import policy as policy_module
+from config.models import Jurisdiction, ParameterOrigin, PolicyParameter
+from config.policy import PolicyMissing
 from contributions.models import MonthlyDue
 from enrollment import services
 from enrollment.demo import credit_code, id_number
@@ -87,7 +90,7 @@ def test_new_employee_waits_three_paid_months_then_covered():
     ]
     waiting = status_on(person, date(2024, 5, 31))
     assert waiting.status == "waiting" and "langfang 第二十二条" in waiting.citation
-    assert waiting.facts["已到账月数"] == 6 and waiting.facts["人员类别"] == "employee"
+    assert waiting.facts["已到账月数"] == 6 and waiting.facts["人员类别"] == "在职职工"
     assert status_on(person, date(2024, 6, 1)).status == "covered"
     # the same facts again: nothing is written
     again = eligibility_refresh([person.pk], date(2024, 9, 10))
@@ -162,6 +165,19 @@ def test_payment_years_by_kind():
         jurisdiction_id=employer.jurisdiction_id,
         months=36,
     )
+    # langfang 第三十条 gives no date for deemed years (D-L14): counted only once staff enter the cut-off
+    with pytest.raises(PolicyMissing) as missing:
+        payment_years(person, date(2024, 10, 1))
+    assert missing.value.key == "retirement.deemed_cutoff" and missing.value.jurisdiction == "langfang"
+    PolicyParameter.objects.create(
+        jurisdiction=Jurisdiction.objects.get(code="langfang"),
+        key="retirement.deemed_cutoff",
+        effective_from=date(2024, 1, 1),
+        value="1995-01-01",
+        citation="langfang 经办录入（测试假设值，并非政策）",
+        origin=ParameterOrigin.STAFF,
+    )
+    policy_module.invalidate()
     years = payment_years(person, date(2024, 10, 1))
     # langfang 第三十条, 第三十三条: 100 deemed + 6 local paid + 36 transferred (actual, not local)
     # + 24 military (deemed) = 166

@@ -201,7 +201,9 @@ def test_fund_page_and_statement_in_the_admin(admin_user):
     page = client.get(url)
     assert page.status_code == 200
     html = page.content.decode()
-    assert "<svg" in html and "<polyline" in html and "1050.00" in html
+    assert "<svg" in html and "<polyline" in html and "1,050.00" in html
+    # hunan 第六十五条: the 6–9 months target band and the 3-month line are drawn behind the balance
+    assert 'class="band"' in html and 'class="alarm"' in html and "控制目标 6–9 个月" in html
     assert "本统筹区政策文件未规定基金缺口分担办法" in html  # hunan has no waterfall
     acct = posting.personal_account(_any_person(), "hunan", on=date(2024, 1, 1))
     st = client.get(reverse("admin:funds_fundaccount_change", args=[acct.pk]))
@@ -225,7 +227,8 @@ def test_sanmenxia_page_runs_the_waterfall(admin_user):
         "&w_risk_reserve_balance=400000&w_reserve_drawn_this_year=50000&r_last_year_pool_income=12345678.91"
     )
     html = client.get(url).content.decode()
-    assert "75000.00" in html and "1234567.89" in html
+    assert "75,000.00" in html and "1,234,567.89" in html
+    assert "市级风险储备金调剂" in html and "share_finance" not in html  # the outputs in Chinese
 
 
 def test_auditor_cannot_reverse(auditor, admin_user):
@@ -290,3 +293,39 @@ def test_staff_post_the_years_reserve_extraction(admin_user):
     again = client.post(reverse("admin:funds_health"), {"jurisdiction": "xianning", "amount": "1", "on": "2024-06-30"})
     assert again.status_code == 302  # refused: one extraction a year (business key)
     assert AccountBalance.objects.get(account=reserve).balance == D("4000000.00")
+
+
+def test_month_totals_follow_every_posting_path_and_reconcile():
+    from funds.models import AccountMonthTotal
+    from funds.reconcile import reconcile
+
+    pool = _pool_movements()  # post_entry
+    assert {(t.month, t.kind): t.amount for t in AccountMonthTotal.objects.filter(account=pool)} == {
+        (date(2024, 1, 1), "contribution"): D("1000.00"),
+        (date(2024, 1, 1), "retiree_credit"): D("-75.00"),
+        (date(2024, 1, 1), "benefit_payment"): D("-125.00"),
+        (date(2024, 3, 1), "contribution"): D("600.00"),
+        (date(2024, 3, 1), "benefit_payment"): D("-300.00"),
+        (date(2024, 3, 1), "reserve_extraction"): D("-50.00"),
+    }
+    assert reconcile(record=False).ok
+    AccountMonthTotal.objects.filter(account=pool, kind="contribution", month=date(2024, 3, 1)).update(amount=D("1"))
+    result = reconcile(record=False)
+    assert result.checks["month_totals"] == 1
+    assert next(b for b in result.breaks if b.check == "month_totals").account == pool.pk
+
+
+def test_person_page_link_opens_the_persons_statement(admin_user):
+    # the person page links to the account list with ?q=<person id>: one account → straight to its statement
+    from funds.models import FundAccount
+
+    _pool_movements()
+    acct = FundAccount.objects.filter(kind="personal").first()
+    client = Client()
+    client.force_login(admin_user)
+    changelist = reverse("admin:funds_fundaccount_changelist")
+    page = client.get(changelist, {"q": str(acct.person_id)})
+    assert page.status_code == 302 and page["Location"] == reverse("admin:funds_fundaccount_change", args=[acct.pk])
+    listed = client.get(changelist, {"q": str(acct.person_id), "kind__exact": "personal"})
+    assert listed.status_code == 200 and acct.code in listed.content.decode()
+    assert acct.code not in client.get(changelist, {"q": "999999"}).content.decode()

@@ -11,10 +11,12 @@ Amounts by hand from the seeds:
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from config.batch import run_in_process
@@ -230,6 +232,27 @@ def test_beat_schedule_is_installed():
     }
 
 
+def test_schedules_command_rewrites_the_beat_rows():
+    # monthly credits on the 1st 02:00, interest on 2 January 03:00, nightly posting 01:30 and reconciliation 04:00
+    from django_celery_beat.models import PeriodicTask
+
+    PeriodicTask.objects.filter(task="funds.reconcile_nightly").delete()
+    PeriodicTask.objects.filter(task="funds.interest_year").update(enabled=False)  # staff switched it off
+    call_command("funds_schedules", stdout=io.StringIO())
+    call_command("funds_schedules", stdout=io.StringIO())  # twice: nothing duplicated
+    rows = {
+        t.task: (t.crontab.minute, t.crontab.hour, t.crontab.day_of_month, t.crontab.month_of_year, t.enabled)
+        for t in PeriodicTask.objects.filter(task__startswith="funds.").select_related("crontab")
+    }
+    assert rows == {
+        "funds.retiree_credits_month": ("0", "2", "1", "*", True),
+        "funds.interest_year": ("0", "3", "2", "1", False),
+        "funds.contributions_post_nightly": ("30", "1", "*", "*", True),
+        "funds.reconcile_nightly": ("0", "4", "*", "*", True),
+    }
+    assert str(PeriodicTask.objects.get(task="funds.reconcile_nightly").crontab.timezone) == "Asia/Shanghai"
+
+
 def test_monthly_task_runs_each_jurisdiction_on_its_own(stats):
     # one run per jurisdiction (each fails or succeeds on its own); xianning needs no statistic (840 ÷ 12)
     from config.models import BatchRun
@@ -247,6 +270,7 @@ def test_monthly_task_runs_each_jurisdiction_on_its_own(stats):
             [
                 "entries_balanced",
                 "balances_match",
+                "month_totals",
                 "no_negative_personal",
                 "contributions_posted",
                 "contribution_split",
@@ -260,3 +284,54 @@ def test_interest_task_skips_jurisdictions_without_a_rate():
     from funds.tasks import interest_year
 
     assert interest_year(year=2024) == {}
+
+
+def test_interest_sql_matches_the_rule_for_many_accounts():
+    """The set-based job and funds.interest.interest_for_year agree to the fen (2023: 365 days, 1.15%)."""
+    import random
+
+    from config.models import Jurisdiction, PolicyParameter
+
+    PolicyParameter.objects.create(
+        jurisdiction=Jurisdiction.objects.get(code="hunan"),
+        key="funds.personal_account_interest_pct",
+        effective_from=date(2023, 1, 1),
+        value="1.15",
+        citation="测试",
+        note="测试利率",
+    )
+    rnd = random.Random(5)
+    pool = posting.fund_account("hunan", AccountKind.POOLED)
+    expected = {}
+    for i in range(12):
+        p = person("hunan", category="retiree", start=date(2020, 1, 1))
+        acct = posting.personal_account(p, "hunan", on=date(2022, 1, 1))
+        opening = D(rnd.randrange(0, 500000)) / 100
+        moves = sorted(
+            (date(2023, rnd.randrange(1, 13), rnd.randrange(1, 29)), D(rnd.randrange(1, 20000)) / 100)
+            for _ in range(rnd.randrange(0, 6))
+        )
+        if opening:
+            posting.post_entry(
+                business_key=f"o{i}",
+                kind=EntryKind.OPENING,
+                jurisdiction="hunan",
+                effective_on=date(2022, 6, 1),
+                legs=[Leg(acct, opening), Leg(pool, -opening)],
+            )
+        for j, (day, amount) in enumerate(moves):
+            posting.post_entry(
+                business_key=f"m{i}:{j}",
+                kind=EntryKind.RETIREE_CREDIT,
+                jurisdiction="hunan",
+                effective_on=day,
+                legs=[Leg(acct, amount), Leg(pool, -amount)],
+            )
+        expected[acct.pk] = interest_for_year(opening=opening, movements=moves, year=2023, rate=D("0.0115"))
+    run = run_in_process("funds.interest_post", as_of=date(2023, 12, 31), jurisdiction="hunan", params={"year": 2023})
+    got = {
+        e.postings.get(account__kind="personal").account_id: e.postings.get(account__kind="personal").amount
+        for e in JournalEntry.objects.filter(kind=EntryKind.INTEREST)
+    }
+    assert got == {k: v for k, v in expected.items() if v > 0}
+    assert run.counts["amount_fen"] == int(sum(got.values()) * 100)

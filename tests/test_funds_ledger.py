@@ -132,6 +132,39 @@ def test_a_withdrawal_larger_than_the_balance_is_refused():
         )
 
 
+def test_the_bulk_path_refuses_a_withdrawal_larger_than_the_balance_too():
+    # claims and the demo pay through post_entries_bulk: the whole batch is refused, nothing moves
+    from django.utils import timezone
+
+    from funds.ledger_sql import post_entries_bulk
+
+    p = person("hunan", category="retiree")
+    credit(p, "hunan", "40.00", "t:1")
+    acct = posting.personal_account(p, "hunan", on=date(2024, 1, 1))
+    bank = posting.fund_account("hunan", AccountKind.BANK)
+    jid = acct.jurisdiction_id
+
+    def spec(key, amount):
+        return {
+            "business_key": key,
+            "kind": EntryKind.ACCOUNT_PAYMENT,
+            "jurisdiction_id": jid,
+            "person_id": p.pk,
+            "effective_on": date(2024, 2, 1),
+            "memo": "",
+            "legs": [(acct.pk, -D(amount)), (bank.pk, D(amount))],
+        }
+
+    with pytest.raises(InsufficientBalance), transaction.atomic():
+        post_entries_bulk([spec("b:1", "25.00"), spec("b:2", "15.01")], recorded_at=timezone.now())
+    assert bal(acct) == D("40.00") and not JournalEntry.objects.filter(business_key__startswith="b:").exists()
+    with transaction.atomic():
+        assert (
+            post_entries_bulk([spec("b:1", "25.00"), spec("b:2", "15.00")], recorded_at=timezone.now())["entries"] == 2
+        )
+    assert bal(acct) == D("0.00")
+
+
 def test_the_database_refuses_a_negative_personal_balance():
     p = person("hunan", category="retiree")
     acct = posting.personal_account(p, "hunan", on=date(2024, 1, 1))

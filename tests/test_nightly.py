@@ -108,3 +108,23 @@ def test_preview_keeps_nothing(population):
 def test_beat_schedules_the_nightly_run():
     task = PeriodicTask.objects.get(task="benefits.nightly")
     assert task.enabled and task.crontab.hour == "2"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_nightly_in_two_local_processes_equals_one(population):
+    """``run_nightly --processes 2``: forked processes take the chunks as two workers would (PostgreSQL only:
+    the children must see the committed population through their own connections)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("forked processes need a server database")
+    out = StringIO()
+    call_command("run_nightly", "--date", "2024-09-10", "--chunk-size", "1", "--processes", "2", stdout=out)
+    assert "status=done" in out.getvalue() and "eligibility.changed=5" in out.getvalue()
+    parallel = sorted(EligibilityPeriod.objects.values_list("person_id", "start", "end", "status", "reason"))
+    EligibilityPeriod.objects.all().delete()
+    from benefits.models import EligibilityState
+
+    EligibilityState.objects.all().delete()
+    run_in_process("benefits.nightly", as_of=NIGHT)
+    assert sorted(EligibilityPeriod.objects.values_list("person_id", "start", "end", "status", "reason")) == parallel

@@ -21,7 +21,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from config.models import Jurisdiction, PolicyParameter, ReferenceStatistic
+from config import policy as policy_module
+from config.models import Jurisdiction, ParameterOrigin, PolicyParameter, ReferenceStatistic
 from contributions.models import MonthlyDue
 from contributions.retirement import services
 from contributions.retirement.models import CaseOption, CaseStatus, RetirementClearanceCase
@@ -146,7 +147,35 @@ def test_eligible_person_retires_on_approval_without_bill():
     assert EnrolmentSpan.objects.get(person=man, category="retiree").start == date(2024, 4, 1)
 
 
-def test_langfang_pension_approved_keep_paying_and_account_share():
+@pytest.fixture
+def langfang_deemed_cutoff():
+    """langfang 第三十条 gives no date for deemed years (D-L14): staff enter one (hypothetical, test only)."""
+    PolicyParameter.objects.create(
+        jurisdiction=Jurisdiction.objects.get(code="langfang"),
+        key="retirement.deemed_cutoff",
+        effective_from=date(2024, 1, 1),
+        value="1995-01-01",
+        citation="langfang 经办录入（测试假设值，并非政策）",
+        origin=ParameterOrigin.STAFF,
+    )
+    policy_module.invalidate()
+    yield
+    policy_module.invalidate()
+
+
+def test_langfang_deemed_months_wait_for_the_cut_off():
+    stat("langfang", 7000, date(2024, 1, 1))
+    man, emp = employee("langfang", "131002", 7, date(1964, 9, 1), male=True, deemed=300, hired=date(2019, 1, 1))
+    paid_months(man, emp, date(2019, 9, 1), 60)
+    case = services.case_open(
+        person=man, reason="pension_approved", retire_on=date(2024, 9, 30), opened_on=date(2024, 10, 8)
+    )
+    assert "retirement.deemed_cutoff" in case.problem and case.lump_sum is None
+    with pytest.raises(ValidationError):
+        services.case_approve(case, on=date(2024, 10, 8))
+
+
+def test_langfang_pension_approved_keep_paying_and_account_share(langfang_deemed_cutoff):
     stat("langfang", 7000, date(2024, 1, 1))
     man, emp = employee("langfang", "131002", 5, date(1964, 9, 1), male=True, deemed=300, hired=date(2019, 1, 1))
     paid_months(man, emp, date(2019, 9, 1), 60)
@@ -158,23 +187,25 @@ def test_langfang_pension_approved_keep_paying_and_account_share():
     )
     assert case.cumulative_months == 360 and case.local_months == 60 and case.shortfall_months == 60
     assert case.lump_sum == Decimal("33600.00")
-    # keeping on paying needs the parameter (第三十四条); until staff enter it, refused
-    with pytest.raises(ValidationError):
-        services.case_choose_keep_paying(case, on=date(2024, 10, 8))
-    PolicyParameter.objects.create(
-        jurisdiction=Jurisdiction.objects.get(code="langfang"),
-        key="retirement.keep_paying_allowed",
-        effective_from=date(2024, 1, 1),
-        value=True,
-        citation="langfang 第三十四条",
-    )
+    # 第三十四条: "或以在职身份继续缴费…达到规定缴费年限后，可申请享受退休人员医疗保险待遇"
     case = services.case_choose_keep_paying(case, on=date(2024, 10, 8))
+    assert "retirement.keep_paying_allowed: langfang 第三十四条" in case.citation
     assert case.option == CaseOption.KEEP_PAYING and case.status == CaseStatus.OPEN
     with pytest.raises(ValidationError):
         services.case_approve(case, on=date(2024, 10, 9))  # still 60 months short
+    # he keeps paying as in-service for 60 more months; the nightly recomputation sees the years met
+    paid_months(man, emp, date(2024, 9, 1), 60)
+    counts = services.pending_recompute(date(2029, 9, 5), lo=0, hi=10**9)
+    assert counts["clearance.updated"] == 1
+    case.refresh_from_db()
+    assert (case.cumulative_months, case.local_months, case.shortfall_months) == (420, 120, 0)
+    case = services.case_approve(case, on=date(2029, 9, 10))
+    # retiree from the month after this approval, not back to the 2024 retirement date (D-X11)
+    assert case.status == CaseStatus.CLOSED and case.retiree_from == date(2029, 10, 1) and not case.bill_no
+    assert EnrolmentSpan.objects.get(person=man, category="retiree").start == date(2029, 10, 1)
 
 
-def test_langfang_lump_sum_credits_the_personal_account():
+def test_langfang_lump_sum_credits_the_personal_account(langfang_deemed_cutoff):
     stat("langfang", 7000, date(2024, 1, 1))
     man, emp = employee("langfang", "131002", 6, date(1964, 9, 1), male=True, deemed=300, hired=date(2019, 1, 1))
     paid_months(man, emp, date(2019, 9, 1), 60)
@@ -188,3 +219,91 @@ def test_langfang_lump_sum_credits_the_personal_account():
     from funds.posting import balance_of, personal_account
 
     assert balance_of(personal_account(man, "langfang", on=date(2024, 10, 20))) == Decimal("8400.00")
+
+
+def test_keep_paying_is_offered_only_where_the_document_allows_it(hunan_women):
+    """hunan 第二十八条 "一次性补缴…后，方可办理" (false); sanmenxia 第八条 silent (missing); langfang above."""
+    cadre, _, _ = hunan_women
+    services.clearance_scan(date(2024, 5, 10), lo=0, hi=10**9)
+    case = RetirementClearanceCase.objects.get(person=cadre)
+    with pytest.raises(ValidationError) as refused:
+        services.case_choose_keep_paying(case, on=date(2024, 5, 12))
+    assert "retirement.keep_paying_allowed" in str(refused.value)
+    case.refresh_from_db()
+    assert case.option == CaseOption.LUMP_SUM
+    man, emp = employee("sanmenxia", "411202", 8, date(1964, 1, 5), male=True, hired=date(2015, 1, 1))
+    paid_months(man, emp, date(2015, 1, 1), 100, base=5000)
+    smx = services.case_open(
+        person=man, reason="pension_approved", retire_on=date(2024, 3, 1), opened_on=date(2024, 3, 5)
+    )
+    # sanmenxia 第八条, D-S1: 5000 × (7% + 2% + 1%) × (360 − 100) = 130 000
+    assert smx.shortfall_months == 260 and smx.lump_sum == Decimal("130000.00")
+    assert smx.lump_sum_base == Decimal("5000")
+    with pytest.raises(ValidationError) as silent:
+        services.case_choose_keep_paying(smx, on=date(2024, 3, 5))
+    assert "D-X16" in str(silent.value)
+
+
+def test_daily_task_then_case_worker_approves_bills_and_records_payment_in_the_admin(client, case_worker, hunan_women):
+    """End to end: the daily Celery task opens the case; the case worker approves it in the admin (a bill of
+    64 800.00 is issued, hunan 第二十八条, D-H9); the payment screen records the tax receipt; the person is a
+    retiree (人员类别 12, span category ``retiree``) from the 1st of the month after the payment."""
+    from config.models import BatchRun
+    from contributions.retirement.tasks import clearance_scan_daily
+
+    cadre, worker, _ = hunan_women
+    run_id = clearance_scan_daily(as_of="2024-05-10")
+    run = BatchRun.objects.get(pk=run_id)
+    assert run.status == "done", run.status
+    case = RetirementClearanceCase.objects.get(person=cadre)
+    assert case.run_id == run_id and case.status == CaseStatus.OPEN and case.lump_sum == Decimal("64800.00")
+
+    client.force_login(case_worker)
+    page = client.get(f"/admin/retirement/retirementclearancecase/{case.pk}/change/")
+    html = page.content.decode()
+    assert page.status_code == 200 and "64800.00" in html and "不可选择，只能一次性补缴" in html
+    listing = "/admin/retirement/retirementclearancecase/"
+    resp = client.post(listing, {"action": "approve", "_selected_action": [case.pk]}, follow=True)
+    assert resp.status_code == 200
+    case.refresh_from_db()
+    assert case.status == CaseStatus.BILLED and case.bill_amount == Decimal("64800.00") and case.bill_no
+    assert case.approved_on is not None
+
+    pay_url = f"/admin/retirement/retirementclearancecase/{case.pk}/pay/"
+    assert "登记缴费到账" in client.get(pay_url).content.decode()
+    resp = client.post(pay_url, {"paid_on": "2024-06-15", "reference": "TAX-2024-0615"})
+    assert resp.status_code == 302
+    case.refresh_from_db()
+    assert case.status == CaseStatus.CLOSED and case.paid_on == date(2024, 6, 15)
+    assert case.retiree_from == date(2024, 7, 1) and case.payment_reference == "TAX-2024-0615"
+    retiree = EnrolmentSpan.objects.get(person=cadre, category="retiree")
+    assert retiree.start == date(2024, 7, 1) and retiree.end is None and retiree.psn_type == "1201"  # 人员类别 12
+    assert EnrolmentSpan.objects.get(person=cadre, category="employee").end == date(2024, 7, 1)
+    # the eligibility timeline follows: retiree benefits, not suspended for the dues a retiree no longer pays
+    from benefits.selectors import status_on
+    from benefits.services import eligibility_refresh
+
+    eligibility_refresh([cadre.pk], date(2024, 9, 15))
+    answer = status_on(cadre, date(2024, 9, 15))
+    assert answer.status == "covered" and "退休人员" in answer.reason, answer
+    # the worker's case was opened by the same run and is untouched
+    assert RetirementClearanceCase.objects.get(person=worker).status == CaseStatus.OPEN
+
+
+def test_ziyang_lump_sum_account_share_at_the_in_service_rate():
+    """ziyang 第九条(五)1: last month's base 5000 × (7.0% + 0.7% + 2%) × 6 months short of 2024's 23 years
+    (276 months, 第九条(七)1(1), D-Z4) = 2 910.00; 第九条(五): the in-service account standard of the
+    clearance month (2% of the base, 第十条) for the 6 months = 600.00 goes to the account, the rest to the pool."""
+    man, emp = employee("ziyang", "512002", 9, date(1964, 7, 10), male=True, hired=date(2001, 1, 1))
+    paid_months(man, emp, date(2002, 1, 1), 270, base=5000)
+    case = services.case_open(
+        person=man, reason="pension_approved", retire_on=date(2024, 7, 10), opened_on=date(2024, 7, 12)
+    )
+    assert (case.required_months, case.shortfall_months) == (276, 6) and case.lump_sum == Decimal("2910.00")
+    assert case.lump_sum_base == Decimal("5000")
+    case = services.case_approve(case, on=date(2024, 7, 12))
+    case = services.case_record_payment(case, paid_on=date(2024, 7, 20), reference="TAX-ZY-1")
+    assert case.status == CaseStatus.CLOSED and case.retiree_from == date(2024, 8, 1)
+    from funds.posting import balance_of, personal_account
+
+    assert balance_of(personal_account(man, "ziyang", on=date(2024, 7, 20))) == Decimal("600.00")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -308,3 +309,59 @@ def test_single_payment_drug_only_in_ziyang(code: str) -> None:
     with pytest.raises(PolicyMissing) as exc:
         single_payment_drug(Policy(code, ON), amount=D(100), paid_this_year=D(0))
     assert (exc.value.jurisdiction, exc.value.key) == (code, "special_disease.single_payment_drug_ratio_pct")
+
+
+# --- the pool's overall annual cap (ziyang 第十二条(四), 第二十条(一)2) ----------------------------------------
+
+
+@pytest.mark.django_db
+def test_single_payment_drug_held_to_what_is_left_of_the_overall_cap() -> None:
+    p = Policy("ziyang", ON, stats={"annual_average_wage": 80000})
+    # 6 × 80000 = 480000; 478000 already paid across benefits → 2000 left; 10000 × 70% = 7000 → 2000.
+    result = single_payment_drug(p, amount=D(10000), paid_this_year=D(0), overall_pool_paid_this_year=D(478000))
+    assert (result.pool_pay, result.self_pay) == (D(2000), D(8000))
+    assert any("年度最高支付限额 480000" in s.description for s in result.steps)
+    # Without the overall figure only the drug's own 200 000 applies (the claims screen's current call).
+    assert single_payment_drug(p, amount=D(10000)).pool_pay == D(7000)
+
+
+@pytest.mark.django_db
+def test_overall_cap_needs_the_average_wage_statistic() -> None:
+    with pytest.raises(PolicyMissing) as exc:
+        single_payment_drug(Policy("ziyang", ON), amount=D(100), overall_pool_paid_this_year=D(0))
+    assert (exc.value.jurisdiction, exc.value.key) == ("ziyang", "annual_average_wage")
+
+
+@pytest.mark.django_db
+def test_ziyang_special_disease_held_to_the_overall_cap_and_its_own() -> None:
+    p = Policy("ziyang", ON, stats={"annual_average_wage": 80000})
+    # class 2: 1000 × 75% = 750; own cap 3000 − 2900 = 100 and overall 480000 − 479500 = 500 → the smaller, 100.
+    result = special_disease_outpatient(
+        p,
+        person_type="in_service",
+        disease_classes=[2],
+        amount=D(1000),
+        paid_this_year=D(2900),
+        overall_pool_paid_this_year=D(479500),
+    )
+    assert result.pool_pay == D(100)
+
+
+@pytest.mark.django_db
+def test_special_disease_scenario_refuses_a_bad_class() -> None:
+    from config.scenarios import Case, run_case
+
+    case = Case(
+        Path("t"),
+        1,
+        {
+            "name": "t",
+            "jurisdiction": "ziyang",
+            "on": "2024-06-01",
+            "calculation": "special_disease",
+            "input": {"disease_classes": ["二"], "amount": 100},
+            "output": {"pool_pay": 75},
+        },
+    )
+    result = run_case(case)
+    assert not result.passed and "disease_classes" in result.problems[0]

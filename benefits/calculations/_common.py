@@ -45,6 +45,7 @@ LEVEL_ZH = {
     "level3a": "三级甲等医疗机构",
     "level3b": "三级乙等医疗机构",
     "provincial": "省部属医疗机构",
+    "pharmacy": "定点零售药店",
 }
 LOCATION_ZH = {
     "local": "统筹区内",
@@ -158,3 +159,71 @@ def _by_level(policy: Policy, key: str, entry: Any, level: str | None) -> Decima
 def fmt(value: Decimal) -> str:
     """A number for an explanation line: no trailing zeros (85, 0.5, 1234.56)."""
     return format(value.normalize(), "f")
+
+
+def overall_annual_cap(policy: Policy) -> Decimal | None:
+    """统筹基金年度最高支付限额: a fixed amount, or a multiple of last year's average wage (ziyang 第十二条(四))."""
+    multiple = policy.value("inpatient.annual_cap_average_wage_multiple")
+    if multiple is not None:
+        return multiple * policy.stat("annual_average_wage")
+    return policy.value("inpatient.annual_cap")
+
+
+def within_overall_cap(
+    policy: Policy, benefit: str, payable: Decimal, overall_paid: Decimal | None, steps: list[Step]
+) -> Decimal:
+    """Hold a payment to what is left of the pool's overall annual cap where this benefit counts toward it.
+
+    langfang 第四十九条(四), 第五十一条 (D-L9: 350 000 for inpatient, 门诊慢特病 and outpatient pooling
+    together); ziyang 第十二条(四), 第二十条(一)2 (6 × the average wage for outpatient pooling, special
+    disease outpatient care, inpatient care and single-payment drugs together). Which benefits count is
+    ``claims.inpatient_cap_counts``. ``overall_paid`` is every payment already counted this year;
+    ``None`` means it was not given and only the benefit's own cap applies.
+    """
+    if overall_paid is None:
+        return payable
+    counted = policy.value("claims.inpatient_cap_counts")
+    if benefit not in (counted or []):
+        return payable
+    cap = overall_annual_cap(policy)
+    if cap is None:
+        return payable
+    left = max(cap - overall_paid, ZERO)
+    if payable > left:
+        steps.append(
+            Step(
+                f"统筹基金年度最高支付限额 {fmt(cap)} 元（各项待遇合并计算），本年已支付 {fmt(overall_paid)} 元，"
+                f"剩余 {fmt(left)} 元",
+                cite(
+                    policy,
+                    "inpatient.annual_cap",
+                    "inpatient.annual_cap_average_wage_multiple",
+                    "claims.inpatient_cap_counts",
+                ),
+                left,
+            )
+        )
+        return left
+    return payable
+
+
+def non_designated_pays(policy: Policy, emergency_rescue: bool, steps: list[Step]) -> bool:
+    """Care at a non-designated institution (非医保定点医疗机构): hunan 第四十条 pays only emergency rescue.
+
+    True when the pool pays under the ordinary rules; ``inpatient.non_designated_rule`` holds the rule
+    (the article covers all medical costs, so outpatient pooling reads the same key).
+    """
+    key = "inpatient.non_designated_rule"
+    rule = policy.value(key)
+    if rule == "emergency_only":
+        if emergency_rescue:
+            steps.append(Step("非医保定点医疗机构：危急重症患者抢救，按规定支付", cite(policy, key)))
+            return True
+        steps.append(
+            Step("非医保定点医疗机构发生的医疗费用（非危急重症抢救）：统筹基金不予支付", cite(policy, key), ZERO)
+        )
+        return False
+    if rule == "not_paid":
+        steps.append(Step("非医保定点医疗机构发生的医疗费用：统筹基金不予支付", cite(policy, key), ZERO))
+        return False
+    raise PolicyError(f"参数 {key}（{policy.jurisdiction}）取值无效: {rule!r}（emergency_only / not_paid）")

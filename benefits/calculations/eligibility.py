@@ -32,6 +32,9 @@ Conventions taken here where the digest is silent (listed in the module's report
   ``PolicyMissing``.
 * Arrears at a make-up are the months overdue and unpaid just before the
   payment that clears the last of them (D-X5, literally).
+* A payment made on the first day of a suspension is late (every due date lies
+  before it): where cover resumes only the day after payment (hunan 第十九条,
+  D-H4), that day is suspended.
 * Unemployment-benefit recipients follow the employee rules: the unemployment
   insurance agency pays for them as an employer would (hunan 第十五条,
   langfang 第十五条, sanmenxia 第十八条).
@@ -49,7 +52,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from config.calculations import Field, InputError, calculation, parse_value
-from config.policy import Policy, PolicyError
+from config.policy import Policy, PolicyError, PolicyMissing
 
 COVERED, WAITING, SUSPENDED, NONE = "covered", "waiting", "suspended", "none"
 STATUSES = (COVERED, WAITING, SUSPENDED, NONE)
@@ -117,7 +120,15 @@ class _DueDates:
 
     def due(self, month: date) -> date:
         if self._day is None:
-            self._day = int(self.policy.decimal(DUE_DAY_KEY))
+            try:
+                self._day = int(self.policy.decimal(DUE_DAY_KEY))
+            except PolicyMissing as exc:  # hunan, sanmenxia, xianning: the documents give no due day (D-X16)
+                raise PolicyMissing(
+                    exc.jurisdiction,
+                    exc.key,
+                    exc.on,
+                    label=f"每月缴费截止日；判断 {_label(month)} 的缴费是否逾期、欠费是否超过追溯期限需要此值（D-X5）",
+                ) from exc
         last = calendar.monthrange(month.year, month.month)[1]
         return month.replace(day=min(self._day, last))
 
@@ -582,8 +593,8 @@ def _paint_arrears(
             start = due.due(m.month) + ONE_DAY
         else:
             raise PolicyError(f"未知的暂停起始规则 (unknown suspension start): {start_rule!r}")
-        if m.paid_on is not None and m.paid_on <= start:
-            continue
+        if m.paid_on is not None and m.paid_on < start:
+            continue  # paid before the suspension would start (a payment on that day is already late)
         if m.paid_on is None and not due.overdue(m.month, as_of):
             continue  # not in arrears yet on as_of (D-X5)
         intervals.append((start, m.paid_on, m))
@@ -679,6 +690,9 @@ def _paint_episode(
     if restore == "new_enrolment":  # sanmenxia 第十七条; ziyang 第十三条, D-Z9
         counted, _ = _arrears_at(due, candidates, paid, None)
         after = add_months(max([m.month for m in ep.months] + counted), 1)
+        if rules.grouped("wait_rule") == "from_payment_month":
+            # ziyang 招录人员 (D-Z8): cover from the payment month even when that month was itself in arrears
+            after = min(after, month_start(paid))
         cover, why, wcite = _group_wait(rules, payment=paid, months=candidates, first_month=after)
         both = _join(cite, wcite)
         canvas.paint(ep.start, paid, SUSPENDED, f"欠费暂停（{unpaid}）：{what}", both, floor=cover_from)

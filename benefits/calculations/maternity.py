@@ -19,6 +19,26 @@ Inputs beyond the contract (all optional, with defaults):
 - ``pregnancy_months``: completed months of pregnancy at an abortion, induction or
   stillbirth, when the event itself does not say (allowance days, ziyang caps).
 
+- ``arrears_months`` / ``arrears_made_up``: the employer's unpaid contribution months when the
+  event happened (counted in unpaid months, D-X5) and whether they and the late fees have been made
+  up. Within ``maternity.arrears_grace_months`` benefits are paid once made up (sanmenxia 第二十八条
+  "予以补支"; ziyang 第二十三条 "含中断缴费3个月内补缴的"); beyond it ``maternity.arrears_beyond_grace``
+  says what is left (sanmenxia: medical benefits only; ziyang: 断保, nothing, 第十三条).
+- ``separated_on`` / ``maternity_insured_months`` / ``event_on``: a woman whose labour relation ended
+  on ``separated_on`` and who has not found work since; ``maternity.after_separation_windows``
+  (sanmenxia 第二十八条) gives medical benefits only, by months insured and time since separation.
+- ``new_employer``: the employer enrolled less than a year ago (新参保用人单位): the allowance uses
+  the statistic named by ``maternity.new_employer_allowance_stat`` (sanmenxia 第二十六条, D-S15).
+- ``policy_compliant``: false for a birth or surgery outside family-planning policy (不符合生育政策):
+  no maternity benefit (sanmenxia 第二十三条, 第二十五条(一); ziyang 第二十三条).
+- ``free_service``: the surgery was already received free at a designated institution (ziyang
+  第二十五条: not paid again); ``appraised_amount``: the amount the technical appraisal group settled
+  for an especially difficult family-planning complication (ziyang 第二十五条(十三)).
+- ``excluded_item``: the claimed cost is of a kind the document excludes (``EXCLUDED_ITEMS``,
+  ``maternity.excluded_items``: sanmenxia 第二十五条(二)–(六); ziyang 第二十三条 保胎、辅助生殖): nothing is paid.
+- ``claim_one_off_grant``: also settle the 一次性生育补助金 (sanmenxia 第二十三条, amount set by
+  staff, S12) → output ``one_off_grant``.
+
 Extra ``event`` codes (family-planning surgery): tubal_ligation, vasectomy, tubal_reversal,
 vas_reversal, iud_insertion, iud_removal (both jurisdictions) and the ziyang packages of
 第二十五条: pregnancy_monitoring, implant_insertion, implant_removal, surgical_abortion,
@@ -27,7 +47,9 @@ medical_abortion, medical_abortion_curettage (129 + 47), midterm_induction, fp_c
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -81,6 +103,23 @@ EVENTS = (
     "prenatal",
     *FAMILY_PLANNING,
 )
+# Costs a document puts outside maternity benefits (sanmenxia 第二十五条; ziyang 第二十三条).
+EXCLUDED_ITEMS = (
+    "non_catalogue",
+    "infertility",
+    "medical_accident",
+    "infant",
+    "assisted_reproduction",
+    "pregnancy_preservation",
+)
+EXCLUDED_ITEM_ZH = {
+    "non_catalogue": "不符合药品目录、诊疗项目和医疗服务设施标准的费用",
+    "infertility": "不孕症治疗费用",
+    "medical_accident": "因医疗事故发生的费用",
+    "infant": "婴儿发生的各项费用",
+    "assisted_reproduction": "试管婴儿等辅助生殖技术费用",
+    "pregnancy_preservation": "保胎医疗费用",
+}
 CATEGORIES = ("employee", "flexible", "unemployed", "retiree")
 EMPLOYER_KINDS = ("enterprise", "fiscal_institution", "difficult_enterprise")
 SETTINGS = ("outpatient", "inpatient")
@@ -137,6 +176,9 @@ class MaternityResult:
     allowance: Decimal = ZERO
     medical_payment: Decimal = ZERO
     settle_as_inpatient: bool = False  # 按基本医疗保险住院政策结算（并发症等）
+    one_off_grant: Decimal = ZERO  # 一次性生育补助金 (sanmenxia 第二十三条)
+    scope: str = "full"  # full | medical_only (只享受生育医疗费用待遇) | none
+    allowance_payee: str | None = None  # employer (ziyang 第三十三条(三)); None where the document is silent
     steps: list[Step] = field(default_factory=list)
 
     def outputs(self) -> dict[str, Any]:
@@ -145,6 +187,9 @@ class MaternityResult:
             "allowance_days": self.allowance_days,
             "allowance": self.allowance,
             "medical_payment": self.medical_payment,
+            "one_off_grant": self.one_off_grant,
+            "benefit_scope": self.scope,
+            "allowance_payee": self.allowance_payee,
         }
 
 
@@ -163,6 +208,17 @@ def maternity_benefit(
     rare_complication: bool = False,
     setting: str | None = None,
     pregnancy_months: int | None = None,
+    arrears_months: int = 0,
+    arrears_made_up: bool = False,
+    separated_on: date | None = None,
+    maternity_insured_months: int | None = None,
+    event_on: date | None = None,
+    new_employer: bool = False,
+    policy_compliant: bool = True,
+    free_service: bool = False,
+    appraised_amount: Decimal | None = None,
+    claim_one_off_grant: bool = False,
+    excluded_item: str | None = None,
 ) -> MaternityResult:
     """生育保险待遇: what the pool pays for one maternity event of one insured person."""
     _check(event, EVENTS, "event")
@@ -183,11 +239,27 @@ def maternity_benefit(
         raise InputError(f"输入 setting={setting} 与事件 {event} 不一致")
     if sex == "male" and policy_extra_days:
         raise InputError("输入 policy_extra_days: 奖励假天数只适用于女职工生育")
+    if arrears_months < 0 or (maternity_insured_months is not None and maternity_insured_months < 0):
+        raise InputError("输入 arrears_months / maternity_insured_months 不能为负数")
+    if appraised_amount is not None and (event != "fp_complication" or appraised_amount < 0):
+        raise InputError("输入 appraised_amount: 只适用于计划生育手术并发症（fp_complication），且不能为负数")
+    if separated_on is not None and sex == "male":
+        raise InputError("输入 separated_on: 解除劳动关系后未就业期间的生育待遇只适用于女职工（第二十八条）")
 
     # Read first: the jurisdiction's way of paying maternity medical costs (silent seeds stop here).
     basis = policy.value("maternity.medical_payment_basis")
     facts = _Facts(
-        policy, event, babies, category, continuous_months, actual_cost, rare_complication, setting, pregnancy_months
+        policy,
+        event,
+        babies,
+        category,
+        continuous_months,
+        actual_cost,
+        rare_complication,
+        setting,
+        pregnancy_months,
+        free_service=free_service,
+        appraised_amount=appraised_amount,
     )
     if policy_extra_days:
         if event not in DELIVERIES:
@@ -197,19 +269,56 @@ def maternity_benefit(
                 f"输入 policy_extra_days: {policy.jurisdiction} 的生育津贴天数表不另加天数"
                 f"（{cite(policy, 'maternity.policy_extra_days_apply')}）"
             )
+    if sex == "female" and event in MALE_SURGERIES:
+        raise InputError(f"输入 event: {event} 为男性手术，sex 应为 male")
+    result = MaternityResult(eligible=False)
+    if excluded_item is not None:
+        _check(excluded_item, EXCLUDED_ITEMS, "excluded_item")
+        if _excluded_item(facts, excluded_item, result.steps):
+            result.scope = "none"
+            return result
+    if not _compliant(facts, policy_compliant, result.steps):
+        result.scope = "none"
+        return result
+    on = event_on or policy.on
+    if separated_on is not None:
+        result.scope = _after_separation(facts, separated_on, maternity_insured_months, on, result.steps)
+    if arrears_months:
+        scope = _arrears(facts, arrears_months, arrears_made_up, result.steps)
+        result.scope = scope if result.scope == "full" or scope == "none" else result.scope
+    if result.scope == "none":
+        return result
+
     if sex == "male":
         if event in MALE_SURGERIES:
-            return _own_medical_only(facts, basis)
-        return _spouse_grant(facts, spouse_insured)
-    if event in MALE_SURGERIES:
-        raise InputError(f"输入 event: {event} 为男性手术，sex 应为 male")
+            male = _own_medical_only(facts, basis)
+        elif result.scope == "medical_only":
+            result.steps.append(
+                Step(
+                    "欠费期间只享受生育医疗费用待遇：男职工配偶一次性生育补助不在此列（calcE2 决定）",
+                    cite(policy, "maternity.arrears_beyond_grace"),
+                )
+            )
+            return result
+        else:
+            male = _spouse_grant(facts, spouse_insured)
+        male.steps[:0] = result.steps
+        male.scope = result.scope
+        return male
 
-    result = MaternityResult(eligible=False)
-    if not _medical_qualifies(facts, result.steps):
+    if separated_on is None and not _medical_qualifies(facts, result.steps):
         return result
     covered = _medical(facts, basis, result)
-    allowance_paid = _allowance(facts, result, employer_kind=employer_kind, policy_extra_days=policy_extra_days)
-    result.eligible = covered or allowance_paid
+    if result.scope == "medical_only":
+        result.steps.append(Step("只享受生育医疗费用待遇：不享受生育津贴和一次性生育补助金", ""))
+        result.eligible = covered
+        return result
+    allowance_paid = _allowance(
+        facts, result, employer_kind=employer_kind, policy_extra_days=policy_extra_days, new_employer=new_employer
+    )
+    if claim_one_off_grant:
+        _one_off_grant(facts, result)
+    result.eligible = covered or allowance_paid or result.one_off_grant > 0
     return result
 
 
@@ -224,6 +333,151 @@ class _Facts:
     rare_complication: bool
     setting: str | None
     pregnancy_months: int | None
+    free_service: bool = False
+    appraised_amount: Decimal | None = None
+
+
+def _months_after(day: date, n: int) -> date:
+    """The same day ``n`` months later (the month's last day where it is shorter): the end of a window."""
+    year, month = divmod(day.year * 12 + day.month - 1 + n, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+def _excluded_item(f: _Facts, item: str, steps: list[Step]) -> bool:
+    """The claimed cost is one the document excludes from maternity benefits (``maternity.excluded_items``)."""
+    key = "maternity.excluded_items"
+    listed = item in (f.policy.value(key) or [])
+    steps.append(
+        Step(
+            f"{EXCLUDED_ITEM_ZH[item]}："
+            + ("不属于生育医疗费用，生育保险不予支付" if listed else "文件未列为生育医疗费用的除外项目"),
+            cite(f.policy, key),
+            ZERO if listed else None,
+        )
+    )
+    return listed
+
+
+def _compliant(f: _Facts, policy_compliant: bool, steps: list[Step]) -> bool:
+    """Only births and surgery within family-planning policy are paid (sanmenxia 第二十三条, 第二十五条(一))."""
+    if policy_compliant:
+        return True
+    steps.append(
+        Step(
+            "不符合国家和省计划生育（生育）政策规定的生育或手术：不享受生育保险待遇",
+            cite(f.policy, "maternity.requires_policy_compliance"),
+        )
+    )
+    return not f.policy.value("maternity.requires_policy_compliance")
+
+
+def _after_separation(f: _Facts, separated_on: date, insured_months: int | None, on: date, steps: list[Step]) -> str:
+    """sanmenxia 第二十八条: after the labour relation ended and while not re-employed, medical benefits only.
+
+    ``maternity.after_separation_windows`` lists {min_insured_months, max_insured_months (null: none),
+    window_months (null: the whole time without work)}; the window runs from ``separated_on`` (half-open).
+    """
+    key = "maternity.after_separation_windows"
+    windows = f.policy.value(key)
+    source = cite(f.policy, key)
+    if on < separated_on:
+        raise InputError(f"输入 separated_on={separated_on} 晚于生育（手术）日期 {on}")
+    if not windows:
+        steps.append(Step("与用人单位解除或终止劳动关系后未就业期间生育：不享受生育保险待遇", source))
+        return "none"
+    if insured_months is None:
+        raise InputError("缺少输入项 maternity_insured_months：解除劳动关系后生育须给出参加生育保险的月数")
+    for window in windows:
+        low, high, span = (
+            window.get("min_insured_months"),
+            window.get("max_insured_months"),
+            window.get("window_months"),
+        )
+        if insured_months < low or (high is not None and insured_months >= high):
+            continue
+        if span is not None and on >= _months_after(separated_on, int(span)):
+            steps.append(
+                Step(
+                    f"参加生育保险 {insured_months} 个月，解除劳动关系（{separated_on}）后已超过 {fmt(span)} 个月"
+                    "未就业期间：不享受生育保险待遇",
+                    source,
+                )
+            )
+            return "none"
+        within = "未就业期间" if span is None else f"{fmt(span)} 个月未就业期间内"
+        steps.append(
+            Step(
+                f"参加生育保险 {insured_months} 个月，解除劳动关系（{separated_on}）后{within}生育或实施计划生育手术："
+                "只享受生育医疗费用待遇",
+                source,
+            )
+        )
+        return "medical_only"
+    steps.append(
+        Step(f"参加生育保险 {insured_months} 个月，不满解除劳动关系后享受待遇的参保年限：不享受生育保险待遇", source)
+    )
+    return "none"
+
+
+def _arrears(f: _Facts, months: int, made_up: bool, steps: list[Step]) -> str:
+    """Employer arrears at the time of the event (sanmenxia 第二十八条; ziyang 第十三条, 第二十三条)."""
+    policy = f.policy
+    grace = policy.decimal("maternity.arrears_grace_months")
+    if not made_up:
+        steps.append(
+            Step(
+                f"用人单位欠费 {months} 个月尚未补缴：补足欠费和滞纳金前暂不支付生育保险待遇",
+                cite(policy, "maternity.arrears_grace_months"),
+            )
+        )
+        return "none"
+    if months <= grace:
+        steps.append(
+            Step(
+                f"欠费 {months} 个月（{fmt(grace)} 个月内），已补足欠费和滞纳金：生育保险待遇予以补支，缴费视为连续",
+                cite(policy, "maternity.arrears_grace_months"),
+            )
+        )
+        return "full"
+    beyond = policy.value("maternity.arrears_beyond_grace")
+    source = cite(policy, "maternity.arrears_grace_months", "maternity.arrears_beyond_grace")
+    if beyond == "medical_only":
+        steps.append(
+            Step(
+                f"欠费超过 {fmt(grace)} 个月（{months} 个月），补足欠费和滞纳金后：欠费期间生育或实施计划生育手术的，"
+                "只享受生育医疗费用待遇",
+                source,
+            )
+        )
+        return "medical_only"
+    if beyond == "none":
+        steps.append(
+            Step(
+                f"连续欠费超过 {fmt(grace)} 个月（{months} 个月）视为断保："
+                "断保期间不享受生育保险待遇，补缴后待遇不追溯",
+                source,
+            )
+        )
+        return "none"
+    raise PolicyError(f"参数 maternity.arrears_beyond_grace 取值无效: {beyond!r}（medical_only / none）")
+
+
+def _one_off_grant(f: _Facts, result: MaternityResult) -> None:
+    """一次性生育补助金 (sanmenxia 第二十三条): a benefit the article lists without an amount (S12, D-X16)."""
+    key = "maternity.one_off_grant_amounts"
+    amounts = f.policy.value(key)
+    if amounts is None:
+        result.steps.append(Step("本统筹区未设一次性生育补助金", cite(f.policy, key)))
+        return
+    grant = amounts.get(f.event)
+    if grant is None:
+        result.steps.append(Step(f"{EVENT_ZH[f.event]}不属于一次性生育补助金的发放范围", cite(f.policy, key)))
+        return
+    result.one_off_grant = money(Decimal(grant))
+    result.steps.append(
+        Step(f"一次性生育补助金：{EVENT_ZH[f.event]} {fmt(result.one_off_grant)} 元", cite(f.policy, key), grant)
+    )
 
 
 def _check(value: Any, choices: tuple[str, ...], name: str) -> None:
@@ -324,6 +578,19 @@ def _medical(f: _Facts, basis: str, result: MaternityResult) -> bool:
         caps = policy.value("maternity.flexible_medical_caps")
         if caps is not None:
             return _flexible_medical(f, caps, result)
+    if f.free_service:
+        if f.event not in FAMILY_PLANNING:
+            raise InputError(f"输入 free_service: 只适用于计划生育手术，事件 {f.event} 不适用")
+        excluded = policy.value("maternity.free_service_excluded")
+        steps.append(
+            Step(
+                f"{EVENT_ZH[f.event]}已在定点医疗、保健机构享受免费治疗："
+                + ("不再纳入生育医疗费用支付范围" if excluded else "仍按标准支付"),
+                cite(policy, "maternity.free_service_excluded"),
+            )
+        )
+        if excluded:
+            return False
     if f.event == "medical_abortion_curettage" or (f.event in FAMILY_PLANNING and f.event not in _amounts(policy)):
         return _package(f, result)
     amounts = _amounts(policy)
@@ -383,6 +650,18 @@ def _package(f: _Facts, result: MaternityResult) -> bool:
     """ziyang 第二十五条: family-planning surgery, a package price per case (包干)."""
     policy = f.policy
     packages = policy.value("maternity.family_planning_packages")
+    if f.event == "fp_complication" and f.appraised_amount is not None:
+        # 第二十五条(十三): especially difficult complications appraised by the technical group, case by case.
+        result.medical_payment = money(f.appraised_amount)
+        result.steps.append(
+            Step(
+                f"计划生育手术并发症经计划生育技术鉴定组鉴定为特殊疑难并发症：按鉴定核定的 "
+                f"{fmt(result.medical_payment)} 元结算（视具体情况结算）",
+                cite(policy, "maternity.family_planning_packages"),
+                result.medical_payment,
+            )
+        )
+        return True
     if f.event not in packages or (f.event == "medical_abortion_curettage" and "medical_abortion" not in packages):
         raise PolicyMissing(
             policy.jurisdiction, f"maternity.family_planning_packages.{f.event}", policy.on, label=EVENT_ZH[f.event]
@@ -460,7 +739,9 @@ def _allowance_days(f: _Facts, policy_extra_days: int, steps: list[Step]) -> int
     return 0
 
 
-def _allowance(f: _Facts, result: MaternityResult, *, employer_kind: str, policy_extra_days: int) -> bool:
+def _allowance(
+    f: _Facts, result: MaternityResult, *, employer_kind: str, policy_extra_days: int, new_employer: bool = False
+) -> bool:
     """Fill the allowance fields; True when an allowance is paid (生育津贴)."""
     policy, steps = f.policy, result.steps
     if f.event not in DELIVERIES and f.event not in PREGNANCY_ENDING:
@@ -489,7 +770,14 @@ def _allowance(f: _Facts, result: MaternityResult, *, employer_kind: str, policy
         return False
     days = _allowance_days(f, policy_extra_days, steps)
     divisor = policy.decimal("maternity.allowance_day_divisor")
-    if pct is None:
+    base_keys: list[str] = []
+    if pct is None and new_employer:
+        # sanmenxia 第二十六条: a newly enrolled employer has no previous year; D-S15 averages every month since.
+        stat = policy.value("maternity.new_employer_allowance_stat")
+        wage = policy.stat(stat)
+        base_text = f"新参保用人单位参保后本单位职工月平均缴费基数 {fmt(wage)} 元"
+        base_keys.append("maternity.new_employer_allowance_stat")
+    elif pct is None:
         wage = policy.stat("employer_average_monthly_wage")
         base_text = f"用人单位上年度职工月平均工资 {fmt(wage)} 元"
     else:
@@ -503,10 +791,21 @@ def _allowance(f: _Facts, result: MaternityResult, *, employer_kind: str, policy
     steps.append(
         Step(
             f"生育津贴：{base_text} ÷ {fmt(divisor)} × {days} 天 = {fmt(result.allowance)} 元",
-            cite(policy, "maternity.allowance_day_divisor", *([] if pct is None else [wage_key])),
+            cite(policy, "maternity.allowance_day_divisor", *base_keys, *([] if pct is None else [wage_key])),
             result.allowance,
         )
     )
+    payee = policy.value("maternity.allowance_payee", None)
+    if payee is not None:
+        result.allowance_payee = payee
+        steps.append(
+            Step(
+                "生育津贴由医保经办机构支付给用人单位；生育津贴与产假期间的工资不重复享受"
+                if payee == "employer"
+                else "生育津贴支付给参保人本人",
+                cite(policy, "maternity.allowance_payee"),
+            )
+        )
     return True
 
 
@@ -574,8 +873,27 @@ def _spouse_grant(f: _Facts, spouse_insured: bool) -> MaternityResult:
         "rare_complication": Field("bool", default=False),
         "setting": Field("str", default=None, choices=SETTINGS),
         "pregnancy_months": Field("int", default=None),
+        "arrears_months": Field("int", default=0),
+        "arrears_made_up": Field("bool", default=False),
+        "separated_on": Field("date", default=None),
+        "maternity_insured_months": Field("int", default=None),
+        "event_on": Field("date", default=None),
+        "new_employer": Field("bool", default=False),
+        "policy_compliant": Field("bool", default=True),
+        "free_service": Field("bool", default=False),
+        "appraised_amount": Field("decimal", default=None),
+        "claim_one_off_grant": Field("bool", default=False),
+        "excluded_item": Field("str", default=None, choices=EXCLUDED_ITEMS),
     },
-    outputs={"eligible": "bool", "allowance_days": "int", "allowance": "money", "medical_payment": "money"},
+    outputs={
+        "eligible": "bool",
+        "allowance_days": "int",
+        "allowance": "money",
+        "medical_payment": "money",
+        "one_off_grant": "money",
+        "benefit_scope": "str",
+        "allowance_payee": "str",
+    },
 )
 def maternity(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
     """生育保险待遇 (SCENARIOS.md ``maternity``)."""

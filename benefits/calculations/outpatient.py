@@ -16,7 +16,7 @@ Figures come from ``config/policies/<j>/outpatient.yaml``:
 
 langfang's in-service age band (45) changes "从次年起" (第四十九条(三), D-X7, D-L8): the
 band is decided by the age on 31 December of the previous year. Given a
-``birth_date`` (claims screen) it is computed exactly; from the scenario input
+``birth_date`` (claims screen, or the scenario input) it is computed exactly; from the scenario input
 ``age`` (age on ``on``) it is taken as ``age − 1`` — the age the person surely had
 reached by the end of last year if this year's birthday has passed — so a person
 aged 45 on ``on`` stays in the under-45 band this year and one aged 46 is in the
@@ -53,8 +53,13 @@ from ._common import (
     fmt,
     group_value,
     location_rule,
+    non_designated_pays,
+    within_overall_cap,
 )
 from ._common import amount as to_amount
+
+# Outpatient care may also be a designated retail pharmacy (定点零售药店; ziyang 第十六条(二)).
+OUTPATIENT_LEVELS = (*HOSPITAL_LEVELS, "pharmacy")
 
 
 @dataclass
@@ -101,15 +106,35 @@ def settle_outpatient(
     pool_paid_this_year: Any = ZERO,
     scheme: str = "combined",
     birth_date: date | None = None,
+    overall_pool_paid_this_year: Any = None,
+    designated: bool = True,
+    emergency_rescue: bool = False,
+    origin_level: str | None = None,
 ) -> OutpatientResult:
-    """Settle one outpatient visit (普通门诊) under ``policy``."""
+    """Settle one outpatient visit (普通门诊) under ``policy``.
+
+    ``pool_paid_this_year`` is this year's outpatient-pooling payments (the outpatient cap);
+    ``overall_pool_paid_this_year`` (optional) every pool payment this year that counts toward the
+    pool's overall annual cap, where outpatient pooling counts toward it (langfang D-L9, ziyang
+    第十二条(四); ``claims.inpatient_cap_counts``).
+    ``designated`` false: a non-designated institution, paid only as ``inpatient.non_designated_rule``
+    allows (hunan 第四十条: 危急重症抢救 only, ``emergency_rescue``).
+    ``origin_level``: the level of the institution behind the visit — for a prescription filled at a
+    pharmacy (外配) the prescribing institution, for 互联网+ care the physical hospital — whose ratio
+    applies where ``outpatient.ratio_by_origin_level`` says so (xianning 细则 第十八条, 第十九条).
+    """
     check_choice(person_type, PERSON_TYPES, "person_type")
-    check_choice(hospital_level, HOSPITAL_LEVELS, "hospital_level")
+    check_choice(hospital_level, OUTPATIENT_LEVELS, "hospital_level")
     check_choice(location, LOCATIONS, "location")
     check_choice(scheme, SCHEMES, "scheme")
     total = to_amount(amount, "amount")
     used = to_amount(deductible_used_this_year, "deductible_used_this_year")
     paid_before = to_amount(pool_paid_this_year, "pool_paid_this_year")
+    overall_paid = (
+        None
+        if overall_pool_paid_this_year is None
+        else to_amount(overall_pool_paid_this_year, "overall_pool_paid_this_year")
+    )
     steps: list[Step] = []
 
     if not policy.value("outpatient.available"):
@@ -120,10 +145,32 @@ def settle_outpatient(
         steps.append(Step(reason, cite(policy, "outpatient.available"), ZERO))
         return OutpatientResult(ZERO, ZERO, ZERO, total, steps, refusal=reason)
 
+    if not designated and not non_designated_pays(policy, emergency_rescue, steps):
+        return OutpatientResult(ZERO, ZERO, ZERO, total, steps, refusal=steps[-1].description)
+
     aliases = policy.value("outpatient.level_aliases") or {}
     level = aliases.get(hospital_level, hospital_level)
     rule = location_rule(policy, "outpatient.location_rules", location)
     ratio_level = rule.get("ratio_level") or level
+    if origin_level is not None:
+        check_choice(origin_level, HOSPITAL_LEVELS, "origin_level")
+        by_origin = policy.value("outpatient.ratio_by_origin_level")
+        if by_origin and not rule.get("ratio_level"):
+            ratio_level = aliases.get(origin_level, origin_level)
+            steps.append(
+                Step(
+                    f"外配购药或“互联网+”医疗服务：支付比例按出具处方（或依托的实体）医疗机构"
+                    f"{LEVEL_ZH.get(ratio_level, ratio_level)}执行",
+                    cite(policy, "outpatient.ratio_by_origin_level"),
+                )
+            )
+        elif not by_origin:
+            steps.append(
+                Step(
+                    "本统筹区未规定按处方医疗机构等级确定比例，按就医机构执行",
+                    cite(policy, "outpatient.ratio_by_origin_level"),
+                )
+            )
     steps.append(
         Step(
             f"就医地点：{LOCATION_ZH[location]}，{LEVEL_ZH.get(level, level)}",
@@ -212,6 +259,7 @@ def settle_outpatient(
                 left,
             )
         )
+    payable = within_overall_cap(policy, "outpatient", payable, overall_paid, steps)
     pool_pay = money(payable)
     self_pay = total - pool_pay
     steps.append(Step("统筹基金支付", "", pool_pay))
@@ -224,12 +272,17 @@ def settle_outpatient(
     inputs={
         "person_type": Field("str", default="in_service", choices=PERSON_TYPES),
         "age": Field("int", default=None),
-        "hospital_level": Field("str", choices=HOSPITAL_LEVELS),
+        "hospital_level": Field("str", choices=OUTPATIENT_LEVELS),
         "location": Field("str", default="local", choices=LOCATIONS),
         "amount": Field("decimal"),
         "deductible_used_this_year": Field("decimal", default=ZERO),
         "pool_paid_this_year": Field("decimal", default=ZERO),
         "scheme": Field("str", default="combined", choices=SCHEMES),
+        "birth_date": Field("date", default=None),
+        "overall_pool_paid_this_year": Field("decimal", default=None),
+        "designated": Field("bool", default=True),
+        "emergency_rescue": Field("bool", default=False),
+        "origin_level": Field("str", default=None, choices=HOSPITAL_LEVELS),
     },
     outputs={"deductible": "money", "ratio": "decimal", "pool_pay": "money", "self_pay": "money"},
 )

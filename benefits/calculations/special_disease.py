@@ -1,8 +1,8 @@
 """门诊慢特病 / 重特大疾病 / 单行支付药品: special-disease settlements (POLICY-DIGEST §2l).
 
-Plain functions (no scenario calculation name exists for them), each returning a
-:class:`SettlementResult` with the pool's payment, the person's part, the ratio and
-the explanation steps:
+Plain functions, each returning a :class:`SettlementResult` with the pool's payment,
+the person's part, the ratio and the explanation steps (the scenario calculation
+``special_disease`` at the end of this module wraps them; ``benefit`` picks one):
 
 - :func:`special_disease_outpatient` — hunan 门诊慢特病 (第四十七条), sanmenxia 门诊重症慢性病
   (第十四条), ziyang 门诊特殊疾病 classes 2/3 (第十七条; class 1 is settled as inpatient).
@@ -21,10 +21,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from config.calculations import InputError, money
+from config.calculations import Field, InputError, calculation, money
 from config.policy import Policy, PolicyError, PolicyMissing
 
-from ._common import HUNDRED, PERSON_TYPE_ZH, PERSON_TYPES, ZERO, Step, check_choice, cite, fmt
+from ._common import (
+    HUNDRED,
+    PERSON_TYPE_ZH,
+    PERSON_TYPES,
+    ZERO,
+    Step,
+    check_choice,
+    cite,
+    fmt,
+    within_overall_cap,
+)
 from ._common import amount as money_fact
 
 MAJOR_SETTINGS = ("inpatient", "outpatient", "peritoneal_dialysis")
@@ -61,8 +71,11 @@ def _settle(
     cap: Decimal | None,
     cap_cite: str,
     paid_this_year: Decimal,
+    benefit: str = "",
+    overall_paid: Decimal | None = None,
 ) -> SettlementResult:
-    """Deductible (null: none) → ratio → what remains of the cap; round the pool's payment (D-X12)."""
+    """Deductible (null: none) → ratio → what remains of the cap → what remains of the pool's overall cap
+    (where ``benefit`` counts toward it); round the pool's payment (D-X12)."""
     deductible = policy.value(deductible_key)
     deductible = ZERO if deductible is None else min(deductible, total)
     if deductible:
@@ -92,6 +105,8 @@ def _settle(
             result.steps.append(
                 Step(f"年度支付限额 {fmt(cap)} 元，本年已支付 {fmt(paid_this_year)} 元，未超限额", cap_cite)
             )
+    if benefit:
+        pay = within_overall_cap(policy, benefit, pay, overall_paid, result.steps)
     result.pool_pay = money(pay)
     result.self_pay = total - result.pool_pay
     result.steps.append(
@@ -107,12 +122,15 @@ def special_disease_outpatient(
     disease_classes: Sequence[int] | None,
     amount: Any,
     paid_this_year: Any = ZERO,
+    overall_pool_paid_this_year: Any = None,
 ) -> SettlementResult:
     """门诊慢特病 (hunan) / 门诊重症慢性病 (sanmenxia) / 门诊特殊疾病 (ziyang): one outpatient claim.
 
     ``disease_classes`` lists the classes of the person's approved diseases (ziyang 一/二/三类,
     one entry per disease); ``None`` where the jurisdiction has no classes.
     ``paid_this_year``: what the pool already paid under this benefit this year.
+    ``overall_pool_paid_this_year`` (optional): every pool payment this year that counts toward the
+    pool's overall annual cap (ziyang 第十二条(四); langfang D-L9).
     """
     check_choice(person_type, PERSON_TYPES, "person_type")
     total = _amount(amount, "amount")
@@ -166,6 +184,8 @@ def special_disease_outpatient(
         cap=cap,
         cap_cite=cap_cite,
         paid_this_year=paid,
+        benefit="special_disease",
+        overall_paid=_optional(overall_pool_paid_this_year, "overall_pool_paid_this_year"),
     )
 
 
@@ -232,8 +252,14 @@ def major_disease(
     )
 
 
-def single_payment_drug(policy: Policy, *, amount: Any, paid_this_year: Any = ZERO) -> SettlementResult:
-    """单行支付药品 (ziyang 第二十条(一)): no deductible, 70%, annual cap 200 000 inside the overall cap."""
+def single_payment_drug(
+    policy: Policy, *, amount: Any, paid_this_year: Any = ZERO, overall_pool_paid_this_year: Any = None
+) -> SettlementResult:
+    """单行支付药品 (ziyang 第二十条(一)): no deductible, 70%, annual cap 200 000 inside the overall cap.
+
+    ``overall_pool_paid_this_year`` (optional): every pool payment this year counted in the overall
+    cap (6 × the average wage, 第十二条(四)); the drug payment is held to what is left of both caps.
+    """
     total = _amount(amount, "amount")
     paid = _amount(paid_this_year, "paid_this_year")
     ratio_key = "special_disease.single_payment_drug_ratio_pct"
@@ -251,9 +277,89 @@ def single_payment_drug(policy: Policy, *, amount: Any, paid_this_year: Any = ZE
         cap=cap,
         cap_cite=cite(policy, cap_key),
         paid_this_year=paid,
+        benefit="single_payment_drug",
+        overall_paid=_optional(overall_pool_paid_this_year, "overall_pool_paid_this_year"),
     )
+
+
+def _optional(value: Any, name: str) -> Decimal | None:
+    return None if value is None else _amount(value, name)
 
 
 def _amount(value: Any, name: str) -> Decimal:
     """A money fact (Decimal, int or numeric string; never float), not negative."""
     return money_fact(value, name)
+
+
+BENEFITS = ("chronic", "major_disease", "single_payment_drug")
+
+
+@calculation(
+    "special_disease",
+    inputs={
+        "benefit": Field("str", default="chronic", choices=BENEFITS),
+        "person_type": Field("str", default="in_service", choices=PERSON_TYPES),
+        "disease_classes": Field("list", default=None),
+        "amount": Field("decimal"),
+        "paid_this_year": Field("decimal", default=ZERO),
+        "overall_pool_paid_this_year": Field("decimal", default=None),
+        "tier": Field("str", default=None, choices=MAJOR_TIERS),
+        "setting": Field("str", default="inpatient", choices=MAJOR_SETTINGS),
+        "limit": Field("decimal", default=None),
+    },
+    outputs={
+        "deductible": "money",
+        "ratio": "decimal",
+        "pool_pay": "money",
+        "self_pay": "money",
+        "cap": "money",
+        "settle_as_inpatient": "bool",
+    },
+)
+def special_disease(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
+    """门诊慢特病 / 重特大疾病 / 单行支付药品 (``benefit``): one claim settled by the pool.
+
+    ``chronic``: hunan 第四十七条, sanmenxia 第十四条, ziyang 第十七条 (``disease_classes`` one entry
+    per approved disease; class 1 is settled as inpatient: ``settle_as_inpatient``).
+    ``major_disease``: sanmenxia 第十五条 (``setting``, ``tier`` for stays, ``limit`` the disease's
+    limit where one is set). ``single_payment_drug``: ziyang 第二十条(一).
+    ``paid_this_year``: this benefit's pool payments this year; ``overall_pool_paid_this_year``: every
+    payment counted in the pool's overall annual cap (ziyang 第十二条(四)).
+    """
+    benefit = inputs["benefit"]
+    if benefit == "chronic":
+        classes = inputs["disease_classes"]
+        result = special_disease_outpatient(
+            policy,
+            person_type=inputs["person_type"],
+            disease_classes=None if classes is None else [_class(c) for c in classes],
+            amount=inputs["amount"],
+            paid_this_year=inputs["paid_this_year"],
+            overall_pool_paid_this_year=inputs["overall_pool_paid_this_year"],
+        )
+    elif benefit == "major_disease":
+        result = major_disease(
+            policy, tier=inputs["tier"], setting=inputs["setting"], amount=inputs["amount"], limit=inputs["limit"]
+        )
+    else:
+        result = single_payment_drug(
+            policy,
+            amount=inputs["amount"],
+            paid_this_year=inputs["paid_this_year"],
+            overall_pool_paid_this_year=inputs["overall_pool_paid_this_year"],
+        )
+    return {
+        "deductible": result.deductible,
+        "ratio": result.ratio,
+        "pool_pay": result.pool_pay,
+        "self_pay": result.self_pay,
+        "cap": result.cap,
+        "settle_as_inpatient": result.settle_as_inpatient,
+        "steps": result.steps,
+    }
+
+
+def _class(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise InputError(f"输入 disease_classes: 病种类别应为 1、2、3，得到 {value!r}")
+    return int(value)

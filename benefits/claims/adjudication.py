@@ -11,17 +11,30 @@ It calls the committed rule functions unchanged, in the order the seeds give:
    class-1 special disease, 视同住院), 普通门诊 :func:`settle_outpatient` (11), 门诊慢特病
    :func:`special_disease_outpatient` / :func:`major_disease` / :func:`single_payment_drug`
    (14), 生育 :func:`maternity_benefit` (51, 52, 53);
-3. for inpatient care, the layer above the pool on the year's cumulative
-   policy-range self-pay where the seed defines one (hunan 大病保险 → ``hifmi_pay``,
-   ziyang 大额医疗费用补助 → ``hifob_pay``; ``claims.layer_payment_field``);
-4. the personal account pays what the person asks, at most the person's share
+3. for inpatient care, the layer above the pool (``claims.layer_payment_field``):
+   hunan 大病保险 → ``hifmi_pay`` and ziyang 大额医疗费用补助 → ``hifob_pay`` on the year's
+   cumulative policy-range self-pay; langfang 大额补充 → ``hifob_pay`` on the costs above
+   the basic pool's annual maximum (its ratios are staff-entered: a claim above the
+   cap fails naming the missing key); xianning 大额补助 → ``hifob_pay``, every value
+   staff-entered; sanmenxia none (a step says so);
+4. ziyang 商业健康补充医疗保险 for persons insured in it (第二十八条–第三十一条) →
+   ``oth_pay`` (其他支出: paid by the insurer, not a medical-insurance fund, so not in
+   ``fund_pay_sumamt`` and not posted to the funds' ledger);
+5. the personal account pays what the person asks, at most the person's share
    and the balance; the rest is cash.
 
 A stay spanning two years is split by year (``first_year_amount``) with one
-deductible (D-X15): the second year's part is settled with
-``deductible_paid_this_stay`` = the deductible borne in the first. A transfer
-(``transfer_from``) is the same stay: it pays only the difference in deductible
-and is not a new admission (D-H6, D-L20, D-Z12). Policy in force: the last day
+deductible (D-X15): the second year's part is settled as ``continued_stay``
+``cross_year`` with ``deductible_paid_this_stay`` = the deductible borne in the
+first. A transfer (``transfer_from``, direction ``continued_stay``) is the same stay
+and not a new admission: ``inpatient.continued_stay_rules`` says whether it bears the
+difference or nothing (hunan 第三十六条 downward: waived; D-H6, D-L20, D-Z12; sanmenxia
+stops on the missing value), the deductible borne in the whole stay so far coming from
+the linked claim (``stay_deductible``). Every benefit counted toward the pool's overall
+annual cap (``claims.inpatient_cap_counts``) is given what the pool already paid under
+all of them this year (langfang D-L9, ziyang 第十二条(四)); langfang's 大额 pays the cost
+above that cap for outpatient pooling and 门诊慢特病 too. A manual claim past
+``claims.manual_claim_deadline`` (langfang 第七十三条) is refused. Policy in force: the last day
 of care (discharge; 31 December for the first part of a cross-year stay); age on
 the first day (D-X7).
 """
@@ -34,8 +47,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from benefits.calculations._common import ZERO, Step, fmt
-from benefits.calculations.critical_illness import settle_critical_illness
+from benefits.calculations._common import ZERO, Step, cite, fmt
+from benefits.calculations.critical_illness import (
+    settle_critical_illness,
+    settle_supplementary,
+    settle_supplementary_special_disease,
+    supplementary_entitled,
+)
 from benefits.calculations.inpatient import settle_inpatient
 from benefits.calculations.maternity import maternity_benefit
 from benefits.calculations.outpatient import settle_outpatient
@@ -54,7 +72,7 @@ POOL_FIELDS = {
     "major_disease": "major_disease_pool_paid",
 }
 LAYER_FIELDS = ("hifmi_pay", "hifob_pay")
-_ABSENT = object()
+SUPPLEMENTARY_FIELD = "oth_pay"  # 2303 其他支出: ziyang 商业健康补充医疗保险
 
 
 @dataclass(frozen=True)
@@ -107,6 +125,8 @@ class ClaimFacts:
     major_disease_tier: str = ""
     major_disease_setting: str = ""
     poverty: bool = False
+    supplementary_insured: bool = False
+    supplementary_renewed_on: date | None = None
     maternity_event: str = ""
     babies: int = 1
     continuous_months: int | None = None
@@ -121,6 +141,28 @@ class ClaimFacts:
     transfer_deductible: Decimal = ZERO  # deductible borne earlier in the same continuous stay
     transfer_level: str = ""
     items: tuple[ItemFacts, ...] = ()
+    # Facts the rules take as entered (models.RULE_FACT_FIELDS); "" / None: not given.
+    continued_stay: str = ""  # transfer_upward | transfer_downward | cross_year (with transfer_from)
+    honoured_group: bool = False  # langfang 第七十九条
+    out_of_province: bool = False  # sanmenxia 第十三条(一)
+    aids: bool = False  # ziyang 第十八条(一)5
+    non_designated: bool = False  # hunan 第四十条
+    emergency_rescue: bool = False
+    external_service: str = ""  # langfang 第四十七条(一)2 外检外购
+    external_service_filed: bool = True
+    high_value_drug: str = ""  # ziyang 第二十条(二)
+    excluded_cause: str = ""  # hunan 第三十五条, ziyang 第十二条(三)
+    third_party_unpaid: bool = False
+    origin_level: str = ""  # xianning 细则 第十八条, 第十九条
+    arrears_months: int = 0
+    arrears_made_up: bool = False
+    separated_on: date | None = None
+    maternity_insured_months: int | None = None
+    new_employer: bool = False
+    claim_one_off_grant: bool = False  # sanmenxia 第二十三条
+    maternity_excluded_item: str = ""
+    submitted_on: date | None = None  # 手工报销 申请受理日期 (deadline check)
+    manual: bool = False  # 手工报销 (not a hospital's settlement file)
 
     @property
     def years(self) -> list[int]:
@@ -157,6 +199,8 @@ class Decision:
     effects: dict[str, dict[str, Any]] = field(default_factory=dict)  # str(year) → deltas
     layer_field: str | None = None
     amounts: dict[str, Decimal] = field(default_factory=dict)  # the claim's amounts (computed from lines)
+    # The rules' other outputs (models.EXTRA_RESULT_FIELDS) and the deductible borne in the whole stay.
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class _Book:
@@ -215,6 +259,9 @@ def decide(
         book.step("待遇资格", coverage.reason, coverage.citation)
         return Decision("refused", refusal_reason=coverage.reason, steps=book.steps)
     book.step("待遇资格", coverage.reason, coverage.citation)
+    late = _deadline(facts, book)
+    if late:
+        return Decision("refused", refusal_reason=late, steps=book.steps)
 
     medfee, own, pre, inscp = facts.medfee_sumamt, facts.fulamt_ownpay, facts.preselfpay, facts.inscp_scp_amt
     if facts.items:
@@ -238,13 +285,17 @@ def decide(
         refusal = _maternity(facts, person, accs, inscp, book, parts)
         if refusal:
             return Decision(
-                "refused", refusal_reason=refusal, steps=book.steps, amounts=_amounts(medfee, own, pre, inscp)
+                "refused",
+                refusal_reason=refusal,
+                steps=book.steps,
+                amounts=_amounts(medfee, own, pre, inscp),
+                extra=_extra(facts, parts),
             )
     else:
         raise InputError(f"医疗类别 {med!r} 不在可选值 11、14、21、51、52、53 中")
 
     fund = parts.hifp + parts.hifmi + parts.hifob
-    share = max(medfee - fund, ZERO)
+    share = max(medfee - fund - parts.oth, ZERO)
     acct = min(facts.acct_pay_requested, share, max(balance, ZERO))
     if facts.acct_pay_requested:
         if person.scheme == "pool_only":
@@ -265,16 +316,41 @@ def decide(
         "pool_prop_selfpay": money(parts.prop_selfpay),
         "hifmi_pay": money(parts.hifmi),
         "hifob_pay": money(parts.hifob),
+        "oth_pay": money(parts.oth),
         "acct_pay": money(acct),
         "psn_cash_pay": money(cash),
         "fund_pay_sumamt": money(fund),
         "maternity_allowance": money(parts.allowance),
+        "one_off_grant": money(parts.one_off_grant),
     }
     book.step("结算", "基金支付总额（统筹 + 大病/大额）", "", breakdown["fund_pay_sumamt"])
+    if parts.oth:
+        book.step(
+            "结算",
+            "其他支出：商业健康补充医疗保险赔付，由承保商业保险机构支付，不计入基金支付总额",
+            "ziyang 第二十八条 第三十一条",
+            breakdown["oth_pay"],
+        )
     book.step("结算", "个人账户支出", "", breakdown["acct_pay"])
-    book.step("结算", "个人现金支出（医疗费总额 − 基金支付 − 个人账户）", "", breakdown["psn_cash_pay"])
+    book.step(
+        "结算",
+        "个人现金支出（医疗费总额 − 基金支付 − 其他支出 − 个人账户）"
+        if parts.oth
+        else "个人现金支出（医疗费总额 − 基金支付 − 个人账户）",
+        "",
+        breakdown["psn_cash_pay"],
+    )
     if parts.allowance:
-        book.step("结算", "生育津贴（另行支付）", "", breakdown["maternity_allowance"])
+        payee = {"employer": "，拨付用人单位"}.get(parts.allowance_payee or "", "")
+        book.step("结算", f"生育津贴（另行支付{payee}）", "", breakdown["maternity_allowance"])
+    if parts.one_off_grant:
+        book.step("结算", "一次性生育补助金（另行支付）", "sanmenxia 第二十三条", breakdown["one_off_grant"])
+    if parts.third_party_advance:
+        book.step(
+            "结算",
+            "应由第三人负担的费用：统筹基金先行支付，经办机构有权向第三人追偿",
+            "hunan 第三十五条；ziyang 第十二条(三)",
+        )
     for year in {facts.end.year}:
         book.delta(year, "claims_count", 1)
         book.delta(year, "acct_paid", breakdown["acct_pay"])
@@ -285,7 +361,70 @@ def decide(
         effects=book.effects,
         layer_field=parts.layer_field,
         amounts=_amounts(medfee, own, pre, inscp),
+        extra=_extra(facts, parts),
     )
+
+
+def _extra(facts: ClaimFacts, parts: _Parts) -> dict[str, Any]:
+    """The results beyond the 2303 amounts; ``stay_deductible`` = deductible borne in the stay so far."""
+    return {
+        "third_party_advance": parts.third_party_advance,
+        "benefit_scope": parts.benefit_scope,
+        "allowance_payee": parts.allowance_payee or "",
+        "stay_deductible": money(parts.deductible + (facts.transfer_deductible if facts.transfer else ZERO))
+        if facts.med_type == "21"
+        else None,
+    }
+
+
+def _deadline(facts: ClaimFacts, book: _Book) -> str:
+    """手工报销的申请期限 (``claims.manual_claim_deadline``): the refusal reason when the claim came too late.
+
+    langfang 第七十三条: care outside the area that could not be settled directly is claimed within 6
+    months of discharge. hunan 第六十九条, ziyang 第三十三条(二), xianning and sanmenxia set no deadline:
+    the step says so (for every claim, so that a claim gives the same steps entered or in a file).
+    Settlement-file claims (direct settlement) are not manual claims.
+    """
+    key = "claims.manual_claim_deadline"
+    policy = _policy(facts, facts.end)
+    rule = policy.value(key)
+    source = cite(policy, key)
+    if rule is None:
+        book.step("申请期限", "文件未规定手工报销的申请期限，不作期限校验", source)
+        return ""
+    applies = facts.med_type in [str(m) for m in rule.get("med_types") or [facts.med_type]] and not (
+        rule.get("out_of_area_only") and facts.location == "local"
+    )
+    if not applies:
+        book.step("申请期限", "本类报销不适用手工报销申请期限", source)
+        return ""
+    if not facts.manual:
+        book.step("申请期限", "医疗机构直接结算（结算文件），不适用手工报销申请期限", source)
+        return ""
+    if facts.submitted_on is None:
+        raise InputError(f"手工报销须填写申请受理日期（校验报销期限，{source}）")
+    last = _months_later(facts.end, int(rule["months"]))
+    if facts.submitted_on > last:
+        reason = (
+            f"超过报销期限：出院后 {rule['months']} 个月内（{last} 前）申请，"
+            f"申请受理日期 {facts.submitted_on}，不予受理（{source}）"
+        )
+        book.step("申请期限", reason, source)
+        return reason
+    book.step("申请期限", f"出院后 {rule['months']} 个月内申请（{last} 前），申请受理日期 {facts.submitted_on}", source)
+    return ""
+
+
+def _months_later(day: date, months: int) -> date:
+    """The same day ``months`` later (the month's last day where it has no such day)."""
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    month += 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
 
 
 def _amounts(medfee: Decimal, own: Decimal, pre: Decimal, inscp: Decimal) -> dict[str, Decimal]:
@@ -299,8 +438,13 @@ class _Parts:
     prop_selfpay: Decimal = ZERO
     hifmi: Decimal = ZERO
     hifob: Decimal = ZERO
+    oth: Decimal = ZERO
     allowance: Decimal = ZERO
+    one_off_grant: Decimal = ZERO
     layer_field: str | None = None
+    third_party_advance: bool = False
+    benefit_scope: str = ""
+    allowance_payee: str | None = None
 
 
 def _acc(accs: Mapping[int, Acc], year: int) -> Acc:
@@ -308,9 +452,17 @@ def _acc(accs: Mapping[int, Acc], year: int) -> Acc:
 
 
 def _cap_paid(policy: Policy, acc: Acc) -> Decimal:
-    """Pool paid this year under the benefits counted against the inpatient cap (claims.inpatient_cap_counts)."""
+    """Pool paid this year under the benefits counted against the overall annual cap (claims.inpatient_cap_counts).
+
+    langfang 第四十九条(四) D-L9 (inpatient, 门诊慢特病 and outpatient pooling together, 350 000); ziyang
+    第十二条(四) (6 × the average wage): the accumulators hold what the pool paid per benefit.
+    """
     counted = policy.value("claims.inpatient_cap_counts")
     return sum((Decimal(acc.get(POOL_FIELDS[b])) for b in counted), ZERO)
+
+
+def _opt(value: str) -> str | None:
+    return value or None
 
 
 def _inpatient(
@@ -344,6 +496,10 @@ def _inpatient(
         segments = [(facts.end.year, facts.end, amount)]
     age = person.age_on(facts.start)
     level = facts.hospital_level
+    if facts.transfer and not facts.continued_stay:
+        raise InputError("转院（同一次连续住院）须选择连续住院类型：向上转诊、向下转诊或跨年度住院的次年部分")
+    if facts.continued_stay and not facts.transfer:
+        raise InputError("连续住院类型只用于有“转院前住院”的申请（跨年度住院在同一申请内按年度拆分）")
     paid_this_stay = facts.transfer_deductible if facts.transfer else ZERO
     if no_deductible:
         paid_this_stay = amount  # 视同住院、不设起付线: nothing left of any deductible
@@ -359,6 +515,10 @@ def _inpatient(
             number = count + 1  # the earlier part of the stay was at another level
         else:
             number = max(count, 1)
+        # The part continuing an earlier one: the transfer (first part), the second year of a stay (D-X15).
+        continued = (facts.continued_stay or None) if i == 0 else "cross_year"
+        if no_deductible:
+            continued = None
         result = settle_inpatient(
             policy,
             hospital_level=level,
@@ -372,6 +532,17 @@ def _inpatient(
             pool_paid_this_year=_cap_paid(policy, acc),
             special_disease_class=special_disease_class,
             deductible_paid_this_stay=paid_this_stay,
+            continued_stay=continued,
+            honoured_group=facts.honoured_group,
+            out_of_province=facts.out_of_province,
+            aids=facts.aids,
+            designated=not facts.non_designated,
+            emergency_rescue=facts.emergency_rescue,
+            external_service=_opt(facts.external_service),
+            external_service_filed=facts.external_service_filed,
+            high_value_drug=_opt(facts.high_value_drug),
+            excluded_cause=_opt(facts.excluded_cause),
+            third_party_unpaid=facts.third_party_unpaid,
         )
         stage = f"住院统筹（{year} 年）" if len(segments) > 1 else "住院统筹"
         if facts.transfer and i == 0:
@@ -389,6 +560,7 @@ def _inpatient(
                 for s in steps
             ]
         book.add(stage, steps)
+        parts.third_party_advance = parts.third_party_advance or result.third_party_advance
         paid_this_stay += result.deductible
         parts.deductible += result.deductible
         parts.hifp += result.pool_pay
@@ -398,42 +570,108 @@ def _inpatient(
         if new_admission:
             book.delta(year, "inpatient_admissions", 1)
             book.delta(year, "admissions_by_level", {level: 1})
-        _layer(facts, policy, acc, year, result.self_pay, book, parts)
+        if not result.ratio:
+            # 不予支付 (excluded cause, non-designated, unfiled 外检外购): no layer above a pool that paid nothing.
+            book.step(stage, "统筹基金不予支付的费用，不计入大病/大额及补充医疗保险", "")
+            continue
+        above = above_cap(part_amount, result.deductible, result.ratio, result.pool_pay)
+        layer_pay = _layer(facts, policy, acc, year, result.self_pay, above, result.pool_pay, book, parts)
+        if facts.supplementary_insured:
+            _supplementary(facts, policy, acc, year, result.self_pay, result.deductible, layer_pay, book, parts)
+
+
+def above_cap(amount: Decimal, deductible: Decimal, ratio: Decimal | None, pool_pay: Decimal) -> Decimal:
+    """The policy-range cost the pool left unpaid because its annual limit was reached (0 when it was not).
+
+    Without the limit the pool pays (amount − deductible) × ratio; when it paid less, the
+    cost it covered is pool_pay ÷ ratio and the rest lies above the limit.
+    """
+    if not ratio:
+        return ZERO
+    base = amount - deductible
+    if money(base * ratio / 100) <= pool_pay:
+        return ZERO
+    return money(max(base - pool_pay * 100 / ratio, ZERO))
+
+
+_LAYER_STAGE = {"hifmi_pay": "大病保险", "hifob_pay": "大额医疗费用补助"}
 
 
 def _layer(
-    facts: ClaimFacts, policy: Policy, acc: Acc, year: int, self_pay: Decimal, book: _Book, parts: _Parts
-) -> None:
-    """大病保险 / 大额医疗费用补助 on the year's cumulative inpatient self-pay, where the seed defines the layer."""
-    target = policy.value("claims.layer_payment_field", default=_ABSENT)
-    stage = "大病/大额"
-    if target is _ABSENT:
-        book.step(
-            stage,
-            f"{policy.name}的大病/大额补充层由另行文件规定，数值未提供（D-X16），本次不结算该层",
-            "",
-        )
-        return
+    facts: ClaimFacts,
+    policy: Policy,
+    acc: Acc,
+    year: int,
+    self_pay: Decimal,
+    above: Decimal,
+    pool_pay: Decimal,
+    book: _Book,
+    parts: _Parts,
+) -> Decimal:
+    """The layer above the pool on the year's cumulative measure; returns what it pays on this claim.
+
+    Every jurisdiction's seed either defines the layer (possibly with staff-entered
+    figures, which raise ``PolicyMissing`` naming the key when needed) or has none
+    (``claims.layer_payment_field`` null): nothing is skipped silently.
+    """
+    target = policy.value("claims.layer_payment_field")
     if target is None:
-        return
+        book.step(
+            "大病/大额", "该统筹区办法未设职工大病保险或大额医疗费用补助", cite(policy, "claims.layer_payment_field")
+        )
+        return ZERO
     if target not in LAYER_FIELDS:
         raise InputError(f"参数 claims.layer_payment_field 取值无效: {target!r}")
-    burden = Decimal(acc.get("layer_burden")) + self_pay
+    basis = policy.value("critical_illness.basis")
+    measure = above if basis == "above_pool_cap" else self_pay
     result = settle_critical_illness(
         policy,
-        self_pay_this_year=burden,
+        self_pay_this_year=Decimal(acc.get("layer_burden")) + measure,
+        above_cap_this_year=Decimal(acc.get("layer_burden")) + measure,
         paid_this_year=acc.get("layer_paid"),
+        pool_paid_this_year=_cap_paid(policy, acc) + pool_pay,
         poverty=facts.poverty,
         location=facts.location,
     )
-    book.add("大病保险" if target == "hifmi_pay" else "大额医疗费用补助", result.steps)
+    book.add("大额补充医疗保险" if basis == "above_pool_cap" else _LAYER_STAGE[target], result.steps)
     parts.layer_field = target
     if target == "hifmi_pay":
         parts.hifmi += result.pay
     else:
         parts.hifob += result.pay
-    book.delta(year, "layer_burden", self_pay)
+    book.delta(year, "layer_burden", measure)
     book.delta(year, "layer_paid", result.pay)
+    return result.pay
+
+
+def _supplementary(
+    facts: ClaimFacts,
+    policy: Policy,
+    acc: Acc,
+    year: int,
+    self_pay: Decimal,
+    deductible: Decimal,
+    layer_pay: Decimal,
+    book: _Book,
+    parts: _Parts,
+) -> None:
+    """ziyang 商业健康补充医疗保险, 住院 (第三十一条(二)) → oth_pay."""
+    stage = "商业健康补充医疗保险"
+    ok, step = supplementary_entitled(policy, insured=True, renewed_on=facts.supplementary_renewed_on, day=facts.start)
+    book.add(stage, [step])
+    if not ok:
+        return
+    result = settle_supplementary(
+        policy,
+        self_pay_this_year=Decimal(acc.get("layer_burden")) + self_pay,
+        deductibles_this_year=Decimal(acc.get("inpatient_deductibles")) + deductible,
+        layer_paid_this_year=Decimal(acc.get("layer_paid")) + layer_pay,
+        paid_this_year=acc.get("supplementary_paid"),
+        location=facts.location,
+    )
+    book.add(stage, result.steps)
+    parts.oth += result.pay
+    book.delta(year, "supplementary_paid", result.pay)
 
 
 def _outpatient(
@@ -453,6 +691,10 @@ def _outpatient(
         pool_paid_this_year=acc.get("outpatient_pool_paid"),
         scheme=person.scheme,
         birth_date=person.birth_date,
+        overall_pool_paid_this_year=_cap_paid(policy, acc),
+        designated=not facts.non_designated,
+        emergency_rescue=facts.emergency_rescue,
+        origin_level=_opt(facts.origin_level),
     )
     book.add("普通门诊统筹", result.steps)
     parts.deductible += result.deductible
@@ -460,6 +702,61 @@ def _outpatient(
     parts.prop_selfpay += amount - result.deductible - result.pool_pay
     book.delta(year, "outpatient_deductible_used", result.deductible)
     book.delta(year, "outpatient_pool_paid", result.pool_pay)
+    if result.ratio and _layer_above_overall_cap(policy, "outpatient"):
+        uncapped = settle_outpatient(
+            policy,
+            hospital_level=facts.hospital_level,
+            amount=amount,
+            person_type=person.person_type,
+            age=person.age_on(facts.start),
+            location=facts.location,
+            deductible_used_this_year=acc.get("outpatient_deductible_used"),
+            pool_paid_this_year=acc.get("outpatient_pool_paid"),
+            scheme=person.scheme,
+            birth_date=person.birth_date,
+            designated=not facts.non_designated,
+            emergency_rescue=facts.emergency_rescue,
+            origin_level=_opt(facts.origin_level),
+        ).pool_pay
+        _layer_above(facts, policy, acc, year, result.ratio, uncapped, result.pool_pay, book, parts)
+
+
+def _layer_above_overall_cap(policy: Policy, benefit: str) -> bool:
+    """Does the layer above the pool's overall annual cap cover this (non-inpatient) benefit too?
+
+    langfang 第五十二条 (D-L16): 大额补充 pays the costs above the basic pool's annual maximum, which
+    counts inpatient, 门诊慢特病 and outpatient pooling together (第四十九条(四), 第五十一条, D-L9).
+    Elsewhere the layer measures the inpatient burden only (``critical_illness.basis`` burden).
+    """
+    if policy.value("claims.layer_payment_field") is None:
+        return False
+    if policy.value("critical_illness.basis") != "above_pool_cap":
+        return False
+    return benefit in (policy.value("claims.inpatient_cap_counts") or [])
+
+
+def _layer_above(
+    facts: ClaimFacts,
+    policy: Policy,
+    acc: Acc,
+    year: int,
+    ratio: Decimal,
+    uncapped: Decimal,
+    pool_pay: Decimal,
+    book: _Book,
+    parts: _Parts,
+) -> None:
+    """The layer on the cost the overall cap left unpaid: (what the pool would pay − what it paid) ÷ ratio."""
+    if uncapped <= pool_pay:
+        return
+    above = money((uncapped - pool_pay) * 100 / ratio)
+    book.step(
+        "大额补充医疗保险",
+        f"超过统筹基金年度最高支付限额（各项待遇合并计算）的政策范围内费用 {fmt(above)} 元",
+        cite(policy, "claims.inpatient_cap_counts"),
+        above,
+    )
+    _layer(facts, policy, acc, year, ZERO, above, pool_pay, book, parts)
 
 
 def _special(
@@ -476,6 +773,7 @@ def _special(
             disease_classes=list(facts.disease_classes) or None,
             amount=amount,
             paid_this_year=acc.get("special_disease_pool_paid"),
+            overall_pool_paid_this_year=_cap_paid(policy, acc),
         )
         book.add("门诊慢特病", result.steps)
         if result.settle_as_inpatient:
@@ -501,7 +799,12 @@ def _special(
         book.add("重特大疾病", result.steps)
         benefit = "major_disease_pool_paid"
     elif kind == "single_payment_drug":
-        result = single_payment_drug(policy, amount=amount, paid_this_year=acc.get("single_drug_pool_paid"))
+        result = single_payment_drug(
+            policy,
+            amount=amount,
+            paid_this_year=acc.get("single_drug_pool_paid"),
+            overall_pool_paid_this_year=_cap_paid(policy, acc),
+        )
         book.add("单行支付药品", result.steps)
         benefit = "single_drug_pool_paid"
     else:
@@ -510,6 +813,30 @@ def _special(
     parts.hifp += result.pool_pay
     parts.prop_selfpay += amount - result.deductible - result.pool_pay
     book.delta(year, benefit, result.pool_pay)
+    if kind == "chronic" and result.ratio and _layer_above_overall_cap(policy, "special_disease"):
+        uncapped = special_disease_outpatient(
+            policy,
+            person_type=person.person_type,
+            disease_classes=list(facts.disease_classes) or None,
+            amount=amount,
+            paid_this_year=acc.get("special_disease_pool_paid"),
+        ).pool_pay
+        _layer_above(facts, policy, acc, year, result.ratio, uncapped, result.pool_pay, book, parts)
+    if facts.supplementary_insured and kind == "chronic":
+        # ziyang 第三十一条(一): class-2/3 costs above the pool's outpatient limit × 60%, ≤ 1000 a year.
+        stage = "商业健康补充医疗保险"
+        ok, step = supplementary_entitled(
+            policy, insured=True, renewed_on=facts.supplementary_renewed_on, day=facts.start
+        )
+        book.add(stage, [step])
+        if ok:
+            above = above_cap(amount, result.deductible, result.ratio, result.pool_pay)
+            sup = settle_supplementary_special_disease(
+                policy, above_cap_amount=above, paid_this_year=acc.get("supplementary_sd_paid")
+            )
+            book.add(stage, sup.steps)
+            parts.oth += sup.pay
+            book.delta(year, "supplementary_sd_paid", sup.pay)
 
 
 def _maternity(
@@ -535,14 +862,24 @@ def _maternity(
         rare_complication=facts.rare_complication,
         setting=facts.maternity_setting or None,
         pregnancy_months=facts.pregnancy_months,
+        arrears_months=facts.arrears_months,
+        arrears_made_up=facts.arrears_made_up,
+        separated_on=facts.separated_on,
+        maternity_insured_months=facts.maternity_insured_months,
+        new_employer=facts.new_employer,
+        claim_one_off_grant=facts.claim_one_off_grant,
+        excluded_item=_opt(facts.maternity_excluded_item),
     )
     book.add("生育保险", result.steps)
+    parts.benefit_scope = result.scope
+    parts.allowance_payee = result.allowance_payee
     if not result.eligible:
         last = next((s.description for s in reversed(result.steps)), "不符合生育保险待遇条件")
         return f"不符合生育保险待遇条件：{last}"
     parts.hifp += result.medical_payment
     parts.allowance += result.allowance
-    book.delta(year, "maternity_paid", result.medical_payment + result.allowance)
+    parts.one_off_grant += result.one_off_grant
+    book.delta(year, "maternity_paid", result.medical_payment + result.allowance + result.one_off_grant)
     if result.settle_as_inpatient and facts.maternity_event == "rare_complication":
         _inpatient(facts, person, accs, amount, book, parts)
     return ""

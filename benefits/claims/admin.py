@@ -8,6 +8,7 @@ people anyway; 身份证号 is masked for users without the PII permission.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from django import forms
@@ -17,15 +18,38 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin_mixins import EmployerScopedAdmin, PiiMaskingAdmin
 
-from .models import RESULT_FIELDS, BenefitAccumulator, Claim, ClaimItem, ClaimStatus, SettlementFile
+from .models import (
+    ACCUMULATOR_AMOUNTS,
+    ACCUMULATOR_COUNTS,
+    EXTRA_RESULT_FIELDS,
+    RESULT_FIELDS,
+    BenefitAccumulator,
+    Claim,
+    ClaimItem,
+    ClaimStatus,
+    SettlementFile,
+)
 from .services import ClaimError, claim_adjudicate, claim_business_key, claim_mark_paid, claim_reverse
 
 RESULT_LABELS = {f: Claim._meta.get_field(f).verbose_name for f in RESULT_FIELDS}
+
+
+def _extra_results(claim: Claim) -> list[tuple[str, str, object]]:
+    """The rules' other outputs (基金先行支付, 生育待遇范围, 生育津贴支付对象, 本次住院累计起付标准), when set."""
+    rows: list[tuple[str, str, object]] = []
+    if claim.third_party_advance:
+        rows.append((Claim._meta.get_field("third_party_advance").verbose_name, "third_party_advance", "是"))
+    for name in ("benefit_scope", "allowance_payee"):
+        if getattr(claim, name):
+            rows.append((Claim._meta.get_field(name).verbose_name, name, getattr(claim, f"get_{name}_display")()))
+    if claim.stay_deductible is not None and claim.transfer_from_id:
+        rows.append((Claim._meta.get_field("stay_deductible").verbose_name, "stay_deductible", claim.stay_deductible))
+    return rows
 
 
 def _today() -> date:
@@ -36,6 +60,23 @@ class ClaimItemInline(admin.TabularInline):
     model = ClaimItem
     extra = 0
     fields = ("kind", "name", "quantity", "unit_price", "price_limit", "bed_type")
+
+
+class ClaimItemReadonlyInline(admin.TabularInline):
+    """The lines of a settled claim, shown as entered (their split is in the steps, stage 费用明细)."""
+
+    model = ClaimItem
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = readonly_fields = ("kind", "name", "quantity", "unit_price", "price_limit", "bed_type")
+    verbose_name_plural = "费用明细（已结算，只读）"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class ClaimForm(forms.ModelForm):
@@ -85,8 +126,10 @@ class ClaimAdmin(EmployerScopedAdmin, PiiMaskingAdmin, SimpleHistoryAdmin):
                 "fields": (
                     ("start_date", "end_date"),
                     ("hospital_name", "hospital_level", "tcm"),
-                    ("location", "transfer_from"),
+                    ("location", "out_of_province", "origin_level"),
+                    ("transfer_from", "continued_stay"),
                     ("special_kind", "disease_classes", "poverty"),
+                    ("supplementary_insured", "supplementary_renewed_on"),
                     ("major_disease_tier", "major_disease_setting"),
                 )
             },
@@ -102,6 +145,18 @@ class ClaimAdmin(EmployerScopedAdmin, PiiMaskingAdmin, SimpleHistoryAdmin):
             },
         ),
         (
+            "审核事项（经办人员确认）",
+            {
+                "fields": (
+                    "submitted_on",
+                    ("honoured_group", "aids"),
+                    ("non_designated", "emergency_rescue"),
+                    ("external_service", "external_service_filed", "high_value_drug"),
+                    ("excluded_cause", "third_party_unpaid"),
+                ),
+            },
+        ),
+        (
             "生育",
             {
                 "classes": ("collapse",),
@@ -109,10 +164,25 @@ class ClaimAdmin(EmployerScopedAdmin, PiiMaskingAdmin, SimpleHistoryAdmin):
                     ("maternity_event", "babies", "continuous_months"),
                     ("policy_extra_days", "pregnancy_months", "maternity_setting"),
                     ("spouse_insured", "rare_complication", "employer_average_monthly_wage"),
+                    ("arrears_months", "arrears_made_up", "new_employer"),
+                    ("separated_on", "maternity_insured_months"),
+                    ("claim_one_off_grant", "maternity_excluded_item"),
                 ),
             },
         ),
-        ("结算结果", {"fields": (tuple(RESULT_FIELDS[:4]), tuple(RESULT_FIELDS[4:]), "refusal_reason", "error")}),
+        (
+            "结算结果",
+            {
+                "fields": (
+                    tuple(RESULT_FIELDS[:4]),
+                    tuple(RESULT_FIELDS[4:8]),
+                    tuple(RESULT_FIELDS[8:]),
+                    tuple(EXTRA_RESULT_FIELDS),
+                    "refusal_reason",
+                    "error",
+                )
+            },
+        ),
         (
             "记录",
             {
@@ -130,6 +200,7 @@ class ClaimAdmin(EmployerScopedAdmin, PiiMaskingAdmin, SimpleHistoryAdmin):
     readonly_fields = (
         "status",
         *RESULT_FIELDS,
+        *EXTRA_RESULT_FIELDS,
         "refusal_reason",
         "error",
         "source",
@@ -160,7 +231,7 @@ class ClaimAdmin(EmployerScopedAdmin, PiiMaskingAdmin, SimpleHistoryAdmin):
 
     def get_inline_instances(self, request, obj=None):
         if obj is not None and obj.status != ClaimStatus.DRAFT:
-            return []
+            return [ClaimItemReadonlyInline(self.model, self.admin_site)] if obj.items.exists() else []
         return super().get_inline_instances(request, obj)
 
     def get_changeform_initial_data(self, request):
@@ -171,6 +242,9 @@ class ClaimAdmin(EmployerScopedAdmin, PiiMaskingAdmin, SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
+            if re.fullmatch(r"MX\d{13}", obj.business_key or ""):
+                # the number was proposed before the jurisdiction was chosen: number it in that jurisdiction
+                obj.business_key = claim_business_key(obj.jurisdiction, _today())
         super().save_model(request, obj, form, change)
 
     def has_delete_permission(self, request, obj=None):
@@ -233,11 +307,16 @@ class ClaimAdmin(EmployerScopedAdmin, PiiMaskingAdmin, SimpleHistoryAdmin):
         extra_context = extra_context or {}
         claim = self.get_queryset(request).filter(pk=object_id).first()
         if claim is not None:
-            extra_context["claim_result"] = [(RESULT_LABELS[f], f, getattr(claim, f)) for f in RESULT_FIELDS]
+            extra_context["claim_result"] = [
+                (RESULT_LABELS[f], f, getattr(claim, f)) for f in RESULT_FIELDS
+            ] + _extra_results(claim)
             extra_context["claim_steps"] = claim.steps
             extra_context["claim_obj"] = claim
             extra_context["can_adjudicate"] = claim.status == ClaimStatus.DRAFT
             extra_context["can_reverse"] = claim.status in (ClaimStatus.ADJUDICATED, ClaimStatus.PAID)
+            extra_context["claim_accumulators"] = _accumulator_rows(claim)
+            if claim.status != ClaimStatus.DRAFT:  # settled claims are reversed, never edited: no save buttons
+                extra_context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description="审核结算所选申请")
@@ -259,6 +338,24 @@ class ClaimAdmin(EmployerScopedAdmin, PiiMaskingAdmin, SimpleHistoryAdmin):
             claim_mark_paid(claim, user=request.user)
             n += 1
         messages.info(request, f"{n} 笔已确认支付")
+
+
+def _accumulator_rows(claim: Claim) -> list[dict]:
+    """本年度累计 for the claim's person and years: each amount, and what this claim added (or took back)."""
+    years = sorted({claim.start_date.year, claim.last_day.year})
+    rows = []
+    effects = claim.effects or {}
+    for acc in BenefitAccumulator.objects.filter(
+        person_id=claim.person_id, jurisdiction_id=claim.jurisdiction_id, year__in=years
+    ).order_by("year"):
+        mine = effects.get(str(acc.year), {})
+        lines = [
+            (BenefitAccumulator._meta.get_field(f).verbose_name, getattr(acc, f), mine.get(f))
+            for f in (*ACCUMULATOR_AMOUNTS, *ACCUMULATOR_COUNTS)
+            if getattr(acc, f) or mine.get(f)
+        ]
+        rows.append({"year": acc.year, "lines": lines, "reversed": claim.status == ClaimStatus.REVERSED})
+    return rows
 
 
 @admin.register(BenefitAccumulator)
@@ -293,6 +390,14 @@ class SettlementFileForm(forms.ModelForm):
     class Meta:
         model = SettlementFile
         fields = ("jurisdiction", "file", "as_of")
+        help_texts = {
+            "file": (
+                "CSV（UTF-8）或 XLSX，首行为列名：每笔报销一行（business_key、id_number、med_type、start_date、"
+                "hospital_level、medfee_sumamt、inscp_scp_amt …）；需要按明细计算先行自付、床位费标准时，"
+                "在该行之后紧接费用明细行（同一 business_key，填 item_kind、item_name、quantity、unit_price、"
+                "price_limit、bed_type），金额按明细计算。有错误的行按行号和字段列出，其余照常读入。"
+            )
+        }
 
 
 @admin.register(SettlementFile)
@@ -306,7 +411,7 @@ class SettlementFileAdmin(admin.ModelAdmin):
         "total_rows",
         "imported_rows",
         "error_rows",
-        "errors",
+        "errors_table",
         "run",
         "progress",
         "counts",
@@ -315,6 +420,22 @@ class SettlementFileAdmin(admin.ModelAdmin):
         "created_at",
         "finished_at",
     )
+
+    @admin.display(description="错误明细（行号 / 字段 / 说明）")
+    def errors_table(self, obj) -> str:
+        if not obj.errors:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            ((e.get("row"), e.get("field"), e.get("message")) for e in obj.errors),
+        )
+        more = f"（共 {obj.error_rows} 行，显示前 {len(obj.errors)} 行）" if obj.error_rows > len(obj.errors) else ""
+        return format_html(
+            "<table><thead><tr><th>行号</th><th>字段</th><th>说明</th></tr></thead><tbody>{}</tbody></table>{}",
+            rows,
+            more,
+        )
 
     @admin.display(description="进度")
     def progress(self, obj) -> str:

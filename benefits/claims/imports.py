@@ -6,8 +6,25 @@ location, medfee_sumamt, fulamt_ownpay, preselfpay, inscp_scp_amt, first_year_am
 acct_pay_requested, poverty, special_kind, disease_classes, major_disease_tier,
 major_disease_setting, maternity_event, babies, continuous_months, policy_extra_days,
 pregnancy_months, maternity_setting, spouse_insured, rare_complication,
-employer_average_monthly_wage, transfer_from (business key of the earlier claim of the stay).
-Required: business_key, id_number, med_type, start_date, hospital_level, medfee_sumamt, inscp_scp_amt.
+employer_average_monthly_wage, transfer_from (business key of the earlier claim of the stay),
+supplementary_insured, supplementary_renewed_on (ziyang 商业健康补充医疗保险);
+the rules' further facts under the claim's field names (``RULE_FACT_FIELDS``): continued_stay
+(with transfer_from), honoured_group, out_of_province, aids, non_designated, emergency_rescue,
+external_service, external_service_filed (default yes), high_value_drug, excluded_cause,
+third_party_unpaid, origin_level, arrears_months, arrears_made_up, separated_on,
+maternity_insured_months, new_employer, claim_one_off_grant, maternity_excluded_item, submitted_on.
+Required: business_key, id_number, med_type, start_date, hospital_level; and medfee_sumamt,
+inscp_scp_amt unless the claim has item lines.
+
+Item lines (费用明细, where the rules need them: ziyang's banded 先行自付 for class-B drugs,
+part-paid items and materials, bed-fee limits — 第十二条(一)(二)): rows with ``item_kind``
+filled, right after their claim's row and with the same business_key, with columns
+item_kind (``ITEM_KINDS``), item_name, quantity (days for a bed fee), unit_price,
+price_limit, bed_type. The claim's amounts are then computed from its lines exactly as
+for lines entered in the admin (:func:`benefits.claims.items.items_total`); a
+medfee_sumamt given on the claim row must equal the lines' total. An error in any line
+leaves the whole claim out (each error named by row and field).
+The file is read in one transaction; rows with errors are listed and the others imported.
 """
 
 from __future__ import annotations
@@ -19,13 +36,17 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
-from benefits.calculations._common import HOSPITAL_LEVELS, LOCATIONS
-from benefits.calculations.maternity import EVENTS
+from benefits.calculations._common import LOCATIONS
+from benefits.calculations.inpatient import CONTINUED_STAYS, EXCLUDED_CAUSES, EXTERNAL_SERVICES, HIGH_VALUE_DRUG_USES
+from benefits.calculations.maternity import EVENTS, EXCLUDED_ITEMS
+from benefits.calculations.outpatient import OUTPATIENT_LEVELS
 from enrollment.models import InsuredPerson
 
-from .models import Claim, ClaimSource, MedType, SettlementFile, SpecialKind
+from .bulk_sql import insert_objects
+from .items import BED_TYPES, ITEM_KINDS
+from .models import RULE_FACT_FIELDS, Claim, ClaimItem, ClaimSource, MedType, SettlementFile, SpecialKind
 
 COLUMNS = (
     "business_key",
@@ -58,8 +79,13 @@ COLUMNS = (
     "rare_complication",
     "employer_average_monthly_wage",
     "transfer_from",
+    "supplementary_insured",
+    "supplementary_renewed_on",
+    *RULE_FACT_FIELDS,
 )
-REQUIRED = ("business_key", "id_number", "med_type", "start_date", "hospital_level", "medfee_sumamt", "inscp_scp_amt")
+ITEM_COLUMNS = ("item_kind", "item_name", "quantity", "unit_price", "price_limit", "bed_type")
+REQUIRED = ("business_key", "id_number", "med_type", "start_date", "hospital_level")
+AMOUNTS = ("medfee_sumamt", "inscp_scp_amt")  # required when the claim has no item lines
 HEADERS_ZH = {
     "业务流水号": "business_key",
     "身份证号": "id_number",
@@ -72,6 +98,12 @@ HEADERS_ZH = {
     "全自费金额": "fulamt_ownpay",
     "先行自付金额": "preselfpay",
     "符合政策范围金额": "inscp_scp_amt",
+    "费用类别": "item_kind",
+    "项目名称": "item_name",
+    "数量": "quantity",
+    "单价": "unit_price",
+    "限价": "price_limit",
+    "床位类型": "bed_type",
 }
 DECIMALS = (
     "medfee_sumamt",
@@ -82,11 +114,42 @@ DECIMALS = (
     "acct_pay_requested",
     "employer_average_monthly_wage",
 )
-INTS = ("babies", "continuous_months", "policy_extra_days", "pregnancy_months")
-BOOLS = ("tcm", "poverty", "spouse_insured", "rare_complication")
+INTS = (
+    "babies",
+    "continuous_months",
+    "policy_extra_days",
+    "pregnancy_months",
+    "arrears_months",
+    "maternity_insured_months",
+)
+BOOLS = (
+    "tcm",
+    "poverty",
+    "spouse_insured",
+    "rare_complication",
+    "supplementary_insured",
+    "honoured_group",
+    "out_of_province",
+    "aids",
+    "non_designated",
+    "emergency_rescue",
+    "external_service_filed",
+    "third_party_unpaid",
+    "arrears_made_up",
+    "new_employer",
+    "claim_one_off_grant",
+)
+BOOLS_DEFAULT_TRUE = ("external_service_filed",)  # an empty cell keeps the model's default
+DATES = ("start_date", "end_date", "supplementary_renewed_on", "separated_on", "submitted_on")
 CHOICES = {
     "med_type": tuple(MedType.values),
-    "hospital_level": HOSPITAL_LEVELS,
+    "hospital_level": OUTPATIENT_LEVELS,
+    "origin_level": OUTPATIENT_LEVELS,
+    "continued_stay": CONTINUED_STAYS,
+    "external_service": EXTERNAL_SERVICES,
+    "high_value_drug": HIGH_VALUE_DRUG_USES,
+    "excluded_cause": EXCLUDED_CAUSES,
+    "maternity_excluded_item": EXCLUDED_ITEMS,
     "location": LOCATIONS,
     "special_kind": tuple(SpecialKind.values),
     "maternity_event": EVENTS,
@@ -152,8 +215,11 @@ def parse_row(raw: dict[str, str]) -> dict[str, Any]:
                 except ValueError:
                     raise RowError(col, f"不是整数：{value!r}") from None
         elif col in BOOLS:
-            out[col] = value.lower() in ("1", "true", "yes", "y", "是")
-        elif col in ("start_date", "end_date"):
+            if not value and col in BOOLS_DEFAULT_TRUE:
+                out[col] = True
+            else:
+                out[col] = value.lower() in ("1", "true", "yes", "y", "是")
+        elif col in DATES:
             if value:
                 try:
                     out[col] = date.fromisoformat(value[:10])
@@ -168,6 +234,45 @@ def parse_row(raw: dict[str, str]) -> dict[str, Any]:
     return out
 
 
+def parse_item(raw: dict[str, str]) -> dict[str, Any]:
+    """Typed fields of one item line (``RowError`` naming the field otherwise)."""
+    kind = (raw.get("item_kind") or "").strip()
+    if kind not in ITEM_KINDS:
+        raise RowError("item_kind", f"{kind!r} 不在可选值 {', '.join(ITEM_KINDS)} 中")
+    out: dict[str, Any] = {"kind": kind, "name": (raw.get("item_name") or "").strip()[:200]}
+    for col, name, required in (
+        ("quantity", "quantity", False),
+        ("unit_price", "unit_price", True),
+        ("price_limit", "price_limit", False),
+    ):
+        value = (raw.get(col) or "").strip()
+        if not value:
+            if required:
+                raise RowError(col, "必填")
+            out[name] = Decimal(1) if col == "quantity" else None
+            continue
+        try:
+            out[name] = Decimal(value)
+        except InvalidOperation:
+            raise RowError(col, f"不是数字：{value!r}") from None
+        if out[name] < 0:
+            raise RowError(col, "不能为负数")
+    bed = (raw.get("bed_type") or "").strip()
+    if kind == "bed_fee":
+        bed = bed or "general"
+        if bed not in BED_TYPES:
+            raise RowError("bed_type", f"{bed!r} 不在可选值 {', '.join(BED_TYPES)} 中")
+    out["bed_type"] = bed
+    return out
+
+
+def items_medfee(items: list[dict[str, Any]]) -> Decimal:
+    """医疗费总额 of item lines: Σ quantity × unit price, to the fen (as :func:`items_total`)."""
+    from config.calculations import money
+
+    return money(sum((i["quantity"] * i["unit_price"] for i in items), Decimal(0)))
+
+
 def settlement_file_import(sfile: SettlementFile) -> dict[str, int]:
     """Read the file into draft claims (in batches); rows with errors are listed, not imported. Idempotent."""
     sfile.file.open("rb")
@@ -178,22 +283,22 @@ def settlement_file_import(sfile: SettlementFile) -> dict[str, int]:
     errors: list[dict[str, Any]] = []
     total = imported = 0
     existing = set(Claim.objects.filter(settlement_file=sfile).values_list("row_number", flat=True))
-    batch: list[tuple[int, dict[str, Any]]] = []
+    batch: list[tuple[int, dict[str, Any], list[dict[str, Any]]]] = []
 
     def flush() -> int:
         if not batch:
             return 0
-        ids = {row["id_number"] for _, row in batch}
+        ids = {row["id_number"] for _, row, _ in batch}
         persons = dict(InsuredPerson.objects.filter(id_number__in=ids).values_list("id_number", "pk"))
-        keys = {row["transfer_from"] for _, row in batch if row.get("transfer_from")}
+        keys = {row["transfer_from"] for _, row, _ in batch if row.get("transfer_from")}
         earlier = dict(Claim.objects.filter(business_key__in=keys).values_list("business_key", "pk"))
         dupes = set(
-            Claim.objects.filter(business_key__in=[r["business_key"] for _, r in batch]).values_list(
+            Claim.objects.filter(business_key__in=[r["business_key"] for _, r, _ in batch]).values_list(
                 "business_key", flat=True
             )
         )
-        objs = []
-        for number, row in batch:
+        objs, lines = [], []
+        for number, row, items in batch:
             pid = persons.get(row["id_number"])
             if pid is None:
                 errors.append({"row": number, "field": "id_number", "message": "查无此参保人员"})
@@ -225,26 +330,108 @@ def settlement_file_import(sfile: SettlementFile) -> dict[str, int]:
                     created_by_id=sfile.uploaded_by_id,
                 )
             )
-        Claim.objects.bulk_create(objs, batch_size=BATCH)
+            lines.append(items)
+        insert_objects(Claim, objs)
+        if any(lines):
+            pks = dict(
+                Claim.objects.filter(
+                    business_key__in=[o.business_key for o, items in zip(objs, lines, strict=True) if items]
+                ).values_list("business_key", "pk")
+            )
+            insert_objects(
+                ClaimItem,
+                [
+                    ClaimItem(claim_id=pks[obj.business_key], **item)
+                    for obj, items in zip(objs, lines, strict=True)
+                    for item in items
+                ],
+            )
         batch.clear()
         return len(objs)
+
+    # The claim being read: [row number, typed row or None (error / already imported), item lines,
+    # row numbers of bad item lines, business_key].
+    current: list[Any] | None = None
+
+    def close() -> int:
+        """The claim row and its item lines are complete: queue the claim (or record why not)."""
+        nonlocal current
+        if current is None or current[1] is None:
+            current = None
+            return 0
+        number, row, items, bad, _ = current
+        current = None
+        if bad:
+            errors.append(
+                {
+                    "row": number,
+                    "field": "item_kind",
+                    "message": f"费用明细第 {', '.join(map(str, bad))} 行有错误，整笔未读入",
+                }
+            )
+            return 0
+        if items:
+            medfee = items_medfee(items)
+            if "medfee_sumamt" in row and row["medfee_sumamt"] != medfee:
+                errors.append(
+                    {
+                        "row": number,
+                        "field": "medfee_sumamt",
+                        "message": f"医疗费总额 {row['medfee_sumamt']} 与明细合计 {medfee} 不符",
+                    }
+                )
+                return 0
+            row.setdefault("medfee_sumamt", medfee)
+            row.setdefault("inscp_scp_amt", Decimal(0))  # computed from the lines at adjudication
+        else:
+            missing = [c for c in AMOUNTS if c not in row]
+            if missing:
+                errors.append({"row": number, "field": missing[0], "message": "必填（无费用明细时）"})
+                return 0
+        done = 0
+        if row.get("transfer_from"):
+            done += flush()  # the stay it continues may be in a row just read
+        batch.append((number, row, items))
+        if len(batch) >= BATCH:
+            done += flush()
+        return done
 
     with transaction.atomic():
         for number, raw in enumerate(read_rows(sfile.original_name or sfile.file.name, data), start=2):
             total += 1
+            if (raw.get("item_kind") or "").strip():
+                key = (raw.get("business_key") or "").strip()
+                if current is None or key != current[4]:
+                    errors.append(
+                        {
+                            "row": number,
+                            "field": "business_key",
+                            "message": "费用明细行须紧随其报销申请行，且业务流水号相同",
+                        }
+                    )
+                    continue
+                if current[1] is None:
+                    continue  # the claim row itself has an error or was imported before
+                try:
+                    current[2].append(parse_item(raw))
+                except RowError as exc:
+                    errors.append({"row": number, "field": exc.field, "message": str(exc)})
+                    current[3].append(number)
+                continue
+            imported += close()
+            key = (raw.get("business_key") or "").strip()
             if number in existing:
+                current = [number, None, [], [], key]
                 continue
             try:
                 row = parse_row(raw)
             except RowError as exc:
                 errors.append({"row": number, "field": exc.field, "message": str(exc)})
+                current = [number, None, [], [], key]
                 continue
             row = {k: v for k, v in row.items() if v not in ("", None) or k in ("business_key", "id_number")}
-            if row.get("transfer_from"):
-                imported += flush()  # the stay it continues may be in a row just read
-            batch.append((number, row))
-            if len(batch) >= BATCH:
-                imported += flush()
+            current = [number, row, [], [], key]
+        imported += close()
         imported += flush()
         sfile.total_rows = total
         sfile.imported_rows = len(existing) + imported
@@ -252,3 +439,10 @@ def settlement_file_import(sfile: SettlementFile) -> dict[str, int]:
         sfile.errors = errors[:1000]
         sfile.save(update_fields=["total_rows", "imported_rows", "error_rows", "errors"])
     return {"rows": total, "imported": imported, "errors": len(errors)}
+
+
+def analyze_claims() -> None:
+    """Refresh the planner's statistics after a big import (PostgreSQL), so chunks read by index."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(f"ANALYZE {Claim._meta.db_table}, {ClaimItem._meta.db_table}")

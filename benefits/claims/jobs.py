@@ -4,8 +4,9 @@ The claims of the chunk are read at once (ordered by person, then file row), wit
 the persons' spans and timelines, the years' accumulators and the personal-account
 balances; each claim goes through the same :func:`~benefits.claims.services.evaluate`
 as one claim on the screen, with the accumulators and balances moved forward in
-memory; then the chunk writes set-wise: claims (``bulk_update``), accumulators
-(``bulk_create`` / ``bulk_update``), their adjustment rows, and one journal entry per
+memory; then the chunk writes set-wise (:mod:`benefits.claims.bulk_sql`: COPY into a
+temporary table on PostgreSQL): claims (one UPDATE … FROM), accumulators (one
+INSERT … ON CONFLICT DO UPDATE), their adjustment rows (one COPY), and one journal entry per
 paying claim through fundsC's :func:`funds.ledger_sql.post_entries_bulk` (business key
 ``claim:<业务流水号>``; a key already posted is skipped). Idempotent: only draft claims
 are taken, so a second run finds nothing to do.
@@ -13,40 +14,49 @@ are taken, so a second run finds nothing to do.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from decimal import Decimal
 
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
 from django.utils import timezone
 
 from config.batch import ChunkContext, batch_job
 from config.calculations import InputError
-from config.models import BatchRun
+from config.models import BatchRun, Jurisdiction
 from config.policy import PolicyError
 from funds.ledger_sql import post_entries_bulk
 from funds.models import AccountKind, EntryKind, FundAccount, JournalEntry
 from funds.posting import fund_account
 
+from .bulk_sql import insert_objects, update_rows, upsert_rows
 from .models import (
     ACCUMULATOR_AMOUNTS,
     ACCUMULATOR_COUNTS,
+    EXTRA_RESULT_FIELDS,
     RESULT_FIELDS,
     AccumulatorAdjustment,
     AdjustmentKind,
     BenefitAccumulator,
     Claim,
+    ClaimItem,
     ClaimStatus,
     SettlementFile,
     SettlementFileStatus,
 )
 from .selectors import accumulators_of, balances_of, person_contexts
-from .services import LAYER_ACCOUNT, ClaimError, apply_decision, claim_facts, evaluate, ledger_amounts
+from .services import (
+    LAYER_ACCOUNT,
+    ClaimError,
+    apply_decision,
+    claim_facts,
+    evaluate,
+    ledger_amounts,
+    transfer_source,
+)
 
 JOB = "claims.settle_file"
 CLAIM_FIELDS = [
     *RESULT_FIELDS,
+    *EXTRA_RESULT_FIELDS,
     "status",
     "refusal_reason",
     "error",
@@ -84,12 +94,13 @@ def settle_file_chunk(ctx: ChunkContext) -> dict[str, int]:
     claims = list(
         Claim.objects.filter(
             settlement_file_id=file_id, status=ClaimStatus.DRAFT, person_id__gte=ctx.lo, person_id__lt=ctx.hi
-        )
-        .select_related("jurisdiction")
-        .order_by("person_id", "row_number", "id")
+        ).order_by("person_id", "row_number", "id")
     )
     if not claims:
         return {}
+    jurisdictions = {j.pk: j for j in Jurisdiction.objects.filter(pk__in={c.jurisdiction_id for c in claims})}
+    for c in claims:
+        c.jurisdiction = jurisdictions[c.jurisdiction_id]
     return settle_claims(claims, as_of=ctx.as_of, run_id=ctx.run.pk, user_id=ctx.user_id)
 
 
@@ -106,11 +117,9 @@ def settle_claims(
         for y in {c.start_date.year, (c.end_date or c.start_date).year}
     }
     accs = accumulators_of(keys)
-    existing_accs = set(
-        BenefitAccumulator.objects.filter(person_id__in=person_ids).values_list("person_id", "jurisdiction_id", "year")
-    )
     balances = balances_of({(c.person_id, c.jurisdiction_id) for c in claims}, lock=True)
     earlier = _transfer_sources(claims)
+    lines = items_of([c.pk for c in claims])
     settled: list[tuple[Claim, object]] = []
     user = _User(user_id)
     for claim in claims:
@@ -120,7 +129,7 @@ def settle_claims(
                 transfer = earlier.get(claim.transfer_from_id)
                 if transfer is None:
                     raise ClaimError("转院前的住院须为同一参保人已结算的申请")
-            facts = claim_facts(claim, transfer=transfer)
+            facts = claim_facts(claim, items=lines.get(claim.pk), transfer=transfer)
             year_accs = {y: accs[(claim.person_id, claim.jurisdiction_id, y)] for y in facts.years}
             key = (claim.person_id, claim.jurisdiction_id)
             decision = evaluate(facts, contexts[claim.person_id], year_accs, balances[key])
@@ -137,62 +146,33 @@ def settle_claims(
         for year, deltas in decision.effects.items():
             accs[(claim.person_id, claim.jurisdiction_id, int(year))].apply(deltas)
         balances[key] -= decision.breakdown["acct_pay"]
-        earlier[claim.pk] = (decision.breakdown["act_pay_dedc"], claim.hospital_level)
+        earlier[claim.pk] = transfer_source(
+            decision.extra.get("stay_deductible"), decision.breakdown["act_pay_dedc"], claim.hospital_level
+        )
         settled.append((claim, decision))
     entries = _post(settled, as_of=as_of, run_id=run_id, user_id=user_id)
     counts["entries"] = entries
-    _write_accumulators(settled, accs, existing_accs, run_id)
+    _write_accumulators(settled, accs, run_id)
     _update_claims(claims)
     return dict(counts)
+
+
+def items_of(claim_ids: list[int]) -> dict[int, list[dict]]:
+    """The item lines of these claims (claim id → rows in entry order), a few queries for a whole chunk."""
+    out: dict[int, list[dict]] = defaultdict(list)
+    for i in range(0, len(claim_ids), 5000):
+        for row in (
+            ClaimItem.objects.filter(claim_id__in=claim_ids[i : i + 5000])
+            .order_by("claim_id", "id")
+            .values("claim_id", "kind", "name", "quantity", "unit_price", "price_limit", "bed_type")
+        ):
+            out[row.pop("claim_id")].append(row)
+    return out
 
 
 def _update_claims(claims: list[Claim]) -> None:
     """Write the claims' results set-wise."""
     update_rows(Claim, claims, CLAIM_FIELDS)
-
-
-def _copy_value(field, value):
-    if field.get_internal_type() == "JSONField":
-        return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
-    return field.get_db_prep_save(value, connection)
-
-
-def update_rows(model, objs: list, names: list[str] | tuple[str, ...]) -> None:
-    """``bulk_update`` through a temporary table and one UPDATE … FROM (Django's CASE-per-field
-    ``bulk_update`` costs far more than the adjudication itself)."""
-    if not objs:
-        return
-    fields = [model._meta.get_field(f) for f in names]
-    columns = [f.column for f in fields]
-    table, tmp = model._meta.db_table, f"{model._meta.db_table}_tmp"
-    pg = connection.vendor == "postgresql"
-    types = {
-        "DecimalField": "numeric(14, 2)",
-        "JSONField": "text",
-        "DateField": "date",
-        "DateTimeField": "timestamp with time zone" if pg else "datetime",
-        "ForeignKey": "bigint",
-        "PositiveIntegerField": "bigint",
-    }
-    decl = ", ".join(f"{c} {types.get(f.get_internal_type(), 'text')}" for c, f in zip(columns, fields, strict=True))
-    with connection.cursor() as cur:
-        cur.execute(f"DROP TABLE IF EXISTS {tmp}")
-        cur.execute(f"CREATE TEMPORARY TABLE {tmp} (id bigint PRIMARY KEY, {decl})")
-        if pg:  # COPY: one round trip for the whole chunk
-            with cur.connection.cursor().copy(f"COPY {tmp} (id, {', '.join(columns)}) FROM STDIN") as copy:
-                for o in objs:
-                    copy.write_row((o.pk, *(_copy_value(f, getattr(o, f.attname)) for f in fields)))
-        else:
-            cur.executemany(
-                f"INSERT INTO {tmp} (id, {', '.join(columns)}) VALUES (%s{', %s' * len(columns)})",
-                [(o.pk, *(f.get_db_prep_save(getattr(o, f.attname), connection) for f in fields)) for o in objs],
-            )
-        sets = ", ".join(
-            f"{c} = t.{c}::jsonb" if pg and f.get_internal_type() == "JSONField" else f"{c} = t.{c}"
-            for c, f in zip(columns, fields, strict=True)
-        )
-        cur.execute(f"UPDATE {table} SET {sets} FROM {tmp} t WHERE {table}.id = t.id")
-        cur.execute(f"DROP TABLE IF EXISTS {tmp}")
 
 
 class _User:
@@ -203,10 +183,10 @@ class _User:
 def _transfer_sources(claims: list[Claim]) -> dict[int, tuple[Decimal, str]]:
     ids = {c.transfer_from_id for c in claims if c.transfer_from_id}
     return {
-        pk: (ded or Decimal(0), level)
-        for pk, ded, level in Claim.objects.filter(
+        pk: transfer_source(stay, ded, level)
+        for pk, stay, ded, level in Claim.objects.filter(
             pk__in=ids, status__in=(ClaimStatus.ADJUDICATED, ClaimStatus.PAID)
-        ).values_list("pk", "act_pay_dedc", "hospital_level")
+        ).values_list("pk", "stay_deductible", "act_pay_dedc", "hospital_level")
     }
 
 
@@ -260,35 +240,39 @@ def _post(settled: list, *, as_of, run_id: int | None, user_id: int | None) -> i
     return result["entries"]
 
 
-def _write_accumulators(settled: list, accs: dict, existing: set, run_id: int | None) -> None:
-    touched = {(c.person_id, c.jurisdiction_id, int(y)) for c, d in settled for y in d.effects}
+def _write_accumulators(settled: list, accs: dict, run_id: int | None) -> None:
+    """The touched accumulators (one upsert) and one adjustment row per claim and year (one insert)."""
+    touched = sorted({(c.person_id, c.jurisdiction_id, int(y)) for c, d in settled for y in d.effects})
     if not touched:
         return
     fields = (*ACCUMULATOR_AMOUNTS, *ACCUMULATOR_COUNTS)
-    new = [k for k in touched if k not in existing]
-    BenefitAccumulator.objects.bulk_create(
-        [BenefitAccumulator(person_id=p, jurisdiction_id=j, year=y) for p, j, y in new], batch_size=2000
+    now = timezone.now()
+    upsert_rows(
+        BenefitAccumulator,
+        ["person_id", "jurisdiction_id", "year", *fields, "admissions_by_level", "updated_at"],
+        [
+            (
+                *key,
+                *(accs[key].values.get(f, 0) for f in fields),
+                {k: v for k, v in accs[key].by_level.items() if v},
+                now,
+            )
+            for key in touched
+        ],
+        conflict=("person", "jurisdiction", "year"),
     )
-    rows = {
-        (r.person_id, r.jurisdiction_id, r.year): r
-        for r in BenefitAccumulator.objects.filter(
+    ids = {
+        (p, j, y): pk
+        for pk, p, j, y in BenefitAccumulator.objects.filter(
             person_id__in={k[0] for k in touched}, year__in={k[2] for k in touched}
-        ).only("id", "person_id", "jurisdiction_id", "year")
+        ).values_list("id", "person_id", "jurisdiction_id", "year")
     }
-    changed, now = [], timezone.now()
-    for key in touched:
-        row, acc = rows[key], accs[key]
-        for f in fields:
-            setattr(row, f, acc.values.get(f, 0))
-        row.admissions_by_level = {k: v for k, v in acc.by_level.items() if v}
-        row.updated_at = now
-        changed.append(row)
-    update_rows(BenefitAccumulator, changed, [*fields, "admissions_by_level", "updated_at"])
-    AccumulatorAdjustment.objects.bulk_create(
+    insert_objects(
+        AccumulatorAdjustment,
         [
             AccumulatorAdjustment(
-                accumulator=rows[(c.person_id, c.jurisdiction_id, int(y))],
-                claim=c,
+                accumulator_id=ids[(c.person_id, c.jurisdiction_id, int(y))],
+                claim_id=c.pk,
                 kind=AdjustmentKind.SETTLE,
                 deltas=deltas,
                 run_id=run_id,
@@ -296,5 +280,4 @@ def _write_accumulators(settled: list, accs: dict, existing: set, run_id: int | 
             for c, d in settled
             for y, deltas in d.effects.items()
         ],
-        batch_size=2000,
     )

@@ -20,8 +20,19 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from benefits.calculations._common import HOSPITAL_LEVELS, LEVEL_ZH, LOCATION_ZH, LOCATIONS
-from benefits.calculations.maternity import EVENT_ZH, EVENTS
+from benefits.calculations._common import LEVEL_ZH, LOCATION_ZH, LOCATIONS
+from benefits.calculations.inpatient import (
+    CONTINUED_STAY_ZH,
+    CONTINUED_STAYS,
+    EXCLUDED_CAUSE_ZH,
+    EXCLUDED_CAUSES,
+    EXTERNAL_SERVICE_ZH,
+    EXTERNAL_SERVICES,
+    HIGH_VALUE_DRUG_USES,
+    HIGH_VALUE_DRUG_ZH,
+)
+from benefits.calculations.maternity import EVENT_ZH, EVENTS, EXCLUDED_ITEM_ZH, EXCLUDED_ITEMS
+from benefits.calculations.outpatient import OUTPATIENT_LEVELS
 from config.models import BatchRun, Jurisdiction
 from enrollment.models import InsuredPerson
 
@@ -78,11 +89,40 @@ RESULT_FIELDS = (
     "pool_prop_selfpay",
     "hifmi_pay",
     "hifob_pay",
+    "oth_pay",
     "acct_pay",
     "psn_cash_pay",
     "fund_pay_sumamt",
     "maternity_allowance",
+    "one_off_grant",
 )
+
+#: Facts the case worker enters (or a settlement file carries) that the rules take as they are,
+#: under the same name as the rule's input (:func:`benefits.claims.services.claim_facts`).
+RULE_FACT_FIELDS = (
+    "continued_stay",
+    "honoured_group",
+    "out_of_province",
+    "aids",
+    "non_designated",
+    "emergency_rescue",
+    "external_service",
+    "external_service_filed",
+    "high_value_drug",
+    "excluded_cause",
+    "third_party_unpaid",
+    "origin_level",
+    "arrears_months",
+    "arrears_made_up",
+    "separated_on",
+    "maternity_insured_months",
+    "new_employer",
+    "claim_one_off_grant",
+    "maternity_excluded_item",
+    "submitted_on",
+)
+#: Results beyond the 2303 amounts (the rules' other outputs), written with the result.
+EXTRA_RESULT_FIELDS = ("third_party_advance", "benefit_scope", "allowance_payee", "stay_deductible")
 
 
 class SettlementFileStatus(models.TextChoices):
@@ -161,7 +201,10 @@ class Claim(models.Model):
     end_date = models.DateField("出院日期", null=True, blank=True, help_text="门诊留空（同就诊日期）")
     hospital_name = models.CharField("医疗机构名称", max_length=200, blank=True)
     hospital_level = models.CharField(
-        "医疗机构等级", max_length=16, choices=[(k, LEVEL_ZH[k]) for k in HOSPITAL_LEVELS]
+        "医疗机构等级",
+        max_length=16,
+        choices=[(k, LEVEL_ZH[k]) for k in OUTPATIENT_LEVELS],
+        help_text="定点零售药店只用于普通门诊（资阳第十六条(二)）",
     )
     tcm = models.BooleanField("中医医院", default=False)
     location = models.CharField(
@@ -176,7 +219,68 @@ class Claim(models.Model):
         verbose_name="转院前住院（同一次连续住院）",
         help_text="按转院规定的连续住院：只付起付标准差额，不算新的住院次数",
     )
+    continued_stay = models.CharField(
+        "连续住院类型",
+        max_length=20,
+        blank=True,
+        choices=[(k, CONTINUED_STAY_ZH[k]) for k in CONTINUED_STAYS],
+        help_text="有“转院前住院”时必填：向上转诊/向下转诊，或跨年度住院的次年部分（湖南第三十六条；三门峡第十三条(一)）",
+    )
+    honoured_group = models.BooleanField(
+        "院士/省管优秀专家/省级以上劳模/亚洲及世界冠军", default=False, help_text="廊坊第七十九条"
+    )
+    out_of_province = models.BooleanField("省外就医", default=False, help_text="异地就医且在省外（三门峡第十三条(一)）")
+    aids = models.BooleanField("艾滋病患者", default=False, help_text="资阳第十八条(一)5")
+    non_designated = models.BooleanField("非医保定点医疗机构", default=False, help_text="湖南第四十条")
+    emergency_rescue = models.BooleanField("危急重症抢救", default=False, help_text="非定点医疗机构就医时适用")
+    external_service = models.CharField(
+        "外检外购",
+        max_length=16,
+        blank=True,
+        choices=[(k, EXTERNAL_SERVICE_ZH[k]) for k in EXTERNAL_SERVICES],
+        help_text="住院期间外检外购的费用（廊坊第四十七条(一)2、第六十五条）；医疗机构等级填外检外购机构的等级",
+    )
+    external_service_filed = models.BooleanField("外检外购已备案", default=True)
+    high_value_drug = models.CharField(
+        "高值药品",
+        max_length=12,
+        blank=True,
+        choices=[(k, HIGH_VALUE_DRUG_ZH[k]) for k in HIGH_VALUE_DRUG_USES],
+        help_text="资阳第二十条(二)",
+    )
+    excluded_cause = models.CharField(
+        "不予支付情形",
+        max_length=24,
+        blank=True,
+        choices=[(k, EXCLUDED_CAUSE_ZH[k]) for k in EXCLUDED_CAUSES],
+        help_text="湖南第三十五条；资阳第十二条(三)",
+    )
+    third_party_unpaid = models.BooleanField(
+        "第三人不支付或无法确定第三人", default=False, help_text="基金先行支付后向第三人追偿"
+    )
+    origin_level = models.CharField(
+        "处方/实体医疗机构等级",
+        max_length=16,
+        blank=True,
+        choices=[(k, LEVEL_ZH[k]) for k in OUTPATIENT_LEVELS],
+        help_text="外配处方的开方医疗机构、互联网+医疗的实体医疗机构（咸宁细则第十八条、第十九条）",
+    )
+    submitted_on = models.DateField(
+        "申请受理日期",
+        null=True,
+        blank=True,
+        help_text="手工报销的申请日期：超过规定期限的不予受理（廊坊第七十三条、湖南第六十九条、资阳第三十三条(二)）",
+    )
     poverty = models.BooleanField("特困人员/低保对象", default=False)
+    supplementary_insured = models.BooleanField(
+        "已参加商业健康补充医疗保险", default=False, help_text="资阳第二十八条至第三十一条（自愿参加）"
+    )
+    supplementary_renewed_on = models.DateField(
+        "补充医疗保险断保后续保缴费日期",
+        null=True,
+        blank=True,
+        help_text="断保或超过集中办理期后续保的缴费日期：从缴费之月起 3 个月后享受（资阳第三十一条）；按时续保留空",
+    )
     # 生育
     maternity_event = models.CharField(
         "生育/计划生育事件", max_length=32, blank=True, choices=[(e, EVENT_ZH[e]) for e in EVENTS]
@@ -191,6 +295,15 @@ class Claim(models.Model):
     spouse_insured = models.BooleanField("配偶本人已享受生育待遇", default=False)
     rare_complication = models.BooleanField("少见并发症", default=False)
     employer_average_monthly_wage = _money("单位上年度职工月平均工资", null=True, blank=True)
+    arrears_months = models.PositiveSmallIntegerField("生育保险欠费月数", default=0)
+    arrears_made_up = models.BooleanField("欠费已补缴", default=False)
+    separated_on = models.DateField("解除劳动关系日期", null=True, blank=True, help_text="解除劳动关系后未就业期间生育")
+    maternity_insured_months = models.PositiveSmallIntegerField("生育保险参保月数", null=True, blank=True)
+    new_employer = models.BooleanField("生育时已在新单位就业", default=False)
+    claim_one_off_grant = models.BooleanField("申领一次性生育补助金", default=False, help_text="三门峡第二十三条")
+    maternity_excluded_item = models.CharField(
+        "生育保险不予支付项目", max_length=24, blank=True, choices=[(k, EXCLUDED_ITEM_ZH[k]) for k in EXCLUDED_ITEMS]
+    )
     # 费用
     medfee_sumamt = _money("医疗费总额")
     fulamt_ownpay = _money("全自费金额", default=0)
@@ -205,11 +318,28 @@ class Claim(models.Model):
     hifp_pay = _result("统筹基金支出")
     pool_prop_selfpay = _result("基本医疗统筹支付比例自付")
     hifmi_pay = _result("大病保险支出")
-    hifob_pay = _result("大额医疗补助支出")
+    hifob_pay = _result("职工大额医疗费用补助支出")
+    oth_pay = _result("其他支出（商业健康补充医疗保险）")
     acct_pay = _result("个人账户支出")
     psn_cash_pay = _result("个人现金支出")
     fund_pay_sumamt = _result("基金支付总额")
     maternity_allowance = _result("生育津贴")
+    one_off_grant = _result("一次性生育补助金")
+    third_party_advance = models.BooleanField("基金先行支付（向第三人追偿）", default=False)
+    stay_deductible = _result("本次连续住院累计负担起付标准")
+    benefit_scope = models.CharField(
+        "生育待遇范围",
+        max_length=16,
+        blank=True,
+        choices=[
+            ("full", "全部生育保险待遇"),
+            ("medical_only", "只享受生育医疗费用待遇"),
+            ("none", "不享受生育保险待遇"),
+        ],
+    )
+    allowance_payee = models.CharField(
+        "生育津贴支付对象", max_length=16, blank=True, choices=[("employer", "拨付用人单位"), ("person", "支付本人")]
+    )
     status = models.CharField("状态", max_length=12, choices=ClaimStatus.choices, default=ClaimStatus.DRAFT)
     refusal_reason = models.TextField("不予支付原因", blank=True)
     error = models.TextField("无法结算的原因", blank=True)
@@ -336,6 +466,8 @@ ACCUMULATOR_AMOUNTS = (
     "maternity_paid",
     "layer_burden",
     "layer_paid",
+    "supplementary_paid",
+    "supplementary_sd_paid",
     "acct_paid",
 )
 ACCUMULATOR_COUNTS = ("inpatient_admissions", "claims_count")
@@ -359,8 +491,12 @@ class BenefitAccumulator(models.Model):
     single_drug_pool_paid = _money("单行支付药品统筹支付累计", default=0)
     major_disease_pool_paid = _money("重特大疾病统筹支付累计", default=0)
     maternity_paid = _money("生育保险支付累计", default=0)
-    layer_burden = _money("大病/大额：政策范围内个人负担累计", default=0)
+    layer_burden = _money(
+        "大病/大额：计算基础累计", default=0, help_text="个人负担累计；廊坊为超过基本医保最高支付限额的费用累计"
+    )
     layer_paid = _money("大病/大额支付累计", default=0)
+    supplementary_paid = _money("商业补充医疗保险住院赔付累计", default=0)
+    supplementary_sd_paid = _money("商业补充医疗保险特殊疾病门诊赔付累计", default=0)
     acct_paid = _money("个人账户支付累计", default=0)
     claims_count = models.PositiveIntegerField("结算笔数", default=0)
     updated_at = models.DateTimeField("更新时间", auto_now=True)

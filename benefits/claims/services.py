@@ -35,10 +35,12 @@ from .adjudication import Acc, ClaimFacts, Coverage, Decision, decide
 from .items import item_from_row
 from .models import (
     RESULT_FIELDS,
+    RULE_FACT_FIELDS,
     AccumulatorAdjustment,
     AdjustmentKind,
     BenefitAccumulator,
     Claim,
+    ClaimSource,
     ClaimStatus,
 )
 from .selectors import PersonContext, accumulators_of, balances_of, coverage_of, person_contexts
@@ -54,13 +56,18 @@ class ClaimError(Exception):
 def claim_facts(
     claim: Claim, *, items: list[dict] | None = None, transfer: tuple[Decimal, str] | None = None
 ) -> ClaimFacts:
-    """The typed facts of a claim row. ``transfer`` = (deductible borne, level) of the stay it continues."""
+    """The typed facts of a claim row. ``transfer`` = (deductible borne, level) of the stay it continues.
+
+    The deductible already borne in the stay is derived from the linked earlier claim
+    (:func:`transfer_source`); the person's birth date, age and the year's pool payments
+    (overall annual cap) come from the person and the accumulators in :func:`evaluate`.
+    """
     classes = tuple(int(c) for c in str(claim.disease_classes or "").replace("，", ",").split(",") if c.strip())
     if claim.transfer_from_id and transfer is None:
         earlier = claim.transfer_from
         if earlier.status not in (ClaimStatus.ADJUDICATED, ClaimStatus.PAID) or earlier.person_id != claim.person_id:
             raise ClaimError("转院前的住院须为同一参保人已结算的申请")
-        transfer = (earlier.act_pay_dedc or ZERO, earlier.hospital_level)
+        transfer = transfer_source(earlier.stay_deductible, earlier.act_pay_dedc, earlier.hospital_level)
     return ClaimFacts(
         jurisdiction=claim.jurisdiction.code,
         med_type=claim.med_type,
@@ -79,6 +86,8 @@ def claim_facts(
         major_disease_tier=claim.major_disease_tier,
         major_disease_setting=claim.major_disease_setting,
         poverty=claim.poverty,
+        supplementary_insured=claim.supplementary_insured,
+        supplementary_renewed_on=claim.supplementary_renewed_on,
         maternity_event=claim.maternity_event,
         babies=claim.babies,
         continuous_months=claim.continuous_months,
@@ -93,7 +102,15 @@ def claim_facts(
         transfer_deductible=transfer[0] if transfer else ZERO,
         transfer_level=transfer[1] if transfer else "",
         items=tuple(item_from_row(r) for r in (items or [])),
+        **{name: getattr(claim, name) for name in RULE_FACT_FIELDS},
+        manual=claim.source == ClaimSource.MANUAL,
     )
+
+
+def transfer_source(stay_deductible: Decimal | None, act_pay_dedc: Decimal | None, level: str) -> tuple[Decimal, str]:
+    """(deductible borne in the whole stay up to the earlier claim, its level): a chain of transfers adds up."""
+    borne = stay_deductible if stay_deductible is not None else act_pay_dedc
+    return (Decimal(borne or 0), level)
 
 
 def evaluate(facts: ClaimFacts, ctx: PersonContext, accs: Mapping[int, Acc], balance: Decimal) -> Decision:
@@ -116,7 +133,7 @@ def _nobody(ctx: PersonContext):
 def ledger_amounts(decision: Decision) -> dict[str, Decimal]:
     """What leaves which account: pooled fund (统筹 + 生育津贴), the layer, the personal account; the total paid out."""
     b = decision.breakdown
-    pool = b.get("hifp_pay", ZERO) + b.get("maternity_allowance", ZERO)
+    pool = b.get("hifp_pay", ZERO) + b.get("maternity_allowance", ZERO) + b.get("one_off_grant", ZERO)
     layer = b.get("hifmi_pay", ZERO) + b.get("hifob_pay", ZERO)
     acct = b.get("acct_pay", ZERO)
     return {"pool": pool, "layer": layer, "acct": acct, "total": pool + layer + acct}
@@ -133,6 +150,10 @@ def apply_decision(claim: Claim, decision: Decision, *, as_of: date, user=None, 
         setattr(claim, name, decision.breakdown.get(name) if decision.status == ClaimStatus.ADJUDICATED else None)
     for name, value in decision.amounts.items():
         setattr(claim, name, value)
+    claim.third_party_advance = bool(decision.extra.get("third_party_advance"))
+    claim.benefit_scope = decision.extra.get("benefit_scope") or ""
+    claim.allowance_payee = decision.extra.get("allowance_payee") or ""
+    claim.stay_deductible = decision.extra.get("stay_deductible")
     claim.adjudicated_on = as_of
     claim.adjudicated_at = timezone.now()
     claim.adjudicated_by_id = getattr(user, "pk", None) if user is not None else None

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from config.batch import start_run
 
-from .imports import settlement_file_import
+from .imports import analyze_claims, settlement_file_import
 from .jobs import JOB
 from .models import SettlementFile, SettlementFileStatus
 
@@ -23,6 +23,7 @@ def settlement_file_process(*, file_id: int) -> dict[str, int]:
     SettlementFile.objects.filter(pk=file_id).update(status=SettlementFileStatus.IMPORTING)
     try:
         counts = settlement_file_import(sfile)
+        analyze_claims()
         sfile.refresh_from_db()
         run = start_run(
             JOB,

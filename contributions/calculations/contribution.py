@@ -100,7 +100,7 @@ def _line(base: Decimal, rate: Decimal | None) -> Decimal | None:
     return None if rate is None else money(base * rate)
 
 
-def _reference_wage(policy: Policy) -> Decimal:
+def reference_wage(policy: Policy) -> Decimal:
     # 缴费基准值 / 社平工资, monthly value (D-X6)
     return policy.stat("reference_monthly_wage")
 
@@ -135,12 +135,12 @@ def individual_base(
         pct = policy.percent("contribution.flexible_base_pct")
         of = policy.value("contribution.flexible_base_of")
         if of == "minimum_base":  # ziyang: 90% of the minimum base
-            return pct * policy.percent("contribution.base_floor_pct") * _reference_wage(policy)
+            return pct * policy.percent("contribution.base_floor_pct") * reference_wage(policy)
         if of == "reference_wage":
-            return pct * _reference_wage(policy)
+            return pct * reference_wage(policy)
         raise PolicyError(f"{policy.jurisdiction} contribution.flexible_base_of 取值无效: {of!r}")
     if category == "unemployed":
-        return policy.percent("contribution.unemployed_base_pct") * _reference_wage(policy)
+        return policy.percent("contribution.unemployed_base_pct") * reference_wage(policy)
 
     floor_pct = _floor_pct(policy, employer_kind)
     ceiling = policy.value("contribution.base_ceiling_pct")  # null: no ceiling (langfang D-L3)
@@ -152,17 +152,17 @@ def individual_base(
                 else ""
             )
             raise MonthlyWageRequired(policy.jurisdiction, policy.on, "工资无法确定时的缴费基数", rule)
-        wage = policy.percent("contribution.unknown_wage_base_pct") * _reference_wage(policy)
+        wage = policy.percent("contribution.unknown_wage_base_pct") * reference_wage(policy)
     else:
         wage = monthly_wage
-    reference = _reference_wage(policy)
+    reference = reference_wage(policy)
     base = max(wage, floor_pct * reference)
     if ceiling is not None:
         base = min(base, policy.percent("contribution.base_ceiling_pct") * reference)
     return base
 
 
-def _rates(
+def contribution_rates(
     policy: Policy, *, category: str, employer_kind: str, scheme: str
 ) -> tuple[Decimal, Decimal, Decimal | None]:
     """(employer, individual, maternity) rates as fractions for the person's case."""
@@ -228,7 +228,7 @@ def contribution_breakdown(
     base = individual_base(
         policy, category=category, monthly_wage=monthly_wage, employer_kind=employer_kind, scheme=scheme
     )
-    employer_rate, individual_rate, maternity_rate = _rates(
+    employer_rate, individual_rate, maternity_rate = contribution_rates(
         policy, category=category, employer_kind=employer_kind, scheme=scheme
     )
     employer = money(base * employer_rate)

@@ -7,6 +7,10 @@ years (居民医保年限) and ziyang's pre-2000 大病统筹 months — the way
 jurisdiction's document counts them, and says which of them count as local
 (本地/本省/本统筹区) for the 10-year local minimum.
 
+Deemed months are certified against the jurisdiction's cut-off date
+(``retirement.deemed_cutoff``); where the document gives none, a person with
+deemed months cannot be counted until staff enter it (D-L14, D-X16).
+
 Months throughout: langfang 第三十二条 and sanmenxia 第八条 count in months,
 and converted years are not rounded (D-Z7). Each kind's treatment is a policy
 parameter (``retirement.*``) read only when that kind is present, so a kind the
@@ -16,6 +20,7 @@ document is silent on raises ``PolicyMissing`` only for a person who has it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +48,21 @@ class PaymentMonths:
     citations: dict[str, str] = field(default_factory=dict)  # key → article
 
 
+DEEMED_CUTOFF_KEY = "retirement.deemed_cutoff"
+
+
+def deemed_cutoff(policy: Policy) -> date:
+    """视同缴费年限截止日: service before this day counts as deemed (hunan 2003-01-01, 第二十六条;
+    sanmenxia 2000-10-01, i.e. "2000年9月30日前", 第八条). Where the document gives no date
+    (langfang 第三十条 "当地…制度实施前", D-L14; ziyang; xianning) deemed months cannot be
+    certified and ``PolicyMissing`` names the key (D-X16)."""
+    raw = policy.value(DEEMED_CUTOFF_KEY)
+    try:
+        return parse_value("date", raw)
+    except (ValueError, TypeError) as exc:
+        raise PolicyError(f"{DEEMED_CUTOFF_KEY}: 应为日期 YYYY-MM-DD，实为 {raw!r}") from exc
+
+
 def _amount(name: str, value: Any) -> Decimal:
     number = ZERO if value is None else parse_value("decimal", value)
     if number < 0:
@@ -62,7 +82,8 @@ def count_payment_months(policy: Policy, **kinds: Any) -> PaymentMonths:
     cumulative = (n["deemed_months"] if with_deemed else ZERO) + n["local_months"]
     local = n["local_months"]
     if n["deemed_months"] and with_deemed:
-        parts["视同缴费年限"] = n["deemed_months"]
+        cutoff = deemed_cutoff(policy)  # hunan 第二十六条; sanmenxia 第八条; langfang 第三十条 no date (D-L14)
+        parts[f"视同缴费年限（{cutoff} 以前的连续工龄/工作年限）"] = n["deemed_months"]
     if n["local_months"]:
         parts["本地实际缴费年限"] = n["local_months"]
 

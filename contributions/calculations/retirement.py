@@ -17,6 +17,13 @@ screen call with one person's facts; the scenario calculation
 * Retiree benefits start on the 1st of the month after the retirement date when
   nothing is owed (D-X17); after a lump sum, the month after the later of the
   retirement date and the payment (sanmenxia 第八条 "次月起").
+* Keep paying (按在职职工继续缴费) instead of the lump sum where
+  ``retirement.keep_paying_allowed`` is true (langfang 第三十四条, ziyang 第九条(五)2);
+  false where the lump sum is the only route (hunan 第二十八条 "方可"); None where silent.
+  The scenario calculation reports it as ``keep_paying_allowed`` (an output added to
+  SCENARIOS.md's list).
+* Deemed months count only where the document dates them (``retirement.deemed_cutoff``,
+  D-L14): otherwise ``PolicyMissing``.
 * Legal retirement age (hunan only gives one) fixes the retirement date when it
   is not given, and flags early retirement (提前退休, which in hunan owes only the
   shortfall against the minimums, D-H9).
@@ -33,9 +40,10 @@ from typing import Any
 from config.calculations import Field, InputError, calculation, money, parse_value
 from config.policy import Policy, PolicyError
 
-from .payment_years import ZERO
+from .payment_years import ZERO, deemed_cutoff
 
 SEXES = ("male", "female")
+KEEP_PAYING_KEY = "retirement.keep_paying_allowed"
 FEMALE_ROLES = ("cadre", "worker")
 CATEGORIES = ("employee", "flexible")
 
@@ -53,6 +61,8 @@ class ClearanceResult:
     local_months: Decimal
     shortfall_months: int
     lump_sum: Decimal
+    lump_sum_base: Decimal | None  # monthly base charged (after *_lump_sum_base_pct); None when nothing is owed
+    keep_paying_allowed: bool | None  # 按在职职工继续缴费 instead of the lump sum; None: the document is silent
     eligible: bool
     retiree_from: date | None  # when nothing is owed, or once the lump sum has been paid
     basis: str  # how the lump sum was computed, in Chinese
@@ -86,7 +96,16 @@ def legal_age_date(
     return _birthday(birth_date, int(policy.decimal(key)))
 
 
-def _lump_sum_base(policy: Policy, prefix: str, last_monthly_base: Decimal | None) -> tuple[Decimal, str]:
+def lump_sum_base(
+    policy: Policy, *, category: str = "employee", last_monthly_base: Decimal | None = None
+) -> tuple[Decimal, str]:
+    """The monthly base of the 退休清缴 lump sum before ``*_lump_sum_base_pct`` is applied, and how it was found.
+
+    hunan 第二十八条 当年度缴费基准值, 第二十九条 (flexible, × 60%); langfang 第三十四条 市社平工资;
+    sanmenxia 第八条 本人退休前缴费基数 (D-S1), 第十七条 (flexible); ziyang 第九条(五)1 上月缴费基数, or the
+    clearance year's minimum base when there is none (D-Z2).
+    """
+    prefix = "flexible_" if category == "flexible" else ""
     kind = policy.value(f"retirement.{prefix}lump_sum_base")
     if kind == "reference_wage":
         return policy.stat("reference_monthly_wage"), "缴费基准值/社平工资（月）"
@@ -137,23 +156,30 @@ def clearance(
     sex_key = f"retirement.min_cumulative_months_{sex}"
     required = int(at_retirement.decimal(sex_key))
     required_local = int(at_retirement.decimal("retirement.min_local_months"))
-    cumulative = (deemed if at_retirement.value("retirement.cumulative_includes_deemed") else ZERO) + actual
+    with_deemed = at_retirement.value("retirement.cumulative_includes_deemed")
+    if deemed and with_deemed:
+        deemed_cutoff(at_retirement)  # deemed months need the document's cut-off date (D-L14, D-X16)
+    cumulative = (deemed if with_deemed else ZERO) + actual
     shortfall = max(0, math.ceil(required - cumulative), math.ceil(required_local - local))
 
-    lump_sum, basis = ZERO, "缴费年限已满，无需补缴"
+    lump_sum, basis, base = ZERO, "缴费年限已满，无需补缴", None
+    keep_paying = None
     if shortfall:
+        # langfang 第三十四条; ziyang 第九条(五)2: or keep paying as in-service until the years are met
+        keep_paying = policy.value(KEEP_PAYING_KEY, None)
         prefix = "flexible_" if category == "flexible" else ""
         base_value = parse_value("decimal", last_monthly_base) if last_monthly_base is not None else None
-        base, base_zh = _lump_sum_base(policy, prefix, base_value)
+        raw_base, base_zh = lump_sum_base(policy, category=category, last_monthly_base=base_value)
         base_pct = policy.decimal(f"retirement.{prefix}lump_sum_base_pct")
         rate_keys = policy.value(f"retirement.{prefix}lump_sum_rates")
         if not isinstance(rate_keys, list) or not rate_keys:
             raise PolicyError(f"retirement.{prefix}lump_sum_rates 应为缴费费率参数名的列表: {rate_keys!r}")
         rates = [policy.decimal(str(k)) for k in rate_keys]
         total_rate = sum(rates, ZERO)
-        lump_sum = money(base * base_pct / 100 * total_rate / 100 * shortfall)
-        rate_zh = "+".join(f"{r.normalize()}%" for r in rates)
-        basis = f"{base_zh} {base} × {base_pct.normalize()}% × ({rate_zh}) × 不足{shortfall}个月 = {lump_sum}"
+        base = raw_base * base_pct / 100  # the monthly base actually charged (hunan 第二十九条 60% of 缴费基准值)
+        lump_sum = money(base * total_rate / 100 * shortfall)
+        rate_zh = "+".join(f"{r.normalize():f}%" for r in rates)
+        basis = f"{base_zh} {raw_base} × {base_pct.normalize():f}% × ({rate_zh}) × 不足{shortfall}个月 = {lump_sum}"
 
     rule = policy.value("retirement.retiree_from_rule")
     if rule != "month_after_retirement":
@@ -175,6 +201,8 @@ def clearance(
         local_months=local,
         shortfall_months=shortfall,
         lump_sum=lump_sum,
+        lump_sum_base=base,
+        keep_paying_allowed=None if keep_paying is None else bool(keep_paying),
         eligible=shortfall == 0,
         retiree_from=retiree_from,
         basis=basis,
@@ -212,6 +240,7 @@ def _ages_known(policy: Policy, sex: str, category: str, female_role: str | None
         "lump_sum": "money",
         "eligible": "bool",
         "retiree_from": "date",
+        "keep_paying_allowed": "bool",
     },
 )
 def retirement_clearance(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -225,4 +254,6 @@ def retirement_clearance(policy: Policy, inputs: dict[str, Any]) -> dict[str, An
         "lump_sum": result.lump_sum,
         "eligible": result.eligible,
         "retiree_from": result.retiree_from,
+        # extension to SCENARIOS.md: whether 按在职职工继续缴费 may replace the lump sum (null: silent or nothing owed)
+        "keep_paying_allowed": result.keep_paying_allowed,
     }

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.models import InsuredPerson
@@ -55,7 +55,62 @@ class RetirementClearanceCaseAdmin(SimpleHistoryAdmin):
     readonly_fields = (
         *(f.name for f in RetirementClearanceCase._meta.fields if f.name not in ("person", "reason", "retire_on")),
         "pay_link",
+        "keep_paying_offer",
+        "category_zh",
+        "facts_zh",
     )
+
+    fieldsets = (
+        (
+            "案件",
+            {
+                "fields": (
+                    ("person", "jurisdiction", "category_zh"),
+                    ("reason", "retire_on", "opened_on"),
+                    "status",
+                    "run",
+                )
+            },
+        ),
+        (
+            "缴费年限（月）",
+            {
+                "fields": (
+                    "required_months",
+                    "required_local_months",
+                    "deemed_months",
+                    "actual_months",
+                    "local_months",
+                    "cumulative_months",
+                    "shortfall_months",
+                )
+            },
+        ),
+        ("一次性补缴", {"fields": ("lump_sum_base", "lump_sum", "basis", "option", "keep_paying_offer", "problem")}),
+        (
+            "审核与补缴单",
+            {"fields": (("approved_by", "approved_on"), ("bill_no", "bill_amount", "bill_issued_on"), "pay_link")},
+        ),
+        (
+            "缴费与转退休",
+            {
+                "fields": (
+                    "paid_on",
+                    "payment_reference",
+                    "retiree_from",
+                    "ledger_entry_id",
+                    "ledger_note",
+                    "closed_on",
+                )
+            },
+        ),
+        ("依据", {"fields": ("facts_zh", "citation", "created_at")}),
+    )
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:  # a case worker opens a case by hand: the service computes everything else
+            return ((None, {"fields": ("person", "reason", "retire_on")}),)
+        return self.fieldsets
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields + (("person", "reason", "retire_on") if obj else ())
@@ -66,6 +121,31 @@ class RetirementClearanceCaseAdmin(SimpleHistoryAdmin):
     @admin.display(description="问题", boolean=True)
     def problem_flag(self, obj):
         return not obj.problem
+
+    @admin.display(description="退休前人员类别")
+    def category_zh(self, obj):
+        names = {"employee": "在职职工（含领取失业保险金人员）", "flexible": "灵活就业人员"}
+        return names.get(obj.category, obj.category)
+
+    @admin.display(description="计算所依据的事实")
+    def facts_zh(self, obj):
+        lines = []
+        for key, value in (obj.facts or {}).items():
+            if isinstance(value, dict):
+                value = "；".join(f"{k} {v} 个月" for k, v in value.items()) or "—"
+            lines.append(format_html("<li>{}：{}</li>", key, "—" if value in (None, "") else value))
+        return format_html("<ul>{}</ul>", format_html_join("", "{}", ((line,) for line in lines))) if lines else "—"
+
+    @admin.display(description="可否选择继续缴费")
+    def keep_paying_offer(self, obj):
+        """按在职职工继续缴费 is offered only where ``retirement.keep_paying_allowed`` is true (langfang 第三十四条,
+        ziyang 第九条(五)2); elsewhere the lump sum is the only route, or the document is silent (D-X16)."""
+        if not obj or not obj.pk:
+            return "—"
+        allowed, citation = services.keep_paying_offer(obj, on=timezone.localdate())
+        if allowed is None:
+            return f"文件未规定（{citation}），需由经办人员录入参数后方可选择"
+        return f"{'可以选择' if allowed else '不可选择，只能一次性补缴'}（{citation}）"
 
     @admin.display(description="登记缴费")
     def pay_link(self, obj):

@@ -39,14 +39,21 @@ from config.calculations import InputError
 from config.models import Jurisdiction
 from config.policy import Policy, PolicyError, PolicyMissing
 from contributions.calculations.payment_years import count_payment_months
-from contributions.calculations.retirement import _lump_sum_base, clearance, legal_age_date
+from contributions.calculations.retirement import KEEP_PAYING_KEY, clearance, legal_age_date
 from contributions.models import MonthlyDue
 from enrollment.models import EnrolmentSpan, InsuredPerson, Sex
 
 from .models import CaseOption, CaseReason, CaseStatus, RetirementClearanceCase
 
 IN_SERVICE = ("employee", "flexible", "unemployed")
-KEEP_PAYING_KEY = "retirement.keep_paying_allowed"
+KIND_ZH = {
+    "deemed_months": "视同缴费月数",
+    "military_months": "军人服现役月数",
+    "local_months": "本地实际缴费月数",
+    "other_region_months": "统筹区外转入实际缴费月数",
+    "resident_years": "居民医保年数",
+    "pre2000_pooling_months": "2000年12月以前大病统筹月数",
+}
 # Fields a nightly recomputation may change on a case still open.
 COMPUTED = (
     "required_months",
@@ -130,9 +137,9 @@ def compute(
         "facts": {
             "性别": "男" if sex == "male" else "女",
             "出生日期": facts.birth_date.isoformat(),
-            "女职工身份": facts.female_role or "",
-            "人员类别": facts.category,
-            **{k: str(v) for k, v in kinds.items()},
+            "女职工身份": {"cadre": "干部", "worker": "工人"}.get(facts.female_role, ""),
+            "人员类别": "灵活就业人员" if facts.category == "flexible" else "在职职工",
+            **{KIND_ZH.get(k, k): str(v) for k, v in kinds.items()},
             "上月缴费基数": None if last_base is None else str(last_base),
         },
         "problem": "",
@@ -169,11 +176,9 @@ def compute(
         basis=result.basis,
         citation="; ".join(f"{k}: {v}" for k, v in sorted(result.citations.items())),
         retiree_from=result.retiree_from,
-        lump_sum_base=None,
+        lump_sum_base=result.lump_sum_base,
+        keep_paying_allowed=result.keep_paying_allowed,
     )
-    if result.shortfall_months:
-        prefix = "flexible_" if facts.category == "flexible" else ""
-        out["lump_sum_base"] = _lump_sum_base(policy, prefix, last_base)[0]
     out["facts"]["计入的年限"] = {k: str(v) for k, v in counted.parts.items()}
     return out
 
@@ -380,15 +385,32 @@ def pending_recompute(as_of: date, *, lo: int, hi: int) -> Counter:
 # --- the case worker's actions ------------------------------------------------------------------
 
 
+def keep_paying_offer(case: RetirementClearanceCase, *, on: date) -> tuple[bool | None, str]:
+    """Whether 按在职职工继续缴费 may replace the lump sum for this case on ``on``, with the article (None: silent)."""
+    policy = Policy(case.jurisdiction.code, on)
+    allowed = policy.value(KEEP_PAYING_KEY, None)
+    if allowed is None:
+        return None, KEEP_PAYING_KEY
+    return bool(allowed), f"{KEEP_PAYING_KEY}: {policy.citation(KEEP_PAYING_KEY)}"
+
+
 @transaction.atomic
 def case_choose_keep_paying(case: RetirementClearanceCase, *, on: date, user=None) -> RetirementClearanceCase:
     """按在职职工继续缴费 (langfang 第三十四条; ziyang 第九条(五)2): only where the parameter allows it."""
     policy = Policy(case.jurisdiction.code, on)
-    if not policy.value(KEEP_PAYING_KEY, None):
+    allowed = policy.value(KEEP_PAYING_KEY, None)
+    if allowed is None:
         raise ValidationError(
             {
                 "option": f"{case.jurisdiction.name}在 {on} 没有允许继续缴费的政策参数 {KEEP_PAYING_KEY}"
-                "（文件未规定或尚未录入，D-X16）。"
+                "（文件未规定，需由经办人员录入，D-X16）。"
+            }
+        )
+    if not allowed:
+        raise ValidationError(
+            {
+                "option": f"{case.jurisdiction.name}只能一次性补缴，不能选择继续缴费"
+                f"（{KEEP_PAYING_KEY}: {policy.citation(KEEP_PAYING_KEY)}）。"
             }
         )
     if case.status != CaseStatus.OPEN:
@@ -428,7 +450,12 @@ def case_approve(case: RetirementClearanceCase, *, on: date, user=None) -> Retir
     if case.option == CaseOption.KEEP_PAYING and case.shortfall_months:
         raise ValidationError({"status": f"选择继续缴费，尚差{case.shortfall_months}个月，年限满后再审核。"})
     if not case.shortfall_months:
-        _retire(case, retiree_from=values["retiree_from"], user=case.approved_by)
+        retiree_from = values["retiree_from"]
+        if case.option == CaseOption.KEEP_PAYING:
+            # langfang 第三十四条 "达到规定缴费年限后，可申请享受退休人员医疗保险待遇"; ziyang 第九条(五)2 "退休清算前
+            # 享受在职职工医疗保险待遇": in service until this approval, retiree from the next month (D-X11)
+            retiree_from = max(retiree_from, date(on.year + on.month // 12, on.month % 12 + 1, 1))
+        _retire(case, retiree_from=retiree_from, user=case.approved_by)
         case.status, case.closed_on = CaseStatus.CLOSED, on
     else:
         case.status = CaseStatus.BILLED

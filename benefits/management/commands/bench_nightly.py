@@ -26,9 +26,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from benefits.calculations.eligibility import ContributionMonth, eligibility_timeline
+from benefits.jobs import execute_in_processes
 from benefits.management.commands.run_nightly import describe
 from benefits.models import EligibilityPeriod
-from config.batch import run_in_process
+from config.batch import create_run, run_in_process
 from config.models import Jurisdiction
 from config.policy import Policy, PolicyError
 from contributions.models import MonthlyDue
@@ -88,6 +89,24 @@ def generate_dues(as_of: date) -> int:
     return total
 
 
+def forget_nightly() -> str:
+    """Undo earlier nightly runs on a reused population, so that the first run is a real first night."""
+    from benefits.models import EligibilityState
+    from contributions.retirement.models import RetirementClearanceCase
+
+    case_t = RetirementClearanceCase._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(f"TRUNCATE {EligibilityPeriod._meta.db_table}, {EligibilityState._meta.db_table}")
+        cur.execute(
+            f"""UPDATE {MonthlyDue._meta.db_table} SET late_fee = late_fee_paid, deferred = false
+                WHERE settled_on IS NULL AND (late_fee <> late_fee_paid OR deferred)"""
+        )
+        fees = cur.rowcount
+        cur.execute(f"DELETE FROM {RetirementClearanceCase.history.model._meta.db_table}")
+        cur.execute(f"DELETE FROM {case_t}")
+    return f"{fees} dues' fees reset"
+
+
 def naive_loop(as_of: date, person_ids: list[int]) -> tuple[int, int]:
     """The same rule, one person at a time through the ORM, one ``save()`` per period."""
     policies: dict[str, Policy] = {}
@@ -136,8 +155,19 @@ class Command(BaseCommand):
         parser.add_argument("--naive", type=int, default=10_000, help="persons in the naive ORM loop")
         parser.add_argument("--skip-generate", action="store_true")
         parser.add_argument("--chunk-size", type=int, default=None)
+        parser.add_argument(
+            "--generate-only", action="store_true", help="only build the population (kept for later runs)"
+        )
+        parser.add_argument(
+            "--runs", type=int, default=2, help="nightly runs on the same night (the 2nd+ must change nothing)"
+        )
+        parser.add_argument("--processes", type=int, default=1, help="run_nightly --processes N")
+        parser.add_argument(
+            "--keep", dest="fresh", action="store_false", help="keep the last runs' results (default: start fresh)"
+        )
 
-    def handle(self, *args, persons, as_of, naive, skip_generate, chunk_size, **options):
+    def handle(self, *args, persons, as_of, naive, skip_generate, chunk_size, generate_only, runs, fresh, **options):
+        processes = options["processes"]
         if connection.vendor != "postgresql":
             raise CommandError("bench_nightly needs PostgreSQL (DATABASE_URL=postgres://...)")
         have = InsuredPerson.objects.count()
@@ -155,16 +185,27 @@ class Command(BaseCommand):
             self.stdout.write(f"generated {persons - have} persons, {dues} dues in {time.perf_counter() - t0:.1f} s")
         total = InsuredPerson.objects.count()
         self.stdout.write(f"population: {total} persons, {MonthlyDue.objects.count()} dues")
+        if generate_only:
+            return
+        if fresh:
+            self.stdout.write(f"fresh start (no timelines, no fees accrued, no clearance cases): {forget_nightly()}")
 
-        for label in ("first run", "second run (same night)"):
+        for n in range(runs):
+            label = "first run" if n == 0 else f"run {n + 1} (same night)"
             t0 = time.perf_counter()
-            run = run_in_process("benefits.nightly", as_of=as_of, chunk_size=chunk_size)
+            if processes > 1:
+                run = create_run("benefits.nightly", as_of=as_of, chunk_size=chunk_size)
+                execute_in_processes(run.pk, processes)
+            else:
+                run = run_in_process("benefits.nightly", as_of=as_of, chunk_size=chunk_size)
             dt = time.perf_counter() - t0
             run.refresh_from_db()
             self.stdout.write(f"run_nightly {label}: {dt:.1f} s, {total / dt:,.0f} persons/s")
             for line in describe(run, dt):
                 self.stdout.write("  " + line)
 
+        if not naive:
+            return
         ids = list(InsuredPerson.objects.order_by("id").values_list("id", flat=True)[:naive])
         t0 = time.perf_counter()
         written, errors = naive_loop(as_of, ids)

@@ -7,8 +7,8 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from benefits.jobs import CHANGE_KINDS
-from config.batch import resume_run, run_in_process
+from benefits.jobs import CHANGE_KINDS, execute_in_processes
+from config.batch import create_run, resume_run, run_in_process
 from config.models import BatchRun, RunStatus
 
 
@@ -38,11 +38,28 @@ class Command(BaseCommand):
         parser.add_argument("--chunk-size", type=int, default=None)
         parser.add_argument("--preview", action="store_true", help="只统计，不提交")
         parser.add_argument("--resume", type=int, default=None, help="续跑未完成的运行（run id）")
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help="本机并行进程数（PostgreSQL；每个进程逐块执行，与多个 Celery worker 相同）",
+        )
 
-    def handle(self, *args, date, jurisdiction, chunk_size, preview, resume, **options):
+    def handle(self, *args, date, jurisdiction, chunk_size, preview, resume, processes, **options):
         t0 = time.perf_counter()
         try:
-            if resume:
+            if processes > 1:
+                run = BatchRun.objects.get(pk=resume) if resume else None
+                if run is None:
+                    run = create_run(
+                        "benefits.nightly",
+                        as_of=date,
+                        jurisdiction=jurisdiction,
+                        preview=preview,
+                        chunk_size=chunk_size,
+                    )
+                execute_in_processes(run.pk, processes)
+            elif resume:
                 run = resume_run(resume, in_process=True)
             else:
                 run = run_in_process(

@@ -54,6 +54,15 @@ class Command(BaseCommand):
                     jurisdiction=code, employers=employers, persons=persons, as_of=date(2024, 1, 1)
                 )
                 self.stdout.write(f"  {code}: {counts.employers} 家单位, {counts.persons} 名参保人员")
+        from funds.demo import demo_ledger
+        from funds.models import JournalEntry
+
+        if InsuredPerson.objects.exists() and not JournalEntry.objects.exists():
+            self.stdout.write(f"  基金账簿演示记账：{demo_ledger(log=self.stdout.write)}")
+        if InsuredPerson.objects.exists():
+            from benefits.demo import demo_arrears_history
+
+            self.stdout.write(f"  欠费暂停演示：{demo_arrears_history()}")
         User = get_user_model()
         for username, password, group, superuser in DEMO_USERS:
             user, created = User.objects.get_or_create(username=username, defaults={"is_staff": True})

@@ -5,7 +5,10 @@ jurisdiction has fewer persons than ``--persons``; persons without a stored elig
 timeline are given one "covered from the span start" (as if every contribution had been
 paid: the demo population has no dues), and the jurisdiction gets demo statistics where
 none are stored. Then a csv of claims (普通门诊 / 住院 / 门诊特殊疾病, several per person, in
-date order) is read and adjudicated by the chunked batch run in-process, and a sample is
+date order; for ziyang about one stay in ten as item lines and three persons in ten with the
+commercial supplementary insurance) is read and adjudicated by the chunked batch run —
+in-process, or with ``--celery`` by Celery workers started beforehand with the same
+DATABASE_URL and CELERY_BROKER_URL (``celery -A config worker -c 2``) — and a sample is
 adjudicated one at a time through the screen's service for comparison.
 """
 
@@ -23,14 +26,14 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 from django.utils import timezone
 
-from benefits.claims.imports import COLUMNS, settlement_file_import
+from benefits.claims.imports import COLUMNS, ITEM_COLUMNS, analyze_claims, settlement_file_import
 from benefits.claims.jobs import JOB
 from benefits.claims.models import Claim, SettlementFile
 from benefits.claims.services import ClaimError, claim_adjudicate
 from benefits.models import EligibilityPeriod, EligibilityState
-from config.batch import run_in_process
+from config.batch import run_in_process, start_run
 from config.bulk import copy_rows
-from config.models import Jurisdiction, ReferenceStatistic
+from config.models import BatchRun, Jurisdiction, ReferenceStatistic, RunStatus
 from enrollment.demo import generate_population
 from enrollment.models import EnrolmentSpan, InsuredPerson
 
@@ -39,6 +42,17 @@ DEMO_STATS = {  # demo figures (is_demo=True), only where the bureau has entered
     "large_amount_deductible": Decimal(40000),
     "critical_illness_deductible": Decimal(15000),
 }
+
+
+def _wait(run: BatchRun, timeout: float = 3600) -> BatchRun:
+    """Wait for a run dispatched to Celery workers to finish (or fail)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if run.status == RunStatus.FAILED or (run.status == RunStatus.DONE and run.finished_at):
+            return run
+        time.sleep(0.2)
+    raise TimeoutError(f"run {run.pk} not finished after {timeout} s")
 
 
 class Command(BaseCommand):
@@ -51,8 +65,13 @@ class Command(BaseCommand):
         parser.add_argument("--naive", type=int, default=1000, help="claims adjudicated one at a time for comparison")
         parser.add_argument("--chunk-size", type=int, default=None)
         parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument(
+            "--celery",
+            action="store_true",
+            help="dispatch the chunks to running Celery workers (same DATABASE_URL and CELERY_BROKER_URL)",
+        )
 
-    def handle(self, *args, claims, persons, jurisdiction, naive, chunk_size, seed, **options):
+    def handle(self, *args, claims, persons, jurisdiction, naive, chunk_size, seed, celery, **options):
         jur = Jurisdiction.objects.get(code=jurisdiction)
         rnd = random.Random(seed)
         have = InsuredPerson.objects.filter(spans__jurisdiction=jur).distinct().count()
@@ -82,25 +101,27 @@ class Command(BaseCommand):
             InsuredPerson.objects.filter(spans__jurisdiction=jur).values_list("id_number", flat=True).distinct()
         )
         tag = timezone.now().strftime("%H%M%S")
-        data = self._csv(people, claims, rnd, f"B{tag}")
+        data = self._csv(people, claims, rnd, f"B{tag}", lines=jurisdiction == "ziyang")
         sfile = SettlementFile.objects.create(jurisdiction=jur, as_of=date(2024, 12, 31), original_name="bench.csv")
         sfile.file.save(f"bench-{tag}.csv", ContentFile(data), save=True)
 
         t0 = time.perf_counter()
         read = settlement_file_import(sfile)
+        analyze_claims()
         t_read = time.perf_counter() - t0
         t0 = time.perf_counter()
         kwargs = {"chunk_size": chunk_size} if chunk_size else {}
-        run = run_in_process(JOB, as_of=sfile.as_of, jurisdiction=jurisdiction, params={"file_id": sfile.pk}, **kwargs)
+        params = {"as_of": sfile.as_of, "jurisdiction": jurisdiction, "params": {"file_id": sfile.pk}, **kwargs}
+        run = _wait(start_run(JOB, **params)) if celery else run_in_process(JOB, **params)
         t_settle = time.perf_counter() - t0
         n = read["imported"]
         self.stdout.write(
             f"{connection.vendor}: read {n} claims in {t_read:.1f} s ({n / t_read:.0f}/s); "
-            f"adjudicated in {t_settle:.1f} s ({n / t_settle:.0f} claims/s) over {run.chunk_count} chunks; "
-            f"counts {run.counts}"
+            f"adjudicated {'by Celery workers' if celery else 'in-process'} in {t_settle:.1f} s "
+            f"({n / t_settle:.0f} claims/s) over {run.chunk_count} chunks; counts {run.counts}"
         )
         if naive:
-            data = self._csv(people, naive, random.Random(seed + 1), f"N{tag}")
+            data = self._csv(people, naive, random.Random(seed + 1), f"N{tag}", lines=jurisdiction == "ziyang")
             nfile = SettlementFile.objects.create(jurisdiction=jur, as_of=date(2024, 12, 31), original_name="naive.csv")
             nfile.file.save(f"naive-{tag}.csv", ContentFile(data), save=True)
             settlement_file_import(nfile)
@@ -125,10 +146,11 @@ class Command(BaseCommand):
             .values_list("person_id", "start")
         )
         rows = list(spans)
+        extra = [f for f in ("inputs", "error_key") if any(x.name == f for x in EligibilityState._meta.fields)]
         copy_rows(
             EligibilityState,
-            ["person_id", "digest", "error", "computed_at", "run_id"],
-            ((pid, "bench", "", now, None) for pid, _ in rows),
+            ["person_id", "digest", "error", "computed_at", "run_id", *extra],
+            ((pid, "bench", "", now, None, *([""] * len(extra))) for pid, _ in rows),
         )
         copy_rows(
             EligibilityPeriod,
@@ -152,19 +174,24 @@ class Command(BaseCommand):
         if rows:
             self.stdout.write(f"bench timelines: {len(rows)} persons marked covered from their span start")
 
-    def _csv(self, people: list[str], n: int, rnd: random.Random, prefix: str) -> bytes:
+    def _csv(self, people: list[str], n: int, rnd: random.Random, prefix: str, *, lines: bool = False) -> bytes:
+        """Claims in date order per person; with ``lines`` (ziyang) about 1 stay in 10 comes as item lines
+        (乙类药品, 部分支付项目, 医用材料, 床位费, 甲类) and about 3 persons in 10 hold the commercial
+        supplementary insurance (第二十八条–第三十一条)."""
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=COLUMNS)
+        writer = csv.DictWriter(out, fieldnames=[*COLUMNS, *ITEM_COLUMNS])
         writer.writeheader()
         per_person = max(n // max(len(people), 1), 1)
         i = 0
         while i < n:
             who = rnd.choice(people)
             day = date(2024, 1, 2)
+            supplementary = lines and rnd.random() < 0.3
             for _ in range(min(per_person, n - i)):
                 day += timedelta(days=rnd.randrange(1, max(300 // per_person, 2)))
                 kind = rnd.random()
                 row = {"business_key": f"{prefix}{i:07d}", "id_number": who, "start_date": day.isoformat()}
+                day_start = end = day
                 if kind < 0.5:
                     amount = Decimal(rnd.randrange(50, 3000))
                     row.update(med_type="11", hospital_level=rnd.choice(["level1", "level2a", "level3a"]))
@@ -183,12 +210,29 @@ class Command(BaseCommand):
                     amount = Decimal(rnd.randrange(100, 5000))
                     row.update(med_type="14", disease_classes=rnd.choice(["2", "3", "2,3"]), hospital_level="level2a")
                 own = (amount * Decimal(rnd.randrange(0, 15)) / 100).quantize(Decimal("0.01"))
-                row.update(
-                    medfee_sumamt=str(amount + own),
-                    fulamt_ownpay=str(own),
-                    inscp_scp_amt=str(amount),
-                    acct_pay_requested=str(rnd.choice([0, 0, 100, 500])),
-                )
-                writer.writerow(row)
+                row.update(acct_pay_requested=str(rnd.choice([0, 0, 100, 500])))
+                if supplementary:
+                    row.update(supplementary_insured="1")
+                if lines and row["med_type"] == "21" and rnd.random() < 0.1:
+                    writer.writerow(row)  # amounts computed from the lines below
+                    for kind, qty, price, bed in (
+                        ("class_b_drug", 20, rnd.randrange(20, 400), ""),
+                        ("part_paid_item", 1, rnd.choice([200, 800, 2500, 5000]), ""),
+                        ("material", 1, rnd.choice([300, 2000, 8000, 25000, 70000]), ""),
+                        ("bed_fee", (end - day_start).days or 1, rnd.choice([15, 25, 40]), "general"),
+                        ("category_a", 1, int(amount), ""),
+                    ):
+                        writer.writerow(
+                            {
+                                "business_key": row["business_key"],
+                                "item_kind": kind,
+                                "quantity": str(qty),
+                                "unit_price": str(price),
+                                "bed_type": bed,
+                            }
+                        )
+                else:
+                    row.update(medfee_sumamt=str(amount + own), fulamt_ownpay=str(own), inscp_scp_amt=str(amount))
+                    writer.writerow(row)
                 i += 1
         return out.getvalue().encode("utf-8")
