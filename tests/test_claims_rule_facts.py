@@ -374,6 +374,34 @@ def test_ziyang_allowance_payee_is_shown(db):
     assert any("拨付用人单位" in s["description"] for s in claim.steps)
 
 
+def test_ziyang_birth_outside_family_planning_policy_is_not_paid(db):
+    # ziyang 第二十三条: a birth outside family-planning policy gets no maternity benefit; the same birth
+    # inside policy is paid (the fact is entered by the case worker, as in the admin and the file).
+    person = make_person("ziyang", male=False, birth=date(1992, 4, 4))
+    facts = dict(
+        med_type="52",
+        maternity_event="natural",
+        continuous_months=12,
+        employer_average_monthly_wage=D(6000),
+        inscp_scp_amt=D(3000),
+        hospital_level="level2",
+    )
+    outside = settle(make_claim(person, "ziyang", policy_compliant=False, **facts))
+    assert outside.status == ClaimStatus.REFUSED
+    assert "计划生育（生育）政策" in outside.refusal_reason
+    assert (outside.hifp_pay or D(0), outside.maternity_allowance or D(0)) == (D(0), D(0))
+    inside = settle(make_claim(make_person("ziyang", male=False, birth=date(1992, 4, 4)), "ziyang", **facts))
+    assert inside.status == ClaimStatus.ADJUDICATED and inside.hifp_pay > 0
+
+
+def test_langfang_disabled_soldier_needs_the_separate_rule(db):
+    # langfang 第八十条: 一至六级残疾军人 "按相关规定执行" — a rule staff must enter; the claim names it.
+    person = make_person("langfang")
+    claim = make_claim(person, "langfang", hospital_level="level3", inscp_scp_amt=D(10000), disabled_soldier_grade=3)
+    with pytest.raises(ClaimError, match=r"inpatient\.disabled_soldier_rules"):
+        settle(claim)
+
+
 # --- manual-claim deadline ------------------------------------------------------------------------------
 
 

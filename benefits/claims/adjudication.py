@@ -161,6 +161,10 @@ class ClaimFacts:
     new_employer: bool = False
     claim_one_off_grant: bool = False  # sanmenxia 第二十三条
     maternity_excluded_item: str = ""
+    policy_compliant: bool = True  # births and surgery outside family-planning policy are not paid
+    free_service: bool = False  # ziyang 第二十五条
+    appraised_amount: Decimal | None = None  # ziyang 第二十五条 技术鉴定组核定
+    disabled_soldier_grade: int | None = None  # langfang 第八十条
     submitted_on: date | None = None  # 手工报销 申请受理日期 (deadline check)
     manual: bool = False  # 手工报销 (not a hospital's settlement file)
 
@@ -534,6 +538,7 @@ def _inpatient(
             deductible_paid_this_stay=paid_this_stay,
             continued_stay=continued,
             honoured_group=facts.honoured_group,
+            disabled_soldier_grade=facts.disabled_soldier_grade,
             out_of_province=facts.out_of_province,
             aids=facts.aids,
             designated=not facts.non_designated,
@@ -869,6 +874,10 @@ def _maternity(
         new_employer=facts.new_employer,
         claim_one_off_grant=facts.claim_one_off_grant,
         excluded_item=_opt(facts.maternity_excluded_item),
+        event_on=facts.start,
+        policy_compliant=facts.policy_compliant,
+        free_service=facts.free_service,
+        appraised_amount=None if facts.appraised_amount is None else Decimal(facts.appraised_amount),
     )
     book.add("生育保险", result.steps)
     parts.benefit_scope = result.scope

@@ -149,7 +149,7 @@ class ClaimAdmin(EmployerScopedAdmin, PiiMaskingAdmin, SimpleHistoryAdmin):
             {
                 "fields": (
                     "submitted_on",
-                    ("honoured_group", "aids"),
+                    ("honoured_group", "disabled_soldier_grade", "aids"),
                     ("non_designated", "emergency_rescue"),
                     ("external_service", "external_service_filed", "high_value_drug"),
                     ("excluded_cause", "third_party_unpaid"),
@@ -167,6 +167,7 @@ class ClaimAdmin(EmployerScopedAdmin, PiiMaskingAdmin, SimpleHistoryAdmin):
                     ("arrears_months", "arrears_made_up", "new_employer"),
                     ("separated_on", "maternity_insured_months"),
                     ("claim_one_off_grant", "maternity_excluded_item"),
+                    ("policy_compliant", "free_service", "appraised_amount"),
                 ),
             },
         ),

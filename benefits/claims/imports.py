@@ -12,7 +12,8 @@ the rules' further facts under the claim's field names (``RULE_FACT_FIELDS``): c
 (with transfer_from), honoured_group, out_of_province, aids, non_designated, emergency_rescue,
 external_service, external_service_filed (default yes), high_value_drug, excluded_cause,
 third_party_unpaid, origin_level, arrears_months, arrears_made_up, separated_on,
-maternity_insured_months, new_employer, claim_one_off_grant, maternity_excluded_item, submitted_on.
+maternity_insured_months, new_employer, claim_one_off_grant, maternity_excluded_item,
+policy_compliant (default yes), free_service, appraised_amount, disabled_soldier_grade, submitted_on.
 Required: business_key, id_number, med_type, start_date, hospital_level; and medfee_sumamt,
 inscp_scp_amt unless the claim has item lines.
 
@@ -113,6 +114,7 @@ DECIMALS = (
     "first_year_amount",
     "acct_pay_requested",
     "employer_average_monthly_wage",
+    "appraised_amount",
 )
 INTS = (
     "babies",
@@ -121,6 +123,7 @@ INTS = (
     "pregnancy_months",
     "arrears_months",
     "maternity_insured_months",
+    "disabled_soldier_grade",
 )
 BOOLS = (
     "tcm",
@@ -138,8 +141,10 @@ BOOLS = (
     "arrears_made_up",
     "new_employer",
     "claim_one_off_grant",
+    "policy_compliant",
+    "free_service",
 )
-BOOLS_DEFAULT_TRUE = ("external_service_filed",)  # an empty cell keeps the model's default
+BOOLS_DEFAULT_TRUE = ("external_service_filed", "policy_compliant")  # an empty cell keeps the model's default
 DATES = ("start_date", "end_date", "supplementary_renewed_on", "separated_on", "submitted_on")
 CHOICES = {
     "med_type": tuple(MedType.values),

@@ -119,6 +119,10 @@ RULE_FACT_FIELDS = (
     "new_employer",
     "claim_one_off_grant",
     "maternity_excluded_item",
+    "policy_compliant",
+    "free_service",
+    "appraised_amount",
+    "disabled_soldier_grade",
     "submitted_on",
 )
 #: Results beyond the 2303 amounts (the rules' other outputs), written with the result.
@@ -303,6 +307,18 @@ class Claim(models.Model):
     claim_one_off_grant = models.BooleanField("申领一次性生育补助金", default=False, help_text="三门峡第二十三条")
     maternity_excluded_item = models.CharField(
         "生育保险不予支付项目", max_length=24, blank=True, choices=[(k, EXCLUDED_ITEM_ZH[k]) for k in EXCLUDED_ITEMS]
+    )
+    policy_compliant = models.BooleanField(
+        "符合生育政策", default=True, help_text="不符合生育政策的生育或计划生育手术不予支付"
+    )
+    free_service = models.BooleanField(
+        "已在定点机构免费享受该手术", default=False, help_text="资阳第二十五条：已免费享受的不再支付"
+    )
+    appraised_amount = _money(
+        "技术鉴定组核定金额", null=True, blank=True, help_text="计划生育手术疑难并发症（资阳第二十五条）"
+    )
+    disabled_soldier_grade = models.PositiveSmallIntegerField(
+        "残疾军人等级", null=True, blank=True, help_text="一至六级残疾军人（廊坊第八十条，按相关规定执行）"
     )
     # 费用
     medfee_sumamt = _money("医疗费总额")

@@ -132,6 +132,10 @@ def compute(
     paid_on: date | None = None,
 ) -> dict[str, Any]:
     """A case's computed fields from calcB's rules; a missing value lands in ``problem`` (D-X16)."""
+    # a view of its own: the citation lists what this case's computation read, not what earlier cases
+    # computed on the shared policy object read (else opening and recomputation cite differently)
+    policy = policy.at(policy.on)
+    policy.used = {}
     sex = "male" if facts.sex == Sex.MALE else "female"
     out: dict[str, Any] = {
         "facts": {
@@ -344,21 +348,29 @@ def clearance_scan(as_of: date, *, lo: int, hi: int, run_id: int | None = None) 
     if new_cases:
         bulk_create_with_history(new_cases, RetirementClearanceCase, batch_size=1000)
         counts["clearance.opened"] += len(new_cases)
-    counts += pending_recompute(as_of, lo=lo, hi=hi)
+    # the cases just opened were computed from tonight's facts: recomputing them now is redundant work
+    opened = {c.person_id for c in new_cases}
+    counts += pending_recompute(as_of, lo=lo, hi=hi, skip=opened)
+    counts["clearance.pending"] += len(opened)
     return counts
 
 
-def pending_recompute(as_of: date, *, lo: int, hi: int) -> Counter:
+def pending_recompute(as_of: date, *, lo: int, hi: int, skip: set[int] | frozenset[int] = frozenset()) -> Counter:
     """Recompute the cases still pending (status open) of ``[lo, hi)``; save only those that changed.
 
     Facts for all of them are loaded at once (months by kind, last bases), per jurisdiction.
+    ``skip``: persons whose case was opened by this very scan (computed from the same facts).
     """
     counts: Counter = Counter()
-    pending = list(
-        RetirementClearanceCase.objects.filter(person_id__gte=lo, person_id__lt=hi, status=CaseStatus.OPEN)
+    pending = [
+        case
+        for case in RetirementClearanceCase.objects.filter(
+            person_id__gte=lo, person_id__lt=hi, status=CaseStatus.OPEN
+        )
         .select_related("person", "jurisdiction")
         .order_by("id")
-    )
+        if case.person_id not in skip
+    ]
     counts["clearance.pending"] += len(pending)
     if not pending:
         return counts
