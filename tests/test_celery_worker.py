@@ -22,7 +22,20 @@ from config.celery import app as celery_app
 from config.models import BatchRun, RunStatus
 from enrollment.models import EnrolmentSpan
 
-BROKER = os.environ.get("TEST_CELERY_BROKER_URL", "")
+
+
+def _broker_of_this_test_process(url: str) -> str:
+    """One Redis database per pytest-xdist process: two processes' tests must not flush or consume each
+    other's queues (their workers would see another test database)."""
+    if not url:
+        return url
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    offset = int(worker[2:]) if worker[2:].isdigit() else 0
+    base, _, db = url.rpartition("/")
+    return f"{base}/{int(db or 0) + offset}"
+
+
+BROKER = _broker_of_this_test_process(os.environ.get("TEST_CELERY_BROKER_URL", ""))
 ROOT = Path(__file__).resolve().parent.parent
 
 
