@@ -23,7 +23,6 @@ from config.models import BatchRun, RunStatus
 from enrollment.models import EnrolmentSpan
 
 
-
 def _broker_of_this_test_process(url: str) -> str:
     """One Redis database per pytest-xdist process: two processes' tests must not flush or consume each
     other's queues (their workers would see another test database)."""

@@ -364,9 +364,7 @@ def pending_recompute(as_of: date, *, lo: int, hi: int, skip: set[int] | frozens
     counts: Counter = Counter()
     pending = [
         case
-        for case in RetirementClearanceCase.objects.filter(
-            person_id__gte=lo, person_id__lt=hi, status=CaseStatus.OPEN
-        )
+        for case in RetirementClearanceCase.objects.filter(person_id__gte=lo, person_id__lt=hi, status=CaseStatus.OPEN)
         .select_related("person", "jurisdiction")
         .order_by("id")
         if case.person_id not in skip
