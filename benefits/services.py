@@ -8,8 +8,8 @@ output into rows, for a whole chunk of persons at once:
 1. load the chunk's facts set-wise: each person's enrolment spans, monthly dues
    (month, 到账日 = ``settled_on``, 缓缴) and transfers in, each folded into one string
    by the database (``string_agg`` / ``group_concat``), with the stored state. On
-   PostgreSQL this is one query, which also computes the digest of the inputs
-   (``md5``) and ships the facts only for persons whose inputs changed;
+   PostgreSQL this is one query; the digest of each person's inputs (``md5`` of the
+   text loaded) is computed here;
 2. skip every person whose inputs digest equals the stored one (same facts, same
    evaluation date, same policy, same rule code: the rule would give the same answer);
 3. evaluate the rule per enrolment for the others. The rule is a pure function of
@@ -17,9 +17,10 @@ output into rows, for a whole chunk of persons at once:
    previous coverage, the months string): the employees of one employer who pay
    together share one evaluation (:class:`Evaluator`, one per worker process and night);
 4. compare a digest of each person's new periods with the stored one and write in
-   bulk: the chunk's distinct rule answers and one (person, answer, clip) row per
-   enrolment go to temporary tables (COPY on PostgreSQL), and the periods are
-   expanded, clipped and inserted by one ``INSERT … SELECT``; states likewise. Never a
+   bulk: the periods of the persons that changed, clipped to their spans, and every
+   evaluated person's state go straight to their tables by one COPY each on
+   PostgreSQL (the text of a rule answer escaped once, shared by the persons who got
+   it); the old rows are deleted first only for persons that had some. Never a
    ``save()`` per row.
 
 How enrolment spans become the rule's inputs (conventions of this module, listed in the report):
@@ -80,7 +81,7 @@ from benefits.calculations.eligibility import (
 from config.calculations import InputError
 from config.models import Jurisdiction
 from config.policy import Policy, PolicyError, PolicyMissing, snapshot
-from contributions.models import MonthlyDue
+from contributions.models import Deferral, MonthlyDue
 from enrollment.models import Category, EnrolmentSpan, LifeEvent, LifeEventKind
 
 from .models import EligibilityPeriod, EligibilityState
@@ -169,11 +170,19 @@ def _spans_sql(where: str) -> str:
 
 
 def _dues_sql(where: str) -> str:
-    """person id → dues ``month:paid[:d]`` by month."""
-    table = MonthlyDue._meta.db_table
+    """person id → dues ``month:paid[:d[end]]`` by month.
+
+    ``d``: a deferred due (缓缴); ``end``: the exclusive end of the employer's deferral that
+    covers its due date (langfang 第二十六条: cover stops when it runs out unpaid), looked up
+    for deferred dues only.
+    """
+    table, deferral = MonthlyDue._meta.db_table, Deferral._meta.db_table
+    deferral_end = f"""(SELECT {_day_sql(f"MAX(df.{_q('end')})")} FROM {deferral} df
+        WHERE df.employer_id = {table}.employer_id AND df.{_q("start")} <= {table}.due_date
+          AND df.{_q("end")} > {table}.due_date)"""
     token = (
         f"{_day_sql('month')} || ':' || COALESCE({_day_sql('settled_on')}, '')"
-        " || CASE WHEN deferred THEN ':d' ELSE '' END"
+        f" || CASE WHEN deferred THEN ':d' || COALESCE({deferral_end}, '') ELSE '' END"
     )
     if _pg():
         return f"SELECT person_id, {_agg(token, 'month')} AS tokens FROM {table} WHERE {where} GROUP BY person_id"
@@ -259,13 +268,9 @@ def _parse_months(tokens: Sequence[str]) -> list[ContributionMonth]:
     out = []
     for tok in tokens:
         parts = tok.split(":")
-        out.append(
-            ContributionMonth(
-                _parse_day(parts[0]),
-                _parse_day(parts[1]) if parts[1] else None,
-                len(parts) > 2 and parts[2] == "d",
-            )
-        )
+        deferred = len(parts) > 2
+        until = _parse_day(parts[2][1:]) - ONE_DAY if deferred and len(parts[2]) > 1 else None
+        out.append(ContributionMonth(_parse_day(parts[0]), _parse_day(parts[1]) if parts[1] else None, deferred, until))
     return out
 
 
@@ -359,7 +364,7 @@ class Evaluator:
         return result
 
     def inputs_digest(self, spans: str | None, dues: str | None, transfers: str | None) -> str:
-        """Digest of one person's facts as loaded (the same text PostgreSQL's ``md5`` sees)."""
+        """Digest of one person's facts as loaded (the text of :func:`_load_chunk`), salted."""
         text = f"{self.salt}|{spans or ''}|{dues or ''}|{transfers or ''}"
         return hashlib.md5(text.encode()).hexdigest()
 
@@ -630,72 +635,48 @@ def _digest(rows: Iterable[tuple]) -> str:
 def _load_chunk(ev: Evaluator, ids: Sequence[int] | None, lo: int | None, hi: int | None) -> list[tuple]:
     """Rows (person id, changed, spans, dues, transfers, inputs digest, old digest, old error key).
 
-    Every person with spans or a stored state. ``changed`` is False when the inputs digest equals
-    the stored one; the facts are then not shipped (PostgreSQL) or not needed.
+    Every person with spans or a stored state. ``changed`` is False when the digest of the facts
+    as loaded equals the stored one. The digest is computed here rather than by the database:
+    PostgreSQL's ``md5`` over the chunk costs more than shipping the text.
     """
     state_t = EligibilityState._meta.db_table
-    if _pg():
-        w_s, p_s = _where(ids, lo, hi, "s.person_id")
-        w, p = _where(ids, lo, hi)
+    w_s, p_s = _where(ids, lo, hi, "s.person_id")
+    w, p = _where(ids, lo, hi)
+    transfer_params = [*_transfer_params(), *p, LifeEventKind.TRANSFER_IN]
+    if _pg():  # one round trip
         sql = f"""
         WITH sp AS ({_spans_sql(w_s)}),
              du AS ({_dues_sql(w)}),
              tr AS ({_transfers_sql(w)}),
-             st AS (SELECT person_id, digest, inputs, error_key FROM {state_t} WHERE {w}),
-             f AS (
-                SELECT COALESCE(sp.person_id, st.person_id) AS pid, sp.spans, du.tokens, tr.transfers,
-                       st.digest, st.inputs, st.error_key,
-                       md5(%s || '|' || COALESCE(sp.spans, '') || '|' || COALESCE(du.tokens, '') || '|'
-                           || COALESCE(tr.transfers, '')) AS new_inputs
-                FROM sp FULL JOIN st ON st.person_id = sp.person_id
-                LEFT JOIN du ON du.person_id = sp.person_id
-                LEFT JOIN tr ON tr.person_id = sp.person_id)
-        SELECT pid, inputs IS DISTINCT FROM new_inputs AS changed,
-               CASE WHEN inputs IS DISTINCT FROM new_inputs THEN spans END,
-               CASE WHEN inputs IS DISTINCT FROM new_inputs THEN tokens END,
-               CASE WHEN inputs IS DISTINCT FROM new_inputs THEN transfers END,
-               new_inputs, digest, error_key
-        FROM f ORDER BY pid"""
-        params = [*p_s, *p, *_transfer_params(), *p, LifeEventKind.TRANSFER_IN, *p, ev.salt]
+             st AS (SELECT person_id, digest, inputs, error_key FROM {state_t} WHERE {w})
+        SELECT COALESCE(sp.person_id, st.person_id), sp.spans, du.tokens, tr.transfers,
+               st.digest, st.inputs, st.error_key
+        FROM sp FULL JOIN st ON st.person_id = sp.person_id
+        LEFT JOIN du ON du.person_id = sp.person_id
+        LEFT JOIN tr ON tr.person_id = sp.person_id
+        ORDER BY 1"""
         with connection.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall()
-    w_s, p_s = _where(ids, lo, hi, "s.person_id")
-    w, p = _where(ids, lo, hi)
-    spans = _fetch_map(_spans_sql(w_s), p_s)
-    dues = _fetch_map(_dues_sql(w), p)
-    transfers = _fetch_map(_transfers_sql(w), [*_transfer_params(), *p, LifeEventKind.TRANSFER_IN])
-    with connection.cursor() as cur:
-        cur.execute(f"SELECT person_id, digest, inputs, error_key FROM {state_t} WHERE {w}", p)
-        states = {pid: (digest, inputs, key) for pid, digest, inputs, key in cur.fetchall()}
+            cur.execute(sql, [*p_s, *p, *transfer_params, *p])
+            rows = cur.fetchall()
+    else:
+        spans = _fetch_map(_spans_sql(w_s), p_s)
+        dues = _fetch_map(_dues_sql(w), p)
+        transfers = _fetch_map(_transfers_sql(w), transfer_params)
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT person_id, digest, inputs, error_key FROM {state_t} WHERE {w}", p)
+            states = {pid: (digest, inputs, key) for pid, digest, inputs, key in cur.fetchall()}
+        rows = [
+            (pid, spans.get(pid), dues.get(pid), transfers.get(pid), *states.get(pid, (None, None, None)))
+            for pid in sorted(set(spans) | set(states))
+        ]
     out = []
-    for pid in sorted(set(spans) | set(states)):
-        digest, inputs, key = states.get(pid, (None, None, None))
-        new = ev.inputs_digest(spans.get(pid), dues.get(pid), transfers.get(pid))
-        out.append((pid, inputs != new, spans.get(pid), dues.get(pid), transfers.get(pid), new, digest, key))
+    for pid, spans_text, dues_text, transfers_text, digest, inputs, key in rows:
+        new = ev.inputs_digest(spans_text, dues_text, transfers_text)
+        out.append((pid, inputs != new, spans_text, dues_text, transfers_text, new, digest, key))
     return out
 
 
-# --- bulk writes through temporary tables -------------------------------------------------------
-
-SEG_T, PART_T, STATE_T = "elig_tmp_segment", "elig_tmp_part", "elig_tmp_state"
-
-
-def _temp_tables() -> None:
-    """The chunk's temporary tables (per connection), emptied before use."""
-    js = "jsonb" if _pg() else "text"
-    big = "bigint" if _pg() else "integer"
-    ddl = {
-        SEG_T: f"""sid integer, jurisdiction_id integer, {_q("start")} date, {_q("end")} date,
-                   status varchar(16), reason text, citation varchar(255), facts {js}""",
-        PART_T: f"person_id {big}, sid integer, lo date, hi date",
-        STATE_T: f"person_id {big}, digest varchar(32), inputs varchar(32), error text, error_key varchar(120),"
-        " rewrite boolean",
-    }
-    with connection.cursor() as cur:
-        for table, cols in ddl.items():
-            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({cols})")
-            cur.execute(f"TRUNCATE {table}" if _pg() else f"DELETE FROM {table}")
+# --- bulk writes, straight into the tables -------------------------------------------------------
 
 
 def _copy_text(value: Any) -> str:
@@ -712,34 +693,66 @@ def _copy_text(value: Any) -> str:
 
 
 _NULL = "\\N"
+PERIOD_COLUMNS = (
+    *("person_id", "jurisdiction_id", "start", "end", "status", "reason", "citation", "facts"),
+    *("computed_at", "run_id"),
+)
+STATE_COLUMNS = ("person_id", "digest", "inputs", "error", "error_key", "computed_at", "run_id")
 
 
-def _part_line(row: tuple) -> str:
-    pid, sid, lo, hi = row
-    return f"{pid}\t{sid}\t{lo}\t{_NULL if hi is None else hi}\n"
-
-
-def _state_line(row: tuple) -> str:
-    pid, digest, inputs, error, key, rewrite = row
-    if error or key:
-        return "\t".join(map(_copy_text, row)) + "\n"
-    return f"{pid}\t{digest}\t{inputs}\t\t\t{'t' if rewrite else 'f'}\n"
-
-
-def _temp_insert(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], line=None) -> None:
+def _insert(table: str, columns: Sequence[str], rows: list) -> None:
+    """Rows into ``table``: COPY text lines on PostgreSQL (one round trip), tuples by ``executemany`` elsewhere."""
     if not rows:
         return
     cols = ", ".join(_q(c) for c in columns)
     with connection.cursor() as cur:
         if _pg():
-            # COPY in text format, lines built here: several times faster than ``write_row`` per value
-            line = line or (lambda row: "\t".join(map(_copy_text, row)) + "\n")
             with cur.connection.cursor().copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
                 for k in range(0, len(rows), 5000):
-                    copy.write("".join(map(line, rows[k : k + 5000])))
+                    copy.write("".join(rows[k : k + 5000]))
         else:
             marks = ", ".join("%s" for _ in columns)
             cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
+
+
+def _delete(table: str, person_ids: list[int]) -> None:
+    if person_ids:
+        where, params = _where(person_ids, None, None)
+        with connection.cursor() as cur:
+            cur.execute(f"DELETE FROM {table} WHERE {where}", params)
+
+
+def _period_rows(segments: dict[int, tuple[Segment, int]], parts: list[tuple], *, now, run_id: int | None) -> list:
+    """The rows of ``parts`` (person, sid, lo, hi): each segment's periods clipped to the span as
+    :func:`_rows` clips them; COPY lines on PostgreSQL (the constant tail escaped once per segment)."""
+    pg = _pg()
+    tail = f"\t{now}\t{_NULL if run_id is None else run_id}\n"
+    prepared = {
+        sid: (
+            seg,
+            jid,
+            [
+                f"{p.status}\t{_copy_text(p.reason)}\t{_copy_text(p.citation)}\t{_copy_text(seg.facts_json)}{tail}"
+                for p in seg.periods
+            ]
+            if pg
+            else [None] * len(seg.periods),
+        )
+        for sid, (seg, jid) in segments.items()
+    }
+    out: list = []
+    for pid, sid, lo, hi in parts:
+        seg, jid, texts = prepared[sid]
+        for p, text in zip(seg.periods, texts, strict=True):
+            start = p.start if lo is None or p.start >= lo else lo
+            end = p.end if hi is None else (hi if p.end is None or p.end > hi else p.end)
+            if end is not None and end <= start:
+                continue
+            if pg:
+                out.append(f"{pid}\t{jid}\t{start}\t{_NULL if end is None else end}\t{text}")
+            else:
+                out.append((pid, jid, start, end, p.status, p.reason, p.citation, seg.facts_json, now, run_id))
+    return out
 
 
 def _write(
@@ -747,61 +760,33 @@ def _write(
     parts: list[tuple],
     states: list[tuple],
     *,
+    stored: set[int],
     now,
     run_id: int | None,
 ) -> int:
     """Replace the periods of the persons marked ``rewrite`` and the states of all persons given.
 
     ``segments``: sid → (segment, jurisdiction id); ``parts``: (person, sid, lo, hi), one per span;
-    ``states``: (person, digest, inputs, error, error_key, rewrite). Returns the periods written.
+    ``states``: (person, digest, inputs, error, error_key, rewrite); ``stored``: the persons that
+    had a state row, the only ones with rows to delete (a first night deletes nothing). Periods and
+    states go straight to their tables (COPY on PostgreSQL). Returns the periods written.
     """
-    _temp_tables()
-    seg_rows = []
-    for sid, (seg, jid) in segments.items():
-        for p in seg.periods:
-            seg_rows.append((sid, jid, p.start, p.end, p.status, p.reason, p.citation, seg.facts_json))
-    _temp_insert(SEG_T, ["sid", "jurisdiction_id", "start", "end", "status", "reason", "citation", "facts"], seg_rows)
-    _temp_insert(PART_T, ["person_id", "sid", "lo", "hi"], parts, _part_line)
-    _temp_insert(STATE_T, ["person_id", "digest", "inputs", "error", "error_key", "rewrite"], states, _state_line)
-    if _pg():  # statistics for the join below (a temporary table has none until analysed)
-        with connection.cursor() as cur:
-            cur.execute(f"ANALYZE {SEG_T}, {PART_T}, {STATE_T}")
-    period_t, state_t = EligibilityPeriod._meta.db_table, EligibilityState._meta.db_table
-    start, end = _q("start"), _q("end")
-    # the clip of :func:`_rows`: [max(start, lo), min(end, hi)), empty ones dropped
-    c_start = f"CASE WHEN p.lo IS NULL OR s.{start} >= p.lo THEN s.{start} ELSE p.lo END"
-    c_end = f"""CASE WHEN p.hi IS NULL THEN s.{end} WHEN s.{end} IS NULL THEN p.hi
-                WHEN s.{end} < p.hi THEN s.{end} ELSE p.hi END"""
-    # the person range as well: the planner knows nothing of a temporary table, the range keeps it on the index
-    low, high = min(r[0] for r in states), max(r[0] for r in states)
-    with connection.cursor() as cur:
-        cur.execute(
-            f"""DELETE FROM {period_t} WHERE person_id >= %s AND person_id <= %s
-                AND person_id IN (SELECT person_id FROM {STATE_T} WHERE rewrite)""",
-            [low, high],
-        )
-        cur.execute(
-            f"""INSERT INTO {period_t} (person_id, jurisdiction_id, {start}, {end}, status, reason, citation, facts,
-                    computed_at, run_id)
-                SELECT person_id, jurisdiction_id, c_start, c_end, status, reason, citation, facts, %s, %s FROM (
-                    SELECT p.person_id, s.jurisdiction_id, {c_start} AS c_start, {c_end} AS c_end,
-                           s.status, s.reason, s.citation, s.facts
-                    FROM {PART_T} p JOIN {SEG_T} s ON s.sid = p.sid) x
-                WHERE c_end IS NULL OR c_end > c_start""",
-            [now, run_id],
-        )
-        written = cur.rowcount
-        cur.execute(
-            f"""DELETE FROM {state_t} WHERE person_id >= %s AND person_id <= %s
-                AND person_id IN (SELECT person_id FROM {STATE_T})""",
-            [low, high],
-        )
-        cur.execute(
-            f"""INSERT INTO {state_t} (person_id, digest, inputs, error, error_key, computed_at, run_id)
-                SELECT person_id, digest, inputs, error, error_key, %s, %s FROM {STATE_T}""",
-            [now, run_id],
-        )
-    return written
+    periods = _period_rows(segments, parts, now=now, run_id=run_id)
+    _delete(EligibilityPeriod._meta.db_table, [s[0] for s in states if s[5] and s[0] in stored])
+    _insert(EligibilityPeriod._meta.db_table, PERIOD_COLUMNS, periods)
+    _delete(EligibilityState._meta.db_table, [s[0] for s in states if s[0] in stored])
+    run = _NULL if run_id is None else run_id
+    _insert(
+        EligibilityState._meta.db_table,
+        STATE_COLUMNS,
+        [
+            f"{pid}\t{digest}\t{inputs}\t{_copy_text(error)}\t{_copy_text(key)}\t{now}\t{run}\n"
+            for pid, digest, inputs, error, key, _rewrite in states
+        ]
+        if _pg()
+        else [(pid, digest, inputs, error, key, now, run_id) for pid, digest, inputs, error, key, _rewrite in states],
+    )
+    return len(periods)
 
 
 # --- the chunk refresh --------------------------------------------------------------------------
@@ -830,9 +815,12 @@ def refresh(
     segments: dict[int, tuple[Segment, int]] = {}
     parts: list[tuple] = []
     states: list[tuple] = []
+    stored: set[int] = set()  # persons with a state row (and so, perhaps, periods) to replace
     persons = skipped = 0
     for pid, changed, spans_text, dues, transfers, inputs, old_digest, old_key in _load_chunk(ev, ids, lo, hi):
         persons += 1
+        if old_digest is not None:
+            stored.add(pid)
         if not changed:
             skipped += 1
             if old_key:
@@ -866,7 +854,9 @@ def refresh(
     counts["eligibility.evaluated"] += persons - skipped
     counts["eligibility.unchanged"] += skipped
     if states:
-        counts["eligibility.periods_written"] += _write(segments, parts, states, now=timezone.now(), run_id=run_id)
+        counts["eligibility.periods_written"] += _write(
+            segments, parts, states, stored=stored, now=timezone.now(), run_id=run_id
+        )
     counts["eligibility.cache_hits"] += ev.hits - hits0
     counts["eligibility.evaluations"] += ev.misses - misses0
     return counts

@@ -1,17 +1,42 @@
-"""Shared fixtures: the four roles' users, a small register."""
+"""Shared fixtures: the four roles' users, a small register, a fresh policy snapshot."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from config import policy as policy_module
 from enrollment import services
 from enrollment.demo import credit_code, id_number
 from enrollment.models import EmployerUser
 from enrollment.roles import AUDITOR, BUREAU_ADMIN, CASE_WORKER, EMPLOYER_USER
+
+
+@pytest.fixture
+def fresh_policy() -> Iterator[None]:
+    """Forget the process-wide policy snapshot before and after the test.
+
+    Rows a test adds are rolled back without signals, so a snapshot built during the test must not outlive
+    it, nor one left by an earlier test be read in it. Named, not autouse: used by the files that enter
+    values or pend on them (``pytestmark = pytest.mark.usefixtures("fresh_policy")``).
+    """
+    policy_module.invalidate()
+    yield
+    policy_module.invalidate()
+
+
+@pytest.fixture
+def claim_stats(db) -> None:
+    """The statistics claims read (demo values): hunan's 大病 deductible, ziyang's 大额 deductible and wage."""
+    from tests.test_claims import stat
+
+    stat("hunan", "critical_illness_deductible", 15000)
+    stat("ziyang", "large_amount_deductible", 40000)
+    stat("ziyang", "annual_average_wage", 80000)
 
 
 def make_user(username: str, group: str, **extra):

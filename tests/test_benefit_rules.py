@@ -14,23 +14,15 @@ import pytest
 from benefits.calculations.critical_illness import settle_critical_illness
 from benefits.calculations.inpatient import InpatientResult, parameter_limit_breaches, settle_inpatient
 from benefits.calculations.outpatient import band_age, settle_outpatient
-from config import policy as policy_module
 from config.calculations import InputError, discover
-from config.models import Jurisdiction, ParameterOrigin, PolicyParameter
 from config.policy import Policy, PolicyError, PolicyMissing
-from config.scenarios import Case, run_case, run_paths
+from config.scenarios import Case, run_case
+from tests.policy_support import assert_pending_cases
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_policy")]
 
 D = Decimal
 ZIYANG_STATS = {"annual_average_wage": 80000}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_policy_snapshot():
-    policy_module.invalidate()
-    yield
-    policy_module.invalidate()
 
 
 def _case(jurisdiction: str, calculation: str, inputs: dict, output: dict, on: str = "2024-06-01", stats=None) -> Case:
@@ -383,8 +375,6 @@ def test_a_wrong_expectation_fails():
 
 # --- tests/scenarios_pending: benefit cases that wait for staff values (D-X16) --------------------------------
 
-PENDING = Path(__file__).parent / "scenarios_pending"
-
 # What xianning staff would enter from the city's inpatient policy (办法 四(二), D-XN1).
 # Hypothetical values for the test only, not policy: the pending file was worked by hand from them.
 XIANNING_INPATIENT_STAFF_VALUES = {
@@ -418,7 +408,8 @@ SPECIAL_DISEASE_STAFF_VALUES = {  # langfang 第五十条, xianning 细则 第�
     "special_disease.outpatient_cap_basis": "annual",
     "special_disease.outpatient_annual_cap": "10000",
 }
-# file → (first missing parameter of each case in file order, values staff enter)
+STAFF_DOCUMENT = "另行规定（经办录入，测试假设值）"  # what staff cite, after the jurisdiction
+# file under tests/scenarios_pending → (first missing parameter of each case in file order, values staff enter)
 PENDING_BENEFITS = {
     "xianning/inpatient.yaml": (["inpatient.deductible_by_level"] * 5, XIANNING_INPATIENT_STAFF_VALUES),
     "sanmenxia/inpatient.yaml": (
@@ -471,27 +462,7 @@ PENDING_BENEFITS = {
 @pytest.mark.parametrize("name", sorted(PENDING_BENEFITS))
 def test_pending_benefit_cases_fail_until_staff_enter_the_values(name):
     missing, values = PENDING_BENEFITS[name]
-    path = PENDING / name
-    code = name.split("/")[0]
-    before = run_paths([path])
-    assert len(before) == len(missing), f"{name}: {len(before)} cases"
-    for result, key in zip(before, missing, strict=True):
-        message = " ".join(result.problems)
-        assert not result.passed and code in message and key in message, (result.case.name, message)
-
-    jurisdiction = Jurisdiction.objects.get(code=code)
-    for key, value in values.items():
-        PolicyParameter.objects.create(
-            jurisdiction=jurisdiction,
-            key=key,
-            effective_from=date(2024, 1, 1),
-            value=value,
-            citation=f"{code} 另行规定（经办录入，测试假设值）",
-            origin=ParameterOrigin.STAFF,
-        )
-    policy_module.invalidate()
-    after = run_paths([path])
-    assert all(r.passed for r in after), [r.line() for r in after if not r.passed]
+    assert_pending_cases(name, missing, values, effective_from=date(2024, 1, 1), document=STAFF_DOCUMENT)
 
 
 # --- continued stays: transfers and stays spanning two years ------------------------------------------------

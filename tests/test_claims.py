@@ -303,6 +303,62 @@ def test_maternity_refused_below_continuous_months(db):
     assert claim.journal_entry is None
 
 
+def _birth(person, jurisdiction: str, months: int, cost: int, **kw) -> Claim:
+    """A natural birth (med_type 52) adjudicated; the employer's average monthly wage 6000."""
+    claim = make_claim(
+        person,
+        jurisdiction,
+        med_type="52",
+        maternity_event="natural",
+        continuous_months=months,
+        employer_average_monthly_wage=D(6000),
+        inscp_scp_amt=D(cost),
+        hospital_level="level2",
+        **kw,
+    )
+    return claim_adjudicate(claim, as_of=ON)
+
+
+@pytest.mark.parametrize(
+    "jurisdiction, months, cost, expected",
+    [
+        # sanmenxia 第二十八条: 男职工连续缴费满 9 个月，配偶无工作单位：自然分娩定额 1200 × 50% = 600
+        ("sanmenxia", 9, 3000, 600),
+        # ziyang 第二十四条(二): 配偶未享受生育待遇：顺产标准 3500 × 50% = 1750（按标准，不按实际费用 2000）
+        ("ziyang", 12, 2000, 1750),
+    ],
+)
+def test_male_employee_non_working_spouse_maternity_claim_paid_half(db, jurisdiction, months, cost, expected):
+    person = make_person(jurisdiction, male=True)
+    claim = _birth(person, jurisdiction, months, cost)
+    assert claim.status == ClaimStatus.ADJUDICATED
+    assert (claim.hifp_pay, claim.maternity_allowance) == (D(expected), D(0))  # no allowance for the husband
+    assert any("50%" in s["description"] and jurisdiction in s["citation"] for s in claim.steps)
+    # the spouse already had her own maternity benefit: nothing
+    spouse_paid = _birth(person, jurisdiction, months, cost, spouse_insured=True)
+    assert spouse_paid.status == ClaimStatus.REFUSED and spouse_paid.hifp_pay is None
+
+
+@pytest.mark.parametrize(
+    "jurisdiction, months, cost, medical",
+    [
+        # sanmenxia 第二十七条: 财政全额供给单位 不享受生育津贴；第二十四条 自然分娩定额 1200
+        ("sanmenxia", 20, 3000, 1200),
+        # ziyang 第二十四条(一): 财政供养机关事业单位人员 不享受生育津贴；(二) 顺产限额 3500, 实际 4000 → 3500
+        ("ziyang", 36, 4000, 3500),
+    ],
+)
+def test_fiscal_funded_employer_staff_get_no_allowance(db, jurisdiction, months, cost, medical):
+    person = make_person(jurisdiction, male=False, birth=date(1992, 4, 4), employer_kind="fiscal_institution")
+    claim = _birth(person, jurisdiction, months, cost)
+    assert claim.status == ClaimStatus.ADJUDICATED
+    assert (claim.hifp_pay, claim.maternity_allowance) == (D(medical), D(0))
+    assert any("财政" in s["description"] and jurisdiction in s["citation"] for s in claim.steps)
+    # the same birth for an enterprise employee does carry the allowance (6000 ÷ 30 × days)
+    other = make_person(jurisdiction, male=False, birth=date(1992, 4, 4))
+    assert _birth(other, jurisdiction, months, cost).maternity_allowance > 0
+
+
 @pytest.mark.parametrize("jurisdiction", ["hunan", "langfang"])
 def test_maternity_where_seed_is_silent(db, jurisdiction):
     person = make_person(jurisdiction, male=False, birth=date(1992, 4, 4))
@@ -477,6 +533,50 @@ def test_cross_year_stay_split_with_one_deductible(db):
     a25 = BenefitAccumulator.objects.get(person=person, year=2025)
     assert (a24.inpatient_pool_paid, a24.inpatient_deductibles, a24.inpatient_admissions) == (D(5568), D(200), 1)
     assert (a25.inpatient_pool_paid, a25.inpatient_deductibles, a25.inpatient_admissions) == (D(3840), 0, 0)
+
+
+def test_cross_year_stay_reversed_restores_both_years(db):
+    # The stay of test_cross_year_stay_split_with_one_deductible, then 冲正: both years' accumulators back to 0,
+    # the entry reversed; a new stay in 2025 is then the year's first admission (一级 200 again).
+    person = make_person("langfang")
+    claim = claim_adjudicate(
+        make_claim(
+            person,
+            "langfang",
+            start_date=date(2024, 12, 20),
+            end_date=date(2025, 1, 10),
+            inscp_scp_amt=D(10000),
+            first_year_amount=D(6000),
+        ),
+        as_of=date(2025, 1, 15),
+    )
+    pool = fund_account("langfang", AccountKind.POOLED)
+    assert balance_of(pool) == D(-9408)
+    claim_reverse(claim, "重复申报", on=date(2025, 1, 20))
+    claim.refresh_from_db()
+    assert claim.reversal_entry.reverses_id == claim.journal_entry_id and balance_of(pool) == 0
+    for year in (2024, 2025):
+        acc = BenefitAccumulator.objects.get(person=person, year=year)
+        assert (acc.inpatient_pool_paid, acc.inpatient_deductibles, acc.inpatient_admissions, acc.claims_count) == (
+            0,
+            0,
+            0,
+            0,
+        )
+        assert list(
+            AccumulatorAdjustment.objects.filter(claim=claim, accumulator=acc).values_list("kind", flat=True)
+        ) in (["settle", "reverse"],)
+    again = claim_adjudicate(
+        make_claim(
+            person,
+            "langfang",
+            start_date=date(2025, 2, 1),
+            end_date=date(2025, 2, 5),
+            inscp_scp_amt=D(10000),
+        ),
+        as_of=date(2025, 2, 10),
+    )
+    assert again.act_pay_dedc == D(200)
 
 
 def test_transfer_pays_only_the_deductible_difference(stats):

@@ -129,3 +129,24 @@ def test_settlement_file_page_lists_errors_by_row_and_field(client, case_worker,
     html = client.get(reverse("admin:claims_settlementfile_change", args=[sfile.pk])).content.decode()
     assert "错误明细（行号 / 字段 / 说明）" in html
     assert "<td>5</td><td><code>item_kind</code></td>" in html and "必填（无费用明细时）" in html
+
+
+def test_claim_screen_says_the_insurer_pays_oth_pay(client, case_worker, db):
+    """ziyang 商业健康补充医疗保险 (第二十八条): the result and the step say the insurer pays it, not a fund."""
+    from benefits.claims.adjudication import OTH_PAY_PAYER
+    from benefits.claims.services import claim_adjudicate
+    from tests.test_claims import stat
+
+    stat("ziyang", "large_amount_deductible", 40000)
+    stat("ziyang", "annual_average_wage", 80000)
+    person = make_person("ziyang")
+    claim = make_claim(person, "ziyang", hospital_level="level3a", inscp_scp_amt=D(200000), supplementary_insured=True)
+    claim = claim_adjudicate(claim, as_of=date(2024, 3, 15))
+    # (200000−1000)×80% = 159200; 大额 560; 商业 (40800−1000−560)×60% = 23544, outside fund_pay_sumamt and the ledger
+    assert claim.oth_pay == D(23544) and claim.fund_pay_sumamt == D(159760)
+    assert sum(p.amount for p in claim.journal_entry.postings.all() if p.amount > 0) == D(159760)
+    assert any(OTH_PAY_PAYER in s["description"] and "ziyang 第二十八条" in s["citation"] for s in claim.steps)
+    client.force_login(case_worker)
+    html = client.get(reverse("admin:claims_claim_change", args=[claim.pk])).content.decode()
+    assert f"其他支出（商业健康补充医疗保险，商业保险机构赔付）：{OTH_PAY_PAYER}" in html
+    assert "23544" in html

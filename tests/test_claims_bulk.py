@@ -405,3 +405,81 @@ def test_xlsx_file_with_item_lines(population, settings, tmp_path):
     claim = claim_adjudicate(Claim.objects.get(business_key="W1"), as_of=sfile.as_of)
     # the same lines as above: 政策范围 35500; 二级乙等 400, 85%: 29835
     assert (claim.medfee_sumamt, claim.inscp_scp_amt, claim.hifp_pay) == (D(76300), D(35500), D(29835))
+
+
+def test_bulk_equals_one_at_a_time_across_medical_types(db, settings, tmp_path):
+    """Cross-year stays, outpatient pooling, 门诊慢特病, maternity (incl. a male employee's spouse and a fiscal-funded
+    employer's staff), the commercial supplement and a counted-as-inpatient visit: a file settles like one at a time."""
+    stat("ziyang", "large_amount_deductible", 40000)
+    stat("ziyang", "annual_average_wage", 80000)
+    women = [make_person("ziyang", male=False, birth=date(1992, 4, 4)) for _ in range(2)]
+    fiscal = make_person("ziyang", male=False, birth=date(1990, 1, 1), employer_kind="fiscal_institution")
+    man = make_person("ziyang", male=True)
+    rows, n = [], 0
+
+    def add(person, **kw):
+        nonlocal n
+        n += 1
+        row = {"business_key": f"M{n:05d}", "id_number": person.id_number, "hospital_level": "level2a", **kw}
+        row.setdefault("medfee_sumamt", row.get("inscp_scp_amt"))
+        rows.append({k: str(v) for k, v in row.items()})
+
+    for i, p in enumerate([*women, fiscal, man]):
+        add(
+            p,
+            med_type="21",
+            start_date="2023-12-20",
+            end_date="2024-01-06",
+            inscp_scp_amt=60000 + 100 * i,
+            first_year_amount=25000,
+            supplementary_insured="1",
+        )
+        add(p, med_type="11", start_date="2024-01-20", inscp_scp_amt=700 + 10 * i)
+        add(p, med_type="14", start_date="2024-02-01", inscp_scp_amt=5000, disease_classes="2")
+        add(
+            p,
+            med_type="11",
+            start_date="2024-02-10",
+            inscp_scp_amt=8600,
+            counted_as_inpatient="rescue_death_outpatient",
+        )
+        add(
+            p,
+            med_type="52",
+            start_date="2024-03-01",
+            end_date="2024-03-05",
+            maternity_event="natural",
+            continuous_months=24,
+            employer_average_monthly_wage=6000,
+            inscp_scp_amt=3000,
+        )
+    sfile = _file("ziyang", rows, settings, tmp_path)
+    from benefits.claims.imports import settlement_file_import
+
+    assert settlement_file_import(sfile) == {"rows": len(rows), "imported": len(rows), "errors": 0}
+    claims = list(Claim.objects.filter(settlement_file=sfile).order_by("person_id", "row_number"))
+    one_by_one = {}
+    fields = ("person_id", "year", "inpatient_pool_paid", "inpatient_deductibles", "outpatient_pool_paid")
+    fields += ("special_disease_pool_paid", "maternity_paid", "layer_paid", "supplementary_paid", "claims_count")
+    try:
+        with transaction.atomic():
+            for claim in claims:
+                c = claim_adjudicate(claim, as_of=sfile.as_of)
+                one_by_one[c.business_key] = _result(c)
+            accs_one = sorted(BenefitAccumulator.objects.values_list(*fields))
+            entries_one = JournalEntry.objects.filter(business_key__startswith="claim:").count()
+            raise _Rollback
+    except _Rollback:
+        pass
+    run = run_in_process(JOB, as_of=sfile.as_of, jurisdiction="ziyang", params={"file_id": sfile.pk}, chunk_size=1)
+    assert run.status == "done" and run.chunk_count > 1
+    bulk = {c.business_key: _result(c) for c in Claim.objects.filter(settlement_file=sfile)}
+    assert bulk == one_by_one
+    assert sorted(BenefitAccumulator.objects.values_list(*fields)) == accs_one
+    assert {y for _, y, *_ in accs_one} == {2023, 2024}  # the cross-year stays were split by year
+    assert JournalEntry.objects.filter(business_key__startswith="claim:").count() == entries_one
+    by_person = {c.business_key: c for c in Claim.objects.filter(settlement_file=sfile, med_type="52")}
+    statuses = {c.person_id: (c.status, c.maternity_allowance, c.hifp_pay) for c in by_person.values()}
+    assert statuses[fiscal.pk][1] == 0 and statuses[women[0].pk][1] > 0
+    assert statuses[man.pk][2] == D(1750)  # 3500 × 50%
+    assert all(s == ClaimStatus.ADJUDICATED for s, *_ in statuses.values())

@@ -6,25 +6,20 @@ Expected amounts are worked by hand from the seeds (arithmetic in the comments).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal as D
-from pathlib import Path
 
 import pytest
 
 from benefits.calculations.critical_illness import settle_critical_illness
 from benefits.claims.models import BenefitAccumulator, ClaimStatus
 from benefits.claims.services import ClaimError, claim_adjudicate, claim_reverse
-from config import policy as policy_module
 from config.calculations import InputError
-from config.models import Jurisdiction, ParameterOrigin, PolicyParameter
 from config.policy import Policy, PolicyMissing
-from config.scenarios import run_paths
 from funds.models import JournalEntry
+from tests.policy_support import assert_cases_fail_naming, assert_cases_pass, staff_enter
 from tests.test_claims import make_claim, make_person, stat
 
-PENDING = Path(__file__).parent / "scenarios_pending"
 ON = date(2024, 3, 15)
 
 LOCAL_EXCEPT_UNREGISTERED = {
@@ -52,32 +47,12 @@ XIANNING_STAFF = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _fresh_snapshot() -> Iterator[None]:
-    policy_module.invalidate()
-    yield
-    policy_module.invalidate()
+pytestmark = pytest.mark.usefixtures("fresh_policy")
 
 
-@pytest.fixture
-def stats(db):
-    stat("hunan", "critical_illness_deductible", 15000)
-    stat("ziyang", "large_amount_deductible", 40000)
-    stat("ziyang", "annual_average_wage", 80000)
-
-
-def enter(code: str, values: dict) -> None:
-    jur = Jurisdiction.objects.get(code=code)
-    for key, value in values.items():
-        PolicyParameter.objects.create(
-            jurisdiction=jur,
-            key=key,
-            effective_from=date(2023, 1, 1),
-            value=value,
-            citation=f"{code} 现行政策（经办录入，测试假设值）",
-            origin=ParameterOrigin.STAFF,
-        )
-    policy_module.invalidate()
+def enter(code: str, values: dict[str, object]) -> None:
+    """Staff enter hypothetical values in force from 2023 (also used by tests/test_claims_rule_facts.py)."""
+    staff_enter(code, values, effective_from=date(2023, 1, 1), document="现行政策（经办录入，测试假设值）")
 
 
 # --- pending scenarios: fail naming the key, pass once staff enter the values -----------------------------
@@ -89,16 +64,10 @@ def enter(code: str, values: dict) -> None:
     [("langfang", "critical_illness.bands", LANGFANG_STAFF), ("xianning", "critical_illness.basis", XIANNING_STAFF)],
 )
 def test_pending_layer_cases_fail_then_pass_once_staff_enter_values(code, key, values):
-    path = PENDING / code / "critical_illness.yaml"
-    results = run_paths([path])
-    assert len(results) == 3
-    for result in results:
-        assert not result.passed
-        message = " ".join(result.problems)
-        assert code in message and key in message, message
+    name = f"{code}/critical_illness.yaml"
+    assert_cases_fail_naming(name, [key] * 3)
     enter(code, values)
-    results = run_paths([path])
-    assert all(r.passed for r in results), [r.line() for r in results if not r.passed]
+    assert_cases_pass(name, 3)
 
 
 @pytest.mark.django_db
@@ -121,7 +90,7 @@ def test_supplementary_is_only_in_ziyang():
 # --- claims ----------------------------------------------------------------------------------------------
 
 
-def test_ziyang_supplementary_in_the_claim_oth_pay_cumulative_and_reversed(stats):
+def test_ziyang_supplementary_in_the_claim_oth_pay_cumulative_and_reversed(claim_stats):
     person = make_person("ziyang")
     # 三级甲等 1000, 80%: (200000−1000)×80% = 159200; 个人负担 40800; 大额 (40800−40000)×70% = 560;
     # 商业补充 (40800 − 1000 − 560) × 60% = 23544 (第三十一条(二)); 现金 200000 − 159760 − 23544 = 16696.
@@ -162,7 +131,7 @@ def test_ziyang_supplementary_in_the_claim_oth_pay_cumulative_and_reversed(stats
     assert (acc.layer_burden, acc.layer_paid, acc.supplementary_paid) == (D(40800), D(560), D(23544))
 
 
-def test_ziyang_supplementary_waits_three_months_after_a_renewal(stats):
+def test_ziyang_supplementary_waits_three_months_after_a_renewal(claim_stats):
     # 第三十一条: renewed after a break on 2024-02-20 → covered from 2024-05-01 (payment month = month 1).
     person = make_person("ziyang")
     claim = claim_adjudicate(
@@ -180,7 +149,7 @@ def test_ziyang_supplementary_waits_three_months_after_a_renewal(stats):
     assert any("2024-05-01" in s["description"] for s in claim.steps)
 
 
-def test_ziyang_supplementary_special_disease_above_the_outpatient_limit(stats):
+def test_ziyang_supplementary_special_disease_above_the_outpatient_limit(claim_stats):
     # 第十七条: class 2, 75%, cap 3000. 5000 → pool min(3750, 3000) = 3000; cost above the limit
     # 5000 − 3000/75% = 1000 → 第三十一条(一) 60% = 600. Next 2000: pool 0, above 2000 → 1200, cap 1000 − 600 = 400.
     person = make_person("ziyang")
@@ -234,7 +203,7 @@ def test_sanmenxia_claim_says_there_is_no_layer(db):
     assert any("未设职工大病保险或大额医疗费用补助" in s["description"] for s in claim.steps)
 
 
-def test_hunan_poverty_claim_reduced_deductible_higher_ratio(stats):
+def test_hunan_poverty_claim_reduced_deductible_higher_ratio(claim_stats):
     # 省部属 1600, 80%: (100000−1600)×80% = 78720; 负担 21280; 特困低保 起付 7500, 90%: (21280−7500)×90% = 12402.
     person = make_person("hunan")
     claim = claim_adjudicate(
@@ -244,7 +213,7 @@ def test_hunan_poverty_claim_reduced_deductible_higher_ratio(stats):
 
 
 @pytest.mark.django_db
-def test_xianning_claim_layer_names_the_missing_key_then_pays_hifob(stats):
+def test_xianning_claim_layer_names_the_missing_key_then_pays_hifob(claim_stats):
     # xianning's inpatient figures are themselves staff-entered (D-XN1); the layer step of a claim is
     # checked on its own: PolicyMissing naming critical_illness.basis, then hifob_pay once values exist.
     from benefits.claims.adjudication import Acc, ClaimFacts, _Book, _layer, _Parts

@@ -8,18 +8,13 @@ then pass (POLICY-DIGEST D-XN1, D-X16).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from config import policy as policy_module
 from config.calculations import InputError
-from config.models import Jurisdiction, ParameterOrigin, PolicyParameter
 from config.policy import Policy, PolicyError, PolicyMissing
-from config.scenarios import run_paths
 from contributions.calculations.contribution import (
     ContributionBreakdown,
     MonthlyWageRequired,
@@ -28,8 +23,9 @@ from contributions.calculations.contribution import (
 )
 from contributions.calculations.late_fee import late_fee_amount
 from contributions.calculations.personal_account import age_in_month, age_on, monthly_account_credit
+from tests.policy_support import assert_cases_fail_naming, assert_cases_pass, staff_enter
 
-PENDING_XIANNING = Path(__file__).parent / "scenarios_pending" / "xianning" / "contribution.yaml"
+PENDING_XIANNING = "xianning/contribution.yaml"  # under tests/scenarios_pending/
 
 # What xianning staff would enter. Hypothetical values for the test only, not policy:
 # the pending file's expected outputs were computed by hand from them.
@@ -54,12 +50,7 @@ XIANNING_FIRST_MISSING = [
 D = Decimal
 
 
-@pytest.fixture(autouse=True)
-def _fresh_snapshot() -> Iterator[None]:
-    """Rows added in a test are rolled back without signals: never let the snapshot outlive it."""
-    policy_module.invalidate()
-    yield
-    policy_module.invalidate()
+pytestmark = pytest.mark.usefixtures("fresh_policy")
 
 
 def _policy(code: str, on: date, **stats: int | str) -> Policy:
@@ -71,30 +62,18 @@ def _policy(code: str, on: date, **stats: int | str) -> Policy:
 
 @pytest.mark.django_db
 def test_xianning_pending_cases_fail_naming_the_missing_parameter() -> None:
-    results = run_paths([PENDING_XIANNING])
-    assert len(results) == len(XIANNING_FIRST_MISSING)
-    for result, key in zip(results, XIANNING_FIRST_MISSING, strict=True):
-        assert not result.passed, result.case.name
-        message = " ".join(result.problems)
-        assert "xianning" in message and key in message, message
+    assert_cases_fail_naming(PENDING_XIANNING, XIANNING_FIRST_MISSING)
 
 
 @pytest.mark.django_db
 def test_xianning_pending_cases_pass_once_staff_enter_the_rates() -> None:
-    xianning = Jurisdiction.objects.get(code="xianning")
-    for key, value in XIANNING_STAFF_VALUES.items():
-        PolicyParameter.objects.create(
-            jurisdiction=xianning,
-            key=key,
-            effective_from=date(2023, 1, 1),
-            value=value,
-            citation="xianning 现行全市统一政策（经办录入，测试假设值）",
-            origin=ParameterOrigin.STAFF,
-        )
-    policy_module.invalidate()
-    results = run_paths([PENDING_XIANNING])
-    assert len(results) == len(XIANNING_FIRST_MISSING)
-    assert all(r.passed for r in results), [r.line() for r in results if not r.passed]
+    staff_enter(
+        "xianning",
+        XIANNING_STAFF_VALUES,
+        effective_from=date(2023, 1, 1),
+        document="现行全市统一政策（经办录入，测试假设值）",
+    )
+    assert_cases_pass(PENDING_XIANNING, len(XIANNING_FIRST_MISSING))
 
 
 @pytest.mark.django_db

@@ -11,17 +11,11 @@ case must pass with the figures worked out by hand.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 
-from config import policy as policy_module
-from config.models import Jurisdiction, ParameterOrigin, PolicyParameter
-from config.scenarios import run_paths
-
-PENDING = Path(__file__).parent / "scenarios_pending"
+from tests.policy_support import PENDING, assert_cases_fail_naming, assert_cases_pass, staff_enter
 
 # file → the first missing key each case names, in file order
 FIRST_MISSING: dict[str, list[str]] = {
@@ -66,11 +60,7 @@ STAFF_VALUES: dict[str, tuple[date, dict[str, object]]] = {
 FILES = sorted(FIRST_MISSING)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_snapshot() -> Iterator[None]:
-    policy_module.invalidate()
-    yield
-    policy_module.invalidate()
+pytestmark = pytest.mark.usefixtures("fresh_policy")
 
 
 def test_every_pending_file_of_these_calculations_is_listed() -> None:
@@ -85,13 +75,7 @@ def test_every_pending_file_of_these_calculations_is_listed() -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", FILES)
 def test_pending_cases_fail_naming_the_missing_value(name: str) -> None:
-    jurisdiction = name.split("/")[0]
-    results = run_paths([PENDING / name])
-    assert len(results) == len(FIRST_MISSING[name])
-    for result, key in zip(results, FIRST_MISSING[name], strict=True):
-        assert not result.passed, result.case.name
-        message = " ".join(result.problems)
-        assert jurisdiction in message and key in message and "缺少参数" in message, message
+    assert_cases_fail_naming(name, FIRST_MISSING[name])
 
 
 @pytest.mark.django_db
@@ -99,20 +83,8 @@ def test_pending_cases_fail_naming_the_missing_value(name: str) -> None:
 def test_pending_cases_pass_once_staff_enter_the_values(name: str) -> None:
     jurisdiction = name.split("/")[0]
     start, values = STAFF_VALUES[jurisdiction]
-    jur = Jurisdiction.objects.get(code=jurisdiction)
-    for key, value in values.items():
-        PolicyParameter.objects.create(
-            jurisdiction=jur,
-            key=key,
-            effective_from=start,
-            value=value,
-            citation=f"{jurisdiction} 经办录入（测试假设值，并非政策）",
-            origin=ParameterOrigin.STAFF,
-        )
-    policy_module.invalidate()
-    results = run_paths([PENDING / name])
-    assert len(results) == len(FIRST_MISSING[name])
-    assert all(r.passed for r in results), [r.line() for r in results if not r.passed]
+    staff_enter(jurisdiction, values, effective_from=start, document="经办录入（测试假设值，并非政策）")
+    assert_cases_pass(name, len(FIRST_MISSING[name]))
 
 
 @pytest.mark.django_db

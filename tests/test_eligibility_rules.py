@@ -11,7 +11,6 @@ ziyang), and the plain functions' extra results.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import pairwise
@@ -34,7 +33,6 @@ from benefits.calculations.eligibility import (
     eligibility_timeline,
     status_on,
 )
-from config import policy as policy_module
 from config.calculations import InputError, money
 from config.policy import Policy, PolicyMissing
 from config.scenarios import Case, run_case
@@ -44,12 +42,7 @@ from contributions.calculations.retirement import clearance
 D = Decimal
 
 
-@pytest.fixture(autouse=True)
-def _fresh_snapshot() -> Iterator[None]:
-    """Rows added in a test are rolled back without signals: never let the snapshot outlive it."""
-    policy_module.invalidate()
-    yield
-    policy_module.invalidate()
+pytestmark = pytest.mark.usefixtures("fresh_policy")
 
 
 def months(first: date, paid: list[date | None], *, deferred: tuple[int, ...] = ()) -> list[ContributionMonth]:

@@ -8,31 +8,24 @@ and the input errors, silent items and explanation steps of :func:`maternity_ben
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benefits.calculations.maternity import MaternityResult, maternity_benefit
-from config import policy as policy_module
 from config.calculations import InputError
-from config.models import Jurisdiction, ParameterOrigin, PolicyParameter
 from config.policy import Policy, PolicyMissing
-from config.scenarios import Case, run_case, run_paths
+from config.scenarios import Case, run_case
+from tests.policy_support import assert_pending_cases
 
 D = Decimal
 ON = date(2024, 3, 1)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_snapshot() -> Iterator[None]:
-    policy_module.invalidate()
-    yield
-    policy_module.invalidate()
+pytestmark = pytest.mark.usefixtures("fresh_policy")
 
 
 def _policy(code: str, on: date = ON, **stats: int | str) -> Policy:
@@ -260,8 +253,6 @@ def test_ziyang_flexible_abortion_is_outside_the_caps() -> None:
 
 # --- tests/scenarios_pending: maternity cases that wait for staff values (D-X16) ------------------------------
 
-PENDING = Path(__file__).parent / "scenarios_pending"
-
 # What hunan / langfang / xianning staff would enter once the city's maternity policy is supplied.
 # Hypothetical values for the test only, not policy: the pending files' expected outputs were worked
 # by hand from them.
@@ -320,7 +311,8 @@ SANMENXIA_AMOUNTS_WITH_STILLBIRTH = {
     "stillbirth": "1000",
 }
 _BIRTHS = ("natural", "assisted", "caesarean", "difficult", "multiple")
-# file → (the missing parameter each case names, in file order; values staff enter)
+STAFF_DOCUMENT = "生育保险待遇政策（经办录入，测试假设值）"  # what staff cite, after the jurisdiction
+# file under tests/scenarios_pending → (the missing parameter each case names, in file order; values staff enter)
 PENDING_MATERNITY = {
     "hunan/maternity.yaml": (["maternity.medical_payment_basis"] * 3, MATERNITY_STAFF_VALUES),
     "langfang/maternity.yaml": (["maternity.medical_payment_basis"] * 3, MATERNITY_STAFF_VALUES),
@@ -358,28 +350,7 @@ PENDING_MATERNITY = {
 @pytest.mark.parametrize("name", sorted(PENDING_MATERNITY))
 def test_pending_maternity_cases_fail_until_staff_enter_the_values(name: str) -> None:
     missing, values = PENDING_MATERNITY[name]
-    path = PENDING / name
-    code = name.split("/")[0]
-    before = run_paths([path])
-    assert len(before) == len(missing), f"{name}: {len(before)} cases"
-    for result, key in zip(before, missing, strict=True):
-        message = " ".join(result.problems)
-        assert not result.passed and code in message and key in message, (result.case.name, message)
-
-    jurisdiction = Jurisdiction.objects.get(code=code)
-    for key, value in values.items():
-        PolicyParameter.objects.create(
-            jurisdiction=jurisdiction,
-            key=key,
-            effective_from=date(2024, 1, 1),
-            value=value,
-            citation=f"{code} 生育保险待遇政策（经办录入，测试假设值）",
-            origin=ParameterOrigin.STAFF,
-        )
-    policy_module.invalidate()
-    after = run_paths([path])
-    assert len(after) == len(before)
-    assert all(r.passed for r in after), [r.line() for r in after if not r.passed]
+    assert_pending_cases(name, missing, values, effective_from=date(2024, 1, 1), document=STAFF_DOCUMENT)
 
 
 # --- calcE2: arrears, separation, new employer, exclusions ----------------------------------------------------------

@@ -8,7 +8,6 @@ enter a hypothetical cap (test value, not policy) to check the arithmetic.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -21,33 +20,22 @@ from benefits.calculations.special_disease import (
     single_payment_drug,
     special_disease_outpatient,
 )
-from config import policy as policy_module
 from config.calculations import InputError
-from config.models import Jurisdiction, ParameterOrigin, PolicyParameter
 from config.policy import Policy, PolicyMissing
+from tests.policy_support import staff_enter
 
 D = Decimal
 ON = date(2024, 6, 1)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_snapshot() -> Iterator[None]:
-    policy_module.invalidate()
-    yield
-    policy_module.invalidate()
+pytestmark = pytest.mark.usefixtures("fresh_policy")
 
 
 def _enter_cap(code: str, cap: str, effective_from: date) -> None:
     """What bureau staff would enter (hypothetical test value)."""
-    PolicyParameter.objects.create(
-        jurisdiction=Jurisdiction.objects.get(code=code),
-        key="special_disease.outpatient_annual_cap",
-        effective_from=effective_from,
-        value=cap,
-        citation=f"{code} 测试录入",
-        origin=ParameterOrigin.STAFF,
+    staff_enter(
+        code, {"special_disease.outpatient_annual_cap": cap}, effective_from=effective_from, document="测试录入"
     )
-    policy_module.invalidate()
 
 
 # --- 门诊慢特病: missing caps -------------------------------------------------------

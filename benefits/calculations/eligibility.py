@@ -41,6 +41,12 @@ Conventions taken here where the digest is silent (listed in the module's report
 * A break that is never made up is a new enrolment: give its months with
   ``previous_end``. Within one enrolment, arrears last until every overdue month
   is paid.
+* A deferred month (缓缴) is never in arrears while its deferral runs. Its end is
+  the month's ``deferred_until`` (last day of the deferral; an input added to
+  SCENARIOS.md's month fields); without it the deferral is taken as still running.
+  Once it has ended unpaid, ``eligibility.deferral_lapse_rule`` decides (langfang
+  第二十六条: suspended from the day after, back from the month after the make-up,
+  never retroactive); hunan 第二十二条 is silent on a lapse, so the key is missing there.
 """
 
 from __future__ import annotations
@@ -79,11 +85,17 @@ class Period:
 
 @dataclass(frozen=True)
 class ContributionMonth:
-    """One contribution month (缴费月份) of the enrolment: its first day, payment date (到账日), deferral."""
+    """One contribution month (缴费月份) of the enrolment: its first day, payment date (到账日), deferral.
+
+    ``deferred_until`` is the last day of the approved deferral (缓缴期满日, inclusive; a
+    :class:`contributions.models.Deferral` ends the day before its exclusive ``end``); None while
+    the end is not known, in which case the deferral is taken as still running on ``as_of``.
+    """
 
     month: date
     paid_on: date | None = None
     deferred: bool = False
+    deferred_until: date | None = None
 
     @property
     def label(self) -> str:
@@ -393,14 +405,20 @@ def _known_months(months: Iterable[ContributionMonth | Mapping[str, Any]], as_of
 def _parse_month(i: int, raw: Any) -> ContributionMonth:
     if not isinstance(raw, Mapping) or "month" not in raw:
         raise InputError(f"months 第{i}项应为 {{month, paid_on, deferred}} 映射")
-    unknown = set(raw) - {"month", "paid_on", "deferred"}
+    unknown = set(raw) - {"month", "paid_on", "deferred", "deferred_until"}
     if unknown:
         raise InputError(f"months 第{i}项: 未知字段 {', '.join(sorted(map(str, unknown)))}")
     try:
         deferred = parse_value("bool", raw.get("deferred", False))
-        return ContributionMonth(parse_value("month", raw["month"]), parse_value("date", raw.get("paid_on")), deferred)
+        until = parse_value("date", raw.get("deferred_until"))
+        month = parse_value("month", raw["month"])
     except (ValueError, TypeError) as exc:
         raise InputError(f"months 第{i}项: {exc}") from exc
+    if until is not None and not deferred:
+        raise InputError(f"months 第{i}项: deferred_until 只用于缓缴月份（deferred: true）")
+    if until is not None and until < month:
+        raise InputError(f"months 第{i}项: 缓缴期满日 {until} 早于缴费月份 {_label(month)}")
+    return ContributionMonth(month, parse_value("date", raw.get("paid_on")), deferred, until)
 
 
 def _retro_paint(canvas: _Canvas, gap: _Gap, reason: str, cite: str) -> None:
@@ -579,9 +597,69 @@ def _paint_arrears(
 ) -> None:
     """Suspension for unpaid months from the month after their due date, and what a make-up restores."""
     candidates = [m for m in facts if m.month >= from_month]
+    lapsed: list[ContributionMonth] = []
     if any(m.deferred for m in candidates) and rules.value("deferral_keeps_cover"):
         # hunan 第二十二条; langfang 第二十六条: 缓缴期间不影响待遇
+        lapsed = [m for m in candidates if m.deferred and _lapsed(m, as_of)]
         candidates = [m for m in candidates if not m.deferred]
+    _paint_ordinary_arrears(canvas, rules, due, candidates, as_of=as_of, cover_from=cover_from)
+    if lapsed:  # painted last: a lapsed deferral's suspension is not undone by another make-up's retroactivity
+        _paint_lapsed_deferrals(canvas, rules, lapsed, cover_from=cover_from)
+
+
+def _lapsed(m: ContributionMonth, as_of: date) -> bool:
+    """A deferred month whose deferral ended, on ``as_of``, without its contribution paid within it."""
+    if m.deferred_until is None or as_of <= m.deferred_until:
+        return False
+    return m.paid_on is None or m.paid_on > m.deferred_until
+
+
+def _paint_lapsed_deferrals(
+    canvas: _Canvas, rules: _Rules, lapsed: Sequence[ContributionMonth], *, cover_from: date
+) -> None:
+    """缓缴期满未补缴 / 逾期补缴 (langfang 第二十六条): arrears from the day after the deferral ends.
+
+    ``month_after_payment``: the days from the end of the deferral to the end of the month of the
+    make-up are not covered ("补缴当月及以前欠费期间（不含缓缴期）发生的医疗费用不予报销"), cover
+    resumes on the 1st of the month after the make-up ("从补缴的次月起"), whatever the number of
+    months. Where a document says nothing on a lapsed deferral (hunan 第二十二条 only keeps cover
+    during it) the key is missing and the case cannot be decided (D-X16).
+    """
+    key = rules.key("deferral_lapse_rule")
+    rule = rules.value("deferral_lapse_rule")
+    if rule != "month_after_payment":
+        raise PolicyError(f"未知的缓缴期满规则 (unknown deferral lapse rule): {rule!r}")
+    cite = rules.cite(rules.key("deferral_keeps_cover"), key)
+    by_end: dict[date, list[ContributionMonth]] = {}
+    for m in lapsed:
+        assert m.deferred_until is not None
+        by_end.setdefault(m.deferred_until, []).append(m)
+    for until, months in sorted(by_end.items()):
+        start = until + ONE_DAY
+        labels = _labels(m.month for m in months)
+        if any(m.paid_on is None for m in months):
+            reason = f"缓缴期满（{until}）仍未补缴 {labels}：自 {start} 起暂停享受医保报销待遇"
+            canvas.paint(start, None, SUSPENDED, reason, cite, floor=cover_from)
+            continue
+        paid = max(m.paid_on for m in months if m.paid_on is not None)
+        back = add_months(paid, 1)
+        reason = (
+            f"缓缴期满（{until}）后于 {paid} 逾期补缴 {labels}：补缴当月及以前欠费期间（不含缓缴期）不予报销，"
+            f"自补缴次月（{back}）起享受"
+        )
+        canvas.paint(start, back, SUSPENDED, reason, cite, floor=cover_from)
+
+
+def _paint_ordinary_arrears(
+    canvas: _Canvas,
+    rules: _Rules,
+    due: _DueDates,
+    candidates: Sequence[ContributionMonth],
+    *,
+    as_of: date,
+    cover_from: date,
+) -> None:
+    """Arrears of months not deferred: suspension, make-up, retroactivity (hunan 第十八条 ...)."""
     if not candidates:
         return
     start_rule = rules.value("suspension_start")

@@ -143,6 +143,9 @@ class InpatientResult:
     self_pay: Decimal
     third_party_advance: bool = False  # 基金先行支付，有权向第三人追偿
     steps: list[Step] = field(default_factory=list)
+    # Care outside a stay that ``inpatient.counted_as_inpatient`` does not count as inpatient: why (the
+    # step's text, with its article); empty otherwise. Not a scenario output: claims refuse with it.
+    not_counted: str = ""
 
     def outputs(self) -> dict[str, Any]:
         return {
@@ -265,7 +268,7 @@ def settle_inpatient(
         advance = _excluded(policy, excluded_cause, third_party_unpaid, steps)
         if advance is None:
             return InpatientResult(deductible=ZERO, ratio=ZERO, pool_pay=ZERO, self_pay=total, steps=steps)
-    if counted_as_inpatient is not None and not _counted(
+    refused = counted_as_inpatient is not None and _not_counted(
         policy,
         counted_as_inpatient,
         steps,
@@ -274,8 +277,11 @@ def settle_inpatient(
         days_before_admission=days_before_admission,
         same_hospital=same_hospital,
         observation_days=observation_days,
-    ):
-        return InpatientResult(deductible=ZERO, ratio=ZERO, pool_pay=ZERO, self_pay=total, steps=steps)
+    )
+    if refused:
+        return InpatientResult(
+            deductible=ZERO, ratio=ZERO, pool_pay=ZERO, self_pay=total, steps=steps, not_counted=refused
+        )
     if not designated and not non_designated_pays(policy, emergency_rescue, steps):
         return InpatientResult(deductible=ZERO, ratio=ZERO, pool_pay=ZERO, self_pay=total, steps=steps)
     no_deductible = ""
@@ -629,7 +635,7 @@ def _honoured(policy: Policy, ratio: Decimal, steps: list[Step]) -> Decimal:
     return ratio
 
 
-def _counted(
+def _not_counted(
     policy: Policy,
     kind: str,
     steps: list[Step],
@@ -639,15 +645,13 @@ def _counted(
     days_before_admission: int | None,
     same_hospital: bool,
     observation_days: int | None,
-) -> bool:
-    """Whether care outside a stay is counted as inpatient (``inpatient.counted_as_inpatient``)."""
+) -> str:
+    """Why care outside a stay is not counted as inpatient (``inpatient.counted_as_inpatient``); "" when it is."""
     key = "inpatient.counted_as_inpatient"
     rules = policy.value(key)
-    if not isinstance(rules, Mapping) or kind not in rules:
-        raise PolicyMissing(
-            policy.jurisdiction, f"{key}.{kind}", policy.on, label=f"{COUNTED_ZH[kind]}按住院结算的规则"
-        )
-    rule = rules[kind] or {}
+    if not isinstance(rules, Mapping):
+        rules = {}  # the whole table is missing: name the kind asked for
+    rule = _entry(policy, key, rules, kind, f"{COUNTED_ZH[kind]}按住院结算的规则") or {}
     source = cite(policy, key)
     what = COUNTED_ZH[kind]
     counted, why = True, ""
@@ -676,9 +680,10 @@ def _counted(
             why = f"留观 {observation_days} 天，超过 {fmt(minimum)} 天" if minimum is not None else ""
     if counted:
         steps.append(Step(f"{what}{'（' + why + '）' if why else ''}：纳入住院费用，按住院待遇结算", source))
-        return True
-    steps.append(Step(f"{what}（{why}）：不纳入住院费用报销范围", source, ZERO))
-    return False
+        return ""
+    reason = f"{what}（{why}）：不纳入住院费用报销范围"
+    steps.append(Step(reason, source, ZERO))
+    return f"{reason}（{source}）"
 
 
 def _excluded(policy: Policy, cause: str, third_party_unpaid: bool, steps: list[Step]) -> bool | None:
@@ -707,43 +712,43 @@ def _excluded(policy: Policy, cause: str, third_party_unpaid: bool, steps: list[
 def _external_service(policy: Policy, where: str, filed: bool, steps: list[Step]) -> Decimal | None:
     """外检外购 (langfang 第四十七条(一)2, 第六十五条): the share paid first, or None when nothing is paid."""
     key = "inpatient.external_service_rules"
-    rules = policy.value(key)
-    if rules is None:
-        raise InputError(f"{policy.jurisdiction} 未规定住院期间外检外购的报销办法（{cite(policy, key)}）")
+    rules = _rules(policy, key, "未规定住院期间外检外购的报销办法")
     if rules.get("requires_filing") and not filed:
         steps.append(Step("未办理外检外购备案手续：医保基金不予支付", cite(policy, key), ZERO))
         return None
-    if where not in rules:
-        raise PolicyMissing(policy.jurisdiction, f"{key}.{where}", policy.on, label=EXTERNAL_SERVICE_ZH[where])
-    share = Decimal(rules[where].get("self_pay_first_pct", 0))
-    steps.append(
-        Step(
-            f"{EXTERNAL_SERVICE_ZH[where]}：按外检外购定点医疗机构级别的待遇执行"
-            + (f"，个人先行自付 {fmt(share)}% 后按统筹区内支付比例" if share else "，按统筹区内待遇标准"),
-            cite(policy, key),
-        )
-    )
+    share = Decimal(_entry(policy, key, rules, where, EXTERNAL_SERVICE_ZH[where]).get("self_pay_first_pct", 0))
+    then = f"，个人先行自付 {fmt(share)}% 后按统筹区内支付比例" if share else "，按统筹区内待遇标准"
+    steps.append(Step(f"{EXTERNAL_SERVICE_ZH[where]}：按外检外购定点医疗机构级别的待遇执行{then}", cite(policy, key)))
     return share
 
 
 def _high_value_drug(policy: Policy, use: str, steps: list[Step]) -> Mapping[str, Any]:
     """国家药品目录内高值药品 outside a stay (ziyang 第二十条(二))."""
     key = "inpatient.high_value_drug_rules"
-    rules = policy.value(key)
-    if rules is None:
-        raise InputError(f"{policy.jurisdiction} 未规定高值药品按住院待遇结算（{cite(policy, key)}）")
-    if use not in rules:
-        raise PolicyMissing(policy.jurisdiction, f"{key}.{use}", policy.on, label=HIGH_VALUE_DRUG_ZH[use])
-    rule = rules[use]
+    rule = _entry(policy, key, _rules(policy, key, "未规定高值药品按住院待遇结算"), use, HIGH_VALUE_DRUG_ZH[use])
     level = rule.get("level")
+    standard = f"，按{LEVEL_ZH[level]}支付标准" if level else ""
     steps.append(
         Step(
-            f"{HIGH_VALUE_DRUG_ZH[use]}：按乙类药品规定扣除个人先行自付后，按住院待遇结算"
-            + (f"，按{LEVEL_ZH[level]}支付标准" if level else ""),
-            cite(policy, key),
+            f"{HIGH_VALUE_DRUG_ZH[use]}：按乙类药品规定扣除个人先行自付后，按住院待遇结算{standard}", cite(policy, key)
         )
     )
     return rule
+
+
+def _rules(policy: Policy, key: str, unset: str) -> Mapping[str, Any]:
+    """A jurisdiction's table of special cases under ``key``; null (the document has no such case): an input error."""
+    rules = policy.value(key)
+    if rules is None:
+        raise InputError(f"{policy.jurisdiction} {unset}（{cite(policy, key)}）")
+    return rules
+
+
+def _entry(policy: Policy, key: str, rules: Mapping[str, Any], kind: str, label: str) -> Any:
+    """The row ``kind`` of a table of special cases; a kind the table does not give is a missing value (D-X16)."""
+    if kind not in rules:
+        raise PolicyMissing(policy.jurisdiction, f"{key}.{kind}", policy.on, label=label)
+    return rules[kind]
 
 
 def _disabled_soldier(

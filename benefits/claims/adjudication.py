@@ -18,10 +18,23 @@ It calls the committed rule functions unchanged, in the order the seeds give:
    cap fails naming the missing key); xianning 大额补助 → ``hifob_pay``, every value
    staff-entered; sanmenxia none (a step says so);
 4. ziyang 商业健康补充医疗保险 for persons insured in it (第二十八条–第三十一条) →
-   ``oth_pay`` (其他支出: paid by the insurer, not a medical-insurance fund, so not in
-   ``fund_pay_sumamt`` and not posted to the funds' ledger);
+   ``oth_pay`` (2303 其他支出). Decision, from the seed: 第二十八条 has commercial insurers
+   "设计、运营、承保" the product, 第二十九条/第三十条 have its premium paid by employers or persons
+   to the insurer, and 第三十一条 speaks of 赔付 (an insurer's payout), not of 基金支付; the
+   document gives the bureau no fund or account for it. So ``oth_pay`` is paid by the insurer:
+   it is not in ``fund_pay_sumamt``, it reduces the person's own share (``psn_cash_pay`` =
+   total − funds − ``oth_pay`` − account), and it is not posted to the funds' ledger
+   (:func:`benefits.claims.services.ledger_amounts`) — no ledger account is invented without a
+   seed basis. The step and the result label say who pays it (``OTH_PAY_PAYER``);
 5. the personal account pays what the person asks, at most the person's share
    and the balance; the rest is cash.
+
+Care outside a stay that a jurisdiction counts as inpatient (``counted_as_inpatient``: 院前急诊,
+院前检查, 急诊留观, 日间手术, 急诊抢救死亡的门诊费用; table ``inpatient.counted_as_inpatient``,
+langfang 第四十七条(一)1/3, xianning 细则 第二十三条, ziyang 第十八条(三)) is entered under
+med_type 11 or 21 and settled as a stay; when the table's conditions are not met the claim is
+refused with the reason (the costs fall under the outpatient rules), and a kind the table does
+not give stops on the missing value.
 
 A stay spanning two years is split by year (``first_year_amount``) with one
 deductible (D-X15): the second year's part is settled as ``continued_stay``
@@ -54,7 +67,7 @@ from benefits.calculations.critical_illness import (
     settle_supplementary_special_disease,
     supplementary_entitled,
 )
-from benefits.calculations.inpatient import settle_inpatient
+from benefits.calculations.inpatient import COUNTED_ZH, settle_inpatient
 from benefits.calculations.maternity import maternity_benefit
 from benefits.calculations.outpatient import settle_outpatient
 from benefits.calculations.special_disease import major_disease, single_payment_drug, special_disease_outpatient
@@ -73,6 +86,11 @@ POOL_FIELDS = {
 }
 LAYER_FIELDS = ("hifmi_pay", "hifob_pay")
 SUPPLEMENTARY_FIELD = "oth_pay"  # 2303 其他支出: ziyang 商业健康补充医疗保险
+#: Who pays ``oth_pay`` (shown with the result): the insurer, not a medical-insurance fund (ziyang 第二十八条).
+OTH_PAY_PAYER = "由承保的商业保险机构赔付，不属医保基金支付，不计入基金支付总额，不记入医保基金账"
+#: Medical types under which care outside a stay may be entered as counted as inpatient:
+#: 11 (急诊留观, 日间手术, 急诊抢救死亡的门诊费用) or 21 (院前急诊/院前检查 included in the stay).
+COUNTED_AS_INPATIENT_MED_TYPES = ("11", "21")
 
 
 @dataclass(frozen=True)
@@ -165,6 +183,14 @@ class ClaimFacts:
     free_service: bool = False  # ziyang 第二十五条
     appraised_amount: Decimal | None = None  # ziyang 第二十五条 技术鉴定组核定
     disabled_soldier_grade: int | None = None  # langfang 第八十条
+    # Care outside a stay counted as inpatient (inpatient.counted_as_inpatient; langfang 第四十七条(一)1/3,
+    # xianning 细则 第二十三条, ziyang 第十八条(三)) and the facts its table's conditions read.
+    counted_as_inpatient: str = ""
+    dates_continuous: bool = True  # 院前急诊: dates continuous with the admission
+    died_in_rescue: bool = False  # 院前急诊: died in the ambulance or the emergency rescue
+    days_before_admission: int | None = None  # 院前检查: days between the test and the admission
+    same_hospital: bool = True  # 院前急诊 / 院前检查: at the hospital of the stay
+    observation_days: int | None = None  # 急诊留观: days under observation
     submitted_on: date | None = None  # 手工报销 申请受理日期 (deadline check)
     manual: bool = False  # 手工报销 (not a hospital's settlement file)
 
@@ -279,8 +305,21 @@ def decide(
 
     parts = _Parts()
     med = facts.med_type
-    if med == "21":
+    if facts.counted_as_inpatient and med not in COUNTED_AS_INPATIENT_MED_TYPES:
+        raise InputError(
+            f"按住院结算的门急诊费用（{COUNTED_ZH.get(facts.counted_as_inpatient, facts.counted_as_inpatient)}）"
+            "只用于医疗类别 11 普通门诊或 21 普通住院"
+        )
+    if med == "21" or facts.counted_as_inpatient:
         _inpatient(facts, person, accs, inscp, book, parts)
+        if parts.refusal:
+            return Decision(
+                "refused",
+                refusal_reason=parts.refusal,
+                steps=book.steps,
+                amounts=_amounts(medfee, own, pre, inscp),
+                extra=_extra(facts, parts),
+            )
     elif med == "11":
         _outpatient(facts, person, accs, inscp, book, parts)
     elif med == "14":
@@ -331,7 +370,7 @@ def decide(
     if parts.oth:
         book.step(
             "结算",
-            "其他支出：商业健康补充医疗保险赔付，由承保商业保险机构支付，不计入基金支付总额",
+            f"其他支出：商业健康补充医疗保险赔付，{OTH_PAY_PAYER}",
             "ziyang 第二十八条 第三十一条",
             breakdown["oth_pay"],
         )
@@ -376,7 +415,7 @@ def _extra(facts: ClaimFacts, parts: _Parts) -> dict[str, Any]:
         "benefit_scope": parts.benefit_scope,
         "allowance_payee": parts.allowance_payee or "",
         "stay_deductible": money(parts.deductible + (facts.transfer_deductible if facts.transfer else ZERO))
-        if facts.med_type == "21"
+        if facts.med_type == "21" or facts.counted_as_inpatient
         else None,
     }
 
@@ -449,6 +488,7 @@ class _Parts:
     third_party_advance: bool = False
     benefit_scope: str = ""
     allowance_payee: str | None = None
+    refusal: str = ""  # nothing payable under this benefit: the reason (the claim is refused)
 
 
 def _acc(accs: Mapping[int, Acc], year: int) -> Acc:
@@ -548,6 +588,7 @@ def _inpatient(
             high_value_drug=_opt(facts.high_value_drug),
             excluded_cause=_opt(facts.excluded_cause),
             third_party_unpaid=facts.third_party_unpaid,
+            **_counted_facts(facts),
         )
         stage = f"住院统筹（{year} 年）" if len(segments) > 1 else "住院统筹"
         if facts.transfer and i == 0:
@@ -565,6 +606,11 @@ def _inpatient(
                 for s in steps
             ]
         book.add(stage, steps)
+        if result.not_counted:
+            # Not counted as inpatient (the table's conditions not met): refused with the reason; the
+            # costs may be claimed under the outpatient rules (langfang 第四十七条(一)1).
+            parts.refusal = f"{result.not_counted}；可按门诊规定另行申请"
+            return
         parts.third_party_advance = parts.third_party_advance or result.third_party_advance
         paid_this_stay += result.deductible
         parts.deductible += result.deductible
@@ -583,6 +629,20 @@ def _inpatient(
         layer_pay = _layer(facts, policy, acc, year, result.self_pay, above, result.pool_pay, book, parts)
         if facts.supplementary_insured:
             _supplementary(facts, policy, acc, year, result.self_pay, result.deductible, layer_pay, book, parts)
+
+
+def _counted_facts(facts: ClaimFacts) -> dict[str, Any]:
+    """The ``counted_as_inpatient`` inputs of :func:`settle_inpatient` (none when the care is a stay)."""
+    if not facts.counted_as_inpatient:
+        return {}
+    return {
+        "counted_as_inpatient": facts.counted_as_inpatient,
+        "dates_continuous": facts.dates_continuous,
+        "died_in_rescue": facts.died_in_rescue,
+        "days_before_admission": facts.days_before_admission,
+        "same_hospital": facts.same_hospital,
+        "observation_days": facts.observation_days,
+    }
 
 
 def above_cap(amount: Decimal, deductible: Decimal, ratio: Decimal | None, pool_pay: Decimal) -> Decimal:
@@ -685,22 +745,21 @@ def _outpatient(
     year = facts.end.year
     policy = _policy(facts, facts.end)
     acc = _acc(accs, year)
-    result = settle_outpatient(
-        policy,
-        hospital_level=facts.hospital_level,
-        amount=amount,
-        person_type=person.person_type,
-        age=person.age_on(facts.start),
-        location=facts.location,
-        deductible_used_this_year=acc.get("outpatient_deductible_used"),
-        pool_paid_this_year=acc.get("outpatient_pool_paid"),
-        scheme=person.scheme,
-        birth_date=person.birth_date,
-        overall_pool_paid_this_year=_cap_paid(policy, acc),
-        designated=not facts.non_designated,
-        emergency_rescue=facts.emergency_rescue,
-        origin_level=_opt(facts.origin_level),
-    )
+    inputs: dict[str, Any] = {
+        "hospital_level": facts.hospital_level,
+        "amount": amount,
+        "person_type": person.person_type,
+        "age": person.age_on(facts.start),
+        "location": facts.location,
+        "deductible_used_this_year": acc.get("outpatient_deductible_used"),
+        "pool_paid_this_year": acc.get("outpatient_pool_paid"),
+        "scheme": person.scheme,
+        "birth_date": person.birth_date,
+        "designated": not facts.non_designated,
+        "emergency_rescue": facts.emergency_rescue,
+        "origin_level": _opt(facts.origin_level),
+    }
+    result = settle_outpatient(policy, overall_pool_paid_this_year=_cap_paid(policy, acc), **inputs)
     book.add("普通门诊统筹", result.steps)
     parts.deductible += result.deductible
     parts.hifp += result.pool_pay
@@ -708,21 +767,7 @@ def _outpatient(
     book.delta(year, "outpatient_deductible_used", result.deductible)
     book.delta(year, "outpatient_pool_paid", result.pool_pay)
     if result.ratio and _layer_above_overall_cap(policy, "outpatient"):
-        uncapped = settle_outpatient(
-            policy,
-            hospital_level=facts.hospital_level,
-            amount=amount,
-            person_type=person.person_type,
-            age=person.age_on(facts.start),
-            location=facts.location,
-            deductible_used_this_year=acc.get("outpatient_deductible_used"),
-            pool_paid_this_year=acc.get("outpatient_pool_paid"),
-            scheme=person.scheme,
-            birth_date=person.birth_date,
-            designated=not facts.non_designated,
-            emergency_rescue=facts.emergency_rescue,
-            origin_level=_opt(facts.origin_level),
-        ).pool_pay
+        uncapped = settle_outpatient(policy, **inputs).pool_pay  # the same visit without the overall cap
         _layer_above(facts, policy, acc, year, result.ratio, uncapped, result.pool_pay, book, parts)
 
 

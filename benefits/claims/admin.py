@@ -23,6 +23,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin_mixins import EmployerScopedAdmin, PiiMaskingAdmin
 
+from .adjudication import OTH_PAY_PAYER
 from .models import (
     ACCUMULATOR_AMOUNTS,
     ACCUMULATOR_COUNTS,
@@ -37,6 +38,8 @@ from .models import (
 from .services import ClaimError, claim_adjudicate, claim_business_key, claim_mark_paid, claim_reverse
 
 RESULT_LABELS = {f: Claim._meta.get_field(f).verbose_name for f in RESULT_FIELDS}
+# 商业健康补充医疗保险: the result says who pays it (not a fund; adjudication module docstring, 第二十八条).
+RESULT_LABELS["oth_pay"] = f"{RESULT_LABELS['oth_pay']}：{OTH_PAY_PAYER}"
 
 
 def _extra_results(claim: Claim) -> list[tuple[str, str, object]]:
@@ -153,6 +156,21 @@ class ClaimAdmin(EmployerScopedAdmin, PiiMaskingAdmin, SimpleHistoryAdmin):
                     ("non_designated", "emergency_rescue"),
                     ("external_service", "external_service_filed", "high_value_drug"),
                     ("excluded_cause", "third_party_unpaid"),
+                ),
+            },
+        ),
+        (
+            "门急诊费用按住院结算",
+            {
+                "description": (
+                    "院前急诊、院前检查、急诊留观、日间手术、急诊抢救死亡的门诊费用，按本统筹区规定纳入住院费用、"
+                    "按住院待遇结算（廊坊第四十七条(一)1、3；咸宁细则第二十三条；资阳第十八条(三)）；"
+                    "不符合条件的不予支付并说明原因。"
+                ),
+                "fields": (
+                    "counted_as_inpatient",
+                    ("dates_continuous", "died_in_rescue", "same_hospital"),
+                    ("days_before_admission", "observation_days"),
                 ),
             },
         ),
@@ -396,7 +414,9 @@ class SettlementFileForm(forms.ModelForm):
                 "CSV（UTF-8）或 XLSX，首行为列名：每笔报销一行（business_key、id_number、med_type、start_date、"
                 "hospital_level、medfee_sumamt、inscp_scp_amt …）；需要按明细计算先行自付、床位费标准时，"
                 "在该行之后紧接费用明细行（同一 business_key，填 item_kind、item_name、quantity、unit_price、"
-                "price_limit、bed_type），金额按明细计算。有错误的行按行号和字段列出，其余照常读入。"
+                "price_limit、bed_type），金额按明细计算。按住院结算的门急诊费用填 counted_as_inpatient"
+                "（及 dates_continuous、died_in_rescue、days_before_admission、same_hospital、observation_days）。"
+                "有错误的行按行号和字段列出，其余照常读入。"
             )
         }
 

@@ -13,7 +13,10 @@ the rules' further facts under the claim's field names (``RULE_FACT_FIELDS``): c
 external_service, external_service_filed (default yes), high_value_drug, excluded_cause,
 third_party_unpaid, origin_level, arrears_months, arrears_made_up, separated_on,
 maternity_insured_months, new_employer, claim_one_off_grant, maternity_excluded_item,
-policy_compliant (default yes), free_service, appraised_amount, disabled_soldier_grade, submitted_on.
+policy_compliant (default yes), free_service, appraised_amount, disabled_soldier_grade, submitted_on,
+counted_as_inpatient (``COUNTED_AS_INPATIENT``: care outside a stay settled as inpatient) with the
+facts its conditions read: dates_continuous (default yes), died_in_rescue, days_before_admission,
+same_hospital (default yes), observation_days.
 Required: business_key, id_number, med_type, start_date, hospital_level; and medfee_sumamt,
 inscp_scp_amt unless the claim has item lines.
 
@@ -40,12 +43,19 @@ from typing import Any
 from django.db import connection, transaction
 
 from benefits.calculations._common import LOCATIONS
-from benefits.calculations.inpatient import CONTINUED_STAYS, EXCLUDED_CAUSES, EXTERNAL_SERVICES, HIGH_VALUE_DRUG_USES
+from benefits.calculations.inpatient import (
+    CONTINUED_STAYS,
+    COUNTED_AS_INPATIENT,
+    EXCLUDED_CAUSES,
+    EXTERNAL_SERVICES,
+    HIGH_VALUE_DRUG_USES,
+)
 from benefits.calculations.maternity import EVENTS, EXCLUDED_ITEMS
 from benefits.calculations.outpatient import OUTPATIENT_LEVELS
+from config.bulk_sql import insert_objects
 from enrollment.models import InsuredPerson
 
-from .bulk_sql import insert_objects
+from .adjudication import COUNTED_AS_INPATIENT_MED_TYPES
 from .items import BED_TYPES, ITEM_KINDS
 from .models import RULE_FACT_FIELDS, Claim, ClaimItem, ClaimSource, MedType, SettlementFile, SpecialKind
 
@@ -124,6 +134,8 @@ INTS = (
     "arrears_months",
     "maternity_insured_months",
     "disabled_soldier_grade",
+    "days_before_admission",
+    "observation_days",
 )
 BOOLS = (
     "tcm",
@@ -143,8 +155,18 @@ BOOLS = (
     "claim_one_off_grant",
     "policy_compliant",
     "free_service",
+    "dates_continuous",
+    "died_in_rescue",
+    "same_hospital",
 )
-BOOLS_DEFAULT_TRUE = ("external_service_filed", "policy_compliant")  # an empty cell keeps the model's default
+BOOLS_DEFAULT_TRUE = (
+    "external_service_filed",
+    "policy_compliant",
+    "dates_continuous",
+    "same_hospital",
+)  # an empty cell keeps the model's default
+TRUE_WORDS = ("1", "true", "yes", "y", "是")
+FALSE_WORDS = ("0", "false", "no", "n", "否")
 DATES = ("start_date", "end_date", "supplementary_renewed_on", "separated_on", "submitted_on")
 CHOICES = {
     "med_type": tuple(MedType.values),
@@ -154,6 +176,7 @@ CHOICES = {
     "external_service": EXTERNAL_SERVICES,
     "high_value_drug": HIGH_VALUE_DRUG_USES,
     "excluded_cause": EXCLUDED_CAUSES,
+    "counted_as_inpatient": COUNTED_AS_INPATIENT,
     "maternity_excluded_item": EXCLUDED_ITEMS,
     "location": LOCATIONS,
     "special_kind": tuple(SpecialKind.values),
@@ -205,25 +228,18 @@ def parse_row(raw: dict[str, str]) -> dict[str, Any]:
             raise RowError(col, "必填")
     for col in COLUMNS:
         value = (raw.get(col) or "").strip()
-        if col in DECIMALS:
+        if col in DECIMALS or col in INTS:
             if value:
-                try:
-                    out[col] = Decimal(value)
-                except InvalidOperation:
-                    raise RowError(col, f"不是金额：{value!r}") from None
-                if out[col] < 0:
-                    raise RowError(col, "不能为负数")
-        elif col in INTS:
-            if value:
-                try:
-                    out[col] = int(value)
-                except ValueError:
-                    raise RowError(col, f"不是整数：{value!r}") from None
+                out[col] = _number(col, value)
         elif col in BOOLS:
-            if not value and col in BOOLS_DEFAULT_TRUE:
+            if not value:
+                out[col] = col in BOOLS_DEFAULT_TRUE  # an empty cell: the model's default
+            elif value.lower() in TRUE_WORDS:
                 out[col] = True
+            elif value.lower() in FALSE_WORDS:
+                out[col] = False
             else:
-                out[col] = value.lower() in ("1", "true", "yes", "y", "是")
+                raise RowError(col, f"应为 是/否（1/0、true/false）：{value!r}")
         elif col in DATES:
             if value:
                 try:
@@ -236,7 +252,24 @@ def parse_row(raw: dict[str, str]) -> dict[str, Any]:
             out[col] = value
     if out.get("end_date") and out["end_date"] < out["start_date"]:
         raise RowError("end_date", "出院日期早于入院日期")
+    if out.get("counted_as_inpatient") and out["med_type"] not in COUNTED_AS_INPATIENT_MED_TYPES:
+        raise RowError(
+            "counted_as_inpatient", f"按住院结算的门急诊费用只用于医疗类别 11 或 21，本行为 {out['med_type']}"
+        )
     return out
+
+
+def _number(col: str, value: str) -> Decimal | int:
+    """An amount (``DECIMALS``) or a count (``INTS``) from a cell; never negative."""
+    try:
+        number: Decimal | int = int(value) if col in INTS else Decimal(value)
+    except (ValueError, InvalidOperation):
+        raise RowError(col, f"{'不是整数' if col in INTS else '不是金额'}：{value!r}") from None
+    if isinstance(number, Decimal) and not number.is_finite():
+        raise RowError(col, f"不是金额：{value!r}")
+    if number < 0:
+        raise RowError(col, "不能为负数")
+    return number
 
 
 def parse_item(raw: dict[str, str]) -> dict[str, Any]:

@@ -24,6 +24,8 @@ from benefits.calculations._common import LEVEL_ZH, LOCATION_ZH, LOCATIONS
 from benefits.calculations.inpatient import (
     CONTINUED_STAY_ZH,
     CONTINUED_STAYS,
+    COUNTED_AS_INPATIENT,
+    COUNTED_ZH,
     EXCLUDED_CAUSE_ZH,
     EXCLUDED_CAUSES,
     EXTERNAL_SERVICE_ZH,
@@ -124,6 +126,12 @@ RULE_FACT_FIELDS = (
     "appraised_amount",
     "disabled_soldier_grade",
     "submitted_on",
+    "counted_as_inpatient",
+    "dates_continuous",
+    "died_in_rescue",
+    "days_before_admission",
+    "same_hospital",
+    "observation_days",
 )
 #: Results beyond the 2303 amounts (the rules' other outputs), written with the result.
 EXTRA_RESULT_FIELDS = ("third_party_advance", "benefit_scope", "allowance_payee", "stay_deductible")
@@ -320,6 +328,30 @@ class Claim(models.Model):
     disabled_soldier_grade = models.PositiveSmallIntegerField(
         "残疾军人等级", null=True, blank=True, help_text="一至六级残疾军人（廊坊第八十条，按相关规定执行）"
     )
+    # 门急诊费用按住院结算 (inpatient.counted_as_inpatient) and the facts its conditions read
+    counted_as_inpatient = models.CharField(
+        "按住院结算的门急诊费用",
+        max_length=24,
+        blank=True,
+        choices=[(k, COUNTED_ZH[k]) for k in COUNTED_AS_INPATIENT],
+        help_text=(
+            "院前急诊、院前检查、急诊留观、日间手术、急诊抢救死亡的门诊费用：医疗类别 11 或 21，按住院待遇结算；"
+            "不符合条件的不予支付（廊坊第四十七条(一)1、3；咸宁细则第二十三条；资阳第十八条(三)）"
+        ),
+    )
+    dates_continuous = models.BooleanField(
+        "院前急诊日期与入院日期连续",
+        default=True,
+        help_text="院前急诊：未住院或日期不连续的不纳入（廊坊第四十七条(一)1）",
+    )
+    died_in_rescue = models.BooleanField("急救车或急诊抢救期间死亡", default=False, help_text="院前急诊")
+    days_before_admission = models.PositiveSmallIntegerField(
+        "院前检查距入院天数", null=True, blank=True, help_text="院前检查：检查日在入院前几天"
+    )
+    same_hospital = models.BooleanField(
+        "与住院为同一定点医疗机构", default=True, help_text="院前急诊、院前检查：转入其他医疗机构住院的不纳入"
+    )
+    observation_days = models.PositiveSmallIntegerField("急诊留观天数", null=True, blank=True)
     # 费用
     medfee_sumamt = _money("医疗费总额")
     fulamt_ownpay = _money("全自费金额", default=0)
@@ -335,7 +367,14 @@ class Claim(models.Model):
     pool_prop_selfpay = _result("基本医疗统筹支付比例自付")
     hifmi_pay = _result("大病保险支出")
     hifob_pay = _result("职工大额医疗费用补助支出")
-    oth_pay = _result("其他支出（商业健康补充医疗保险）")
+    oth_pay = models.DecimalField(
+        "其他支出（商业健康补充医疗保险，商业保险机构赔付）",
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="资阳第二十八条至第三十一条：由承保的商业保险机构赔付，不属医保基金支付，不计入基金支付总额，不记入医保基金账",
+    )
     acct_pay = _result("个人账户支出")
     psn_cash_pay = _result("个人现金支出")
     fund_pay_sumamt = _result("基金支付总额")

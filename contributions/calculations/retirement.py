@@ -27,6 +27,19 @@ screen call with one person's facts; the scenario calculation
 * Legal retirement age (hunan only gives one) fixes the retirement date when it
   is not given, and flags early retirement (提前退休, which in hunan owes only the
   shortfall against the minimums, D-H9).
+* Retirees never enrolled here (未在统筹区参加职工医保: no actual month, no local month and no
+  own contribution base on file — whoever has a base was enrolled somewhere and is cleared as usual) follow
+  ``retirement.never_enrolled_rule``: ``shortfall`` — the ordinary shortfall rule (hunan 第十六条,
+  第二十八条; langfang 第三十四条 "退休人员首次参加…一次性补缴不足缴费年限"); ``fixed_or_since`` —
+  sanmenxia 第八条: retired before ``never_enrolled_cutoff`` (2012-01-01) a fixed number of months
+  (10 years), on or after it the months from ``never_enrolled_period_start`` (2000-10-01) to the
+  retirement date (a started month counts whole), on the reference wage in force at enrolment ×
+  the listed rates (employer 7% + maternity 1%, 第二十二条, D-S3), all to the pool; the cumulative
+  minimum must also hold afterwards — how a remaining shortfall is bought the document does not say
+  (``never_enrolled_shortfall_rule`` missing, D-X16). Where silent (ziyang, xianning) the rule is
+  missing.
+* ``lump_sum_paid_on`` (an input added to SCENARIOS.md's list) is the day the lump sum was paid:
+  retiree benefits from the 1st of the month after it (sanmenxia 第八条 "次月起").
 """
 
 from __future__ import annotations
@@ -152,7 +165,14 @@ def clearance(
         retire_on = legal
     early = None if legal is None else retire_on < legal
 
+    # never enrolled here (未在统筹区参加职工医保): no actual month, no local month and no own base on file
+    never = not actual and not local and last_monthly_base is None
+    never_rule = policy.value(NEVER_ENROLLED_KEY) if never else None
+    if never_rule not in (None, "shortfall", "fixed_or_since"):
+        raise PolicyError(f"{NEVER_ENROLLED_KEY}: 未知取值 {never_rule!r}")
     at_retirement = policy.at(retire_on)  # D-Z4: the minimum in force in the year of the retirement date
+    if never_rule == "fixed_or_since":
+        at_retirement = policy  # sanmenxia 第八条: enrolling now, under the rules in force at enrolment
     sex_key = f"retirement.min_cumulative_months_{sex}"
     required = int(at_retirement.decimal(sex_key))
     required_local = int(at_retirement.decimal("retirement.min_local_months"))
@@ -164,9 +184,12 @@ def clearance(
 
     lump_sum, basis, base = ZERO, "缴费年限已满，无需补缴", None
     keep_paying = None
-    if shortfall:
-        # langfang 第三十四条; ziyang 第九条(五)2: or keep paying as in-service until the years are met
-        keep_paying = policy.value(KEEP_PAYING_KEY, None)
+    if never_rule == "fixed_or_since":  # sanmenxia 第八条: 未在统筹区参加职工医保的退休人员
+        shortfall, lump_sum, base, basis = _never_enrolled(policy, retire_on, deemed, required, required_local)
+    elif shortfall:
+        # langfang 第三十四条; ziyang 第九条(五)2: or keep paying as in-service until the years are met;
+        # a retiree enrolling for the first time "应一次性补缴" (langfang 第三十四条, hunan 第十六条): no choice
+        keep_paying = False if never_rule == "shortfall" else policy.value(KEEP_PAYING_KEY, None)
         prefix = "flexible_" if category == "flexible" else ""
         base_value = parse_value("decimal", last_monthly_base) if last_monthly_base is not None else None
         raw_base, base_zh = lump_sum_base(policy, category=category, last_monthly_base=base_value)
@@ -210,6 +233,52 @@ def clearance(
     )
 
 
+NEVER_ENROLLED_KEY = "retirement.never_enrolled_rule"
+
+
+def _months_since(start: date, end: date) -> int:
+    """Calendar months of ``[start, end)``, a started month counting whole (缴费按月)."""
+    months = (end.year - start.year) * 12 + end.month - start.month + (1 if end.day > start.day else 0)
+    return max(0, months)
+
+
+def _never_enrolled(
+    policy: Policy, retire_on: date, deemed: Decimal, required: int, required_local: int
+) -> tuple[int, Decimal, Decimal, str]:
+    """sanmenxia 第八条: a retiree never enrolled in the pooling area buys (months, lump sum, base, basis)."""
+    cutoff = parse_value("date", policy.value("retirement.never_enrolled_cutoff"))
+    if retire_on < cutoff:  # 2012年1月1日前办理退休手续的：一次性缴纳10年
+        months = int(policy.decimal("retirement.never_enrolled_fixed_months"))
+        period = f"{cutoff} 前退休，一次性缴纳{months}个月"
+    else:  # 2012年1月1日后：2000年10月1日起至办理退休时，并须符合累计缴费年限
+        start = parse_value("date", policy.value("retirement.never_enrolled_period_start"))
+        months = _months_since(start, retire_on)
+        period = f"{start} 起至退休 {retire_on} 共{months}个月"
+        still_short = max(0, math.ceil(required - (deemed + months)), math.ceil(required_local - months))
+        if still_short:
+            # the cumulative minimum must also hold; how the rest is bought is not written (D-X16)
+            how = policy.value("retirement.never_enrolled_shortfall_rule")
+            if how != "same_terms":
+                raise PolicyError(f"retirement.never_enrolled_shortfall_rule: 未知取值 {how!r}")
+            months += still_short
+            period += f"，另补足累计缴费年限不足的{still_short}个月"
+    kind = policy.value("retirement.never_enrolled_base")
+    if kind != "reference_wage":
+        raise PolicyError(f"retirement.never_enrolled_base: 未知取值 {kind!r}")
+    base = policy.stat("reference_monthly_wage")  # 参保缴费时上年度全省全口径城镇单位就业人员月平均工资
+    rate_keys = policy.value("retirement.never_enrolled_rates")
+    if not isinstance(rate_keys, list) or not rate_keys:
+        raise PolicyError(f"retirement.never_enrolled_rates 应为缴费费率参数名的列表: {rate_keys!r}")
+    rates = [policy.decimal(str(k)) for k in rate_keys]
+    lump_sum = money(base * sum(rates, ZERO) / 100 * months)
+    rate_zh = "+".join(f"{r.normalize():f}%" for r in rates)
+    basis = (
+        f"未在统筹区参保的退休人员：{period}；上年度全省月平均工资 {base} × ({rate_zh}) × {months} = {lump_sum}，"
+        "全部计入统筹基金"
+    )
+    return months, lump_sum, base, basis
+
+
 def _ages_known(policy: Policy, sex: str, category: str, female_role: str | None) -> bool:
     """Whether the document gives the legal age for this person (only then is early retirement flagged)."""
     if category == "flexible":
@@ -231,6 +300,8 @@ def _ages_known(policy: Policy, sex: str, category: str, female_role: str | None
         "actual_months": Field("decimal", default=0),
         "local_months": Field("decimal", default=0),
         "last_monthly_base": Field("decimal", default=None),
+        # extension to SCENARIOS.md: the day the lump sum was paid (retiree benefits from the next month)
+        "lump_sum_paid_on": Field("date", default=None),
     },
     outputs={
         "required_months": "int",

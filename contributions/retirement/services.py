@@ -32,10 +32,11 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
 
 from benefits.selectors import months_by_kind
+from config.bulk_sql import insert_objects
 from config.calculations import InputError
+from config.history import history_record
 from config.models import Jurisdiction
 from config.policy import Policy, PolicyError, PolicyMissing
 from contributions.calculations.payment_years import count_payment_months
@@ -346,7 +347,17 @@ def clearance_scan(as_of: date, *, lo: int, hi: int, run_id: int | None = None) 
             counts["clearance.problem"] += bool(case.problem)
             new_cases.append(case)
     if new_cases:
-        bulk_create_with_history(new_cases, RetirementClearanceCase, batch_size=1000)
+        # set-wise, with their history rows (bulk_create_with_history prepares every value through the ORM)
+        insert_objects(RetirementClearanceCase, new_cases)
+        table, history = case_t, RetirementClearanceCase.history.model._meta.db_table
+        history_record(
+            RetirementClearanceCase,
+            f"person_id >= %s AND person_id < %s AND opened_on = %s"
+            f" AND NOT EXISTS (SELECT 1 FROM {history} h WHERE h.id = {table}.id)",
+            [lo, hi, as_of],
+            when=timezone.now(),
+            reason="退休清缴日常扫描立案",
+        )
         counts["clearance.opened"] += len(new_cases)
     # the cases just opened were computed from tonight's facts: recomputing them now is redundant work
     opened = {c.person_id for c in new_cases}

@@ -1,4 +1,4 @@
-"""Set-based writes for settlement files: COPY on PostgreSQL, plain batched SQL elsewhere.
+"""Set-based writes for batch chunks (settlement files, clearance cases): COPY on PostgreSQL, batched SQL elsewhere.
 
 Django's ``bulk_create``/``bulk_update`` prepare every value through the field
 (``get_db_prep_save``) and build one huge parameter list; for a chunk of claims with
