@@ -70,9 +70,15 @@ def nightly_step(ctx: ChunkContext) -> dict[str, int]:
 
 
 def _chunk_in_child(chunk_id: int) -> None:
+    from django.db import connection
+
     from config.batch import chunk_execute
 
-    chunk_execute(chunk_id)
+    try:
+        chunk_execute(chunk_id)
+    finally:
+        # a pool process ends without closing its connection: close it here, or its session outlives the run
+        connection.close()
 
 
 def execute_in_processes(run_id: int, processes: int) -> None:

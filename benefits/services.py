@@ -461,6 +461,9 @@ def _facts(
         deferred = [_label(m.month) for m in months if m.deferred]
         if deferred:
             facts["缓缴月份"] = "、".join(deferred)
+            ends = sorted({m.deferred_until.isoformat() for m in months if m.deferred_until is not None})
+            if ends:
+                facts["缓缴期满日"] = "、".join(ends)
     facts["首次参保"] = "是" if first_enrolment else "否"
     if previous_end is not None and not legacy:  # legacy: a convention, explained under 说明
         facts["上一段参保截止日"] = previous_end.isoformat()

@@ -10,7 +10,7 @@ from django.utils import timezone
 from config.batch import start_run
 
 
-@shared_task(name="benefits.nightly", queue="default")
+@shared_task(name="benefits.nightly")
 def nightly(*, as_of: str | None = None) -> int:
     """Start tonight's ``benefits.nightly`` run (one Celery task per chunk of persons); returns the run id."""
     day = date.fromisoformat(as_of) if as_of else timezone.localdate()

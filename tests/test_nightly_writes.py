@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -87,4 +87,6 @@ def test_nightly_timeline_knows_when_a_deferral_ran_out(deferral_end, on_oct_1):
     eligibility_refresh([person.pk], date(2024, 10, 20))
     assert status_on(person, date(2024, 5, 15)).status == "covered"
     assert status_on(person, date(2024, 9, 30)).status == "covered"
-    assert status_on(person, date(2024, 10, 1)).status == on_oct_1
+    oct_1 = status_on(person, date(2024, 10, 1))
+    assert oct_1.status == on_oct_1
+    assert oct_1.facts["缓缴期满日"] == (deferral_end - timedelta(days=1)).isoformat()  # shown on the why page

@@ -10,7 +10,7 @@ from django.utils import timezone
 from config.batch import start_run
 
 
-@shared_task(name="retirement.clearance_scan_daily", queue="default")
+@shared_task(name="retirement.clearance_scan_daily")
 def clearance_scan_daily(*, as_of: str | None = None) -> int:
     """Start the day's scan over the whole population (one task per chunk); returns the run id."""
     day = date.fromisoformat(as_of) if as_of else timezone.localdate()
