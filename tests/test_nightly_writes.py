@@ -32,42 +32,19 @@ def test_cases_opened_by_the_scan_have_their_creation_in_the_history(hunan_women
 
 def _langfang_deferred_employee(deferral_end: date):
     """A langfang employee whose employer deferred April–June 2024 (缓缴) and never paid those months."""
-    from decimal import Decimal
-
-    from django.utils import timezone
-
     from contributions.models import Deferral, MonthlyDue
-    from tests.test_retirement_clearance_cases import employee
+    from tests.test_retirement_clearance_cases import employee, paid_months
 
     person, employer = employee("langfang", "131002", 41, date(1985, 3, 3), male=True, hired=date(2024, 1, 1))
     Deferral.objects.create(
         employer=employer, start=date(2024, 4, 1), end=deferral_end, approved_on=date(2024, 3, 20), citation="测试"
     )
-    dues = []
-    for m in range(1, 10):
-        month = date(2024, m, 1)
-        deferred = m in (4, 5, 6)
-        dues.append(
-            MonthlyDue(
-                person=person,
-                employer=employer,
-                jurisdiction_id=employer.jurisdiction_id,
-                month=month,
-                category="employee",
-                base=Decimal(5000),
-                employer_amount=Decimal(1),
-                individual_amount=Decimal(1),
-                personal_account_amount=Decimal(0),
-                pool_amount=Decimal(2),
-                total=Decimal(2),
-                due_date=month.replace(day=25),
-                paid_principal=Decimal(0) if deferred else Decimal(2),
-                settled_on=None if deferred else month.replace(day=10),
-                deferred=deferred,
-                created_at=timezone.now(),
-            )
-        )
-    MonthlyDue.objects.bulk_create(dues)
+    paid_months(person, employer, date(2024, 1, 1), 9, base=5000)
+    dues = MonthlyDue.objects.filter(person=person)
+    for due in dues:  # due on the 25th (langfang), paid on the 10th
+        due.due_date, due.settled_on = due.month.replace(day=25), due.month.replace(day=10)
+    MonthlyDue.objects.bulk_update(dues, ["due_date", "settled_on"])
+    dues.filter(month__month__in=(4, 5, 6)).update(settled_on=None, paid_principal=0, deferred=True)
     return person
 
 
