@@ -68,6 +68,9 @@ class StatisticKey(models.TextChoices):
 
     REFERENCE_MONTHLY_WAGE = "reference_monthly_wage", "缴费基准值 / 社平工资（月）"
     AVERAGE_PENSION_MONTHLY = "average_pension_monthly", "月平均基本养老金"
+    # langfang 第三十六条(二): two averages, by the retiree's group
+    AVERAGE_PENSION_INSTITUTION_MONTHLY = "average_pension_institution_monthly", "机关事业单位退休人员月平均基本养老金"
+    AVERAGE_PENSION_ENTERPRISE_MONTHLY = "average_pension_enterprise_monthly", "企业退休人员月平均基本养老金"
     EMPLOYER_AVERAGE_MONTHLY_WAGE = "employer_average_monthly_wage", "单位上年度职工月平均工资"
     EMPLOYER_AVERAGE_BASE = "employer_average_base", "单位职工月平均缴费基数"
     CRITICAL_ILLNESS_DEDUCTIBLE = "critical_illness_deductible", "大病保险起付标准（年）"

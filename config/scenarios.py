@@ -22,6 +22,8 @@ CASE_FIELDS = {"name", "cite", "jurisdiction", "on", "calculation", "stats", "in
 STAT_KEYS = {
     "reference_monthly_wage",
     "average_pension_monthly",
+    "average_pension_institution_monthly",
+    "average_pension_enterprise_monthly",
     "employer_average_monthly_wage",
     "employer_average_base",
     "critical_illness_deductible",

@@ -38,6 +38,7 @@ from .models import (
     JournalEntry,
     Posting,
     Reconciliation,
+    ShortfallSettlement,
 )
 
 
@@ -550,6 +551,26 @@ class CreditSuspensionAdmin(admin.ModelAdmin):
         for s in queryset:
             total += posting.suspension_release(s, on=timezone.localdate(), user=request.user)
         self.message_user(request, f"已恢复，{total} 个账户的挂账转入个人账户。", messages.SUCCESS)
+
+
+@admin.register(ShortfallSettlement)
+class ShortfallSettlementAdmin(admin.ModelAdmin):
+    """个人账户缴费差额补足 (sanmenxia 第十七条): entered once by staff; a correction is a new record after review."""
+
+    list_display = ("person", "jurisdiction", "paid_on", "source", "recorded_at", "recorded_by")
+    list_filter = ("jurisdiction", "source")
+    raw_id_fields = ("person",)
+    fields = ("person", "jurisdiction", "paid_on", "source", "clearance_case_id", "note")
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.recorded_by = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Reconciliation)

@@ -68,14 +68,26 @@ def employer_average_bases(employer_ids: list[int], month: date) -> dict[int, De
 
 
 def retiree_monthly_amount(
-    jurisdiction: str, month: date, *, scheme: str = "combined", employer_average_base: Decimal | None = None
+    jurisdiction: str,
+    month: date,
+    *,
+    scheme: str = "combined",
+    employer_average_base: Decimal | None = None,
+    employer_kind: str | None = None,
 ) -> Decimal:
-    """The month's credit for a retiree (calcA's rule), with the employer's average base where it is the basis."""
+    """The month's credit for a retiree (calcA's rule), with the employer's average base where it is the basis
+    and the employer's kind where it picks the average pension (langfang 第三十六条(二))."""
     from contributions.calculations.personal_account import monthly_account_credit
 
     stats = {"employer_average_base": employer_average_base} if employer_average_base is not None else None
     policy = Policy(jurisdiction, month, stats=stats)
-    return monthly_account_credit(policy, category="retiree", base=None, age=None, scheme=scheme)
+    return monthly_account_credit(
+        policy, category="retiree", base=None, age=None, scheme=scheme, employer_kind=employer_kind
+    )
+
+
+def _by_employer_kind(jurisdiction: str, month: date) -> bool:
+    return bool(Policy(jurisdiction, month).value("accounts.retiree_credit_stat_by_employer_kind", default=None))
 
 
 def _employer_based(jurisdiction: str, month: date) -> bool:
@@ -91,35 +103,50 @@ def credit_retirees(
     Eligible: a retiree enrolment span that started before the month (credits run
     from the month after retirement, D-X11, D-XN8, langfang 第三十七条, xianning 细则
     第十二条) and is still open on its first day (credits stop from the month after
-    death, ziyang 第十一条(一)3). Retirees of an employer whose credits are
-    suspended (sanmenxia 第十九条) are credited to their suspense account instead.
+    death, ziyang 第十一条(一)3). A death on the month's first day closes the span that
+    day: whether the month is still credited is ``accounts.retiree_credit_in_death_month``
+    (ziyang: yes, 第十一条(一)3; where the seed is silent, ``PolicyMissing`` names the key).
+    A retiree who retired as a flexible worker where ``accounts.flexible_retiree_needs_shortfall_paid``
+    (sanmenxia 第十七条) is credited only from the month after a :class:`ShortfallSettlement`.
+    Retirees of an employer whose credits are suspended (sanmenxia 第十九条) are credited to
+    their suspense account instead.
     """
     first, after = month_start(month), next_month(month_start(month))
     jurs = _jurisdictions(jurisdiction)
     ops = connection.ops
     with SetPoster() as sp:
         where_j = ""
-        params: list = [ops.adapt_datefield_value(first), ops.adapt_datefield_value(first), lo, hi]
+        d_first = ops.adapt_datefield_value(first)
+        params: list = [d_first, d_first, d_first]
+        fence = "OFFSET 0" if connection.vendor == "postgresql" else "LIMIT -1 OFFSET 0"
         if jurisdiction is not None:
             where_j = " AND s.jurisdiction_id = %s"
             params.append(next(iter(jurs)) if jurs else -1)
         sp.execute(
             f"""
-            INSERT INTO {TMP} (person_id, jurisdiction_id, employer_id, scheme, business_key, account_id)
+            INSERT INTO {TMP} (person_id, jurisdiction_id, employer_id, scheme, business_key, account_id, flag)
             SELECT s.person_id, s.jurisdiction_id, s.employer_id, s.scheme,
                    'retiree-credit:' || CAST(s.person_id AS varchar(20)) || ':' || %s,
                    -- one index probe per retiree (a join would read every account of the id range)
                    (SELECT a.id FROM funds_fundaccount a
-                    WHERE a.person_id = s.person_id AND a.jurisdiction_id = s.jurisdiction_id AND a.kind = 'personal')
-            FROM enrollment_enrolmentspan s
-            WHERE s.category = 'retiree' AND s.start < %s AND (s."end" IS NULL OR s."end" > %s)
-              AND s.person_id >= %s AND s.person_id < %s{where_j}
+                    WHERE a.person_id = s.person_id AND a.jurisdiction_id = s.jurisdiction_id AND a.kind = 'personal'),
+                   CASE WHEN s."end" = %s THEN 'death_day1' END
+            -- the chunk's spans by person id first (an optimisation fence): the planner would otherwise
+            -- AND in the (jurisdiction, category, start) index, i.e. read every retiree's entry per chunk
+            FROM (SELECT * FROM enrollment_enrolmentspan WHERE person_id >= %s AND person_id < %s {fence}) s
+            WHERE s.category = 'retiree' AND s.start < %s
+              AND (s."end" IS NULL OR s."end" > %s
+                   -- died on the month's first day (the death closes the span that day)
+                   OR (s."end" = %s AND EXISTS (
+                       SELECT 1 FROM enrollment_lifeevent d
+                       WHERE d.person_id = s.person_id AND d.kind = 'death' AND d.occurred_on = s."end"))){where_j}
             """,
-            [f"{first:%Y-%m}", *params],
+            [f"{first:%Y-%m}", d_first, lo, hi, *params],
         )
+        not_entitled = _drop_not_entitled(sp, jurs, first)
         groups = sp.fetchall(f"SELECT DISTINCT jurisdiction_id, employer_id, scheme FROM {TMP}")
         if not groups:
-            return {"credited": 0, "suspense": 0, "accounts_opened": 0, "amount_fen": 0}
+            return {"credited": 0, "suspense": 0, "accounts_opened": 0, "amount_fen": 0, "not_entitled": not_entitled}
         _set_amounts(sp, groups, jurs, first)
         # sanmenxia 第十九条: retirees of an employer refusing to pay are held in suspense.
         sp.execute(
@@ -144,7 +171,42 @@ def credit_retirees(
         "suspense": counts["suspense"],
         "accounts_opened": opened,
         "amount_fen": counts["amount_fen"],
+        "not_entitled": not_entitled,
     }
+
+
+def _drop_not_entitled(sp: SetPoster, jurs: dict[int, Jurisdiction], first: date) -> int:
+    """Remove the rows of retirees who get no credit this month; returns how many.
+
+    - died on the month's first day where ``accounts.retiree_credit_in_death_month`` is false
+      (ziyang 第十一条(一)3 says true; a seed that is silent raises ``PolicyMissing``);
+    - retired as flexible workers without the shortfall made up before the month
+      (sanmenxia 第十七条, ``accounts.flexible_retiree_needs_shortfall_paid``).
+    """
+    dropped = 0
+    ops = connection.ops
+    for (jid,) in sp.fetchall(f"SELECT DISTINCT jurisdiction_id FROM {TMP} WHERE flag = 'death_day1'"):
+        jur = jurs.get(jid) or Jurisdiction.objects.get(pk=jid)
+        if not Policy(jur.code, first).value("accounts.retiree_credit_in_death_month"):
+            dropped += sp.execute(f"DELETE FROM {TMP} WHERE jurisdiction_id = %s AND flag = 'death_day1'", [jid])
+    for jid, jur in jurs.items():
+        if not Policy(jur.code, first).value("accounts.flexible_retiree_needs_shortfall_paid", default=False):
+            continue
+        # former category = the person's latest span before retirement in the jurisdiction
+        dropped += sp.execute(
+            f"""
+            DELETE FROM {TMP} WHERE jurisdiction_id = %s
+              AND (SELECT p.category FROM enrollment_enrolmentspan p
+                   WHERE p.person_id = {TMP}.person_id AND p.jurisdiction_id = {TMP}.jurisdiction_id
+                     AND p.category <> 'retiree'
+                   ORDER BY p.start DESC LIMIT 1) = 'flexible'
+              AND NOT EXISTS (SELECT 1 FROM funds_shortfallsettlement f
+                              WHERE f.person_id = {TMP}.person_id AND f.jurisdiction_id = {TMP}.jurisdiction_id
+                                AND f.paid_on < %s)
+            """,
+            [jid, ops.adapt_datefield_value(first)],
+        )
+    return dropped
 
 
 def _set_amounts(sp: SetPoster, groups: list[tuple], jurs: dict[int, Jurisdiction], month: date) -> None:
@@ -163,6 +225,25 @@ def _set_amounts(sp: SetPoster, groups: list[tuple], jurs: dict[int, Jurisdictio
                 )
                 cond, args = (
                     ("employer_id = %s", [employer_id]) if employer_id is not None else ("employer_id IS NULL", [])
+                )
+                sp.execute(
+                    f"UPDATE {TMP} SET amount = %s, counter_id = %s "
+                    f"WHERE jurisdiction_id = %s AND scheme = %s AND {cond}",
+                    [str(amount), pool, jid, scheme, *args],
+                )
+        elif _by_employer_kind(jur.code, month):
+            # langfang 第三十六条(二): the average pension of the retiree's group, by the employer's kind
+            rows = sp.fetchall(
+                f"""SELECT DISTINCT t.scheme, COALESCE(e.kind, 'none') FROM {TMP} t
+                    LEFT JOIN enrollment_employer e ON e.id = t.employer_id WHERE t.jurisdiction_id = %s""",
+                [jid],
+            )
+            for scheme, kind in sorted(rows):
+                amount = retiree_monthly_amount(jur.code, month, scheme=scheme, employer_kind=kind)
+                cond, args = (
+                    ("employer_id IS NULL", [])
+                    if kind == "none"
+                    else ("employer_id IN (SELECT e.id FROM enrollment_employer e WHERE e.kind = %s)", [kind])
                 )
                 sp.execute(
                     f"UPDATE {TMP} SET amount = %s, counter_id = %s "

@@ -31,7 +31,8 @@ _COLUMNS = """
     account_id bigint NULL,
     counter_id bigint NULL,
     business_key varchar(120) NULL,
-    entry_id bigint NULL
+    entry_id bigint NULL,
+    flag varchar(16) NULL
 """
 
 
@@ -202,12 +203,19 @@ class SetPoster:
             """,
             [day, kind, day, kind],
         )
+        if _is_pg():
+            # one index probe per account: a hash join would read the whole balance table for every chunk
+            self.execute("SET LOCAL enable_hashjoin = off")
+            self.execute("SET LOCAL enable_mergejoin = off")
         self.execute(
             f"""
             UPDATE funds_accountbalance SET balance = ROUND(balance + {sign}t.amount, 2)
             FROM {TMP} t WHERE t.entry_id IS NOT NULL AND funds_accountbalance.account_id = t.account_id
             """
         )
+        if _is_pg():
+            self.execute("SET LOCAL enable_hashjoin = on")
+            self.execute("SET LOCAL enable_mergejoin = on")
         if _is_pg():
             # Run the deferred checks now, so the hot counter-account rows (the pooled fund's balance
             # and month total) are locked only for the last two statements and the commit.

@@ -323,6 +323,49 @@ class CreditSuspension(models.Model):
         return f"{self.employer} {self.start}–{self.end or ''}"
 
 
+class ShortfallSource(models.TextChoices):
+    CLEARANCE = "clearance", "退休清缴"
+    STAFF = "staff", "经办录入"
+
+
+class ShortfallSettlement(models.Model):
+    """个人账户缴费差额补足登记: a flexible worker made up the shortfall against current standards.
+
+    sanmenxia 第十七条: flexible workers have no personal account; one who pays the difference
+    between past contributions and the current standard has an account from the next month,
+    and after retirement (``accounts.flexible_retiree_needs_shortfall_paid``). A retiree who
+    retired as a flexible worker is credited from the month after ``paid_on``; without this
+    record, not at all. Entered by staff, or from the retirement clearance case that collected it.
+    """
+
+    person = models.ForeignKey(
+        "enrollment.InsuredPerson",
+        on_delete=models.PROTECT,
+        related_name="shortfall_settlements",
+        verbose_name="参保人员",
+    )
+    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, verbose_name="统筹区")
+    paid_on = models.DateField("差额补足到账日期")
+    source = models.CharField("来源", max_length=16, choices=ShortfallSource.choices, default=ShortfallSource.STAFF)
+    clearance_case_id = models.BigIntegerField("退休清缴案件ID", null=True, blank=True)
+    note = models.TextField("说明", blank=True)
+    recorded_at = models.DateTimeField("登记时间", auto_now_add=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, verbose_name="经办人"
+    )
+
+    class Meta:
+        verbose_name = "个人账户缴费差额补足"
+        verbose_name_plural = "个人账户缴费差额补足"
+        ordering = ["-paid_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "jurisdiction"], name="funds_shortfall_once_per_person"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.paid_on}"
+
+
 class Reconciliation(models.Model):
     """对账记录: one run of :func:`funds.reconcile.reconcile` and the breaks it found."""
 

@@ -366,14 +366,22 @@ def post_death(*, person, jurisdiction: str | Jurisdiction, on: date, heirs: boo
     Heirs: langfang 第四十四条, xianning 细则 第十三条, sanmenxia 第九条, ziyang 第十一条(一)3,
     hunan 第四十四条. No heirs → pool where ``funds.death_without_heirs`` says ``pool``
     (langfang, sanmenxia, ziyang); elsewhere the seed is silent (``PolicyMissing``).
-    Credits stop through the enrolment span, which the death event closes.
+    Credits stop through the enrolment span, which the death event closes. A retiree's credit for
+    the month of death, when due (ziyang 第十一条(一)3), is posted first if the month's run has not
+    yet posted it: the payout is once per account, so a credit after it would stay in the account.
     Returns None when the account is empty.
     """
+    from .credits import credit_retirees  # credits post through this module
+
     jur = _jurisdiction(jurisdiction)
     account = _personal_or_none(person, jur)
     if account is None:
         return None
     with transaction.atomic():
+        pid = _pk(person)
+        credit_retirees(
+            lo=pid, hi=pid + 1, month=on, jurisdiction=jur.code, run_id=None, user_id=getattr(user, "pk", None)
+        )
         amount = AccountBalance.objects.select_for_update().get(account=account).balance
         if amount <= 0:
             return None

@@ -26,7 +26,7 @@ from funds.health import (
 from funds.models import AccountKind, EntryKind
 from funds.posting import Leg
 
-from .test_funds_support import D, fresh_policy, person  # noqa: F401
+from .test_funds_support import D, fresh_policy, person, stat  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -247,6 +247,7 @@ def test_auditor_cannot_reverse(auditor, admin_user):
 def test_staff_settle_a_deceased_persons_account_in_the_admin(admin_user):
     from funds.models import FundAccount, JournalEntry
 
+    stat("ziyang", "average_pension_monthly", 3000)  # the month of death is credited before the payout
     p = person("ziyang", category="retiree")
     acct = posting.personal_account(p, "ziyang", on=date(2024, 1, 1))
     posting.post_entry(

@@ -3,7 +3,8 @@
 Amounts by hand from the seeds:
 - hunan 第四十二条: 75/month;
 - xianning 细则 第十一条, D-XN8: 840/year credited as 840 ÷ 12 = 70/month;
-- langfang 第三十六条(二): 2% × average pension 3500 = 70.00;
+- langfang 第三十六条(二): 2% × the enterprise retirees' average pension 3500 = 70.00 (no employer:
+  flexible workers count with enterprises); organ/institution retirees 2% × 4500 = 90.00;
 - ziyang 第十条: 2.8% × 2022 average pension 3000 = 84.00;
 - sanmenxia 第九条: 3.8% × the employer's average base (30000 ÷ 6 = 5000) = 190.00;
   no employer: 3.8% × the statistic 2500 = 95.00.
@@ -46,7 +47,8 @@ def personal_balance(p) -> Decimal:
 
 @pytest.fixture
 def stats(db):
-    stat("langfang", "average_pension_monthly", 3500)
+    stat("langfang", "average_pension_enterprise_monthly", 3500)
+    stat("langfang", "average_pension_institution_monthly", 4500)
     stat("ziyang", "average_pension_monthly", 3000)
     stat("sanmenxia", "employer_average_base", 2500)
 
@@ -73,7 +75,7 @@ def test_monthly_credit_per_jurisdiction_and_idempotent(stats, jurisdiction, sta
     pool = FundAccount.objects.get(jurisdiction__code=jurisdiction, kind=AccountKind.POOLED)
     assert AccountBalance.objects.get(account=pool).balance == -amount
     again = credits_run("2024-03", jurisdiction=jurisdiction)
-    assert again.counts == {"credited": 0, "suspense": 0, "accounts_opened": 0, "amount_fen": 0}
+    assert again.counts == {"credited": 0, "suspense": 0, "accounts_opened": 0, "amount_fen": 0, "not_entitled": 0}
     assert personal_balance(p) == amount and Posting.objects.count() == 2
     assert reconcile(record=False).ok
 
@@ -106,10 +108,100 @@ def test_pool_only_retirees_get_no_account(stats):
 
 
 def test_missing_statistic_fails_the_run_naming_it():
-    # langfang 第三十六条(二): 2% of the average pension — no statistic entered (D-X16)
+    # langfang 第三十六条(二): 2% of the enterprise retirees' average pension — not entered (D-X16)
     person("langfang", category="retiree", start=date(2024, 1, 1))
-    with pytest.raises(Exception, match="average_pension_monthly"):
+    with pytest.raises(Exception, match="average_pension_enterprise_monthly"):
         credits_run("2024-03", jurisdiction="langfang")
+
+
+def test_langfang_two_average_pensions_by_the_retirees_group(stats):
+    # 第三十六条(二): 机关事业单位退休人员 → the organ/institution average (4500 × 2% = 90.00);
+    # 企业、其他用人单位以及灵活就业退休人员 → the enterprise average (3500 × 2% = 70.00)
+    kinds = ("fiscal_institution", "other_institution", "enterprise", "social_organisation")
+    retirees = {}
+    for kind in kinds:
+        emp = employer("langfang")
+        emp.kind = kind
+        emp.save()
+        retirees[kind] = person("langfang", category="retiree", start=date(2024, 1, 1), employer_obj=emp)
+    retirees["none"] = person("langfang", category="retiree", start=date(2024, 1, 1))
+    run = credits_run("2024-03", jurisdiction="langfang")
+    assert run.counts["credited"] == 5 and run.counts["amount_fen"] == 2 * 9000 + 3 * 7000
+    expected = {"fiscal_institution": "90.00", "other_institution": "90.00"}
+    for kind, p in retirees.items():
+        assert personal_balance(p) == D(expected.get(kind, "70.00")), kind
+    assert reconcile(record=False).ok
+
+
+def test_langfang_missing_institution_average_names_it():
+    stat("langfang", "average_pension_enterprise_monthly", 3500)
+    emp = employer("langfang")
+    emp.kind = "fiscal_institution"
+    emp.save()
+    person("langfang", category="retiree", start=date(2024, 1, 1), employer_obj=emp)
+    with pytest.raises(Exception, match="average_pension_institution_monthly"):
+        credits_run("2024-03", jurisdiction="langfang")
+
+
+def test_sanmenxia_flexible_retiree_needs_the_shortfall_made_up(stats):
+    # 第十七条: flexible workers have no account; after retirement only if the shortfall was made up,
+    # from the month after (as in service, "次月起"). No employer: 3.8% × 2500 = 95.00 (第九条, D-S4).
+    from funds.models import ShortfallSettlement
+
+    flexible = person("sanmenxia", category="flexible", start=date(2010, 1, 1))
+    retire = {"kind": "retirement", "occurred_on": date(2024, 1, 10), "jurisdiction": "sanmenxia"}
+    services.life_event_record(person=flexible, **retire)
+    employee = person("sanmenxia", category="employee", start=date(2010, 1, 1))
+    services.life_event_record(person=employee, **retire)
+    employee.spans.filter(category="retiree").update(employer=None)
+    run = credits_run("2024-03", jurisdiction="sanmenxia")
+    assert run.counts["credited"] == 1 and run.counts["not_entitled"] == 1
+    assert personal_balance(flexible) == D("0") and personal_balance(employee) == D("95.00")
+    ShortfallSettlement.objects.create(
+        person=flexible, jurisdiction=flexible.spans.first().jurisdiction, paid_on=date(2024, 3, 15)
+    )
+    assert credits_run("2024-03", jurisdiction="sanmenxia").counts["credited"] == 0  # paid in March: not March
+    run = credits_run("2024-04", jurisdiction="sanmenxia")
+    assert run.counts["credited"] == 2 and run.counts["not_entitled"] == 0
+    assert personal_balance(flexible) == D("95.00")
+    # no such rule elsewhere: a hunan retiree who was a flexible worker is credited
+    h = person("hunan", category="flexible", start=date(2010, 1, 1))
+    services.life_event_record(person=h, kind="retirement", occurred_on=date(2024, 1, 10), jurisdiction="hunan")
+    assert credits_run("2024-03", jurisdiction="hunan").counts["credited"] == 1
+
+
+def test_death_on_the_first_of_the_month(stats):
+    # ziyang 第十一条(一)3: credits stop from the month AFTER death — a death on 1 June still gets June
+    z = person("ziyang", category="retiree", start=date(2020, 1, 1))
+    services.life_event_record(person=z, kind="death", occurred_on=date(2024, 6, 1), jurisdiction="ziyang")
+    for month in ("2024-05", "2024-06", "2024-07"):
+        credits_run(month, jurisdiction="ziyang")
+    assert sorted(
+        JournalEntry.objects.filter(person=z, kind=EntryKind.RETIREE_CREDIT).values_list("effective_on", flat=True)
+    ) == [date(2024, 5, 1), date(2024, 6, 1)]
+    assert personal_balance(z) == D("168.00")  # 2 × 84
+    # hunan is silent: the month's run names the missing parameter (D-X16) …
+    from config.models import Jurisdiction, PolicyParameter
+
+    h = person("hunan", category="retiree", start=date(2020, 1, 1))
+    services.life_event_record(person=h, kind="death", occurred_on=date(2024, 6, 1), jurisdiction="hunan")
+    person("hunan", category="retiree", start=date(2020, 1, 1))  # alive: credited once the value is entered
+    with pytest.raises(Exception, match=r"accounts\.retiree_credit_in_death_month"):
+        credits_run("2024-06", jurisdiction="hunan")
+    # … until staff enter it (here: not credited)
+    PolicyParameter.objects.create(
+        jurisdiction=Jurisdiction.objects.get(code="hunan"),
+        key="accounts.retiree_credit_in_death_month",
+        effective_from=date(2024, 1, 1),
+        value=False,
+        citation="经办决定（测试）",
+    )
+    from config import policy
+
+    policy.invalidate()
+    run = credits_run("2024-06", jurisdiction="hunan")
+    assert run.counts["credited"] == 1 and run.counts["not_entitled"] == 1
+    assert personal_balance(h) == D("0")
 
 
 def test_sanmenxia_credit_uses_the_employers_average_base_and_suspension(stats):
@@ -335,3 +427,17 @@ def test_interest_sql_matches_the_rule_for_many_accounts():
     }
     assert got == {k: v for k, v in expected.items() if v > 0}
     assert run.counts["amount_fen"] == int(sum(got.values()) * 100)
+
+
+def test_death_payout_takes_the_death_months_credit_with_it(stats):
+    # ziyang 第十一条(一)3: June is credited for a death on 1 June; the payout, made before June's run, includes it
+    z = person("ziyang", category="retiree", start=date(2020, 1, 1))
+    credits_run("2024-05", jurisdiction="ziyang")
+    services.life_event_record(person=z, kind="death", occurred_on=date(2024, 6, 1), jurisdiction="ziyang")
+    entry = posting.post_death(person=z, jurisdiction="ziyang", on=date(2024, 6, 1), heirs=True)
+    assert entry.kind == EntryKind.DEATH_INHERITANCE
+    assert -entry.postings.get(account__kind=AccountKind.PERSONAL).amount == D("168.00")  # May and June, 2 × 84
+    # June's run later finds the credit posted; July is past the death: nothing is left in the account
+    assert credits_run("2024-06", jurisdiction="ziyang").counts["credited"] == 0
+    assert credits_run("2024-07", jurisdiction="ziyang").counts["credited"] == 0
+    assert personal_balance(z) == D("0")

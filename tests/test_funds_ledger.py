@@ -21,7 +21,7 @@ from funds.receipts import post_contribution_received, split_principal
 from funds.reconcile import reconcile
 from funds.selectors import statement
 
-from .test_funds_support import D, due, employer, fresh_policy, pay, person  # noqa: F401
+from .test_funds_support import D, due, employer, fresh_policy, pay, person, stat  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -234,7 +234,9 @@ def test_postgres_ledger_is_append_only_and_balanced_at_commit():
 
 
 def test_death_pays_heirs_or_goes_to_the_pool_where_the_seed_says_so():
-    # ziyang 第十一条(一)3: heirs inherit; none → pool
+    # ziyang 第十一条(一)3: heirs inherit; none → pool. The month of death is still credited (2.8% of 3000 = 84):
+    # the payout posts March's credit first when the month's run has not
+    stat("ziyang", "average_pension_monthly", 3000)
     a = person("ziyang", category="retiree")
     b = person("ziyang", category="retiree")
     credit(a, "ziyang", "84.00", "t:a")
@@ -242,10 +244,10 @@ def test_death_pays_heirs_or_goes_to_the_pool_where_the_seed_says_so():
     pool = posting.fund_account("ziyang", AccountKind.POOLED)
     bank = posting.fund_account("ziyang", AccountKind.BANK)
     e1 = posting.post_death(person=a, jurisdiction="ziyang", on=date(2024, 3, 5), heirs=True)
-    assert e1.kind == EntryKind.DEATH_INHERITANCE and bal(bank) == D("84.00")  # bank credited: money out
+    assert e1.kind == EntryKind.DEATH_INHERITANCE and bal(bank) == D("168.00")  # bank credited: money out
     e2 = posting.post_death(person=b, jurisdiction="ziyang", on=date(2024, 3, 5), heirs=False)
     assert e2.kind == EntryKind.DEATH_TO_POOL
-    assert bal(pool) == D("-168.00") + D("84.00")  # two credits out, one balance back
+    assert bal(pool) == D("-336.00") + D("168.00")  # four credits out, one balance back
     assert posting.post_death(person=b, jurisdiction="ziyang", on=date(2024, 3, 6), heirs=False) is None  # empty now
 
 
@@ -514,3 +516,55 @@ def test_postgres_refuses_orphan_postings_and_deleting_used_accounts():
         )
     with pytest.raises(Exception, match="已有分录"), transaction.atomic(), connection.cursor() as cur:
         cur.execute("DELETE FROM funds_fundaccount WHERE id = %s", [acct.pk])
+
+
+def test_statement_in_the_admin_lists_every_posting_with_its_running_balance(admin_user):
+    # issue #5 item 3: "a person's statement in a browser" — the admin account page
+    import re
+
+    from django.test import Client
+    from django.urls import reverse
+
+    p = person("hunan", category="retiree")
+    credit(p, "hunan", "75.00", "t:1", on=date(2024, 1, 1))
+    credit(p, "hunan", "75.00", "t:2", on=date(2024, 2, 1))
+    posting.post_account_payment(
+        person=p, jurisdiction="hunan", amount=D("30.50"), on=date(2024, 2, 15), business_key="pay:1"
+    )
+    acct = posting.personal_account(p, "hunan", on=date(2024, 1, 1))
+    client = Client()
+    client.force_login(admin_user)
+    html = client.get(reverse("admin:funds_fundaccount_change", args=[acct.pk])).content.decode()
+    assert re.search(r'id="balance">119\.50<', html)
+    body = html[html.index('id="statement"') :]
+    cell = r'right">(-?[\d.]+)</td>'
+    rows = re.findall(r"<tr>\s*<td>(\d{4}-\d\d-\d\d)</td>.*?" + cell + ".*?" + cell, body, re.S)
+    # newest first: each line's amount and the balance after it
+    assert rows == [
+        ("2024-02-15", "-30.50", "119.50"),
+        ("2024-02-01", "75.00", "150.00"),
+        ("2024-01-01", "75.00", "75.00"),
+    ]
+    for key in ("t:1", "t:2", "pay:1"):
+        entry = JournalEntry.objects.get(business_key=key)
+        assert reverse("admin:funds_journalentry_change", args=[entry.pk]) in body
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="forces a negative balance past the CHECK (SQLite pragma)")
+def test_reconciliation_reports_a_negative_personal_account_with_its_entries():
+    p = person("hunan", category="retiree")
+    credit(p, "hunan", "10.00", "t:1")
+    pay_entry = posting.post_account_payment(
+        person=p, jurisdiction="hunan", amount=D("10.00"), on=date(2024, 2, 1), business_key="pay:1"
+    )
+    acct = posting.personal_account(p, "hunan", on=date(2024, 1, 1))
+    with connection.cursor() as cur:
+        cur.execute("PRAGMA ignore_check_constraints = ON")
+        try:
+            AccountBalance.objects.filter(account=acct).update(balance=D("-5.00"))
+        finally:
+            cur.execute("PRAGMA ignore_check_constraints = OFF")
+    result = reconcile(record=False)
+    assert not result.ok and result.checks["no_negative_personal"] == 1
+    brk = next(b for b in result.breaks if b.check == "no_negative_personal")
+    assert brk.account == acct.pk and pay_entry.pk in brk.entries and "-5.00" in brk.detail

@@ -25,6 +25,15 @@ ZERO = Decimal("0")
 MONTHS_PER_YEAR = 12
 
 CATEGORIES = ("employee", "flexible", "unemployed", "retiree")
+# 单位类型 (enrollment.EmployerKind) and "none" for a retiree without an employer
+EMPLOYER_KINDS = (
+    "enterprise",
+    "fiscal_institution",
+    "other_institution",
+    "individual_business",
+    "social_organisation",
+    "none",
+)
 SCHEMES = ("combined", "pool_only")
 
 
@@ -90,13 +99,43 @@ def _pool_only_has_account(policy: Policy) -> bool:
     return bool(value)
 
 
-def retiree_credit(policy: Policy) -> tuple[Decimal, Decimal]:
+RETIREE_FORMER_CATEGORIES = ("employee", "flexible", "unemployed")
+
+
+def retiree_credit_stat(policy: Policy, *, employer_kind: str | None = None) -> str:
+    """The statistic a retiree's % credit multiplies (``accounts.retiree_credit_stat``).
+
+    langfang 第三十六条(二) distinguishes two average pensions by the retiree's group:
+    ``accounts.retiree_credit_stat_by_employer_kind`` maps the employer's kind (单位类型)
+    to the statistic, ``default`` for enterprises, other employers and retirees without
+    one (灵活就业). Without ``employer_kind`` the generic statistic is used: the figure
+    the caller (or a scenario case) gives as the one applicable to this retiree.
+    """
+    by_kind: Any = policy.value("accounts.retiree_credit_stat_by_employer_kind", default=None)
+    if by_kind and employer_kind is not None:
+        return str(by_kind.get(employer_kind or "none", by_kind["default"]))
+    return str(policy.value("accounts.retiree_credit_stat"))
+
+
+def retiree_not_entitled(policy: Policy, *, former_category: str | None, shortfall_paid: bool | None) -> bool:
+    """True for a retiree who gets no account credit although retired (sanmenxia 第十七条).
+
+    sanmenxia: flexible workers have no account; one who retired as a flexible worker gets
+    one after retirement only if the shortfall against current standards was made up
+    (``accounts.flexible_retiree_needs_shortfall_paid``). Elsewhere the key is absent: no such rule.
+    """
+    if former_category != "flexible":
+        return False
+    return bool(policy.value("accounts.flexible_retiree_needs_shortfall_paid", default=False)) and not shortfall_paid
+
+
+def retiree_credit(policy: Policy, *, employer_kind: str | None = None) -> tuple[Decimal, Decimal]:
     """(monthly, annual) credit of a retiree's account from the pool.
 
     Which form applies is data: a fixed monthly amount, a fixed yearly amount with
     its crediting schedule, or a % of a reference statistic. The annual figure is
     what the year's credits add up to (12 rounded monthly credits, or the fixed
-    yearly amount).
+    yearly amount). ``employer_kind`` picks langfang's average pension (第三十六条(二)).
     """
     if policy.has("accounts.retiree_monthly_credit"):
         monthly = policy.decimal("accounts.retiree_monthly_credit")  # hunan 第四十二条
@@ -113,7 +152,7 @@ def retiree_credit(policy: Policy) -> tuple[Decimal, Decimal]:
         # langfang 第三十六条(二), ziyang 第十条: average pension; sanmenxia 第九条: employer average base
         monthly = money(
             policy.percent("accounts.retiree_credit_pct")
-            * policy.stat(str(policy.value("accounts.retiree_credit_stat")))
+            * policy.stat(retiree_credit_stat(policy, employer_kind=employer_kind))
         )
         return monthly, monthly * MONTHS_PER_YEAR
     raise PolicyMissing(
@@ -131,13 +170,18 @@ def monthly_account_credit(
     base: Decimal | None,
     age: int | None,
     scheme: str = "combined",
+    employer_kind: str | None = None,
+    former_category: str | None = None,
+    shortfall_paid: bool | None = None,
 ) -> Decimal:
     """Monthly credit to the personal account (个人账户月划入额), rounded half-up to 0.01 (D-X12).
 
     ``category``: employee | flexible | unemployed | retiree. ``base`` is the
     person's monthly contribution base (ignored for retirees); ``age`` whole years
     in the month credited (see :func:`age_in_month`), needed where the share is
-    age-banded (sanmenxia). The funds ledger posts this amount.
+    age-banded (sanmenxia). Retirees only: ``employer_kind`` (langfang's two average
+    pensions), ``former_category`` and ``shortfall_paid`` (sanmenxia 第十七条).
+    The funds ledger posts this amount.
     """
     if category not in CATEGORIES:
         raise InputError(f"category: {category!r} 不在 {', '.join(CATEGORIES)} 中")
@@ -146,7 +190,9 @@ def monthly_account_credit(
     if scheme == "pool_only" and not _pool_only_has_account(policy):
         return money(ZERO)  # 单建统筹不建立个人账户: ziyang 第十条; hunan retirees 第四十二条
     if category == "retiree":
-        return money(retiree_credit(policy)[0])
+        if retiree_not_entitled(policy, former_category=former_category, shortfall_paid=shortfall_paid):
+            return money(ZERO)
+        return money(retiree_credit(policy, employer_kind=employer_kind)[0])
     if base is None:
         raise InputError(f"缺少输入项 base: {category} 的个人账户按本人缴费基数计算 (base is required)")
     if category == "employee":
@@ -167,14 +213,23 @@ def monthly_account_credit(
         "base": Field("decimal", default=None),
         "age": Field("int", default=None),
         "scheme": Field("str", default="combined", choices=SCHEMES),
+        # retirees: the employer's kind (langfang 第三十六条(二); "none" for retirees without one)
+        "employer_kind": Field("str", default=None, choices=EMPLOYER_KINDS),
+        # retirees: category before retirement and the shortfall made up (sanmenxia 第十七条)
+        "former_category": Field("str", default=None, choices=RETIREE_FORMER_CATEGORIES),
+        "shortfall_paid": Field("bool", default=None),
     },
     outputs={"monthly_credit": "money", "annual_credit": "money"},
 )
 def personal_account(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
     """个人账户划入: monthly credit and the year's total (12 monthly credits, or the fixed yearly amount)."""
     category, scheme = inputs["category"], inputs["scheme"]
+    if category == "retiree" and retiree_not_entitled(
+        policy, former_category=inputs["former_category"], shortfall_paid=inputs["shortfall_paid"]
+    ):
+        return {"monthly_credit": money(ZERO), "annual_credit": money(ZERO)}
     if category == "retiree" and not (scheme == "pool_only" and not _pool_only_has_account(policy)):
-        monthly, annual = retiree_credit(policy)
+        monthly, annual = retiree_credit(policy, employer_kind=inputs["employer_kind"])
         return {"monthly_credit": money(monthly), "annual_credit": money(annual)}
     monthly = monthly_account_credit(policy, category=category, base=inputs["base"], age=inputs["age"], scheme=scheme)
     return {"monthly_credit": monthly, "annual_credit": monthly * MONTHS_PER_YEAR}

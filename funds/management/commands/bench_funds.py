@@ -79,6 +79,11 @@ class Command(BaseCommand):
         parser.add_argument("--statement-samples", type=int, default=30)
         parser.add_argument("--skip-reconcile", action="store_true")
         parser.add_argument(
+            "--prepare-only",
+            action="store_true",
+            help="只生成人群、账户与历史记账后退出（不计时的部分，可不持基准锁运行）",
+        )
+        parser.add_argument(
             "--interest-pct",
             help="同时计时年度计息：为历史年度录入该演示利率（%%，仅基准库）后运行 funds.interest_post",
         )
@@ -107,6 +112,8 @@ class Command(BaseCommand):
         total_entries = self._scalar("SELECT reltuples::bigint FROM pg_class WHERE relname = 'funds_journalentry'")
         size = self._scalar("SELECT pg_size_pretty(pg_total_relation_size('funds_posting'))")
         self.out(f"ledger: ~{total_postings:,} postings, ~{total_entries:,} entries (postings table {size})")
+        if o["prepare_only"]:
+            return
 
         # the month after the history (plus any months already credited by earlier bench runs)
         month = first
