@@ -52,7 +52,7 @@ from benefits.calculations.inpatient import (
 )
 from benefits.calculations.maternity import EVENTS, EXCLUDED_ITEMS
 from benefits.calculations.outpatient import OUTPATIENT_LEVELS
-from config.bulk_sql import insert_objects
+from config.bulk import insert_objects
 from enrollment.models import InsuredPerson
 
 from .adjudication import COUNTED_AS_INPATIENT_MED_TYPES

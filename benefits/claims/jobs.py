@@ -4,7 +4,7 @@ The claims of the chunk are read at once (ordered by person, then file row), wit
 the persons' spans and timelines, the years' accumulators and the personal-account
 balances; each claim goes through the same :func:`~benefits.claims.services.evaluate`
 as one claim on the screen, with the accumulators and balances moved forward in
-memory; then the chunk writes set-wise (:mod:`config.bulk_sql`: COPY into a
+memory; then the chunk writes set-wise (:mod:`config.bulk`: COPY into a
 temporary table on PostgreSQL): claims (one UPDATE … FROM), accumulators (one
 INSERT … ON CONFLICT DO UPDATE), their adjustment rows (one COPY), and one journal entry per
 paying claim through fundsC's :func:`funds.ledger_sql.post_entries_bulk` (business key
@@ -20,7 +20,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from config.batch import ChunkContext, batch_job
-from config.bulk_sql import insert_objects, update_rows, upsert_rows
+from config.bulk import insert_objects, update_rows, upsert_rows
 from config.calculations import InputError
 from config.models import BatchRun, Jurisdiction
 from config.policy import PolicyError

@@ -34,7 +34,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from benefits.selectors import months_by_kind
-from config.bulk_sql import insert_objects
+from config.bulk import insert_objects
 from config.calculations import InputError
 from config.history import history_record
 from config.models import Jurisdiction
