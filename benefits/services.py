@@ -216,30 +216,6 @@ def _fetch_map(sql: str, params: list) -> dict[int, str]:
         return dict(cur.fetchall())
 
 
-def load_spans(*, ids: Sequence[int] | None = None, lo: int | None = None, hi: int | None = None) -> dict:
-    """person id → spans sorted by start (one query)."""
-    where, params = _where(ids, lo, hi, "s.person_id")
-    return {pid: _parse_spans(pid, text) for pid, text in _fetch_map(_spans_sql(where), params).items()}
-
-
-def load_dues(*, ids: Sequence[int] | None = None, lo: int | None = None, hi: int | None = None) -> dict[int, str]:
-    """person id → the person's dues folded into one string ``month:paid[:d],...`` by month (one query).
-
-    PostgreSQL gives days since 2000-01-01, SQLite ISO dates; :func:`_parse_months` reads both.
-    """
-    where, params = _where(ids, lo, hi)
-    return _fetch_map(_dues_sql(where), params)
-
-
-def load_transfers(
-    *, ids: Sequence[int] | None = None, lo: int | None = None, hi: int | None = None
-) -> dict[int, list[TransferIn]]:
-    """person id → transfers in (转入 life events) by date (one query)."""
-    where, params = _where(ids, lo, hi)
-    rows = _fetch_map(_transfers_sql(where), [*_transfer_params(), *params, LifeEventKind.TRANSFER_IN])
-    return {pid: _parse_transfers(text) for pid, text in rows.items()}
-
-
 def _parse_day(text: str) -> date:
     if "-" in text:
         return date.fromisoformat(text)
