@@ -67,3 +67,20 @@ def test_nightly_timeline_knows_when_a_deferral_ran_out(deferral_end, on_oct_1):
     oct_1 = status_on(person, date(2024, 10, 1))
     assert oct_1.status == on_oct_1
     assert oct_1.facts["缓缴期满日"] == (deferral_end - timedelta(days=1)).isoformat()  # shown on the why page
+
+
+def test_case_worker_closes_a_case_opened_in_error_and_the_history_says_who(client, case_worker, hunan_women):  # noqa: F811
+    cadre, _worker, _young = hunan_women
+    services.clearance_scan(date(2024, 5, 10), lo=0, hi=10**9)
+    case = RetirementClearanceCase.objects.get(person=cadre)
+    client.force_login(case_worker)
+    listing = "/admin/retirement/retirementclearancecase/"
+    resp = client.post(listing, {"action": "close", "_selected_action": [case.pk]}, follow=True)
+    assert "已撤销" in resp.content.decode()
+    case.refresh_from_db()
+    assert case.status == "closed" and "经办撤销立案" in case.ledger_note
+    assert case.history.first().history_user == case_worker  # who and when (HistoryRequestMiddleware)
+    # a closed case cannot be closed again; the next scan may open a new one for the same person
+    resp = client.post(listing, {"action": "close", "_selected_action": [case.pk]}, follow=True)
+    assert "不能撤销" in resp.content.decode()
+    assert services.clearance_scan(date(2024, 5, 11), lo=0, hi=10**9)["clearance.opened"] == 1

@@ -51,7 +51,7 @@ class RetirementClearanceCaseAdmin(SimpleHistoryAdmin):
     list_select_related = ("person", "jurisdiction")
     autocomplete_fields = ()
     raw_id_fields = ("person",)
-    actions = ("approve", "keep_paying")
+    actions = ("approve", "keep_paying", "close")
     readonly_fields = (
         *(f.name for f in RetirementClearanceCase._meta.fields if f.name not in ("person", "reason", "retire_on")),
         "pay_link",
@@ -187,6 +187,15 @@ class RetirementClearanceCaseAdmin(SimpleHistoryAdmin):
             try:
                 services.case_choose_keep_paying(case, on=timezone.localdate(), user=request.user)
                 messages.success(request, f"案件 #{case.pk}：已改为继续缴费")
+            except ValidationError as exc:
+                messages.error(request, f"案件 #{case.pk}：{_errors(exc)}")
+
+    @admin.action(description="撤销立案（误立案，人员仍在职）")
+    def close(self, request, queryset):
+        for case in queryset:
+            try:
+                services.case_close(case, on=timezone.localdate(), note=f"经办撤销立案（{request.user}）")
+                messages.success(request, f"案件 #{case.pk}：已撤销")
             except ValidationError as exc:
                 messages.error(request, f"案件 #{case.pk}：{_errors(exc)}")
 

@@ -545,14 +545,11 @@ def _post_ledger(case: RetirementClearanceCase, *, paid_on: date, user=None) -> 
     case.ledger_note = entry.memo
 
 
-def case_close(case: RetirementClearanceCase, *, on: date, note: str = "", user=None) -> RetirementClearanceCase:
-    """撤销/办结 a case opened in error (the person stays in service)."""
+def case_close(case: RetirementClearanceCase, *, on: date, note: str = "") -> RetirementClearanceCase:
+    """撤销 a case opened in error (the person stays in service); a case already paid cannot be undone here."""
+    if case.status in (CaseStatus.PAID, CaseStatus.CLOSED):
+        raise ValidationError({"status": f"案件状态为「{case.get_status_display()}」，不能撤销。"})
     case.status, case.closed_on = CaseStatus.CLOSED, on
     case.ledger_note = (case.ledger_note + "\n" + note).strip()
     case.save()
     return case
-
-
-def now_date() -> date:
-    """Today in the bureau's time zone (only for the admin's default dates; rules never read the clock)."""
-    return timezone.localdate()
