@@ -267,16 +267,13 @@ class Segment:
     error: str = ""
     error_key: str = ""
     digest: str = ""  # of the periods unclipped (see :func:`person_evaluate`)
-    sid: int = 0  # the evaluator's number for this answer (rows of the chunk's temporary table)
+    sid: int = 0  # the evaluator's number for this answer (key of the chunk's segments in :func:`_write`)
 
 
 @dataclass(frozen=True)
 class Previous:
-    """The coverage before an enrolment span, as the rule takes it (接续 / 转移接续 / 居民医保转职工医保)."""
+    """What a transfer in tells the rule about the coverage before a span (转移接续 / 居民医保转职工医保)."""
 
-    first_enrolment: bool
-    previous_end: date | None
-    legacy: bool = False
     scheme: str | None = None  # "employee" for a transfer in, "resident" for a switch; None: a local re-enrolment
     continuous_years: Decimal | None = None
     transfer: TransferIn | None = None
@@ -546,8 +543,6 @@ def person_evaluate(
         if transfer is not None:
             years = Decimal(transfer.months) / 12 if transfer.resident and transfer.months is not None else None
             previous = Previous(
-                False,
-                previous_end,
                 scheme="resident" if transfer.resident else "employee",
                 continuous_years=years,
                 transfer=transfer,

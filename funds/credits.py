@@ -226,11 +226,7 @@ def _set_amounts(sp: SetPoster, groups: list[tuple], jurs: dict[int, Jurisdictio
                 cond, args = (
                     ("employer_id = %s", [employer_id]) if employer_id is not None else ("employer_id IS NULL", [])
                 )
-                sp.execute(
-                    f"UPDATE {TMP} SET amount = %s, counter_id = %s "
-                    f"WHERE jurisdiction_id = %s AND scheme = %s AND {cond}",
-                    [str(amount), pool, jid, scheme, *args],
-                )
+                _set_group_amount(sp, amount, pool, jid, scheme, cond, args)
         elif _by_employer_kind(jur.code, month):
             # langfang 第三十六条(二): the average pension of the retiree's group, by the employer's kind
             rows = sp.fetchall(
@@ -245,18 +241,21 @@ def _set_amounts(sp: SetPoster, groups: list[tuple], jurs: dict[int, Jurisdictio
                     if kind == "none"
                     else ("employer_id IN (SELECT e.id FROM enrollment_employer e WHERE e.kind = %s)", [kind])
                 )
-                sp.execute(
-                    f"UPDATE {TMP} SET amount = %s, counter_id = %s "
-                    f"WHERE jurisdiction_id = %s AND scheme = %s AND {cond}",
-                    [str(amount), pool, jid, scheme, *args],
-                )
+                _set_group_amount(sp, amount, pool, jid, scheme, cond, args)
         else:
             for scheme in sorted({s for _, s in members}):
                 amount = retiree_monthly_amount(jur.code, month, scheme=scheme)
-                sp.execute(
-                    f"UPDATE {TMP} SET amount = %s, counter_id = %s WHERE jurisdiction_id = %s AND scheme = %s",
-                    [str(amount), pool, jid, scheme],
-                )
+                _set_group_amount(sp, amount, pool, jid, scheme)
+
+
+def _set_group_amount(
+    sp: SetPoster, amount: Decimal, pool: int, jid: int, scheme: str, cond: str = "1 = 1", args: list | None = None
+) -> None:
+    """Write the group's credit and the pool account (the counter leg) on its rows of the batch."""
+    sp.execute(
+        f"UPDATE {TMP} SET amount = %s, counter_id = %s WHERE jurisdiction_id = %s AND scheme = %s AND {cond}",
+        [str(amount), pool, jid, scheme, *(args or [])],
+    )
 
 
 def _days_expr(day_param: str = "%s") -> str:

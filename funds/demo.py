@@ -110,7 +110,7 @@ def _contribution_specs(code: str, month: date) -> tuple[list[dict], Decimal]:
     return specs, pool_income
 
 
-def _payment_specs(code: str, jur_id: int, bank_id: int, on: date, share: Decimal) -> list[dict]:
+def _payment_specs(jur_id: int, bank_id: int, on: date, share: Decimal) -> list[dict]:
     """One pharmacy payment per account with money in it: SHARE of its balance (演示)."""
     specs = []
     rows = AccountBalance.objects.filter(
@@ -191,7 +191,7 @@ def demo_ledger(*, first_month: date = date(2024, 1, 1), months: int = 6, log=No
                     )["entries"]
                 if i % 3 == 1:
                     totals["payments"] += post_entries_bulk(
-                        _payment_specs(jur.code, jur.pk, bank.pk, month.replace(day=25), Decimal("0.3")),
+                        _payment_specs(jur.pk, bank.pk, month.replace(day=25), Decimal("0.3")),
                         recorded_at=timezone.now(),
                     )["entries"]
             month = next_month(month)

@@ -61,16 +61,23 @@ def month_totals_upsert(cursor, select_sql: str, params: Sequence[Any] = ()) -> 
     )
 
 
-def month_totals_rebuild_sql(vendor: str) -> str:
-    """Month totals of every fund-level account from its postings (backfill, benchmark load)."""
+def month_totals_from_postings_sql(vendor: str | None = None) -> str:
+    """SELECT of every fund-level account's month totals (account_id, month, kind, total, n) from its postings."""
     month = month_expr("p.effective_on", vendor)
     return f"""
-        INSERT INTO funds_accountmonthtotal (account_id, month, kind, amount, postings)
-        SELECT p.account_id, {month}, p.kind, SUM(p.amount), COUNT(*)
+        SELECT p.account_id, {month} AS month, p.kind, SUM(p.amount) AS total, COUNT(*) AS n
         FROM funds_posting p JOIN funds_fundaccount a ON a.id = p.account_id
         WHERE a.kind NOT IN ({PER_PERSON_SQL})
         GROUP BY p.account_id, {month}, p.kind
     """
+
+
+def month_totals_rebuild_sql(vendor: str) -> str:
+    """Month totals of every fund-level account from its postings (benchmark load)."""
+    return (
+        "INSERT INTO funds_accountmonthtotal (account_id, month, kind, amount, postings)"
+        + month_totals_from_postings_sql(vendor)
+    )
 
 
 class SetPoster:

@@ -69,35 +69,33 @@ def _count_and_sample(check: str, sql: str, make, params: list | None = None) ->
     return len(rows), [make(r) for r in rows[:SAMPLE]]
 
 
-_ENTRIES_BALANCED_PG = """
+#: each entry's postings: their sum, count, and first/last date and kind (both variants below)
+_POSTINGS_BY_ENTRY = """
+    SELECT entry_id, SUM(amount) AS total, COUNT(*) AS legs,
+           MIN(effective_on) AS first_day, MAX(effective_on) AS last_day,
+           MIN(kind) AS first_kind, MAX(kind) AS last_kind
+    FROM funds_posting GROUP BY entry_id
+"""
+
+_ENTRIES_BALANCED_PG = f"""
     SELECT COALESCE(e.id, s.entry_id), COALESCE(s.total, 0), COALESCE(s.legs, 0),
            CASE WHEN e.id IS NULL THEN 1 ELSE 0 END AS orphan,
            CASE WHEN s.legs > 0 AND (s.first_day <> e.effective_on OR s.last_day <> e.effective_on
                                      OR s.first_kind <> e.kind OR s.last_kind <> e.kind) THEN 1 ELSE 0 END
     FROM funds_journalentry e
-    FULL OUTER JOIN (
-        SELECT entry_id, SUM(amount) AS total, COUNT(*) AS legs,
-               MIN(effective_on) AS first_day, MAX(effective_on) AS last_day,
-               MIN(kind) AS first_kind, MAX(kind) AS last_kind
-        FROM funds_posting GROUP BY entry_id
-    ) s ON s.entry_id = e.id
+    FULL OUTER JOIN ({_POSTINGS_BY_ENTRY}) s ON s.entry_id = e.id
     WHERE e.id IS NULL OR s.entry_id IS NULL OR ROUND(s.total, 2) <> 0 OR s.legs < 2
        OR s.first_day <> e.effective_on OR s.last_day <> e.effective_on
        OR s.first_kind <> e.kind OR s.last_kind <> e.kind
     ORDER BY 1
 """
 
-_ENTRIES_BALANCED_SQLITE = """
+_ENTRIES_BALANCED_SQLITE = f"""
     SELECT e.id, COALESCE(s.total, 0), COALESCE(s.legs, 0), 0 AS orphan,
            CASE WHEN s.legs > 0 AND (s.first_day <> e.effective_on OR s.last_day <> e.effective_on
                                      OR s.first_kind <> e.kind OR s.last_kind <> e.kind) THEN 1 ELSE 0 END
     FROM funds_journalentry e
-    LEFT JOIN (
-        SELECT entry_id, SUM(amount) AS total, COUNT(*) AS legs,
-               MIN(effective_on) AS first_day, MAX(effective_on) AS last_day,
-               MIN(kind) AS first_kind, MAX(kind) AS last_kind
-        FROM funds_posting GROUP BY entry_id
-    ) s ON s.entry_id = e.id
+    LEFT JOIN ({_POSTINGS_BY_ENTRY}) s ON s.entry_id = e.id
     WHERE s.entry_id IS NULL OR ROUND(s.total, 2) <> 0 OR s.legs < 2
        OR s.first_day <> e.effective_on OR s.last_day <> e.effective_on
        OR s.first_kind <> e.kind OR s.last_kind <> e.kind
@@ -277,19 +275,14 @@ def check_contribution_split() -> tuple[int, list[Break]]:
 
 def check_month_totals() -> tuple[int, list[Break]]:
     """The fund-level accounts' month totals equal their postings by month and kind."""
-    from .ledger_sql import PER_PERSON_SQL, month_expr
+    from .ledger_sql import month_totals_from_postings_sql
 
-    month = month_expr("p.effective_on")
     sql = f"""
         SELECT COALESCE(t.account_id, s.account_id), COALESCE(t.month, s.month), COALESCE(t.kind, s.kind),
                t.amount, s.total, t.postings, s.n
         FROM funds_accountmonthtotal t
-        FULL OUTER JOIN (
-            SELECT p.account_id, {month} AS month, p.kind, SUM(p.amount) AS total, COUNT(*) AS n
-            FROM funds_posting p JOIN funds_fundaccount a ON a.id = p.account_id
-            WHERE a.kind NOT IN ({PER_PERSON_SQL})
-            GROUP BY p.account_id, {month}, p.kind
-        ) s ON s.account_id = t.account_id AND s.month = t.month AND s.kind = t.kind
+        FULL OUTER JOIN ({month_totals_from_postings_sql()}) s
+            ON s.account_id = t.account_id AND s.month = t.month AND s.kind = t.kind
         WHERE t.account_id IS NULL OR s.account_id IS NULL
            OR ROUND(t.amount, 2) <> ROUND(s.total, 2) OR t.postings <> s.n
     """

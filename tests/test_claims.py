@@ -516,9 +516,8 @@ def test_ziyang_large_amount_layer(stats):
     assert claim.hifp_pay == D(159200) and claim.hifob_pay == D(560) and claim.hifmi_pay == 0
 
 
-def test_cross_year_stay_split_with_one_deductible(db):
-    # langfang 第四十七条(五), D-X15: 一级 200 once; 2024 part 6000: (5800)×96% = 5568; 2025 part 4000: 4000×96% = 3840.
-    person = make_person("langfang")
+def _cross_year_stay(person) -> Claim:
+    """A langfang 一级 stay 2024-12-20 → 2025-01-10, 10000 of which 6000 in 2024, settled 2025-01-15."""
     claim = make_claim(
         person,
         "langfang",
@@ -527,7 +526,13 @@ def test_cross_year_stay_split_with_one_deductible(db):
         inscp_scp_amt=D(10000),
         first_year_amount=D(6000),
     )
-    claim = claim_adjudicate(claim, as_of=date(2025, 1, 15))
+    return claim_adjudicate(claim, as_of=date(2025, 1, 15))
+
+
+def test_cross_year_stay_split_with_one_deductible(db):
+    # langfang 第四十七条(五), D-X15: 一级 200 once; 2024 part 6000: (5800)×96% = 5568; 2025 part 4000: 4000×96% = 3840.
+    person = make_person("langfang")
+    claim = _cross_year_stay(person)
     assert (claim.act_pay_dedc, claim.hifp_pay) == (D(200), D(9408))
     a24 = BenefitAccumulator.objects.get(person=person, year=2024)
     a25 = BenefitAccumulator.objects.get(person=person, year=2025)
@@ -539,17 +544,7 @@ def test_cross_year_stay_reversed_restores_both_years(db):
     # The stay of test_cross_year_stay_split_with_one_deductible, then 冲正: both years' accumulators back to 0,
     # the entry reversed; a new stay in 2025 is then the year's first admission (一级 200 again).
     person = make_person("langfang")
-    claim = claim_adjudicate(
-        make_claim(
-            person,
-            "langfang",
-            start_date=date(2024, 12, 20),
-            end_date=date(2025, 1, 10),
-            inscp_scp_amt=D(10000),
-            first_year_amount=D(6000),
-        ),
-        as_of=date(2025, 1, 15),
-    )
+    claim = _cross_year_stay(person)
     pool = fund_account("langfang", AccountKind.POOLED)
     assert balance_of(pool) == D(-9408)
     claim_reverse(claim, "重复申报", on=date(2025, 1, 20))

@@ -26,6 +26,11 @@ class _Rollback(Exception):
     pass
 
 
+def settlement_row(**values: str) -> dict[str, str]:
+    """One settlement-file (结算文件) row as parse_row reads it: every column empty unless given."""
+    return {**dict.fromkeys(COLUMNS, ""), **values}
+
+
 def _rows(persons: dict[str, list]) -> list[dict[str, str]]:
     rows, n = [], 0
 

@@ -11,8 +11,6 @@ file and adjudicated one at a time or in bulk, the results are the same.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from decimal import Decimal as D
 
@@ -24,7 +22,6 @@ from django.urls import reverse
 from benefits.claims.imports import COLUMNS, RowError, parse_row, settlement_file_import
 from benefits.claims.jobs import JOB
 from benefits.claims.models import (
-    RESULT_FIELDS,
     RULE_FACT_FIELDS,
     BenefitAccumulator,
     Claim,
@@ -36,6 +33,8 @@ from config.batch import run_in_process
 from config.models import Jurisdiction
 from funds.models import JournalEntry
 from tests.test_claims import make_claim, make_person, stat
+from tests.test_claims_admin import claim_form_data
+from tests.test_claims_bulk import _csv, _result, _Rollback, settlement_row
 
 ON = date(2024, 7, 1)
 COUNTED_FIELDS = (
@@ -218,18 +217,16 @@ def test_reversal_of_a_counted_claim_takes_the_stay_back_out(db):
 
 
 def _base_row(**kw) -> dict[str, str]:
-    row = {c: "" for c in COLUMNS}
-    row.update(
-        business_key="X1",
-        id_number="1",
-        med_type="11",
-        start_date="2024-06-01",
-        hospital_level="level2",
-        medfee_sumamt="2400",
-        inscp_scp_amt="2400",
-    )
-    row.update(kw)
-    return row
+    defaults = {
+        "business_key": "X1",
+        "id_number": "1",
+        "med_type": "11",
+        "start_date": "2024-06-01",
+        "hospital_level": "level2",
+        "medfee_sumamt": "2400",
+        "inscp_scp_amt": "2400",
+    }
+    return settlement_row(**{**defaults, **kw})
 
 
 def test_parse_row_reads_the_counted_columns_with_their_defaults():
@@ -257,22 +254,6 @@ def test_parse_row_names_the_bad_counted_cell(cells, field, message):
     with pytest.raises(RowError) as info:
         parse_row(_base_row(**cells))
     assert info.value.field == field and message in str(info.value)
-
-
-def _csv(rows: list[dict[str, str]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8-sig")
-
-
-class _Rollback(Exception):
-    pass
-
-
-def _result(claim: Claim) -> tuple:
-    return (claim.status, claim.refusal_reason, *(getattr(claim, f) for f in RESULT_FIELDS), claim.steps)
 
 
 def test_file_rows_counted_as_inpatient_settle_as_one_at_a_time(db, settings, tmp_path):
@@ -359,34 +340,20 @@ def test_case_worker_enters_a_counted_claim_in_the_admin(client, case_worker, db
     client.force_login(case_worker)
     page = client.get(reverse("admin:claims_claim_add")).content.decode()
     assert "门急诊费用按住院结算" in page and "id_observation_days" in page and "id_counted_as_inpatient" in page
-    data = {
-        "business_key": "M-counted-1",
-        "person": person.pk,
-        "jurisdiction": person.spans.first().jurisdiction_id,
-        "med_type": "11",
-        "special_kind": "chronic",
-        "start_date": "2024-06-01",
-        "hospital_level": "level2",
-        "location": "local",
-        "medfee_sumamt": "2400",
-        "fulamt_ownpay": "0",
-        "preselfpay": "0",
-        "inscp_scp_amt": "2400",
-        "acct_pay_requested": "0",
-        "babies": "1",
-        "policy_extra_days": "0",
-        "arrears_months": "0",
-        "external_service_filed": "on",
-        "policy_compliant": "on",
-        "dates_continuous": "on",
-        "same_hospital": "on",
-        "counted_as_inpatient": "emergency_observation",
-        "observation_days": "4",
-        "items-TOTAL_FORMS": "0",
-        "items-INITIAL_FORMS": "0",
-        "items-MIN_NUM_FORMS": "0",
-        "items-MAX_NUM_FORMS": "1000",
-    }
+    data = claim_form_data(
+        person,
+        business_key="M-counted-1",
+        med_type="11",
+        start_date="2024-06-01",
+        hospital_level="level2",
+        medfee_sumamt="2400",
+        inscp_scp_amt="2400",
+        policy_compliant="on",
+        dates_continuous="on",
+        same_hospital="on",
+        counted_as_inpatient="emergency_observation",
+        observation_days="4",
+    )
     response = client.post(reverse("admin:claims_claim_add"), data)
     assert response.status_code == 302, response.content.decode()[:2000]
     claim = Claim.objects.get(business_key="M-counted-1")

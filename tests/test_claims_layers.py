@@ -83,8 +83,12 @@ def test_langfang_layer_needs_no_figure_below_the_basic_cap_and_names_it_above()
 def test_supplementary_is_only_in_ziyang():
     from benefits.calculations.critical_illness import supplementary_entitled
 
-    with pytest.raises(InputError, match="商业健康补充医疗保险"):
-        supplementary_entitled(Policy("hunan", date(2024, 6, 1)), insured=True, renewed_on=None, day=ON)
+    for code in ("hunan", "langfang", "xianning", "sanmenxia"):
+        with pytest.raises(InputError, match="商业健康补充医疗保险"):
+            supplementary_entitled(Policy(code, date(2024, 6, 1)), insured=True, renewed_on=None, day=ON)
+    # ...and in ziyang it is there (第二十九条): insured, renewed in time → covered
+    entitled, _ = supplementary_entitled(Policy("ziyang", date(2024, 6, 1)), insured=True, renewed_on=None, day=ON)
+    assert entitled is True
 
 
 # --- claims ----------------------------------------------------------------------------------------------

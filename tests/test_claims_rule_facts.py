@@ -34,7 +34,8 @@ from config.models import Jurisdiction
 from funds.models import AccountKind
 from funds.posting import balance_of, fund_account
 from tests.test_claims import make_claim, make_person
-from tests.test_claims_bulk import _csv
+from tests.test_claims_admin import claim_form_data
+from tests.test_claims_bulk import _csv, _Rollback, settlement_row
 from tests.test_claims_layers import LANGFANG_STAFF, enter
 
 ON = date(2024, 3, 15)
@@ -407,33 +408,19 @@ def test_a_settlement_file_claim_is_not_a_manual_claim(db):
 def test_admin_form_takes_the_facts_and_shows_the_outputs(client, case_worker, claim_stats):
     person = make_person("hunan")
     client.force_login(case_worker)
-    data = {
-        "business_key": "M-facts-1",
-        "person": person.pk,
-        "jurisdiction": person.spans.first().jurisdiction_id,
-        "med_type": "21",
-        "special_kind": "chronic",
-        "start_date": "2024-03-01",
-        "end_date": "2024-03-10",
-        "hospital_level": "level1",
-        "location": "local",
-        "medfee_sumamt": "10000",
-        "fulamt_ownpay": "0",
-        "preselfpay": "0",
-        "inscp_scp_amt": "10000",
-        "acct_pay_requested": "0",
-        "babies": "1",
-        "policy_extra_days": "0",
-        "arrears_months": "0",
-        "external_service_filed": "on",
-        "excluded_cause": "third_party",
-        "third_party_unpaid": "on",
-        "submitted_on": "2024-03-20",
-        "items-TOTAL_FORMS": "0",
-        "items-INITIAL_FORMS": "0",
-        "items-MIN_NUM_FORMS": "0",
-        "items-MAX_NUM_FORMS": "1000",
-    }
+    data = claim_form_data(
+        person,
+        business_key="M-facts-1",
+        med_type="21",
+        start_date="2024-03-01",
+        end_date="2024-03-10",
+        hospital_level="level1",
+        medfee_sumamt="10000",
+        inscp_scp_amt="10000",
+        excluded_cause="third_party",
+        third_party_unpaid="on",
+        submitted_on="2024-03-20",
+    )
     response = client.post(reverse("admin:claims_claim_add"), data)
     assert response.status_code == 302, response.content.decode()[:2000]
     claim = Claim.objects.get(business_key="M-facts-1")
@@ -553,9 +540,6 @@ def test_new_facts_settle_alike_in_a_file_one_at_a_time_and_entered(claim_stats,
     assert settlement_file_import(sfile) == {"rows": len(rows), "imported": len(rows), "errors": 0}
     claims = list(Claim.objects.filter(settlement_file=sfile).order_by("person_id", "row_number"))
 
-    class _Rollback(Exception):
-        pass
-
     one_by_one, entered = {}, {}
     try:
         with transaction.atomic():
@@ -605,8 +589,7 @@ def test_new_facts_settle_alike_in_a_file_one_at_a_time_and_entered(claim_stats,
 
 
 def test_parse_row_reads_the_new_columns():
-    row = {c: "" for c in COLUMNS}
-    row.update(
+    row = settlement_row(
         business_key="X1",
         id_number="1",
         med_type="21",

@@ -20,13 +20,12 @@ from django.utils import timezone
 from benefits.models import EligibilityPeriod, EligibilityState
 from benefits.selectors import claim_allowed, payment_years, status_on
 from benefits.services import eligibility_refresh
-from config import policy as policy_module
-from config.models import Jurisdiction, ParameterOrigin, PolicyParameter
 from config.policy import PolicyMissing
 from contributions.models import MonthlyDue
 from enrollment import services
 from enrollment.demo import credit_code, id_number
 from enrollment.models import LifeEvent
+from tests.policy_support import staff_enter
 
 pytestmark = pytest.mark.django_db
 
@@ -149,7 +148,7 @@ def test_why_page_shows_rule_and_facts_in_chinese(client):
     assert listing.status_code == 200 and "等待期" in listing.content.decode()
 
 
-def test_payment_years_by_kind():
+def test_payment_years_by_kind(fresh_policy):
     person, employer = langfang_employee(5)
     add_dues(person, employer, {f"2024-{m:02d}": date(2024, m, 20) for m in range(3, 9)} | {"2024-09": None})
     services.life_event_record(
@@ -169,15 +168,12 @@ def test_payment_years_by_kind():
     with pytest.raises(PolicyMissing) as missing:
         payment_years(person, date(2024, 10, 1))
     assert missing.value.key == "retirement.deemed_cutoff" and missing.value.jurisdiction == "langfang"
-    PolicyParameter.objects.create(
-        jurisdiction=Jurisdiction.objects.get(code="langfang"),
-        key="retirement.deemed_cutoff",
+    staff_enter(
+        "langfang",
+        {"retirement.deemed_cutoff": "1995-01-01"},
         effective_from=date(2024, 1, 1),
-        value="1995-01-01",
-        citation="langfang 经办录入（测试假设值，并非政策）",
-        origin=ParameterOrigin.STAFF,
+        document="经办录入（测试假设值，并非政策）",
     )
-    policy_module.invalidate()
     years = payment_years(person, date(2024, 10, 1))
     # langfang 第三十条, 第三十三条: 100 deemed + 6 local paid + 36 transferred (actual, not local)
     # + 24 military (deemed) = 166

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 
 import pytest
 
+from config.calculations import money
 from funds.demo import demo_ledger
 from funds.models import AccountKind, EntryKind, FundAccount, JournalEntry, Posting
 from funds.reconcile import reconcile
@@ -36,6 +38,9 @@ def test_demo_ledger_posts_a_balanced_history_once(settings):
     # the retiree: 75 a month from the pool (hunan 第四十二条), then 30% of the balance paid at a pharmacy
     credits = Posting.objects.filter(account__person=retiree, kind=EntryKind.RETIREE_CREDIT)
     assert sorted(p.amount for p in credits) == [D("75.00")] * 3
+    lines = statement(FundAccount.objects.get(person=retiree, kind=AccountKind.PERSONAL)).lines[::-1]  # oldest first
+    paid = [(before.balance_after, line.amount) for before, line in pairwise(lines) if line.kind == "account_payment"]
+    assert paid and all(amount == -money(balance * D("0.3")) for balance, amount in paid)
     shares = {
         p.amount
         for p in Posting.objects.filter(account__person=older, account__kind=AccountKind.PERSONAL, kind="contribution")

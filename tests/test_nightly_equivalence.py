@@ -18,14 +18,14 @@ from django.utils import timezone
 from benefits import services as svc
 from benefits.calculations.eligibility import ContributionMonth, eligibility_timeline
 from benefits.models import EligibilityPeriod, EligibilityState
-from config import policy as policy_module
 from config.batch import run_in_process
-from config.models import Jurisdiction, ParameterOrigin, PolicyParameter
+from config.models import Jurisdiction
 from config.policy import Policy, PolicyError
 from contributions.models import MonthlyDue
 from enrollment import services
 from enrollment.demo import credit_code, id_number
 from enrollment.models import EnrolmentSpan, InsuredPerson, LifeEvent
+from tests.policy_support import staff_enter
 
 pytestmark = pytest.mark.django_db
 NIGHT = date(2024, 9, 10)
@@ -244,26 +244,15 @@ def test_second_run_skips_everybody_and_a_changed_fact_reevaluates_one_person():
     assert fourth.counts["eligibility.evaluated"] == len(people)
 
 
-@pytest.fixture
-def fresh_policy():
-    """A parameter added in a test is rolled back with it: forget the cached policy afterwards too."""
-    yield
-    policy_module.invalidate()
-
-
 def test_a_policy_change_reevaluates_the_same_night(fresh_policy):
     people = mixed_population()
     run_in_process("benefits.nightly", as_of=NIGHT)
-    jur = Jurisdiction.objects.get(code="langfang")
-    PolicyParameter.objects.create(
-        jurisdiction=jur,
-        key="eligibility.employee_wait_months",
+    staff_enter(
+        "langfang",
+        {"eligibility.employee_wait_months": "4"},
         effective_from=date(2024, 9, 1),
-        value="4",
-        citation="langfang 测试假设值（并非政策）",
-        origin=ParameterOrigin.STAFF,
+        document="测试假设值（并非政策）",
     )
-    policy_module.invalidate()
     run = run_in_process("benefits.nightly", as_of=NIGHT)
     assert run.counts["eligibility.evaluated"] == len(people)
     assert run.counts["eligibility.changed"] >= 1

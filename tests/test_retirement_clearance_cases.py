@@ -21,14 +21,14 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from config import policy as policy_module
-from config.models import Jurisdiction, ParameterOrigin, PolicyParameter, ReferenceStatistic
+from config.models import Jurisdiction, ReferenceStatistic
 from contributions.models import MonthlyDue
 from contributions.retirement import services
 from contributions.retirement.models import CaseOption, CaseStatus, RetirementClearanceCase
 from enrollment import services as enrol
 from enrollment.demo import credit_code, id_number
 from enrollment.models import EnrolmentSpan
+from tests.policy_support import staff_enter
 
 pytestmark = pytest.mark.django_db
 
@@ -148,19 +148,14 @@ def test_eligible_person_retires_on_approval_without_bill():
 
 
 @pytest.fixture
-def langfang_deemed_cutoff():
+def langfang_deemed_cutoff(fresh_policy):
     """langfang 第三十条 gives no date for deemed years (D-L14): staff enter one (hypothetical, test only)."""
-    PolicyParameter.objects.create(
-        jurisdiction=Jurisdiction.objects.get(code="langfang"),
-        key="retirement.deemed_cutoff",
+    staff_enter(
+        "langfang",
+        {"retirement.deemed_cutoff": "1995-01-01"},
         effective_from=date(2024, 1, 1),
-        value="1995-01-01",
-        citation="langfang 经办录入（测试假设值，并非政策）",
-        origin=ParameterOrigin.STAFF,
+        document="经办录入（测试假设值，并非政策）",
     )
-    policy_module.invalidate()
-    yield
-    policy_module.invalidate()
 
 
 def test_langfang_deemed_months_wait_for_the_cut_off():

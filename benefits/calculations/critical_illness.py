@@ -56,6 +56,7 @@ from config.policy import Policy, PolicyError
 
 from ._common import HUNDRED, LOCATION_ZH, LOCATIONS, ZERO, Step, check_choice, cite, fmt, location_rule
 from ._common import amount as to_amount
+from .eligibility import add_months
 
 BASES = ("burden", "above_pool_cap")
 
@@ -231,8 +232,7 @@ def supplementary_entitled(policy: Policy, *, insured: bool, renewed_on: date | 
         policy.value("critical_illness.supplementary_inpatient_pct")
         return True, Step("已参加商业健康补充医疗保险", cite(policy, "critical_illness.supplementary_inpatient_pct"))
     months = int(policy.decimal("critical_illness.supplementary_wait_months"))
-    index = renewed_on.year * 12 + renewed_on.month - 1 + months
-    start = date(index // 12, index % 12 + 1, 1)
+    start = add_months(renewed_on, months)
     citation = cite(policy, "critical_illness.supplementary_wait_months")
     if day < start:
         return False, Step(f"断保后 {renewed_on} 续保缴费：自 {start} 起享受补充医疗保险待遇，本次不赔付", citation)

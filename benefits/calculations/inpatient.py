@@ -466,7 +466,7 @@ def settle_inpatient(
     payable = eligible * ratio / HUNDRED
     steps.append(Step(f"({fmt(eligible)}) × {fmt(ratio)}%", "", payable))
 
-    cap = _annual_cap(policy)
+    cap = overall_annual_cap(policy)
     if cap is not None:
         remaining = max(cap - paid_before, ZERO)
         if payable > remaining:
@@ -806,7 +806,7 @@ def parameter_limit_breaches(policy: Policy) -> list[Step]:
                     highest,
                 )
             )
-    cap = _annual_cap(policy)
+    cap = overall_annual_cap(policy)
     if multiple is not None and cap is not None and cap > wage * multiple:
         breaches.append(
             Step(
@@ -816,11 +816,6 @@ def parameter_limit_breaches(policy: Policy) -> list[Step]:
             )
         )
     return breaches
-
-
-def _annual_cap(policy: Policy) -> Decimal | None:
-    """统筹基金年度最高支付限额 (see :func:`._common.overall_annual_cap`)."""
-    return overall_annual_cap(policy)
 
 
 @calculation(

@@ -47,7 +47,6 @@ medical_abortion, medical_abortion_curettage (129 + 47), midterm_induction, fp_c
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -56,7 +55,7 @@ from typing import Any
 from config.calculations import Field, InputError, calculation, money
 from config.policy import Policy, PolicyError, PolicyMissing
 
-from ._common import HUNDRED, ZERO, Step, cite, fmt
+from ._common import HUNDRED, ZERO, Step, cite, fmt, months_later
 
 DELIVERIES = ("natural", "assisted", "caesarean", "difficult", "multiple")
 # event → gestation band of maternity.pregnancy_loss_days
@@ -337,13 +336,6 @@ class _Facts:
     appraised_amount: Decimal | None = None
 
 
-def _months_after(day: date, n: int) -> date:
-    """The same day ``n`` months later (the month's last day where it is shorter): the end of a window."""
-    year, month = divmod(day.year * 12 + day.month - 1 + n, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day.day, last))
-
-
 def _excluded_item(f: _Facts, item: str, steps: list[Step]) -> bool:
     """The claimed cost is one the document excludes from maternity benefits (``maternity.excluded_items``)."""
     key = "maternity.excluded_items"
@@ -396,7 +388,7 @@ def _after_separation(f: _Facts, separated_on: date, insured_months: int | None,
         )
         if insured_months < low or (high is not None and insured_months >= high):
             continue
-        if span is not None and on >= _months_after(separated_on, int(span)):
+        if span is not None and on >= months_later(separated_on, int(span)):
             steps.append(
                 Step(
                     f"参加生育保险 {insured_months} 个月，解除劳动关系（{separated_on}）后已超过 {fmt(span)} 个月"

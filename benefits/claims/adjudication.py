@@ -60,7 +60,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from benefits.calculations._common import ZERO, Step, cite, fmt
+from benefits.calculations._common import ZERO, Step, cite, fmt, months_later
 from benefits.calculations.critical_illness import (
     settle_critical_illness,
     settle_supplementary,
@@ -446,7 +446,7 @@ def _deadline(facts: ClaimFacts, book: _Book) -> str:
         return ""
     if facts.submitted_on is None:
         raise InputError(f"手工报销须填写申请受理日期（校验报销期限，{source}）")
-    last = _months_later(facts.end, int(rule["months"]))
+    last = months_later(facts.end, int(rule["months"]))
     if facts.submitted_on > last:
         reason = (
             f"超过报销期限：出院后 {rule['months']} 个月内（{last} 前）申请，"
@@ -456,18 +456,6 @@ def _deadline(facts: ClaimFacts, book: _Book) -> str:
         return reason
     book.step("申请期限", f"出院后 {rule['months']} 个月内申请（{last} 前），申请受理日期 {facts.submitted_on}", source)
     return ""
-
-
-def _months_later(day: date, months: int) -> date:
-    """The same day ``months`` later (the month's last day where it has no such day)."""
-    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
-    month += 1
-    for d in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, d)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def _amounts(medfee: Decimal, own: Decimal, pre: Decimal, inscp: Decimal) -> dict[str, Decimal]:

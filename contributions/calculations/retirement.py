@@ -90,7 +90,8 @@ def _birthday(birth: date, years: int) -> date:
         return date(birth.year + years, 3, 1)
 
 
-def _first_of_next_month(day: date) -> date:
+def first_of_next_month(day: date) -> date:
+    """The 1st of the month after ``day`` (待遇 "次月起")."""
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
@@ -194,23 +195,18 @@ def clearance(
         base_value = parse_value("decimal", last_monthly_base) if last_monthly_base is not None else None
         raw_base, base_zh = lump_sum_base(policy, category=category, last_monthly_base=base_value)
         base_pct = policy.decimal(f"retirement.{prefix}lump_sum_base_pct")
-        rate_keys = policy.value(f"retirement.{prefix}lump_sum_rates")
-        if not isinstance(rate_keys, list) or not rate_keys:
-            raise PolicyError(f"retirement.{prefix}lump_sum_rates 应为缴费费率参数名的列表: {rate_keys!r}")
-        rates = [policy.decimal(str(k)) for k in rate_keys]
-        total_rate = sum(rates, ZERO)
+        total_rate, rate_zh = _rates(policy, f"retirement.{prefix}lump_sum_rates")
         base = raw_base * base_pct / 100  # the monthly base actually charged (hunan 第二十九条 60% of 缴费基准值)
         lump_sum = money(base * total_rate / 100 * shortfall)
-        rate_zh = "+".join(f"{r.normalize():f}%" for r in rates)
         basis = f"{base_zh} {raw_base} × {base_pct.normalize():f}% × ({rate_zh}) × 不足{shortfall}个月 = {lump_sum}"
 
     rule = policy.value("retirement.retiree_from_rule")
     if rule != "month_after_retirement":
         raise PolicyError(f"retirement.retiree_from_rule: 未知取值 {rule!r}")
     if not shortfall:
-        retiree_from = _first_of_next_month(retire_on)  # D-X17
+        retiree_from = first_of_next_month(retire_on)  # D-X17
     elif lump_sum_paid_on is not None:
-        retiree_from = _first_of_next_month(max(retire_on, lump_sum_paid_on))  # sanmenxia 第八条 次月起
+        retiree_from = first_of_next_month(max(retire_on, lump_sum_paid_on))  # sanmenxia 第八条 次月起
     else:
         retiree_from = None
 
@@ -234,6 +230,15 @@ def clearance(
 
 
 NEVER_ENROLLED_KEY = "retirement.never_enrolled_rule"
+
+
+def _rates(policy: Policy, key: str) -> tuple[Decimal, str]:
+    """The sum of the rates the list parameter ``key`` names, and how it reads (``7%+1%``)."""
+    rate_keys = policy.value(key)
+    if not isinstance(rate_keys, list) or not rate_keys:
+        raise PolicyError(f"{key} 应为缴费费率参数名的列表: {rate_keys!r}")
+    rates = [policy.decimal(str(k)) for k in rate_keys]
+    return sum(rates, ZERO), "+".join(f"{r.normalize():f}%" for r in rates)
 
 
 def _months_since(start: date, end: date) -> int:
@@ -266,12 +271,8 @@ def _never_enrolled(
     if kind != "reference_wage":
         raise PolicyError(f"retirement.never_enrolled_base: 未知取值 {kind!r}")
     base = policy.stat("reference_monthly_wage")  # 参保缴费时上年度全省全口径城镇单位就业人员月平均工资
-    rate_keys = policy.value("retirement.never_enrolled_rates")
-    if not isinstance(rate_keys, list) or not rate_keys:
-        raise PolicyError(f"retirement.never_enrolled_rates 应为缴费费率参数名的列表: {rate_keys!r}")
-    rates = [policy.decimal(str(k)) for k in rate_keys]
-    lump_sum = money(base * sum(rates, ZERO) / 100 * months)
-    rate_zh = "+".join(f"{r.normalize():f}%" for r in rates)
+    total_rate, rate_zh = _rates(policy, "retirement.never_enrolled_rates")
+    lump_sum = money(base * total_rate / 100 * months)
     basis = (
         f"未在统筹区参保的退休人员：{period}；上年度全省月平均工资 {base} × ({rate_zh}) × {months} = {lump_sum}，"
         "全部计入统筹基金"

@@ -40,7 +40,7 @@ from config.history import history_record
 from config.models import Jurisdiction
 from config.policy import Policy, PolicyError, PolicyMissing
 from contributions.calculations.payment_years import count_payment_months
-from contributions.calculations.retirement import KEEP_PAYING_KEY, clearance, legal_age_date
+from contributions.calculations.retirement import KEEP_PAYING_KEY, clearance, first_of_next_month, legal_age_date
 from contributions.models import MonthlyDue
 from enrollment.models import EnrolmentSpan, InsuredPerson, Sex
 
@@ -418,8 +418,7 @@ def keep_paying_offer(case: RetirementClearanceCase, *, on: date) -> tuple[bool 
 @transaction.atomic
 def case_choose_keep_paying(case: RetirementClearanceCase, *, on: date, user=None) -> RetirementClearanceCase:
     """按在职职工继续缴费 (langfang 第三十四条; ziyang 第九条(五)2): only where the parameter allows it."""
-    policy = Policy(case.jurisdiction.code, on)
-    allowed = policy.value(KEEP_PAYING_KEY, None)
+    allowed, cite = keep_paying_offer(case, on=on)
     if allowed is None:
         raise ValidationError(
             {
@@ -428,16 +427,11 @@ def case_choose_keep_paying(case: RetirementClearanceCase, *, on: date, user=Non
             }
         )
     if not allowed:
-        raise ValidationError(
-            {
-                "option": f"{case.jurisdiction.name}只能一次性补缴，不能选择继续缴费"
-                f"（{KEEP_PAYING_KEY}: {policy.citation(KEEP_PAYING_KEY)}）。"
-            }
-        )
+        raise ValidationError({"option": f"{case.jurisdiction.name}只能一次性补缴，不能选择继续缴费（{cite}）。"})
     if case.status != CaseStatus.OPEN:
         raise ValidationError({"option": "只有待审核的案件可以改为继续缴费。"})
     case.option = CaseOption.KEEP_PAYING
-    case.citation = f"{case.citation}; {KEEP_PAYING_KEY}: {policy.citation(KEEP_PAYING_KEY)}".strip("; ")
+    case.citation = f"{case.citation}; {cite}".strip("; ")
     case.save()
     return case
 
@@ -475,7 +469,7 @@ def case_approve(case: RetirementClearanceCase, *, on: date, user=None) -> Retir
         if case.option == CaseOption.KEEP_PAYING:
             # langfang 第三十四条 "达到规定缴费年限后，可申请享受退休人员医疗保险待遇"; ziyang 第九条(五)2 "退休清算前
             # 享受在职职工医疗保险待遇": in service until this approval, retiree from the next month (D-X11)
-            retiree_from = max(retiree_from, date(on.year + on.month // 12, on.month % 12 + 1, 1))
+            retiree_from = max(retiree_from, first_of_next_month(on))
         _retire(case, retiree_from=retiree_from, user=case.approved_by)
         case.status, case.closed_on = CaseStatus.CLOSED, on
     else:

@@ -50,14 +50,9 @@ class Command(BaseCommand):
         try:
             if processes > 1:
                 run = BatchRun.objects.get(pk=resume) if resume else None
-                if run is None:
-                    run = create_run(
-                        "benefits.nightly",
-                        as_of=date,
-                        jurisdiction=jurisdiction,
-                        preview=preview,
-                        chunk_size=chunk_size,
-                    )
+                run = run or create_run(
+                    "benefits.nightly", as_of=date, jurisdiction=jurisdiction, preview=preview, chunk_size=chunk_size
+                )
                 execute_in_processes(run.pk, processes)
             elif resume:
                 run = resume_run(resume, in_process=True)
