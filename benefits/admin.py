@@ -17,9 +17,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from config.policy import PolicyError
 from contributions.models import MonthlyDue
 from enrollment.models import EnrolmentSpan, InsuredPerson
+from policy.resolver import PolicyError
 
 from . import selectors
 from .models import EligibilityPeriod, EligibilityState

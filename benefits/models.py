@@ -15,8 +15,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 
-from config.models import Jurisdiction
 from enrollment.models import InsuredPerson
+from policy.models import Jurisdiction
 
 
 class EligibilityStatus(models.TextChoices):
@@ -56,7 +56,7 @@ class EligibilityPeriod(models.Model):
     facts = models.JSONField("判定所依据的事实", default=dict, blank=True)
     computed_at = models.DateTimeField("计算时间")
     run = models.ForeignKey(
-        "policy.BatchRun",
+        "batch.BatchRun",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -101,7 +101,7 @@ class EligibilityState(models.Model):
     error_key = models.CharField("无法计算的类别", max_length=120, blank=True, default="")
     computed_at = models.DateTimeField("计算时间")
     run = models.ForeignKey(
-        "policy.BatchRun",
+        "batch.BatchRun",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

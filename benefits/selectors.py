@@ -9,10 +9,10 @@ from typing import Any
 
 from django.db.models import Count, Q, Sum
 
-from config.policy import Policy, snapshot
 from contributions.calculations.payment_years import PaymentMonths, count_payment_months
 from contributions.models import MonthlyDue
 from enrollment.models import EnrolmentSpan, InsuredPerson, LifeEvent, LifeEventKind
+from policy.resolver import Policy, snapshot
 
 from .models import EligibilityPeriod, EligibilityState, EligibilityStatus
 

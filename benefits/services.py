@@ -78,11 +78,11 @@ from benefits.calculations.eligibility import (
     eligibility_timeline,
     month_start,
 )
-from config.calculations import InputError
-from config.models import Jurisdiction
-from config.policy import Policy, PolicyError, PolicyMissing, snapshot
 from contributions.models import Deferral, MonthlyDue
 from enrollment.models import Category, EnrolmentSpan, LifeEvent, LifeEventKind
+from policy.calculations import InputError
+from policy.models import Jurisdiction
+from policy.resolver import Policy, PolicyError, PolicyMissing, snapshot
 
 from .models import EligibilityPeriod, EligibilityState
 

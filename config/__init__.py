@@ -1,4 +1,4 @@
-"""Project configuration: settings, Celery app, URLs, and the jurisdictions' policy data."""
+"""Project configuration: settings, URLs, the Celery app and WSGI. Nothing else lives here."""
 
 from .celery import app as celery_app
 

@@ -34,13 +34,16 @@ INSTALLED_APPS = [
     "import_export",
     "simple_history",
     "django_celery_beat",
-    "config.apps.PolicyConfig",
+    "policy",
+    "batch",
     "enrollment",
     "contributions",
     "contributions.retirement",
+    "funds",
     "benefits",
     "benefits.claims",
-    "funds",
+    "operations",
+    "devtools",
 ]
 
 MIDDLEWARE = [

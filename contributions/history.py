@@ -1,6 +1,6 @@
 """Contribution history for a generated population (演示数据): declarations, bases, months of dues, payments.
 
-Builds on :mod:`enrollment.demo` (``manage.py demo_population``). Everything is set-based:
+Builds on :mod:`operations.demo.population` (``manage.py demo_population``). Everything is set-based:
 declarations by one INSERT … SELECT per year, bases and dues by the engine's own batch jobs,
 payments as one UPDATE. The reference wage, where none is stored, is a demo statistic flagged
 ``is_demo`` (演示用数值，并非官方公布数): the seeds give none.
@@ -16,9 +16,9 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from config.models import Jurisdiction, ReferenceStatistic
-from config.policy import Policy, PolicyMissing, invalidate
 from enrollment.models import Employer, EnrolmentSpan, InsuredPerson
+from policy.models import Jurisdiction, ReferenceStatistic
+from policy.resolver import Policy, PolicyMissing, invalidate
 
 from . import services, sql
 from .models import ContributionBase, MonthlyDue, Payment, PaymentAllocation, WageDeclaration

@@ -42,9 +42,9 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from config.policy import Policy
 from enrollment.identifiers import parse_id_number
 from enrollment.models import Category, Employer, EnrolmentSpan, InsuredPerson, employer_id_of
+from policy.resolver import Policy
 
 from . import periods
 from .models import ImportJob, ImportKind, ImportStatus, Payment, PaymentSource, WageDeclaration

@@ -1,4 +1,4 @@
-"""Batch steps of the contribution engine (run by :mod:`config.batch`, one chunk of persons each).
+"""Batch steps of the contribution engine (run by :mod:`batch.runs`, one chunk of persons each).
 
 * ``contributions.base_reset`` — 年度缴费基数核定: every person's base for the new base year,
   then (once the run is done) every employer's base;
@@ -16,9 +16,10 @@ from datetime import date
 
 from django.utils import timezone
 
-from config.batch import ChunkContext, batch_job
-from config.models import BatchRun
-from config.policy import Policy, PolicyError
+from batch.models import BatchRun
+from batch.runs import ChunkContext, batch_job
+from enrollment.selectors import person_id_bounds
+from policy.resolver import Policy, PolicyError
 
 from . import sql
 from .models import ContributionBase, EmployerBase, MonthlyDue, Payment, PaymentAllocation
@@ -54,7 +55,7 @@ def _employer_bases(run: BatchRun) -> None:
     run.save(update_fields=["counts"])
 
 
-@batch_job("contributions.base_reset", label="年度缴费基数核定", finish=_employer_bases)
+@batch_job("contributions.base_reset", ids=person_id_bounds, label="年度缴费基数核定", finish=_employer_bases)
 def base_reset(ctx: ChunkContext) -> dict[str, int]:
     """Recompute the base of the base year containing ``as_of`` for everyone paying in it.
 
@@ -135,7 +136,7 @@ def _dues_finish(run: BatchRun) -> None:
     sql.analyze(MonthlyDue, ContributionBase, Payment, PaymentAllocation)
 
 
-@batch_job("contributions.dues_generate", label="生成月度应缴", finish=_dues_finish)
+@batch_job("contributions.dues_generate", ids=person_id_bounds, label="生成月度应缴", finish=_dues_finish)
 def dues_generate(ctx: ChunkContext) -> dict[str, int]:
     """Bill the month (params ``month``; default: the month of ``as_of``), then apply held payments.
 
@@ -154,7 +155,7 @@ def dues_generate(ctx: ChunkContext) -> dict[str, int]:
 
 def late_fee_rates(on: date) -> dict[int, int]:
     """Jurisdiction id → daily late-fee rate (millionths) in force on ``on``; jurisdictions without one are left out."""
-    from config.models import Jurisdiction
+    from policy.models import Jurisdiction
 
     rates = {}
     for pk, code in Jurisdiction.objects.values_list("pk", "code"):
@@ -167,7 +168,7 @@ def late_fee_rates(on: date) -> dict[int, int]:
 # --- nightly arrears and late fees ------------------------------------------------------------
 
 
-@batch_job("contributions.arrears_accrue", label="欠费滞纳金计提")
+@batch_job("contributions.arrears_accrue", ids=person_id_bounds, label="欠费滞纳金计提")
 def arrears_accrue(ctx: ChunkContext) -> dict[str, int]:
     """滞纳金 on every unsettled due past its due date, recomputed as of ``as_of`` (D-X14).
 

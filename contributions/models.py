@@ -8,7 +8,7 @@ Money is ``DecimalField(14, 2)``. Contribution bases are kept unrounded to 4 pla
 (POLICY-DIGEST D-X12: a base is an intermediate value, only bill lines are rounded),
 so that a month's bill lines computed from a stored base are exactly those of the
 scalar rule. Periods are half-open (``start`` inclusive, ``end`` exclusive). Rows
-written by a batch job carry the id of their :class:`config.models.BatchRun`.
+written by a batch job carry the id of their :class:`policy.models.BatchRun`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from config.models import Jurisdiction
 from enrollment.models import Category, Employer, InsuredPerson, Scheme
+from policy.models import Jurisdiction
 
 
 def _money(verbose_name: str, **kwargs) -> models.DecimalField:
@@ -44,7 +44,7 @@ def _user_fk(verbose_name: str) -> models.ForeignKey:
 
 def _run_fk(related_name: str) -> models.ForeignKey:
     return models.ForeignKey(
-        "policy.BatchRun",
+        "batch.BatchRun",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

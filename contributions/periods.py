@@ -16,7 +16,7 @@ from __future__ import annotations
 import calendar
 from datetime import date
 
-from config.policy import Policy
+from policy.resolver import Policy
 
 CALENDAR_YEAR = "01-01"  # issue 3: "January by default" (no reset day in the document)
 MONTHLY = "monthly"

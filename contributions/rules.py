@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from config.policy import Policy, PolicyError, PolicyMissing
+from policy.resolver import Policy, PolicyError, PolicyMissing
 
 from .calculations import contribution as rules
 from .calculations import late_fee as fees

@@ -41,8 +41,8 @@ def schedules_sync(reset_dates: dict[str, str], *, Crontab, Periodic) -> int:
 
 def reset_dates_from_policy(on: date) -> dict[str, str]:
     """Reset day of every jurisdiction as the policy stands on ``on`` (staff-entered values included)."""
-    from config.models import Jurisdiction
-    from config.policy import Policy
+    from policy.models import Jurisdiction
+    from policy.resolver import Policy
 
     return {
         code: str(Policy(code, on).value("contribution.reset_month_day", CALENDAR_YEAR))

@@ -2,7 +2,7 @@
 
 Bad input raises ``django.core.exceptions.ValidationError`` keyed by field (the admin and the
 import screens show it next to the field); a value the policy does not give raises
-``config.policy.PolicyMissing`` (D-X16). Dates are always passed in: nothing here reads the clock
+``policy.resolver.PolicyMissing`` (D-X16). Dates are always passed in: nothing here reads the clock
 except to stamp when a row was written.
 
 * bases: :func:`base_for` (one person, the scalar rule), :func:`base_assign`;
@@ -24,11 +24,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from config.batch import run_in_process, start_run
-from config.calculations import money
-from config.models import BatchRun, Jurisdiction
-from config.policy import Policy, PolicyError
+from batch.models import BatchRun
+from batch.runs import run_in_process
+from batch.tasks import start_run
 from enrollment.models import Employer, EnrolmentSpan, InsuredPerson
+from policy.calculations import money
+from policy.models import Jurisdiction
+from policy.resolver import Policy, PolicyError
 
 from . import sql
 from .calculations import contribution as rules

@@ -24,9 +24,9 @@ from typing import Any
 from django.db import connection
 from django.db.models import Model
 
-from config.models import Jurisdiction
-from config.policy import Policy
 from enrollment.models import Employer, EnrolmentSpan, InsuredPerson
+from policy.models import Jurisdiction
+from policy.resolver import Policy
 
 from .models import (
     ContributionBase,
@@ -137,7 +137,7 @@ def tune() -> None:
     costs ~80 ms per statement and buys nothing on 10 000-person chunks.
     ``synchronous_commit = off``: the chunk's commit does not wait for the WAL flush. A crash can
     lose the last chunks committed, but only whole: their data and their "done" mark are in the
-    same transaction, so :func:`config.batch.resume_run` runs them again (chunks are idempotent).
+    same transaction, so :func:`batch.runs.resume_run` runs them again (chunks are idempotent).
     """
     if is_postgres():
         execute("SET LOCAL jit = off")

@@ -1,6 +1,6 @@
 """Celery tasks of the contribution engine. Keyword-only arguments: ids and ISO dates, never objects.
 
-Each task starts a batch run (:mod:`config.batch`), which dispatches one task per chunk of
+Each task starts a batch run (:mod:`batch.runs`), which dispatches one task per chunk of
 persons; the run record holds the counts. Scheduled in django-celery-beat (migration
 ``0002_beat_schedule``; ``manage.py contributions_schedules`` re-reads the reset dates from
 the policy): the annual base reset per jurisdiction on its reset date, the monthly dues on

@@ -18,5 +18,4 @@ urlpatterns = [
     path("persons/<int:person_id>/", views.person_history, name="person_history"),
     path("employers/<int:employer_id>/bill/", views.employer_bill, name="employer_bill"),
     path("employers/<int:employer_id>/arrears/", views.employer_arrears, name="employer_arrears"),
-    path("operations/", views.operations, name="operations"),
 ]

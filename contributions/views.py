@@ -25,10 +25,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from config.models import Jurisdiction
 from enrollment.admin_mixins import can_see_pii
 from enrollment.identifiers import mask_id_number
 from enrollment.models import Employer, EnrolmentSpan, InsuredPerson, employer_id_of
+from policy.models import Jurisdiction
 
 from . import import_tasks, imports, resources, selectors
 from .models import (
@@ -509,79 +509,6 @@ def employer_arrears(request: HttpRequest, employer_id: int) -> HttpResponse:
     )
 
 
-# ---------------------------------------------------------------------------------------------
-# Staff operations: start batch runs (the runs work in Celery tasks, not in this request)
-# ---------------------------------------------------------------------------------------------
-
-
-#: Batch operations a case worker may start: label, and whether a jurisdiction is required.
-OPERATIONS = {
-    "base_reset": ("核定年度缴费基数", True),
-    "dues_generate": ("生成月度应缴", False),
-    "arrears_accrue": ("计提欠费滞纳金", False),
-}
-
-
-class RunForm(forms.Form):
-    operation = forms.ChoiceField(label="操作", choices=[(k, label) for k, (label, _) in OPERATIONS.items()])
-    jurisdiction = forms.ModelChoiceField(
-        label="统筹区", queryset=Jurisdiction.objects.all(), to_field_name="code", required=False, empty_label="全部"
-    )
-    as_of = forms.DateField(
-        label="业务日期", widget=forms.DateInput(attrs={"type": "date"}), help_text="应缴：按该日期所在月份生成"
-    )
-    preview = forms.BooleanField(label="仅预览（全部回滚，只看统计）", required=False)
-
-    def clean(self):
-        data = super().clean()
-        op = data.get("operation")
-        if op and OPERATIONS[op][1] and not data.get("jurisdiction"):
-            self.add_error("jurisdiction", "年度基数核定须选择统筹区（各统筹区的核定日期不同）。")
-        return data
-
-
-def operation_enqueue(*, operation: str, as_of: date, jurisdiction: str | None, preview: bool, user) -> None:
-    """Queue the Celery task that starts the chunked batch run (contributions.tasks)."""
-    from . import tasks
-
-    common = {"jurisdiction": jurisdiction, "preview": preview, "user_id": user.pk}
-    if operation == "base_reset":
-        tasks.base_reset.delay(on=as_of.isoformat(), **common)
-    elif operation == "dues_generate":
-        tasks.dues_generate.delay(month=f"{as_of:%Y-%m}", **common)
-    elif operation == "arrears_accrue":
-        tasks.arrears_accrue.delay(on=as_of.isoformat(), **common)
-    else:
-        raise ValueError(operation)
-
-
-@staff_member_required
-def operations(request: HttpRequest) -> HttpResponse:
-    """经办操作: 核定年度基数（可预览）, 生成本月应缴, 计提滞纳金 — each queued as a task that runs in chunks."""
-    if not _is_bureau(request.user) or not request.user.has_perm("contributions.change_monthlydue"):
-        raise PermissionDenied
-    from config.models import BatchRun
-
-    form = RunForm(request.POST or None, initial={"as_of": timezone.localdate(), "preview": True})
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        operation_enqueue(
-            operation=d["operation"],
-            as_of=d["as_of"],
-            jurisdiction=d["jurisdiction"].code if d["jurisdiction"] else None,
-            preview=d["preview"],
-            user=request.user,
-        )
-        messages.success(
-            request,
-            f"已提交“{OPERATIONS[d['operation']][0]}”{'（预览）' if d['preview'] else ''}，由后台任务分块执行；"
-            "进度和统计见下表。",
-        )
-        return redirect("contributions:operations")
-    runs = BatchRun.objects.filter(job__startswith="contributions.").select_related("jurisdiction")[:20]
-    return _page(request, "contributions/operations.html", "征缴批处理操作", form=form, runs=runs)
-
-
 def admin_links(request: HttpRequest) -> dict[str, str]:
     """Links the admin change lists show above their tables."""
     links = {"person_lookup": reverse("contributions:person_lookup")}
@@ -590,5 +517,5 @@ def admin_links(request: HttpRequest) -> dict[str, str]:
     if _is_bureau(request.user) and request.user.has_perm("contributions.add_payment"):
         links["payment_upload"] = reverse("contributions:payment_upload")
     if _is_bureau(request.user) and request.user.has_perm("contributions.change_monthlydue"):
-        links["operations"] = reverse("contributions:operations")
+        links["operations"] = reverse("operations:index")  # the operations app's page (a URL, not an import)
     return links

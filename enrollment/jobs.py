@@ -2,12 +2,13 @@
 
 from django.db.models import Q
 
-from config.batch import ChunkContext, batch_job
+from batch.runs import ChunkContext, batch_job
+from enrollment.selectors import person_id_bounds
 
 from .models import EnrolmentSpan, InsuranceStatus
 
 
-@batch_job("enrollment.span_status_refresh", label="参保状态刷新")
+@batch_job("enrollment.span_status_refresh", ids=person_id_bounds, label="参保状态刷新")
 def span_status_refresh(ctx: ChunkContext) -> dict[str, int]:
     """Spans that ended on or before the business date are 终止参保 (4); open ones that were marked so revert.
 

@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from config.models import Jurisdiction
+from policy.models import Jurisdiction
 
 from .identifiers import validate_credit_code, validate_id_number
 

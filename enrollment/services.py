@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
-from config.models import Jurisdiction
+from policy.models import Jurisdiction
 
 from .identifiers import parse_id_number, validate_credit_code
 from .models import (

@@ -13,6 +13,6 @@ Where to look:
   ``bench_funds`` — the same from the command line.
 
 Rules and figures are ``funds.*`` and ``accounts.*`` policy parameters
-(``config/policies/<jurisdiction>/funds.yaml``); the retiree credit is calcA's
+(``policy/policies/<jurisdiction>/funds.yaml``); the retiree credit is calcA's
 ``monthly_account_credit``.
 """

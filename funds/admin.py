@@ -26,9 +26,9 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
-from config.models import Jurisdiction
-from config.policy import Policy, PolicyError
 from enrollment.identifiers import mask_id_number
+from policy.models import Jurisdiction
+from policy.resolver import Policy, PolicyError
 
 from . import health, posting, selectors
 from .models import (

@@ -17,8 +17,8 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
-from config.models import Jurisdiction
-from config.policy import Policy
+from policy.models import Jurisdiction
+from policy.resolver import Policy
 
 from .ledger_sql import TMP, SetPoster
 from .models import AccountKind, EntryKind

@@ -24,8 +24,8 @@ from typing import Any
 
 from django.db.models import Sum
 
-from config.calculations import money
-from config.policy import Policy, PolicyMissing
+from policy.calculations import money
+from policy.resolver import Policy, PolicyMissing
 
 from .models import PER_PERSON, POOL_INCOME_KINDS, POOL_SPENDING_KINDS, AccountKind, AccountMonthTotal, FundAccount
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
-from config.calculations import money
+from policy.calculations import money
 
 
 def yearly_interest(*, opening: Decimal, weighted_day_amount: Decimal, days_in_year: int, rate: Decimal) -> Decimal:

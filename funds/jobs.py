@@ -1,13 +1,14 @@
-"""Batch steps of the ledger (run through :mod:`config.batch`, one chunk of person ids at a time)."""
+"""Batch steps of the ledger (run through :mod:`batch.runs`, one chunk of person ids at a time)."""
 
 from __future__ import annotations
 
-from config.batch import ChunkContext, batch_job
+from batch.runs import ChunkContext, batch_job
+from enrollment.selectors import person_id_bounds
 
 from .credits import credit_retirees, interest_rates, month_start, post_interest_chunk
 
 
-@batch_job("funds.retiree_credits", label="退休人员个人账户按月划入")
+@batch_job("funds.retiree_credits", ids=person_id_bounds, label="退休人员个人账户按月划入")
 def retiree_credits(ctx: ChunkContext) -> dict[str, int]:
     """params: ``month`` (YYYY-MM). Credits every retiree of the chunk for the month; idempotent."""
     return credit_retirees(
@@ -20,7 +21,7 @@ def retiree_credits(ctx: ChunkContext) -> dict[str, int]:
     )
 
 
-@batch_job("funds.interest_post", label="个人账户年度计息")
+@batch_job("funds.interest_post", ids=person_id_bounds, label="个人账户年度计息")
 def interest_post(ctx: ChunkContext) -> dict[str, int]:
     """params: ``year``. Posts the year's interest on every personal account of the chunk; idempotent.
 
@@ -37,7 +38,7 @@ def interest_post(ctx: ChunkContext) -> dict[str, int]:
     )
 
 
-@batch_job("funds.contributions_post", label="缴费到账记账")
+@batch_job("funds.contributions_post", ids=person_id_bounds, label="缴费到账记账")
 def contributions_post(ctx: ChunkContext) -> dict[str, int]:
     """Posts every payment allocation of the chunk that has no entry yet (idempotent)."""
     from .receipts import post_unposted_contributions

@@ -25,7 +25,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from config.models import BatchRun, Jurisdiction
+from batch.models import BatchRun
+from policy.models import Jurisdiction
 
 
 class AccountKind(models.TextChoices):

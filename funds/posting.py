@@ -30,9 +30,9 @@ from django.db.models import F, Q
 from django.db.models.functions import Round
 from django.utils import timezone
 
-from config.calculations import money
-from config.models import Jurisdiction
-from config.policy import Policy, PolicyMissing
+from policy.calculations import money
+from policy.models import Jurisdiction
+from policy.resolver import Policy, PolicyMissing
 
 from .models import (
     NON_NEGATIVE,

@@ -29,9 +29,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from config.calculations import money
-from config.models import Jurisdiction
-from config.policy import Policy
+from policy.calculations import money
+from policy.models import Jurisdiction
+from policy.resolver import Policy
 
 from .ledger_sql import post_entries_bulk
 from .models import NON_NEGATIVE, AccountBalance, AccountKind, CreditSuspension, EntryKind, FundAccount

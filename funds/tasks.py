@@ -14,9 +14,9 @@ from datetime import date
 from celery import shared_task
 from django.utils import timezone
 
-from config.batch import start_run
-from config.models import Jurisdiction
-from config.policy import Policy
+from batch.tasks import start_run
+from policy.models import Jurisdiction
+from policy.resolver import Policy
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from config import policy as policy_module
 from enrollment import services
-from enrollment.demo import credit_code, id_number
 from enrollment.models import EmployerUser
 from enrollment.roles import AUDITOR, BUREAU_ADMIN, CASE_WORKER, EMPLOYER_USER
+from operations.demo.population import credit_code, id_number
+from policy import resolver as policy_module
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
-from config import policy as policy_module
-from config.models import Jurisdiction, ParameterOrigin, PolicyParameter
-from config.scenarios import CaseResult, run_paths
+from policy import resolver as policy_module
+from policy.models import Jurisdiction, ParameterOrigin, PolicyParameter
+from policy.scenarios import CaseResult, run_paths
 
 PENDING = Path(__file__).parent / "scenarios_pending"
 MISSING_MARK = "缺少参数"  # the start of a PolicyMissing message for a parameter

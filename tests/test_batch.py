@@ -4,8 +4,9 @@ from datetime import date
 
 import pytest
 
-from config.batch import create_run, resume_run, run_in_process
-from config.models import BatchChunk, RunStatus
+from batch.models import BatchChunk, RunStatus
+from batch.runs import create_run, run_in_process
+from batch.tasks import resume_run
 from enrollment.models import EnrolmentSpan, InsuranceStatus
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +36,7 @@ def test_preview_changes_nothing(ended_spans):
 def test_resume_runs_only_unfinished_chunks(ended_spans):
     run = create_run("enrollment.span_status_refresh", as_of=date(2023, 7, 1), chunk_size=2)
     first = run.chunks.order_by("number").first()
-    from config.batch import chunk_execute
+    from batch.runs import chunk_execute
 
     chunk_execute(first.pk)
     assert BatchChunk.objects.filter(run=run, status=RunStatus.DONE).count() == 1

@@ -14,9 +14,9 @@ import pytest
 from benefits.calculations.critical_illness import settle_critical_illness
 from benefits.calculations.inpatient import InpatientResult, parameter_limit_breaches, settle_inpatient
 from benefits.calculations.outpatient import band_age, settle_outpatient
-from config.calculations import InputError, discover
-from config.policy import Policy, PolicyError, PolicyMissing
-from config.scenarios import Case, run_case
+from policy.calculations import InputError, discover
+from policy.resolver import Policy, PolicyError, PolicyMissing
+from policy.scenarios import Case, run_case
 from tests.policy_support import assert_pending_cases
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_policy")]

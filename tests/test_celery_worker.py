@@ -18,9 +18,10 @@ import pytest
 from django.db import connection
 from kombu import pools as kombu_pools
 
+from batch.models import BatchRun, RunStatus
 from config.celery import app as celery_app
-from config.models import BatchRun, RunStatus
 from enrollment.models import EnrolmentSpan
+from operations.jobs import NIGHTLY
 
 
 def _broker_of_this_test_process(url: str) -> str:
@@ -108,7 +109,7 @@ def _reset_connections() -> None:
 def test_two_workers_run_a_batch_through_redis(redis_broker, person_factory, employer_a):
     people = [person_factory(employer=employer_a, start=date(2023, 1, 1)) for _ in range(6)]
     EnrolmentSpan.objects.filter(person__in=people[:4]).update(end=date(2023, 6, 1))
-    from config.batch import start_run
+    from batch.tasks import start_run
 
     workers = start_workers(2, redis_broker)
     try:
@@ -192,9 +193,10 @@ def test_nightly_on_two_workers_survives_a_killed_worker(redis_broker):
     completes the run; the result equals an uninterrupted in-process run; a second run changes nothing."""
     import signal
 
-    from benefits.jobs import CHANGE_KINDS, changes
-    from config.batch import resume_run, run_in_process, start_run
-    from config.models import BatchChunk
+    from batch.models import BatchChunk
+    from batch.runs import run_in_process
+    from batch.tasks import resume_run, start_run
+    from operations.jobs import CHANGE_KINDS, changes
     from contributions.models import MonthlyDue
     from tests.test_nightly_equivalence import NIGHT, mixed_population
 
@@ -204,7 +206,7 @@ def test_nightly_on_two_workers_survives_a_killed_worker(redis_broker):
     workers = start_workers(1, redis_broker)
     try:
         _wait_ready(workers, 1)
-        run = start_run("benefits.nightly", as_of=NIGHT, chunk_size=2)
+        run = start_run(NIGHTLY, as_of=NIGHT, chunk_size=2)
         assert run.chunk_count >= 30
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -232,7 +234,7 @@ def test_nightly_on_two_workers_survives_a_killed_worker(redis_broker):
         assert BatchChunk.objects.filter(run=run, attempts__gte=1).count() == run.chunk_count
         after_kill = _nightly_result()
 
-        again = _wait(start_run("benefits.nightly", as_of=NIGHT, chunk_size=2).pk)
+        again = _wait(start_run(NIGHTLY, as_of=NIGHT, chunk_size=2).pk)
         assert again.status == RunStatus.DONE
         assert changes(again.counts) == {k: 0 for k in CHANGE_KINDS}
         assert _nightly_result() == after_kill
@@ -244,7 +246,7 @@ def test_nightly_on_two_workers_survives_a_killed_worker(redis_broker):
             w.wait(timeout=30)
 
     _forget_nightly(before)
-    uninterrupted = run_in_process("benefits.nightly", as_of=NIGHT, chunk_size=2)
+    uninterrupted = run_in_process(NIGHTLY, as_of=NIGHT, chunk_size=2)
     assert uninterrupted.status == RunStatus.DONE
     assert _nightly_result() == after_kill
     assert after_kill["periods"] and any(p[3] == "suspended" for p in after_kill["periods"])

@@ -15,11 +15,11 @@ from django.utils import timezone
 from benefits.claims.models import AccumulatorAdjustment, BenefitAccumulator, Claim, ClaimItem, ClaimStatus
 from benefits.claims.services import ClaimError, claim_adjudicate, claim_reverse
 from benefits.models import EligibilityPeriod, EligibilityState
-from config.models import Jurisdiction, ReferenceStatistic
 from enrollment import services as enrol
-from enrollment.demo import credit_code, id_number
 from funds.models import AccountKind, JournalEntry
 from funds.posting import Leg, balance_of, fund_account, personal_account, post_entry
+from operations.demo.population import credit_code, id_number
+from policy.models import Jurisdiction, ReferenceStatistic
 
 REGION = {"hunan": "430102", "langfang": "131002", "xianning": "421202", "sanmenxia": "411202", "ziyang": "512002"}
 _seq = iter(range(1, 100_000))

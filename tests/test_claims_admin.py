@@ -119,7 +119,7 @@ def test_settled_claim_shows_its_item_lines_read_only(client, case_worker, db):
 
 def test_settlement_file_page_lists_errors_by_row_and_field(client, case_worker, db):
     from benefits.claims.models import SettlementFile
-    from config.models import Jurisdiction
+    from policy.models import Jurisdiction
 
     sfile = SettlementFile.objects.create(
         jurisdiction=Jurisdiction.objects.get(code="ziyang"),

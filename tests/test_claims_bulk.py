@@ -11,14 +11,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
+from batch.runs import run_in_process
 from benefits.claims.imports import COLUMNS, parse_row
 from benefits.claims.jobs import JOB
 from benefits.claims.models import RESULT_FIELDS, BenefitAccumulator, Claim, ClaimStatus, SettlementFile
 from benefits.claims.services import claim_adjudicate
 from benefits.claims.tasks import settlement_file_process
-from config.batch import run_in_process
-from config.models import Jurisdiction
 from funds.models import JournalEntry
+from policy.models import Jurisdiction
 from tests.test_claims import make_person, stat
 
 

@@ -19,6 +19,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import reverse
 
+from batch.runs import run_in_process
 from benefits.claims.imports import COLUMNS, RowError, parse_row, settlement_file_import
 from benefits.claims.jobs import JOB
 from benefits.claims.models import (
@@ -29,9 +30,8 @@ from benefits.claims.models import (
     SettlementFile,
 )
 from benefits.claims.services import ClaimError, claim_adjudicate, claim_reverse
-from config.batch import run_in_process
-from config.models import Jurisdiction
 from funds.models import JournalEntry
+from policy.models import Jurisdiction
 from tests.test_claims import make_claim, make_person, stat
 from tests.test_claims_admin import claim_form_data
 from tests.test_claims_bulk import _csv, _result, _Rollback, settlement_row

@@ -14,9 +14,9 @@ import pytest
 from benefits.calculations.critical_illness import settle_critical_illness
 from benefits.claims.models import BenefitAccumulator, ClaimStatus
 from benefits.claims.services import ClaimError, claim_adjudicate, claim_reverse
-from config.calculations import InputError
-from config.policy import Policy, PolicyMissing
 from funds.models import JournalEntry
+from policy.calculations import InputError
+from policy.resolver import Policy, PolicyMissing
 from tests.policy_support import assert_cases_fail_naming, assert_cases_pass, staff_enter
 from tests.test_claims import make_claim, make_person, stat
 

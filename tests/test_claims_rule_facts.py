@@ -16,6 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import reverse
 
+from batch.runs import run_in_process
 from benefits.claims.imports import COLUMNS, parse_row, settlement_file_import
 from benefits.claims.jobs import JOB
 from benefits.claims.models import (
@@ -29,10 +30,9 @@ from benefits.claims.models import (
     SettlementFile,
 )
 from benefits.claims.services import ClaimError, claim_adjudicate
-from config.batch import run_in_process
-from config.models import Jurisdiction
 from funds.models import AccountKind
 from funds.posting import balance_of, fund_account
+from policy.models import Jurisdiction
 from tests.test_claims import make_claim, make_person
 from tests.test_claims_admin import claim_form_data
 from tests.test_claims_bulk import _csv, _Rollback, settlement_row

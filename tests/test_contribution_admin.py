@@ -16,7 +16,7 @@ import tablib
 from django.urls import reverse
 from django.utils import timezone
 
-from config.models import BatchRun
+from batch.models import BatchRun
 from contributions.models import (
     ContributionBase,
     Deferral,
@@ -134,7 +134,7 @@ def test_employer_user_sees_only_their_employers_rows(client, employer_user_a, e
     assert client.get(reverse("contributions:person_history", args=[data["a1"].pk])).status_code == 200
     assert client.get(reverse("contributions:employer_bill", args=[employer_b.pk])).status_code == 404
     assert client.get(reverse("contributions:employer_arrears", args=[employer_b.pk])).status_code == 404
-    assert client.get(reverse("contributions:operations")).status_code == 403
+    assert client.get(reverse("operations:index")).status_code == 403
     lookup = client.get(reverse("contributions:person_lookup"), {"id_number": data["b1"].id_number})
     assert lookup.status_code == 200 and "未找到" in lookup.content.decode()
 
@@ -292,14 +292,14 @@ def test_deferral_added_in_admin_and_imported_through_the_service(client, case_w
 
 def test_staff_operations_enqueue_batch_runs(client, case_worker, auditor, data):
     client.force_login(auditor)
-    assert client.get(reverse("contributions:operations")).status_code == 403
+    assert client.get(reverse("operations:index")).status_code == 403
     client.force_login(case_worker)
-    page = client.get(reverse("contributions:operations")).content.decode()
+    page = client.get(reverse("operations:index")).content.decode()
     assert "核定年度缴费基数" in page and "生成月度应缴" in page
-    missing = client.post(reverse("contributions:operations"), {"operation": "base_reset", "as_of": TODAY.isoformat()})
+    missing = client.post(reverse("operations:index"), {"operation": "base_reset", "as_of": TODAY.isoformat()})
     assert "须选择统筹区" in missing.content.decode() and not BatchRun.objects.exists()
     response = client.post(
-        reverse("contributions:operations"),
+        reverse("operations:index"),
         {"operation": "base_reset", "jurisdiction": "hunan", "as_of": TODAY.isoformat(), "preview": "on"},
     )
     assert response.status_code == 302

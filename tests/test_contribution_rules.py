@@ -13,8 +13,6 @@ from decimal import Decimal
 
 import pytest
 
-from config.calculations import InputError
-from config.policy import Policy, PolicyError, PolicyMissing
 from contributions.calculations.contribution import (
     ContributionBreakdown,
     MonthlyWageRequired,
@@ -23,6 +21,8 @@ from contributions.calculations.contribution import (
 )
 from contributions.calculations.late_fee import late_fee_amount
 from contributions.calculations.personal_account import age_in_month, age_on, monthly_account_credit
+from policy.calculations import InputError
+from policy.resolver import Policy, PolicyError, PolicyMissing
 from tests.policy_support import assert_cases_fail_naming, assert_cases_pass, staff_enter
 
 PENDING_XIANNING = "xianning/contribution.yaml"  # under tests/scenarios_pending/

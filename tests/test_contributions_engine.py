@@ -12,15 +12,15 @@ from decimal import Decimal
 
 import pytest
 
-from config.models import Jurisdiction, ReferenceStatistic
-from config.policy import Policy, PolicyError
 from contributions import services
 from contributions.calculations.contribution import contribution_breakdown
 from contributions.calculations.late_fee import late_fee_amount
 from contributions.calculations.personal_account import age_in_month
 from contributions.models import ContributionBase, EmployerBase, MonthlyDue, WageDeclaration
-from enrollment.demo import credit_code, id_number
 from enrollment.models import Employer, EnrolmentSpan, InsuredPerson
+from operations.demo.population import credit_code, id_number
+from policy.models import Jurisdiction, ReferenceStatistic
+from policy.resolver import Policy, PolicyError
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from config.policy import PolicyMissing
 from contributions import selectors, services
 from contributions.models import BackPaymentBill, MonthlyDue, Payment, PaymentAllocation
+from policy.resolver import PolicyMissing
 
 from .test_contributions_engine import JULY, Register, accrue, bill, declare, reference_wages, reset  # noqa: F401
 

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
-from config.models import BatchRun
+from batch.models import BatchRun
 from contributions import tasks
 from contributions.models import ContributionBase, MonthlyDue
 

@@ -21,9 +21,9 @@ from benefits.calculations.eligibility import (
     eligibility_timeline,
     status_on,
 )
-from config.calculations import InputError
-from config.policy import Policy, PolicyMissing
 from contributions.calculations.retirement import _months_since, clearance
+from policy.calculations import InputError
+from policy.resolver import Policy, PolicyMissing
 from tests.policy_support import assert_pending_cases
 
 pytestmark = pytest.mark.usefixtures("fresh_policy")

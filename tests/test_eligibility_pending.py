@@ -90,7 +90,7 @@ def test_pending_cases_pass_once_staff_enter_the_values(name: str) -> None:
 @pytest.mark.django_db
 def test_the_jurisdiction_page_lists_what_staff_must_enter() -> None:
     """D-X16: the keys these pending cases wait for are catalog keys listed as missing for the jurisdiction."""
-    from config.policy_loader import missing_keys
+    from policy.loader import missing_keys
 
     on = date(2024, 6, 1)
     missing = {code: {key for key, _ in missing_keys(code, on)} for code in STAFF_VALUES}

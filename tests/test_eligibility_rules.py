@@ -33,11 +33,11 @@ from benefits.calculations.eligibility import (
     eligibility_timeline,
     status_on,
 )
-from config.calculations import InputError, money
-from config.policy import Policy, PolicyMissing
-from config.scenarios import Case, run_case
 from contributions.calculations.payment_years import count_payment_months
 from contributions.calculations.retirement import clearance
+from policy.calculations import InputError, money
+from policy.resolver import Policy, PolicyMissing
+from policy.scenarios import Case, run_case
 
 D = Decimal
 

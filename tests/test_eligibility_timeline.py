@@ -20,11 +20,11 @@ from django.utils import timezone
 from benefits.models import EligibilityPeriod, EligibilityState
 from benefits.selectors import claim_allowed, payment_years, status_on
 from benefits.services import eligibility_refresh
-from config.policy import PolicyMissing
 from contributions.models import MonthlyDue
 from enrollment import services
-from enrollment.demo import credit_code, id_number
 from enrollment.models import LifeEvent
+from operations.demo.population import credit_code, id_number
+from policy.resolver import PolicyMissing
 from tests.policy_support import staff_enter
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""The quick start's ledger history (funds.demo): balanced, idempotent, and a statement to show."""
+"""The quick start's ledger history (operations.demo.ledger): balanced, idempotent, and a statement to show."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from itertools import pairwise
 
 import pytest
 
-from config.calculations import money
-from funds.demo import demo_ledger
 from funds.models import AccountKind, EntryKind, FundAccount, JournalEntry, Posting
 from funds.reconcile import reconcile
 from funds.selectors import statement
+from operations.demo.ledger import demo_ledger
+from policy.calculations import money
 
 from .test_funds_support import D, person, stat
 

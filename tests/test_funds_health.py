@@ -11,8 +11,6 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from config.calculations import REGISTRY, discover
-from config.policy import Policy, PolicyMissing
 from funds import posting
 from funds.health import (
     Thresholds,
@@ -25,6 +23,8 @@ from funds.health import (
 )
 from funds.models import AccountKind, EntryKind
 from funds.posting import Leg
+from policy.calculations import REGISTRY, discover
+from policy.resolver import Policy, PolicyMissing
 
 from .test_funds_support import D, fresh_policy, person, stat  # noqa: F401
 

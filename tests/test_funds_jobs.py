@@ -20,8 +20,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from config.batch import run_in_process
-from config.models import RunStatus
+from batch.models import RunStatus
+from batch.runs import run_in_process
 from enrollment import services
 from funds import posting
 from funds.interest import interest_for_year, yearly_interest
@@ -181,7 +181,7 @@ def test_death_on_the_first_of_the_month(stats):
     ) == [date(2024, 5, 1), date(2024, 6, 1)]
     assert personal_balance(z) == D("168.00")  # 2 × 84
     # hunan is silent: the month's run names the missing parameter (D-X16) …
-    from config.models import Jurisdiction, PolicyParameter
+    from policy.models import Jurisdiction, PolicyParameter
 
     h = person("hunan", category="retiree", start=date(2020, 1, 1))
     services.life_event_record(person=h, kind="death", occurred_on=date(2024, 6, 1), jurisdiction="hunan")
@@ -196,7 +196,7 @@ def test_death_on_the_first_of_the_month(stats):
         value=False,
         citation="经办决定（测试）",
     )
-    from config import policy
+    from policy import resolver as policy
 
     policy.invalidate()
     run = credits_run("2024-06", jurisdiction="hunan")
@@ -268,7 +268,7 @@ def test_interest_rule_by_hand():
 
 
 def test_interest_job_posts_the_year_once(stats):
-    from config.models import Jurisdiction, PolicyParameter
+    from policy.models import Jurisdiction, PolicyParameter
 
     PolicyParameter.objects.create(
         jurisdiction=Jurisdiction.objects.get(code="sanmenxia"),
@@ -347,7 +347,7 @@ def test_schedules_command_rewrites_the_beat_rows():
 
 def test_monthly_task_runs_each_jurisdiction_on_its_own(stats):
     # one run per jurisdiction (each fails or succeeds on its own); xianning needs no statistic (840 ÷ 12)
-    from config.models import BatchRun
+    from batch.models import BatchRun
     from funds.tasks import reconcile_nightly, retiree_credits_month
 
     h = person("hunan", category="retiree", start=date(2023, 1, 1))
@@ -382,7 +382,7 @@ def test_interest_sql_matches_the_rule_for_many_accounts():
     """The set-based job and funds.interest.interest_for_year agree to the fen (2023: 365 days, 1.15%)."""
     import random
 
-    from config.models import Jurisdiction, PolicyParameter
+    from policy.models import Jurisdiction, PolicyParameter
 
     PolicyParameter.objects.create(
         jurisdiction=Jurisdiction.objects.get(code="hunan"),

@@ -13,13 +13,13 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
-from config.policy import PolicyMissing
 from funds import posting
 from funds.models import AccountBalance, AccountKind, EntryKind, FundAccount, JournalEntry, Posting
 from funds.posting import DuplicatePosting, InsufficientBalance, Leg, UnbalancedEntry
 from funds.receipts import post_contribution_received, split_principal
 from funds.reconcile import reconcile
 from funds.selectors import statement
+from policy.resolver import PolicyMissing
 
 from .test_funds_support import D, due, employer, fresh_policy, pay, person, stat  # noqa: F401
 

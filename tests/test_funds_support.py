@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from config.models import Jurisdiction, ReferenceStatistic
 from enrollment import services
-from enrollment.demo import REGION, credit_code, id_number
+from operations.demo.population import REGION, credit_code, id_number
+from policy.models import Jurisdiction, ReferenceStatistic
 
 D = Decimal
 _seq = itertools.count(1)
@@ -126,7 +126,7 @@ def pay(p, d, *, principal, late_fee=0, paid_on: date, reference: str | None = N
 @pytest.fixture(autouse=True)
 def fresh_policy():
     """The policy snapshot is process-wide; a test's statistics roll back with its transaction, so forget it."""
-    from config import policy
+    from policy import resolver as policy
 
     policy.invalidate()
     yield

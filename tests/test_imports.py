@@ -21,7 +21,7 @@ from django.utils import timezone
 from contributions import imports
 from contributions.models import ImportJob, ImportStatus, MonthlyDue, Payment, PaymentAllocation, WageDeclaration
 from enrollment import services
-from enrollment.demo import credit_code
+from operations.demo.population import credit_code
 
 pytestmark = pytest.mark.django_db
 

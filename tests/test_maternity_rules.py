@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benefits.calculations.maternity import MaternityResult, maternity_benefit
-from config.calculations import InputError
-from config.policy import Policy, PolicyMissing
-from config.scenarios import Case, run_case
+from policy.calculations import InputError
+from policy.resolver import Policy, PolicyMissing
+from policy.scenarios import Case, run_case
 from tests.policy_support import assert_pending_cases
 
 D = Decimal

@@ -9,11 +9,13 @@ import pytest
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
+from batch.models import BatchChunk, RunStatus
+from batch.runs import chunk_execute, create_run, run_in_process
+from batch.tasks import resume_run
 from benefits import services as benefit_services
-from benefits.jobs import CHANGE_KINDS, changes
+from operations.jobs import CHANGE_KINDS, changes
 from benefits.models import EligibilityPeriod
-from config.batch import chunk_execute, create_run, resume_run, run_in_process
-from config.models import BatchChunk, RunStatus
+from operations.jobs import NIGHTLY
 from tests.test_eligibility_timeline import add_dues, langfang_employee
 
 pytestmark = pytest.mark.django_db
@@ -34,21 +36,21 @@ def population():
 
 
 def test_nightly_twice_changes_nothing_the_second_time(population):
-    first = run_in_process("benefits.nightly", as_of=NIGHT, chunk_size=2)
+    first = run_in_process(NIGHTLY, as_of=NIGHT, chunk_size=2)
     assert first.status == RunStatus.DONE and first.chunk_count == 3
     assert first.counts["eligibility.persons"] == 5
     assert first.counts["eligibility.changed"] == 5
     assert first.counts["arrears.in_arrears"] == 2  # 2024-07 and 2024-08 of person 3 (due 25th)
     assert first.counts["arrears.accrued"] == 2
     assert EligibilityPeriod.objects.filter(status="suspended").count() == 1
-    second = run_in_process("benefits.nightly", as_of=NIGHT, chunk_size=2)
+    second = run_in_process(NIGHTLY, as_of=NIGHT, chunk_size=2)
     assert second.status == RunStatus.DONE
     assert changes(second.counts) == {k: 0 for k in CHANGE_KINDS}
     assert second.counts["eligibility.unchanged"] == 5
 
 
 def test_killed_worker_chunk_is_resumed(population):
-    run = create_run("benefits.nightly", as_of=NIGHT, chunk_size=2)
+    run = create_run(NIGHTLY, as_of=NIGHT, chunk_size=2)
     chunks = list(run.chunks.order_by("number"))
     chunk_execute(chunks[0].pk)
     # a worker killed mid-chunk leaves its chunk RUNNING; its transaction was rolled back, nothing written
@@ -73,8 +75,8 @@ def test_failed_chunk_rolls_back_and_resumes(population, monkeypatch):
             raise RuntimeError("worker lost")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr("benefits.jobs.refresh", flaky)
-    run = create_run("benefits.nightly", as_of=NIGHT, chunk_size=2)
+    monkeypatch.setattr("operations.jobs.refresh", flaky)
+    run = create_run(NIGHTLY, as_of=NIGHT, chunk_size=2)
     failed = None
     for chunk in run.chunks.order_by("number"):
         try:
@@ -100,13 +102,13 @@ def test_run_nightly_command_prints_the_run_record(population):
 
 
 def test_preview_keeps_nothing(population):
-    run = run_in_process("benefits.nightly", as_of=NIGHT, preview=True)
+    run = run_in_process(NIGHTLY, as_of=NIGHT, preview=True)
     assert run.counts["eligibility.changed"] == 5
     assert not EligibilityPeriod.objects.exists()
 
 
 def test_beat_schedules_the_nightly_run():
-    task = PeriodicTask.objects.get(task="benefits.nightly")
+    task = PeriodicTask.objects.get(task=NIGHTLY)
     assert task.enabled and task.crontab.hour == "2"
 
 
@@ -126,5 +128,5 @@ def test_run_nightly_in_two_local_processes_equals_one(population):
     from benefits.models import EligibilityState
 
     EligibilityState.objects.all().delete()
-    run_in_process("benefits.nightly", as_of=NIGHT)
+    run_in_process(NIGHTLY, as_of=NIGHT)
     assert sorted(EligibilityPeriod.objects.values_list("person_id", "start", "end", "status", "reason")) == parallel

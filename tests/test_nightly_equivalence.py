@@ -15,16 +15,17 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from batch.runs import run_in_process
 from benefits import services as svc
 from benefits.calculations.eligibility import ContributionMonth, eligibility_timeline
 from benefits.models import EligibilityPeriod, EligibilityState
-from config.batch import run_in_process
-from config.models import Jurisdiction
-from config.policy import Policy, PolicyError
 from contributions.models import MonthlyDue
 from enrollment import services
-from enrollment.demo import credit_code, id_number
 from enrollment.models import EnrolmentSpan, InsuredPerson, LifeEvent
+from operations.demo.population import credit_code, id_number
+from operations.jobs import NIGHTLY
+from policy.models import Jurisdiction
+from policy.resolver import Policy, PolicyError
 from tests.policy_support import staff_enter
 
 pytestmark = pytest.mark.django_db
@@ -178,7 +179,7 @@ def expected(pid: int, ev: svc.Evaluator) -> tuple[list[tuple], str]:
 
 def test_nightly_periods_equal_the_rule_for_every_person_in_every_jurisdiction():
     people = mixed_population()
-    run = run_in_process("benefits.nightly", as_of=NIGHT, chunk_size=7)
+    run = run_in_process(NIGHTLY, as_of=NIGHT, chunk_size=7)
     assert run.status == "done" and run.counts["eligibility.persons"] == len(people)
     ev = svc.Evaluator(NIGHT)  # a fresh memo: nothing shared with the run
     statuses = set()
@@ -199,7 +200,7 @@ def test_nightly_periods_equal_the_rule_for_every_person_in_every_jurisdiction()
 
 def test_simple_enrolments_equal_eligibility_timeline_called_directly():
     people = mixed_population()
-    run_in_process("benefits.nightly", as_of=NIGHT)
+    run_in_process(NIGHTLY, as_of=NIGHT)
     checked = 0
     for p in people:
         spans = list(EnrolmentSpan.objects.filter(person=p).select_related("jurisdiction"))
@@ -226,34 +227,34 @@ def test_simple_enrolments_equal_eligibility_timeline_called_directly():
 
 def test_second_run_skips_everybody_and_a_changed_fact_reevaluates_one_person():
     people = mixed_population()
-    run_in_process("benefits.nightly", as_of=NIGHT)
-    again = run_in_process("benefits.nightly", as_of=NIGHT)
+    run_in_process(NIGHTLY, as_of=NIGHT)
+    again = run_in_process(NIGHTLY, as_of=NIGHT)
     assert again.counts["eligibility.skipped"] == len(people)
     assert again.counts.get("eligibility.evaluated", 0) == 0 and again.counts.get("eligibility.changed", 0) == 0
     # langfang's employee in arrears pays 2024-07 and 2024-08: only that person is evaluated again
     debtor = MonthlyDue.objects.filter(jurisdiction__code="langfang", settled_on__isnull=True, category="employee")
     pid = debtor.first().person_id
     debtor.filter(person_id=pid).update(settled_on=date(2024, 9, 5), paid_principal=Decimal("480"))
-    third = run_in_process("benefits.nightly", as_of=NIGHT)
+    third = run_in_process(NIGHTLY, as_of=NIGHT)
     assert third.counts["eligibility.evaluated"] == 1 and third.counts["eligibility.changed"] == 1
     assert not EligibilityPeriod.objects.filter(person_id=pid, status="suspended").exists()
     rows, _ = expected(pid, svc.Evaluator(NIGHT))
     assert stored(pid) == rows
     # the next night every person is evaluated again (arrears age with the date), nothing else changes
-    fourth = run_in_process("benefits.nightly", as_of=NIGHT + timedelta(days=1))
+    fourth = run_in_process(NIGHTLY, as_of=NIGHT + timedelta(days=1))
     assert fourth.counts["eligibility.evaluated"] == len(people)
 
 
 def test_a_policy_change_reevaluates_the_same_night(fresh_policy):
     people = mixed_population()
-    run_in_process("benefits.nightly", as_of=NIGHT)
+    run_in_process(NIGHTLY, as_of=NIGHT)
     staff_enter(
         "langfang",
         {"eligibility.employee_wait_months": "4"},
         effective_from=date(2024, 9, 1),
         document="测试假设值（并非政策）",
     )
-    run = run_in_process("benefits.nightly", as_of=NIGHT)
+    run = run_in_process(NIGHTLY, as_of=NIGHT)
     assert run.counts["eligibility.evaluated"] == len(people)
     assert run.counts["eligibility.changed"] >= 1
     assert EligibilityPeriod.objects.filter(citation__contains="测试假设值").exists()

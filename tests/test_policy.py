@@ -6,12 +6,13 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
-from config import policy
-from config.calculations import Field, calculation, money
-from config.models import Jurisdiction, ParameterOrigin, PolicyParameter, ReferenceStatistic
-from config.policy import Policy, PolicyMissing, UnknownJurisdiction
-from config.policy_loader import catalog_labels, load_policy_files, read_policy_files
-from config.scenarios import run_paths
+from policy import resolver as policy
+from policy.calculations import Field, calculation, money
+from policy.catalog import catalog_labels
+from policy.loader import load_policy_files, read_policy_files
+from policy.models import Jurisdiction, ParameterOrigin, PolicyParameter, ReferenceStatistic
+from policy.resolver import Policy, PolicyMissing, UnknownJurisdiction
+from policy.scenarios import run_paths
 
 pytestmark = pytest.mark.django_db
 

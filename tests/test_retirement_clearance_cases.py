@@ -21,13 +21,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from config.models import Jurisdiction, ReferenceStatistic
 from contributions.models import MonthlyDue
 from contributions.retirement import services
 from contributions.retirement.models import CaseOption, CaseStatus, RetirementClearanceCase
 from enrollment import services as enrol
-from enrollment.demo import credit_code, id_number
 from enrollment.models import EnrolmentSpan
+from operations.demo.population import credit_code, id_number
+from policy.models import Jurisdiction, ReferenceStatistic
 from tests.policy_support import staff_enter
 
 pytestmark = pytest.mark.django_db
@@ -243,7 +243,7 @@ def test_daily_task_then_case_worker_approves_bills_and_records_payment_in_the_a
     """End to end: the daily Celery task opens the case; the case worker approves it in the admin (a bill of
     64 800.00 is issued, hunan 第二十八条, D-H9); the payment screen records the tax receipt; the person is a
     retiree (人员类别 12, span category ``retiree``) from the 1st of the month after the payment."""
-    from config.models import BatchRun
+    from batch.models import BatchRun
     from contributions.retirement.tasks import clearance_scan_daily
 
     cadre, worker, _ = hunan_women

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from config.scenarios import Case, CaseResult, load_cases, run_case
+from policy.scenarios import Case, CaseResult, load_cases, run_case
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 

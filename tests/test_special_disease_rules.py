@@ -20,8 +20,8 @@ from benefits.calculations.special_disease import (
     single_payment_drug,
     special_disease_outpatient,
 )
-from config.calculations import InputError
-from config.policy import Policy, PolicyMissing
+from policy.calculations import InputError
+from policy.resolver import Policy, PolicyMissing
 from tests.policy_support import staff_enter
 
 D = Decimal
@@ -337,7 +337,7 @@ def test_ziyang_special_disease_held_to_the_overall_cap_and_its_own() -> None:
 
 @pytest.mark.django_db
 def test_special_disease_scenario_refuses_a_bad_class() -> None:
-    from config.scenarios import Case, run_case
+    from policy.scenarios import Case, run_case
 
     case = Case(
         Path("t"),

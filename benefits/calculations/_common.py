@@ -1,6 +1,6 @@
 """Helpers shared by the benefit settlements (住院、普通门诊统筹、大病/大额).
 
-Plain functions over the resolved :class:`~config.policy.Policy`: reading
+Plain functions over the resolved :class:`~policy.resolver.Policy`: reading
 level tables, location rules and person groups, and the explanation steps that
 the claims screen shows (每一步: 说明, 条款出处, 金额).
 """
@@ -13,8 +13,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from config.calculations import InputError
-from config.policy import Policy, PolicyError, PolicyMissing
+from policy.calculations import InputError
+from policy.resolver import Policy, PolicyError, PolicyMissing
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)

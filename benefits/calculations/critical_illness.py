@@ -51,8 +51,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from config.calculations import Field, InputError, calculation, money
-from config.policy import Policy, PolicyError
+from policy.calculations import Field, InputError, calculation, money
+from policy.resolver import Policy, PolicyError
 
 from ._common import HUNDRED, LOCATION_ZH, LOCATIONS, ZERO, Step, check_choice, cite, fmt, location_rule
 from ._common import amount as to_amount

@@ -14,7 +14,7 @@ Everything is "as known on ``as_of``": payments dated after ``as_of`` are
 ignored, a month is in arrears only once its due date has passed (D-X5), and a
 make-up payment that falls inside the retroactive window turns the earlier
 suspended days covered. Every window, anchor and variant is a policy parameter
-(``eligibility.*`` with its citation, see config/policies/catalog/eligibility.yaml);
+(``eligibility.*`` with its citation, see policy/policies/catalog/eligibility.yaml);
 a jurisdiction whose documents are silent (xianning) fails with
 ``PolicyMissing`` naming the key (D-X16).
 
@@ -57,8 +57,8 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from config.calculations import Field, InputError, calculation, parse_value
-from config.policy import Policy, PolicyError, PolicyMissing
+from policy.calculations import Field, InputError, calculation, parse_value
+from policy.resolver import Policy, PolicyError, PolicyMissing
 
 COVERED, WAITING, SUSPENDED, NONE = "covered", "waiting", "suspended", "none"
 STATUSES = (COVERED, WAITING, SUSPENDED, NONE)

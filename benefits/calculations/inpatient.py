@@ -1,6 +1,6 @@
 """住院医疗费用 — one hospital stay settled by the basic medical pool (统筹基金).
 
-POLICY-DIGEST §2j, §2j-2. Every figure comes from ``config/policies/<j>/inpatient.yaml``:
+POLICY-DIGEST §2j, §2j-2. Every figure comes from ``policy/policies/<j>/inpatient.yaml``:
 
 1. 起付标准 (deductible): the level's figure (``inpatient.deductible_by_level``, or the
    out-of-area column ``inpatient.out_of_area_deductible_by_level`` where the place of
@@ -42,8 +42,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from config.calculations import Field, InputError, calculation, money
-from config.policy import Policy, PolicyError, PolicyMissing
+from policy.calculations import Field, InputError, calculation, money
+from policy.resolver import Policy, PolicyError, PolicyMissing
 
 from ._common import (
     HOSPITAL_LEVELS,

@@ -2,7 +2,7 @@
 
 :func:`maternity_benefit` is the rule; the scenario calculation ``maternity``
 (SCENARIOS.md) is a thin wrapper around it. Every amount, day count and month
-threshold is a policy parameter (``maternity.*``, config/policies/<code>/maternity.yaml);
+threshold is a policy parameter (``maternity.*``, policy/policies/<code>/maternity.yaml);
 hunan, langfang and xianning give none (D-H23, D-L16, D-XN1), so any maternity
 claim there fails with ``PolicyMissing`` naming the first parameter asked for (D-X16).
 
@@ -52,8 +52,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from config.calculations import Field, InputError, calculation, money
-from config.policy import Policy, PolicyError, PolicyMissing
+from policy.calculations import Field, InputError, calculation, money
+from policy.resolver import Policy, PolicyError, PolicyMissing
 
 from ._common import HUNDRED, ZERO, Step, cite, fmt, months_later
 

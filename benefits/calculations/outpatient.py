@@ -1,6 +1,6 @@
 """普通门诊统筹 — one outpatient visit settled by the pool (POLICY-DIGEST §2k).
 
-Figures come from ``config/policies/<j>/outpatient.yaml``:
+Figures come from ``policy/policies/<j>/outpatient.yaml``:
 
 - 起付标准: a yearly amount per person type (langfang 100, xianning 400/200, ziyang
   200/150) of which this visit bears what is left; or, in hunan, a per-visit amount
@@ -34,8 +34,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from config.calculations import Field, InputError, calculation, money
-from config.policy import Policy, PolicyError
+from policy.calculations import Field, InputError, calculation, money
+from policy.resolver import Policy, PolicyError
 
 from ._common import (
     HOSPITAL_LEVELS,

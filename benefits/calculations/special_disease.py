@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from config.calculations import Field, InputError, calculation, money
-from config.policy import Policy, PolicyError, PolicyMissing
+from policy.calculations import Field, InputError, calculation, money
+from policy.resolver import Policy, PolicyError, PolicyMissing
 
 from ._common import (
     HUNDRED,

@@ -71,8 +71,8 @@ from benefits.calculations.inpatient import COUNTED_ZH, settle_inpatient
 from benefits.calculations.maternity import maternity_benefit
 from benefits.calculations.outpatient import settle_outpatient
 from benefits.calculations.special_disease import major_disease, single_payment_drug, special_disease_outpatient
-from config.calculations import InputError, money
-from config.policy import Policy
+from policy.calculations import InputError, money
+from policy.resolver import Policy
 
 from .items import ItemFacts, items_total
 

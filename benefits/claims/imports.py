@@ -42,6 +42,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from batch.bulk import insert_objects
 from benefits.calculations._common import LOCATIONS
 from benefits.calculations.inpatient import (
     CONTINUED_STAYS,
@@ -52,7 +53,6 @@ from benefits.calculations.inpatient import (
 )
 from benefits.calculations.maternity import EVENTS, EXCLUDED_ITEMS
 from benefits.calculations.outpatient import OUTPATIENT_LEVELS
-from config.bulk import insert_objects
 from enrollment.models import InsuredPerson
 
 from .adjudication import COUNTED_AS_INPATIENT_MED_TYPES
@@ -306,7 +306,7 @@ def parse_item(raw: dict[str, str]) -> dict[str, Any]:
 
 def items_medfee(items: list[dict[str, Any]]) -> Decimal:
     """医疗费总额 of item lines: Σ quantity × unit price, to the fen (as :func:`items_total`)."""
-    from config.calculations import money
+    from policy.calculations import money
 
     return money(sum((i["quantity"] * i["unit_price"] for i in items), Decimal(0)))
 

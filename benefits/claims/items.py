@@ -29,8 +29,8 @@ from decimal import Decimal
 from typing import Any
 
 from benefits.calculations._common import HUNDRED, LEVEL_ZH, ZERO, Step, cite, fmt
-from config.calculations import InputError, money
-from config.policy import Policy, PolicyError
+from policy.calculations import InputError, money
+from policy.resolver import Policy, PolicyError
 
 ITEM_KINDS = (
     "category_a",

@@ -4,7 +4,7 @@ The claims of the chunk are read at once (ordered by person, then file row), wit
 the persons' spans and timelines, the years' accumulators and the personal-account
 balances; each claim goes through the same :func:`~benefits.claims.services.evaluate`
 as one claim on the screen, with the accumulators and balances moved forward in
-memory; then the chunk writes set-wise (:mod:`config.bulk`: COPY into a
+memory; then the chunk writes set-wise (:mod:`batch.bulk`: COPY into a
 temporary table on PostgreSQL): claims (one UPDATE … FROM), accumulators (one
 INSERT … ON CONFLICT DO UPDATE), their adjustment rows (one COPY), and one journal entry per
 paying claim through fundsC's :func:`funds.ledger_sql.post_entries_bulk` (business key
@@ -19,14 +19,16 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from config.batch import ChunkContext, batch_job
-from config.bulk import insert_objects, update_rows, upsert_rows
-from config.calculations import InputError
-from config.models import BatchRun, Jurisdiction
-from config.policy import PolicyError
+from batch.bulk import insert_objects, update_rows, upsert_rows
+from batch.models import BatchRun
+from batch.runs import ChunkContext, batch_job
+from enrollment.selectors import person_id_bounds
 from funds.ledger_sql import post_entries_bulk
 from funds.models import AccountKind, EntryKind, FundAccount, JournalEntry
 from funds.posting import fund_account
+from policy.calculations import InputError
+from policy.models import Jurisdiction
+from policy.resolver import PolicyError
 
 from .models import (
     ACCUMULATOR_AMOUNTS,
@@ -88,7 +90,7 @@ def _finish(run: BatchRun) -> None:
     sfile.save(update_fields=["status", "counts", "finished_at", "seconds"])
 
 
-@batch_job(JOB, label="结算文件审核结算", finish=_finish)
+@batch_job(JOB, ids=person_id_bounds, label="结算文件审核结算", finish=_finish)
 def settle_file_chunk(ctx: ChunkContext) -> dict[str, int]:
     file_id = ctx.params["file_id"]
     claims = list(

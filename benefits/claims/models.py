@@ -20,6 +20,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from batch.models import BatchRun
 from benefits.calculations._common import LEVEL_ZH, LOCATION_ZH, LOCATIONS
 from benefits.calculations.inpatient import (
     CONTINUED_STAY_ZH,
@@ -35,8 +36,8 @@ from benefits.calculations.inpatient import (
 )
 from benefits.calculations.maternity import EVENT_ZH, EVENTS, EXCLUDED_ITEM_ZH, EXCLUDED_ITEMS
 from benefits.calculations.outpatient import OUTPATIENT_LEVELS
-from config.models import BatchRun, Jurisdiction
 from enrollment.models import InsuredPerson
+from policy.models import Jurisdiction
 
 from .items import BED_TYPE_ZH, BED_TYPES, ITEM_KIND_ZH, ITEM_KINDS
 

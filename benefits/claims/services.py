@@ -25,11 +25,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from config.calculations import InputError
-from config.models import Jurisdiction
-from config.policy import PolicyError
 from funds.models import AccountKind, EntryKind
 from funds.posting import Leg, entry_reverse, fund_account, personal_account, post_entry
+from policy.calculations import InputError
+from policy.models import Jurisdiction
+from policy.resolver import PolicyError
 
 from .adjudication import Acc, ClaimFacts, Coverage, Decision, decide
 from .items import item_from_row

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from config.batch import start_run
+from batch.tasks import start_run
 
 from .imports import analyze_claims, settlement_file_import
 from .jobs import JOB

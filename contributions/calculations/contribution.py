@@ -1,7 +1,7 @@
 """One person's monthly contribution (月缴费): base, the bill lines, the account credit.
 
 POLICY-DIGEST §2b (bases), §2c (rates), §2i (account share). Every number comes
-from ``config/policies/<j>/contribution.yaml`` / ``accounts.yaml``; a value the
+from ``policy/policies/<j>/contribution.yaml`` / ``accounts.yaml``; a value the
 jurisdiction's document does not give raises ``PolicyMissing`` (D-X16), which is
 how xianning (no base or rate at all, D-XN1) behaves until staff enter them.
 
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from config.calculations import Field, InputError, calculation, money
-from config.policy import Policy, PolicyError, PolicyMissing
+from policy.calculations import Field, InputError, calculation, money
+from policy.resolver import Policy, PolicyError, PolicyMissing
 
 from .personal_account import MONTHS_PER_YEAR, ZERO, monthly_account_credit, pct_or_zero
 

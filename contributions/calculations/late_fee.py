@@ -11,8 +11,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from config.calculations import Field, calculation, money
-from config.policy import Policy
+from policy.calculations import Field, calculation, money
+from policy.resolver import Policy
 
 
 def late_fee_amount(policy: Policy, *, amount: Decimal, due_date: date, paid_on: date) -> tuple[int, Decimal]:

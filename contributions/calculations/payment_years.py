@@ -24,8 +24,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from config.calculations import Field, InputError, calculation, parse_value
-from config.policy import Policy, PolicyError
+from policy.calculations import Field, InputError, calculation, parse_value
+from policy.resolver import Policy, PolicyError
 
 ZERO = Decimal(0)
 KINDS = (

@@ -8,7 +8,7 @@ a fixed yearly amount credited monthly (xianning 840 → 70, D-XN8), or a % of a
 reference statistic (langfang 2% and ziyang 2.8% of the average pension,
 sanmenxia 3.8% of the employer's average base).
 
-Every figure is a policy parameter in ``config/policies/<j>/accounts.yaml``.
+Every figure is a policy parameter in ``policy/policies/<j>/accounts.yaml``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from config.calculations import Field, InputError, calculation, money
-from config.policy import Policy, PolicyError, PolicyMissing
+from policy.calculations import Field, InputError, calculation, money
+from policy.resolver import Policy, PolicyError, PolicyMissing
 
 ZERO = Decimal("0")
 MONTHS_PER_YEAR = 12

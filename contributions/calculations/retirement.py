@@ -50,8 +50,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from config.calculations import Field, InputError, calculation, money, parse_value
-from config.policy import Policy, PolicyError
+from policy.calculations import Field, InputError, calculation, money, parse_value
+from policy.resolver import Policy, PolicyError
 
 from .payment_years import ZERO, deemed_cutoff
 

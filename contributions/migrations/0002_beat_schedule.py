@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from django.db import migrations
 
-POLICIES = Path(__file__).resolve().parents[2] / "config" / "policies"
+POLICIES = Path(__file__).resolve().parents[2] / "policy" / "policies"  # config/policies before the layout move
 
 
 def _reset_dates():

@@ -14,8 +14,8 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from config.models import Jurisdiction
 from enrollment.models import InsuredPerson
+from policy.models import Jurisdiction
 
 
 class CaseReason(models.TextChoices):
@@ -89,7 +89,7 @@ class RetirementClearanceCase(models.Model):
     retiree_from = models.DateField("退休人员待遇起始日", null=True, blank=True)
     closed_on = models.DateField("办结日期", null=True, blank=True)
     run = models.ForeignKey(
-        "policy.BatchRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name="批处理运行"
+        "batch.BatchRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name="批处理运行"
     )
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     history = HistoricalRecords()

@@ -33,16 +33,16 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from batch.bulk import insert_objects
+from batch.history import history_record
 from benefits.selectors import months_by_kind
-from config.bulk import insert_objects
-from config.calculations import InputError
-from config.history import history_record
-from config.models import Jurisdiction
-from config.policy import Policy, PolicyError, PolicyMissing
 from contributions.calculations.payment_years import count_payment_months
 from contributions.calculations.retirement import KEEP_PAYING_KEY, clearance, first_of_next_month, legal_age_date
 from contributions.models import MonthlyDue
 from enrollment.models import EnrolmentSpan, InsuredPerson, Sex
+from policy.calculations import InputError
+from policy.models import Jurisdiction
+from policy.resolver import Policy, PolicyError, PolicyMissing
 
 from .models import CaseOption, CaseReason, CaseStatus, RetirementClearanceCase
 

@@ -7,7 +7,7 @@ from datetime import date
 from celery import shared_task
 from django.utils import timezone
 
-from config.batch import start_run
+from batch.tasks import start_run
 
 
 @shared_task(name="retirement.clearance_scan_daily")

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.calculations import Field, calculation
-from config.policy import Policy
 from funds.health import WATERFALL_OUTPUTS, deficit_waterfall, risk_reserve_extraction
+from policy.calculations import Field, calculation
+from policy.resolver import Policy
 
 
 @calculation(

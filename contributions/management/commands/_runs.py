@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from config.models import BatchRun
+from batch.models import BatchRun
 
 
 def run_report(run: BatchRun) -> str:

@@ -7,8 +7,8 @@ from datetime import date
 
 from django.core.management.base import CommandError
 
-from config.batch import run_in_process
-from config.models import RunStatus
+from batch.models import RunStatus
+from batch.runs import run_in_process
 
 
 def run_job(

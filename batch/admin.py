@@ -1,0 +1,61 @@
+"""Screens for batch runs: progress, counts by kind, duration; resume a run whose worker died."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import BatchChunk, BatchRun
+from .tasks import resume_run
+
+
+class BatchChunkInline(admin.TabularInline):
+    model = BatchChunk
+    extra = 0
+    can_delete = False
+    fields = ("number", "lo", "hi", "status", "counts", "attempts", "error", "started_at", "finished_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BatchRun)
+class BatchRunAdmin(admin.ModelAdmin):
+    """批处理运行记录: progress, counts by kind and duration; resume a run whose worker died."""
+
+    list_display = (
+        "id",
+        "job",
+        "jurisdiction",
+        "as_of",
+        "preview",
+        "status",
+        "progress",
+        "counts",
+        "duration",
+        "created_at",
+    )
+    list_filter = ("job", "status", "preview", "jurisdiction")
+    readonly_fields = [f.name for f in BatchRun._meta.fields]
+    inlines = (BatchChunkInline,)
+    actions = ("resume",)
+
+    @admin.display(description="进度")
+    def progress(self, obj: BatchRun) -> str:
+        return f"{obj.chunks_done}/{obj.chunk_count}"
+
+    @admin.display(description="耗时（秒）")
+    def duration(self, obj: BatchRun) -> str:
+        return f"{obj.duration_seconds:.1f}" if obj.duration_seconds is not None else "—"
+
+    @admin.action(description="继续执行未完成的分块（resume）")
+    def resume(self, request, queryset):
+        for run in queryset.exclude(status="done"):
+            resume_run(run.pk)
+        self.message_user(request, "已重新派发未完成的分块。")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

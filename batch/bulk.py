@@ -1,0 +1,171 @@
+"""Bulk writes for generated populations and batch jobs: COPY on PostgreSQL, plain batched SQL elsewhere.
+
+- :func:`copy_rows` — rows as tuples into a model's table (generated populations).
+- :func:`insert_objects` — INSERT new, unsaved instances of a model (all concrete columns but the id).
+- :func:`update_rows` — UPDATE given columns of existing rows through a temporary table.
+- :func:`upsert_rows` — INSERT … ON CONFLICT (key) DO UPDATE through a temporary table.
+
+Django's ``bulk_create``/``bulk_update`` prepare every value through the field
+(``get_db_prep_save``) and build one huge parameter list; for a chunk of claims with
+their JSON steps that costs more than adjudicating them. Here values go to the
+database as they are (psycopg adapts Decimal, date, datetime, int, bool, str) and
+JSON is serialised once. All run in the caller's transaction (one per chunk, :mod:`batch.runs`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, models
+
+
+def copy_rows(
+    model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], *, batch: int = 5000
+) -> int:
+    """Insert rows (tuples in ``columns`` order, using column names) as fast as the database allows."""
+    table = model._meta.db_table
+    n = 0
+    if connection.vendor == "postgresql":
+        cols = ", ".join(connection.ops.quote_name(c) for c in columns)
+        with connection.cursor() as cur, cur.connection.cursor().copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+                n += 1
+        return n
+    by_column = {f.column: f.attname for f in model._meta.concrete_fields}
+    buf: list[models.Model] = []
+    for row in rows:
+        buf.append(model(**{by_column[c]: v for c, v in zip(columns, row, strict=True)}))
+        n += 1
+        if len(buf) >= batch:
+            model.objects.bulk_create(buf)
+            buf.clear()
+    if buf:
+        model.objects.bulk_create(buf)
+    return n
+
+
+_SQL_TYPES = {
+    "DecimalField": "numeric(14, 2)",
+    "JSONField": "text",
+    "DateField": "date",
+    "DateTimeField": "timestamp with time zone",
+    "ForeignKey": "bigint",
+    "PositiveIntegerField": "bigint",
+    "PositiveSmallIntegerField": "bigint",
+    "BooleanField": "boolean",
+    "BigAutoField": "bigint",
+}
+
+
+def _pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _converters(fields: Sequence[models.Field]) -> list:
+    """One function per field turning a Python value into what the database takes (JSON serialised once)."""
+    pg = _pg()
+
+    def as_json(value: Any) -> Any:
+        return None if value is None else json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
+
+    def same(value: Any) -> Any:
+        return value
+
+    out = []
+    for f in fields:
+        if f.get_internal_type() == "JSONField":
+            out.append(as_json)
+        elif pg:
+            out.append(same)  # psycopg adapts Decimal, date, datetime, int, bool and str itself
+        else:
+            out.append(lambda value, f=f: None if value is None else f.get_db_prep_save(value, connection))
+    return out
+
+
+def _load(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    if _pg():  # COPY: one round trip for the whole chunk
+        with cur.connection.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        if table.endswith(("_tmp", "_up")):
+            cur.execute(f"ANALYZE {table}")  # the planner joins a few thousand rows by index, not by a scan
+    else:
+        marks = ", ".join(["%s"] * len(columns))
+        cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", list(rows))
+
+
+def insert_objects(model: type[models.Model], objs: Sequence[models.Model]) -> None:
+    """INSERT unsaved instances (ids are not set on them: read them back by a natural key)."""
+    if not objs:
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    for obj in objs:  # auto_now(_add) and defaults as Model.save would set them
+        for f in fields:
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                setattr(obj, f.attname, f.pre_save(obj, add=True))
+    columns = [connection.ops.quote_name(f.column) for f in fields]
+    pairs = list(zip([f.attname for f in fields], _converters(fields), strict=True))
+    with connection.cursor() as cur:
+        _load(cur, model._meta.db_table, columns, ([conv(getattr(o, name)) for name, conv in pairs] for o in objs))
+
+
+def _temp(cur, tmp: str, fields: Sequence[models.Field], key: str = "") -> list[str]:
+    pg = _pg()
+    columns = [f.column for f in fields]
+    types = [_SQL_TYPES.get(f.get_internal_type(), "text") for f in fields]
+    if not pg:
+        types = ["datetime" if t.startswith("timestamp") else t for t in types]
+    decl = ", ".join(f"{c} {t}" for c, t in zip(columns, types, strict=True))
+    cur.execute(f"DROP TABLE IF EXISTS {tmp}")
+    cur.execute(f"CREATE TEMPORARY TABLE {tmp} ({key}{decl})")
+    return columns
+
+
+def _assign(column: str, field: models.Field, source: str) -> str:
+    if _pg() and field.get_internal_type() == "JSONField":
+        return f"{column} = {source}.{column}::jsonb"
+    return f"{column} = {source}.{column}"
+
+
+def update_rows(model: type[models.Model], objs: Sequence[models.Model], names: Sequence[str]) -> None:
+    """UPDATE the columns ``names`` of saved instances, set-wise (one UPDATE … FROM a temporary table)."""
+    if not objs:
+        return
+    fields = [model._meta.get_field(f) for f in names]
+    table, tmp = model._meta.db_table, f"{model._meta.db_table}_tmp"
+    with connection.cursor() as cur:
+        columns = _temp(cur, tmp, fields, key="id bigint PRIMARY KEY, ")
+        pairs = list(zip([f.attname for f in fields], _converters(fields), strict=True))
+        _load(cur, tmp, ["id", *columns], ([o.pk, *(conv(getattr(o, name)) for name, conv in pairs)] for o in objs))
+        sets = ", ".join(_assign(c, f, "t") for c, f in zip(columns, fields, strict=True))
+        cur.execute(f"UPDATE {table} SET {sets} FROM {tmp} t WHERE {table}.id = t.id")
+        cur.execute(f"DROP TABLE IF EXISTS {tmp}")
+
+
+def upsert_rows(
+    model: type[models.Model], names: Sequence[str], rows: Sequence[Sequence[Any]], *, conflict: Sequence[str]
+) -> None:
+    """INSERT rows (values in ``names`` order, Python values) or, on a ``conflict`` key, UPDATE the other columns."""
+    if not rows:
+        return
+    fields = [model._meta.get_field(f) for f in names]
+    table, tmp = model._meta.db_table, f"{model._meta.db_table}_up"
+    with connection.cursor() as cur:
+        columns = _temp(cur, tmp, fields)
+        convs = _converters(fields)
+        _load(cur, tmp, columns, ([conv(v) for conv, v in zip(convs, row, strict=True)] for row in rows))
+        keys = {model._meta.get_field(k).column for k in conflict}
+        select = ", ".join(
+            f"{c}::jsonb" if _pg() and f.get_internal_type() == "JSONField" else c
+            for c, f in zip(columns, fields, strict=True)
+        )
+        sets = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+        cur.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) SELECT {select} FROM {tmp} WHERE true "
+            f"ON CONFLICT ({', '.join(sorted(keys))}) DO UPDATE SET {sets}"
+        )
+        cur.execute(f"DROP TABLE IF EXISTS {tmp}")

@@ -1,0 +1,73 @@
+"""批处理: the run and chunk records of every batch job (runs split into chunks of person ids)."""
+
+from django.conf import settings
+from django.db import models
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending", "待执行"
+    RUNNING = "running", "执行中"
+    DONE = "done", "已完成"
+    FAILED = "failed", "失败"
+
+
+class BatchRun(models.Model):
+    """批处理运行记录: one run of a batch job over the population, split into chunks."""
+
+    job = models.CharField("作业", max_length=64, db_index=True)
+    jurisdiction = models.ForeignKey(
+        "policy.Jurisdiction", null=True, blank=True, on_delete=models.PROTECT, verbose_name="统筹区"
+    )
+    as_of = models.DateField("业务日期")
+    params = models.JSONField("参数", default=dict, blank=True)
+    preview = models.BooleanField("预览（不提交）", default=False)
+    status = models.CharField("状态", max_length=8, choices=RunStatus.choices, default=RunStatus.PENDING)
+    chunk_count = models.PositiveIntegerField("分块数", default=0)
+    chunks_done = models.PositiveIntegerField("已完成分块", default=0)
+    counts = models.JSONField("统计", default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name="发起人"
+    )
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("结束时间", null=True, blank=True)
+
+    class Meta:
+        db_table = "policy_batchrun"  # created by the policy app before batch was an app of its own
+        verbose_name = "批处理运行"
+        verbose_name_plural = "批处理运行"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.as_of} #{self.pk}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class BatchChunk(models.Model):
+    """One chunk of a run: persons with ``lo <= id < hi``, processed in one transaction."""
+
+    run = models.ForeignKey(BatchRun, on_delete=models.CASCADE, related_name="chunks", verbose_name="运行")
+    number = models.PositiveIntegerField("序号")
+    lo = models.BigIntegerField("起始人员ID")
+    hi = models.BigIntegerField("截止人员ID（不含）")
+    status = models.CharField("状态", max_length=8, choices=RunStatus.choices, default=RunStatus.PENDING)
+    counts = models.JSONField("统计", default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField("尝试次数", default=0)
+    error = models.TextField("错误", blank=True)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("结束时间", null=True, blank=True)
+
+    class Meta:
+        db_table = "policy_batchchunk"
+        verbose_name = "批处理分块"
+        verbose_name_plural = "批处理分块"
+        ordering = ["run_id", "number"]
+        constraints = [models.UniqueConstraint(fields=["run", "number"], name="batch_chunk_unique_number")]
+
+    def __str__(self) -> str:
+        return f"{self.run} chunk {self.number}"

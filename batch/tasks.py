@@ -1,0 +1,38 @@
+"""Celery tasks of the batch framework, and dispatching a run's chunks to them.
+
+Keyword-only arguments; ids, not objects. With no broker configured the tasks run in-process (eager).
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from .models import BatchChunk, BatchRun, RunStatus
+from .runs import chunk_execute, create_run
+
+
+@shared_task(name="batch.chunk_run", acks_late=True, max_retries=3)
+def batch_chunk_run(*, chunk_id: int) -> dict[str, int]:
+    """Run one chunk of a batch run (idempotent, so safe to deliver twice)."""
+    return chunk_execute(chunk_id)
+
+
+def start_run(job: str, **kwargs) -> BatchRun:
+    """Create a run and dispatch one Celery task per chunk (in-process when no broker is set)."""
+    run = create_run(job, **kwargs)
+    for chunk_id in run.chunks.values_list("id", flat=True):
+        batch_chunk_run.delay(chunk_id=chunk_id)
+    run.refresh_from_db()
+    return run
+
+
+def resume_run(run_id: int, *, in_process: bool = False) -> BatchRun:
+    """Dispatch again every chunk of the run that is not done (after a worker was killed)."""
+    for chunk_id in (
+        BatchChunk.objects.filter(run_id=run_id).exclude(status=RunStatus.DONE).values_list("id", flat=True)
+    ):
+        if in_process:
+            chunk_execute(chunk_id)
+        else:
+            batch_chunk_run.delay(chunk_id=chunk_id)
+    return BatchRun.objects.get(pk=run_id)

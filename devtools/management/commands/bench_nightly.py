@@ -1,0 +1,216 @@
+"""``python manage.py bench_nightly --persons 1000000`` (PostgreSQL): generated population, nightly run, naive loop.
+
+1. Population: ``operations.demo.population.generate_population`` spread over the jurisdictions,
+   unless the database already holds that many persons.
+2. Dues history (no generator of contribF's exists yet): 12–24 months per in-service
+   span, written by one ``INSERT … SELECT generate_series`` per jurisdiction. Generated
+   bench data, not policy: amounts are placeholders (eligibility reads months and
+   payment dates only); due dates come from ``contribution.due_day`` where the policy
+   gives it, else none. History: 12–24 months, the same for an employer's
+   employees (the employer's go-live month), per person for the others.
+   Payment pattern: employees paid by their employer on the
+   employer's day, flexible workers on one of three debit days; every 50th person owes
+   the last 2 months, every 97th the last 4, every 40th paid one month about 70 days late.
+3. ``run_nightly`` over everybody (twice: the second run must change nothing), timed.
+4. A naive per-row ORM loop over ``--naive`` persons: for each person, spans and dues by
+   the ORM, the same rule, then delete and ``save()`` each period; timed.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from batch.runs import create_run, execute_in_processes, run_in_process
+from benefits.calculations.eligibility import ContributionMonth, eligibility_timeline
+from benefits.models import EligibilityPeriod
+from contributions.models import MonthlyDue
+from enrollment.models import EnrolmentSpan, InsuredPerson
+from operations.demo.population import generate_population
+from operations.jobs import NIGHTLY
+from operations.management.commands.run_nightly import describe
+from policy.models import Jurisdiction
+from policy.resolver import Policy, PolicyError
+
+JURISDICTIONS = ("hunan", "langfang", "sanmenxia", "ziyang", "xianning")
+
+
+def generate_dues(as_of: date) -> int:
+    """12–24 months of dues per in-service span up to the month of ``as_of`` (PostgreSQL only)."""
+    total = 0
+    month0 = as_of.replace(day=1)
+    now = timezone.now()
+    for jid, code in Jurisdiction.objects.values_list("pk", "code"):
+        policy = Policy(code, as_of)
+        due_day = int(policy.decimal("contribution.due_day")) if policy.has("contribution.due_day") else None
+        due_sql = (
+            f"LEAST(m + INTERVAL '{due_day - 1} days', m + INTERVAL '1 month' - INTERVAL '1 day')::date"
+            if due_day
+            else "NULL::date"
+        )
+        # the day of the month the money arrives: the employer's day, or a flexible worker's debit day
+        pay_day = (
+            "(CASE WHEN s.employer_id IS NOT NULL THEN 3 + s.employer_id %% 20 ELSE 5 + (s.person_id %% 3) * 5 END)"
+        )
+        # months of history on file, 12..24: an employer's employees share its go-live month
+        k = "(12 + COALESCE(s.employer_id, s.person_id) %% 13)"
+        sql = f"""
+        INSERT INTO {MonthlyDue._meta.db_table} (person_id, employer_id, jurisdiction_id, month, category, scheme, base,
+            employer_amount, individual_amount, maternity_amount, critical_illness_amount, personal_account_amount,
+            pool_amount, total, due_date, paid_principal, settled_on, late_fee, late_fee_paid, deferred, created_at)
+        SELECT person_id, employer_id, jurisdiction_id, m, category, scheme, 5000, 300, 100, NULL, NULL, 100, 300, 400,
+               due, CASE WHEN paid IS NULL THEN 0 ELSE 400 END, paid, 0, 0, false, %s
+        FROM (
+            SELECT s.person_id, s.employer_id, s.jurisdiction_id, s.category, s.scheme, g.m::date AS m,
+                   {due_sql.replace("m +", "g.m +")} AS due,
+                   CASE
+                     WHEN s.person_id %% 97 = 0 AND g.m >= %s::date - INTERVAL '3 months' THEN NULL
+                     WHEN s.person_id %% 50 = 0 AND g.m >= %s::date - INTERVAL '1 month' THEN NULL
+                     WHEN s.person_id %% 40 = 1 AND g.m = %s::date - INTERVAL '5 months'
+                       THEN (g.m + INTERVAL '70 days')::date
+                     WHEN (g.m + ({pay_day} - 1) * INTERVAL '1 day')::date > %s THEN NULL
+                     ELSE (g.m + ({pay_day} - 1) * INTERVAL '1 day')::date
+                   END AS paid
+            FROM {EnrolmentSpan._meta.db_table} s
+            CROSS JOIN LATERAL generate_series(
+                GREATEST(date_trunc('month', s.start), %s::date - {k} * INTERVAL '1 month' + INTERVAL '1 month'),
+                %s::date, INTERVAL '1 month') AS g(m)
+            WHERE s.jurisdiction_id = %s AND s.category IN ('employee', 'flexible', 'unemployed') AND s."end" IS NULL
+        ) d"""
+        with connection.cursor() as cur:
+            cur.execute(sql, [now, month0, month0, month0, as_of, month0, month0, jid])
+            total += cur.rowcount
+    with connection.cursor() as cur:
+        cur.execute(f"ANALYZE {MonthlyDue._meta.db_table}")
+    return total
+
+
+def forget_nightly() -> str:
+    """Undo earlier nightly runs on a reused population, so that the first run is a real first night."""
+    from benefits.models import EligibilityState
+    from contributions.retirement.models import RetirementClearanceCase
+
+    case_t = RetirementClearanceCase._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(f"TRUNCATE {EligibilityPeriod._meta.db_table}, {EligibilityState._meta.db_table}")
+        cur.execute(
+            f"""UPDATE {MonthlyDue._meta.db_table} SET late_fee = late_fee_paid, deferred = false
+                WHERE settled_on IS NULL AND (late_fee <> late_fee_paid OR deferred)"""
+        )
+        fees = cur.rowcount
+        cur.execute(f"DELETE FROM {RetirementClearanceCase.history.model._meta.db_table}")
+        cur.execute(f"DELETE FROM {case_t}")
+    return f"{fees} dues' fees reset"
+
+
+def naive_loop(as_of: date, person_ids: list[int]) -> tuple[int, int]:
+    """The same rule, one person at a time through the ORM, one ``save()`` per period."""
+    policies: dict[str, Policy] = {}
+    written = errors = 0
+    now = timezone.now()
+    for pid in person_ids:
+        with transaction.atomic():
+            spans = list(EnrolmentSpan.objects.filter(person_id=pid).select_related("jurisdiction").order_by("start"))
+            if not spans:
+                continue
+            span = spans[-1]
+            code = span.jurisdiction.code
+            policy = policies.setdefault(code, Policy(code, as_of))
+            months = [
+                ContributionMonth(d.month, d.settled_on, d.deferred)
+                for d in MonthlyDue.objects.filter(person_id=pid).order_by("month")
+            ] or [ContributionMonth(span.start.replace(day=1), span.start if span.category == "retiree" else None)]
+            try:
+                periods = eligibility_timeline(policy, category=span.category, months=months, as_of=as_of)
+            except (PolicyError, ValueError):
+                errors += 1
+                continue
+            EligibilityPeriod.objects.filter(person_id=pid).delete()
+            for p in periods:
+                EligibilityPeriod(
+                    person_id=pid,
+                    jurisdiction_id=span.jurisdiction_id,
+                    start=max(p.start, span.start),
+                    end=p.end,
+                    status=p.status,
+                    reason=p.reason,
+                    citation=p.citation,
+                    facts={"人员类别": span.category},
+                    computed_at=now,
+                ).save()
+                written += 1
+    return written, errors
+
+
+class Command(BaseCommand):
+    help = "夜间批处理基准测试（PostgreSQL）：生成人群与缴费历史，计时 run_nightly 与逐行 ORM 循环。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--persons", type=int, default=1_000_000)
+        parser.add_argument("--as-of", type=date.fromisoformat, default=date(2025, 6, 20))
+        parser.add_argument("--naive", type=int, default=10_000, help="persons in the naive ORM loop")
+        parser.add_argument("--skip-generate", action="store_true")
+        parser.add_argument("--chunk-size", type=int, default=None)
+        parser.add_argument(
+            "--generate-only", action="store_true", help="only build the population (kept for later runs)"
+        )
+        parser.add_argument(
+            "--runs", type=int, default=2, help="nightly runs on the same night (the 2nd+ must change nothing)"
+        )
+        parser.add_argument("--processes", type=int, default=1, help="run_nightly --processes N")
+        parser.add_argument(
+            "--keep", dest="fresh", action="store_false", help="keep the last runs' results (default: start fresh)"
+        )
+
+    def handle(self, *args, persons, as_of, naive, skip_generate, chunk_size, generate_only, runs, fresh, **options):
+        processes = options["processes"]
+        if connection.vendor != "postgresql":
+            raise CommandError("bench_nightly needs PostgreSQL (DATABASE_URL=postgres://...)")
+        have = InsuredPerson.objects.count()
+        if not skip_generate and have < persons:
+            t0 = time.perf_counter()
+            per = (persons - have) // len(JURISDICTIONS)
+            for i, code in enumerate(JURISDICTIONS):
+                n = per if i < len(JURISDICTIONS) - 1 else persons - have - per * (len(JURISDICTIONS) - 1)
+                generate_population(
+                    jurisdiction=code, employers=max(1, n // 200), persons=n, as_of=date(2024, 1, 1), seed=i + 1
+                )
+            dues = generate_dues(as_of)
+            with connection.cursor() as cur:
+                cur.execute("ANALYZE")
+            self.stdout.write(f"generated {persons - have} persons, {dues} dues in {time.perf_counter() - t0:.1f} s")
+        total = InsuredPerson.objects.count()
+        self.stdout.write(f"population: {total} persons, {MonthlyDue.objects.count()} dues")
+        if generate_only:
+            return
+        if fresh:
+            self.stdout.write(f"fresh start (no timelines, no fees accrued, no clearance cases): {forget_nightly()}")
+
+        for n in range(runs):
+            label = "first run" if n == 0 else f"run {n + 1} (same night)"
+            t0 = time.perf_counter()
+            if processes > 1:
+                run = create_run(NIGHTLY, as_of=as_of, chunk_size=chunk_size)
+                execute_in_processes(run.pk, processes)
+            else:
+                run = run_in_process(NIGHTLY, as_of=as_of, chunk_size=chunk_size)
+            dt = time.perf_counter() - t0
+            run.refresh_from_db()
+            self.stdout.write(f"run_nightly {label}: {dt:.1f} s, {total / dt:,.0f} persons/s")
+            for line in describe(run, dt):
+                self.stdout.write("  " + line)
+
+        if not naive:
+            return
+        ids = list(InsuredPerson.objects.order_by("id").values_list("id", flat=True)[:naive])
+        t0 = time.perf_counter()
+        written, errors = naive_loop(as_of, ids)
+        dt = time.perf_counter() - t0
+        self.stdout.write(
+            f"naive per-row ORM loop: {len(ids)} persons in {dt:.1f} s, {len(ids) / dt:,.0f} persons/s "
+            f"({written} periods saved, {errors} persons not computable)"
+        )

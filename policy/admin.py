@@ -1,0 +1,117 @@
+"""Screens for jurisdictions, dated policy parameters and reference statistics."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from django import forms
+from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
+
+from .catalog import catalog_labels
+from .loader import missing_keys
+from .models import Jurisdiction, ParameterOrigin, PolicyParameter, ReferenceStatistic
+
+
+@admin.register(Jurisdiction)
+class JurisdictionAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "document", "is_draft", "completeness")
+    readonly_fields = ("code", "missing_values")
+    fields = (
+        "code",
+        "name",
+        "document",
+        "document_status",
+        "is_draft",
+        "completeness_note",
+        "missing_values",
+    )
+
+    @admin.display(description="参数完整性")
+    def completeness(self, obj: Jurisdiction) -> str:
+        n = len(missing_keys(obj.code, date.today()))
+        return "完整" if n == 0 else f"缺 {n} 项（需录入）"
+
+    @admin.display(description="今日缺少的参数（政策文件未规定，需由经办人员录入）")
+    def missing_values(self, obj: Jurisdiction) -> str:
+        rows = missing_keys(obj.code, date.today())
+        if not rows:
+            return "无"
+        return format_html("<ul>{}</ul>", format_html_join("", "<li><code>{}</code> {}</li>", rows))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class PolicyParameterForm(forms.ModelForm):
+    key = forms.ChoiceField(label="参数键", choices=())
+    value = forms.JSONField(
+        label="取值",
+        required=False,
+        help_text='JSON：数字或数字字符串，例如 8 或 "0.05"；表格写成对象；null 表示本地不适用。',
+    )
+
+    class Meta:
+        model = PolicyParameter
+        fields = ("jurisdiction", "key", "effective_from", "value", "citation", "decision", "note")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["key"].choices = [(k, f"{k}  {label}") for k, label in sorted(catalog_labels().items())]
+
+
+@admin.register(PolicyParameter)
+class PolicyParameterAdmin(SimpleHistoryAdmin):
+    """A new dated value is a new row; history of every change is kept."""
+
+    form = PolicyParameterForm
+    list_display = (
+        "jurisdiction",
+        "key",
+        "label",
+        "effective_from",
+        "value_display",
+        "citation",
+        "decision",
+        "origin",
+    )
+    list_filter = ("jurisdiction", "origin")
+    search_fields = ("key", "citation", "note")
+    list_select_related = ("jurisdiction",)
+
+    @admin.display(description="说明")
+    def label(self, obj: PolicyParameter) -> str:
+        return catalog_labels().get(obj.key, "")
+
+    @admin.display(description="取值")
+    def value_display(self, obj: PolicyParameter) -> str:
+        return "不适用（null）" if obj.value is None else json.dumps(obj.value, ensure_ascii=False)[:120]
+
+    def save_model(self, request, obj, form, change):
+        obj.origin = ParameterOrigin.STAFF
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(ReferenceStatistic)
+class ReferenceStatisticAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "jurisdiction",
+        "key",
+        "period_label",
+        "effective_from",
+        "value",
+        "is_demo",
+        "source",
+        "entered_by",
+    )
+    list_filter = ("jurisdiction", "key", "is_demo")
+    readonly_fields = ("entered_by",)
+
+    def save_model(self, request, obj, form, change):
+        obj.entered_by = request.user
+        super().save_model(request, obj, form, change)

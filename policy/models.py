@@ -1,0 +1,109 @@
+"""Jurisdictions and their policy as dated data (政策参数, 统计指标).
+
+A parameter is a value with an effective date and the article it comes from; a
+reference statistic is a figure the bureau publishes each year (上年度社平工资 …).
+Neither is ever a literal in code: rules ask :mod:`policy.resolver` for them.
+"""
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+class Jurisdiction(models.Model):
+    """统筹区: one pooling area and the policy document that governs it."""
+
+    code = models.SlugField("代码", max_length=32, unique=True)
+    name = models.CharField("名称", max_length=64)
+    document = models.CharField("政策文件", max_length=255, blank=True)
+    document_status = models.CharField("文件状态", max_length=255, blank=True)
+    is_draft = models.BooleanField("征求意见稿", default=False)
+    completeness_note = models.TextField("完整性说明", blank=True)
+
+    class Meta:
+        verbose_name = "统筹区"
+        verbose_name_plural = "统筹区"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.code}）"
+
+
+class ParameterOrigin(models.TextChoices):
+    FILE = "file", "政策文件（版本库）"
+    STAFF = "staff", "经办人员录入"
+
+
+class PolicyParameter(models.Model):
+    """政策参数: the value of KEY in a jurisdiction from ``effective_from`` until the next value."""
+
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, related_name="parameters", verbose_name="统筹区"
+    )
+    key = models.CharField("参数键", max_length=120, db_index=True)
+    effective_from = models.DateField("生效日期")
+    value = models.JSONField("取值", null=True, blank=True, help_text="数值、表格或 null（本地不适用）")
+    citation = models.CharField("条款出处", max_length=255)
+    decision = models.CharField("产品决定", max_length=64, blank=True, help_text="例如 D-X2")
+    note = models.TextField("说明", blank=True)
+    origin = models.CharField("来源", max_length=8, choices=ParameterOrigin.choices, default=ParameterOrigin.STAFF)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "政策参数"
+        verbose_name_plural = "政策参数"
+        ordering = ["jurisdiction__code", "key", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["jurisdiction", "key", "effective_from"], name="policy_parameter_unique_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.jurisdiction.code} {self.key} @ {self.effective_from}"
+
+
+class StatisticKey(models.TextChoices):
+    """Reference statistics named in SCENARIOS.md ("Reference statistics")."""
+
+    REFERENCE_MONTHLY_WAGE = "reference_monthly_wage", "缴费基准值 / 社平工资（月）"
+    AVERAGE_PENSION_MONTHLY = "average_pension_monthly", "月平均基本养老金"
+    # langfang 第三十六条(二): two averages, by the retiree's group
+    AVERAGE_PENSION_INSTITUTION_MONTHLY = "average_pension_institution_monthly", "机关事业单位退休人员月平均基本养老金"
+    AVERAGE_PENSION_ENTERPRISE_MONTHLY = "average_pension_enterprise_monthly", "企业退休人员月平均基本养老金"
+    EMPLOYER_AVERAGE_MONTHLY_WAGE = "employer_average_monthly_wage", "单位上年度职工月平均工资"
+    EMPLOYER_AVERAGE_BASE = "employer_average_base", "单位职工月平均缴费基数"
+    CRITICAL_ILLNESS_DEDUCTIBLE = "critical_illness_deductible", "大病保险起付标准（年）"
+    LARGE_AMOUNT_DEDUCTIBLE = "large_amount_deductible", "大额医疗费用补助起付标准（年）"
+    ANNUAL_AVERAGE_WAGE = "annual_average_wage", "上年度社平工资（年）"
+
+
+class ReferenceStatistic(models.Model):
+    """统计指标: an annual figure the bureau enters, in force from ``effective_from``."""
+
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, related_name="statistics", verbose_name="统筹区"
+    )
+    key = models.CharField("指标", max_length=64, choices=StatisticKey.choices)
+    effective_from = models.DateField("适用起始日期")
+    period_label = models.CharField("统计期", max_length=32, help_text="例如：2023年度")
+    value = models.DecimalField("数值", max_digits=14, decimal_places=2)
+    is_demo = models.BooleanField("演示数据", default=False, help_text="演示用数值，并非官方公布数")
+    source = models.CharField("出处", max_length=255, blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name="录入人"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "统计指标"
+        verbose_name_plural = "统计指标"
+        ordering = ["jurisdiction__code", "key", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["jurisdiction", "key", "effective_from"], name="reference_statistic_unique_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.jurisdiction.code} {self.key} {self.period_label}"

@@ -1,0 +1,225 @@
+"""The resolver: "value of KEY in JURISDICTION on DATE" (政策参数查询).
+
+Rules never hold policy numbers; they receive a :class:`Policy` bound to a
+jurisdiction and a date and ask it for values. A value that no document gives
+raises :class:`PolicyMissing`, naming the jurisdiction, the key and the date
+(POLICY-DIGEST D-X16): nothing is invented.
+
+Values come from an in-memory snapshot of the ``PolicyParameter`` and
+``ReferenceStatistic`` tables, rebuilt when either table changes in this process
+(signals) and at most ``SNAPSHOT_TTL`` seconds old otherwise (other processes).
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .catalog import catalog_labels
+from .models import Jurisdiction, PolicyParameter, ReferenceStatistic, StatisticKey
+
+SNAPSHOT_TTL = 60.0
+
+
+class PolicyError(LookupError):
+    """A value a calculation needs cannot be had."""
+
+
+class PolicyMissing(PolicyError):
+    """No value of a parameter or statistic is in force on the date asked."""
+
+    def __init__(self, jurisdiction: str, key: str, on: date, *, kind: str = "参数", label: str = ""):
+        self.jurisdiction, self.key, self.on, self.kind = jurisdiction, key, on, kind
+        what = f"{key}（{label}）" if label else key
+        super().__init__(
+            f"缺少{kind}：{jurisdiction} 在 {on.isoformat()} 没有 {what} 的取值，"
+            f"需由经办人员录入 (missing {'parameter' if kind == '参数' else 'statistic'} "
+            f"'{key}' for {jurisdiction} on {on.isoformat()})"
+        )
+
+
+class UnknownJurisdiction(PolicyError):
+    def __init__(self, code: str):
+        self.code = code
+        super().__init__(f"未知统筹区 (unknown jurisdiction): {code!r}")
+
+
+def to_decimal(value: Any) -> Any:
+    """Turn numbers (and numeric strings) inside a stored value into ``Decimal``; leave the rest."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, str):
+        try:
+            return Decimal(value) if value.strip() and value.strip()[0] in "-0123456789" else value
+        except InvalidOperation:
+            return value
+    if isinstance(value, list):
+        return [to_decimal(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_decimal(v) for k, v in value.items()}
+    return value
+
+
+@dataclass
+class _Versions:
+    """Dated versions of one key, sorted by effective date."""
+
+    dates: list[date] = field(default_factory=list)
+    rows: list[tuple[Any, str, str]] = field(default_factory=list)  # (value, citation, decision)
+
+    def at(self, on: date) -> tuple[Any, str, str] | None:
+        i = bisect.bisect_right(self.dates, on)
+        return self.rows[i - 1] if i else None
+
+
+@dataclass
+class Snapshot:
+    jurisdictions: dict[str, str]
+    parameters: dict[tuple[str, str], _Versions]
+    statistics: dict[tuple[str, str], _Versions]
+    labels: dict[str, str]
+    built_at: float
+
+
+_lock = threading.Lock()
+_snapshot: Snapshot | None = None
+
+
+def invalidate() -> None:
+    """Forget the snapshot; the next lookup rebuilds it (called on every parameter change)."""
+    global _snapshot
+    _snapshot = None
+
+
+def snapshot() -> Snapshot:
+    global _snapshot
+    snap = _snapshot
+    if snap is None or time.monotonic() - snap.built_at > SNAPSHOT_TTL:
+        with _lock:
+            snap = _snapshot = _build_snapshot()
+    return snap
+
+
+def _build_snapshot() -> Snapshot:
+    params: dict[tuple[str, str], _Versions] = {}
+    for code, key, eff, value, cite, decision in PolicyParameter.objects.order_by("effective_from").values_list(
+        "jurisdiction__code", "key", "effective_from", "value", "citation", "decision"
+    ):
+        v = params.setdefault((code, key), _Versions())
+        v.dates.append(eff)
+        v.rows.append((to_decimal(value), cite, decision))
+    stats: dict[tuple[str, str], _Versions] = {}
+    for code, key, eff, value, label, is_demo in ReferenceStatistic.objects.order_by("effective_from").values_list(
+        "jurisdiction__code", "key", "effective_from", "value", "period_label", "is_demo"
+    ):
+        v = stats.setdefault((code, key), _Versions())
+        v.dates.append(eff)
+        v.rows.append((value, label, "demo" if is_demo else ""))
+    return Snapshot(
+        jurisdictions=dict(Jurisdiction.objects.values_list("code", "name")),
+        parameters=params,
+        statistics=stats,
+        labels=catalog_labels(),
+        built_at=time.monotonic(),
+    )
+
+
+_ABSENT = object()
+
+
+class Policy:
+    """The policy of one jurisdiction on one date, as rules see it.
+
+    ``stats`` overrides stored reference statistics (scenario files do this).
+    Every value read is remembered in ``used`` with its citation, so a result can
+    show which rule values produced it.
+    """
+
+    def __init__(self, jurisdiction: str, on: date, *, stats: Mapping[str, Any] | None = None):
+        snap = snapshot()
+        if jurisdiction not in snap.jurisdictions:
+            raise UnknownJurisdiction(jurisdiction)
+        self.jurisdiction = jurisdiction
+        self.on = on
+        self._snap = snap
+        self._stats = {k: to_decimal(v) for k, v in (stats or {}).items()}
+        self.used: dict[str, str] = {}
+
+    @property
+    def name(self) -> str:
+        return self._snap.jurisdictions[self.jurisdiction]
+
+    def at(self, on: date) -> Policy:
+        """The same jurisdiction on another date (statistic overrides kept)."""
+        other = Policy.__new__(Policy)
+        other.__dict__.update(self.__dict__)
+        other.on = on
+        return other
+
+    def _lookup(self, key: str) -> tuple[Any, str, str] | None:
+        versions = self._snap.parameters.get((self.jurisdiction, key))
+        return versions.at(self.on) if versions else None
+
+    def value(self, key: str, default: Any = _ABSENT) -> Any:
+        """The parameter's value; ``PolicyMissing`` unless a default is given.
+
+        A stored ``null`` means the document says the rule does not exist here
+        (for example no base ceiling in langfang, D-L3) and is returned as ``None``.
+        """
+        row = self._lookup(key)
+        if row is None:
+            if default is not _ABSENT:
+                return default
+            raise PolicyMissing(self.jurisdiction, key, self.on, label=self._snap.labels.get(key, ""))
+        value, cite, decision = row
+        self.used[key] = f"{cite}{', ' + decision if decision else ''}"
+        return value
+
+    def has(self, key: str) -> bool:
+        return self._lookup(key) is not None
+
+    def decimal(self, key: str) -> Decimal:
+        value = self.value(key)
+        if not isinstance(value, Decimal):
+            raise PolicyError(f"参数 {key}（{self.jurisdiction}）不是数值: {value!r}")
+        return value
+
+    def percent(self, key: str) -> Decimal:
+        """A ``*_pct`` parameter as a fraction (8 → 0.08)."""
+        return self.decimal(key) / 100
+
+    def citation(self, key: str) -> str:
+        row = self._lookup(key)
+        return row[1] if row else ""
+
+    def stat(self, key: str) -> Decimal:
+        """A reference statistic in force on the date (or the override given)."""
+        if key in self._stats:
+            self.used[f"stats.{key}"] = "情形给定"
+            return self._stats[key]
+        versions = self._snap.statistics.get((self.jurisdiction, key))
+        row = versions.at(self.on) if versions else None
+        if row is None:
+
+            label = dict(StatisticKey.choices).get(key, "")
+            raise PolicyMissing(self.jurisdiction, key, self.on, kind="统计指标", label=label)
+        value, period, demo = row
+        self.used[f"stats.{key}"] = f"{period}{'（演示数据）' if demo else ''}"
+        return value
+
+
+def resolve(jurisdiction: str, key: str, on: date) -> Any:
+    """Value of KEY in JURISDICTION on DATE."""
+    return Policy(jurisdiction, on).value(key)
