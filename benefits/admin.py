@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -18,6 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from contributions.models import MonthlyDue
+from contributions.selectors import payment_years
 from enrollment.models import EnrolmentSpan, InsuredPerson
 from policy.resolver import PolicyError
 
@@ -69,7 +71,6 @@ class EligibilityPeriodAdmin(admin.ModelAdmin):
     def person_view(self, request: HttpRequest, person_id: int):
         """待遇享受状态说明: timeline, the period in force on a date, the rule and the facts."""
         if not self.has_view_permission(request):
-            from django.core.exceptions import PermissionDenied
 
             raise PermissionDenied
         person = _person_visible(request, person_id)
@@ -84,7 +85,7 @@ class EligibilityPeriodAdmin(admin.ModelAdmin):
         day = _parse(request.GET.get("day")) or today
         answer = selectors.status_on(person, day)
         try:
-            years = selectors.payment_years(person, day)
+            years = payment_years(person, day)
             years_error = ""
         except (PolicyError, ValueError) as exc:
             years, years_error = None, str(exc)

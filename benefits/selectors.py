@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Q
 
-from contributions.calculations.payment_years import PaymentMonths, count_payment_months
-from contributions.models import MonthlyDue
-from enrollment.models import EnrolmentSpan, InsuredPerson, LifeEvent, LifeEventKind
-from policy.resolver import Policy, snapshot
+from enrollment.models import InsuredPerson
+from policy.resolver import snapshot
 
 from .models import EligibilityPeriod, EligibilityState, EligibilityStatus
 
@@ -133,79 +130,3 @@ def claim_allowed(person: InsuredPerson | int, day: date) -> tuple[bool, str]:
     if answer.covered:
         return True, answer.reason
     return False, f"{day} {answer.status_zh}：{answer.reason}（{answer.citation}）".replace("（）", "")
-
-
-# --- payment years (缴费年限) -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PaymentYears:
-    """Months by kind as stored, and as the jurisdiction counts them (calcB's ``count_payment_months``)."""
-
-    jurisdiction: str
-    kinds: dict[str, Decimal]
-    counted: PaymentMonths
-
-    @property
-    def actual_months(self) -> Decimal:
-        """Months actually paid (local and brought in by transfer)."""
-        return self.kinds["local_months"] + self.kinds["other_region_months"]
-
-
-def months_by_kind(person_ids: list[int], on: date) -> dict[int, dict[str, Decimal]]:
-    """Set-based: each person's months by kind on ``on``.
-
-    deemed (InsuredPerson.deemed_months), military (military_months), local actual (paid
-    MonthlyDue months of in-service categories, in the jurisdiction of the person's latest span),
-    other-region actual (months brought by transfer_in life events).
-    """
-    out: dict[int, dict[str, Decimal]] = {}
-    for pid, deemed, military in InsuredPerson.objects.filter(pk__in=person_ids).values_list(
-        "pk", "deemed_months", "military_months"
-    ):
-        out[pid] = {
-            "deemed_months": Decimal(deemed),
-            "military_months": Decimal(military),
-            "local_months": Decimal(0),
-            "other_region_months": Decimal(0),
-        }
-    latest = _latest_jurisdictions(person_ids, on)
-    paid = (
-        MonthlyDue.objects.filter(person_id__in=person_ids, settled_on__isnull=False, settled_on__lte=on)
-        .exclude(category="retiree")
-        .values_list("person_id", "jurisdiction_id")
-        .annotate(n=Count("id"))
-    )
-    for pid, jid, n in paid:
-        if latest.get(pid, (None, None))[1] == jid:
-            out[pid]["local_months"] += n
-    transfers = (
-        LifeEvent.objects.filter(person_id__in=person_ids, kind=LifeEventKind.TRANSFER_IN, occurred_on__lte=on)
-        .values_list("person_id")
-        .annotate(n=Sum("months"))
-    )
-    for pid, n in transfers:
-        out[pid]["other_region_months"] += Decimal(n or 0)
-    return out
-
-
-def _latest_jurisdictions(person_ids: list[int], on: date) -> dict[int, tuple[str, int]]:
-    latest: dict[int, tuple[str, int]] = {}
-    for pid, code, jid in (
-        EnrolmentSpan.objects.filter(person_id__in=person_ids, start__lte=on)
-        .order_by("person_id", "start", "id")
-        .values_list("person_id", "jurisdiction__code", "jurisdiction_id")
-    ):
-        latest[pid] = (code, jid)
-    return latest
-
-
-def payment_years(person: InsuredPerson | int, on: date) -> PaymentYears:
-    """缴费年限 of one person on ``on``, counted as the jurisdiction of their latest span counts it."""
-    pid = person if isinstance(person, int) else person.pk
-    kinds = months_by_kind([pid], on)[pid]
-    code = _latest_jurisdictions([pid], on).get(pid, (None, None))[0]
-    if code is None:
-        raise ValueError(f"参保人员 {pid} 在 {on} 之前没有参保关系")
-    counted = count_payment_months(Policy(code, on), **kinds)
-    return PaymentYears(code, kinds, counted)

@@ -60,6 +60,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -283,7 +284,6 @@ def _code_version() -> str:
     """Digest of the rule's and this module's source: a new rule version re-evaluates everybody."""
     global _CODE_VERSION
     if _CODE_VERSION is None:
-        import sys
 
         text = inspect.getsource(eligibility_rule) + inspect.getsource(sys.modules[__name__])
         _CODE_VERSION = hashlib.md5(text.encode()).hexdigest()

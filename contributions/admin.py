@@ -19,14 +19,15 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from import_export.admin import ExportMixin, ImportExportMixin
 
-from enrollment.admin_mixins import EmployerScopedAdmin, PiiMaskingAdmin
+from enrollment.admin_mixins import EmployerScopedAdmin, PiiMaskingAdmin, can_see_pii
 from enrollment.models import employer_id_of
 
-from . import resources, views
+from . import resources, services, views
 from .models import (
     BackPaymentBill,
     ContributionBase,
@@ -38,6 +39,7 @@ from .models import (
     PaymentAllocation,
     WageDeclaration,
 )
+from .tasks import payments_apply
 
 CHANGE_LIST = "admin/contributions/change_list.html"
 
@@ -102,7 +104,6 @@ class MaskedExportMixin(ExportMixin):
     export_formats = resources.EXPORT_FORMATS
 
     def get_export_resource_kwargs(self, request, **kwargs):
-        from enrollment.admin_mixins import can_see_pii
 
         return {"mask": not can_see_pii(request.user)}
 
@@ -265,7 +266,6 @@ class ArrearsFilter(admin.SimpleListFilter):
         return (("arrears", "欠费（已过截止日未缴清）"), ("open", "未缴清"), ("settled", "已缴清"))
 
     def queryset(self, request, queryset):
-        from django.utils import timezone
 
         if self.value() == "arrears":  # D-X5: unsettled after the due date (contributions.selectors.arrears)
             return queryset.filter(settled_on__isnull=True, due_date__lt=timezone.localdate())
@@ -348,7 +348,6 @@ class PaymentForm(ServiceForm):
         fields = ("person", "amount", "paid_on", "reference")
 
     def service_call(self, **extra):
-        from . import services
 
         d = self.cleaned_data
         return services.payment_record(
@@ -424,7 +423,6 @@ class PaymentAdmin(MaskedExportMixin, PiiMaskingAdmin, ContributionsAdmin):
 
     @admin.action(description="冲抵所选实缴（按最早欠缴月份，后台任务）")
     def apply_selected(self, request, queryset):
-        from .tasks import payments_apply
 
         ids = list(queryset.filter(unapplied_amount__gt=0).values_list("id", flat=True))
         payments_apply.delay(payment_ids=ids)
@@ -463,7 +461,6 @@ class DeferralForm(ServiceForm):
         fields = ("employer", "start", "end", "approved_on", "citation", "note")
 
     def service_call(self, **extra):
-        from . import services
 
         d = self.cleaned_data
         return services.deferral_approve(

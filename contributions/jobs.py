@@ -19,6 +19,7 @@ from django.utils import timezone
 from batch.models import BatchRun
 from batch.runs import ChunkContext, batch_job
 from enrollment.selectors import person_id_bounds
+from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyError
 
 from . import sql
@@ -155,7 +156,6 @@ def dues_generate(ctx: ChunkContext) -> dict[str, int]:
 
 def late_fee_rates(on: date) -> dict[int, int]:
     """Jurisdiction id → daily late-fee rate (millionths) in force on ``on``; jurisdictions without one are left out."""
-    from policy.models import Jurisdiction
 
     rates = {}
     for pk, code in Jurisdiction.objects.values_list("pk", "code"):

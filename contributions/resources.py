@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import tablib
+from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 from import_export.formats import base_formats
 
@@ -19,6 +20,7 @@ from enrollment.identifiers import mask_id_number
 from enrollment.models import Employer, InsuredPerson
 
 from .models import Deferral, MonthlyDue, Payment, WageDeclaration
+from .services import deferral_approve
 
 EXPORT_FORMATS = [base_formats.XLSX, base_formats.CSV]
 
@@ -183,9 +185,7 @@ class DeferralResource(resources.ModelResource):
 
     def do_instance_save(self, instance: Deferral, is_create: bool) -> None:
         """Each new row is an approval through ``deferral_approve`` (its errors become row errors)."""
-        from django.core.exceptions import ValidationError
 
-        from .services import deferral_approve
 
         if not is_create:
             raise ValidationError("已批准的缓缴不能通过导入修改；不同的期间请作为新的一行（id 留空）导入。")

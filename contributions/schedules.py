@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 from datetime import date
 
+from policy.models import Jurisdiction
+from policy.resolver import Policy
+
 from .periods import CALENDAR_YEAR
 
 TZ = "Asia/Shanghai"
@@ -41,8 +44,6 @@ def schedules_sync(reset_dates: dict[str, str], *, Crontab, Periodic) -> int:
 
 def reset_dates_from_policy(on: date) -> dict[str, str]:
     """Reset day of every jurisdiction as the policy stands on ``on`` (staff-entered values included)."""
-    from policy.models import Jurisdiction
-    from policy.resolver import Policy
 
     return {
         code: str(Policy(code, on).value("contribution.reset_month_day", CALENDAR_YEAR))

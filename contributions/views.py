@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from urllib.parse import quote
 
 from django import forms
 from django.contrib import admin, messages
@@ -61,7 +62,6 @@ def _xlsx(content: bytes, filename: str) -> HttpResponse:
 
 
 def _quote(name: str) -> str:
-    from urllib.parse import quote
 
     return quote(name)
 

@@ -23,6 +23,8 @@ from django.db import connection, transaction
 
 from funds.credits import month_start, next_month
 from funds.ledger_sql import month_totals_rebuild_sql
+from funds.posting import fund_account
+from policy.models import Jurisdiction
 
 STEP = 10**10  # entry ids: kind_code × STEP + month_index × 10**8 + person_id
 
@@ -91,8 +93,6 @@ def load_history(*, jurisdiction_id: int, first_month: date, months: int, log=pr
     """Write MONTHS months of history from FIRST_MONTH; returns counts and seconds."""
     if connection.vendor != "postgresql":
         raise RuntimeError("bench history is PostgreSQL only")
-    from funds.posting import fund_account
-    from policy.models import Jurisdiction
 
     jur = Jurisdiction.objects.get(pk=jurisdiction_id)
     pool = fund_account(jur, "pooled").pk

@@ -30,7 +30,7 @@ from enrollment.identifiers import mask_id_number
 from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyError
 
-from . import health, posting, selectors
+from . import death, health, posting, selectors
 from .models import (
     AccountKind,
     CreditSuspension,
@@ -40,6 +40,7 @@ from .models import (
     Reconciliation,
     ShortfallSettlement,
 )
+from .reconcile import reconcile
 
 
 class LedgerPaginator(Paginator):
@@ -102,7 +103,7 @@ class FundAccountAdmin(ReadOnlyAdmin):
             for account in accounts:
                 try:
                     if data["event"] in ("death_heirs", "death_no_heirs"):
-                        entry = posting.post_death(
+                        entry = death.post_death(
                             person=account.person_id,
                             jurisdiction=account.jurisdiction,
                             on=data["on"],
@@ -281,7 +282,6 @@ class FundAccountAdmin(ReadOnlyAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         if request.method == "POST":
-            from .reconcile import reconcile
 
             result = reconcile()
             level = messages.SUCCESS if result.ok else messages.ERROR

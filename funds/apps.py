@@ -6,3 +6,12 @@ class FundsConfig(AppConfig):
 
     name = "funds"
     verbose_name = "基金"
+
+    def ready(self) -> None:
+        # The clearance service sits below the ledger: the ledger plugs its poster in (no upward import).
+        # Imported here because app modules may import models only once the registry is ready.
+        from contributions.retirement.services import ledger_poster_register
+
+        from .clearance import post_clearance_case
+
+        ledger_poster_register(post_clearance_case)

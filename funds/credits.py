@@ -17,6 +17,8 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
+from contributions.calculations.personal_account import monthly_account_credit
+from contributions.models import EmployerBase
 from policy.models import Jurisdiction
 from policy.resolver import Policy
 
@@ -50,7 +52,6 @@ def employer_average_bases(employer_ids: list[int], month: date) -> dict[int, De
     credited on the jurisdiction's statistic, as retirees without an employer are
     (第九条 "所在单位无在职职工的", D-S4).
     """
-    from contributions.models import EmployerBase
 
     if not employer_ids:
         return {}
@@ -77,7 +78,6 @@ def retiree_monthly_amount(
 ) -> Decimal:
     """The month's credit for a retiree (calcA's rule), with the employer's average base where it is the basis
     and the employer's kind where it picks the average pension (langfang 第三十六条(二))."""
-    from contributions.calculations.personal_account import monthly_account_credit
 
     stats = {"employer_average_base": employer_average_base} if employer_average_base is not None else None
     policy = Policy(jurisdiction, month, stats=stats)

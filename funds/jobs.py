@@ -6,6 +6,7 @@ from batch.runs import ChunkContext, batch_job
 from enrollment.selectors import person_id_bounds
 
 from .credits import credit_retirees, interest_rates, month_start, post_interest_chunk
+from .receipts import post_unposted_contributions
 
 
 @batch_job("funds.retiree_credits", ids=person_id_bounds, label="退休人员个人账户按月划入")
@@ -41,7 +42,6 @@ def interest_post(ctx: ChunkContext) -> dict[str, int]:
 @batch_job("funds.contributions_post", ids=person_id_bounds, label="缴费到账记账")
 def contributions_post(ctx: ChunkContext) -> dict[str, int]:
     """Posts every payment allocation of the chunk that has no entry yet (idempotent)."""
-    from .receipts import post_unposted_contributions
 
     return post_unposted_contributions(
         lo=ctx.lo, hi=ctx.hi, jurisdiction=ctx.jurisdiction, run_id=ctx.run.pk, user_id=ctx.user_id

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import connection
 
+from .errors import InsufficientBalance, UnbalancedEntry
 from .models import NON_NEGATIVE, PER_PERSON
 
 TMP = "funds_tmp_post"
@@ -269,8 +270,6 @@ def post_entries_bulk(
     the trigger on PostgreSQL). Balances move in one UPDATE. Returns ``entries``
     (new ones) and ``postings``. Runs in the caller's transaction.
     """
-    from .posting import UnbalancedEntry
-
     for spec in specs:
         if sum((Decimal(a) for _, a in spec["legs"]), Decimal(0)) != 0 or len(spec["legs"]) < 2:
             raise UnbalancedEntry(f"凭证 {spec['business_key']} 借贷不平")
@@ -353,8 +352,6 @@ def post_entries_bulk(
         )
         short = cur.fetchone()
         if short is not None:
-            from .posting import InsufficientBalance
-
             raise InsufficientBalance(short[0], -Decimal(str(short[2])), Decimal(str(short[1])))
         cur.execute(
             f"""UPDATE funds_accountbalance SET balance = ROUND(balance + s.total, 2)

@@ -9,7 +9,7 @@ from the clock (the recording timestamp is the only exception).
 - :func:`post_contribution_received` — contributions paid, split pool / account.
 - :func:`post_retirement_clearance` — 退休清缴 lump sum split (ziyang 第九条(五), langfang 第三十四条).
 - :func:`post_account_payment` — the account pays (refused beyond the balance).
-- :func:`post_death` — balance to heirs, or to the pool when there are none.
+- :func:`funds.death.post_death` — balance to heirs, or to the pool when there are none.
 - :func:`post_transfer_out` — the balance follows the person, or is paid to them.
 - :func:`post_interest` — one account's yearly interest (the batch does the population).
 - :func:`post_reserve_extraction`, :func:`post_benefit_payment` — fund-level moves.
@@ -25,15 +25,19 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Round
 from django.utils import timezone
 
+from contributions.calculations.personal_account import monthly_account_credit
+from enrollment.models import EnrolmentSpan
 from policy.calculations import money
 from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyMissing
 
+from .errors import DuplicatePosting, InsufficientBalance, LedgerError, UnbalancedEntry
+from .ledger_sql import month_totals_upsert
 from .models import (
     NON_NEGATIVE,
     PER_PERSON,
@@ -49,30 +53,6 @@ from .models import (
 ZERO = Decimal("0")
 
 
-class LedgerError(Exception):
-    """A posting the ledger refuses."""
-
-
-class DuplicatePosting(LedgerError):
-    """The business key has been posted already (记账业务重复)."""
-
-    def __init__(self, business_key: str):
-        self.business_key = business_key
-        super().__init__(f"业务已记账，不能重复记账 (already posted): {business_key}")
-
-
-class InsufficientBalance(LedgerError):
-    """Money would leave an account that may not go below zero (余额不足)."""
-
-    def __init__(self, account: FundAccount | int, needed: Decimal, available: Decimal | None):
-        self.account, self.needed, self.available = account, needed, available
-        super().__init__(f"账户 {account} 余额不足：需支出 {needed}，可用 {available} (insufficient balance)")
-
-
-class UnbalancedEntry(LedgerError):
-    """The legs of an entry do not sum to zero (借贷不平)."""
-
-
 @dataclass(frozen=True)
 class Leg:
     """One line to post: ``amount > 0`` credits the account, ``< 0`` debits it."""
@@ -85,7 +65,7 @@ class Leg:
 # Accounts
 
 
-def _jurisdiction(jurisdiction: str | Jurisdiction) -> Jurisdiction:
+def jurisdiction_of(jurisdiction: str | Jurisdiction) -> Jurisdiction:
     return jurisdiction if isinstance(jurisdiction, Jurisdiction) else Jurisdiction.objects.get(code=jurisdiction)
 
 
@@ -114,26 +94,26 @@ def fund_account(jurisdiction: str | Jurisdiction, kind: str, *, on: date | None
     """The jurisdiction's fund-level account of KIND (统筹基金, 风险储备金, 财政专户 …), opened on first use."""
     if kind in (AccountKind.PERSONAL, AccountKind.SUSPENSE):
         raise ValueError("personal and suspense accounts belong to a person: use personal_account()")
-    return _account_get_or_open(_jurisdiction(jurisdiction), kind, None, on or date(2000, 1, 1))
+    return _account_get_or_open(jurisdiction_of(jurisdiction), kind, None, on or date(2000, 1, 1))
 
 
 def personal_account(person, jurisdiction: str | Jurisdiction, *, on: date) -> FundAccount:
     """个人账户 of the person in the jurisdiction, opened on first use."""
-    return _account_get_or_open(_jurisdiction(jurisdiction), AccountKind.PERSONAL, _pk(person), on)
+    return _account_get_or_open(jurisdiction_of(jurisdiction), AccountKind.PERSONAL, pk_of(person), on)
 
 
 def suspense_account(person, jurisdiction: str | Jurisdiction, *, on: date) -> FundAccount:
     """The person's suspense account: credits held while their employer's credits are suspended."""
-    return _account_get_or_open(_jurisdiction(jurisdiction), AccountKind.SUSPENSE, _pk(person), on)
+    return _account_get_or_open(jurisdiction_of(jurisdiction), AccountKind.SUSPENSE, pk_of(person), on)
 
 
-def _pk(obj) -> int:
+def pk_of(obj) -> int:
     return obj if isinstance(obj, int) else obj.pk
 
 
 def balance_of(account: FundAccount | int) -> Decimal:
     """Current raw balance (贷正借负) from :class:`AccountBalance`."""
-    return AccountBalance.objects.filter(account_id=_pk(account)).values_list("balance", flat=True).first() or ZERO
+    return AccountBalance.objects.filter(account_id=pk_of(account)).values_list("balance", flat=True).first() or ZERO
 
 
 # ---------------------------------------------------------------------------
@@ -177,7 +157,7 @@ def post_entry(
     total = sum((amt for _, amt in merged), ZERO)
     if total != 0 or len(merged) < 2:
         raise UnbalancedEntry(f"凭证 {business_key} 借贷不平或分录不足两行：合计 {total}，{len(merged)} 个账户")
-    jur = _jurisdiction(jurisdiction)
+    jur = jurisdiction_of(jurisdiction)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -185,7 +165,7 @@ def post_entry(
                     business_key=business_key,
                     kind=kind,
                     jurisdiction=jur,
-                    person_id=_pk(person) if person is not None else None,
+                    person_id=pk_of(person) if person is not None else None,
                     effective_on=effective_on,
                     recorded_at=timezone.now(),
                     memo=memo[:255],
@@ -224,9 +204,7 @@ def _apply_balances(merged: list[tuple[FundAccount, Decimal]]) -> None:
 
 def _add_month_totals(merged: list[tuple[FundAccount, Decimal]], effective_on: date, kind: str) -> None:
     """Keep the fund-level accounts' month totals (:class:`AccountMonthTotal`) in step."""
-    from django.db import connection
 
-    from .ledger_sql import month_totals_upsert
 
     rows = [(a.pk, amount) for a, amount in merged if a.kind not in PER_PERSON]
     if not rows:
@@ -294,9 +272,8 @@ def post_retirement_clearance(
     第三十四条 "按在职职工比例"); ``pool_only`` sends it all to the pool (sanmenxia
     第八条 for never-enrolled retirees). Silent seeds raise ``PolicyMissing``.
     """
-    from contributions.calculations.personal_account import monthly_account_credit
 
-    jur = _jurisdiction(jurisdiction)
+    jur = jurisdiction_of(jurisdiction)
     policy = Policy(jur.code, on)
     key = "funds.clearance_never_enrolled_account_share" if never_enrolled else "funds.clearance_account_share"
     rule = policy.value(key)
@@ -315,7 +292,7 @@ def post_retirement_clearance(
     if to_account:
         legs.append(Leg(personal_account(person, jur, on=on), to_account))
     return post_entry(
-        business_key=business_key or f"clearance:{_pk(person)}:{on.isoformat()}",
+        business_key=business_key or f"clearance:{pk_of(person)}:{on.isoformat()}",
         kind=EntryKind.CLEARANCE,
         jurisdiction=jur,
         effective_on=on,
@@ -337,13 +314,13 @@ def post_account_payment(
     user=None,
 ) -> JournalEntry:
     """The personal account pays (medical costs, family members' premiums …). Refused beyond the balance."""
-    jur = _jurisdiction(jurisdiction)
+    jur = jurisdiction_of(jurisdiction)
     amount = Decimal(amount)
     if amount <= 0:
         raise ValidationError({"amount": "支付金额须大于零。"})
-    account = FundAccount.objects.filter(jurisdiction=jur, kind=AccountKind.PERSONAL, person_id=_pk(person)).first()
+    account = FundAccount.objects.filter(jurisdiction=jur, kind=AccountKind.PERSONAL, person_id=pk_of(person)).first()
     if account is None:
-        raise InsufficientBalance(f"{jur.code}:personal:{_pk(person)}", amount, ZERO)
+        raise InsufficientBalance(f"{jur.code}:personal:{pk_of(person)}", amount, ZERO)
     return post_entry(
         business_key=business_key,
         kind=EntryKind.ACCOUNT_PAYMENT,
@@ -356,53 +333,8 @@ def post_account_payment(
     )
 
 
-def _personal_or_none(person, jur: Jurisdiction) -> FundAccount | None:
-    return FundAccount.objects.filter(jurisdiction=jur, kind=AccountKind.PERSONAL, person_id=_pk(person)).first()
-
-
-def post_death(*, person, jurisdiction: str | Jurisdiction, on: date, heirs: bool, user=None) -> JournalEntry | None:
-    """死亡: the balance is paid to the heirs or named beneficiaries, or goes to the pool when there are none.
-
-    Heirs: langfang 第四十四条, xianning 细则 第十三条, sanmenxia 第九条, ziyang 第十一条(一)3,
-    hunan 第四十四条. No heirs → pool where ``funds.death_without_heirs`` says ``pool``
-    (langfang, sanmenxia, ziyang); elsewhere the seed is silent (``PolicyMissing``).
-    Credits stop through the enrolment span, which the death event closes. A retiree's credit for
-    the month of death, when due (ziyang 第十一条(一)3), is posted first if the month's run has not
-    yet posted it: the payout is once per account, so a credit after it would stay in the account.
-    Returns None when the account is empty.
-    """
-    from .credits import credit_retirees  # credits post through this module
-
-    jur = _jurisdiction(jurisdiction)
-    account = _personal_or_none(person, jur)
-    if account is None:
-        return None
-    with transaction.atomic():
-        pid = _pk(person)
-        credit_retirees(
-            lo=pid, hi=pid + 1, month=on, jurisdiction=jur.code, run_id=None, user_id=getattr(user, "pk", None)
-        )
-        amount = AccountBalance.objects.select_for_update().get(account=account).balance
-        if amount <= 0:
-            return None
-        if heirs:
-            kind, other, memo = EntryKind.DEATH_INHERITANCE, fund_account(jur, AccountKind.BANK), "死亡：余额支付继承人"
-        else:
-            policy = Policy(jur.code, on)
-            if policy.value("funds.death_without_heirs") != "pool":
-                raise PolicyMissing(jur.code, "funds.death_without_heirs", on, label="无继承人时个人账户余额的去向")
-            kind, other = EntryKind.DEATH_TO_POOL, fund_account(jur, AccountKind.POOLED)
-            memo = f"死亡无继承人：余额并入统筹基金（{policy.citation('funds.death_without_heirs')}）"
-        return post_entry(
-            business_key=f"death:{account.pk}",
-            kind=kind,
-            jurisdiction=jur,
-            effective_on=on,
-            legs=[Leg(account, -amount), Leg(other, amount)],
-            memo=memo,
-            person=person,
-            user=user,
-        )
+def personal_account_or_none(person, jur: Jurisdiction) -> FundAccount | None:
+    return FundAccount.objects.filter(jurisdiction=jur, kind=AccountKind.PERSONAL, person_id=pk_of(person)).first()
 
 
 TRANSFER_DESTINATIONS = ("out_of_province", "in_province")
@@ -428,7 +360,7 @@ def post_transfer_out(
     """
     if destination not in TRANSFER_DESTINATIONS or mode not in TRANSFER_MODES:
         raise ValidationError({"destination": f"转出去向 {destination!r} / 方式 {mode!r} 无效"})
-    jur = _jurisdiction(jurisdiction)
+    jur = jurisdiction_of(jurisdiction)
     policy = Policy(jur.code, on)
     allowed = policy.value("funds.transfer_out_modes")
     modes = allowed.get(destination) if isinstance(allowed, dict) else None
@@ -439,7 +371,7 @@ def post_transfer_out(
             return None  # the balance stays usable here (hunan 第四十四条: 省内不划转、不提现)
         cite = policy.citation("funds.transfer_out_modes")
         raise ValidationError({"mode": f"{jur.name} {destination} 转出只允许 {', '.join(modes)}（{cite}）"})
-    account = _personal_or_none(person, jur)
+    account = personal_account_or_none(person, jur)
     if account is None:
         return None
     with transaction.atomic():
@@ -485,7 +417,7 @@ def post_benefit_payment(
     *, jurisdiction: str | Jurisdiction, amount: Decimal, on: date, business_key: str, memo: str = "", person=None
 ) -> JournalEntry:
     """统筹基金支付 (claims settled): pool → bank."""
-    jur = _jurisdiction(jurisdiction)
+    jur = jurisdiction_of(jurisdiction)
     amount = Decimal(amount)
     return post_entry(
         business_key=business_key,
@@ -502,7 +434,7 @@ def post_reserve_extraction(
     *, jurisdiction: str | Jurisdiction, year: int, amount: Decimal, on: date, user=None
 ) -> JournalEntry:
     """提取风险储备金 for YEAR: pool → risk reserve (xianning 办法 四(三)4(3); sanmenxia 第四十八条)."""
-    jur = _jurisdiction(jurisdiction)
+    jur = jurisdiction_of(jurisdiction)
     amount = money(Decimal(amount))
     return post_entry(
         business_key=f"reserve-extraction:{jur.code}:{year}",
@@ -546,7 +478,6 @@ def suspension_release(suspension: CreditSuspension, *, on: date, user=None) -> 
 
     Returns the number of accounts released. Idempotent: an empty suspense account posts nothing.
     """
-    from enrollment.models import EnrolmentSpan
 
     with transaction.atomic():
         if suspension.end is None:

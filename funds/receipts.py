@@ -26,15 +26,17 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import CharField, Exists, OuterRef, Q, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from contributions.models import PaymentAllocation
 from policy.calculations import money
 from policy.models import Jurisdiction
 from policy.resolver import Policy
 
 from .ledger_sql import post_entries_bulk
-from .models import NON_NEGATIVE, AccountBalance, AccountKind, CreditSuspension, EntryKind, FundAccount
+from .models import NON_NEGATIVE, AccountBalance, AccountKind, CreditSuspension, EntryKind, FundAccount, JournalEntry
 from .posting import LedgerError, account_code, fund_account
 
 ZERO = Decimal("0")
@@ -142,7 +144,6 @@ def _fund_accounts(jurisdiction_id: int, on: date, cache: dict) -> dict[str, int
 
 def contribution_specs(allocations: list) -> list[dict]:
     """The entries (as specs for :func:`post_entries_bulk`) that these allocations produce."""
-    from contributions.models import PaymentAllocation
 
     if not allocations:
         return []
@@ -213,7 +214,6 @@ def post_contribution_received(allocations, *, run_id: int | None = None, user=N
 
     Returns ``{"entries": new entries, "postings": …}``. One transaction; batches of 2 000.
     """
-    from contributions.models import PaymentAllocation
 
     if isinstance(allocations, PaymentAllocation):
         allocations = [allocations]
@@ -237,12 +237,8 @@ def post_contribution_received(allocations, *, run_id: int | None = None, user=N
 
 def unposted_allocations(lo: int, hi: int, jurisdiction: str | None = None):
     """Allocations of persons ``lo <= id < hi`` that have no ``contribution:<id>`` entry yet."""
-    from django.db.models import Exists, OuterRef, Value
-    from django.db.models.functions import Cast, Concat
 
-    from contributions.models import PaymentAllocation
 
-    from .models import JournalEntry
 
     qs = PaymentAllocation.objects.filter(due__person_id__gte=lo, due__person_id__lt=hi)
     if jurisdiction:
@@ -252,7 +248,6 @@ def unposted_allocations(lo: int, hi: int, jurisdiction: str | None = None):
 
 
 def _char():
-    from django.db.models import CharField
 
     return CharField(max_length=20)
 
@@ -261,7 +256,6 @@ def post_unposted_contributions(
     *, lo: int, hi: int, jurisdiction: str | None, run_id: int | None, user_id: int | None
 ) -> dict[str, int]:
     """Batch step: post every allocation of the chunk not posted yet (idempotent)."""
-    from contributions.models import PaymentAllocation
 
     ids = list(unposted_allocations(lo, hi, jurisdiction).values_list("pk", flat=True))
     totals = {"entries": 0, "postings": 0}

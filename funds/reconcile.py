@@ -25,6 +25,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from .ledger_sql import month_totals_from_postings_sql
 from .models import Reconciliation
 
 SAMPLE = 50  # breaks listed per check (all are counted)
@@ -275,7 +276,6 @@ def check_contribution_split() -> tuple[int, list[Break]]:
 
 def check_month_totals() -> tuple[int, list[Break]]:
     """The fund-level accounts' month totals equal their postings by month and kind."""
-    from .ledger_sql import month_totals_from_postings_sql
 
     sql = f"""
         SELECT COALESCE(t.account_id, s.account_id), COALESCE(t.month, s.month), COALESCE(t.kind, s.kind),

@@ -18,6 +18,8 @@ from batch.tasks import start_run
 from policy.models import Jurisdiction
 from policy.resolver import Policy
 
+from .reconcile import reconcile
+
 log = logging.getLogger(__name__)
 
 
@@ -71,7 +73,6 @@ def contributions_post_nightly() -> int:
 @shared_task(name="funds.reconcile_nightly")
 def reconcile_nightly() -> dict:
     """Check every invariant; the result is kept as a Reconciliation row (and logged when broken)."""
-    from .reconcile import reconcile
 
     result = reconcile()
     if not result.ok:

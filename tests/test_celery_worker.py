@@ -196,8 +196,8 @@ def test_nightly_on_two_workers_survives_a_killed_worker(redis_broker):
     from batch.models import BatchChunk
     from batch.runs import run_in_process
     from batch.tasks import resume_run, start_run
-    from operations.jobs import CHANGE_KINDS, changes
     from contributions.models import MonthlyDue
+    from operations.jobs import CHANGE_KINDS, changes
     from tests.test_nightly_equivalence import NIGHT, mixed_population
 
     people = mixed_population()

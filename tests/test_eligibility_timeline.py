@@ -18,9 +18,10 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from benefits.models import EligibilityPeriod, EligibilityState
-from benefits.selectors import claim_allowed, payment_years, status_on
+from benefits.selectors import claim_allowed, status_on
 from benefits.services import eligibility_refresh
 from contributions.models import MonthlyDue
+from contributions.selectors import payment_years
 from enrollment import services
 from enrollment.models import LifeEvent
 from operations.demo.population import credit_code, id_number

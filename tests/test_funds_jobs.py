@@ -23,7 +23,7 @@ from django.utils import timezone
 from batch.models import RunStatus
 from batch.runs import run_in_process
 from enrollment import services
-from funds import posting
+from funds import death, posting
 from funds.interest import interest_for_year, yearly_interest
 from funds.models import AccountBalance, AccountKind, EntryKind, FundAccount, JournalEntry, Posting
 from funds.posting import Leg
@@ -434,7 +434,7 @@ def test_death_payout_takes_the_death_months_credit_with_it(stats):
     z = person("ziyang", category="retiree", start=date(2020, 1, 1))
     credits_run("2024-05", jurisdiction="ziyang")
     services.life_event_record(person=z, kind="death", occurred_on=date(2024, 6, 1), jurisdiction="ziyang")
-    entry = posting.post_death(person=z, jurisdiction="ziyang", on=date(2024, 6, 1), heirs=True)
+    entry = death.post_death(person=z, jurisdiction="ziyang", on=date(2024, 6, 1), heirs=True)
     assert entry.kind == EntryKind.DEATH_INHERITANCE
     assert -entry.postings.get(account__kind=AccountKind.PERSONAL).amount == D("168.00")  # May and June, 2 × 84
     # June's run later finds the credit posted; July is past the death: nothing is left in the account

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
-from funds import posting
+from funds import death, posting
 from funds.models import AccountBalance, AccountKind, EntryKind, FundAccount, JournalEntry, Posting
 from funds.posting import DuplicatePosting, InsufficientBalance, Leg, UnbalancedEntry
 from funds.receipts import post_contribution_received, split_principal
@@ -243,12 +243,12 @@ def test_death_pays_heirs_or_goes_to_the_pool_where_the_seed_says_so():
     credit(b, "ziyang", "84.00", "t:b")
     pool = posting.fund_account("ziyang", AccountKind.POOLED)
     bank = posting.fund_account("ziyang", AccountKind.BANK)
-    e1 = posting.post_death(person=a, jurisdiction="ziyang", on=date(2024, 3, 5), heirs=True)
+    e1 = death.post_death(person=a, jurisdiction="ziyang", on=date(2024, 3, 5), heirs=True)
     assert e1.kind == EntryKind.DEATH_INHERITANCE and bal(bank) == D("168.00")  # bank credited: money out
-    e2 = posting.post_death(person=b, jurisdiction="ziyang", on=date(2024, 3, 5), heirs=False)
+    e2 = death.post_death(person=b, jurisdiction="ziyang", on=date(2024, 3, 5), heirs=False)
     assert e2.kind == EntryKind.DEATH_TO_POOL
     assert bal(pool) == D("-336.00") + D("168.00")  # four credits out, one balance back
-    assert posting.post_death(person=b, jurisdiction="ziyang", on=date(2024, 3, 6), heirs=False) is None  # empty now
+    assert death.post_death(person=b, jurisdiction="ziyang", on=date(2024, 3, 6), heirs=False) is None  # empty now
 
 
 def test_death_without_heirs_where_the_seed_is_silent_needs_a_value():
@@ -256,7 +256,7 @@ def test_death_without_heirs_where_the_seed_is_silent_needs_a_value():
     p = person("hunan", category="retiree")
     credit(p, "hunan", "75.00", "t:1")
     with pytest.raises(PolicyMissing, match=r"funds\.death_without_heirs"):
-        posting.post_death(person=p, jurisdiction="hunan", on=date(2024, 3, 5), heirs=False)
+        death.post_death(person=p, jurisdiction="hunan", on=date(2024, 3, 5), heirs=False)
 
 
 def test_transfer_out_follows_each_seed():

@@ -13,9 +13,8 @@ from batch.models import BatchChunk, RunStatus
 from batch.runs import chunk_execute, create_run, run_in_process
 from batch.tasks import resume_run
 from benefits import services as benefit_services
-from operations.jobs import CHANGE_KINDS, changes
 from benefits.models import EligibilityPeriod
-from operations.jobs import NIGHTLY
+from operations.jobs import CHANGE_KINDS, NIGHTLY, changes
 from tests.test_eligibility_timeline import add_dues, langfang_employee
 
 pytestmark = pytest.mark.django_db

@@ -36,6 +36,7 @@ from .models import (
     SettlementFile,
 )
 from .services import ClaimError, claim_adjudicate, claim_business_key, claim_mark_paid, claim_reverse
+from .tasks import settlement_file_process
 
 RESULT_LABELS = {f: Claim._meta.get_field(f).verbose_name for f in RESULT_FIELDS}
 # 商业健康补充医疗保险: the result says who pays it (not a fund; adjudication module docstring, 第二十八条).
@@ -472,7 +473,6 @@ class SettlementFileAdmin(admin.ModelAdmin):
         return obj is None and super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        from .tasks import settlement_file_process
 
         obj.uploaded_by = request.user
         obj.original_name = getattr(form.cleaned_data.get("file"), "name", "")

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from benefits.models import EligibilityPeriod, EligibilityState, EligibilityStatus
+from benefits.services import eligibility_refresh
 from enrollment.models import EnrolmentSpan, InsuredPerson
 from funds.models import AccountBalance, AccountKind
 
@@ -111,7 +112,6 @@ def person_contexts(
     states = dict(EligibilityState.objects.filter(person_id__in=ids).values_list("person_id", "error"))
     missing = [pid for pid in ids if pid not in states]
     if missing and refresh_missing:
-        from benefits.services import eligibility_refresh
 
         eligibility_refresh(missing, as_of)
         states = dict(EligibilityState.objects.filter(person_id__in=ids).values_list("person_id", "error"))

@@ -31,9 +31,11 @@ from policy.calculations import InputError
 from policy.models import Jurisdiction
 from policy.resolver import PolicyError
 
-from .adjudication import Acc, ClaimFacts, Coverage, Decision, decide
+from .adjudication import Acc, ClaimFacts, Coverage, Decision, PersonFacts, decide
 from .items import item_from_row
 from .models import (
+    ACCUMULATOR_AMOUNTS,
+    ACCUMULATOR_COUNTS,
     RESULT_FIELDS,
     RULE_FACT_FIELDS,
     AccumulatorAdjustment,
@@ -125,7 +127,6 @@ def evaluate(facts: ClaimFacts, ctx: PersonContext, accs: Mapping[int, Acc], bal
 
 
 def _nobody(ctx: PersonContext):
-    from .adjudication import PersonFacts
 
     return PersonFacts(ctx.person_id, ctx.birth_date, ctx.sex, "employee", "combined", "enterprise")
 
@@ -195,7 +196,6 @@ def negate(deltas: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _acc_fields() -> tuple[str, ...]:
-    from .models import ACCUMULATOR_AMOUNTS, ACCUMULATOR_COUNTS
 
     return (*ACCUMULATOR_AMOUNTS, *ACCUMULATOR_COUNTS)
 

@@ -6,7 +6,7 @@ from datetime import date
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -208,7 +208,6 @@ class RetirementClearanceCaseAdmin(SimpleHistoryAdmin):
     def pay_view(self, request, case_id: int):
         case = get_object_or_404(self.get_queryset(request), pk=case_id)
         if not self.has_change_permission(request, case):
-            from django.core.exceptions import PermissionDenied
 
             raise PermissionDenied
         form = PaymentForm(request.POST or None, initial={"paid_on": date.today()})

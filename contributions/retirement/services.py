@@ -6,7 +6,7 @@ is :func:`contributions.calculations.retirement.legal_age_date` with the
 ``retirement.age_*`` parameters (only hunan gives ages, 第二十八条, 第二十九条; elsewhere
 the scan cannot select by age and counts the persons it skipped, and a case is
 opened by a case worker when the pension is approved). Months by kind come from
-:func:`benefits.selectors.months_by_kind` and are counted by calcB's
+:func:`contributions.selectors.months_by_kind` and are counted by calcB's
 ``count_payment_months``.
 
 Flow: open (scan or case worker) → approve: nothing owed → retiree status from
@@ -22,7 +22,7 @@ every night until the years are met.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -35,14 +35,15 @@ from django.utils import timezone
 
 from batch.bulk import insert_objects
 from batch.history import history_record
-from benefits.selectors import months_by_kind
 from contributions.calculations.payment_years import count_payment_months
 from contributions.calculations.retirement import KEEP_PAYING_KEY, clearance, first_of_next_month, legal_age_date
 from contributions.models import MonthlyDue
+from contributions.selectors import months_by_kind
 from enrollment.models import EnrolmentSpan, InsuredPerson, Sex
+from enrollment.services import life_event_record
 from policy.calculations import InputError
 from policy.models import Jurisdiction
-from policy.resolver import Policy, PolicyError, PolicyMissing
+from policy.resolver import Policy, PolicyError
 
 from .models import CaseOption, CaseReason, CaseStatus, RetirementClearanceCase
 
@@ -437,7 +438,6 @@ def case_choose_keep_paying(case: RetirementClearanceCase, *, on: date, user=Non
 
 
 def _retire(case: RetirementClearanceCase, *, retiree_from: date, user=None) -> None:
-    from enrollment.services import life_event_record
 
     life_event_record(
         person=case.person,
@@ -503,40 +503,22 @@ def case_record_payment(
     return case
 
 
-def _post_ledger(case: RetirementClearanceCase, *, paid_on: date, user=None) -> None:
-    """fundsC's posting: the account share per ``funds.clearance_account_share``; silent seeds noted, not guessed."""
-    from funds.posting import post_retirement_clearance
+#: 记账接口 (a port): the ledger sits above contributions, so it registers its clearance poster here when
+#: the funds app starts (:meth:`funds.apps.FundsConfig.ready`) instead of being imported from below.
+#: Signature: ``poster(case, *, paid_on, user) -> None``; it sets ``ledger_entry_id`` / ``ledger_note``.
+_ledger_poster: Callable[..., None] | None = None
 
-    policy = Policy(case.jurisdiction.code, paid_on)
-    if not policy.has("funds.clearance_account_share"):
-        case.ledger_note = (
-            f"{case.jurisdiction.name}文件未规定退休清缴费用划入个人账户的方式（funds.clearance_account_share），"
-            "未记账，待经办人员录入参数后补记（D-X16）。"
-        )
+
+def ledger_poster_register(poster: Callable[..., None]) -> None:
+    global _ledger_poster
+    _ledger_poster = poster
+
+
+def _post_ledger(case: RetirementClearanceCase, *, paid_on: date, user=None) -> None:
+    if _ledger_poster is None:
+        case.ledger_note = "未记账：基金账簿未启用（funds 应用未安装）。"
         return
-    age = (
-        paid_on.year
-        - case.person.birth_date.year
-        - ((paid_on.month, paid_on.day) < (case.person.birth_date.month, case.person.birth_date.day))
-    )
-    try:
-        entry = post_retirement_clearance(
-            person=case.person,
-            jurisdiction=case.jurisdiction,
-            on=paid_on,
-            lump_sum=case.bill_amount or Decimal(0),
-            base=case.lump_sum_base or Decimal(0),
-            months=case.shortfall_months or 0,
-            age=age,
-            category=case.category,
-            business_key=f"clearance-case:{case.pk}",
-            user=user,
-        )
-    except PolicyMissing as exc:
-        case.ledger_note = f"未记账：{exc}"
-        return
-    case.ledger_entry_id = entry.pk
-    case.ledger_note = entry.memo
+    _ledger_poster(case, paid_on=paid_on, user=user)
 
 
 def case_close(case: RetirementClearanceCase, *, on: date, note: str = "") -> RetirementClearanceCase:

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from batch.runs import run_in_process
+from contributions.calculations.personal_account import age_in_month
 from enrollment.models import EnrolmentSpan
 from funds.credits import month_start, next_month
 from funds.ledger_sql import post_entries_bulk
@@ -45,7 +46,6 @@ def _demo_wage(person_id: int) -> Decimal:
 
 
 def _age(birth: date, month: date) -> int:
-    from contributions.calculations.personal_account import age_in_month
 
     return age_in_month(birth, month)
 

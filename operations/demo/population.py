@@ -13,7 +13,8 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db import transaction
+from django.core.management.color import no_style
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -188,8 +189,6 @@ def generate_population(
 
 def _reset_sequences() -> None:
     """After inserting explicit ids, move PostgreSQL's id sequences past them."""
-    from django.core.management.color import no_style
-    from django.db import connection
 
     if connection.vendor != "postgresql":
         return

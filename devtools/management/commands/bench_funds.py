@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import statistics
 import time
@@ -17,25 +18,25 @@ from datetime import date
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
+from django.db import connection as conn
 from django.test import Client
 from django.urls import reverse
 
-from batch.runs import run_in_process
+from batch.runs import chunk_execute, create_run, run_in_process
+from devtools import funds_bench as bench
 from enrollment.models import EnrolmentSpan, InsuredPerson
-from funds import bench
 from funds.credits import month_start, next_month, retiree_monthly_amount
 from funds.models import AccountKind, EntryKind, FundAccount, JournalEntry, Posting
 from funds.posting import Leg, fund_account, personal_account, post_entry
 from funds.reconcile import reconcile
 from funds.selectors import statement
-from policy.models import Jurisdiction
+from operations.demo.population import generate_population
+from policy.models import Jurisdiction, PolicyParameter
 
 
 def _chunk(chunk_id: int) -> None:
-    from django.db import connection as conn
 
-    from batch.runs import chunk_execute
 
     chunk_execute(chunk_id)
     conn.close()
@@ -47,11 +48,8 @@ def _run(code: str, month: date, params: dict, o):
         return run_in_process(
             "funds.retiree_credits", as_of=month, jurisdiction=code, params=params, chunk_size=o["chunk_size"]
         )
-    import multiprocessing
 
-    from django.db import connections
 
-    from batch.runs import create_run
 
     run = create_run("funds.retiree_credits", as_of=month, jurisdiction=code, params=params, chunk_size=o["chunk_size"])
     ids = list(run.chunks.order_by("number").values_list("id", flat=True))
@@ -144,7 +142,6 @@ class Command(BaseCommand):
         if missing <= 0:
             self.out(f"population: {have:,} persons already there")
             return
-        from operations.demo.population import generate_population
 
         t = time.perf_counter()
         counts = generate_population(
@@ -205,7 +202,6 @@ class Command(BaseCommand):
             )
 
     def _interest(self, jur: Jurisdiction, year: int, o) -> None:
-        from policy.models import PolicyParameter
 
         PolicyParameter.objects.get_or_create(
             jurisdiction=jur,

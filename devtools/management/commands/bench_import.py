@@ -16,18 +16,21 @@ Prints rows per second of each. Run on PostgreSQL for the figures in the note
 
 from __future__ import annotations
 
+import csv
 import io
 import random
 import time
 from datetime import date
 from decimal import Decimal
 
+import openpyxl
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
+from import_export.formats import base_formats
 
 from contributions import imports
 from contributions.models import ImportStatus, WageDeclaration
@@ -166,14 +169,12 @@ def _bench_user():
 
 def _file(format: str, header: list[str], rows: list[tuple]) -> bytes:
     if format == "csv":
-        import csv
 
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(header)
         writer.writerows(rows)
         return out.getvalue().encode("utf-8")
-    import openpyxl
 
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet()
@@ -186,7 +187,6 @@ def _file(format: str, header: list[str], rows: list[tuple]) -> bytes:
 
 
 def _dataset(format: str, data: bytes):
-    from import_export.formats import base_formats
 
     if format == "csv":
         return base_formats.CSV(encoding="utf-8").create_dataset(data.decode("utf-8"))

@@ -27,8 +27,9 @@ from django.utils import timezone
 
 from batch.runs import create_run, execute_in_processes, run_in_process
 from benefits.calculations.eligibility import ContributionMonth, eligibility_timeline
-from benefits.models import EligibilityPeriod
+from benefits.models import EligibilityPeriod, EligibilityState
 from contributions.models import MonthlyDue
+from contributions.retirement.models import RetirementClearanceCase
 from enrollment.models import EnrolmentSpan, InsuredPerson
 from operations.demo.population import generate_population
 from operations.jobs import NIGHTLY
@@ -91,8 +92,6 @@ def generate_dues(as_of: date) -> int:
 
 def forget_nightly() -> str:
     """Undo earlier nightly runs on a reused population, so that the first run is a real first night."""
-    from benefits.models import EligibilityState
-    from contributions.retirement.models import RetirementClearanceCase
 
     case_t = RetirementClearanceCase._meta.db_table
     with connection.cursor() as cur:

@@ -11,7 +11,6 @@ from batch.models import BatchRun, RunStatus
 from batch.runs import create_run, execute_in_processes, run_in_process
 from batch.tasks import resume_run
 from operations.jobs import CHANGE_KINDS, NIGHTLY
-from operations.jobs import NIGHTLY
 
 
 def describe(run: BatchRun, seconds: float | None = None) -> list[str]:

@@ -13,6 +13,9 @@ from django.db import transaction
 
 from enrollment.models import Employer, EmployerUser, InsuredPerson
 from enrollment.roles import AUDITOR, BUREAU_ADMIN, CASE_WORKER, EMPLOYER_USER
+from funds.models import JournalEntry
+from operations.demo.arrears import demo_arrears_history
+from operations.demo.ledger import demo_ledger
 from operations.demo.population import generate_population
 from policy.catalog import read_yaml
 from policy.models import Jurisdiction, ReferenceStatistic
@@ -54,13 +57,10 @@ class Command(BaseCommand):
                     jurisdiction=code, employers=employers, persons=persons, as_of=date(2024, 1, 1)
                 )
                 self.stdout.write(f"  {code}: {counts.employers} 家单位, {counts.persons} 名参保人员")
-        from funds.models import JournalEntry
-        from operations.demo.ledger import demo_ledger
 
         if InsuredPerson.objects.exists() and not JournalEntry.objects.exists():
             self.stdout.write(f"  基金账簿演示记账：{demo_ledger(log=self.stdout.write)}")
         if InsuredPerson.objects.exists():
-            from operations.demo.arrears import demo_arrears_history
 
             self.stdout.write(f"  欠费暂停演示：{demo_arrears_history()}")
         User = get_user_model()
