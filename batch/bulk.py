@@ -21,6 +21,8 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 
+from .dialect import is_postgres
+
 
 def copy_rows(
     model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], *, batch: int = 5000
@@ -28,7 +30,7 @@ def copy_rows(
     """Insert rows (tuples in ``columns`` order, using column names) as fast as the database allows."""
     table = model._meta.db_table
     n = 0
-    if connection.vendor == "postgresql":
+    if is_postgres():
         cols = ", ".join(connection.ops.quote_name(c) for c in columns)
         with connection.cursor() as cur, cur.connection.cursor().copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
             for row in rows:
@@ -61,13 +63,9 @@ _SQL_TYPES = {
 }
 
 
-def _pg() -> bool:
-    return connection.vendor == "postgresql"
-
-
 def _converters(fields: Sequence[models.Field]) -> list:
     """One function per field turning a Python value into what the database takes (JSON serialised once)."""
-    pg = _pg()
+    pg = is_postgres()
 
     def as_json(value: Any) -> Any:
         return None if value is None else json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
@@ -87,7 +85,7 @@ def _converters(fields: Sequence[models.Field]) -> list:
 
 
 def _load(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    if _pg():  # COPY: one round trip for the whole chunk
+    if is_postgres():  # COPY: one round trip for the whole chunk
         with cur.connection.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
@@ -114,7 +112,7 @@ def insert_objects(model: type[models.Model], objs: Sequence[models.Model]) -> N
 
 
 def _temp(cur, tmp: str, fields: Sequence[models.Field], key: str = "") -> list[str]:
-    pg = _pg()
+    pg = is_postgres()
     columns = [f.column for f in fields]
     types = [_SQL_TYPES.get(f.get_internal_type(), "text") for f in fields]
     if not pg:
@@ -126,7 +124,7 @@ def _temp(cur, tmp: str, fields: Sequence[models.Field], key: str = "") -> list[
 
 
 def _assign(column: str, field: models.Field, source: str) -> str:
-    if _pg() and field.get_internal_type() == "JSONField":
+    if is_postgres() and field.get_internal_type() == "JSONField":
         return f"{column} = {source}.{column}::jsonb"
     return f"{column} = {source}.{column}"
 
@@ -160,7 +158,7 @@ def upsert_rows(
         _load(cur, tmp, columns, ([conv(v) for conv, v in zip(convs, row, strict=True)] for row in rows))
         keys = {model._meta.get_field(k).column for k in conflict}
         select = ", ".join(
-            f"{c}::jsonb" if _pg() and f.get_internal_type() == "JSONField" else c
+            f"{c}::jsonb" if is_postgres() and f.get_internal_type() == "JSONField" else c
             for c, f in zip(columns, fields, strict=True)
         )
         sets = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)

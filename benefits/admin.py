@@ -71,7 +71,6 @@ class EligibilityPeriodAdmin(admin.ModelAdmin):
     def person_view(self, request: HttpRequest, person_id: int):
         """待遇享受状态说明: timeline, the period in force on a date, the rule and the facts."""
         if not self.has_view_permission(request):
-
             raise PermissionDenied
         person = _person_visible(request, person_id)
         today = timezone.localdate()

@@ -71,6 +71,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from batch.dialect import is_postgres
 from benefits.calculations import eligibility as eligibility_rule
 from benefits.calculations.eligibility import (
     ContributionMonth,
@@ -125,20 +126,9 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _pg() -> bool:
-    """PostgreSQL? (asked per person on hot paths: the answer is kept, a process talks to one database)."""
-    global _PG
-    if _PG is None:
-        _PG = connection.vendor == "postgresql"
-    return _PG
-
-
-_PG: bool | None = None
-
-
 def _where(ids: Sequence[int] | None, lo: int | None, hi: int | None, col: str = "person_id") -> tuple[str, list]:
     if ids is not None:
-        if _pg():
+        if is_postgres():
             return f"{col} = ANY(%s)", [list(ids)]
         return f"{col} IN ({', '.join(str(int(i)) for i in ids) or 'NULL'})", []
     return f"{col} >= %s AND {col} < %s", [lo, hi]
@@ -146,13 +136,13 @@ def _where(ids: Sequence[int] | None, lo: int | None, hi: int | None, col: str =
 
 def _day_sql(expr: str) -> str:
     """A date column as the text token of this module: days since 2000-01-01 (PostgreSQL), ISO (SQLite)."""
-    if _pg():
+    if is_postgres():
         return f"CAST({expr} - DATE '2000-01-01' AS text)"
     return expr
 
 
 def _agg(expr: str, order: str) -> str:
-    if _pg():
+    if is_postgres():
         return f"string_agg({expr}, ',' ORDER BY {order})"
     return f"group_concat({expr}, ',')"
 
@@ -162,7 +152,7 @@ def _spans_sql(where: str) -> str:
     start, end = "s." + _q("start"), "s." + _q("end")
     token = f"j.code || ':' || s.category || ':' || {_day_sql(start)} || ':' || COALESCE({_day_sql(end)}, '')"
     table, jur = EnrolmentSpan._meta.db_table, Jurisdiction._meta.db_table
-    if _pg():
+    if is_postgres():
         return f"""SELECT s.person_id, {_agg(token, start + ", s.id")} AS spans
             FROM {table} s JOIN {jur} j ON j.id = s.jurisdiction_id WHERE {where} GROUP BY s.person_id"""
     return f"""SELECT person_id, group_concat(tok, ',') FROM (
@@ -185,7 +175,7 @@ def _dues_sql(where: str) -> str:
         f"{_day_sql('month')} || ':' || COALESCE({_day_sql('settled_on')}, '')"
         f" || CASE WHEN deferred THEN ':d' || COALESCE({deferral_end}, '') ELSE '' END"
     )
-    if _pg():
+    if is_postgres():
         return f"SELECT person_id, {_agg(token, 'month')} AS tokens FROM {table} WHERE {where} GROUP BY person_id"
     return f"""SELECT person_id, group_concat(tok, ',') FROM (
         SELECT person_id, {token} AS tok FROM {table} WHERE {where} ORDER BY person_id, month) GROUP BY person_id"""
@@ -199,7 +189,7 @@ def _transfers_sql(where: str) -> str:
         "|| CASE WHEN other_region LIKE %s THEN 'r' ELSE 'e' END"
     )
     cond = f"{where} AND kind = %s"
-    if _pg():
+    if is_postgres():
         return f"""SELECT person_id, {_agg(token, "occurred_on, id")} AS transfers FROM {table}
             WHERE {cond} GROUP BY person_id"""
     return f"""SELECT person_id, group_concat(tok, ',') FROM (
@@ -284,7 +274,6 @@ def _code_version() -> str:
     """Digest of the rule's and this module's source: a new rule version re-evaluates everybody."""
     global _CODE_VERSION
     if _CODE_VERSION is None:
-
         text = inspect.getsource(eligibility_rule) + inspect.getsource(sys.modules[__name__])
         _CODE_VERSION = hashlib.md5(text.encode()).hexdigest()
     return _CODE_VERSION
@@ -595,7 +584,7 @@ def _single(ev: Evaluator, span: SpanFact, dues: str) -> PersonResult:
 
 
 def _day_token(day: date) -> str:
-    return str(day.toordinal() - EPOCH_ORD) if _pg() else day.isoformat()
+    return str(day.toordinal() - EPOCH_ORD) if is_postgres() else day.isoformat()
 
 
 def _digest(rows: Iterable[tuple]) -> str:
@@ -617,7 +606,7 @@ def _load_chunk(ev: Evaluator, ids: Sequence[int] | None, lo: int | None, hi: in
     w_s, p_s = _where(ids, lo, hi, "s.person_id")
     w, p = _where(ids, lo, hi)
     transfer_params = [*_transfer_params(), *p, LifeEventKind.TRANSFER_IN]
-    if _pg():  # one round trip
+    if is_postgres():  # one round trip
         sql = f"""
         WITH sp AS ({_spans_sql(w_s)}),
              du AS ({_dues_sql(w)}),
@@ -680,7 +669,7 @@ def _insert(table: str, columns: Sequence[str], rows: list) -> None:
         return
     cols = ", ".join(_q(c) for c in columns)
     with connection.cursor() as cur:
-        if _pg():
+        if is_postgres():
             with cur.connection.cursor().copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
                 for k in range(0, len(rows), 5000):
                     copy.write("".join(rows[k : k + 5000]))
@@ -699,7 +688,7 @@ def _delete(table: str, person_ids: list[int]) -> None:
 def _period_rows(segments: dict[int, tuple[Segment, int]], parts: list[tuple], *, now, run_id: int | None) -> list:
     """The rows of ``parts`` (person, sid, lo, hi): each segment's periods clipped to the span as
     :func:`_rows` clips them; COPY lines on PostgreSQL (the constant tail escaped once per segment)."""
-    pg = _pg()
+    pg = is_postgres()
     tail = f"\t{now}\t{_NULL if run_id is None else run_id}\n"
     prepared = {
         sid: (
@@ -757,7 +746,7 @@ def _write(
             f"{pid}\t{digest}\t{inputs}\t{_copy_text(error)}\t{_copy_text(key)}\t{now}\t{run}\n"
             for pid, digest, inputs, error, key, _rewrite in states
         ]
-        if _pg()
+        if is_postgres()
         else [(pid, digest, inputs, error, key, now, run_id) for pid, digest, inputs, error, key, _rewrite in states],
     )
     return len(periods)

@@ -16,30 +16,14 @@ from __future__ import annotations
 import calendar
 from datetime import date
 
+from batch.dates import add_months, month_end, month_start, months_between
 from policy.resolver import Policy
+
+__all__ = ["add_months", "month_end", "month_start", "months_between"]  # month arithmetic lives in batch.dates
 
 CALENDAR_YEAR = "01-01"  # issue 3: "January by default" (no reset day in the document)
 MONTHLY = "monthly"
 PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "half_yearly": 6, "yearly": 12}
-
-
-def month_start(d: date) -> date:
-    return d.replace(day=1)
-
-
-def add_months(d: date, n: int) -> date:
-    """First day of the month ``n`` months after ``d``'s month."""
-    k = d.year * 12 + d.month - 1 + n
-    return date(k // 12, k % 12 + 1, 1)
-
-
-def month_end(d: date) -> date:
-    return d.replace(day=calendar.monthrange(d.year, d.month)[1])
-
-
-def months_between(start: date, end: date) -> int:
-    """Number of whole months in ``[start, end)`` (both first days of months)."""
-    return (end.year - start.year) * 12 + end.month - start.month
 
 
 def _month_day(value: str) -> tuple[int, int]:

@@ -186,7 +186,6 @@ class DeferralResource(resources.ModelResource):
     def do_instance_save(self, instance: Deferral, is_create: bool) -> None:
         """Each new row is an approval through ``deferral_approve`` (its errors become row errors)."""
 
-
         if not is_create:
             raise ValidationError("已批准的缓缴不能通过导入修改；不同的期间请作为新的一行（id 留空）导入。")
         approved = deferral_approve(

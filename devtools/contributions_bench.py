@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 from django.db import connection, transaction
 
+from batch.dialect import is_postgres
 from batch.models import BatchRun, RunStatus
 from contributions import services, sql
 from contributions.calculations.late_fee import late_fee_amount
@@ -75,7 +76,7 @@ def forget_results(jurisdiction: str, year_start: date) -> None:
             WHERE jurisdiction_id = %s AND settled_on IS NULL AND late_fee <> late_fee_paid""",
             [jid],
         )
-    if connection.vendor == "postgresql":
+    if is_postgres():
         with connection.cursor() as cur:
             for model in (ContributionBase, EmployerBase, MonthlyDue):
                 cur.execute(f"VACUUM ANALYZE {model._meta.db_table}")

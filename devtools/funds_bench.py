@@ -21,6 +21,7 @@ from datetime import date
 
 from django.db import connection, transaction
 
+from batch.dialect import is_postgres
 from funds.credits import month_start, next_month
 from funds.ledger_sql import month_totals_rebuild_sql
 from funds.posting import fund_account
@@ -91,7 +92,7 @@ _RESTORE = [
 
 def load_history(*, jurisdiction_id: int, first_month: date, months: int, log=print) -> dict[str, float]:
     """Write MONTHS months of history from FIRST_MONTH; returns counts and seconds."""
-    if connection.vendor != "postgresql":
+    if not is_postgres():
         raise RuntimeError("bench history is PostgreSQL only")
 
     jur = Jurisdiction.objects.get(pk=jurisdiction_id)

@@ -11,5 +11,4 @@ from .roles import roles_sync
 def _sync_roles(sender, **kwargs) -> None:
     # Sent once per app; permissions of every app exist once the last one is done.
     if sender is [a for a in apps.get_app_configs() if a.models_module is not None][-1]:
-
         roles_sync()

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
+from batch.dialect import is_postgres
 from enrollment.identifiers import mask_id_number
 from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyError
@@ -48,7 +49,7 @@ class LedgerPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        if connection.vendor != "postgresql" or not hasattr(self.object_list, "query"):
+        if not is_postgres() or not hasattr(self.object_list, "query"):
             return super().count
         try:
             with transaction.atomic(), connection.cursor() as cur:
@@ -282,7 +283,6 @@ class FundAccountAdmin(ReadOnlyAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         if request.method == "POST":
-
             result = reconcile()
             level = messages.SUCCESS if result.ok else messages.ERROR
             self.message_user(

@@ -17,6 +17,8 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
+from batch.dates import first_of_next_month
+from batch.dialect import is_postgres
 from contributions.calculations.personal_account import monthly_account_credit
 from contributions.models import EmployerBase
 from policy.models import Jurisdiction
@@ -35,8 +37,7 @@ def month_start(value: str | date) -> date:
     return date(int(year), int(month), 1)
 
 
-def next_month(month: date) -> date:
-    return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+next_month = first_of_next_month  # the month after a month's first day
 
 
 def _jurisdictions(code: str | None) -> dict[int, Jurisdiction]:
@@ -118,7 +119,7 @@ def credit_retirees(
         where_j = ""
         d_first = ops.adapt_datefield_value(first)
         params: list = [d_first, d_first, d_first]
-        fence = "OFFSET 0" if connection.vendor == "postgresql" else "LIMIT -1 OFFSET 0"
+        fence = "OFFSET 0" if is_postgres() else "LIMIT -1 OFFSET 0"
         if jurisdiction is not None:
             where_j = " AND s.jurisdiction_id = %s"
             params.append(next(iter(jurs)) if jurs else -1)
@@ -260,7 +261,7 @@ def _set_group_amount(
 
 def _days_expr(day_param: str = "%s") -> str:
     """SQL for (DAY − p.effective_on + 1) in days, per database."""
-    if connection.vendor == "postgresql":
+    if is_postgres():
         return f"(CAST({day_param} AS date) - p.effective_on + 1)"
     return f"(CAST(julianday({day_param}) - julianday(p.effective_on) AS INTEGER) + 1)"
 
@@ -305,9 +306,9 @@ def post_interest_chunk(
         num = "CASE a.jurisdiction_id " + " ".join(f"WHEN {j} THEN {n}" for j, (n, _) in ratios.items()) + " END"
         den = "CASE a.jurisdiction_id " + " ".join(f"WHEN {j} THEN {d}" for j, (_, d) in ratios.items()) + " END"
         bank = "CASE a.jurisdiction_id " + " ".join(f"WHEN {j} THEN {b}" for j, b in banks.items()) + " END"
-        amount = "CAST(x.fen AS numeric(14, 2)) / 100" if connection.vendor == "postgresql" else "x.fen / 100.0"
+        amount = "CAST(x.fen AS numeric(14, 2)) / 100" if is_postgres() else "x.fen / 100.0"
         # an optimisation fence: the sum per account is computed once, not again for each use of fen_days
-        fence = "OFFSET 0" if connection.vendor == "postgresql" else "LIMIT -1"
+        fence = "OFFSET 0" if is_postgres() else "LIMIT -1"
         sp.execute(
             f"""
             INSERT INTO {TMP} (person_id, jurisdiction_id, target_kind, amount, counter_id, account_id, business_key)

@@ -28,4 +28,5 @@ class InsufficientBalance(LedgerError):
 class UnbalancedEntry(LedgerError):
     """The legs of an entry do not sum to zero (借贷不平)."""
 
+
 __all__ = ["DuplicatePosting", "InsufficientBalance", "LedgerError", "UnbalancedEntry"]

@@ -17,6 +17,8 @@ from typing import Any
 
 from django.db import connection
 
+from batch.dialect import is_postgres
+
 from .errors import InsufficientBalance, UnbalancedEntry
 from .models import NON_NEGATIVE, PER_PERSON
 
@@ -35,10 +37,6 @@ _COLUMNS = """
     entry_id bigint NULL,
     flag varchar(16) NULL
 """
-
-
-def _is_pg() -> bool:
-    return connection.vendor == "postgresql"
 
 
 PER_PERSON_SQL = ", ".join(f"'{k}'" for k in sorted(PER_PERSON))
@@ -88,7 +86,7 @@ class SetPoster:
         self.cursor = connection.cursor()
 
     def __enter__(self) -> SetPoster:
-        if _is_pg():
+        if is_postgres():
             self.execute("SET LOCAL jit = off")  # short set-based statements: compiling them costs more than it saves
         self.execute(f"DROP TABLE IF EXISTS {TMP}")
         self.execute(f"CREATE TEMPORARY TABLE {TMP} ({_COLUMNS})")
@@ -167,7 +165,7 @@ class SetPoster:
         through :func:`funds.posting.post_entry`, which checks the balance).
         Returns counts of what changed: ``entries``, ``suspense`` and ``amount_fen``.
         """
-        if _is_pg():
+        if is_postgres():
             self.execute(f"ANALYZE {TMP}")
         insert = f"""
             INSERT INTO funds_journalentry
@@ -182,7 +180,7 @@ class SetPoster:
         ops = connection.ops
         day, stamp = ops.adapt_datefield_value(effective_on), ops.adapt_datetimefield_value(recorded_at)
         params = [kind, day, stamp, f"{memo}（暂停划入，挂账）"[:255], memo[:255], run_id, user_id]
-        if _is_pg():
+        if is_postgres():
             self.execute(
                 f"WITH ins AS ({insert} RETURNING id, business_key) "
                 f"UPDATE {TMP} SET entry_id = ins.id FROM ins WHERE ins.business_key = {TMP}.business_key",
@@ -211,7 +209,7 @@ class SetPoster:
             """,
             [day, kind, day, kind],
         )
-        if _is_pg():
+        if is_postgres():
             # one index probe per account: a hash join would read the whole balance table for every chunk
             self.execute("SET LOCAL enable_hashjoin = off")
             self.execute("SET LOCAL enable_mergejoin = off")
@@ -221,10 +219,10 @@ class SetPoster:
             FROM {TMP} t WHERE t.entry_id IS NOT NULL AND funds_accountbalance.account_id = t.account_id
             """
         )
-        if _is_pg():
+        if is_postgres():
             self.execute("SET LOCAL enable_hashjoin = on")
             self.execute("SET LOCAL enable_mergejoin = on")
-        if _is_pg():
+        if is_postgres():
             # Run the deferred checks now, so the hot counter-account rows (the pooled fund's balance
             # and month total) are locked only for the last two statements and the commit.
             self.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -241,7 +239,7 @@ class SetPoster:
             WHERE funds_accountbalance.account_id = s.counter_id
             """
         )
-        if _is_pg():
+        if is_postgres():
             self.execute("SET CONSTRAINTS ALL DEFERRED")  # back to every constraint's declared (deferred) mode
         entries, suspense, cents = self.fetchall(
             f"""
@@ -277,7 +275,7 @@ def post_entries_bulk(
         return {"entries": 0, "postings": 0}
     ops = connection.ops
     with connection.cursor() as cur:
-        if _is_pg():
+        if is_postgres():
             cur.execute("SET LOCAL jit = off")
         cur.execute(f"DROP TABLE IF EXISTS {TMP_ENTRY}")
         cur.execute(f"DROP TABLE IF EXISTS {TMP_LEG}")
@@ -318,7 +316,7 @@ def post_entries_bulk(
             ON CONFLICT DO NOTHING
         """
         params = [ops.adapt_datetimefield_value(recorded_at), run_id, user_id]
-        if _is_pg():
+        if is_postgres():
             cur.execute(f"ANALYZE {TMP_ENTRY}")
             cur.execute(
                 f"WITH ins AS ({insert} RETURNING id, business_key) UPDATE {TMP_ENTRY} SET entry_id = ins.id "

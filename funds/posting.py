@@ -30,6 +30,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Round
 from django.utils import timezone
 
+from batch.dialect import is_postgres
 from contributions.calculations.personal_account import monthly_account_credit
 from enrollment.models import EnrolmentSpan
 from policy.calculations import money
@@ -205,14 +206,13 @@ def _apply_balances(merged: list[tuple[FundAccount, Decimal]]) -> None:
 def _add_month_totals(merged: list[tuple[FundAccount, Decimal]], effective_on: date, kind: str) -> None:
     """Keep the fund-level accounts' month totals (:class:`AccountMonthTotal`) in step."""
 
-
     rows = [(a.pk, amount) for a, amount in merged if a.kind not in PER_PERSON]
     if not rows:
         return
     month = connection.ops.adapt_datefield_value(effective_on.replace(day=1))
     one = (
         "SELECT CAST(%s AS bigint), CAST(%s AS date), CAST(%s AS varchar(24)), CAST(%s AS numeric(18, 2)), 1"
-        if connection.vendor == "postgresql"
+        if is_postgres()
         else "SELECT %s, %s, %s, %s, 1"
     )
     values = " UNION ALL ".join([one] * len(rows))

@@ -238,8 +238,6 @@ def post_contribution_received(allocations, *, run_id: int | None = None, user=N
 def unposted_allocations(lo: int, hi: int, jurisdiction: str | None = None):
     """Allocations of persons ``lo <= id < hi`` that have no ``contribution:<id>`` entry yet."""
 
-
-
     qs = PaymentAllocation.objects.filter(due__person_id__gte=lo, due__person_id__lt=hi)
     if jurisdiction:
         qs = qs.filter(due__jurisdiction__code=jurisdiction)

@@ -25,6 +25,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from batch.dialect import is_postgres
+
 from .ledger_sql import month_totals_from_postings_sql
 from .models import Reconciliation
 
@@ -111,7 +113,7 @@ _ENTRIES_BALANCED_SQLITE = f"""
 
 def check_entries_balanced() -> tuple[int, list[Break]]:
     """Each entry: two legs at least, summing to zero, carrying its date and kind; no posting without an entry."""
-    if connection.vendor == "postgresql":
+    if is_postgres():
         sql = _ENTRIES_BALANCED_PG
     else:
         # Two halves rather than a FULL OUTER JOIN (which SQLite evaluates without an index, in
@@ -315,7 +317,7 @@ def reconcile(*, record: bool = True) -> Result:
     breaks: list[Break] = []
     outermost = not connection.in_atomic_block
     with transaction.atomic():
-        if connection.vendor == "postgresql" and outermost:
+        if is_postgres() and outermost:
             with connection.cursor() as cur:  # big aggregates in memory, one consistent snapshot
                 cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 cur.execute("SET LOCAL work_mem = '256MB'")

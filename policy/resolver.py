@@ -212,7 +212,6 @@ class Policy:
         versions = self._snap.statistics.get((self.jurisdiction, key))
         row = versions.at(self.on) if versions else None
         if row is None:
-
             label = dict(StatisticKey.choices).get(key, "")
             raise PolicyMissing(self.jurisdiction, key, self.on, kind="统计指标", label=label)
         value, period, demo = row

@@ -7,9 +7,7 @@ the claims screen shows (每一步: 说明, 条款出处, 金额).
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping
-from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -161,13 +159,6 @@ def _by_level(policy: Policy, key: str, entry: Any, level: str | None) -> Decima
 def fmt(value: Decimal) -> str:
     """A number for an explanation line: no trailing zeros (85, 0.5, 1234.56)."""
     return format(value.normalize(), "f")
-
-
-def months_later(day: date, n: int) -> date:
-    """The same day ``n`` months later (the month's last day where it is shorter): the end of a window."""
-    year, month = divmod(day.year * 12 + day.month - 1 + n, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day.day, last))
 
 
 def overall_annual_cap(policy: Policy) -> Decimal | None:

@@ -51,12 +51,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from batch.dates import add_months
 from policy.calculations import Field, InputError, calculation, money
 from policy.resolver import Policy, PolicyError
 
 from ._common import HUNDRED, LOCATION_ZH, LOCATIONS, ZERO, Step, check_choice, cite, fmt, location_rule
 from ._common import amount as to_amount
-from .eligibility import add_months
 
 BASES = ("burden", "above_pool_cap")
 

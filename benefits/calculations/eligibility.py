@@ -57,6 +57,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
+from batch.dates import add_months, month_start
 from policy.calculations import Field, InputError, calculation, parse_value
 from policy.resolver import Policy, PolicyError, PolicyMissing
 
@@ -103,16 +104,6 @@ class ContributionMonth:
 
 
 # --- dates -----------------------------------------------------------------------------------------
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def add_months(day: date, n: int) -> date:
-    """The 1st of the month ``n`` months after ``day``'s month."""
-    year, month = divmod(day.year * 12 + day.month - 1 + n, 12)
-    return date(year, month + 1, 1)
 
 
 def _label(day: date) -> str:

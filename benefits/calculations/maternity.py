@@ -52,10 +52,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from batch.dates import months_later
 from policy.calculations import Field, InputError, calculation, money
 from policy.resolver import Policy, PolicyError, PolicyMissing
 
-from ._common import HUNDRED, ZERO, Step, cite, fmt, months_later
+from ._common import HUNDRED, ZERO, Step, cite, fmt
 
 DELIVERIES = ("natural", "assisted", "caesarean", "difficult", "multiple")
 # event → gestation band of maternity.pregnancy_loss_days

@@ -60,7 +60,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from benefits.calculations._common import ZERO, Step, cite, fmt, months_later
+from batch.dates import months_later
+from benefits.calculations._common import ZERO, Step, cite, fmt
 from benefits.calculations.critical_illness import (
     settle_critical_illness,
     settle_supplementary,

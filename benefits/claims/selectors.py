@@ -112,7 +112,6 @@ def person_contexts(
     states = dict(EligibilityState.objects.filter(person_id__in=ids).values_list("person_id", "error"))
     missing = [pid for pid in ids if pid not in states]
     if missing and refresh_missing:
-
         eligibility_refresh(missing, as_of)
         states = dict(EligibilityState.objects.filter(person_id__in=ids).values_list("person_id", "error"))
     for pid, error in states.items():

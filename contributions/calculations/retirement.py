@@ -50,6 +50,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from batch.dates import anniversary, first_of_next_month
 from policy.calculations import Field, InputError, calculation, money, parse_value
 from policy.resolver import Policy, PolicyError
 
@@ -82,19 +83,6 @@ class ClearanceResult:
     citations: dict[str, str] = field(default_factory=dict)
 
 
-def _birthday(birth: date, years: int) -> date:
-    """The day a person born on ``birth`` turns ``years`` (a 29 February birthday falls on 1 March)."""
-    try:
-        return birth.replace(year=birth.year + years)
-    except ValueError:
-        return date(birth.year + years, 3, 1)
-
-
-def first_of_next_month(day: date) -> date:
-    """The 1st of the month after ``day`` (待遇 "次月起")."""
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
-
-
 def legal_age_date(
     policy: Policy, *, sex: str, birth_date: date, category: str = "employee", female_role: str | None = None
 ) -> date:
@@ -107,7 +95,7 @@ def legal_age_date(
         if female_role not in FEMALE_ROLES:
             raise InputError("female_role: 女职工须注明 cadre（干部）或 worker（工人）以确定法定退休年龄")
         key = f"retirement.age_female_{female_role}"
-    return _birthday(birth_date, int(policy.decimal(key)))
+    return anniversary(birth_date, int(policy.decimal(key)))
 
 
 def lump_sum_base(

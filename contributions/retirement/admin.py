@@ -208,7 +208,6 @@ class RetirementClearanceCaseAdmin(SimpleHistoryAdmin):
     def pay_view(self, request, case_id: int):
         case = get_object_or_404(self.get_queryset(request), pk=case_id)
         if not self.has_change_permission(request, case):
-
             raise PermissionDenied
         form = PaymentForm(request.POST or None, initial={"paid_on": date.today()})
         if request.method == "POST" and form.is_valid():

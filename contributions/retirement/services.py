@@ -34,9 +34,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from batch.bulk import insert_objects
+from batch.dates import first_of_next_month, latest_birth_for_age
 from batch.history import history_record
 from contributions.calculations.payment_years import count_payment_months
-from contributions.calculations.retirement import KEEP_PAYING_KEY, clearance, first_of_next_month, legal_age_date
+from contributions.calculations.retirement import KEEP_PAYING_KEY, clearance, legal_age_date
 from contributions.models import MonthlyDue
 from contributions.selectors import months_by_kind
 from enrollment.models import EnrolmentSpan, InsuredPerson, Sex
@@ -91,13 +92,6 @@ def _age_groups(policy: Policy) -> list[tuple[str, str, str | None, int]]:
         if policy.has(key):
             groups.append((Sex.FEMALE, "employee", role, int(policy.decimal(key))))
     return groups
-
-
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return date(day.year - years, 2, 28)
 
 
 # --- one case's numbers --------------------------------------------------------------------------
@@ -295,7 +289,7 @@ def clearance_scan(as_of: date, *, lo: int, hi: int, run_id: int | None = None) 
                 cats = "('flexible')" if group == "flexible" else "('employee', 'unemployed')"
                 role_sql = " AND p.female_role = %s" if role else ""
                 clauses.append(f"(p.sex = %s AND s.category IN {cats}{role_sql} AND p.birth_date <= %s)")
-                gparams += [sex_code] + ([role] if role else []) + [_years_before(as_of, age)]
+                gparams += [sex_code] + ([role] if role else []) + [latest_birth_for_age(as_of, age)]
             if not any(g[0] == Sex.FEMALE and g[1] == "employee" for g in groups):
                 pass
             else:

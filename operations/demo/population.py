@@ -19,6 +19,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from batch.bulk import copy_rows
+from batch.dialect import is_postgres
 from enrollment.identifiers import _ID_CHECK, _ID_WEIGHTS, uscc_check_character
 from enrollment.models import Employer, EmployerKind, EnrolmentSpan, InsuredPerson
 from policy.models import Jurisdiction
@@ -190,7 +191,7 @@ def generate_population(
 def _reset_sequences() -> None:
     """After inserting explicit ids, move PostgreSQL's id sequences past them."""
 
-    if connection.vendor != "postgresql":
+    if not is_postgres():
         return
     with connection.cursor() as cur:
         for sql in connection.ops.sequence_reset_sql(no_style(), [Employer, InsuredPerson]):

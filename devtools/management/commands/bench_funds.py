@@ -23,6 +23,7 @@ from django.db import connection as conn
 from django.test import Client
 from django.urls import reverse
 
+from batch.dialect import is_postgres
 from batch.runs import chunk_execute, create_run, run_in_process
 from devtools import funds_bench as bench
 from enrollment.models import EnrolmentSpan, InsuredPerson
@@ -37,7 +38,6 @@ from policy.models import Jurisdiction, PolicyParameter
 
 def _chunk(chunk_id: int) -> None:
 
-
     chunk_execute(chunk_id)
     conn.close()
 
@@ -48,8 +48,6 @@ def _run(code: str, month: date, params: dict, o):
         return run_in_process(
             "funds.retiree_credits", as_of=month, jurisdiction=code, params=params, chunk_size=o["chunk_size"]
         )
-
-
 
     run = create_run("funds.retiree_credits", as_of=month, jurisdiction=code, params=params, chunk_size=o["chunk_size"])
     ids = list(run.chunks.order_by("number").values_list("id", flat=True))
@@ -91,7 +89,7 @@ class Command(BaseCommand):
         self.stdout.flush()
 
     def handle(self, *args, **o):
-        if connection.vendor != "postgresql":
+        if not is_postgres():
             raise CommandError("bench_funds 需在 PostgreSQL 上运行 (set DATABASE_URL=postgres://…)")
         jur = Jurisdiction.objects.get(code=o["jurisdiction"])
         self._population(jur, o)

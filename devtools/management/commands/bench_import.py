@@ -169,7 +169,6 @@ def _bench_user():
 
 def _file(format: str, header: list[str], rows: list[tuple]) -> bytes:
     if format == "csv":
-
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(header)

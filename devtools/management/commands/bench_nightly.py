@@ -25,6 +25,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from batch.dialect import is_postgres
 from batch.runs import create_run, execute_in_processes, run_in_process
 from benefits.calculations.eligibility import ContributionMonth, eligibility_timeline
 from benefits.models import EligibilityPeriod, EligibilityState
@@ -167,7 +168,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, persons, as_of, naive, skip_generate, chunk_size, generate_only, runs, fresh, **options):
         processes = options["processes"]
-        if connection.vendor != "postgresql":
+        if not is_postgres():
             raise CommandError("bench_nightly needs PostgreSQL (DATABASE_URL=postgres://...)")
         have = InsuredPerson.objects.count()
         if not skip_generate and have < persons:

@@ -61,7 +61,6 @@ class Command(BaseCommand):
         if InsuredPerson.objects.exists() and not JournalEntry.objects.exists():
             self.stdout.write(f"  基金账簿演示记账：{demo_ledger(log=self.stdout.write)}")
         if InsuredPerson.objects.exists():
-
             self.stdout.write(f"  欠费暂停演示：{demo_arrears_history()}")
         User = get_user_model()
         for username, password, group, superuser in DEMO_USERS:
