@@ -115,7 +115,7 @@ def test_bulk_equals_one_at_a_time(population, jurisdiction, settings, tmp_path)
     sfile = _file(jurisdiction, rows, settings, tmp_path)
     from benefits.claims.imports import settlement_file_import
 
-    assert settlement_file_import(sfile) == {"rows": len(rows), "imported": len(rows), "errors": 0}
+    assert settlement_file_import(sfile, today=sfile.as_of) == {"rows": len(rows), "imported": len(rows), "errors": 0}
     claims = list(Claim.objects.filter(settlement_file=sfile).order_by("person_id", "row_number"))
 
     one_by_one = {}
@@ -174,8 +174,16 @@ def test_file_task_with_row_errors(population, settings, tmp_path):
     sfile = _file("hunan", rows, settings, tmp_path)
     settlement_file_process.delay(file_id=sfile.pk)  # eager without a broker
     sfile.refresh_from_db()
-    assert sfile.status == "done" and sfile.imported_rows == 5 and sfile.error_rows == 3
-    assert {(e["field"]) for e in sfile.errors} == {"med_type", "id_number", "business_key"}
+    # all or nothing: the errors are listed by row and field, nothing is written, the upload is deleted
+    assert sfile.status == "failed" and sfile.imported_rows == 0 and sfile.error_rows == 3
+    assert {(e["row"], e["field"]) for e in sfile.errors} == {(7, "med_type"), (8, "id_number"), (9, "business_key")}
+    assert not Claim.objects.exists() and sfile.run is None and not sfile.file
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+    sfile = _file("hunan", rows[:5], settings, tmp_path)  # the file put right
+    settlement_file_process.delay(file_id=sfile.pk)
+    sfile.refresh_from_db()
+    assert sfile.status == "done" and sfile.imported_rows == 5 and sfile.error_rows == 0
     assert sfile.run.chunks_done == sfile.run.chunk_count
     first = Claim.objects.get(business_key="F00001")
     # hunan 三级 1100, 85%: (20000−1100)×85% = 16065
@@ -279,7 +287,7 @@ def test_items_in_a_file_settle_like_the_admin_and_one_at_a_time(population, set
         rows.append(_claim_row(f"I{i}c", p, start_date="2024-05-01", end_date="2024-05-05", hospital_level="level3a"))
         rows += _item_rows(f"I{i}c", [*LINES[:2], ("material", "限价材料", "2", "800", "600", "")])
     sfile = _item_file(rows, settings, tmp_path)
-    assert settlement_file_import(sfile) == {"rows": len(rows), "imported": 9, "errors": 0}
+    assert settlement_file_import(sfile, today=sfile.as_of) == {"rows": len(rows), "imported": 9, "errors": 0}
     assert ClaimItem.objects.filter(claim__settlement_file=sfile).count() == 3 * (5 + 3)
     claims = list(Claim.objects.filter(settlement_file=sfile).order_by("person_id", "row_number"))
 
@@ -343,7 +351,7 @@ def test_item_line_errors_by_row_and_field(population, settings, tmp_path):
         {**_item_rows("X9", LINES[:1])[0]},  # row 14: lines of another claim after X5
     ]
     sfile = _item_file(rows, settings, tmp_path)
-    counts = settlement_file_import(sfile)
+    counts = settlement_file_import(sfile, today=sfile.as_of)
     sfile.refresh_from_db()
     got = {(e["row"], e["field"]) for e in sfile.errors}
     assert got == {
@@ -357,13 +365,17 @@ def test_item_line_errors_by_row_and_field(population, settings, tmp_path):
         (9, "item_kind"),
         (14, "business_key"),
     }
-    assert counts["imported"] == 1 and list(
-        Claim.objects.filter(settlement_file=sfile).values_list("business_key", flat=True)
-    ) == ["X5"]
-    assert ClaimItem.objects.filter(claim__settlement_file=sfile).count() == 1
+    # all or nothing: X5 is good, but the file has errors, so nothing of it is written
+    assert counts == {"rows": 13, "imported": 0, "errors": 9}
+    assert not Claim.objects.exists() and not ClaimItem.objects.exists()
+
+    good = _item_file(rows[10:12], settings, tmp_path)  # X5 and its line alone
+    assert settlement_file_import(good, today=good.as_of) == {"rows": 2, "imported": 1, "errors": 0}
+    assert list(Claim.objects.filter(settlement_file=good).values_list("business_key", flat=True)) == ["X5"]
+    assert ClaimItem.objects.filter(claim__settlement_file=good).count() == 1
     # Importing again changes nothing (rows already read are skipped).
-    assert settlement_file_import(sfile)["imported"] == 0
-    assert ClaimItem.objects.filter(claim__settlement_file=sfile).count() == 1
+    assert settlement_file_import(good, today=good.as_of)["imported"] == 0
+    assert ClaimItem.objects.filter(claim__settlement_file=good).count() == 1
 
 
 def test_import_is_one_transaction(population, settings, tmp_path, monkeypatch):
@@ -382,7 +394,7 @@ def test_import_is_one_transaction(population, settings, tmp_path, monkeypatch):
 
     monkeypatch.setattr(imports, "insert_objects", boom)
     with pytest.raises(RuntimeError):
-        settlement_file_import(sfile)
+        settlement_file_import(sfile, today=sfile.as_of)
     assert not Claim.objects.filter(settlement_file=sfile).exists()
 
 
@@ -406,7 +418,7 @@ def test_xlsx_file_with_item_lines(population, settings, tmp_path):
         original_name="ziyang.xlsx",
         as_of=date(2024, 7, 1),
     )
-    assert settlement_file_import(sfile) == {"rows": 6, "imported": 1, "errors": 0}
+    assert settlement_file_import(sfile, today=sfile.as_of) == {"rows": 6, "imported": 1, "errors": 0}
     claim = claim_adjudicate(Claim.objects.get(business_key="W1"), as_of=sfile.as_of)
     # the same lines as above: 政策范围 35500; 二级乙等 400, 85%: 29835
     assert (claim.medfee_sumamt, claim.inscp_scp_amt, claim.hifp_pay) == (D(76300), D(35500), D(29835))
@@ -461,7 +473,7 @@ def test_bulk_equals_one_at_a_time_across_medical_types(db, settings, tmp_path):
     sfile = _file("ziyang", rows, settings, tmp_path)
     from benefits.claims.imports import settlement_file_import
 
-    assert settlement_file_import(sfile) == {"rows": len(rows), "imported": len(rows), "errors": 0}
+    assert settlement_file_import(sfile, today=sfile.as_of) == {"rows": len(rows), "imported": len(rows), "errors": 0}
     claims = list(Claim.objects.filter(settlement_file=sfile).order_by("person_id", "row_number"))
     one_by_one = {}
     fields = ("person_id", "year", "inpatient_pool_paid", "inpatient_deductibles", "outpatient_pool_paid")

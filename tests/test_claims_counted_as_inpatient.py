@@ -285,15 +285,23 @@ def test_file_rows_counted_as_inpatient_settle_as_one_at_a_time(db, settings, tm
             ),
         ]
     settings.MEDIA_ROOT = str(tmp_path)
-    sfile = SettlementFile.objects.create(
-        jurisdiction=Jurisdiction.objects.get(code="langfang"),
-        file=SimpleUploadedFile("lf.csv", _csv(rows)),
-        original_name="lf.csv",
-        as_of=ON,
-    )
-    assert settlement_file_import(sfile) == {"rows": 12, "imported": 9, "errors": 3}
+
+    def upload(name: str, rows: list[dict[str, str]]) -> SettlementFile:
+        return SettlementFile.objects.create(
+            jurisdiction=Jurisdiction.objects.get(code="langfang"),
+            file=SimpleUploadedFile(name, _csv(rows)),
+            original_name=name,
+            as_of=ON,
+        )
+
+    # all or nothing: the three bad rows are listed and nothing of the file is read
+    sfile = upload("lf-bad.csv", rows)
+    assert settlement_file_import(sfile, today=sfile.as_of) == {"rows": 12, "imported": 0, "errors": 3}
     sfile.refresh_from_db()
     assert {(e["field"], e["message"][:4]) for e in sfile.errors} == {("observation_days", "不是整数")}
+    assert not Claim.objects.exists()
+    sfile = upload("lf.csv", [r for r in rows if not r["business_key"].endswith("d")])
+    assert settlement_file_import(sfile, today=sfile.as_of) == {"rows": 9, "imported": 9, "errors": 0}
 
     claims = list(Claim.objects.filter(settlement_file=sfile).order_by("person_id", "row_number"))
     one_by_one = {}

@@ -220,7 +220,10 @@ def test_hunan_poverty_claim_reduced_deductible_higher_ratio(claim_stats):
 def test_xianning_claim_layer_names_the_missing_key_then_pays_hifob(claim_stats):
     # xianning's inpatient figures are themselves staff-entered (D-XN1); the layer step of a claim is
     # checked on its own: PolicyMissing naming critical_illness.basis, then hifob_pay once values exist.
-    from benefits.claims.adjudication import Acc, ClaimFacts, _Book, _layer, _Parts
+    from benefits.claims.adjudication import Acc, ClaimFacts
+    from benefits.claims.families.base import Book as _Book
+    from benefits.claims.families.base import Parts as _Parts
+    from benefits.claims.families.layers import pay_layer as _layer
 
     facts = ClaimFacts(
         jurisdiction="xianning",

@@ -537,7 +537,7 @@ def test_new_facts_settle_alike_in_a_file_one_at_a_time_and_entered(claim_stats,
         original_name=f"{code}.csv",
         as_of=date(2024, 7, 1),
     )
-    assert settlement_file_import(sfile) == {"rows": len(rows), "imported": len(rows), "errors": 0}
+    assert settlement_file_import(sfile, today=sfile.as_of) == {"rows": len(rows), "imported": len(rows), "errors": 0}
     claims = list(Claim.objects.filter(settlement_file=sfile).order_by("person_id", "row_number"))
 
     one_by_one, entered = {}, {}

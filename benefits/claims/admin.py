@@ -24,6 +24,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from enrollment.admin_mixins import EmployerScopedAdmin, PiiMaskingAdmin
 
 from .adjudication import OTH_PAY_PAYER
+from .imports import check_upload
 from .models import (
     ACCUMULATOR_AMOUNTS,
     ACCUMULATOR_COUNTS,
@@ -34,9 +35,11 @@ from .models import (
     ClaimItem,
     ClaimStatus,
     SettlementFile,
+    SettlementFileStatus,
 )
 from .services import ClaimError, claim_adjudicate, claim_business_key, claim_mark_paid, claim_reverse
 from .tasks import settlement_file_process
+from .upload import FileRejected, check_name_and_size
 
 RESULT_LABELS = {f: Claim._meta.get_field(f).verbose_name for f in RESULT_FIELDS}
 # 商业健康补充医疗保险: the result says who pays it (not a fund; adjudication module docstring, 第二十八条).
@@ -407,6 +410,8 @@ class BenefitAccumulatorAdmin(EmployerScopedAdmin):
 
 
 class SettlementFileForm(forms.ModelForm):
+    """The upload: every whole-file check runs here, before anything is stored (:func:`check_upload`)."""
+
     class Meta:
         model = SettlementFile
         fields = ("jurisdiction", "file", "as_of")
@@ -417,9 +422,23 @@ class SettlementFileForm(forms.ModelForm):
                 "在该行之后紧接费用明细行（同一 business_key，填 item_kind、item_name、quantity、unit_price、"
                 "price_limit、bed_type），金额按明细计算。按住院结算的门急诊费用填 counted_as_inpatient"
                 "（及 dates_continuous、died_in_rescue、days_before_admission、same_hospital、observation_days）。"
-                "有错误的行按行号和字段列出，其余照常读入。"
+                "编码 UTF-8 或 GBK/GB18030；不接受 .xls（请另存为 .xlsx）。"
+                "有任何错误时整份文件不读入，错误按行号和字段列出，改正后重新上传。"
             )
         }
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload is None:
+            return upload
+        try:
+            check_name_and_size(upload.name, upload.size)  # before the upload is read
+            check_upload(upload.name, upload.read())
+        except FileRejected as exc:
+            raise forms.ValidationError(str(exc)) from None
+        finally:
+            upload.seek(0)
+        return upload
 
 
 @admin.register(SettlementFile)
@@ -450,7 +469,7 @@ class SettlementFileAdmin(admin.ModelAdmin):
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
-            ((e.get("row"), e.get("field"), e.get("message")) for e in obj.errors),
+            ((e.get("row") or "整个文件", e.get("field"), e.get("message")) for e in obj.errors),
         )
         more = f"（共 {obj.error_rows} 行，显示前 {len(obj.errors)} 行）" if obj.error_rows > len(obj.errors) else ""
         return format_html(
@@ -478,4 +497,8 @@ class SettlementFileAdmin(admin.ModelAdmin):
         obj.original_name = getattr(form.cleaned_data.get("file"), "name", "")
         super().save_model(request, obj, form, change)
         settlement_file_process.delay(file_id=obj.pk)
-        messages.info(request, "文件已上传，正在后台读入并审核结算；刷新本页查看进度")
+        obj.refresh_from_db()
+        if obj.status == SettlementFileStatus.FAILED:  # read at once (no broker): say so now
+            messages.error(request, f"文件未读入：{obj.error_rows} 处错误，未写入任何数据；错误明细见该文件页面")
+        else:
+            messages.info(request, "文件已上传，正在后台读入并审核结算；刷新本页查看进度")

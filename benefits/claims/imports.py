@@ -28,19 +28,23 @@ price_limit, bed_type. The claim's amounts are then computed from its lines exac
 for lines entered in the admin (:func:`benefits.claims.items.items_total`); a
 medfee_sumamt given on the claim row must equal the lines' total. An error in any line
 leaves the whole claim out (each error named by row and field).
-The file is read in one transaction; rows with errors are listed and the others imported.
+The file is read in one transaction, all or nothing: every error is listed by row and field (or as a
+whole-file problem: :mod:`benefits.claims.upload`) and then nothing of the file is written. Amounts, counts,
+dates and texts are checked against the product bounds (:mod:`enrollment.bounds`) and their columns;
+身份证号 are normalised (full-width digits, spaces) before they are looked up.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils import timezone
 
 from batch.bulk import insert_objects
 from benefits.calculations._common import LOCATIONS
@@ -53,11 +57,31 @@ from benefits.calculations.inpatient import (
 )
 from benefits.calculations.maternity import EVENTS, EXCLUDED_ITEMS
 from benefits.calculations.outpatient import OUTPATIENT_LEVELS
-from enrollment.models import InsuredPerson
+from enrollment.bounds import (
+    MAX_AMOUNT,
+    MAX_MONTHLY_WAGE,
+    amount_in_bounds,
+    date_in_bounds,
+    normalise_identifier,
+    text_in_bounds,
+)
+from enrollment.identifiers import parse_id_number
+from enrollment.models import EnrolmentSpan, InsuredPerson
+from policy.calculations import money
 
 from .adjudication import COUNTED_AS_INPATIENT_MED_TYPES
 from .items import BED_TYPES, ITEM_KINDS
-from .models import RULE_FACT_FIELDS, Claim, ClaimItem, ClaimSource, MedType, SettlementFile, SpecialKind
+from .models import (
+    RULE_FACT_FIELDS,
+    Claim,
+    ClaimItem,
+    ClaimSource,
+    MedType,
+    SettlementFile,
+    SettlementFileStatus,
+    SpecialKind,
+)
+from .upload import FileRejected, check_name_and_size, table_rows
 
 COLUMNS = (
     "business_key",
@@ -188,31 +212,45 @@ CHOICES = {
 BATCH = 5000
 
 
+#: 文件中没有数据行: a header-only (or empty) file is refused as a whole.
+NO_ROWS = "文件中没有数据行（只有列名或为空）。"
+#: Errors kept on the file's page (their count is always complete).
+MAX_ERRORS = 1000
+#: Integer columns: the largest value the column holds (PositiveSmallIntegerField).
+_INT_MAX = {"PositiveSmallIntegerField": 32767, "PositiveIntegerField": 2147483647}
+_UNSET = object()
+
+
 class RowError(ValueError):
     def __init__(self, field: str, message: str):
         self.field = field
         super().__init__(message)
 
 
-def read_rows(name: str, data: bytes) -> Iterator[dict[str, str]]:
-    """Rows of a csv (UTF-8, with or without BOM) or xlsx file as dicts of column → text."""
-    if name.lower().endswith((".xlsx", ".xlsm")):
-        from openpyxl import load_workbook
+# --- reading: whole-file checks, then rows of text ----------------------------------------------------------
 
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        rows = wb.active.iter_rows(values_only=True)
-        header = [_column(h) for h in next(rows, ())]
-        for values in rows:
-            if values and any(v not in (None, "") for v in values):
-                yield {h: "" if v is None else str(v) for h, v in zip(header, values, strict=False) if h}
-        wb.close()
-        return
-    text = io.StringIO(data.decode("utf-8-sig"))
-    reader = csv.reader(text)
-    header = [_column(h) for h in next(reader, [])]
-    for values in reader:
+
+def read_rows(name: str, data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
+    """(row number, column → text) of each non-empty data row of a csv or xlsx file; the header is row 1.
+
+    Every whole-file check of :mod:`benefits.claims.upload` runs before the first row is given, and the
+    header must name the required columns; :class:`FileRejected` otherwise.
+    """
+    rows = table_rows(name, data)
+    header = [_column(h) for h in next(rows, [])]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise FileRejected(f"首行应为列名，缺少必填列：{', '.join(missing)}。")
+    for number, values in enumerate(rows, start=2):
         if any(v.strip() for v in values):
-            yield {h: v for h, v in zip(header, values, strict=False) if h}
+            yield number, {h: v for h, v in zip(header, values, strict=False) if h}
+
+
+def check_upload(name: str, data: bytes) -> None:
+    """The whole-file checks of an upload before it is stored (size, type, encoding, zip size, rows, header,
+    at least one data row). Raises :class:`FileRejected`."""
+    if next(read_rows(name, data), None) is None:
+        raise FileRejected(NO_ROWS)
 
 
 def _column(header: Any) -> str:
@@ -220,35 +258,22 @@ def _column(header: Any) -> str:
     return HEADERS_ZH.get(text, text)
 
 
-def parse_row(raw: dict[str, str]) -> dict[str, Any]:
-    """Typed claim fields of one row (``RowError`` naming the field otherwise)."""
-    out: dict[str, Any] = {}
+# --- one row: typed fields within the columns and the product bounds -------------------------------------
+
+
+def parse_row(raw: dict[str, str], *, latest: date | None = None) -> dict[str, Any]:
+    """Typed claim fields of one row (``RowError`` naming the field otherwise).
+
+    ``latest``: the last date a claim of the file may carry (its 结算日期, or the day of reading if earlier);
+    without it only the earliest business date is checked.
+    """
     for col in REQUIRED:
         if not (raw.get(col) or "").strip():
             raise RowError(col, "必填")
+    out: dict[str, Any] = {}
     for col in COLUMNS:
-        value = (raw.get(col) or "").strip()
-        if col in DECIMALS or col in INTS:
-            if value:
-                out[col] = _number(col, value)
-        elif col in BOOLS:
-            if not value:
-                out[col] = col in BOOLS_DEFAULT_TRUE  # an empty cell: the model's default
-            elif value.lower() in TRUE_WORDS:
-                out[col] = True
-            elif value.lower() in FALSE_WORDS:
-                out[col] = False
-            else:
-                raise RowError(col, f"应为 是/否（1/0、true/false）：{value!r}")
-        elif col in DATES:
-            if value:
-                try:
-                    out[col] = date.fromisoformat(value[:10])
-                except ValueError:
-                    raise RowError(col, f"日期格式应为 YYYY-MM-DD：{value!r}") from None
-        else:
-            if value and col in CHOICES and value not in CHOICES[col]:
-                raise RowError(col, f"{value!r} 不在可选值 {', '.join(CHOICES[col])} 中")
+        value = _cell(col, (raw.get(col) or "").strip(), latest)
+        if value is not _UNSET:
             out[col] = value
     if out.get("end_date") and out["end_date"] < out["start_date"]:
         raise RowError("end_date", "出院日期早于入院日期")
@@ -259,17 +284,73 @@ def parse_row(raw: dict[str, str]) -> dict[str, Any]:
     return out
 
 
+def _cell(col: str, value: str, latest: date | None) -> Any:
+    """One cell typed by its column; ``_UNSET`` for an empty number or date (the model's default applies)."""
+    if col in DECIMALS or col in INTS:
+        return _number(col, value) if value else _UNSET
+    if col in BOOLS:
+        if not value:
+            return col in BOOLS_DEFAULT_TRUE  # an empty cell: the model's default
+        if value.lower() in TRUE_WORDS:
+            return True
+        if value.lower() in FALSE_WORDS:
+            return False
+        raise RowError(col, f"应为 是/否（1/0、true/false）：{value!r}")
+    if col in DATES:
+        return _date(col, value, latest) if value else _UNSET
+    if col == "id_number":
+        return _bounded_text(col, normalise_identifier(value), InsuredPerson._meta.get_field("id_number").max_length)
+    if value and col in CHOICES and value not in CHOICES[col]:
+        raise RowError(col, f"{value!r} 不在可选值 {', '.join(CHOICES[col])} 中")
+    column = Claim._meta.get_field("business_key" if col == "transfer_from" else col)
+    return _bounded_text(col, value, column.max_length)
+
+
+def _bounded_text(col: str, value: str, max_length: int | None) -> str:
+    """Text within its column's length (the model field's ``max_length``), refused otherwise, never cut."""
+    if max_length is not None:
+        _within(text_in_bounds, value, field=col, max_length=max_length)
+    return value
+
+
+def _within(check: Any, value: Any, **kwargs: Any) -> Any:
+    """Run an :mod:`enrollment.bounds` check, its ``ValidationError`` as a :class:`RowError` of the field."""
+    try:
+        return check(value, **kwargs)
+    except ValidationError as exc:
+        field = kwargs["field"]
+        raise RowError(field, exc.message_dict[field][0]) from None
+
+
 def _number(col: str, value: str) -> Decimal | int:
-    """An amount (``DECIMALS``) or a count (``INTS``) from a cell; never negative."""
+    """An amount (``DECIMALS``: within :data:`MAX_AMOUNT`, at most two decimals) or a count (``INTS``: within
+    its column); never negative, never rounded."""
     try:
         number: Decimal | int = int(value) if col in INTS else Decimal(value)
     except (ValueError, InvalidOperation):
         raise RowError(col, f"{'不是整数' if col in INTS else '不是金额'}：{value!r}") from None
-    if isinstance(number, Decimal) and not number.is_finite():
-        raise RowError(col, f"不是金额：{value!r}")
+    if isinstance(number, Decimal):
+        if not number.is_finite():
+            raise RowError(col, f"不是金额：{value!r}")
+        limit = MAX_MONTHLY_WAGE if col == "employer_average_monthly_wage" else MAX_AMOUNT
+        return _within(amount_in_bounds, number, field=col, maximum=limit)
     if number < 0:
         raise RowError(col, "不能为负数")
+    top = _INT_MAX[Claim._meta.get_field(col).get_internal_type()]
+    if number > top:
+        raise RowError(col, f"超出范围（不超过 {top}）：{value!r}")
     return number
+
+
+def _date(col: str, value: str, latest: date | None) -> date:
+    """A date (YYYY-MM-DD) from the earliest business date to ``latest``: a claim dated after the file's
+    结算日期 or in the future is refused."""
+    try:
+        day = date.fromisoformat(value[:10])
+    except ValueError:
+        raise RowError(col, f"日期格式应为 YYYY-MM-DD：{value!r}") from None
+    _within(date_in_bounds, day, field=col, latest=latest or date.max)
+    return day
 
 
 def parse_item(raw: dict[str, str]) -> dict[str, Any]:
@@ -277,24 +358,26 @@ def parse_item(raw: dict[str, str]) -> dict[str, Any]:
     kind = (raw.get("item_kind") or "").strip()
     if kind not in ITEM_KINDS:
         raise RowError("item_kind", f"{kind!r} 不在可选值 {', '.join(ITEM_KINDS)} 中")
-    out: dict[str, Any] = {"kind": kind, "name": (raw.get("item_name") or "").strip()[:200]}
-    for col, name, required in (
-        ("quantity", "quantity", False),
-        ("unit_price", "unit_price", True),
-        ("price_limit", "price_limit", False),
-    ):
+    name = (raw.get("item_name") or "").strip()
+    out: dict[str, Any] = {
+        "kind": kind,
+        "name": _bounded_text("item_name", name, ClaimItem._meta.get_field("name").max_length),
+    }
+    for col, required in (("quantity", False), ("unit_price", True), ("price_limit", False)):
         value = (raw.get(col) or "").strip()
         if not value:
             if required:
                 raise RowError(col, "必填")
-            out[name] = Decimal(1) if col == "quantity" else None
+            out[col] = Decimal(1) if col == "quantity" else None
             continue
         try:
-            out[name] = Decimal(value)
+            number = Decimal(value)
         except InvalidOperation:
             raise RowError(col, f"不是数字：{value!r}") from None
-        if out[name] < 0:
+        if number.is_finite() and number < 0:
             raise RowError(col, "不能为负数")
+        # 数量 is no amount, but its column holds two decimals as well: the same bounds apply
+        out[col] = _within(amount_in_bounds, number, field=col, maximum=_column_max(ClaimItem, col))
     bed = (raw.get("bed_type") or "").strip()
     if kind == "bed_fee":
         bed = bed or "general"
@@ -304,179 +387,274 @@ def parse_item(raw: dict[str, str]) -> dict[str, Any]:
     return out
 
 
+def _column_max(model: Any, col: str) -> Decimal:
+    """The smaller of :data:`MAX_AMOUNT` and the largest value the decimal column holds."""
+    field = model._meta.get_field(col)
+    return min(MAX_AMOUNT, Decimal(10) ** (field.max_digits - field.decimal_places) - Decimal("0.01"))
+
+
 def items_medfee(items: list[dict[str, Any]]) -> Decimal:
     """医疗费总额 of item lines: Σ quantity × unit price, to the fen (as :func:`items_total`)."""
-    from policy.calculations import money
 
     return money(sum((i["quantity"] * i["unit_price"] for i in items), Decimal(0)))
 
 
-def settlement_file_import(sfile: SettlementFile) -> dict[str, int]:
-    """Read the file into draft claims (in batches); rows with errors are listed, not imported. Idempotent."""
-    sfile.file.open("rb")
-    try:
-        data = sfile.file.read()
-    finally:
-        sfile.file.close()
-    errors: list[dict[str, Any]] = []
-    total = imported = 0
-    existing = set(Claim.objects.filter(settlement_file=sfile).values_list("row_number", flat=True))
-    batch: list[tuple[int, dict[str, Any], list[dict[str, Any]]]] = []
+# --- the file: named steps over one reading context ---------------------------------------------------------
 
-    def flush() -> int:
-        if not batch:
-            return 0
-        ids = {row["id_number"] for _, row, _ in batch}
-        persons = dict(InsuredPerson.objects.filter(id_number__in=ids).values_list("id_number", "pk"))
-        keys = {row["transfer_from"] for _, row, _ in batch if row.get("transfer_from")}
-        earlier = dict(Claim.objects.filter(business_key__in=keys).values_list("business_key", "pk"))
-        dupes = set(
-            Claim.objects.filter(business_key__in=[r["business_key"] for _, r, _ in batch]).values_list(
-                "business_key", flat=True
+
+@dataclass
+class _Pending:
+    """A claim row being read: its row number and key, typed fields (``None``: an error, or read before),
+    its item lines and the row numbers of bad item lines."""
+
+    number: int
+    key: str
+    row: dict[str, Any] | None = None
+    items: list[dict[str, Any]] = field(default_factory=list)
+    bad_items: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Reading:
+    """读入上下文: the file, the last date its claims may carry, and what has been read so far."""
+
+    sfile: SettlementFile
+    latest: date
+    existing: set[int]
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    batch: list[_Pending] = field(default_factory=list)
+    current: _Pending | None = None
+    total: int = 0
+    imported: int = 0
+
+    def error(self, row: int, field: str, message: str) -> None:
+        self.errors.append({"row": row, "field": field, "message": message})
+
+
+def settlement_file_import(sfile: SettlementFile, *, today: date) -> dict[str, int]:
+    """Read the file into draft claims (in batches), all or nothing: with any row or file error nothing is
+    written and every error is listed (row and field, or the file). Idempotent (rows read before are skipped).
+
+    ``today``: the day of reading; claims dated after it or after the file's 结算日期 are refused.
+    """
+    reading = _Reading(
+        sfile,
+        latest=min(sfile.as_of, today),
+        existing=set(Claim.objects.filter(settlement_file=sfile).values_list("row_number", flat=True)),
+    )
+    try:
+        with transaction.atomic():
+            for number, raw in read_rows(sfile.original_name or sfile.file.name, _file_bytes(sfile)):
+                _read_line(reading, number, raw)
+            _close_claim(reading)
+            _flush(reading)
+            if not reading.total:
+                raise FileRejected(NO_ROWS)
+            if reading.errors:
+                transaction.set_rollback(True)  # all or nothing: the batches written before an error go too
+    except FileRejected as exc:
+        reading.errors = [{"row": 0, "field": "file", "message": str(exc)}]
+    return _record(reading)
+
+
+def _file_bytes(sfile: SettlementFile) -> bytes:
+    """The stored upload, its name and size checked before it is read."""
+    try:
+        check_name_and_size(sfile.original_name or sfile.file.name, sfile.file.size)
+        sfile.file.open("rb")
+        try:
+            return sfile.file.read()
+        finally:
+            sfile.file.close()
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, FileRejected):
+            raise
+        raise FileRejected(f"无法读取已上传的文件：{type(exc).__name__}") from None
+
+
+def _read_line(reading: _Reading, number: int, raw: dict[str, str]) -> None:
+    """A claim row closes the claim before it and opens its own; an item line joins the open claim."""
+    reading.total += 1
+    if (raw.get("item_kind") or "").strip():
+        _read_item(reading, number, raw)
+        return
+    _close_claim(reading)
+    _open_claim(reading, number, raw)
+
+
+def _read_item(reading: _Reading, number: int, raw: dict[str, str]) -> None:
+    key = (raw.get("business_key") or "").strip()
+    current = reading.current
+    if current is None or key != current.key:
+        reading.error(number, "business_key", "费用明细行须紧随其报销申请行，且业务流水号相同")
+        return
+    if current.row is None:
+        return  # the claim row itself has an error or was imported before
+    try:
+        current.items.append(parse_item(raw))
+    except RowError as exc:
+        reading.error(number, exc.field, str(exc))
+        current.bad_items.append(number)
+
+
+def _open_claim(reading: _Reading, number: int, raw: dict[str, str]) -> None:
+    reading.current = pending = _Pending(number, (raw.get("business_key") or "").strip())
+    if number in reading.existing:
+        return
+    try:
+        row = parse_row(raw, latest=reading.latest)
+    except RowError as exc:
+        reading.error(number, exc.field, str(exc))
+        return
+    pending.row = {k: v for k, v in row.items() if v not in ("", None) or k in ("business_key", "id_number")}
+
+
+def _close_claim(reading: _Reading) -> None:
+    """The claim row and its item lines are complete: queue the claim (or record why not)."""
+    pending, reading.current = reading.current, None
+    if pending is None or pending.row is None:
+        return
+    problem = _claim_amounts(pending)
+    if problem:
+        reading.error(pending.number, *problem)
+        return
+    if pending.row.get("transfer_from"):
+        _flush(reading)  # the stay it continues may be in a row just read
+    reading.batch.append(pending)
+    if len(reading.batch) >= BATCH:
+        _flush(reading)
+
+
+def _claim_amounts(pending: _Pending) -> tuple[str, str] | None:
+    """The claim's amounts from its item lines (医疗费总额 given on the row must equal their total), or the
+    row's own; (field, message) of what is wrong otherwise."""
+    row = pending.row
+    assert row is not None
+    if pending.bad_items:
+        return "item_kind", f"费用明细第 {', '.join(map(str, pending.bad_items))} 行有错误，整笔未读入"
+    if pending.items:
+        medfee = items_medfee(pending.items)
+        if "medfee_sumamt" in row and row["medfee_sumamt"] != medfee:
+            return "medfee_sumamt", f"医疗费总额 {row['medfee_sumamt']} 与明细合计 {medfee} 不符"
+        if medfee > MAX_AMOUNT:
+            return "medfee_sumamt", f"明细合计 {medfee} 超出合理范围（不超过 {MAX_AMOUNT:,}）。"
+        row.setdefault("medfee_sumamt", medfee)
+        row.setdefault("inscp_scp_amt", Decimal(0))  # computed from the lines at adjudication
+        return None
+    missing = [c for c in AMOUNTS if c not in row]
+    return (missing[0], "必填（无费用明细时）") if missing else None
+
+
+def _flush(reading: _Reading) -> None:
+    """Check the queued claims against the register, write those that pass."""
+    if not reading.batch:
+        return
+    ready = _resolve(reading)
+    reading.imported += _write(reading.sfile, ready)
+    reading.batch.clear()
+
+
+def _resolve(reading: _Reading) -> list[tuple[_Pending, int, int | None]]:
+    """Each queued claim's person (insured in the file's jurisdiction), the claim its stay continues, and a
+    business key not used before: one query each for the batch; errors by row and field."""
+    rows = [p.row for p in reading.batch if p.row is not None]
+    persons = dict(
+        InsuredPerson.objects.filter(id_number__in={r["id_number"] for r in rows}).values_list("id_number", "pk")
+    )
+    insured_here = set(
+        EnrolmentSpan.objects.filter(
+            person_id__in=persons.values(), jurisdiction_id=reading.sfile.jurisdiction_id
+        ).values_list("person_id", flat=True)
+    )
+    keys = {r["transfer_from"] for r in rows if r.get("transfer_from")}
+    earlier = dict(Claim.objects.filter(business_key__in=keys).values_list("business_key", "pk"))
+    dupes = set(
+        Claim.objects.filter(business_key__in=[r["business_key"] for r in rows]).values_list("business_key", flat=True)
+    )
+    ready = []
+    for pending in reading.batch:
+        row = pending.row
+        assert row is not None
+        pid = persons.get(row["id_number"])
+        problem = _register_problem(row, pid, insured_here, earlier, dupes)
+        if problem:
+            reading.error(pending.number, *problem)
+            continue
+        dupes.add(row["business_key"])
+        ready.append((pending, pid, earlier.get(row.get("transfer_from", ""))))
+    return ready
+
+
+def _register_problem(
+    row: dict[str, Any], pid: int | None, insured_here: set[int], earlier: dict[str, int], dupes: set[str]
+) -> tuple[str, str] | None:
+    """Why the register refuses the row: an unknown person, a person not insured in this jurisdiction, a
+    business key used before, a transfer whose earlier claim is unknown."""
+    if pid is None:
+        try:
+            parse_id_number(row["id_number"])
+        except ValidationError as exc:
+            return "id_number", exc.messages[0]
+        return "id_number", "查无此参保人员"
+    if pid not in insured_here:
+        return "id_number", "该参保人员在此统筹区没有参保关系"
+    if row["business_key"] in dupes:
+        return "business_key", "业务流水号重复"
+    transfer = row.get("transfer_from", "")
+    if transfer and transfer not in earlier:
+        return "transfer_from", "转院前的申请不存在（须在此前的行或已有申请中）"
+    return None
+
+
+def _write(sfile: SettlementFile, ready: list[tuple[_Pending, int, int | None]]) -> int:
+    """The claims (one insert) and their item lines (one insert)."""
+    objs = [
+        Claim(
+            **{k: v for k, v in pending.row.items() if k not in ("id_number", "transfer_from")},
+            person_id=pid,
+            jurisdiction_id=sfile.jurisdiction_id,
+            transfer_from_id=transfer_id,
+            source=ClaimSource.SETTLEMENT_FILE,
+            settlement_file=sfile,
+            row_number=pending.number,
+            created_by_id=sfile.uploaded_by_id,
+        )
+        for pending, pid, transfer_id in ready
+        if pending.row is not None
+    ]
+    insert_objects(Claim, objs)
+    with_items = [(obj, pending.items) for obj, (pending, _, _) in zip(objs, ready, strict=True) if pending.items]
+    if with_items:
+        pks = dict(
+            Claim.objects.filter(business_key__in=[o.business_key for o, _ in with_items]).values_list(
+                "business_key", "pk"
             )
         )
-        objs, lines = [], []
-        for number, row, items in batch:
-            pid = persons.get(row["id_number"])
-            if pid is None:
-                errors.append({"row": number, "field": "id_number", "message": "查无此参保人员"})
-                continue
-            if row["business_key"] in dupes:
-                errors.append({"row": number, "field": "business_key", "message": "业务流水号重复"})
-                continue
-            transfer = row.pop("transfer_from", "")
-            if transfer and transfer not in earlier:
-                errors.append(
-                    {
-                        "row": number,
-                        "field": "transfer_from",
-                        "message": "转院前的申请不存在（须在此前的行或已有申请中）",
-                    }
-                )
-                continue
-            dupes.add(row["business_key"])
-            row.pop("id_number")
-            objs.append(
-                Claim(
-                    **row,
-                    person_id=pid,
-                    jurisdiction_id=sfile.jurisdiction_id,
-                    transfer_from_id=earlier.get(transfer),
-                    source=ClaimSource.SETTLEMENT_FILE,
-                    settlement_file=sfile,
-                    row_number=number,
-                    created_by_id=sfile.uploaded_by_id,
-                )
-            )
-            lines.append(items)
-        insert_objects(Claim, objs)
-        if any(lines):
-            pks = dict(
-                Claim.objects.filter(
-                    business_key__in=[o.business_key for o, items in zip(objs, lines, strict=True) if items]
-                ).values_list("business_key", "pk")
-            )
-            insert_objects(
-                ClaimItem,
-                [
-                    ClaimItem(claim_id=pks[obj.business_key], **item)
-                    for obj, items in zip(objs, lines, strict=True)
-                    for item in items
-                ],
-            )
-        batch.clear()
-        return len(objs)
+        lines = [ClaimItem(claim_id=pks[obj.business_key], **item) for obj, items in with_items for item in items]
+        insert_objects(ClaimItem, lines)
+    return len(objs)
 
-    # The claim being read: [row number, typed row or None (error / already imported), item lines,
-    # row numbers of bad item lines, business_key].
-    current: list[Any] | None = None
 
-    def close() -> int:
-        """The claim row and its item lines are complete: queue the claim (or record why not)."""
-        nonlocal current
-        if current is None or current[1] is None:
-            current = None
-            return 0
-        number, row, items, bad, _ = current
-        current = None
-        if bad:
-            errors.append(
-                {
-                    "row": number,
-                    "field": "item_kind",
-                    "message": f"费用明细第 {', '.join(map(str, bad))} 行有错误，整笔未读入",
-                }
-            )
-            return 0
-        if items:
-            medfee = items_medfee(items)
-            if "medfee_sumamt" in row and row["medfee_sumamt"] != medfee:
-                errors.append(
-                    {
-                        "row": number,
-                        "field": "medfee_sumamt",
-                        "message": f"医疗费总额 {row['medfee_sumamt']} 与明细合计 {medfee} 不符",
-                    }
-                )
-                return 0
-            row.setdefault("medfee_sumamt", medfee)
-            row.setdefault("inscp_scp_amt", Decimal(0))  # computed from the lines at adjudication
-        else:
-            missing = [c for c in AMOUNTS if c not in row]
-            if missing:
-                errors.append({"row": number, "field": missing[0], "message": "必填（无费用明细时）"})
-                return 0
-        done = 0
-        if row.get("transfer_from"):
-            done += flush()  # the stay it continues may be in a row just read
-        batch.append((number, row, items))
-        if len(batch) >= BATCH:
-            done += flush()
-        return done
+def _record(reading: _Reading) -> dict[str, int]:
+    """The file's counts and errors (kept whether or not anything was written)."""
+    sfile = reading.sfile
+    imported = 0 if reading.errors else reading.imported
+    sfile.total_rows = reading.total
+    sfile.imported_rows = len(reading.existing) + imported
+    sfile.error_rows = len(reading.errors)
+    sfile.errors = reading.errors[:MAX_ERRORS]
+    sfile.save(update_fields=["total_rows", "imported_rows", "error_rows", "errors"])
+    return {"rows": reading.total, "imported": imported, "errors": len(reading.errors)}
 
-    with transaction.atomic():
-        for number, raw in enumerate(read_rows(sfile.original_name or sfile.file.name, data), start=2):
-            total += 1
-            if (raw.get("item_kind") or "").strip():
-                key = (raw.get("business_key") or "").strip()
-                if current is None or key != current[4]:
-                    errors.append(
-                        {
-                            "row": number,
-                            "field": "business_key",
-                            "message": "费用明细行须紧随其报销申请行，且业务流水号相同",
-                        }
-                    )
-                    continue
-                if current[1] is None:
-                    continue  # the claim row itself has an error or was imported before
-                try:
-                    current[2].append(parse_item(raw))
-                except RowError as exc:
-                    errors.append({"row": number, "field": exc.field, "message": str(exc)})
-                    current[3].append(number)
-                continue
-            imported += close()
-            key = (raw.get("business_key") or "").strip()
-            if number in existing:
-                current = [number, None, [], [], key]
-                continue
-            try:
-                row = parse_row(raw)
-            except RowError as exc:
-                errors.append({"row": number, "field": exc.field, "message": str(exc)})
-                current = [number, None, [], [], key]
-                continue
-            row = {k: v for k, v in row.items() if v not in ("", None) or k in ("business_key", "id_number")}
-            current = [number, row, [], [], key]
-        imported += close()
-        imported += flush()
-        sfile.total_rows = total
-        sfile.imported_rows = len(existing) + imported
-        sfile.error_rows = len(errors)
-        sfile.errors = errors[:1000]
-        sfile.save(update_fields=["total_rows", "imported_rows", "error_rows", "errors"])
-    return {"rows": total, "imported": imported, "errors": len(errors)}
+
+def settlement_file_discard(sfile: SettlementFile) -> None:
+    """A file not read (any error: nothing of it was written): marked failed and its stored upload deleted,
+    so a refused upload leaves no file behind in MEDIA_ROOT."""
+    if sfile.file:
+        sfile.file.delete(save=False)
+    SettlementFile.objects.filter(pk=sfile.pk).update(
+        status=SettlementFileStatus.FAILED, file="", finished_at=timezone.now()
+    )
 
 
 def analyze_claims() -> None:

@@ -108,7 +108,7 @@ class Command(BaseCommand):
         sfile.file.save(f"bench-{tag}.csv", ContentFile(data), save=True)
 
         t0 = time.perf_counter()
-        read = settlement_file_import(sfile)
+        read = settlement_file_import(sfile, today=sfile.as_of)
         analyze_claims()
         t_read = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -126,7 +126,7 @@ class Command(BaseCommand):
             data = self._csv(people, naive, random.Random(seed + 1), f"N{tag}", lines=jurisdiction == "ziyang")
             nfile = SettlementFile.objects.create(jurisdiction=jur, as_of=date(2024, 12, 31), original_name="naive.csv")
             nfile.file.save(f"naive-{tag}.csv", ContentFile(data), save=True)
-            settlement_file_import(nfile)
+            settlement_file_import(nfile, today=nfile.as_of)
             todo = list(Claim.objects.filter(settlement_file=nfile).order_by("person_id", "row_number"))
             t0 = time.perf_counter()
             for claim in todo:
