@@ -195,7 +195,7 @@ def test_xianning_inpatient_names_the_missing_parameter(db):
         ("ziyang", "level3a", 1000, {"act_pay_dedc": 200, "hifp_pay": 400, "psn_cash_pay": 600}),  # (1000−200)×50%
     ],
 )
-def test_outpatient_claim_matches_scenarios(db, jurisdiction, level, amount, expected):
+def test_outpatient_claim_matches_scenarios(stats, jurisdiction, level, amount, expected):
     person = make_person(jurisdiction)
     claim = make_claim(person, jurisdiction, med_type="11", hospital_level=level, inscp_scp_amt=D(amount))
     claim = claim_adjudicate(claim, as_of=ON)

@@ -6,14 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from benefits.calculations._common import ZERO, Step
 from policy.calculations import money
 from policy.resolver import Policy
 
-if TYPE_CHECKING:
-    from benefits.claims.adjudication import ClaimFacts
+from ..facts import ClaimFacts
 
 #: Benefit → the accumulator field holding what the pool paid under it this year.
 POOL_FIELDS = {

@@ -7,18 +7,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from benefits.calculations._common import ZERO, Step, fmt
 from benefits.calculations.inpatient import InpatientResult, settle_inpatient
 from policy.calculations import InputError
 from policy.resolver import Policy
 
+from ..facts import ClaimFacts, PersonFacts
 from .base import Acc, Book, Parts, acc_of, cap_paid, opt, policy_for, pool_part
 from .layers import above_cap, pay_layer, pay_supplementary
-
-if TYPE_CHECKING:
-    from benefits.claims.adjudication import ClaimFacts, PersonFacts
 
 
 @dataclass

@@ -5,17 +5,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from benefits.calculations._common import ZERO, cite, fmt
 from benefits.calculations.critical_illness import settle_critical_illness, settle_supplementary, supplementary_entitled
 from policy.calculations import InputError, money
 from policy.resolver import Policy
 
+from ..facts import ClaimFacts
 from .base import LAYER_FIELDS, Acc, Book, Parts, cap_paid
-
-if TYPE_CHECKING:
-    from benefits.claims.adjudication import ClaimFacts
 
 _LAYER_STAGE = {"hifmi_pay": "大病保险", "hifob_pay": "大额医疗费用补助"}
 

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from benefits.calculations.maternity import maternity_benefit
 from policy.calculations import InputError
 
+from ..facts import ClaimFacts, PersonFacts
 from .base import Acc, Book, Parts, opt, policy_for
 from .inpatient import pay_inpatient
-
-if TYPE_CHECKING:
-    from benefits.claims.adjudication import ClaimFacts, PersonFacts
 
 
 def pay_maternity(

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from benefits.calculations.outpatient import settle_outpatient
 
+from ..facts import ClaimFacts, PersonFacts
 from .base import Acc, Book, Parts, acc_of, cap_paid, opt, policy_for, pool_part
 from .layers import layer_above_overall_cap, pay_layer_above
-
-if TYPE_CHECKING:
-    from benefits.claims.adjudication import ClaimFacts, PersonFacts
 
 
 def pay_outpatient(

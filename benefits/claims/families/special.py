@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from benefits.calculations.critical_illness import settle_supplementary_special_disease, supplementary_entitled
 from benefits.calculations.special_disease import (
@@ -17,12 +16,10 @@ from benefits.calculations.special_disease import (
 from policy.calculations import InputError
 from policy.resolver import Policy
 
+from ..facts import ClaimFacts, PersonFacts
 from .base import Acc, Book, Parts, acc_of, cap_paid, policy_for, pool_part
 from .inpatient import pay_inpatient
 from .layers import above_cap, layer_above_overall_cap, pay_layer_above
-
-if TYPE_CHECKING:
-    from benefits.claims.adjudication import ClaimFacts, PersonFacts
 
 
 def pay_special(
