@@ -289,7 +289,7 @@ def test_a_failure_in_the_middle_of_the_commit_writes_nothing(staff, employer_a,
             [a3.id_number, "甲三", "4000", "2024"],
         ],
     )
-    monkeypatch.setattr(imports, "COMMIT_BATCH", 1)  # three INSERTs of one row each
+    monkeypatch.setattr(imports.writing, "COMMIT_BATCH", 1)  # three INSERTs of one row each
     real, calls = imports.write_batch, []
 
     def failing(writer, rows):
@@ -298,7 +298,7 @@ def test_a_failure_in_the_middle_of_the_commit_writes_nothing(staff, employer_a,
             raise RuntimeError("disk full")  # injected failure after two batches were written
         return real(writer, rows)
 
-    monkeypatch.setattr(imports, "write_batch", failing)
+    monkeypatch.setattr(imports.writing, "write_batch", failing)
     job = imports.import_job_commit(job.pk)
     assert len(calls) == 3
     assert job.status == ImportStatus.FAILED
@@ -422,8 +422,8 @@ def test_hundred_row_import_runs_in_the_background_with_progress_to_100(
 ):
     persons = [person_factory(employer=employer_a, name=f"职工{i}") for i in range(100)]
     rows = [[p.id_number, p.name, str(5000 + i), this_year()] for i, p in enumerate(persons)]
-    monkeypatch.setattr(imports, "PROGRESS_EVERY", 10)
-    monkeypatch.setattr(imports, "COMMIT_BATCH", 25)
+    monkeypatch.setattr(imports.payroll, "PROGRESS_EVERY", 10)
+    monkeypatch.setattr(imports.writing, "COMMIT_BATCH", 25)
     seen: list[tuple[str, int]] = []
     real_call = imports._ProgressWriter.__call__
 
@@ -645,7 +645,7 @@ def test_an_unexpected_error_fails_the_job_with_its_reason(staff, employer_a, pe
     def broken(*args, **kwargs):
         raise RuntimeError("数据库连接中断")
 
-    monkeypatch.setattr(imports, "payroll_validate", broken)
+    monkeypatch.setattr(imports.jobs, "payroll_validate", broken)
     job = payroll_job(staff, employer_a, [[a1.id_number, "甲一", "6500", "2024"]])
     assert job.status == ImportStatus.FAILED and "数据库连接中断" in job.dry_run_summary["failure"]
 
