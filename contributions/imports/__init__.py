@@ -58,7 +58,16 @@ from .readers import (
     check_upload,
     read_table,
 )
-from .validation import LOOKUP_BATCH, PROGRESS_EVERY, Progress, RowError, Validation, persons_by_id_number
+from .validation import (
+    LOOKUP_BATCH,
+    NOT_OUR_EMPLOYEE,
+    PROGRESS_EVERY,
+    Progress,
+    RowError,
+    Validation,
+    message_for,
+    persons_by_id_number,
+)
 from .writing import COMMIT_BATCH, write_batch
 
 __all__ = [
@@ -70,6 +79,7 @@ __all__ = [
     "MAX_ROWS",
     "MAX_STORED_ERRORS",
     "MAX_UPLOAD_BYTES",
+    "NOT_OUR_EMPLOYEE",
     "PAYMENT_COLUMNS",
     "PAYROLL_COLUMNS",
     "PROGRESS_EVERY",
@@ -92,6 +102,7 @@ __all__ = [
     "import_job_create",
     "import_job_validate",
     "map_headers",
+    "message_for",
     "parse_date_cell",
     "parse_id_cell",
     "parse_money",

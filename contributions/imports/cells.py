@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from enrollment.bounds import MAX_AMOUNT, amount_in_bounds, normalise_identifier
 from enrollment.identifiers import parse_id_number
 
 
@@ -20,11 +21,23 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
+def parse_name_cell(value: Any) -> str:
+    """姓名: text within the register's column (it is compared with the register, never written)."""
+    text = _text(value)
+    if len(text) > NAME_MAX_LENGTH:
+        raise ValueError(f"姓名过长：{len(text)} 个字符，最多 {NAME_MAX_LENGTH} 个。")
+    return text
+
+
+NAME_MAX_LENGTH = 50  # InsuredPerson.name
+
+
 def parse_id_cell(value: Any) -> str:
     """身份证号: 18 characters, check digit per GB 11643 (via :func:`enrollment.identifiers.parse_id_number`)."""
     if isinstance(value, float):
         raise ValueError("身份证号被存成了数字，后几位已丢失；请把该列设为“文本”格式后重新填写。")
-    text = _text(value).upper().replace(" ", "")
+    # Full-width digits, no-break and other spaces are normalised before the check digit is checked.
+    text = normalise_identifier(_text(value))
     if not text:
         raise ValueError("身份证号未填写。")
     try:
@@ -34,11 +47,9 @@ def parse_id_cell(value: Any) -> str:
     return text
 
 
-_MONEY_LIMIT = Decimal("999999999999.99")  # DecimalField(14, 2)
-
-
-def parse_money(value: Any, *, label: str, positive: bool = False) -> Decimal | None:
-    """An amount in yuan, at most 2 decimals; ``None`` for an empty cell."""
+def parse_money(value: Any, *, label: str, positive: bool = False, maximum: Decimal = MAX_AMOUNT) -> Decimal | None:
+    """An amount in yuan, at most 2 decimals and at most ``maximum`` (a product bound of
+    :mod:`enrollment.bounds`); ``None`` for an empty cell."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
@@ -64,8 +75,10 @@ def parse_money(value: Any, *, label: str, positive: bool = False) -> Decimal | 
         raise ValueError(f"{label}应大于0。")
     if amount.as_tuple().exponent < -2 and amount != amount.quantize(Decimal("0.01")):
         raise ValueError(f"{label}最多保留两位小数：{amount}。")
-    if amount > _MONEY_LIMIT:
-        raise ValueError(f"{label}超出允许范围：{amount}。")
+    try:
+        amount_in_bounds(amount, field=label, maximum=maximum, allow_zero=not positive)
+    except ValidationError as exc:
+        raise ValueError(label + exc.message_dict[label][0]) from None
     return amount.quantize(Decimal("0.01"))
 
 

@@ -61,6 +61,9 @@ def map_headers(headers: Sequence[Any], columns: Sequence[Column]) -> dict[str, 
     if columns is PAYROLL_COLUMNS and "monthly_wage" not in index and "annual_wage_total" not in index:
         missing.append("月工资 或 上年工资总额")
     if missing:
-        found = "、".join(str(h) for h in headers if h not in (None, "")) or "（无）"
-        raise FileRejected(f"缺少必需的列：{'、'.join(missing)}。第1行应为表头，文件中的表头为：{found}。")
+        found = "、".join(str(h) for h in headers if h not in (None, ""))[:300] or "（无）"
+        raise FileRejected(
+            f"缺少必需的列：{'、'.join(missing)}。第1行应为表头，文件中的表头为：{found}。"
+            "（表头显示为乱码时，请把文件另存为 UTF-8 或 GB18030/GBK 编码。）"
+        )
     return index

@@ -84,7 +84,11 @@ def _read_job_file(job: ImportJob) -> Table:
 def _validate(job: ImportJob, table: Table, progress: Progress | None) -> Validation:
     as_of, year = _params(job)
     if job.kind == ImportKind.PAYROLL:
-        return payroll_validate(table, employer=job.employer, as_of=as_of, default_year=year, progress=progress)
+        # An employer user's file never tells whether a 身份证号 is registered elsewhere (issue #12 item 9).
+        precise = employer_id_of(job.uploaded_by) is None
+        return payroll_validate(
+            table, employer=job.employer, as_of=as_of, default_year=year, progress=progress, precise_ids=precise
+        )
     return payment_validate(table, as_of=as_of, progress=progress)
 
 
@@ -121,7 +125,10 @@ def _fail(job: ImportJob, message: str, *, errors: list[RowError] | None = None)
     job.status = ImportStatus.FAILED
     job.finished_at = timezone.now()
     job.dry_run_summary = {**job.dry_run_summary, "failure": message}
-    fields = ["status", "finished_at", "dry_run_summary"]
+    fields = ["status", "finished_at", "dry_run_summary", "file"]
+    # A failed job is final and has no rows to download: its file is not kept in MEDIA_ROOT.
+    if job.file:
+        job.file.delete(save=False)
     if errors is not None:
         job.errors = [e.as_dict() for e in errors]
         job.error_rows = len({e.row for e in errors})
@@ -132,7 +139,7 @@ def _fail(job: ImportJob, message: str, *, errors: list[RowError] | None = None)
 
 def import_job_validate(job_id: int) -> ImportJob:
     """Dry run: read and check the file, record the errors and the summary. Writes no data rows."""
-    job = ImportJob.objects.select_related("employer__jurisdiction").get(pk=job_id)
+    job = ImportJob.objects.select_related("employer__jurisdiction", "uploaded_by").get(pk=job_id)
     if job.status not in (ImportStatus.UPLOADED, ImportStatus.VALIDATED, ImportStatus.VALIDATING):
         return job
     job.status, job.processed_rows = ImportStatus.VALIDATING, 0

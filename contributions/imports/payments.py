@@ -8,11 +8,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
+from .. import inputs
 from ..models import ImportJob, Payment, PaymentSource
-from .cells import _text, parse_date_cell, parse_id_cell, parse_money
+from .cells import _text, parse_date_cell, parse_id_cell, parse_money, parse_name_cell
 from .columns import PAYMENT_COLUMNS, map_headers
 from .readers import Table
 from .validation import (
@@ -51,12 +53,10 @@ def payment_validate(table: Table, *, as_of: date, progress: Progress | None = N
     result = Validation(total=len(table))
 
     def reference(value: Any) -> str:
-        text = _text(value)
-        if not text:
-            raise ValueError("电子税票号未填写。")
-        if len(text) > Payment._meta.get_field("reference").max_length:
-            raise ValueError(f"电子税票号过长：“{text}”。")
-        return text
+        try:  # empty, too long, or a formula / spaces inside (issue #12 item 7)
+            return inputs.payment_reference(_text(value))
+        except ValidationError as exc:
+            raise ValueError(exc.message_dict["reference"][0]) from None
 
     def paid_on(value: Any) -> date:
         day = parse_date_cell(value, label="缴款日期")
@@ -64,14 +64,17 @@ def payment_validate(table: Table, *, as_of: date, progress: Progress | None = N
             raise ValueError("缴款日期未填写。")
         if day > as_of:
             raise ValueError(f"缴款日期 {day} 晚于导入日期 {as_of}。")
-        return day
+        try:  # 1900-01-01 and the like
+            return inputs.business_date(day, field="paid_on", latest=as_of)
+        except ValidationError as exc:
+            raise ValueError("缴款日期" + exc.message_dict["paid_on"][0]) from None
 
     parsers = {
         "reference": reference,
         "id_number": parse_id_cell,
         "amount": lambda v: _require(parse_money(v, label="金额", positive=True), "金额未填写。"),
         "paid_on": paid_on,
-        "name": lambda v: _text(v),
+        "name": parse_name_cell,
     }
     parsed: dict[int, dict[str, Any]] = {}
     for i, (number, cells) in enumerate(table.rows, start=1):

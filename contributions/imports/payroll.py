@@ -10,14 +10,19 @@ from django.db.models import Q
 from django.utils import timezone
 
 from config.policy import Policy
+from enrollment.bounds import MAX_MONTHLY_WAGE, MIN_BUSINESS_DATE
 from enrollment.models import Category, Employer, EnrolmentSpan
 
 from .. import periods
+from ..inputs import MAX_ANNUAL_WAGE
 from ..models import ImportJob, WageDeclaration
-from .cells import _text, parse_id_cell, parse_money, parse_month_cell, parse_period
+from .cells import parse_id_cell, parse_money, parse_month_cell, parse_name_cell, parse_period
 from .columns import PAYROLL_COLUMNS, map_headers
 from .readers import Table
 from .validation import (
+    ID_NOT_FOUND,
+    ID_NOT_HERE,
+    NOT_OUR_EMPLOYEE,
     PROGRESS_EVERY,
     Progress,
     Validation,
@@ -67,11 +72,14 @@ def payroll_validate(
     as_of: date,
     default_year: int | None = None,
     progress: Progress | None = None,
+    precise_ids: bool = True,
 ) -> Validation:
     """Check a payroll file for ``employer`` (dry run). Writes nothing.
 
     Rows must name a person enrolled as 在职职工 at this employer during the declared
     contribution year, which must be the current or the next one on ``as_of``.
+    ``precise_ids`` False (an employer user uploads): "not registered" and "not at this employer"
+    read the same, so the file cannot be used to learn whether a 身份证号 is registered elsewhere.
     """
     index = map_headers(table.headers, PAYROLL_COLUMNS)
     jurisdiction = employer.jurisdiction.code
@@ -92,13 +100,21 @@ def payroll_validate(
             raise ValueError(f"年度 {year} 不可申报：只能申报当前缴费年度 {allowed[0]} 或下一缴费年度 {allowed[1]}。")
         return year
 
+    def first_pay_month(value: Any) -> date | None:
+        month = parse_month_cell(value, label="起薪月份")
+        if month is not None and month < MIN_BUSINESS_DATE:
+            raise ValueError(f"起薪月份不能早于 {MIN_BUSINESS_DATE:%Y-%m}。")
+        return month
+
     parsers = {
         "id_number": parse_id_cell,
-        "name": lambda v: _text(v),
-        "monthly_wage": lambda v: parse_money(v, label="月工资"),
-        "annual_wage_total": lambda v: parse_money(v, label="上年工资总额"),
+        "name": parse_name_cell,
+        # A wage of 0 is refused, and none above the product bound (enrollment.bounds): a typing error
+        # there would overflow the yearly base reset (issue #12 item 5).
+        "monthly_wage": lambda v: parse_money(v, label="月工资", positive=True, maximum=MAX_MONTHLY_WAGE),
+        "annual_wage_total": lambda v: parse_money(v, label="上年工资总额", positive=True, maximum=MAX_ANNUAL_WAGE),
         "year": year_of,
-        "first_pay_month": lambda v: parse_month_cell(v, label="起薪月份"),
+        "first_pay_month": first_pay_month,
     }
     parsed: dict[int, dict[str, Any]] = {}
     for i, (number, cells) in enumerate(table.rows, start=1):
@@ -123,11 +139,13 @@ def payroll_validate(
     for number, row in list(result.valid.items()):
         person = persons.get(row["id_number"])
         if person is None:
-            result.add(number, "id_number", "未找到该身份证号的参保登记，请先办理参保登记。")
+            message = "未找到该身份证号的参保登记，请先办理参保登记。" if precise_ids else NOT_OUR_EMPLOYEE
+            result.add(number, "id_number", message, ID_NOT_FOUND)
             continue
         person_id, registered_name = person
         if person_id not in spans[row["year"]]:
-            result.add(number, "id_number", f"该人员在 {row['year']} 缴费年度未在本单位以在职职工身份参保。")
+            message = f"该人员在 {row['year']} 缴费年度未在本单位以在职职工身份参保。"
+            result.add(number, "id_number", message if precise_ids else NOT_OUR_EMPLOYEE, ID_NOT_HERE)
             continue
         _check_name(result, number, row["name"], registered_name)
         row["person_id"] = person_id

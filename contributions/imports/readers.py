@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-#: Files above this size are refused before they are read (the form says so).
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+from enrollment import bounds
+
+#: Files above this size are refused before they are read (the form says so); the product bounds of
+#: :mod:`enrollment.bounds`.
+MAX_UPLOAD_BYTES = bounds.MAX_UPLOAD_BYTES
 #: Data rows per file (a 100 000-row payroll is about 4 MB as .xlsx, 6 MB as .csv).
-MAX_ROWS = 200_000
+MAX_ROWS = bounds.MAX_UPLOAD_ROWS
+#: Columns per row: checked from the sheet's <dimension> before parsing, and cell by cell while streaming.
+MAX_COLUMNS = bounds.MAX_COLUMNS
 ALLOWED_EXTENSIONS = (".xlsx", ".csv")
 
 
@@ -62,11 +69,15 @@ def read_table(data: bytes, name: str) -> Table:
         raise
     except Exception as exc:  # a damaged sheet or CSV: the whole file is refused, with the reason
         raise FileRejected(f"无法读取文件：{type(exc).__name__}。请用 Excel 重新保存后上传。") from None
+    if len(headers) > MAX_COLUMNS:
+        raise FileRejected(_too_many_columns(1))
     table = Table(headers=headers, rows=[])
     try:
         for number, cells in enumerate(rows, start=2):
             if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
                 continue
+            if len(cells) > MAX_COLUMNS:
+                raise FileRejected(_too_many_columns(number))
             if len(table.rows) >= MAX_ROWS:
                 raise FileRejected(f"行数超过上限 {MAX_ROWS:,} 行，请拆分后分批上传。")
             table.rows.append((number, tuple(cells)))
@@ -79,8 +90,31 @@ def read_table(data: bytes, name: str) -> Table:
     return table
 
 
-#: An .xlsx is a zip: refuse one that would expand beyond this (a "zip bomb").
-MAX_XLSX_EXPANDED_BYTES = 400 * 1024 * 1024
+#: An .xlsx is a zip: refuse one that would expand beyond this (a "zip bomb"); the sum of the members'
+#: declared sizes, which also bound what the zip reader will inflate.
+MAX_XLSX_EXPANDED_BYTES = bounds.MAX_DECOMPRESSED_BYTES
+
+
+def _too_many_columns(row: int) -> str:
+    return f"第 {row} 行超过 {MAX_COLUMNS} 列，不是工资申报或缴费文件的格式。请只保留所需的列后重新上传。"
+
+
+_DIMENSION_RE = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"[A-Za-z]*\d*(?::([A-Za-z]+)(\d+))?\"")
+
+
+def _check_dimension(book: zipfile.ZipFile, sheet: str) -> None:
+    """Refuse a sheet whose declared <dimension> exceeds the column or row bound, before parsing it."""
+    with book.open(sheet) as stream:
+        head = stream.read(4096)
+    match = _DIMENSION_RE.search(head)
+    if match is None or match[1] is None:
+        return  # absent or one cell: the streaming reader counts cells and rows itself
+    if _column_index(match[1].decode(), {}) >= MAX_COLUMNS:
+        raise FileRejected(
+            f"工作表的范围（到 {match[1].decode()}{match[2].decode()}）超过 {MAX_COLUMNS} 列，请只保留所需的列。"
+        )
+    if int(match[2]) > MAX_ROWS + 1:
+        raise FileRejected(f"行数超过上限 {MAX_ROWS:,} 行，请拆分后分批上传。")
 
 
 def _read_xlsx(data: bytes) -> Iterator[tuple[Any, ...]]:
@@ -95,6 +129,7 @@ def _read_xlsx(data: bytes) -> Iterator[tuple[Any, ...]]:
         sheet, shared, date_styles = _xlsx_parts(book)
     except Exception:
         return _read_xlsx_openpyxl(data)
+    _check_dimension(book, sheet)
     return _xlsx_rows(book, sheet, shared, date_styles)
 
 
@@ -194,12 +229,16 @@ class _SheetHandler:
             ref = attrs.get("r")
             if ref:
                 self.position = _column_index(ref, self.columns)
+            if self.position >= MAX_COLUMNS:  # stop at once: one row may hold millions of cells
+                raise FileRejected(_too_many_columns(self.row_number))
             self.kind, self.style = attrs.get("t", "n"), int(attrs.get("s", 0))
             self.value_text, self.inline = None, []
         elif name == "v" or (name == "t" and not self.in_phonetic):
             self.text = []
         elif name == "row":
             self.row_number = int(attrs.get("r") or self.row_number + 1)
+            if self.row_number > 2 * MAX_ROWS:  # blank rows count too: a far row number is a damaged file
+                raise FileRejected(f"行数超过上限 {MAX_ROWS:,} 行，请拆分后分批上传。")
             self.cells, self.position = {}, 0
         elif name == "rPh":
             self.in_phonetic = True
@@ -278,16 +317,34 @@ def _read_xlsx_openpyxl(data: bytes) -> Iterator[tuple[Any, ...]]:
     except Exception as exc:  # openpyxl raises many types for a broken workbook
         raise FileRejected(f"无法读取 Excel 工作簿：{type(exc).__name__}。请用 Excel 重新保存为 .xlsx。") from None
 
+    sheet = book.worksheets[0]
+    if (sheet.max_column or 0) > MAX_COLUMNS:
+        book.close()
+        raise FileRejected(_too_many_columns(1))
+
     def rows() -> Iterator[tuple[Any, ...]]:
         try:
-            yield from book.worksheets[0].iter_rows(values_only=True)
+            yield from sheet.iter_rows(values_only=True)
         finally:
             book.close()
 
     return rows()
 
 
+#: Byte-order marks of encodings that are not read (UTF-8 with BOM is read).
+_OTHER_BOMS = {
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe": "UTF-16",
+    b"\xfe\xff": "UTF-16",
+}
+ENCODING_HINT = "请用 Excel 或 WPS“另存为”CSV UTF-8（或 GB18030/GBK）后上传。"
+
+
 def _read_csv(data: bytes) -> Iterator[tuple[Any, ...]]:
+    for bom, name in _OTHER_BOMS.items():
+        if data.startswith(bom):
+            raise FileRejected(f"CSV 文件是 {name} 编码，只接受 UTF-8、UTF-8（带 BOM）或 GB18030/GBK。{ENCODING_HINT}")
     if b"\x00" in data[:4096]:
         raise FileRejected("文件不是文本格式的 CSV（含二进制内容）。请上传 .xlsx 或另存为 CSV。")
     for encoding in ("utf-8-sig", "gb18030"):
@@ -297,9 +354,18 @@ def _read_csv(data: bytes) -> Iterator[tuple[Any, ...]]:
         except UnicodeDecodeError:
             continue
     else:
-        raise FileRejected("无法识别 CSV 文件的编码（应为 UTF-8 或 GBK）。")
+        raise FileRejected(f"无法识别 CSV 文件的编码（应为 UTF-8 或 GB18030/GBK）。{ENCODING_HINT}")
+    if encoding == "gb18030" and _implausible(text):
+        # GB18030 decodes almost any bytes: text in another encoding (Big5, Latin-1, Shift-JIS …)
+        # comes out as private-use or control characters.
+        raise FileRejected(f"无法识别 CSV 文件的编码（应为 UTF-8 或 GB18030/GBK）。{ENCODING_HINT}")
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
     return (tuple(row) for row in csv.reader(io.StringIO(text), dialect))
+
+
+def _implausible(text: str) -> bool:
+    """Private-use, unassigned or control characters (other than tab and line ends) in decoded text."""
+    return any(unicodedata.category(ch) in ("Co", "Cn", "Cc") and ch not in "\t\r\n" for ch in text[: 1 << 16])

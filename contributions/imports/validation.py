@@ -20,15 +20,32 @@ PROGRESS_EVERY = 5_000
 
 Progress = Callable[[int], None]
 
+#: 身份证号 errors that would tell an employer user whether a number is registered anywhere: for them
+#: both read the same (issue #12 item 9); bureau staff see the precise message.
+ID_NOT_FOUND, ID_NOT_HERE = "id_not_found", "id_not_here"
+NOT_OUR_EMPLOYEE = "该身份证号不是本单位在册职工，请核对身份证号和缴费年度。"
+_PRIVATE_CODES = (ID_NOT_FOUND, ID_NOT_HERE)
+
+
+def message_for(error: dict[str, Any], *, employer_user: bool) -> str:
+    """The message of a stored row error as the reader may see it."""
+    if employer_user and error.get("code") in _PRIVATE_CODES:
+        return NOT_OUR_EMPLOYEE
+    return error["message"]
+
 
 @dataclass(frozen=True)
 class RowError:
     row: int
     field: str
     message: str
+    code: str = ""  # set for the messages that differ by the reader's role (see :func:`message_for`)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "field": self.field, "message": self.message}
+        out = {"row": self.row, "field": self.field, "message": self.message}
+        if self.code:
+            out["code"] = self.code
+        return out
 
 
 @dataclass
@@ -44,8 +61,8 @@ class Validation:
     def error_rows(self) -> int:
         return len({e.row for e in self.errors})
 
-    def add(self, row: int, field_name: str, message: str) -> None:
-        self.errors.append(RowError(row, _LABEL.get(field_name, field_name), message))
+    def add(self, row: int, field_name: str, message: str, code: str = "") -> None:
+        self.errors.append(RowError(row, _LABEL.get(field_name, field_name), message, code))
         self.valid.pop(row, None)
 
 
