@@ -27,7 +27,7 @@ from import_export.admin import ExportMixin, ImportExportMixin
 from enrollment.admin_mixins import EmployerScopedAdmin, PiiMaskingAdmin, can_see_pii
 from enrollment.models import employer_id_of
 
-from . import resources, services, views
+from . import inputs, resources, services, views
 from .models import (
     BackPaymentBill,
     ContributionBase,
@@ -340,12 +340,30 @@ class ServiceForm(forms.ModelForm):
                 self.add_error(name if name in self.fields else None, errors)
 
 
+def _bounded(check, value, field: str, **kwargs):
+    """Run an :mod:`contributions.inputs` check in a form's ``clean_<field>``: its message on the field."""
+    try:
+        return check(value, field=field, **kwargs)
+    except ValidationError as exc:
+        raise forms.ValidationError(exc.message_dict[field]) from None
+
+
 class PaymentForm(ServiceForm):
     """手工录入实缴 through ``contributions.services.payment_record``."""
 
     class Meta:
         model = Payment
         fields = ("person", "amount", "paid_on", "reference")
+
+    def clean_amount(self):
+        return _bounded(inputs.payment_amount, self.cleaned_data["amount"], "amount")
+
+    def clean_paid_on(self):
+        # Not before the earliest business date, not after the day of entry.
+        return _bounded(inputs.business_date, self.cleaned_data["paid_on"], "paid_on", latest=timezone.localdate())
+
+    def clean_reference(self):
+        return _bounded(inputs.payment_reference, self.cleaned_data["reference"], "reference")
 
     def service_call(self, **extra):
 
@@ -459,6 +477,17 @@ class DeferralForm(ServiceForm):
     class Meta:
         model = Deferral
         fields = ("employer", "start", "end", "approved_on", "citation", "note")
+
+    def clean_start(self):
+        return _bounded(inputs.business_date, self.cleaned_data["start"], "start")
+
+    def clean_end(self):
+        return _bounded(inputs.business_date, self.cleaned_data["end"], "end")
+
+    def clean_approved_on(self):
+        # Approved on a past day or today, never later than the day of entry.
+        today = timezone.localdate()
+        return _bounded(inputs.business_date, self.cleaned_data["approved_on"], "approved_on", latest=today)
 
     def service_call(self, **extra):
 

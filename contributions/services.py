@@ -32,7 +32,7 @@ from policy.calculations import money
 from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyError
 
-from . import sql
+from . import inputs, sql
 from .calculations import contribution as rules
 from .calculations.personal_account import age_in_month, monthly_account_credit
 from .jobs import late_fee_rates
@@ -280,6 +280,8 @@ def payment_record(
     errors = {}
     if not reference:
         errors["reference"] = "请填写电子税票号。"
+    elif bad := _input_error(inputs.payment_reference, reference):
+        errors["reference"] = bad  # too long, a formula, spaces inside (issue #12 item 7)
     elif Payment.objects.filter(reference=reference).exists():
         errors["reference"] = f"电子税票号 {reference} 已登记，不能重复入账。"
     amount = Decimal(amount)
@@ -287,6 +289,10 @@ def payment_record(
         errors["amount"] = "金额应大于0。"
     elif amount != money(amount):
         errors["amount"] = "金额最多两位小数。"
+    elif bad := _input_error(inputs.payment_amount, amount):
+        errors["amount"] = bad  # above the product bound (enrollment.bounds.MAX_AMOUNT)
+    if bad := _input_error(inputs.business_date, paid_on, field="paid_on"):
+        errors["paid_on"] = bad  # before enrollment.bounds.MIN_BUSINESS_DATE
     if source not in PaymentSource.values:
         errors["source"] = f"来源应为 {', '.join(PaymentSource.values)}。"
     if errors:
@@ -310,6 +316,15 @@ def payment_record(
         raise ValidationError({"reference": f"电子税票号 {reference} 已登记，不能重复入账。"}) from exc
     payment.refresh_from_db()
     return payment
+
+
+def _input_error(check, value, *, field: str | None = None) -> str | None:
+    """The message of an :mod:`contributions.inputs` check, or ``None`` when the value passes."""
+    try:
+        check(value) if field is None else check(value, field=field)
+    except ValidationError as exc:
+        return next(iter(exc.message_dict.values()))[0]
+    return None
 
 
 def payments_apply(payment_ids: Iterable[int]) -> Counter:

@@ -270,11 +270,17 @@ def import_job(request: HttpRequest, pk: int) -> HttpResponse:
         job=job,
         summary=summary,
         progress=_progress(job),
-        errors=job.errors[:ERRORS_SHOWN],
+        errors=_errors_for(request.user, job.errors[:ERRORS_SHOWN]),
         errors_hidden=max(0, len(job.errors) - ERRORS_SHOWN),
         can_confirm=can_import and not job.error_rows and valid_rows > 0,
         can_skip_errors=can_import and job.error_rows > 0 and valid_rows > 0,
     )
+
+
+def _errors_for(user, errors: list[dict]) -> list[dict]:
+    """Row errors as ``user`` may read them (an employer user is not told where a 身份证号 is registered)."""
+    employer_user = not _is_bureau(user)
+    return [{**e, "message": imports.message_for(e, employer_user=employer_user)} for e in errors]
 
 
 @staff_member_required
@@ -309,7 +315,8 @@ def import_job_rejected(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, "该批次没有错误行。")
         return redirect("contributions:import_job", pk=job.pk)
     stem = (job.original_name or f"import-{job.pk}").rsplit(".", 1)[0]
-    return _xlsx(imports.rejected_rows_xlsx(job), f"{stem}-错误行.xlsx")
+    # Built for the requesting user's role: masked 身份证号 without the PII permission.
+    return _xlsx(imports.rejected_rows_xlsx(job, user=request.user), f"{stem}-错误行.xlsx")
 
 
 @staff_member_required

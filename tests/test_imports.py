@@ -289,7 +289,7 @@ def test_a_failure_in_the_middle_of_the_commit_writes_nothing(staff, employer_a,
             [a3.id_number, "甲三", "4000", "2024"],
         ],
     )
-    monkeypatch.setattr(imports, "COMMIT_BATCH", 1)  # three INSERTs of one row each
+    monkeypatch.setattr(imports.writing, "COMMIT_BATCH", 1)  # three INSERTs of one row each
     real, calls = imports.write_batch, []
 
     def failing(writer, rows):
@@ -298,7 +298,7 @@ def test_a_failure_in_the_middle_of_the_commit_writes_nothing(staff, employer_a,
             raise RuntimeError("disk full")  # injected failure after two batches were written
         return real(writer, rows)
 
-    monkeypatch.setattr(imports, "write_batch", failing)
+    monkeypatch.setattr(imports.writing, "write_batch", failing)
     job = imports.import_job_commit(job.pk)
     assert len(calls) == 3
     assert job.status == ImportStatus.FAILED
@@ -389,9 +389,10 @@ def test_employer_user_imports_only_for_their_employer(client, employer_user_a, 
     assert job.employer == employer_a
     assert job.status == ImportStatus.VALIDATED  # the background task ran (in-process without a broker)
     assert errors_of(job) == {(3, "身份证号")}  # 乙公司's employee is rejected
-    assert "未在本单位" in messages_of(job, 3)
+    # Issue #12 item 9: an employer user is not told whether the number is registered elsewhere.
+    assert messages_of(job, 3) == "该身份证号不是本单位在册职工，请核对身份证号和缴费年度。"
     html = client.get(reverse("contributions:import_job", args=[job.pk])).content.decode()
-    assert "未在本单位" in html and ">3<" in html
+    assert "不是本单位在册职工" in html and "未在本单位" not in html and ">3<" in html
 
 
 def test_staff_import_for_any_employer(client, staff, employer_b, people):
@@ -422,8 +423,8 @@ def test_hundred_row_import_runs_in_the_background_with_progress_to_100(
 ):
     persons = [person_factory(employer=employer_a, name=f"职工{i}") for i in range(100)]
     rows = [[p.id_number, p.name, str(5000 + i), this_year()] for i, p in enumerate(persons)]
-    monkeypatch.setattr(imports, "PROGRESS_EVERY", 10)
-    monkeypatch.setattr(imports, "COMMIT_BATCH", 25)
+    monkeypatch.setattr(imports.payroll, "PROGRESS_EVERY", 10)
+    monkeypatch.setattr(imports.writing, "COMMIT_BATCH", 25)
     seen: list[tuple[str, int]] = []
     real_call = imports._ProgressWriter.__call__
 
@@ -489,7 +490,8 @@ def test_rejected_rows_download_has_original_columns_and_an_error_column(client,
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert rows[0] == ["身份证号", "姓名", "月工资", "年度", "错误说明", "原行号"]
-    assert [r[:4] for r in rows[1:]] == [[a2.id_number, "甲二", "-1", year], [BAD_CHECK, "某人", "5000", year]]
+    # Text cells that a spreadsheet would read as a formula come back neutralised (issue #12 item 4).
+    assert [r[:4] for r in rows[1:]] == [[a2.id_number, "甲二", "'-1", year], [BAD_CHECK, "某人", "5000", year]]
     assert "月工资" in rows[1][4] and "负数" in rows[1][4] and rows[1][5] == 3
     assert "身份证号" in rows[2][4] and "校验码" in rows[2][4] and rows[2][5] == 4
     # The fixed rows can be uploaded again as they are (the extra columns are ignored).
@@ -645,7 +647,7 @@ def test_an_unexpected_error_fails_the_job_with_its_reason(staff, employer_a, pe
     def broken(*args, **kwargs):
         raise RuntimeError("数据库连接中断")
 
-    monkeypatch.setattr(imports, "payroll_validate", broken)
+    monkeypatch.setattr(imports.jobs, "payroll_validate", broken)
     job = payroll_job(staff, employer_a, [[a1.id_number, "甲一", "6500", "2024"]])
     assert job.status == ImportStatus.FAILED and "数据库连接中断" in job.dry_run_summary["failure"]
 

@@ -47,6 +47,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from batch.bulk import insert_objects
+from batch.dialect import is_postgres
 from benefits.calculations._common import LOCATIONS
 from benefits.calculations.inpatient import (
     CONTINUED_STAYS,
@@ -659,6 +660,6 @@ def settlement_file_discard(sfile: SettlementFile) -> None:
 
 def analyze_claims() -> None:
     """Refresh the planner's statistics after a big import (PostgreSQL), so chunks read by index."""
-    if connection.vendor == "postgresql":
+    if is_postgres():
         with connection.cursor() as cur:
             cur.execute(f"ANALYZE {Claim._meta.db_table}, {ClaimItem._meta.db_table}")

@@ -1,0 +1,271 @@
+"""Import jobs: create (upload), validate (dry run) and commit (all or nothing); the Celery tasks in
+:mod:`contributions.import_tasks` call these."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.utils import timezone
+
+from batch.dialect import is_postgres
+from enrollment.models import Employer, employer_id_of
+
+from ..models import ImportJob, ImportKind, ImportStatus, Payment
+from .payments import apply_payment_ids, payment_validate, payment_write
+from .payroll import payroll_validate, payroll_write
+from .readers import MAX_ROWS, FileRejected, Table, check_upload, read_table
+from .validation import Progress, RowError, Validation
+
+log = logging.getLogger(__name__)
+
+#: Errors kept on the job (the rejected-rows file is rebuilt from the file and these).
+MAX_STORED_ERRORS = MAX_ROWS * 2
+
+
+class ImportAborted(Exception):
+    """The commit found the data changed since the dry run; nothing was written."""
+
+
+def import_job_create(
+    *,
+    kind: str,
+    uploaded_file: UploadedFile,
+    user,
+    as_of: date,
+    employer: Employer | None = None,
+    year: int | None = None,
+) -> ImportJob:
+    """Store an uploaded file as a new job. Raises :class:`FileRejected` for a file refused outright."""
+    name = uploaded_file.name or "upload"
+    check_upload(name, uploaded_file.size or 0)
+    if kind == ImportKind.PAYROLL and employer is None:
+        raise FileRejected("工资申报必须指定用人单位。")
+    own = employer_id_of(user)
+    if own is not None and (kind != ImportKind.PAYROLL or employer.pk != own):
+        # An employer user imports only their own employer's payroll (enrollment.models.visible_to).
+        raise PermissionDenied("单位经办员只能为本单位导入工资申报。")
+    params: dict[str, Any] = {"as_of": as_of.isoformat()}
+    if year is not None:
+        params["year"] = year
+    job = ImportJob(
+        kind=kind,
+        employer=employer,
+        uploaded_by=user,
+        original_name=name[:255],
+        status=ImportStatus.UPLOADED,
+        dry_run_summary={"params": params},
+    )
+    job.file.save(f"{kind}-{timezone.now():%Y%m%d-%H%M%S}-{_safe(name)}", uploaded_file, save=False)
+    job.save()
+    return job
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^\w.\-]", "_", name)[-80:]
+
+
+def _params(job: ImportJob) -> tuple[date, int | None]:
+    params = job.dry_run_summary.get("params", {})
+    return date.fromisoformat(params["as_of"]), params.get("year")
+
+
+def _read_job_file(job: ImportJob) -> Table:
+    with job.file.open("rb") as f:
+        data = f.read()
+    return read_table(data, job.original_name or job.file.name)
+
+
+def _validate(job: ImportJob, table: Table, progress: Progress | None) -> Validation:
+    as_of, year = _params(job)
+    if job.kind == ImportKind.PAYROLL:
+        # An employer user's file never tells whether a 身份证号 is registered elsewhere (issue #12 item 9).
+        precise = employer_id_of(job.uploaded_by) is None
+        return payroll_validate(
+            table, employer=job.employer, as_of=as_of, default_year=year, progress=progress, precise_ids=precise
+        )
+    return payment_validate(table, as_of=as_of, progress=progress)
+
+
+class _ProgressWriter:
+    """Writes ``processed_rows`` so other connections see it, even from inside a transaction.
+
+    On PostgreSQL a second connection is used while a transaction is open; on SQLite a
+    second writer would wait for the first, so the row is updated in the same
+    connection (visible when the transaction ends).
+    """
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+        self.side = None
+
+    def __call__(self, processed: int) -> None:
+        if connection.in_atomic_block and is_postgres():
+            if self.side is None:
+                self.side = connections.create_connection(DEFAULT_DB_ALIAS)
+            with self.side.cursor() as cur:
+                cur.execute(
+                    f"UPDATE {ImportJob._meta.db_table} SET processed_rows = %s WHERE id = %s", [processed, self.job_id]
+                )
+        else:
+            ImportJob.objects.filter(pk=self.job_id).update(processed_rows=processed)
+
+    def close(self) -> None:
+        if self.side is not None:
+            self.side.close()
+            self.side = None
+
+
+def _fail(job: ImportJob, message: str, *, errors: list[RowError] | None = None) -> ImportJob:
+    job.status = ImportStatus.FAILED
+    job.finished_at = timezone.now()
+    job.dry_run_summary = {**job.dry_run_summary, "failure": message}
+    fields = ["status", "finished_at", "dry_run_summary", "file"]
+    # A failed job is final and has no rows to download: its file is not kept in MEDIA_ROOT.
+    if job.file:
+        job.file.delete(save=False)
+    if errors is not None:
+        job.errors = [e.as_dict() for e in errors]
+        job.error_rows = len({e.row for e in errors})
+        fields += ["errors", "error_rows"]
+    job.save(update_fields=fields)
+    return job
+
+
+def import_job_validate(job_id: int) -> ImportJob:
+    """Dry run: read and check the file, record the errors and the summary. Writes no data rows."""
+    job = ImportJob.objects.select_related("employer__jurisdiction", "uploaded_by").get(pk=job_id)
+    if job.status not in (ImportStatus.UPLOADED, ImportStatus.VALIDATED, ImportStatus.VALIDATING):
+        return job
+    job.status, job.processed_rows = ImportStatus.VALIDATING, 0
+    job.save(update_fields=["status", "processed_rows"])
+    progress = _ProgressWriter(job.pk)
+    try:
+        table = _read_job_file(job)
+        ImportJob.objects.filter(pk=job.pk).update(total_rows=len(table))
+        job.total_rows = len(table)
+        result = _validate(job, table, progress)
+    except FileRejected as exc:
+        return _fail(job, str(exc))
+    except Exception as exc:  # never leave a job "校验中" for ever: say what went wrong
+        log.exception("import job %s failed during validation", job_id)
+        return _fail(job, f"校验失败：{type(exc).__name__}: {exc}")
+    finally:
+        progress.close()
+    job.refresh_from_db(fields=["dry_run_summary"])
+    job.status = ImportStatus.VALIDATED
+    job.processed_rows = job.total_rows
+    job.errors = [e.as_dict() for e in result.errors[:MAX_STORED_ERRORS]]
+    job.error_rows = result.error_rows
+    job.dry_run_summary = {"params": job.dry_run_summary.get("params", {}), **result.summary}
+    job.save(update_fields=["status", "processed_rows", "errors", "error_rows", "dry_run_summary"])
+    return job
+
+
+def _lock_job(job_id: int) -> None:
+    """Serialise two commits of one job (a task delivered twice) until the transaction ends.
+
+    An advisory lock, not ``SELECT … FOR UPDATE`` on the job row: the progress writer updates
+    that row from a second connection while this transaction runs. SQLite serialises writers anyway.
+    """
+    if is_postgres():
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, job_id])
+
+
+_LOCK_NAMESPACE = 3_2024  # contributions import jobs
+
+
+def import_job_commit(job_id: int, *, skip_errors: bool = False) -> ImportJob:
+    """Confirm: validate again and write every valid row in ONE transaction — all or nothing.
+
+    Without ``skip_errors`` a file with any bad row is refused. With it, the bad rows are
+    left out (to be fixed and re-uploaded) and the others are written. If the data changed
+    since the dry run (new errors), nothing is written and the job returns to 已校验
+    with the new errors. Payments are applied to dues after the commit.
+    """
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.VALIDATED).update(
+        status=ImportStatus.IMPORTING, processed_rows=0
+    )
+    job = ImportJob.objects.select_related("employer__jurisdiction").get(pk=job_id)
+    if not claimed and job.status != ImportStatus.IMPORTING:
+        return job  # already done, failed, or not yet validated: nothing to do (idempotent)
+    progress = _ProgressWriter(job.pk)
+    try:
+        with transaction.atomic():
+            _lock_job(job_id)
+            if ImportJob.objects.filter(pk=job_id, status=ImportStatus.DONE).exists():
+                return ImportJob.objects.get(pk=job_id)
+            table = _read_job_file(job)
+            result = _validate(job, table, None)
+            if not result.valid:
+                raise ImportAborted("文件中没有可导入的有效行，未导入任何数据。")
+            if result.error_rows and not skip_errors:
+                raise ImportAborted(f"文件有 {result.error_rows} 行错误，未导入任何数据。")
+            if len(result.valid) != job.dry_run_summary.get("valid_rows"):
+                raise ImportAborted(
+                    f"数据自试导入后已变化（有效行 {job.dry_run_summary.get('valid_rows')} → {len(result.valid)}），"
+                    "未导入任何数据；请查看新的校验结果后重新确认。"
+                )
+            if job.kind == ImportKind.PAYROLL:
+                counts = payroll_write(result, employer=job.employer, job=job, progress=progress)
+            else:
+                counts = payment_write(result, job=job, progress=progress)
+            job.status = ImportStatus.DONE
+            job.processed_rows = job.total_rows
+            job.finished_at = timezone.now()
+            job.dry_run_summary = {**job.dry_run_summary, "committed": counts, "skipped_error_rows": result.error_rows}
+            job.save(update_fields=["status", "processed_rows", "finished_at", "dry_run_summary"])
+    except ImportAborted as exc:
+        job.status, job.processed_rows = ImportStatus.VALIDATED, job.total_rows
+        job.errors = [e.as_dict() for e in result.errors[:MAX_STORED_ERRORS]]
+        job.error_rows = result.error_rows
+        job.dry_run_summary = {
+            "params": job.dry_run_summary.get("params", {}),
+            **result.summary,
+            "commit_refused": str(exc),
+        }
+        job.save(update_fields=["status", "processed_rows", "errors", "error_rows", "dry_run_summary"])
+        return job
+    except FileRejected as exc:
+        return _fail(job, str(exc))
+    except Exception as exc:
+        log.exception("import job %s failed during commit", job_id)
+        return _fail(job, f"导入失败，未写入任何数据：{type(exc).__name__}: {exc}")
+    finally:
+        progress.close()
+    if job.kind == ImportKind.PAYMENT:
+        _apply_payments(job)
+    return job
+
+
+def _apply_payments(job: ImportJob) -> None:
+    """Allocate the job's new payments (after the commit: the payments stay recorded if this fails)."""
+    ids = list(Payment.objects.filter(import_job=job).values_list("id", flat=True))
+    try:
+        applied = apply_payment_ids(ids)
+    except Exception as exc:  # the payments are recorded; applying can be retried from the admin
+        log.exception("applying the payments of import job %s failed", job.pk)
+        job.dry_run_summary = {**job.dry_run_summary, "apply_error": f"{type(exc).__name__}: {exc}"}
+        job.save(update_fields=["dry_run_summary"])
+        return
+    job.dry_run_summary = {**job.dry_run_summary, "applied": _jsonable(applied)}
+    job.save(update_fields=["dry_run_summary"])
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, int | float | str | bool) or value is None:
+        return value
+    return str(value)
