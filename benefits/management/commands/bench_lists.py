@@ -114,17 +114,17 @@ class Command(BaseCommand):
 
     # --- timing -----------------------------------------------------------------------------
 
-    def _get(self, url: str):
+    def _get(self, url: str, follow: bool = False):
         with transaction.atomic():  # a failing page rolls back to here, the transaction goes on
-            return self.client.get(url)
+            return self.client.get(url, follow=follow)
 
-    def _time(self, label: str, url: str):
+    def _time(self, label: str, url: str, follow: bool = False):
         """Open ``url`` ``repeat`` times; record and print the median; return the last response."""
         times, response, status = [], None, 0
         for _ in range(self.repeat):
             t0 = time.perf_counter()
             try:
-                response = self._get(url)
+                response = self._get(url, follow)
                 status = response.status_code
             except Exception as exc:  # reported, the benchmark goes on with the next URL
                 status = f"error {type(exc).__name__}: {exc}"[:200]
@@ -135,7 +135,7 @@ class Command(BaseCommand):
         timing = Timing(label, url, status, statistics.median(times))
         if self.queries and timing.median_ms > self.budget and response is not None:
             with CaptureQueriesContext(connection) as ctx:
-                self._get(url)
+                self._get(url, follow)
             worst = max(ctx.captured_queries, key=lambda q: float(q["time"]), default=None)
             if worst:
                 timing.slowest_query = f"{float(worst['time']) * 1000:.0f} ms: {worst['sql'][:300]}"
@@ -202,7 +202,7 @@ class Command(BaseCommand):
             ("person change page", reverse("admin:enrollment_insuredperson_change", args=[person.pk])),
             ("contribution record (缴费记录)", reverse("contributions:person_history", args=[person.pk])),
             (
-                "contribution lookup by 身份证号",
+                "contribution lookup by 身份证号 (→ the record)",
                 reverse("contributions:person_lookup") + f"?id_number={person.id_number}",
             ),
             ("why page (待遇享受状态说明)", reverse("admin:benefits_eligibility_person", args=[person.pk])),
@@ -224,4 +224,4 @@ class Command(BaseCommand):
             ("fund health (基金运行)", reverse("admin:funds_health") + (f"?jurisdiction={code}" if code else ""))
         )
         for label, url in pages:
-            self._time(label, url)
+            self._time(label, url, follow="→" in label)
