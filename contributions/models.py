@@ -418,6 +418,8 @@ class MonthlyDue(models.Model):
             models.Index(fields=["-month", "person"], name="due_month_desc_person"),  # the admin list's order
             # the list's 缓缴 filter: few rows, found without reading the whole order index
             models.Index(fields=["-month", "person"], condition=Q(deferred=True), name="due_deferred_month"),
+            # its 未缴清/欠费 filters: the unsettled dues in the list's order
+            models.Index(fields=["-month", "person"], condition=Q(settled_on__isnull=True), name="due_unsettled_month"),
         ]
 
     def __str__(self) -> str:

@@ -23,9 +23,31 @@ def test_capped_count_drops_the_order_and_stops_at_the_cap(employer_a, person_fa
     with CaptureQueriesContext(connection) as queries:
         count = CappedCountPaginator(InsuredPerson.objects.order_by("-name"), 50).count
     assert count == 2
-    sql = queries.captured_queries[-1]["sql"]
+    (sql,) = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"]]
     assert "ORDER BY" not in sql and "LIMIT 2" in sql
     assert CappedCountPaginator([1, 2, 3], 2).count == 3  # a plain list: its length
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's statement_timeout and EXPLAIN")
+def test_a_count_past_the_timeout_is_the_planners_estimate_capped(employer_a, person_factory, monkeypatch):
+    for i in range(3):
+        person_factory(employer=employer_a, name=f"职工{i}")
+
+    def timeout() -> str:
+        with connection.cursor() as cur:
+            cur.execute("SHOW statement_timeout")
+            return cur.fetchone()[0]
+
+    before = timeout()
+    assert CappedCountPaginator(InsuredPerson.objects.all(), 50).count == 3  # quick: exact
+    assert timeout() == before  # the short timeout does not outlive the count
+    monkeypatch.setattr(CappedCountPaginator, "TIMEOUT_MS", 20)
+    monkeypatch.setattr("enrollment.admin_mixins._planned_rows", lambda rows: 123_456)
+    slow = InsuredPerson.objects.extra(where=["(SELECT true FROM pg_sleep(0.2))"])
+    assert CappedCountPaginator(slow, 50).count == CappedCountPaginator.CAP  # cancelled: the estimate, capped
+    monkeypatch.setattr(CappedCountPaginator, "CAP", 200_000)
+    assert CappedCountPaginator(slow, 50).count == 123_456
+    assert timeout() == before and InsuredPerson.objects.count() == 3  # the transaction goes on
 
 
 def _persons_listed(client, query: str) -> int:

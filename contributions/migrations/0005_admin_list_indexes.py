@@ -27,6 +27,10 @@ class Migration(migrations.Migration):
             index=models.Index(condition=models.Q(('deferred', True)), fields=['-month', 'person'], name='due_deferred_month'),
         ),
         migrations.AddIndex(
+            model_name='monthlydue',
+            index=models.Index(condition=models.Q(('settled_on__isnull', True)), fields=['-month', 'person'], name='due_unsettled_month'),
+        ),
+        migrations.AddIndex(
             model_name='payment',
             index=models.Index(fields=['person', 'paid_on', 'id'], name='payment_person_paid'),
         ),
