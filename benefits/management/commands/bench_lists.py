@@ -23,7 +23,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
-from django.db import connection, transaction
+from django.db import connection, reset_queries, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
@@ -125,6 +125,7 @@ class Command(BaseCommand):
         """Open ``url`` ``repeat`` times; record and print the median (whole request, and its SQL)."""
         times, sql_times, response, status, worst = [], [], None, 0, None
         for _ in range(self.repeat):
+            reset_queries()  # as each request does when it starts: the capture below then sees all of it
             t0 = time.perf_counter()
             try:
                 with CaptureQueriesContext(connection) as ctx:
