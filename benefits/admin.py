@@ -20,7 +20,8 @@ from django.utils.html import format_html
 
 from contributions.models import MonthlyDue
 from contributions.selectors import payment_years
-from enrollment.models import EnrolmentSpan, InsuredPerson
+from enrollment.admin_mixins import BigListMixin, PersonSearchMixin
+from enrollment.models import EnrolmentSpan, InsuredPerson, employer_id_of
 from policy.resolver import PolicyError
 
 from . import selectors
@@ -33,10 +34,11 @@ def _person_visible(request: HttpRequest, person_id: int) -> InsuredPerson:
 
 
 @admin.register(EligibilityPeriod)
-class EligibilityPeriodAdmin(admin.ModelAdmin):
+class EligibilityPeriodAdmin(BigListMixin, PersonSearchMixin, admin.ModelAdmin):
     list_display = ("person_link", "jurisdiction", "start", "end", "status", "short_reason", "citation", "computed_at")
     list_filter = ("status", "jurisdiction")
     search_fields = ("=person__id", "person__name")
+    search_help_text = "人员编号、18位身份证号或姓名开头"
     list_select_related = ("person", "jurisdiction")
     readonly_fields = [f.name for f in EligibilityPeriod._meta.fields]
     date_hierarchy = None
@@ -53,6 +55,8 @@ class EligibilityPeriodAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
+        if employer_id_of(request.user) is None:  # bureau staff: everybody, without a semi-join over the register
+            return qs
         return qs.filter(person__in=InsuredPerson.objects.visible_to(request.user))
 
     @admin.display(description="参保人员")
@@ -114,10 +118,12 @@ def _parse(value: str | None) -> date | None:
 
 
 @admin.register(EligibilityState)
-class EligibilityStateAdmin(admin.ModelAdmin):
+class EligibilityStateAdmin(BigListMixin, PersonSearchMixin, admin.ModelAdmin):
     list_display = ("person_id", "digest", "error", "computed_at", "run")
     list_filter = (("error", admin.EmptyFieldListFilter),)
     search_fields = ("=person__id",)
+    search_help_text = "人员编号、18位身份证号或姓名开头"
+    list_select_related = ("run",)
     readonly_fields = ("person", "digest", "error", "computed_at", "run")
 
     def has_add_permission(self, request):

@@ -15,16 +15,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.html import format_html
 from import_export.admin import ExportMixin, ImportExportMixin
 
-from enrollment.admin_mixins import EmployerScopedAdmin, PiiMaskingAdmin, can_see_pii
+from enrollment.admin_mixins import BigListMixin, EmployerScopedAdmin, PiiMaskingAdmin, can_see_pii
 from enrollment.models import employer_id_of
 
 from . import inputs, resources, services, views
@@ -44,23 +42,10 @@ from .tasks import payments_apply
 CHANGE_LIST = "admin/contributions/change_list.html"
 
 
-class CappedCountPaginator(Paginator):
-    """Counts at most ``CAP`` rows (``SELECT COUNT(*) FROM (… LIMIT CAP)``): a list of millions of dues
-    opens at once; past the cap, narrow it with a filter or the 身份证号 search."""
-
-    CAP = 100_000
-
-    @cached_property
-    def count(self) -> int:
-        return self.object_list[: self.CAP].count()
-
-
-class ContributionsAdmin(EmployerScopedAdmin):
+class ContributionsAdmin(BigListMixin, EmployerScopedAdmin):
     """Common settings: scoped, links to the contribution pages above the list, big-table friendly."""
 
     change_list_template = CHANGE_LIST
-    show_full_result_count = False
-    paginator = CappedCountPaginator
     list_per_page = 50
 
     def changelist_view(self, request, extra_context=None):

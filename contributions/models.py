@@ -103,6 +103,7 @@ class ImportJob(models.Model):
         verbose_name = "导入批次"
         verbose_name_plural = "导入批次"
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["-created_at", "-id"], name="import_job_created")]  # the list's order
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.original_name or self.pk}"
@@ -163,7 +164,10 @@ class WageDeclaration(models.Model):
                 name="wage_declaration_not_negative",
             ),
         ]
-        indexes = [models.Index(fields=["employer", "year"])]
+        indexes = [
+            models.Index(fields=["employer", "year"]),
+            models.Index(fields=["employer", "person", "-year"], name="wage_decl_list_order"),  # the list's order
+        ]
 
     def __str__(self) -> str:
         return f"{self.person} {self.year}"
@@ -340,6 +344,7 @@ class BackPaymentBill(models.Model):
         verbose_name = "补缴单"
         verbose_name_plural = "补缴单"
         ordering = ["-issued_on", "-id"]
+        indexes = [models.Index(fields=["-issued_on", "-id"], name="back_payment_bill_issued")]  # the list's order
         constraints = [
             models.CheckConstraint(condition=Q(end_month__gt=F("start_month")), name="back_payment_period_ordered")
         ]
@@ -410,6 +415,11 @@ class MonthlyDue(models.Model):
             models.Index(fields=["person", "month"], condition=Q(settled_on__isnull=True), name="due_unsettled_person"),
             models.Index(fields=["employer", "month"]),
             models.Index(fields=["jurisdiction", "month"]),
+            models.Index(fields=["-month", "person"], name="due_month_desc_person"),  # the admin list's order
+            # the list's 缓缴 filter: few rows, found without reading the whole order index
+            models.Index(fields=["-month", "person"], condition=Q(deferred=True), name="due_deferred_month"),
+            # its 未缴清/欠费 filters: the unsettled dues in the list's order
+            models.Index(fields=["-month", "person"], condition=Q(settled_on__isnull=True), name="due_unsettled_month"),
         ]
 
     def __str__(self) -> str:
@@ -464,6 +474,7 @@ class Payment(models.Model):
         ]
         indexes = [
             models.Index(fields=["person"], condition=Q(unapplied_amount__gt=0), name="payment_unapplied_person"),
+            models.Index(fields=["person", "paid_on", "id"], name="payment_person_paid"),  # the list's order
         ]
 
     def __str__(self) -> str:

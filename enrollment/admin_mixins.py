@@ -1,8 +1,14 @@
-"""Admin building blocks shared by every app: employer scoping and PII masking."""
+"""Admin building blocks shared by every app: employer scoping, PII masking, lists of millions of rows."""
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import admin
+from django.core.paginator import Paginator
+from django.db import OperationalError, connections, transaction
+from django.db.models import Q, QuerySet
+from django.utils.functional import cached_property
 
 from .identifiers import mask_id_number, mask_phone
 from .models import EnrolmentSpan, employer_id_of
@@ -11,6 +17,62 @@ from .roles import PII
 
 def can_see_pii(user) -> bool:
     return user.has_perm(PII)
+
+
+class CappedCountPaginator(Paginator):
+    """分页计数封顶: counts at most ``CAP`` rows, unordered (``SELECT COUNT(*) FROM (SELECT … LIMIT CAP)``).
+
+    The list's ORDER BY is dropped before counting (a count needs no sort; keeping it made PostgreSQL sort
+    millions of dues, spilling to disk), and so are its joins for display (``select_related``). A list of
+    millions opens at once and shows ``CAP`` rows; a filter or a search narrows it to an exact count.
+    On PostgreSQL the count may take ``TIMEOUT_MS`` at most; past that (a filter matching many rows through
+    a join, say) the planner's estimate of the row count stands in for it, capped the same way.
+    """
+
+    CAP = 100_000
+    TIMEOUT_MS = 50
+
+    @cached_property
+    def count(self) -> int:
+        rows = self.object_list
+        if not isinstance(rows, QuerySet):
+            return len(rows)
+        rows = rows.order_by().select_related(None)
+        connection = connections[rows.db]
+        if connection.vendor != "postgresql":
+            return rows[: self.CAP].count()
+        try:
+            # the timeout is set for this savepoint only: restored after, rolled back with it when cancelled
+            with transaction.atomic(using=rows.db), connection.cursor() as cur:
+                cur.execute("SELECT current_setting('statement_timeout')")
+                previous = cur.fetchone()[0]
+                cur.execute("SELECT set_config('statement_timeout', %s, true)", [f"{self.TIMEOUT_MS}ms"])
+                count = rows[: self.CAP].count()
+                cur.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+                return count
+        except OperationalError:  # cancelled: estimate
+            return min(self.CAP, _planned_rows(rows))
+
+
+def _planned_rows(rows: QuerySet) -> int:
+    """PostgreSQL's estimate of the number of rows of ``rows`` (EXPLAIN, nothing run)."""
+    sql, params = rows.query.sql_with_params()
+    with connections[rows.db].cursor() as cur:
+        cur.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = cur.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+class BigListMixin:
+    """大表列表: no second, unfiltered full count (``show_full_result_count``), and the capped count.
+
+    Put it first among an admin's bases. Every list over a table that grows with the population uses it;
+    the indexes behind each list's default order are in the models' ``Meta.indexes``.
+    """
+
+    show_full_result_count = False
+    paginator = CappedCountPaginator
 
 
 class EmployerScopedAdmin(admin.ModelAdmin):
@@ -35,6 +97,33 @@ class EmployerScopedAdmin(admin.ModelAdmin):
             persons = EnrolmentSpan.objects.filter(employer_id=employer_id).values("person_id")
             return qs.filter(**{f"{self.person_path}__in": persons})
         return qs.none()
+
+
+class PersonSearchMixin:
+    """搜索参保人员: the search box of a person-owned list, each way by an index.
+
+    A number (shorter than 18 digits) is the person's id (the person page links to lists so), 18 characters
+    a 身份证号 (exact), anything else a 姓名 prefix (``person_name_prefix``) or, when ``search_exact`` names
+    fields, an exact value of one of them (e.g. a 业务流水号). ``person_path`` is the lookup to the person.
+    Substring search (``LIKE '%…%'``) would read every row of a table of millions.
+    """
+
+    person_path = "person"
+    search_exact: tuple[str, ...] = ()
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        p = self.person_path
+        if term.isdigit() and len(term) < 18:
+            return queryset.filter(**{f"{p}__pk": int(term)}), False
+        if len(term) == 18:
+            return queryset.filter(**{f"{p}__id_number": term.upper()}), False
+        found = Q(**{f"{p}__name__startswith": term})
+        for field in self.search_exact:
+            found |= Q(**{field: term})
+        return queryset.filter(found), False
 
 
 _MASKED = {

@@ -94,6 +94,7 @@ class Employer(models.Model):
         verbose_name = "用人单位"
         verbose_name_plural = "用人单位"
         ordering = ["name"]
+        indexes = [models.Index(fields=["name"], name="employer_name")]  # the list's order
         constraints = [
             models.CheckConstraint(
                 condition=Q(difficult_until__isnull=True)
@@ -155,6 +156,11 @@ class InsuredPerson(models.Model):
         verbose_name = "参保人员"
         verbose_name_plural = "参保人员"
         ordering = ["id"]
+        # 姓名 prefix search (LIKE '张%') whatever the database's collation
+        indexes = [
+            models.Index(fields=["name"], name="person_name_prefix", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["female_role", "id"], name="person_female_role"),  # the list's filter, in order
+        ]
         permissions = [("view_pii", "可查看身份证号和电话（个人敏感信息）")]
 
     def __str__(self) -> str:
@@ -214,6 +220,7 @@ class EnrolmentSpan(models.Model):
         indexes = [
             models.Index(fields=["jurisdiction", "category", "start"]),
             models.Index(fields=["employer", "start"]),
+            models.Index(fields=["person", "start"], name="span_person_start"),  # the list's order
         ]
         constraints = [
             models.CheckConstraint(
@@ -268,6 +275,7 @@ class LifeEvent(models.Model):
         verbose_name = "人员变动"
         verbose_name_plural = "人员变动"
         ordering = ["person_id", "occurred_on", "id"]
+        indexes = [models.Index(fields=["person", "occurred_on", "id"], name="event_person_occurred")]
 
     def __str__(self) -> str:
         return f"{self.person} {self.get_kind_display()} {self.occurred_on}"

@@ -8,25 +8,21 @@ corrected with the "冲销" action, which posts a reversing entry through
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
-from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
-from batch.dialect import is_postgres
+from enrollment.admin_mixins import BigListMixin
 from enrollment.identifiers import mask_id_number
 from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyError
@@ -44,30 +40,7 @@ from .models import (
 from .reconcile import reconcile
 
 
-class LedgerPaginator(Paginator):
-    """Counts exactly when that is quick; on a list of millions uses PostgreSQL's estimate instead."""
-
-    @cached_property
-    def count(self) -> int:
-        if not is_postgres() or not hasattr(self.object_list, "query"):
-            return super().count
-        try:
-            with transaction.atomic(), connection.cursor() as cur:
-                cur.execute("SET LOCAL statement_timeout = 300")
-                return self.object_list.count()
-        except OperationalError:  # cancelled: too many rows to count on every page view
-            sql, params = self.object_list.query.sql_with_params()
-            with connection.cursor() as cur:
-                cur.execute("EXPLAIN (FORMAT JSON) " + sql, params)
-                plan = cur.fetchone()[0]
-            plan = json.loads(plan) if isinstance(plan, str) else plan
-            return int(plan[0]["Plan"]["Plan Rows"])
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    paginator = LedgerPaginator
-    show_full_result_count = False
-
+class ReadOnlyAdmin(BigListMixin, admin.ModelAdmin):
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -461,7 +434,6 @@ class JournalEntryAdmin(ReadOnlyAdmin):
     list_filter = ("kind", "jurisdiction")
     search_fields = ("=business_key", "=person__id_number")
     date_hierarchy = None
-    show_full_result_count = False
     list_select_related = ("jurisdiction",)
     inlines = [PostingInline]
     raw_id_fields = ("person", "reverses", "run", "created_by")

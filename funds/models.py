@@ -314,6 +314,7 @@ class CreditSuspension(models.Model):
         verbose_name = "暂停个人账户划入"
         verbose_name_plural = "暂停个人账户划入"
         ordering = ["-start"]
+        indexes = [models.Index(fields=["-start", "-id"], name="funds_suspension_start")]  # the list's order
         constraints = [
             models.CheckConstraint(
                 condition=Q(end__isnull=True) | Q(end__gt=models.F("start")), name="funds_suspension_end_after_start"
@@ -359,6 +360,7 @@ class ShortfallSettlement(models.Model):
         verbose_name = "个人账户缴费差额补足"
         verbose_name_plural = "个人账户缴费差额补足"
         ordering = ["-paid_on"]
+        indexes = [models.Index(fields=["-paid_on", "-id"], name="funds_shortfall_paid")]  # the list's order
         constraints = [
             models.UniqueConstraint(fields=["person", "jurisdiction"], name="funds_shortfall_once_per_person"),
         ]
@@ -380,6 +382,7 @@ class Reconciliation(models.Model):
         verbose_name = "对账记录"
         verbose_name_plural = "对账记录"
         ordering = ["-ran_at"]
+        indexes = [models.Index(fields=["-ran_at", "-id"], name="funds_reconciliation_ran")]  # the list's order
 
     def __str__(self) -> str:
         return f"{self.ran_at:%Y-%m-%d %H:%M} {'平' if self.ok else '不平'}"

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from enrollment.admin_mixins import EmployerScopedAdmin, PiiMaskingAdmin
+from enrollment.admin_mixins import BigListMixin, EmployerScopedAdmin, PersonSearchMixin, PiiMaskingAdmin
 
 from .adjudication import OTH_PAY_PAYER
 from .imports import check_upload
@@ -101,7 +101,7 @@ class ReverseForm(forms.Form):
 
 
 @admin.register(Claim)
-class ClaimAdmin(EmployerScopedAdmin, PiiMaskingAdmin, SimpleHistoryAdmin):
+class ClaimAdmin(BigListMixin, PersonSearchMixin, EmployerScopedAdmin, PiiMaskingAdmin, SimpleHistoryAdmin):
     person_path = "person"
     form = ClaimForm
     inlines = [ClaimItemInline]
@@ -119,11 +119,13 @@ class ClaimAdmin(EmployerScopedAdmin, PiiMaskingAdmin, SimpleHistoryAdmin):
         "psn_cash_pay",
         "status",
     )
-    list_filter = ("status", "jurisdiction", "med_type", "source")
-    search_fields = ("=person__id", "business_key", "person__name", "person__id_number", "hospital_name")
+    search_fields = ("=person__id", "business_key", "person__name", "person__id_number")
+    search_exact = ("business_key",)
+    search_help_text = "人员编号、18位身份证号、姓名开头或业务流水号"
     raw_id_fields = ("person", "transfer_from")
     list_select_related = ("person", "jurisdiction")
-    date_hierarchy = "start_date"
+    # a date filter, not date_hierarchy: its year links need SELECT DISTINCT over every claim
+    list_filter = ("status", "jurisdiction", "med_type", "source", ("start_date", admin.DateFieldListFilter))
     actions = ["action_adjudicate", "action_mark_paid"]
     fieldsets = (
         (None, {"fields": ("business_key", "person", "jurisdiction", "med_type", "status")}),
@@ -382,7 +384,7 @@ def _accumulator_rows(claim: Claim) -> list[dict]:
 
 
 @admin.register(BenefitAccumulator)
-class BenefitAccumulatorAdmin(EmployerScopedAdmin):
+class BenefitAccumulatorAdmin(BigListMixin, PersonSearchMixin, EmployerScopedAdmin):
     person_path = "person"
     list_display = (
         "person",

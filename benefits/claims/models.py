@@ -180,6 +180,7 @@ class SettlementFile(models.Model):
         verbose_name = "结算文件"
         verbose_name_plural = "结算文件"
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["-created_at", "-id"], name="settlement_file_created")]  # the list's order
 
     def __str__(self) -> str:
         return self.original_name or f"结算文件 {self.pk}"

@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from enrollment.models import InsuredPerson
+from enrollment.admin_mixins import BigListMixin, PersonSearchMixin
+from enrollment.models import InsuredPerson, employer_id_of
 
 from . import services
 from .models import CaseStatus, RetirementClearanceCase
@@ -30,7 +31,7 @@ def _errors(exc: ValidationError) -> str:
 
 
 @admin.register(RetirementClearanceCase)
-class RetirementClearanceCaseAdmin(SimpleHistoryAdmin):
+class RetirementClearanceCaseAdmin(BigListMixin, PersonSearchMixin, SimpleHistoryAdmin):
     list_display = (
         "id",
         "person",
@@ -48,6 +49,8 @@ class RetirementClearanceCaseAdmin(SimpleHistoryAdmin):
     )
     list_filter = ("status", "option", "reason", "jurisdiction")
     search_fields = ("=person__id", "person__name", "bill_no")
+    search_exact = ("bill_no",)
+    search_help_text = "人员编号、18位身份证号、姓名开头或补缴单号"
     list_select_related = ("person", "jurisdiction")
     autocomplete_fields = ()
     raw_id_fields = ("person",)
@@ -116,7 +119,10 @@ class RetirementClearanceCaseAdmin(SimpleHistoryAdmin):
         return self.readonly_fields + (("person", "reason", "retire_on") if obj else ())
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(person__in=InsuredPerson.objects.visible_to(request.user))
+        qs = super().get_queryset(request)
+        if employer_id_of(request.user) is None:  # bureau staff: everybody, without a semi-join over the register
+            return qs
+        return qs.filter(person__in=InsuredPerson.objects.visible_to(request.user))
 
     @admin.display(description="问题", boolean=True)
     def problem_flag(self, obj):

@@ -102,7 +102,10 @@ class RetirementClearanceCase(models.Model):
             # One case in progress per person: the daily scan never opens a second one.
             models.UniqueConstraint(fields=["person"], condition=~Q(status="closed"), name="clearance_one_open_case"),
         ]
-        indexes = [models.Index(fields=["status", "jurisdiction"], name="clearance_status_jur")]
+        indexes = [
+            models.Index(fields=["status", "jurisdiction"], name="clearance_status_jur"),
+            models.Index(fields=["-opened_on", "-id"], name="clearance_opened"),  # the list's order
+        ]
 
     def __str__(self) -> str:
         return f"{self.person} 退休清缴 {self.retire_on}"
