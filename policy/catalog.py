@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
 
@@ -55,3 +55,10 @@ def catalog_labels() -> dict[str, str]:
                 raise ImproperlyConfigured(f"{path}: key {key} is already in another catalog file")
             labels[key] = str(label)
     return labels
+
+
+def validate_value(key: str, value: Any) -> Any:
+    """A value for KEY as staff or a scenario give it, checked against the catalog."""
+    if key not in catalog_labels():
+        raise ValidationError(f"未知政策参数（不在参数目录中）：{key}")
+    return value

@@ -142,12 +142,19 @@ _ABSENT = object()
 class Policy:
     """The policy of one jurisdiction on one date, as rules see it.
 
-    ``stats`` overrides stored reference statistics (scenario files do this).
-    Every value read is remembered in ``used`` with its citation, so a result can
-    show which rule values produced it.
+    ``stats`` overrides stored reference statistics, ``params`` stored parameter values as if staff had
+    entered them effective on ``on`` (scenario files' ``stats`` and ``policy`` blocks, drafts). Every value
+    read is remembered in ``used`` with its citation, so a result can show which rule values produced it.
     """
 
-    def __init__(self, jurisdiction: str, on: date, *, stats: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        jurisdiction: str,
+        on: date,
+        *,
+        stats: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ):
         snap = snapshot()
         if jurisdiction not in snap.jurisdictions:
             raise UnknownJurisdiction(jurisdiction)
@@ -155,6 +162,8 @@ class Policy:
         self.on = on
         self._snap = snap
         self._stats = {k: to_decimal(v) for k, v in (stats or {}).items()}
+        # (value, effective from): a given value applies from ``on`` onward, earlier dates keep the stored one
+        self._params = {k: (to_decimal(v), on) for k, v in (params or {}).items()}
         self.used: dict[str, str] = {}
 
     @property
@@ -169,6 +178,9 @@ class Policy:
         return other
 
     def _lookup(self, key: str) -> tuple[Any, str, str] | None:
+        given = self._params.get(key)
+        if given is not None and self.on >= given[1]:
+            return given[0], "情形给定", ""
         versions = self._snap.parameters.get((self.jurisdiction, key))
         return versions.at(self.on) if versions else None
 

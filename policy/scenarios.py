@@ -14,11 +14,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ValidationError
+
 from .calculations import Calculation, InputError, discover, money, parse_value
-from .catalog import read_yaml
+from .catalog import read_yaml, validate_value
 from .resolver import Policy, PolicyError
 
-CASE_FIELDS = {"name", "cite", "jurisdiction", "on", "calculation", "stats", "input", "output"}
+CASE_FIELDS = {"name", "cite", "jurisdiction", "on", "calculation", "stats", "policy", "input", "output"}
 STAT_KEYS = {
     "reference_monthly_wage",
     "average_pension_monthly",
@@ -135,6 +137,22 @@ def _key(k: Any) -> Any:
         return k
 
 
+def _policy_block(block: Any) -> dict[str, Any]:
+    """A case's ``policy:`` block (SCENARIOS.md): catalog key → value, as if staff had entered it on ``on``.
+    A key not in the catalog, or a value of the wrong type or unit, is an error naming the key."""
+    if block is None:
+        return {}
+    if not isinstance(block, dict):
+        raise InputError("policy 应为映射：参数键 → 取值 (policy must map catalog keys to values)")
+    out = {}
+    for key, value in block.items():
+        try:
+            out[str(key)] = validate_value(str(key), value)
+        except ValidationError as exc:
+            raise InputError(f"policy.{key}: {'; '.join(exc.messages)}") from exc
+    return out
+
+
 def run_case(case: Case, registry: dict[str, Calculation] | None = None) -> CaseResult:
     registry = registry if registry is not None else discover()
     result = CaseResult(case)
@@ -154,6 +172,7 @@ def run_case(case: Case, registry: dict[str, Calculation] | None = None) -> Case
         stats = d.get("stats") or {}
         if not isinstance(stats, dict) or set(stats) - STAT_KEYS:
             raise InputError(f"未知统计指标 (unknown stats key): {', '.join(sorted(set(stats) - STAT_KEYS))}")
+        params = _policy_block(d.get("policy"))
         expected = d["output"]
         if not isinstance(expected, dict) or not expected:
             raise InputError("output 应为非空映射 (output must list the keys to check)")
@@ -161,7 +180,7 @@ def run_case(case: Case, registry: dict[str, Calculation] | None = None) -> Case
         if unknown_out:
             raise InputError(f"未知输出项 (unknown output key): {', '.join(sorted(unknown_out))}")
         on = parse_value("date", d["on"])
-        policy = Policy(str(d["jurisdiction"]), on, stats=stats)
+        policy = Policy(str(d["jurisdiction"]), on, stats=stats, params=params)
         computed = calc.run(policy, d.get("input") or {})
         result.computed = computed
         for key, exp in expected.items():
