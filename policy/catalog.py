@@ -46,6 +46,12 @@ def read_yaml(path: Path) -> Any:
         return yaml.load(fh, Loader=_DecimalLoader)
 
 
+def compose_yaml(path: Path) -> yaml.Node | None:
+    """The file's node tree (with line numbers), read the same way as :func:`read_yaml`."""
+    with path.open(encoding="utf-8") as fh:
+        return yaml.compose(fh, Loader=_DecimalLoader)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # 类型化目录: every key declares its type and unit (issue 11 item 4); values are checked against it when a
 # file is loaded (policy.loader) and when staff save (policy.admin).
