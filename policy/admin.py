@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.fields import JSONString
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from .catalog import catalog_labels
+from .catalog import catalog, catalog_labels, jsonable, scale_mismatch, validate_value
 from .loader import missing_keys
 from .models import Jurisdiction, ParameterOrigin, PolicyParameter, ReferenceStatistic
 
@@ -48,12 +52,33 @@ class JurisdictionAdmin(admin.ModelAdmin):
         return False
 
 
+class _DecimalJSONField(forms.JSONField):
+    """JSON input whose decimal numbers are read as ``Decimal`` (never float)."""
+
+    def to_python(self, value):
+        if self.disabled or value in self.empty_values:
+            return None
+        if isinstance(value, (list, dict, int, float, JSONString)):
+            return value
+        try:
+            return json.loads(value, parse_float=Decimal)
+        except json.JSONDecodeError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid", params={"value": value}) from None
+
+
 class PolicyParameterForm(forms.ModelForm):
+    """A dated value checked against the key's type and unit in the catalog (issue 11 item 4)."""
+
     key = forms.ChoiceField(label="参数键", choices=())
-    value = forms.JSONField(
+    value = _DecimalJSONField(
         label="取值",
         required=False,
         help_text='JSON：数字或数字字符串，例如 8 或 "0.05"；表格写成对象；null 表示本地不适用。',
+    )
+    confirm_scale = forms.BooleanField(
+        label="确认数量级无误",
+        required=False,
+        help_text="新值与现行值相差 50 倍以上时须勾选（例如把 0.05% 录成 0.0005）。",
     )
 
     class Meta:
@@ -62,7 +87,41 @@ class PolicyParameterForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["key"].choices = [(k, f"{k}  {label}") for k, label in sorted(catalog_labels().items())]
+        keys = catalog()
+        self.fields["key"].choices = [
+            (k, f"{k}  {spec.label}  [{spec.type_label}{'，' + spec.unit if spec.unit else ''}]")
+            for k, spec in sorted(keys.items())
+        ]
+        key = self.data.get("key") if self.is_bound else (self.initial.get("key") or self.instance.key)
+        if key in keys:
+            self.fields["value"].help_text = f"{keys[key].describe()}。{self.fields['value'].help_text}"
+
+    def clean(self):
+        cleaned = super().clean()
+        key, value = cleaned.get("key"), cleaned.get("value")
+        if key is None or "value" not in cleaned:
+            return cleaned
+        try:
+            normalised = validate_value(key, value)
+        except ValidationError as exc:
+            self.add_error("value", exc)
+            return cleaned
+        cleaned["value"] = jsonable(value)  # as entered, numbers as text: never a float in the JSON column
+        jurisdiction, effective_from = cleaned.get("jurisdiction"), cleaned.get("effective_from")
+        if jurisdiction and effective_from and not cleaned.get("confirm_scale"):
+            current = _value_in_force(jurisdiction, key, effective_from, exclude=self.instance.pk)
+            problem = scale_mismatch(key, normalised, current)
+            if problem:
+                self.add_error("value", problem)
+        return cleaned
+
+
+def _value_in_force(jurisdiction: Jurisdiction, key: str, on: date, *, exclude: int | None) -> Any:
+    """The value of ``key`` in force on ``on`` apart from the row being edited (else the latest other one)."""
+    rows = PolicyParameter.objects.filter(jurisdiction=jurisdiction, key=key).exclude(pk=exclude)
+    row = rows.filter(effective_from__lte=on).order_by("-effective_from").first()
+    row = row or rows.order_by("-effective_from").first()
+    return row.value if row else None
 
 
 @admin.register(PolicyParameter)

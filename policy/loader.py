@@ -2,7 +2,7 @@
 
 Layout::
 
-    policy/policies/catalog/<topic>.yaml        key: 中文说明      (every key a rule may ask for)
+    policy/policies/catalog/<topic>.yaml        key: {label, type, unit[, choices]}  (every key a rule may ask for)
     policy/policies/<code>/jurisdiction.yaml    the jurisdiction and its document
     policy/policies/<code>/<topic>.yaml         dated values: key, from, value, cite[, decision, note]
 
@@ -13,30 +13,16 @@ removed); rows that staff entered in the admin are never touched.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
-from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 
 from . import resolver
-from .catalog import POLICY_DIR, catalog_labels, read_yaml
+from .catalog import POLICY_DIR, catalog_labels, jsonable, read_yaml, validate_value
 from .models import Jurisdiction, ParameterOrigin, PolicyParameter
 
 JURISDICTION_FIELDS = {"code", "name", "document", "document_status", "is_draft", "completeness_note"}
 ENTRY_FIELDS = {"key", "from", "value", "cite", "decision", "note"}
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    return value
 
 
 def read_policy_files() -> tuple[list[dict], list[dict]]:
@@ -67,13 +53,17 @@ def read_policy_files() -> tuple[list[dict], list[dict]]:
                     raise ImproperlyConfigured(f"{where}: 'value' is required (null = does not apply here)")
                 if entry["key"] not in labels:
                     raise ImproperlyConfigured(f"{where}: key {entry['key']!r} is not in policy/policies/catalog")
+                try:  # the catalog's type and unit (issue 11 item 4)
+                    validate_value(entry["key"], entry["value"])
+                except ValidationError as exc:
+                    raise ImproperlyConfigured(f"{where}: key {entry['key']}: {' '.join(exc.messages)}") from None
                 if not isinstance(entry["from"], date):
                     raise ImproperlyConfigured(f"{where}: 'from' must be a date YYYY-MM-DD")
                 ident = (entry["key"], entry["from"])
                 if ident in seen:
                     raise ImproperlyConfigured(f"{where}: {ident} given twice")
                 seen.add(ident)
-                entries.append({**entry, "code": jdir.name, "value": _jsonable(entry["value"])})
+                entries.append({**entry, "code": jdir.name, "value": jsonable(entry["value"])})
     return jurisdictions, entries
 
 

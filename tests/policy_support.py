@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from policy import resolver as policy_module
+from policy.catalog import validate_value
 from policy.models import Jurisdiction, ParameterOrigin, PolicyParameter
 from policy.scenarios import CaseResult, run_paths
 
@@ -27,6 +28,7 @@ def staff_enter(code: str, values: Mapping[str, object], *, effective_from: date
     """
     jurisdiction = Jurisdiction.objects.get(code=code)
     for key, value in values.items():
+        validate_value(key, value)  # the same check as the admin form: test values fit the key's type and unit
         PolicyParameter.objects.create(
             jurisdiction=jurisdiction,
             key=key,
