@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from benefits.calculations.critical_illness import settle_critical_illness
-from benefits.calculations.inpatient import InpatientResult, parameter_limit_breaches, settle_inpatient
+from benefits.calculations.inpatient import InpatientFacts, InpatientResult, parameter_limit_breaches, settle_inpatient
 from benefits.calculations.outpatient import band_age, settle_outpatient
 from config.calculations import InputError, discover
 from config.policy import Policy, PolicyError, PolicyMissing
@@ -38,7 +38,9 @@ def _case(jurisdiction: str, calculation: str, inputs: dict, output: dict, on: s
 
 def test_xianning_inpatient_fails_with_policy_missing_naming_xianning():
     with pytest.raises(PolicyMissing) as info:
-        settle_inpatient(Policy("xianning", date(2024, 6, 1)), hospital_level="level3", policy_amount=D(10000))
+        settle_inpatient(
+            Policy("xianning", date(2024, 6, 1)), InpatientFacts(hospital_level="level3", policy_amount=D(10000))
+        )
     assert info.value.jurisdiction == "xianning"
     assert info.value.key == "inpatient.deductible_by_level"
     assert "xianning" in str(info.value)
@@ -68,7 +70,9 @@ def test_hunan_critical_illness_deductible_is_a_required_statistic():
 
 def test_ziyang_inpatient_cap_needs_the_average_wage():
     with pytest.raises(PolicyMissing) as info:
-        settle_inpatient(Policy("ziyang", date(2024, 6, 1)), hospital_level="level1", policy_amount=D(1000), age=40)
+        settle_inpatient(
+            Policy("ziyang", date(2024, 6, 1)), InpatientFacts(hospital_level="level1", policy_amount=D(1000), age=40)
+        )
     assert info.value.key == "annual_average_wage"
 
 
@@ -83,7 +87,9 @@ def test_hunan_outpatient_out_of_area_is_not_given_by_the_seed():
 def test_before_the_effective_date_nothing_is_in_force():
     # langfang 第八十四条: from 2024-01-01.
     with pytest.raises(PolicyMissing):
-        settle_inpatient(Policy("langfang", date(2023, 12, 31)), hospital_level="level1", policy_amount=D(1000))
+        settle_inpatient(
+            Policy("langfang", date(2023, 12, 31)), InpatientFacts(hospital_level="level1", policy_amount=D(1000))
+        )
 
 
 # --- annual caps ---------------------------------------------------------------------------------------------
@@ -92,18 +98,26 @@ def test_before_the_effective_date_nothing_is_in_force():
 def test_hunan_inpatient_cap_boundary():
     p = Policy("hunan", date(2024, 6, 1))
     # 三级 在职: (20000 − 1100) × 85% = 16065; cap 150000.
-    exact = settle_inpatient(p, hospital_level="level3", policy_amount=D(20000), pool_paid_this_year=D(133935))
+    exact = settle_inpatient(
+        p, InpatientFacts(hospital_level="level3", policy_amount=D(20000), pool_paid_this_year=D(133935))
+    )
     assert exact.pool_pay == D("16065.00")  # 150000 − 133935 = 16065 left: paid in full
-    short = settle_inpatient(p, hospital_level="level3", policy_amount=D(20000), pool_paid_this_year=D("133935.01"))
+    short = settle_inpatient(
+        p, InpatientFacts(hospital_level="level3", policy_amount=D(20000), pool_paid_this_year=D("133935.01"))
+    )
     assert short.pool_pay == D("16064.99") and short.self_pay == D("3935.01")
-    over = settle_inpatient(p, hospital_level="level3", policy_amount=D(20000), pool_paid_this_year=D(160000))
+    over = settle_inpatient(
+        p, InpatientFacts(hospital_level="level3", policy_amount=D(20000), pool_paid_this_year=D(160000))
+    )
     assert over.pool_pay == 0 and over.self_pay == D(20000)
 
 
 def test_ziyang_cap_is_six_times_the_average_wage():
     p = Policy("ziyang", date(2024, 6, 1), stats={"annual_average_wage": 50000})
     # cap 6 × 50000 = 300000; 299000 paid → 1000 left; (20000 − 1000) × 80% = 15200 → 1000.
-    r = settle_inpatient(p, hospital_level="level3a", policy_amount=D(20000), age=40, pool_paid_this_year=D(299000))
+    r = settle_inpatient(
+        p, InpatientFacts(hospital_level="level3a", policy_amount=D(20000), age=40, pool_paid_this_year=D(299000))
+    )
     assert r.pool_pay == D(1000)
 
 
@@ -139,7 +153,8 @@ def test_critical_illness_cap_boundary_hunan():
 )
 def test_deductible_larger_than_amount(code, level, stats):
     r = settle_inpatient(
-        Policy(code, date(2024, 6, 1), stats=stats), hospital_level=level, policy_amount=D("99.99"), age=40
+        Policy(code, date(2024, 6, 1), stats=stats),
+        InpatientFacts(hospital_level=level, policy_amount=D("99.99"), age=40),
     )
     assert (r.deductible, r.pool_pay, r.self_pay) == (D("99.99"), 0, D("99.99"))
 
@@ -150,7 +165,7 @@ def test_outpatient_deductible_larger_than_amount_xianning():
 
 
 def test_zero_amount():
-    r = settle_inpatient(Policy("hunan", date(2024, 6, 1)), hospital_level="level1", policy_amount=D(0))
+    r = settle_inpatient(Policy("hunan", date(2024, 6, 1)), InpatientFacts(hospital_level="level1", policy_amount=D(0)))
     assert (r.deductible, r.pool_pay, r.self_pay) == (0, 0, 0)
 
 
@@ -167,7 +182,8 @@ def test_intermediate_values_are_not_rounded():
     # langfang cross-province: (600.95 − 600) × 90% × 88% = 0.855 × 0.88 = 0.7524 → 0.75;
     # rounding the 90% step first (0.855 → 0.86 × 0.88 = 0.7568) would give 0.76.
     r = settle_inpatient(
-        Policy("langfang", date(2024, 6, 1)), hospital_level="level3", location="referral", policy_amount=D("600.95")
+        Policy("langfang", date(2024, 6, 1)),
+        InpatientFacts(hospital_level="level3", location="referral", policy_amount=D("600.95")),
     )
     assert r.pool_pay == D("0.75")
 
@@ -179,10 +195,12 @@ def test_hunan_upward_referral_pays_only_the_difference():
     # D-H6: 二级 800 already borne for the same episode; 三级 1100 → 300 more.
     r = settle_inpatient(
         Policy("hunan", date(2024, 6, 1)),
-        hospital_level="level3",
-        policy_amount=D(10000),
-        deductibles_this_year=D(800),
-        deductible_paid_this_stay=D(800),
+        InpatientFacts(
+            hospital_level="level3",
+            policy_amount=D(10000),
+            deductibles_this_year=D(800),
+            deductible_paid_this_stay=D(800),
+        ),
     )
     assert r.deductible == D(300)
     assert r.pool_pay == D("8245.00")  # (10000 − 300) × 85%
@@ -192,9 +210,7 @@ def test_second_year_part_of_a_stay_bears_no_new_deductible():
     # D-X15 / langfang 第四十七条(五): one deductible for a stay spanning two years.
     r = settle_inpatient(
         Policy("langfang", date(2025, 1, 10)),
-        hospital_level="level2",
-        policy_amount=D(3000),
-        deductible_paid_this_stay=D(400),
+        InpatientFacts(hospital_level="level2", policy_amount=D(3000), deductible_paid_this_stay=D(400)),
     )
     assert r.deductible == 0 and r.pool_pay == D(2790)  # 3000 × 93%
 
@@ -202,11 +218,9 @@ def test_second_year_part_of_a_stay_bears_no_new_deductible():
 def test_steps_explain_with_citations():
     r = settle_inpatient(
         Policy("langfang", date(2024, 6, 1)),
-        person_type="retired",
-        hospital_level="level3",
-        tcm=True,
-        admission_number=2,
-        policy_amount=D(10000),
+        InpatientFacts(
+            person_type="retired", hospital_level="level3", tcm=True, admission_number=2, policy_amount=D(10000)
+        ),
     )
     assert isinstance(r, InpatientResult)
     cited = [s for s in r.steps if s.citation]
@@ -220,9 +234,7 @@ def test_ziyang_age_is_required_where_an_age_rule_exists():
     with pytest.raises(InputError):
         settle_inpatient(
             Policy("ziyang", date(2024, 6, 1), stats=ZIYANG_STATS),
-            person_type="retired",
-            hospital_level="level1",
-            policy_amount=D(1000),
+            InpatientFacts(person_type="retired", hospital_level="level1", policy_amount=D(1000)),
         )
 
 
@@ -230,7 +242,8 @@ def test_ziyang_80_year_old_first_admission_still_pays():
     # 第十八条(一)5 waives only later admissions: 在职 82 一级 first → 200;
     # ratio 90 (no 70+ increment for the in-service, D-Z14).
     r = settle_inpatient(
-        Policy("ziyang", date(2024, 6, 1), stats=ZIYANG_STATS), hospital_level="level1", policy_amount=D(1200), age=82
+        Policy("ziyang", date(2024, 6, 1), stats=ZIYANG_STATS),
+        InpatientFacts(hospital_level="level1", policy_amount=D(1200), age=82),
     )
     assert (r.deductible, r.ratio, r.pool_pay) == (D(200), D(90), D(900))
 
@@ -288,12 +301,14 @@ def test_inpatient_invariants(code):
                     for amount in (D(0), D("150.5"), D(1000), D(50000)):
                         r = settle_inpatient(
                             p,
-                            person_type=person_type,
-                            age=75,
-                            hospital_level=level,
-                            location=location,
-                            admission_number=n,
-                            policy_amount=amount,
+                            InpatientFacts(
+                                person_type=person_type,
+                                age=75,
+                                hospital_level=level,
+                                location=location,
+                                admission_number=n,
+                                policy_amount=amount,
+                            ),
                         )
                         assert 0 <= r.deductible <= amount
                         assert 0 <= r.pool_pay <= amount - r.deductible
@@ -473,8 +488,8 @@ def test_hunan_downward_referral_is_free_even_after_a_halved_deductible():
     # at the 二级 hospital the level's own first deductible would be 800: plain subtraction would charge 250.
     p = Policy("hunan", date(2024, 6, 1))
     facts = {"hospital_level": "level2", "policy_amount": D(3000), "deductible_paid_this_stay": D(550)}
-    assert settle_inpatient(p, **facts).deductible == D(250)  # no direction given: difference only
-    r = settle_inpatient(p, continued_stay="transfer_downward", **facts)
+    assert settle_inpatient(p, InpatientFacts(**facts)).deductible == D(250)  # no direction given: difference only
+    r = settle_inpatient(p, InpatientFacts(continued_stay="transfer_downward", **facts))
     assert (r.deductible, r.pool_pay) == (D(0), D(2700))
 
 
@@ -484,19 +499,23 @@ def test_sanmenxia_transfer_deductible_is_left_to_another_rule():
     with pytest.raises(PolicyMissing) as info:
         settle_inpatient(
             p,
-            hospital_level="level3",
-            policy_amount=D(5000),
-            continued_stay="transfer_upward",
-            deductible_paid_this_stay=D(600),
+            InpatientFacts(
+                hospital_level="level3",
+                policy_amount=D(5000),
+                continued_stay="transfer_upward",
+                deductible_paid_this_stay=D(600),
+            ),
         )
     assert (info.value.jurisdiction, info.value.key) == ("sanmenxia", "inpatient.continued_stay_rules.transfer_upward")
     # ... while the second-year part of a stay spanning two years pays no second deductible (D-X15).
     r = settle_inpatient(
         p,
-        hospital_level="level3",
-        policy_amount=D(5000),
-        continued_stay="cross_year",
-        deductible_paid_this_stay=D(1200),
+        InpatientFacts(
+            hospital_level="level3",
+            policy_amount=D(5000),
+            continued_stay="cross_year",
+            deductible_paid_this_stay=D(1200),
+        ),
     )
     assert (r.deductible, r.pool_pay) == (D(0), D(4250))
 
@@ -504,18 +523,21 @@ def test_sanmenxia_transfer_deductible_is_left_to_another_rule():
 def test_continued_stay_must_be_a_known_kind():
     with pytest.raises(InputError):
         settle_inpatient(
-            Policy("hunan", date(2024, 6, 1)), hospital_level="level2", policy_amount=D(100), continued_stay="referral"
+            Policy("hunan", date(2024, 6, 1)),
+            InpatientFacts(hospital_level="level2", policy_amount=D(100), continued_stay="referral"),
         )
 
 
 def test_langfang_honoured_group_only_where_a_rule_exists():
     # langfang 第七十九条 +10 (≤100%, D-L18); hunan has no such rule: the ratio is unchanged.
     lf = settle_inpatient(
-        Policy("langfang", date(2024, 6, 1)), hospital_level="level2", policy_amount=D(10400), honoured_group=True
+        Policy("langfang", date(2024, 6, 1)),
+        InpatientFacts(hospital_level="level2", policy_amount=D(10400), honoured_group=True),
     )
     assert (lf.ratio, lf.pool_pay) == (D(100), D(10000))
     hn = settle_inpatient(
-        Policy("hunan", date(2024, 6, 1)), hospital_level="level2", policy_amount=D(10800), honoured_group=True
+        Policy("hunan", date(2024, 6, 1)),
+        InpatientFacts(hospital_level="level2", policy_amount=D(10800), honoured_group=True),
     )
     assert (hn.ratio, hn.pool_pay) == (D(90), D(9000))
 
@@ -572,15 +594,13 @@ def test_langfang_age_band_from_the_birth_date(birth, on, band_limit):
 def test_out_of_province_needs_an_out_of_area_location_and_only_sanmenxia_sets_it_apart():
     with pytest.raises(InputError):
         settle_inpatient(
-            Policy("sanmenxia", date(2024, 6, 1)), hospital_level="level2", policy_amount=D(100), out_of_province=True
+            Policy("sanmenxia", date(2024, 6, 1)),
+            InpatientFacts(hospital_level="level2", policy_amount=D(100), out_of_province=True),
         )
     # hunan 第四十条 sets no separate out-of-province deductible: the home 二级 800 stays.
     r = settle_inpatient(
         Policy("hunan", date(2024, 6, 1)),
-        hospital_level="level2",
-        location="referral",
-        out_of_province=True,
-        policy_amount=D(10800),
+        InpatientFacts(hospital_level="level2", location="referral", out_of_province=True, policy_amount=D(10800)),
     )
     assert (r.deductible, r.ratio) == (D(800), D(85))
 
@@ -591,13 +611,13 @@ def test_out_of_province_needs_an_out_of_area_location_and_only_sanmenxia_sets_i
 def test_hunan_non_designated_pays_nothing_unless_emergency_rescue():
     # 第四十条: "除危急重症患者抢救外，在非医保定点医疗机构发生的医疗费用不予支付".
     p = Policy("hunan", date(2024, 6, 1))
-    refused = settle_inpatient(p, hospital_level="level2", policy_amount=D(10800), designated=False)
+    refused = settle_inpatient(p, InpatientFacts(hospital_level="level2", policy_amount=D(10800), designated=False))
     assert (refused.pool_pay, refused.self_pay, refused.deductible) == (D(0), D(10800), D(0))
     assert any("不予支付" in s.description and "第四十条" in s.citation for s in refused.steps)
     rescued = settle_inpatient(
-        p, hospital_level="level2", policy_amount=D(10800), designated=False, emergency_rescue=True
+        p, InpatientFacts(hospital_level="level2", policy_amount=D(10800), designated=False, emergency_rescue=True)
     )
-    designated = settle_inpatient(p, hospital_level="level2", policy_amount=D(10800))
+    designated = settle_inpatient(p, InpatientFacts(hospital_level="level2", policy_amount=D(10800)))
     assert rescued.pool_pay == designated.pool_pay == D(9000)
 
 
@@ -606,9 +626,9 @@ def test_non_designated_rule_is_missing_where_the_seed_is_silent(code):
     with pytest.raises(PolicyMissing) as exc:
         settle_inpatient(
             Policy(code, date(2024, 6, 1), stats=ZIYANG_STATS),
-            hospital_level="level2a" if code == "ziyang" else "level2",
-            policy_amount=D(5000),
-            designated=False,
+            InpatientFacts(
+                hospital_level="level2a" if code == "ziyang" else "level2", policy_amount=D(5000), designated=False
+            ),
         )
     assert (exc.value.jurisdiction, exc.value.key) == (code, "inpatient.non_designated_rule")
 
@@ -617,9 +637,7 @@ def test_langfang_external_service_has_no_deductible_and_cites_the_articles():
     # 第四十七条(一)2: out of the area, 5% first, then the local ratio: 10000 × 95% × 88% = 8360.
     r = settle_inpatient(
         Policy("langfang", date(2024, 6, 1)),
-        hospital_level="level3",
-        external_service="out_of_area",
-        policy_amount=D(10000),
+        InpatientFacts(hospital_level="level3", external_service="out_of_area", policy_amount=D(10000)),
     )
     assert (r.deductible, r.ratio, r.pool_pay) == (D(0), D(88), D(8360))
     cites = " ".join(s.citation for s in r.steps)
@@ -630,10 +648,9 @@ def test_external_service_belongs_to_a_local_stay():
     with pytest.raises(InputError, match="external_service"):
         settle_inpatient(
             Policy("langfang", date(2024, 6, 1)),
-            hospital_level="level3",
-            location="registered_remote",
-            external_service="in_area",
-            policy_amount=D(1000),
+            InpatientFacts(
+                hospital_level="level3", location="registered_remote", external_service="in_area", policy_amount=D(1000)
+            ),
         )
 
 
@@ -642,24 +659,29 @@ def test_external_service_rules_are_missing_where_the_seed_is_silent(code):
     with pytest.raises(PolicyMissing) as exc:
         settle_inpatient(
             Policy(code, date(2024, 6, 1), stats=ZIYANG_STATS),
-            hospital_level="level1",
-            external_service="in_area",
-            policy_amount=D(1000),
+            InpatientFacts(hospital_level="level1", external_service="in_area", policy_amount=D(1000)),
         )
     assert exc.value.key == "inpatient.external_service_rules"
 
 
 def test_ziyang_high_value_drug_skips_the_deductible_that_a_stay_pays():
     p = Policy("ziyang", date(2024, 6, 1), stats=ZIYANG_STATS)
-    stay = settle_inpatient(p, hospital_level="level3a", policy_amount=D(11000))
-    drug = settle_inpatient(p, hospital_level="level3a", policy_amount=D(11000), high_value_drug="outpatient")
+    stay = settle_inpatient(p, InpatientFacts(hospital_level="level3a", policy_amount=D(11000)))
+    drug = settle_inpatient(
+        p, InpatientFacts(hospital_level="level3a", policy_amount=D(11000), high_value_drug="outpatient")
+    )
     assert (stay.deductible, stay.pool_pay) == (D(1000), D(8000))  # (11000 − 1000) × 80%
     assert (drug.deductible, drug.pool_pay) == (D(0), D(8800))  # 11000 × 80%, 第二十条(二)
-    supplier = settle_inpatient(p, hospital_level="below_level1", policy_amount=D(1000), high_value_drug="supplier")
+    supplier = settle_inpatient(
+        p, InpatientFacts(hospital_level="below_level1", policy_amount=D(1000), high_value_drug="supplier")
+    )
     assert supplier.ratio == D(80)  # 三级 standard, not the 95% of 一级以下
     with pytest.raises(InputError):
         settle_inpatient(
-            p, hospital_level="level1", policy_amount=D(1), high_value_drug="supplier", external_service="in_area"
+            p,
+            InpatientFacts(
+                hospital_level="level1", policy_amount=D(1), high_value_drug="supplier", external_service="in_area"
+            ),
         )
 
 
@@ -667,7 +689,8 @@ def test_ziyang_high_value_drug_skips_the_deductible_that_a_stay_pays():
 def test_high_value_drug_rules_are_missing_elsewhere(code):
     with pytest.raises(PolicyMissing) as exc:
         settle_inpatient(
-            Policy(code, date(2024, 6, 1)), hospital_level="level2", policy_amount=D(1000), high_value_drug="outpatient"
+            Policy(code, date(2024, 6, 1)),
+            InpatientFacts(hospital_level="level2", policy_amount=D(1000), high_value_drug="outpatient"),
         )
     assert exc.value.key == "inpatient.high_value_drug_rules"
 
@@ -677,14 +700,12 @@ def test_langfang_disabled_soldiers_wait_for_the_separate_rules():
     with pytest.raises(PolicyMissing) as exc:
         settle_inpatient(
             Policy("langfang", date(2024, 6, 1)),
-            hospital_level="level3",
-            disabled_soldier_grade=1,
-            policy_amount=D(5000),
+            InpatientFacts(hospital_level="level3", disabled_soldier_grade=1, policy_amount=D(5000)),
         )
     assert (exc.value.jurisdiction, exc.value.key) == ("langfang", "inpatient.disabled_soldier_rules")
     # Without the grade the ordinary settlement is unchanged.
     assert settle_inpatient(
-        Policy("langfang", date(2024, 6, 1)), hospital_level="level3", policy_amount=D(10600)
+        Policy("langfang", date(2024, 6, 1)), InpatientFacts(hospital_level="level3", policy_amount=D(10600))
     ).pool_pay == D(8800)
 
 
@@ -693,10 +714,12 @@ def test_care_counted_as_inpatient_is_missing_where_the_seed_is_silent(code):
     with pytest.raises(PolicyMissing) as exc:
         settle_inpatient(
             Policy(code, date(2024, 6, 1)),
-            hospital_level="level2",
-            counted_as_inpatient="emergency_observation",
-            observation_days=5,
-            policy_amount=D(2000),
+            InpatientFacts(
+                hospital_level="level2",
+                counted_as_inpatient="emergency_observation",
+                observation_days=5,
+                policy_amount=D(2000),
+            ),
         )
     assert exc.value.key == "inpatient.counted_as_inpatient"  # the whole table: no kind is given
 
@@ -704,15 +727,22 @@ def test_care_counted_as_inpatient_is_missing_where_the_seed_is_silent(code):
 def test_langfang_counted_as_inpatient_needs_its_facts():
     p = Policy("langfang", date(2024, 6, 1))
     with pytest.raises(InputError, match="days_before_admission"):
-        settle_inpatient(p, hospital_level="level3", counted_as_inpatient="pre_surgery_tests", policy_amount=D(900))
+        settle_inpatient(
+            p, InpatientFacts(hospital_level="level3", counted_as_inpatient="pre_surgery_tests", policy_amount=D(900))
+        )
     with pytest.raises(InputError, match="observation_days"):
-        settle_inpatient(p, hospital_level="level3", counted_as_inpatient="emergency_observation", policy_amount=D(900))
+        settle_inpatient(
+            p,
+            InpatientFacts(hospital_level="level3", counted_as_inpatient="emergency_observation", policy_amount=D(900)),
+        )
     refused = settle_inpatient(
         p,
-        hospital_level="level2",
-        counted_as_inpatient="emergency_observation",
-        observation_days=3,
-        policy_amount=D(900),
+        InpatientFacts(
+            hospital_level="level2",
+            counted_as_inpatient="emergency_observation",
+            observation_days=3,
+            policy_amount=D(900),
+        ),
     )
     assert refused.pool_pay == 0 and "第四十七条(一)1" in refused.steps[-1].citation
 
@@ -721,31 +751,28 @@ def test_exclusions_and_third_party_advance():
     with pytest.raises(PolicyMissing) as exc:  # sanmenxia lists no exclusions outside maternity
         settle_inpatient(
             Policy("sanmenxia", date(2024, 6, 1)),
-            hospital_level="level2",
-            excluded_cause="work_injury",
-            policy_amount=D(1),
+            InpatientFacts(hospital_level="level2", excluded_cause="work_injury", policy_amount=D(1)),
         )
     assert exc.value.key == "inpatient.excluded_causes"
     with pytest.raises(InputError, match="third_party_unpaid"):
         settle_inpatient(
-            Policy("hunan", date(2024, 6, 1)), hospital_level="level2", third_party_unpaid=True, policy_amount=D(1)
+            Policy("hunan", date(2024, 6, 1)),
+            InpatientFacts(hospital_level="level2", third_party_unpaid=True, policy_amount=D(1)),
         )
     advanced = settle_inpatient(
         Policy("hunan", date(2024, 6, 1)),
-        hospital_level="level2",
-        excluded_cause="third_party",
-        third_party_unpaid=True,
-        policy_amount=D(10800),
+        InpatientFacts(
+            hospital_level="level2", excluded_cause="third_party", third_party_unpaid=True, policy_amount=D(10800)
+        ),
     )
     assert advanced.third_party_advance is True and advanced.pool_pay == D(9000)
     assert any("第三十五条" in s.citation and "追偿" in s.description for s in advanced.steps)
     with pytest.raises(PolicyMissing) as exc:  # langfang 第五十四条(十) is silent on an advance
         settle_inpatient(
             Policy("langfang", date(2024, 6, 1)),
-            hospital_level="level2",
-            excluded_cause="third_party",
-            third_party_unpaid=True,
-            policy_amount=D(6400),
+            InpatientFacts(
+                hospital_level="level2", excluded_cause="third_party", third_party_unpaid=True, policy_amount=D(6400)
+            ),
         )
     assert exc.value.key == "inpatient.third_party_advance"
 

@@ -67,7 +67,7 @@ from benefits.calculations.critical_illness import (
     settle_supplementary_special_disease,
     supplementary_entitled,
 )
-from benefits.calculations.inpatient import COUNTED_ZH, settle_inpatient
+from benefits.calculations.inpatient import COUNTED_ZH, InpatientFacts, settle_inpatient
 from benefits.calculations.maternity import maternity_benefit
 from benefits.calculations.outpatient import settle_outpatient
 from benefits.calculations.special_disease import major_disease, single_payment_drug, special_disease_outpatient
@@ -553,30 +553,32 @@ def _inpatient(
             continued = None
         result = settle_inpatient(
             policy,
-            hospital_level=level,
-            policy_amount=part_amount,
-            person_type=person.person_type,
-            age=age,
-            tcm=facts.tcm,
-            location=facts.location,
-            admission_number=number,
-            deductibles_this_year=acc.get("inpatient_deductibles"),
-            pool_paid_this_year=_cap_paid(policy, acc),
-            special_disease_class=special_disease_class,
-            deductible_paid_this_stay=paid_this_stay,
-            continued_stay=continued,
-            honoured_group=facts.honoured_group,
-            disabled_soldier_grade=facts.disabled_soldier_grade,
-            out_of_province=facts.out_of_province,
-            aids=facts.aids,
-            designated=not facts.non_designated,
-            emergency_rescue=facts.emergency_rescue,
-            external_service=_opt(facts.external_service),
-            external_service_filed=facts.external_service_filed,
-            high_value_drug=_opt(facts.high_value_drug),
-            excluded_cause=_opt(facts.excluded_cause),
-            third_party_unpaid=facts.third_party_unpaid,
-            **_counted_facts(facts),
+            InpatientFacts(
+                hospital_level=level,
+                policy_amount=part_amount,
+                person_type=person.person_type,
+                age=age,
+                tcm=facts.tcm,
+                location=facts.location,
+                admission_number=number,
+                deductibles_this_year=acc.get("inpatient_deductibles"),
+                pool_paid_this_year=_cap_paid(policy, acc),
+                special_disease_class=special_disease_class,
+                deductible_paid_this_stay=paid_this_stay,
+                continued_stay=continued,
+                honoured_group=facts.honoured_group,
+                disabled_soldier_grade=facts.disabled_soldier_grade,
+                out_of_province=facts.out_of_province,
+                aids=facts.aids,
+                designated=not facts.non_designated,
+                emergency_rescue=facts.emergency_rescue,
+                external_service=_opt(facts.external_service),
+                external_service_filed=facts.external_service_filed,
+                high_value_drug=_opt(facts.high_value_drug),
+                excluded_cause=_opt(facts.excluded_cause),
+                third_party_unpaid=facts.third_party_unpaid,
+                **_counted_facts(facts),
+            ),
         )
         stage = f"住院统筹（{year} 年）" if len(segments) > 1 else "住院统筹"
         if facts.transfer and i == 0:
