@@ -13,7 +13,7 @@ import pytest
 
 from benefits.calculations.critical_illness import settle_critical_illness
 from benefits.calculations.inpatient import InpatientFacts, InpatientResult, parameter_limit_breaches, settle_inpatient
-from benefits.calculations.outpatient import band_age, settle_outpatient
+from benefits.calculations.outpatient import OutpatientFacts, band_age, settle_outpatient
 from config.calculations import InputError, discover
 from config.policy import Policy, PolicyError, PolicyMissing
 from config.scenarios import Case, run_case
@@ -79,7 +79,8 @@ def test_ziyang_inpatient_cap_needs_the_average_wage():
 def test_hunan_outpatient_out_of_area_is_not_given_by_the_seed():
     with pytest.raises(PolicyMissing) as info:
         settle_outpatient(
-            Policy("hunan", date(2024, 6, 1)), hospital_level="level2", amount=D(500), location="referral"
+            Policy("hunan", date(2024, 6, 1)),
+            OutpatientFacts(hospital_level="level2", amount=D(500), location="referral"),
         )
     assert info.value.key == "outpatient.location_rules.referral"
 
@@ -125,10 +126,10 @@ def test_outpatient_cap_boundary_langfang_retiree():
     p = Policy("langfang", date(2024, 6, 1))
     # retiree cap 4000; (1000 − 100) × 70% = 630; 3370 paid → exactly 630 left.
     assert settle_outpatient(
-        p, person_type="retired", hospital_level="level1", amount=D(1000), pool_paid_this_year=D(3370)
+        p, OutpatientFacts(person_type="retired", hospital_level="level1", amount=D(1000), pool_paid_this_year=D(3370))
     ).pool_pay == D(630)
     assert settle_outpatient(
-        p, person_type="retired", hospital_level="level1", amount=D(1000), pool_paid_this_year=D(3371)
+        p, OutpatientFacts(person_type="retired", hospital_level="level1", amount=D(1000), pool_paid_this_year=D(3371))
     ).pool_pay == D(629)
 
 
@@ -160,7 +161,7 @@ def test_deductible_larger_than_amount(code, level, stats):
 
 
 def test_outpatient_deductible_larger_than_amount_xianning():
-    r = settle_outpatient(Policy("xianning", date(2024, 6, 1)), hospital_level="level1", amount=D(50))
+    r = settle_outpatient(Policy("xianning", date(2024, 6, 1)), OutpatientFacts(hospital_level="level1", amount=D(50)))
     assert (r.deductible, r.pool_pay, r.self_pay) == (D(50), 0, D(50))
 
 
@@ -174,7 +175,7 @@ def test_zero_amount():
 
 def test_rounding_is_half_up_not_bankers():
     # hunan 一级 outpatient 70%: 0.15 × 70% = 0.105 → 0.11 (half-even would give 0.10).
-    r = settle_outpatient(Policy("hunan", date(2024, 6, 1)), hospital_level="level1", amount=D("0.15"))
+    r = settle_outpatient(Policy("hunan", date(2024, 6, 1)), OutpatientFacts(hospital_level="level1", amount=D("0.15")))
     assert r.pool_pay == D("0.11") and r.self_pay == D("0.04")
 
 
@@ -252,7 +253,9 @@ def test_ziyang_80_year_old_first_admission_still_pays():
 
 
 def test_sanmenxia_outpatient_refuses_with_a_message():
-    r = settle_outpatient(Policy("sanmenxia", date(2023, 6, 1)), hospital_level="level2", amount=D(300))
+    r = settle_outpatient(
+        Policy("sanmenxia", date(2023, 6, 1)), OutpatientFacts(hospital_level="level2", amount=D(300))
+    )
     assert (r.deductible, r.ratio, r.pool_pay, r.self_pay) == (0, 0, 0, D(300))
     assert "未设普通门诊统筹" in r.refusal and "D-S11" in r.refusal
 
@@ -260,7 +263,8 @@ def test_sanmenxia_outpatient_refuses_with_a_message():
 def test_langfang_has_no_pool_only_scheme():
     with pytest.raises(PolicyError, match="单建统筹"):
         settle_outpatient(
-            Policy("langfang", date(2024, 6, 1)), hospital_level="level1", amount=D(300), age=30, scheme="pool_only"
+            Policy("langfang", date(2024, 6, 1)),
+            OutpatientFacts(hospital_level="level1", amount=D(300), age=30, scheme="pool_only"),
         )
 
 
@@ -274,11 +278,13 @@ def test_langfang_has_no_pool_only_scheme():
 def test_langfang_age_band_from_birth_date(birth, cap_left):
     r = settle_outpatient(
         Policy("langfang", date(2024, 6, 1)),
-        hospital_level="level2",
-        amount=D(1000),
-        deductible_used_this_year=D(100),
-        pool_paid_this_year=D(1800),
-        birth_date=birth,
+        OutpatientFacts(
+            hospital_level="level2",
+            amount=D(1000),
+            deductible_used_this_year=D(100),
+            pool_paid_this_year=D(1800),
+            birth_date=birth,
+        ),
     )
     assert r.pool_pay == cap_left
 
@@ -549,18 +555,13 @@ def test_outpatient_overall_cap_only_where_outpatient_counts_toward_it():
     # hunan's 150 000 covers inpatient care and 双通道 drugs only (第三十九条): outpatient pooling is not held to it.
     hn = settle_outpatient(
         Policy("hunan", date(2024, 6, 1)),
-        hospital_level="level1",
-        amount=D(100),
-        overall_pool_paid_this_year=D(150000),
+        OutpatientFacts(hospital_level="level1", amount=D(100), overall_pool_paid_this_year=D(150000)),
     )
     assert hn.pool_pay == D(70)
     # langfang's 350 000 covers it (第四十九条(四), D-L9): nothing is left.
     lf = settle_outpatient(
         Policy("langfang", date(2024, 6, 1)),
-        hospital_level="level1",
-        age=30,
-        amount=D(1000),
-        overall_pool_paid_this_year=D(350000),
+        OutpatientFacts(hospital_level="level1", age=30, amount=D(1000), overall_pool_paid_this_year=D(350000)),
     )
     assert (lf.pool_pay, lf.self_pay) == (D(0), D(1000))
 
@@ -568,7 +569,7 @@ def test_outpatient_overall_cap_only_where_outpatient_counts_toward_it():
 @pytest.mark.parametrize("code", ["hunan", "xianning"])
 def test_pharmacy_outpatient_where_the_seed_gives_no_pharmacy_ratio(code):
     with pytest.raises(InputError):
-        settle_outpatient(Policy(code, date(2024, 6, 1)), hospital_level="pharmacy", amount=D(100))
+        settle_outpatient(Policy(code, date(2024, 6, 1)), OutpatientFacts(hospital_level="pharmacy", amount=D(100)))
 
 
 @pytest.mark.parametrize(
@@ -583,10 +584,7 @@ def test_langfang_age_band_from_the_birth_date(birth, on, band_limit):
     # cap left = band limit − 1999; (1000 − 100) × 60% = 540 → 1 under the 2000 band, 540 under the 3000 band.
     r = settle_outpatient(
         Policy("langfang", on),
-        hospital_level="level1",
-        amount=D(1000),
-        birth_date=birth,
-        pool_paid_this_year=D(1999),
+        OutpatientFacts(hospital_level="level1", amount=D(1000), birth_date=birth, pool_paid_this_year=D(1999)),
     )
     assert r.pool_pay == min(D(540), D(band_limit - 1999))
 
@@ -780,19 +778,19 @@ def test_exclusions_and_third_party_advance():
 def test_origin_level_ratio_is_a_xianning_rule():
     # 细则 第十八条: 外配 takes the prescribing institution's ratio; ziyang's pharmacies keep their own 50%.
     xianning = settle_outpatient(
-        Policy("xianning", date(2024, 6, 1)), hospital_level="pharmacy", origin_level="level1", amount=D(1400)
+        Policy("xianning", date(2024, 6, 1)),
+        OutpatientFacts(hospital_level="pharmacy", origin_level="level1", amount=D(1400)),
     )
     assert (xianning.ratio, xianning.pool_pay) == (D(80), D(800))  # (1400 − 400) × 80%
     ziyang = settle_outpatient(
         Policy("ziyang", date(2024, 6, 1), stats=ZIYANG_STATS),
-        hospital_level="pharmacy",
-        origin_level="level1",
-        amount=D(1200),
+        OutpatientFacts(hospital_level="pharmacy", origin_level="level1", amount=D(1200)),
     )
     assert ziyang.ratio == D(50)
     with pytest.raises(PolicyMissing) as exc:
         settle_outpatient(
-            Policy("hunan", date(2024, 6, 1)), hospital_level="level1", origin_level="level3", amount=D(1)
+            Policy("hunan", date(2024, 6, 1)),
+            OutpatientFacts(hospital_level="level1", origin_level="level3", amount=D(1)),
         )
     assert exc.value.key == "outpatient.ratio_by_origin_level"
 

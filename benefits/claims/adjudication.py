@@ -69,7 +69,7 @@ from benefits.calculations.critical_illness import (
 )
 from benefits.calculations.inpatient import COUNTED_ZH, InpatientFacts, settle_inpatient
 from benefits.calculations.maternity import maternity_benefit
-from benefits.calculations.outpatient import settle_outpatient
+from benefits.calculations.outpatient import OutpatientFacts, settle_outpatient
 from benefits.calculations.special_disease import major_disease, single_payment_drug, special_disease_outpatient
 from config.calculations import InputError, money
 from config.policy import Policy
@@ -749,7 +749,7 @@ def _outpatient(
         "emergency_rescue": facts.emergency_rescue,
         "origin_level": _opt(facts.origin_level),
     }
-    result = settle_outpatient(policy, overall_pool_paid_this_year=_cap_paid(policy, acc), **inputs)
+    result = settle_outpatient(policy, OutpatientFacts(overall_pool_paid_this_year=_cap_paid(policy, acc), **inputs))
     book.add("普通门诊统筹", result.steps)
     parts.deductible += result.deductible
     parts.hifp += result.pool_pay
@@ -757,7 +757,8 @@ def _outpatient(
     book.delta(year, "outpatient_deductible_used", result.deductible)
     book.delta(year, "outpatient_pool_paid", result.pool_pay)
     if result.ratio and _layer_above_overall_cap(policy, "outpatient"):
-        uncapped = settle_outpatient(policy, **inputs).pool_pay  # the same visit without the overall cap
+        # the same visit without the overall cap
+        uncapped = settle_outpatient(policy, OutpatientFacts(**inputs)).pool_pay
         _layer_above(facts, policy, acc, year, result.ratio, uncapped, result.pool_pay, book, parts)
 
 
