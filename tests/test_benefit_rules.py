@@ -5,6 +5,7 @@ Expected figures are worked by hand from the seeds (arithmetic in the comments).
 
 from __future__ import annotations
 
+from dataclasses import MISSING, FrozenInstanceError, fields
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from benefits.calculations.critical_illness import settle_critical_illness
 from benefits.calculations.inpatient import InpatientFacts, InpatientResult, parameter_limit_breaches, settle_inpatient
+from benefits.calculations.maternity import MaternityFacts
 from benefits.calculations.outpatient import OutpatientFacts, band_age, settle_outpatient
 from config.calculations import InputError, discover
 from config.policy import Policy, PolicyError, PolicyMissing
@@ -384,6 +386,27 @@ def test_every_calculation_is_registered_with_the_contract_keys():
         assert all(not inputs[k].required for k in extensions[name])
     assert {"self_pay_this_year", "paid_this_year", "poverty", "location"} <= set(registry["critical_illness"].inputs)
     assert {"pool_pay", "self_pay", "ratio", "cap", "settle_as_inpatient"} <= set(registry["special_disease"].outputs)
+
+
+def test_each_rule_takes_frozen_facts_matching_its_scenario_inputs():
+    # Issue #11 item 3: the scenario calculation builds the rule's facts from its inputs, field for field,
+    # with the same defaults, so a file and a claim give the rule the same facts.
+    registry = discover()
+    for name, facts_class in (
+        ("inpatient", InpatientFacts),
+        ("outpatient", OutpatientFacts),
+        ("maternity", MaternityFacts),
+    ):
+        inputs = registry[name].inputs
+        declared = {f.name: f for f in fields(facts_class)}
+        assert set(declared) == set(inputs), name
+        for key, spec in inputs.items():
+            assert (declared[key].default is MISSING) == spec.required, (name, key)
+            if not spec.required:
+                assert declared[key].default == spec.default, (name, key)
+    facts = InpatientFacts(hospital_level="level1", policy_amount=D(1000))
+    with pytest.raises(FrozenInstanceError):
+        facts.policy_amount = D(2000)  # type: ignore[misc]
 
 
 def test_a_wrong_expectation_fails():
