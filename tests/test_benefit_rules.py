@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from benefits.calculations._common import Step
 from benefits.calculations.critical_illness import settle_critical_illness
 from benefits.calculations.inpatient import InpatientFacts, InpatientResult, parameter_limit_breaches, settle_inpatient
 from benefits.calculations.maternity import MaternityFacts
@@ -19,7 +20,7 @@ from benefits.calculations.outpatient import OutpatientFacts, band_age, settle_o
 from config.calculations import InputError, discover
 from config.policy import Policy, PolicyError, PolicyMissing
 from config.scenarios import Case, run_case
-from tests.policy_support import assert_pending_cases
+from tests.policy_support import assert_pending_cases, staff_enter
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_policy")]
 
@@ -828,3 +829,70 @@ def test_sanmenxia_figures_are_checked_against_the_article_11_ceilings():
     assert all("第十一条" in b.citation for b in breaches)
     # Jurisdictions without such ceilings are not checked (and need no statistic).
     assert parameter_limit_breaches(Policy("hunan", date(2024, 6, 1))) == []
+
+
+# --- what only the explanation or the input check shows (mutants the scenario outputs cannot see) -----------
+
+
+def test_inpatient_input_counts_are_checked():
+    p = Policy("hunan", date(2024, 6, 1))
+    with pytest.raises(InputError, match="admission_number"):
+        settle_inpatient(p, InpatientFacts(hospital_level="level1", policy_amount=D(1000), admission_number=0))
+    with pytest.raises(InputError, match="special_disease_class"):
+        settle_inpatient(p, InpatientFacts(hospital_level="level1", policy_amount=D(1000), special_disease_class=4))
+    # 第三类 is a class the documents name: settled as usual (hunan 一级 (1000 − 500) × 92% = 460).
+    r = settle_inpatient(p, InpatientFacts(hospital_level="level1", policy_amount=D(1000), special_disease_class=3))
+    assert r.pool_pay == D("460.00")
+
+
+def test_inpatient_explanation_names_a_deductible_above_the_amount_only_when_it_is():
+    # hunan 第三十六条: 一级 起付 500. A 300 stay bears 300, and the explanation says why; a 1000 stay bears 500.
+    p = Policy("hunan", date(2024, 6, 1))
+    why = "政策范围内费用低于起付标准，起付标准按实际费用负担"
+    low = settle_inpatient(p, InpatientFacts(hospital_level="level1", policy_amount=D(300)))
+    assert Step(why, "", D(300)) in low.steps
+    usual = settle_inpatient(p, InpatientFacts(hospital_level="level1", policy_amount=D(1000)))
+    assert usual.deductible == D(500) and why not in [s.description for s in usual.steps]
+
+
+def test_inpatient_explanation_of_the_repeat_decrement_and_the_retiree_increment():
+    # langfang 第四十七条(一)1 (D-L1): 三级 600, the 3rd stay 100 less per further stay: 600 − 100 × 2 = 400.
+    third = settle_inpatient(
+        Policy("langfang", date(2024, 6, 1)),
+        InpatientFacts(hospital_level="level3", policy_amount=D(10000), admission_number=3),
+    )
+    assert "年度第 3 次住院，起付标准依次递减 100 元 × 2 = 200 元" in [s.description for s in third.steps]
+    assert third.deductible == D(400)
+    # ziyang 第十八条(二)1–2 (D-X8): a retiree's ratio is the in-service 85% + 5 points; both articles cited.
+    p = Policy("ziyang", date(2024, 6, 1), stats={"annual_average_wage": 80000})
+    retired = settle_inpatient(
+        p, InpatientFacts(hospital_level="level2", policy_amount=D(10000), person_type="retired", age=60)
+    )
+    step = next(s for s in retired.steps if s.description.startswith("退休人员在"))
+    assert step == Step(
+        "退休人员在二级乙等医疗机构住院支付比例 90%", "ziyang 第十八条(二)1；ziyang 第十八条(二)2, D-X8"
+    )
+
+
+def test_staff_rules_without_a_share_or_with_a_ratio_increment():
+    # Hypothetical staff entries (test only): a 外检外购 row without a share pays the local ratio on the whole
+    # amount (langfang 二级 93%: 1000 × 93% = 930); a soldiers' rule "+10 points" on 三级 88% → 98%:
+    # (5000 − 600) × 98% = 4312 (第八十条 leaves the rule to staff).
+    staff_enter(
+        "langfang",
+        {
+            "inpatient.external_service_rules": {"in_area": {}, "requires_filing": True},
+            "inpatient.disabled_soldier_rules": {"grades": [1], "ratio_increment_pct": "10"},
+        },
+        effective_from=date(2024, 6, 1),
+        document=STAFF_DOCUMENT,
+    )
+    p = Policy("langfang", date(2024, 6, 15))
+    external = settle_inpatient(
+        p, InpatientFacts(hospital_level="level2", policy_amount=D(1000), external_service="in_area")
+    )
+    assert (external.deductible, external.ratio, external.pool_pay) == (D(0), D(93), D("930.00"))
+    soldier = settle_inpatient(
+        p, InpatientFacts(hospital_level="level3", policy_amount=D(5000), disabled_soldier_grade=1)
+    )
+    assert (soldier.deductible, soldier.ratio, soldier.pool_pay) == (D(600), D(98), D("4312.00"))
