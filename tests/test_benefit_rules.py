@@ -5,19 +5,22 @@ Expected figures are worked by hand from the seeds (arithmetic in the comments).
 
 from __future__ import annotations
 
+from dataclasses import MISSING, FrozenInstanceError, fields
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from benefits.calculations._common import Step
 from benefits.calculations.critical_illness import settle_critical_illness
-from benefits.calculations.inpatient import InpatientResult, parameter_limit_breaches, settle_inpatient
-from benefits.calculations.outpatient import band_age, settle_outpatient
+from benefits.calculations.inpatient import InpatientFacts, InpatientResult, parameter_limit_breaches, settle_inpatient
+from benefits.calculations.maternity import MaternityFacts
+from benefits.calculations.outpatient import OutpatientFacts, band_age, settle_outpatient
 from policy.calculations import InputError, discover
 from policy.resolver import Policy, PolicyError, PolicyMissing
 from policy.scenarios import Case, run_case
-from tests.policy_support import assert_pending_cases
+from tests.policy_support import assert_pending_cases, staff_enter
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_policy")]
 
@@ -38,7 +41,9 @@ def _case(jurisdiction: str, calculation: str, inputs: dict, output: dict, on: s
 
 def test_xianning_inpatient_fails_with_policy_missing_naming_xianning():
     with pytest.raises(PolicyMissing) as info:
-        settle_inpatient(Policy("xianning", date(2024, 6, 1)), hospital_level="level3", policy_amount=D(10000))
+        settle_inpatient(
+            Policy("xianning", date(2024, 6, 1)), InpatientFacts(hospital_level="level3", policy_amount=D(10000))
+        )
     assert info.value.jurisdiction == "xianning"
     assert info.value.key == "inpatient.deductible_by_level"
     assert "xianning" in str(info.value)
@@ -68,14 +73,17 @@ def test_hunan_critical_illness_deductible_is_a_required_statistic():
 
 def test_ziyang_inpatient_cap_needs_the_average_wage():
     with pytest.raises(PolicyMissing) as info:
-        settle_inpatient(Policy("ziyang", date(2024, 6, 1)), hospital_level="level1", policy_amount=D(1000), age=40)
+        settle_inpatient(
+            Policy("ziyang", date(2024, 6, 1)), InpatientFacts(hospital_level="level1", policy_amount=D(1000), age=40)
+        )
     assert info.value.key == "annual_average_wage"
 
 
 def test_hunan_outpatient_out_of_area_is_not_given_by_the_seed():
     with pytest.raises(PolicyMissing) as info:
         settle_outpatient(
-            Policy("hunan", date(2024, 6, 1)), hospital_level="level2", amount=D(500), location="referral"
+            Policy("hunan", date(2024, 6, 1)),
+            OutpatientFacts(hospital_level="level2", amount=D(500), location="referral"),
         )
     assert info.value.key == "outpatient.location_rules.referral"
 
@@ -83,7 +91,9 @@ def test_hunan_outpatient_out_of_area_is_not_given_by_the_seed():
 def test_before_the_effective_date_nothing_is_in_force():
     # langfang 第八十四条: from 2024-01-01.
     with pytest.raises(PolicyMissing):
-        settle_inpatient(Policy("langfang", date(2023, 12, 31)), hospital_level="level1", policy_amount=D(1000))
+        settle_inpatient(
+            Policy("langfang", date(2023, 12, 31)), InpatientFacts(hospital_level="level1", policy_amount=D(1000))
+        )
 
 
 # --- annual caps ---------------------------------------------------------------------------------------------
@@ -92,18 +102,26 @@ def test_before_the_effective_date_nothing_is_in_force():
 def test_hunan_inpatient_cap_boundary():
     p = Policy("hunan", date(2024, 6, 1))
     # 三级 在职: (20000 − 1100) × 85% = 16065; cap 150000.
-    exact = settle_inpatient(p, hospital_level="level3", policy_amount=D(20000), pool_paid_this_year=D(133935))
+    exact = settle_inpatient(
+        p, InpatientFacts(hospital_level="level3", policy_amount=D(20000), pool_paid_this_year=D(133935))
+    )
     assert exact.pool_pay == D("16065.00")  # 150000 − 133935 = 16065 left: paid in full
-    short = settle_inpatient(p, hospital_level="level3", policy_amount=D(20000), pool_paid_this_year=D("133935.01"))
+    short = settle_inpatient(
+        p, InpatientFacts(hospital_level="level3", policy_amount=D(20000), pool_paid_this_year=D("133935.01"))
+    )
     assert short.pool_pay == D("16064.99") and short.self_pay == D("3935.01")
-    over = settle_inpatient(p, hospital_level="level3", policy_amount=D(20000), pool_paid_this_year=D(160000))
+    over = settle_inpatient(
+        p, InpatientFacts(hospital_level="level3", policy_amount=D(20000), pool_paid_this_year=D(160000))
+    )
     assert over.pool_pay == 0 and over.self_pay == D(20000)
 
 
 def test_ziyang_cap_is_six_times_the_average_wage():
     p = Policy("ziyang", date(2024, 6, 1), stats={"annual_average_wage": 50000})
     # cap 6 × 50000 = 300000; 299000 paid → 1000 left; (20000 − 1000) × 80% = 15200 → 1000.
-    r = settle_inpatient(p, hospital_level="level3a", policy_amount=D(20000), age=40, pool_paid_this_year=D(299000))
+    r = settle_inpatient(
+        p, InpatientFacts(hospital_level="level3a", policy_amount=D(20000), age=40, pool_paid_this_year=D(299000))
+    )
     assert r.pool_pay == D(1000)
 
 
@@ -111,10 +129,10 @@ def test_outpatient_cap_boundary_langfang_retiree():
     p = Policy("langfang", date(2024, 6, 1))
     # retiree cap 4000; (1000 − 100) × 70% = 630; 3370 paid → exactly 630 left.
     assert settle_outpatient(
-        p, person_type="retired", hospital_level="level1", amount=D(1000), pool_paid_this_year=D(3370)
+        p, OutpatientFacts(person_type="retired", hospital_level="level1", amount=D(1000), pool_paid_this_year=D(3370))
     ).pool_pay == D(630)
     assert settle_outpatient(
-        p, person_type="retired", hospital_level="level1", amount=D(1000), pool_paid_this_year=D(3371)
+        p, OutpatientFacts(person_type="retired", hospital_level="level1", amount=D(1000), pool_paid_this_year=D(3371))
     ).pool_pay == D(629)
 
 
@@ -139,18 +157,19 @@ def test_critical_illness_cap_boundary_hunan():
 )
 def test_deductible_larger_than_amount(code, level, stats):
     r = settle_inpatient(
-        Policy(code, date(2024, 6, 1), stats=stats), hospital_level=level, policy_amount=D("99.99"), age=40
+        Policy(code, date(2024, 6, 1), stats=stats),
+        InpatientFacts(hospital_level=level, policy_amount=D("99.99"), age=40),
     )
     assert (r.deductible, r.pool_pay, r.self_pay) == (D("99.99"), 0, D("99.99"))
 
 
 def test_outpatient_deductible_larger_than_amount_xianning():
-    r = settle_outpatient(Policy("xianning", date(2024, 6, 1)), hospital_level="level1", amount=D(50))
+    r = settle_outpatient(Policy("xianning", date(2024, 6, 1)), OutpatientFacts(hospital_level="level1", amount=D(50)))
     assert (r.deductible, r.pool_pay, r.self_pay) == (D(50), 0, D(50))
 
 
 def test_zero_amount():
-    r = settle_inpatient(Policy("hunan", date(2024, 6, 1)), hospital_level="level1", policy_amount=D(0))
+    r = settle_inpatient(Policy("hunan", date(2024, 6, 1)), InpatientFacts(hospital_level="level1", policy_amount=D(0)))
     assert (r.deductible, r.pool_pay, r.self_pay) == (0, 0, 0)
 
 
@@ -159,7 +178,7 @@ def test_zero_amount():
 
 def test_rounding_is_half_up_not_bankers():
     # hunan 一级 outpatient 70%: 0.15 × 70% = 0.105 → 0.11 (half-even would give 0.10).
-    r = settle_outpatient(Policy("hunan", date(2024, 6, 1)), hospital_level="level1", amount=D("0.15"))
+    r = settle_outpatient(Policy("hunan", date(2024, 6, 1)), OutpatientFacts(hospital_level="level1", amount=D("0.15")))
     assert r.pool_pay == D("0.11") and r.self_pay == D("0.04")
 
 
@@ -167,7 +186,8 @@ def test_intermediate_values_are_not_rounded():
     # langfang cross-province: (600.95 − 600) × 90% × 88% = 0.855 × 0.88 = 0.7524 → 0.75;
     # rounding the 90% step first (0.855 → 0.86 × 0.88 = 0.7568) would give 0.76.
     r = settle_inpatient(
-        Policy("langfang", date(2024, 6, 1)), hospital_level="level3", location="referral", policy_amount=D("600.95")
+        Policy("langfang", date(2024, 6, 1)),
+        InpatientFacts(hospital_level="level3", location="referral", policy_amount=D("600.95")),
     )
     assert r.pool_pay == D("0.75")
 
@@ -179,10 +199,12 @@ def test_hunan_upward_referral_pays_only_the_difference():
     # D-H6: 二级 800 already borne for the same episode; 三级 1100 → 300 more.
     r = settle_inpatient(
         Policy("hunan", date(2024, 6, 1)),
-        hospital_level="level3",
-        policy_amount=D(10000),
-        deductibles_this_year=D(800),
-        deductible_paid_this_stay=D(800),
+        InpatientFacts(
+            hospital_level="level3",
+            policy_amount=D(10000),
+            deductibles_this_year=D(800),
+            deductible_paid_this_stay=D(800),
+        ),
     )
     assert r.deductible == D(300)
     assert r.pool_pay == D("8245.00")  # (10000 − 300) × 85%
@@ -192,9 +214,7 @@ def test_second_year_part_of_a_stay_bears_no_new_deductible():
     # D-X15 / langfang 第四十七条(五): one deductible for a stay spanning two years.
     r = settle_inpatient(
         Policy("langfang", date(2025, 1, 10)),
-        hospital_level="level2",
-        policy_amount=D(3000),
-        deductible_paid_this_stay=D(400),
+        InpatientFacts(hospital_level="level2", policy_amount=D(3000), deductible_paid_this_stay=D(400)),
     )
     assert r.deductible == 0 and r.pool_pay == D(2790)  # 3000 × 93%
 
@@ -202,11 +222,9 @@ def test_second_year_part_of_a_stay_bears_no_new_deductible():
 def test_steps_explain_with_citations():
     r = settle_inpatient(
         Policy("langfang", date(2024, 6, 1)),
-        person_type="retired",
-        hospital_level="level3",
-        tcm=True,
-        admission_number=2,
-        policy_amount=D(10000),
+        InpatientFacts(
+            person_type="retired", hospital_level="level3", tcm=True, admission_number=2, policy_amount=D(10000)
+        ),
     )
     assert isinstance(r, InpatientResult)
     cited = [s for s in r.steps if s.citation]
@@ -220,9 +238,7 @@ def test_ziyang_age_is_required_where_an_age_rule_exists():
     with pytest.raises(InputError):
         settle_inpatient(
             Policy("ziyang", date(2024, 6, 1), stats=ZIYANG_STATS),
-            person_type="retired",
-            hospital_level="level1",
-            policy_amount=D(1000),
+            InpatientFacts(person_type="retired", hospital_level="level1", policy_amount=D(1000)),
         )
 
 
@@ -230,7 +246,8 @@ def test_ziyang_80_year_old_first_admission_still_pays():
     # 第十八条(一)5 waives only later admissions: 在职 82 一级 first → 200;
     # ratio 90 (no 70+ increment for the in-service, D-Z14).
     r = settle_inpatient(
-        Policy("ziyang", date(2024, 6, 1), stats=ZIYANG_STATS), hospital_level="level1", policy_amount=D(1200), age=82
+        Policy("ziyang", date(2024, 6, 1), stats=ZIYANG_STATS),
+        InpatientFacts(hospital_level="level1", policy_amount=D(1200), age=82),
     )
     assert (r.deductible, r.ratio, r.pool_pay) == (D(200), D(90), D(900))
 
@@ -239,7 +256,9 @@ def test_ziyang_80_year_old_first_admission_still_pays():
 
 
 def test_sanmenxia_outpatient_refuses_with_a_message():
-    r = settle_outpatient(Policy("sanmenxia", date(2023, 6, 1)), hospital_level="level2", amount=D(300))
+    r = settle_outpatient(
+        Policy("sanmenxia", date(2023, 6, 1)), OutpatientFacts(hospital_level="level2", amount=D(300))
+    )
     assert (r.deductible, r.ratio, r.pool_pay, r.self_pay) == (0, 0, 0, D(300))
     assert "未设普通门诊统筹" in r.refusal and "D-S11" in r.refusal
 
@@ -247,7 +266,8 @@ def test_sanmenxia_outpatient_refuses_with_a_message():
 def test_langfang_has_no_pool_only_scheme():
     with pytest.raises(PolicyError, match="单建统筹"):
         settle_outpatient(
-            Policy("langfang", date(2024, 6, 1)), hospital_level="level1", amount=D(300), age=30, scheme="pool_only"
+            Policy("langfang", date(2024, 6, 1)),
+            OutpatientFacts(hospital_level="level1", amount=D(300), age=30, scheme="pool_only"),
         )
 
 
@@ -261,11 +281,13 @@ def test_langfang_has_no_pool_only_scheme():
 def test_langfang_age_band_from_birth_date(birth, cap_left):
     r = settle_outpatient(
         Policy("langfang", date(2024, 6, 1)),
-        hospital_level="level2",
-        amount=D(1000),
-        deductible_used_this_year=D(100),
-        pool_paid_this_year=D(1800),
-        birth_date=birth,
+        OutpatientFacts(
+            hospital_level="level2",
+            amount=D(1000),
+            deductible_used_this_year=D(100),
+            pool_paid_this_year=D(1800),
+            birth_date=birth,
+        ),
     )
     assert r.pool_pay == cap_left
 
@@ -288,12 +310,14 @@ def test_inpatient_invariants(code):
                     for amount in (D(0), D("150.5"), D(1000), D(50000)):
                         r = settle_inpatient(
                             p,
-                            person_type=person_type,
-                            age=75,
-                            hospital_level=level,
-                            location=location,
-                            admission_number=n,
-                            policy_amount=amount,
+                            InpatientFacts(
+                                person_type=person_type,
+                                age=75,
+                                hospital_level=level,
+                                location=location,
+                                admission_number=n,
+                                policy_amount=amount,
+                            ),
                         )
                         assert 0 <= r.deductible <= amount
                         assert 0 <= r.pool_pay <= amount - r.deductible
@@ -363,6 +387,27 @@ def test_every_calculation_is_registered_with_the_contract_keys():
         assert all(not inputs[k].required for k in extensions[name])
     assert {"self_pay_this_year", "paid_this_year", "poverty", "location"} <= set(registry["critical_illness"].inputs)
     assert {"pool_pay", "self_pay", "ratio", "cap", "settle_as_inpatient"} <= set(registry["special_disease"].outputs)
+
+
+def test_each_rule_takes_frozen_facts_matching_its_scenario_inputs():
+    # Issue #11 item 3: the scenario calculation builds the rule's facts from its inputs, field for field,
+    # with the same defaults, so a file and a claim give the rule the same facts.
+    registry = discover()
+    for name, facts_class in (
+        ("inpatient", InpatientFacts),
+        ("outpatient", OutpatientFacts),
+        ("maternity", MaternityFacts),
+    ):
+        inputs = registry[name].inputs
+        declared = {f.name: f for f in fields(facts_class)}
+        assert set(declared) == set(inputs), name
+        for key, spec in inputs.items():
+            assert (declared[key].default is MISSING) == spec.required, (name, key)
+            if not spec.required:
+                assert declared[key].default == spec.default, (name, key)
+    facts = InpatientFacts(hospital_level="level1", policy_amount=D(1000))
+    with pytest.raises(FrozenInstanceError):
+        facts.policy_amount = D(2000)  # type: ignore[misc]
 
 
 def test_a_wrong_expectation_fails():
@@ -473,8 +518,8 @@ def test_hunan_downward_referral_is_free_even_after_a_halved_deductible():
     # at the 二级 hospital the level's own first deductible would be 800: plain subtraction would charge 250.
     p = Policy("hunan", date(2024, 6, 1))
     facts = {"hospital_level": "level2", "policy_amount": D(3000), "deductible_paid_this_stay": D(550)}
-    assert settle_inpatient(p, **facts).deductible == D(250)  # no direction given: difference only
-    r = settle_inpatient(p, continued_stay="transfer_downward", **facts)
+    assert settle_inpatient(p, InpatientFacts(**facts)).deductible == D(250)  # no direction given: difference only
+    r = settle_inpatient(p, InpatientFacts(continued_stay="transfer_downward", **facts))
     assert (r.deductible, r.pool_pay) == (D(0), D(2700))
 
 
@@ -484,19 +529,23 @@ def test_sanmenxia_transfer_deductible_is_left_to_another_rule():
     with pytest.raises(PolicyMissing) as info:
         settle_inpatient(
             p,
-            hospital_level="level3",
-            policy_amount=D(5000),
-            continued_stay="transfer_upward",
-            deductible_paid_this_stay=D(600),
+            InpatientFacts(
+                hospital_level="level3",
+                policy_amount=D(5000),
+                continued_stay="transfer_upward",
+                deductible_paid_this_stay=D(600),
+            ),
         )
     assert (info.value.jurisdiction, info.value.key) == ("sanmenxia", "inpatient.continued_stay_rules.transfer_upward")
     # ... while the second-year part of a stay spanning two years pays no second deductible (D-X15).
     r = settle_inpatient(
         p,
-        hospital_level="level3",
-        policy_amount=D(5000),
-        continued_stay="cross_year",
-        deductible_paid_this_stay=D(1200),
+        InpatientFacts(
+            hospital_level="level3",
+            policy_amount=D(5000),
+            continued_stay="cross_year",
+            deductible_paid_this_stay=D(1200),
+        ),
     )
     assert (r.deductible, r.pool_pay) == (D(0), D(4250))
 
@@ -504,18 +553,21 @@ def test_sanmenxia_transfer_deductible_is_left_to_another_rule():
 def test_continued_stay_must_be_a_known_kind():
     with pytest.raises(InputError):
         settle_inpatient(
-            Policy("hunan", date(2024, 6, 1)), hospital_level="level2", policy_amount=D(100), continued_stay="referral"
+            Policy("hunan", date(2024, 6, 1)),
+            InpatientFacts(hospital_level="level2", policy_amount=D(100), continued_stay="referral"),
         )
 
 
 def test_langfang_honoured_group_only_where_a_rule_exists():
     # langfang 第七十九条 +10 (≤100%, D-L18); hunan has no such rule: the ratio is unchanged.
     lf = settle_inpatient(
-        Policy("langfang", date(2024, 6, 1)), hospital_level="level2", policy_amount=D(10400), honoured_group=True
+        Policy("langfang", date(2024, 6, 1)),
+        InpatientFacts(hospital_level="level2", policy_amount=D(10400), honoured_group=True),
     )
     assert (lf.ratio, lf.pool_pay) == (D(100), D(10000))
     hn = settle_inpatient(
-        Policy("hunan", date(2024, 6, 1)), hospital_level="level2", policy_amount=D(10800), honoured_group=True
+        Policy("hunan", date(2024, 6, 1)),
+        InpatientFacts(hospital_level="level2", policy_amount=D(10800), honoured_group=True),
     )
     assert (hn.ratio, hn.pool_pay) == (D(90), D(9000))
 
@@ -527,18 +579,13 @@ def test_outpatient_overall_cap_only_where_outpatient_counts_toward_it():
     # hunan's 150 000 covers inpatient care and 双通道 drugs only (第三十九条): outpatient pooling is not held to it.
     hn = settle_outpatient(
         Policy("hunan", date(2024, 6, 1)),
-        hospital_level="level1",
-        amount=D(100),
-        overall_pool_paid_this_year=D(150000),
+        OutpatientFacts(hospital_level="level1", amount=D(100), overall_pool_paid_this_year=D(150000)),
     )
     assert hn.pool_pay == D(70)
     # langfang's 350 000 covers it (第四十九条(四), D-L9): nothing is left.
     lf = settle_outpatient(
         Policy("langfang", date(2024, 6, 1)),
-        hospital_level="level1",
-        age=30,
-        amount=D(1000),
-        overall_pool_paid_this_year=D(350000),
+        OutpatientFacts(hospital_level="level1", age=30, amount=D(1000), overall_pool_paid_this_year=D(350000)),
     )
     assert (lf.pool_pay, lf.self_pay) == (D(0), D(1000))
 
@@ -546,7 +593,7 @@ def test_outpatient_overall_cap_only_where_outpatient_counts_toward_it():
 @pytest.mark.parametrize("code", ["hunan", "xianning"])
 def test_pharmacy_outpatient_where_the_seed_gives_no_pharmacy_ratio(code):
     with pytest.raises(InputError):
-        settle_outpatient(Policy(code, date(2024, 6, 1)), hospital_level="pharmacy", amount=D(100))
+        settle_outpatient(Policy(code, date(2024, 6, 1)), OutpatientFacts(hospital_level="pharmacy", amount=D(100)))
 
 
 @pytest.mark.parametrize(
@@ -561,10 +608,7 @@ def test_langfang_age_band_from_the_birth_date(birth, on, band_limit):
     # cap left = band limit − 1999; (1000 − 100) × 60% = 540 → 1 under the 2000 band, 540 under the 3000 band.
     r = settle_outpatient(
         Policy("langfang", on),
-        hospital_level="level1",
-        amount=D(1000),
-        birth_date=birth,
-        pool_paid_this_year=D(1999),
+        OutpatientFacts(hospital_level="level1", amount=D(1000), birth_date=birth, pool_paid_this_year=D(1999)),
     )
     assert r.pool_pay == min(D(540), D(band_limit - 1999))
 
@@ -572,15 +616,13 @@ def test_langfang_age_band_from_the_birth_date(birth, on, band_limit):
 def test_out_of_province_needs_an_out_of_area_location_and_only_sanmenxia_sets_it_apart():
     with pytest.raises(InputError):
         settle_inpatient(
-            Policy("sanmenxia", date(2024, 6, 1)), hospital_level="level2", policy_amount=D(100), out_of_province=True
+            Policy("sanmenxia", date(2024, 6, 1)),
+            InpatientFacts(hospital_level="level2", policy_amount=D(100), out_of_province=True),
         )
     # hunan 第四十条 sets no separate out-of-province deductible: the home 二级 800 stays.
     r = settle_inpatient(
         Policy("hunan", date(2024, 6, 1)),
-        hospital_level="level2",
-        location="referral",
-        out_of_province=True,
-        policy_amount=D(10800),
+        InpatientFacts(hospital_level="level2", location="referral", out_of_province=True, policy_amount=D(10800)),
     )
     assert (r.deductible, r.ratio) == (D(800), D(85))
 
@@ -591,13 +633,13 @@ def test_out_of_province_needs_an_out_of_area_location_and_only_sanmenxia_sets_i
 def test_hunan_non_designated_pays_nothing_unless_emergency_rescue():
     # 第四十条: "除危急重症患者抢救外，在非医保定点医疗机构发生的医疗费用不予支付".
     p = Policy("hunan", date(2024, 6, 1))
-    refused = settle_inpatient(p, hospital_level="level2", policy_amount=D(10800), designated=False)
+    refused = settle_inpatient(p, InpatientFacts(hospital_level="level2", policy_amount=D(10800), designated=False))
     assert (refused.pool_pay, refused.self_pay, refused.deductible) == (D(0), D(10800), D(0))
     assert any("不予支付" in s.description and "第四十条" in s.citation for s in refused.steps)
     rescued = settle_inpatient(
-        p, hospital_level="level2", policy_amount=D(10800), designated=False, emergency_rescue=True
+        p, InpatientFacts(hospital_level="level2", policy_amount=D(10800), designated=False, emergency_rescue=True)
     )
-    designated = settle_inpatient(p, hospital_level="level2", policy_amount=D(10800))
+    designated = settle_inpatient(p, InpatientFacts(hospital_level="level2", policy_amount=D(10800)))
     assert rescued.pool_pay == designated.pool_pay == D(9000)
 
 
@@ -606,9 +648,9 @@ def test_non_designated_rule_is_missing_where_the_seed_is_silent(code):
     with pytest.raises(PolicyMissing) as exc:
         settle_inpatient(
             Policy(code, date(2024, 6, 1), stats=ZIYANG_STATS),
-            hospital_level="level2a" if code == "ziyang" else "level2",
-            policy_amount=D(5000),
-            designated=False,
+            InpatientFacts(
+                hospital_level="level2a" if code == "ziyang" else "level2", policy_amount=D(5000), designated=False
+            ),
         )
     assert (exc.value.jurisdiction, exc.value.key) == (code, "inpatient.non_designated_rule")
 
@@ -617,9 +659,7 @@ def test_langfang_external_service_has_no_deductible_and_cites_the_articles():
     # 第四十七条(一)2: out of the area, 5% first, then the local ratio: 10000 × 95% × 88% = 8360.
     r = settle_inpatient(
         Policy("langfang", date(2024, 6, 1)),
-        hospital_level="level3",
-        external_service="out_of_area",
-        policy_amount=D(10000),
+        InpatientFacts(hospital_level="level3", external_service="out_of_area", policy_amount=D(10000)),
     )
     assert (r.deductible, r.ratio, r.pool_pay) == (D(0), D(88), D(8360))
     cites = " ".join(s.citation for s in r.steps)
@@ -630,10 +670,9 @@ def test_external_service_belongs_to_a_local_stay():
     with pytest.raises(InputError, match="external_service"):
         settle_inpatient(
             Policy("langfang", date(2024, 6, 1)),
-            hospital_level="level3",
-            location="registered_remote",
-            external_service="in_area",
-            policy_amount=D(1000),
+            InpatientFacts(
+                hospital_level="level3", location="registered_remote", external_service="in_area", policy_amount=D(1000)
+            ),
         )
 
 
@@ -642,24 +681,29 @@ def test_external_service_rules_are_missing_where_the_seed_is_silent(code):
     with pytest.raises(PolicyMissing) as exc:
         settle_inpatient(
             Policy(code, date(2024, 6, 1), stats=ZIYANG_STATS),
-            hospital_level="level1",
-            external_service="in_area",
-            policy_amount=D(1000),
+            InpatientFacts(hospital_level="level1", external_service="in_area", policy_amount=D(1000)),
         )
     assert exc.value.key == "inpatient.external_service_rules"
 
 
 def test_ziyang_high_value_drug_skips_the_deductible_that_a_stay_pays():
     p = Policy("ziyang", date(2024, 6, 1), stats=ZIYANG_STATS)
-    stay = settle_inpatient(p, hospital_level="level3a", policy_amount=D(11000))
-    drug = settle_inpatient(p, hospital_level="level3a", policy_amount=D(11000), high_value_drug="outpatient")
+    stay = settle_inpatient(p, InpatientFacts(hospital_level="level3a", policy_amount=D(11000)))
+    drug = settle_inpatient(
+        p, InpatientFacts(hospital_level="level3a", policy_amount=D(11000), high_value_drug="outpatient")
+    )
     assert (stay.deductible, stay.pool_pay) == (D(1000), D(8000))  # (11000 − 1000) × 80%
     assert (drug.deductible, drug.pool_pay) == (D(0), D(8800))  # 11000 × 80%, 第二十条(二)
-    supplier = settle_inpatient(p, hospital_level="below_level1", policy_amount=D(1000), high_value_drug="supplier")
+    supplier = settle_inpatient(
+        p, InpatientFacts(hospital_level="below_level1", policy_amount=D(1000), high_value_drug="supplier")
+    )
     assert supplier.ratio == D(80)  # 三级 standard, not the 95% of 一级以下
     with pytest.raises(InputError):
         settle_inpatient(
-            p, hospital_level="level1", policy_amount=D(1), high_value_drug="supplier", external_service="in_area"
+            p,
+            InpatientFacts(
+                hospital_level="level1", policy_amount=D(1), high_value_drug="supplier", external_service="in_area"
+            ),
         )
 
 
@@ -667,7 +711,8 @@ def test_ziyang_high_value_drug_skips_the_deductible_that_a_stay_pays():
 def test_high_value_drug_rules_are_missing_elsewhere(code):
     with pytest.raises(PolicyMissing) as exc:
         settle_inpatient(
-            Policy(code, date(2024, 6, 1)), hospital_level="level2", policy_amount=D(1000), high_value_drug="outpatient"
+            Policy(code, date(2024, 6, 1)),
+            InpatientFacts(hospital_level="level2", policy_amount=D(1000), high_value_drug="outpatient"),
         )
     assert exc.value.key == "inpatient.high_value_drug_rules"
 
@@ -677,14 +722,12 @@ def test_langfang_disabled_soldiers_wait_for_the_separate_rules():
     with pytest.raises(PolicyMissing) as exc:
         settle_inpatient(
             Policy("langfang", date(2024, 6, 1)),
-            hospital_level="level3",
-            disabled_soldier_grade=1,
-            policy_amount=D(5000),
+            InpatientFacts(hospital_level="level3", disabled_soldier_grade=1, policy_amount=D(5000)),
         )
     assert (exc.value.jurisdiction, exc.value.key) == ("langfang", "inpatient.disabled_soldier_rules")
     # Without the grade the ordinary settlement is unchanged.
     assert settle_inpatient(
-        Policy("langfang", date(2024, 6, 1)), hospital_level="level3", policy_amount=D(10600)
+        Policy("langfang", date(2024, 6, 1)), InpatientFacts(hospital_level="level3", policy_amount=D(10600))
     ).pool_pay == D(8800)
 
 
@@ -693,10 +736,12 @@ def test_care_counted_as_inpatient_is_missing_where_the_seed_is_silent(code):
     with pytest.raises(PolicyMissing) as exc:
         settle_inpatient(
             Policy(code, date(2024, 6, 1)),
-            hospital_level="level2",
-            counted_as_inpatient="emergency_observation",
-            observation_days=5,
-            policy_amount=D(2000),
+            InpatientFacts(
+                hospital_level="level2",
+                counted_as_inpatient="emergency_observation",
+                observation_days=5,
+                policy_amount=D(2000),
+            ),
         )
     assert exc.value.key == "inpatient.counted_as_inpatient"  # the whole table: no kind is given
 
@@ -704,15 +749,22 @@ def test_care_counted_as_inpatient_is_missing_where_the_seed_is_silent(code):
 def test_langfang_counted_as_inpatient_needs_its_facts():
     p = Policy("langfang", date(2024, 6, 1))
     with pytest.raises(InputError, match="days_before_admission"):
-        settle_inpatient(p, hospital_level="level3", counted_as_inpatient="pre_surgery_tests", policy_amount=D(900))
+        settle_inpatient(
+            p, InpatientFacts(hospital_level="level3", counted_as_inpatient="pre_surgery_tests", policy_amount=D(900))
+        )
     with pytest.raises(InputError, match="observation_days"):
-        settle_inpatient(p, hospital_level="level3", counted_as_inpatient="emergency_observation", policy_amount=D(900))
+        settle_inpatient(
+            p,
+            InpatientFacts(hospital_level="level3", counted_as_inpatient="emergency_observation", policy_amount=D(900)),
+        )
     refused = settle_inpatient(
         p,
-        hospital_level="level2",
-        counted_as_inpatient="emergency_observation",
-        observation_days=3,
-        policy_amount=D(900),
+        InpatientFacts(
+            hospital_level="level2",
+            counted_as_inpatient="emergency_observation",
+            observation_days=3,
+            policy_amount=D(900),
+        ),
     )
     assert refused.pool_pay == 0 and "第四十七条(一)1" in refused.steps[-1].citation
 
@@ -721,31 +773,28 @@ def test_exclusions_and_third_party_advance():
     with pytest.raises(PolicyMissing) as exc:  # sanmenxia lists no exclusions outside maternity
         settle_inpatient(
             Policy("sanmenxia", date(2024, 6, 1)),
-            hospital_level="level2",
-            excluded_cause="work_injury",
-            policy_amount=D(1),
+            InpatientFacts(hospital_level="level2", excluded_cause="work_injury", policy_amount=D(1)),
         )
     assert exc.value.key == "inpatient.excluded_causes"
     with pytest.raises(InputError, match="third_party_unpaid"):
         settle_inpatient(
-            Policy("hunan", date(2024, 6, 1)), hospital_level="level2", third_party_unpaid=True, policy_amount=D(1)
+            Policy("hunan", date(2024, 6, 1)),
+            InpatientFacts(hospital_level="level2", third_party_unpaid=True, policy_amount=D(1)),
         )
     advanced = settle_inpatient(
         Policy("hunan", date(2024, 6, 1)),
-        hospital_level="level2",
-        excluded_cause="third_party",
-        third_party_unpaid=True,
-        policy_amount=D(10800),
+        InpatientFacts(
+            hospital_level="level2", excluded_cause="third_party", third_party_unpaid=True, policy_amount=D(10800)
+        ),
     )
     assert advanced.third_party_advance is True and advanced.pool_pay == D(9000)
     assert any("第三十五条" in s.citation and "追偿" in s.description for s in advanced.steps)
     with pytest.raises(PolicyMissing) as exc:  # langfang 第五十四条(十) is silent on an advance
         settle_inpatient(
             Policy("langfang", date(2024, 6, 1)),
-            hospital_level="level2",
-            excluded_cause="third_party",
-            third_party_unpaid=True,
-            policy_amount=D(6400),
+            InpatientFacts(
+                hospital_level="level2", excluded_cause="third_party", third_party_unpaid=True, policy_amount=D(6400)
+            ),
         )
     assert exc.value.key == "inpatient.third_party_advance"
 
@@ -753,19 +802,19 @@ def test_exclusions_and_third_party_advance():
 def test_origin_level_ratio_is_a_xianning_rule():
     # 细则 第十八条: 外配 takes the prescribing institution's ratio; ziyang's pharmacies keep their own 50%.
     xianning = settle_outpatient(
-        Policy("xianning", date(2024, 6, 1)), hospital_level="pharmacy", origin_level="level1", amount=D(1400)
+        Policy("xianning", date(2024, 6, 1)),
+        OutpatientFacts(hospital_level="pharmacy", origin_level="level1", amount=D(1400)),
     )
     assert (xianning.ratio, xianning.pool_pay) == (D(80), D(800))  # (1400 − 400) × 80%
     ziyang = settle_outpatient(
         Policy("ziyang", date(2024, 6, 1), stats=ZIYANG_STATS),
-        hospital_level="pharmacy",
-        origin_level="level1",
-        amount=D(1200),
+        OutpatientFacts(hospital_level="pharmacy", origin_level="level1", amount=D(1200)),
     )
     assert ziyang.ratio == D(50)
     with pytest.raises(PolicyMissing) as exc:
         settle_outpatient(
-            Policy("hunan", date(2024, 6, 1)), hospital_level="level1", origin_level="level3", amount=D(1)
+            Policy("hunan", date(2024, 6, 1)),
+            OutpatientFacts(hospital_level="level1", origin_level="level3", amount=D(1)),
         )
     assert exc.value.key == "outpatient.ratio_by_origin_level"
 
@@ -780,3 +829,70 @@ def test_sanmenxia_figures_are_checked_against_the_article_11_ceilings():
     assert all("第十一条" in b.citation for b in breaches)
     # Jurisdictions without such ceilings are not checked (and need no statistic).
     assert parameter_limit_breaches(Policy("hunan", date(2024, 6, 1))) == []
+
+
+# --- what only the explanation or the input check shows (mutants the scenario outputs cannot see) -----------
+
+
+def test_inpatient_input_counts_are_checked():
+    p = Policy("hunan", date(2024, 6, 1))
+    with pytest.raises(InputError, match="admission_number"):
+        settle_inpatient(p, InpatientFacts(hospital_level="level1", policy_amount=D(1000), admission_number=0))
+    with pytest.raises(InputError, match="special_disease_class"):
+        settle_inpatient(p, InpatientFacts(hospital_level="level1", policy_amount=D(1000), special_disease_class=4))
+    # 第三类 is a class the documents name: settled as usual (hunan 一级 (1000 − 500) × 92% = 460).
+    r = settle_inpatient(p, InpatientFacts(hospital_level="level1", policy_amount=D(1000), special_disease_class=3))
+    assert r.pool_pay == D("460.00")
+
+
+def test_inpatient_explanation_names_a_deductible_above_the_amount_only_when_it_is():
+    # hunan 第三十六条: 一级 起付 500. A 300 stay bears 300, and the explanation says why; a 1000 stay bears 500.
+    p = Policy("hunan", date(2024, 6, 1))
+    why = "政策范围内费用低于起付标准，起付标准按实际费用负担"
+    low = settle_inpatient(p, InpatientFacts(hospital_level="level1", policy_amount=D(300)))
+    assert Step(why, "", D(300)) in low.steps
+    usual = settle_inpatient(p, InpatientFacts(hospital_level="level1", policy_amount=D(1000)))
+    assert usual.deductible == D(500) and why not in [s.description for s in usual.steps]
+
+
+def test_inpatient_explanation_of_the_repeat_decrement_and_the_retiree_increment():
+    # langfang 第四十七条(一)1 (D-L1): 三级 600, the 3rd stay 100 less per further stay: 600 − 100 × 2 = 400.
+    third = settle_inpatient(
+        Policy("langfang", date(2024, 6, 1)),
+        InpatientFacts(hospital_level="level3", policy_amount=D(10000), admission_number=3),
+    )
+    assert "年度第 3 次住院，起付标准依次递减 100 元 × 2 = 200 元" in [s.description for s in third.steps]
+    assert third.deductible == D(400)
+    # ziyang 第十八条(二)1–2 (D-X8): a retiree's ratio is the in-service 85% + 5 points; both articles cited.
+    p = Policy("ziyang", date(2024, 6, 1), stats={"annual_average_wage": 80000})
+    retired = settle_inpatient(
+        p, InpatientFacts(hospital_level="level2", policy_amount=D(10000), person_type="retired", age=60)
+    )
+    step = next(s for s in retired.steps if s.description.startswith("退休人员在"))
+    assert step == Step(
+        "退休人员在二级乙等医疗机构住院支付比例 90%", "ziyang 第十八条(二)1；ziyang 第十八条(二)2, D-X8"
+    )
+
+
+def test_staff_rules_without_a_share_or_with_a_ratio_increment():
+    # Hypothetical staff entries (test only): a 外检外购 row without a share pays the local ratio on the whole
+    # amount (langfang 二级 93%: 1000 × 93% = 930); a soldiers' rule "+10 points" on 三级 88% → 98%:
+    # (5000 − 600) × 98% = 4312 (第八十条 leaves the rule to staff).
+    staff_enter(
+        "langfang",
+        {
+            "inpatient.external_service_rules": {"in_area": {}, "requires_filing": True},
+            "inpatient.disabled_soldier_rules": {"grades": [1], "ratio_increment_pct": "10"},
+        },
+        effective_from=date(2024, 6, 1),
+        document=STAFF_DOCUMENT,
+    )
+    p = Policy("langfang", date(2024, 6, 15))
+    external = settle_inpatient(
+        p, InpatientFacts(hospital_level="level2", policy_amount=D(1000), external_service="in_area")
+    )
+    assert (external.deductible, external.ratio, external.pool_pay) == (D(0), D(93), D("930.00"))
+    soldier = settle_inpatient(
+        p, InpatientFacts(hospital_level="level3", policy_amount=D(5000), disabled_soldier_grade=1)
+    )
+    assert (soldier.deductible, soldier.ratio, soldier.pool_pay) == (D(600), D(98), D("4312.00"))

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benefits.calculations.maternity import MaternityResult, maternity_benefit
+from benefits.calculations.maternity import MaternityFacts, MaternityResult, maternity_benefit
 from policy.calculations import InputError
 from policy.resolver import Policy, PolicyMissing
 from policy.scenarios import Case, run_case
@@ -47,7 +47,7 @@ def _policy(code: str, on: date = ON, **stats: int | str) -> Policy:
 )
 def test_silent_jurisdictions_raise_policy_missing(code: str, facts: dict) -> None:
     with pytest.raises(PolicyMissing) as exc:
-        maternity_benefit(_policy(code, employer_average_monthly_wage=6000), **facts)
+        maternity_benefit(_policy(code, employer_average_monthly_wage=6000), MaternityFacts(**facts))
     assert exc.value.jurisdiction == code
     assert exc.value.key.startswith("maternity.")
     assert code in str(exc.value)
@@ -78,7 +78,7 @@ def test_silent_jurisdictions_fail_as_scenario_cases(code: str) -> None:
 def test_before_the_document_is_in_force_nothing_applies() -> None:
     # sanmenxia 三政办〔2021〕2号 in force from 2021-02-07 (第六十五条).
     with pytest.raises(PolicyMissing) as exc:
-        maternity_benefit(_policy("sanmenxia", date(2021, 2, 6)), event="natural", continuous_months=12)
+        maternity_benefit(_policy("sanmenxia", date(2021, 2, 6)), MaternityFacts(event="natural", continuous_months=12))
     assert exc.value.jurisdiction == "sanmenxia"
 
 
@@ -86,11 +86,7 @@ def test_before_the_document_is_in_force_nothing_applies() -> None:
 def test_sanmenxia_steps_cite_articles() -> None:
     result = maternity_benefit(
         _policy("sanmenxia", employer_average_monthly_wage=6000),
-        event="caesarean",
-        babies=2,
-        continuous_months=9,
-        policy_extra_days=90,
-        rare_complication=True,
+        MaternityFacts(event="caesarean", babies=2, continuous_months=9, policy_extra_days=90, rare_complication=True),
     )
     assert isinstance(result, MaternityResult)
     # 98 + 15 + 15 + 90 = 218 days; 6000 / 30 = 200 a day (第二十六条, D-S14)
@@ -108,23 +104,23 @@ def test_sanmenxia_steps_cite_articles() -> None:
 def test_sanmenxia_abortion_by_months_needs_the_setting() -> None:
     # 第二十四条(五) pays 门诊流产 160 / 住院流（引）产 800: the month band alone does not say which.
     with pytest.raises(InputError, match="setting"):
-        maternity_benefit(_policy("sanmenxia"), event="abortion_under_4_months", continuous_months=9)
+        maternity_benefit(_policy("sanmenxia"), MaternityFacts(event="abortion_under_4_months", continuous_months=9))
 
 
 @pytest.mark.django_db
 def test_setting_abortion_needs_pregnancy_months_for_the_allowance() -> None:
     policy = _policy("sanmenxia", employer_average_monthly_wage=6000)
     with pytest.raises(InputError, match="pregnancy_months"):
-        maternity_benefit(policy, event="inpatient_abortion", continuous_months=9)
+        maternity_benefit(policy, MaternityFacts(event="inpatient_abortion", continuous_months=9))
     # Without an allowance (not 9 months) the months are not needed: nothing is paid at all.
-    result = maternity_benefit(policy, event="inpatient_abortion", continuous_months=8)
+    result = maternity_benefit(policy, MaternityFacts(event="inpatient_abortion", continuous_months=8))
     assert result.eligible is False
 
 
 @pytest.mark.django_db
 def test_ziyang_abortion_by_setting_needs_pregnancy_months_for_the_cap() -> None:
     with pytest.raises(InputError, match="pregnancy_months"):
-        maternity_benefit(_policy("ziyang"), event="outpatient_abortion", continuous_months=3)
+        maternity_benefit(_policy("ziyang"), MaternityFacts(event="outpatient_abortion", continuous_months=3))
 
 
 @pytest.mark.django_db
@@ -132,9 +128,7 @@ def test_pregnancy_months_must_agree_with_the_event() -> None:
     with pytest.raises(InputError, match="不一致"):
         maternity_benefit(
             _policy("ziyang", employer_average_monthly_wage=6000),
-            event="abortion_under_4_months",
-            pregnancy_months=5,
-            continuous_months=12,
+            MaternityFacts(event="abortion_under_4_months", pregnancy_months=5, continuous_months=12),
         )
 
 
@@ -143,7 +137,9 @@ def test_pregnancy_month_thresholds_are_inclusive() -> None:
     # "满4个月" → 42 days; 3 months → 15 days (ziyang 第二十四条(一)); "满7个月以上" → 158.
     policy = _policy("ziyang", employer_average_monthly_wage=3000)
     days = {
-        m: maternity_benefit(policy, event="stillbirth", pregnancy_months=m, continuous_months=12).allowance_days
+        m: maternity_benefit(
+            policy, MaternityFacts(event="stillbirth", pregnancy_months=m, continuous_months=12)
+        ).allowance_days
         for m in (3, 4, 6, 7)
     }
     assert days == {3: 15, 4: 42, 6: 42, 7: 158}
@@ -153,14 +149,16 @@ def test_pregnancy_month_thresholds_are_inclusive() -> None:
 def test_sanmenxia_stillbirth_amount_is_missing() -> None:
     # 第二十四条 lists no stillbirth amount: a missing table item, named (D-X16).
     with pytest.raises(PolicyMissing) as exc:
-        maternity_benefit(_policy("sanmenxia"), event="stillbirth", pregnancy_months=6, continuous_months=9)
+        maternity_benefit(
+            _policy("sanmenxia"), MaternityFacts(event="stillbirth", pregnancy_months=6, continuous_months=9)
+        )
     assert exc.value.key == "maternity.medical_amounts.stillbirth"
 
 
 @pytest.mark.django_db
 def test_sanmenxia_has_no_ziyang_packages() -> None:
     with pytest.raises(PolicyMissing) as exc:
-        maternity_benefit(_policy("sanmenxia"), event="implant_insertion", continuous_months=9)
+        maternity_benefit(_policy("sanmenxia"), MaternityFacts(event="implant_insertion", continuous_months=9))
     assert exc.value.key == "maternity.family_planning_packages"
     assert exc.value.jurisdiction == "sanmenxia"
 
@@ -170,7 +168,8 @@ def test_ziyang_unemployed_allowance_is_missing() -> None:
     # ziyang names the unemployed as insured (第七条(二)) but gives no allowance rule for them.
     with pytest.raises(PolicyMissing) as exc:
         maternity_benefit(
-            _policy("ziyang", reference_monthly_wage=6000), event="natural", category="unemployed", continuous_months=12
+            _policy("ziyang", reference_monthly_wage=6000),
+            MaternityFacts(event="natural", category="unemployed", continuous_months=12),
         )
     assert exc.value.key == "maternity.unemployed_allowance_wage_pct"
 
@@ -179,7 +178,9 @@ def test_ziyang_unemployed_allowance_is_missing() -> None:
 def test_ziyang_takes_no_extra_leave_days() -> None:
     # The 158-day table is complete (第二十四条(一)); sanmenxia adds the provincial 90 (第二十六条(二)).
     with pytest.raises(InputError, match="policy_extra_days"):
-        maternity_benefit(_policy("ziyang"), event="natural", continuous_months=12, policy_extra_days=60)
+        maternity_benefit(
+            _policy("ziyang"), MaternityFacts(event="natural", continuous_months=12, policy_extra_days=60)
+        )
 
 
 @pytest.mark.django_db
@@ -187,21 +188,19 @@ def test_extra_leave_days_only_for_births() -> None:
     with pytest.raises(InputError, match="policy_extra_days"):
         maternity_benefit(
             _policy("sanmenxia"),
-            event="inpatient_abortion",
-            pregnancy_months=5,
-            continuous_months=9,
-            policy_extra_days=90,
+            MaternityFacts(event="inpatient_abortion", pregnancy_months=5, continuous_months=9, policy_extra_days=90),
         )
 
 
 @pytest.mark.django_db
 def test_ziyang_complication_is_settled_as_inpatient() -> None:
-    result = maternity_benefit(_policy("ziyang"), event="rare_complication")
+    result = maternity_benefit(_policy("ziyang"), MaternityFacts(event="rare_complication"))
     assert result.settle_as_inpatient is True
     assert result.medical_payment == 0
     # On a delivery: the delivery cap is paid, the complication goes to inpatient rules (第二十三条).
     result = maternity_benefit(
-        _policy("ziyang"), event="natural", rare_complication=True, actual_cost=D("3000"), continuous_months=3
+        _policy("ziyang"),
+        MaternityFacts(event="natural", rare_complication=True, actual_cost=D("3000"), continuous_months=3),
     )
     assert result.settle_as_inpatient is True
     assert result.medical_payment == D("3000.00")
@@ -223,21 +222,21 @@ def test_ziyang_complication_is_settled_as_inpatient() -> None:
 )
 def test_input_errors(facts: dict, message: str) -> None:
     with pytest.raises(InputError, match=message):
-        maternity_benefit(_policy("sanmenxia", employer_average_monthly_wage=6000), **facts)
+        maternity_benefit(_policy("sanmenxia", employer_average_monthly_wage=6000), MaternityFacts(**facts))
 
 
 @pytest.mark.django_db
 def test_allowance_needs_the_employer_wage_statistic() -> None:
     # The statistic is entered by the bureau; without it the allowance cannot be computed.
     with pytest.raises(PolicyMissing) as exc:
-        maternity_benefit(_policy("ziyang"), event="natural", continuous_months=12)
+        maternity_benefit(_policy("ziyang"), MaternityFacts(event="natural", continuous_months=12))
     assert exc.value.key == "employer_average_monthly_wage"
 
 
 @pytest.mark.django_db
 def test_ziyang_flexible_male_gets_no_spouse_grant() -> None:
     # Flexible workers pay no maternity rate (第九条(二)2) and get delivery caps only (第十九条).
-    result = maternity_benefit(_policy("ziyang"), event="natural", sex="male", category="flexible")
+    result = maternity_benefit(_policy("ziyang"), MaternityFacts(event="natural", sex="male", category="flexible"))
     assert result.eligible is False
     assert result.medical_payment == 0
 
@@ -245,7 +244,7 @@ def test_ziyang_flexible_male_gets_no_spouse_grant() -> None:
 @pytest.mark.django_db
 def test_ziyang_flexible_abortion_is_outside_the_caps() -> None:
     result = maternity_benefit(
-        _policy("ziyang"), event="abortion_under_4_months", category="flexible", actual_cost=D("500")
+        _policy("ziyang"), MaternityFacts(event="abortion_under_4_months", category="flexible", actual_cost=D("500"))
     )
     assert result.eligible is False
     assert result.medical_payment == 0
@@ -360,10 +359,7 @@ def test_pending_maternity_cases_fail_until_staff_enter_the_values(name: str) ->
 def test_sanmenxia_arrears_beyond_three_months_leave_medical_only_with_citation() -> None:
     result = maternity_benefit(
         _policy("sanmenxia", employer_average_monthly_wage=6000),
-        event="natural",
-        continuous_months=12,
-        arrears_months=4,
-        arrears_made_up=True,
+        MaternityFacts(event="natural", continuous_months=12, arrears_months=4, arrears_made_up=True),
     )
     assert (result.scope, result.medical_payment, result.allowance) == ("medical_only", D("1200.00"), D(0))
     assert any("第二十八条" in s.citation and "只享受生育医疗费用" in s.description for s in result.steps)
@@ -375,10 +371,10 @@ def test_arrears_threshold_is_inclusive_in_both_jurisdictions() -> None:
     for code, months in (("sanmenxia", 9), ("ziyang", 12)):
         policy = _policy(code, employer_average_monthly_wage=6000)
         three = maternity_benefit(
-            policy, event="natural", continuous_months=months, arrears_months=3, arrears_made_up=True
+            policy, MaternityFacts(event="natural", continuous_months=months, arrears_months=3, arrears_made_up=True)
         )
         four = maternity_benefit(
-            policy, event="natural", continuous_months=months, arrears_months=4, arrears_made_up=True
+            policy, MaternityFacts(event="natural", continuous_months=months, arrears_months=4, arrears_made_up=True)
         )
         assert three.scope == "full" and three.allowance > 0, code
         assert four.scope != "full" and four.allowance == 0, code
@@ -389,26 +385,30 @@ def test_sanmenxia_separation_window_is_half_open() -> None:
     # 第二十八条 "在24个月未就业期间": from 2022-06-01 the window ends before 2024-06-01 (S23 Reading A).
     policy = _policy("sanmenxia")
     facts = {"event": "natural", "separated_on": date(2022, 6, 1), "maternity_insured_months": 24}
-    assert maternity_benefit(policy, event_on=date(2024, 5, 31), **facts).scope == "medical_only"
-    assert maternity_benefit(policy, event_on=date(2024, 6, 1), **facts).scope == "none"
+    assert maternity_benefit(policy, MaternityFacts(event_on=date(2024, 5, 31), **facts)).scope == "medical_only"
+    assert maternity_benefit(policy, MaternityFacts(event_on=date(2024, 6, 1), **facts)).scope == "none"
     with pytest.raises(InputError, match="maternity_insured_months"):
-        maternity_benefit(policy, event="natural", separated_on=date(2023, 1, 1))
-    with pytest.raises(InputError, match="separated_on"):
-        maternity_benefit(policy, event="natural", separated_on=date(2024, 6, 2), maternity_insured_months=24)
+        maternity_benefit(policy, MaternityFacts(event="natural", separated_on=date(2023, 1, 1)))
     with pytest.raises(InputError, match="separated_on"):
         maternity_benefit(
-            policy, event="natural", sex="male", separated_on=date(2023, 1, 1), maternity_insured_months=24
+            policy, MaternityFacts(event="natural", separated_on=date(2024, 6, 2), maternity_insured_months=24)
+        )
+    with pytest.raises(InputError, match="separated_on"):
+        maternity_benefit(
+            policy,
+            MaternityFacts(event="natural", sex="male", separated_on=date(2023, 1, 1), maternity_insured_months=24),
         )
 
 
 @pytest.mark.django_db
 def test_new_employer_allowance_uses_the_average_base_statistic() -> None:
     with pytest.raises(PolicyMissing) as exc:  # the statistic is entered by the bureau
-        maternity_benefit(_policy("sanmenxia"), event="natural", continuous_months=9, new_employer=True)
+        maternity_benefit(_policy("sanmenxia"), MaternityFacts(event="natural", continuous_months=9, new_employer=True))
     assert exc.value.key == "employer_average_base"
     with pytest.raises(PolicyMissing) as exc:  # ziyang 第二十四条(一) has no rule for a unit without a last year
         maternity_benefit(
-            _policy("ziyang", employer_average_base=3000), event="natural", continuous_months=12, new_employer=True
+            _policy("ziyang", employer_average_base=3000),
+            MaternityFacts(event="natural", continuous_months=12, new_employer=True),
         )
     assert exc.value.key == "maternity.new_employer_allowance_stat"
 
@@ -417,12 +417,12 @@ def test_new_employer_allowance_uses_the_average_base_statistic() -> None:
 def test_sanmenxia_one_off_grant_and_free_service_are_missing_values() -> None:
     policy = _policy("sanmenxia", employer_average_monthly_wage=6000)
     with pytest.raises(PolicyMissing) as exc:
-        maternity_benefit(policy, event="natural", continuous_months=9, claim_one_off_grant=True)
+        maternity_benefit(policy, MaternityFacts(event="natural", continuous_months=9, claim_one_off_grant=True))
     assert exc.value.key == "maternity.one_off_grant_amounts"
     # Not asked for: the other benefits are settled as before.
-    assert maternity_benefit(policy, event="natural", continuous_months=9).one_off_grant == 0
+    assert maternity_benefit(policy, MaternityFacts(event="natural", continuous_months=9)).one_off_grant == 0
     with pytest.raises(PolicyMissing) as exc:
-        maternity_benefit(policy, event="tubal_ligation", continuous_months=9, free_service=True)
+        maternity_benefit(policy, MaternityFacts(event="tubal_ligation", continuous_months=9, free_service=True))
     assert exc.value.key == "maternity.free_service_excluded"
 
 
@@ -437,18 +437,20 @@ def test_sanmenxia_one_off_grant_and_free_service_are_missing_values() -> None:
 )
 def test_calc_e2_input_errors(facts: dict, message: str) -> None:
     with pytest.raises(InputError, match=message):
-        maternity_benefit(_policy("ziyang", employer_average_monthly_wage=6000), continuous_months=12, **facts)
+        maternity_benefit(
+            _policy("ziyang", employer_average_monthly_wage=6000), MaternityFacts(continuous_months=12, **facts)
+        )
 
 
 @pytest.mark.django_db
 def test_ziyang_allowance_is_paid_to_the_employer_sanmenxia_says_nothing() -> None:
     ziyang = maternity_benefit(
-        _policy("ziyang", employer_average_monthly_wage=4500), event="natural", continuous_months=12
+        _policy("ziyang", employer_average_monthly_wage=4500), MaternityFacts(event="natural", continuous_months=12)
     )
     assert ziyang.allowance_payee == "employer"
     assert any("第三十三条(三)" in s.citation for s in ziyang.steps)
     sanmenxia = maternity_benefit(
-        _policy("sanmenxia", employer_average_monthly_wage=4500), event="natural", continuous_months=9
+        _policy("sanmenxia", employer_average_monthly_wage=4500), MaternityFacts(event="natural", continuous_months=9)
     )
     assert sanmenxia.allowance_payee is None
 
@@ -470,9 +472,12 @@ _DELIVERY = st.sampled_from(["natural", "assisted", "caesarean", "difficult"])
 )
 def test_arrears_made_up_within_three_months_change_nothing(code, event, babies, months, arrears, wage) -> None:
     policy = _policy(code, employer_average_monthly_wage=wage)
-    plain = maternity_benefit(policy, event=event, babies=babies, continuous_months=months)
+    plain = maternity_benefit(policy, MaternityFacts(event=event, babies=babies, continuous_months=months))
     made_up = maternity_benefit(
-        policy, event=event, babies=babies, continuous_months=months, arrears_months=arrears, arrears_made_up=True
+        policy,
+        MaternityFacts(
+            event=event, babies=babies, continuous_months=months, arrears_months=arrears, arrears_made_up=True
+        ),
     )
     assert made_up.outputs() == plain.outputs()
 
@@ -487,12 +492,12 @@ def test_arrears_made_up_within_three_months_change_nothing(code, event, babies,
 )
 def test_sanmenxia_medical_only_pays_the_fixed_amount_and_no_allowance(event, babies, arrears, insured) -> None:
     policy = _policy("sanmenxia", employer_average_monthly_wage=6000)
-    full = maternity_benefit(policy, event=event, babies=babies, continuous_months=12)
+    full = maternity_benefit(policy, MaternityFacts(event=event, babies=babies, continuous_months=12))
     for facts in (
         {"continuous_months": 12, "arrears_months": arrears, "arrears_made_up": True},
         {"separated_on": date(2024, 1, 1), "maternity_insured_months": insured},
     ):
-        limited = maternity_benefit(policy, event=event, babies=babies, **facts)
+        limited = maternity_benefit(policy, MaternityFacts(event=event, babies=babies, **facts))
         assert limited.scope == "medical_only"
         assert (limited.allowance, limited.allowance_days) == (0, 0)
         assert limited.medical_payment == full.medical_payment > 0

@@ -17,6 +17,9 @@ from policy.resolver import Policy, PolicyError, PolicyMissing
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 
+# A money fact as callers give it (read by :func:`amount`: Decimal, integer or numeric string; floats refused).
+MoneyInput = Decimal | int | str
+
 PERSON_TYPES = ("in_service", "retired")
 HOSPITAL_LEVELS = (
     "grassroots",

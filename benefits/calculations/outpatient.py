@@ -32,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from policy.calculations import Field, InputError, calculation, money
 from policy.resolver import Policy, PolicyError
@@ -47,6 +47,7 @@ from ._common import (
     PERSON_TYPES,
     SCHEMES,
     ZERO,
+    MoneyInput,
     Step,
     check_choice,
     cite,
@@ -94,49 +95,100 @@ def band_age(on: date, age: int | None, birth_date: date | None) -> int:
     return age - 1
 
 
-def settle_outpatient(
-    policy: Policy,
-    *,
-    hospital_level: str,
-    amount: Any,
-    person_type: str = "in_service",
-    age: int | None = None,
-    location: str = "local",
-    deductible_used_this_year: Any = ZERO,
-    pool_paid_this_year: Any = ZERO,
-    scheme: str = "combined",
-    birth_date: date | None = None,
-    overall_pool_paid_this_year: Any = None,
-    designated: bool = True,
-    emergency_rescue: bool = False,
-    origin_level: str | None = None,
-) -> OutpatientResult:
-    """Settle one outpatient visit (普通门诊) under ``policy``.
+@dataclass(frozen=True, kw_only=True)
+class OutpatientFacts:
+    """普通门诊结算事实: one outpatient visit as the caller knows it. Fields by group:
 
-    ``pool_paid_this_year`` is this year's outpatient-pooling payments (the outpatient cap);
+    **就诊与费用** — ``hospital_level`` (医疗机构等级, or ``pharmacy`` 定点零售药店), ``amount`` (政策范围内费用),
+    ``person_type`` (在职/退休), ``age`` (age on the policy date) or ``birth_date`` for langfang's age band
+    (decided by the age on 31 December of the previous year, :func:`band_age`), ``location`` (就医地点),
+    ``scheme`` (``combined`` 统账结合 | ``pool_only`` 单建统筹, ziyang D-Z15).
+
+    **本年度累计** — ``deductible_used_this_year`` (this year's outpatient deductibles borne);
+    ``pool_paid_this_year`` (this year's outpatient-pooling payments: the outpatient cap);
     ``overall_pool_paid_this_year`` (optional) every pool payment this year that counts toward the
     pool's overall annual cap, where outpatient pooling counts toward it (langfang D-L9, ziyang
-    第十二条(四); ``claims.inpatient_cap_counts``).
-    ``designated`` false: a non-designated institution, paid only as ``inpatient.non_designated_rule``
-    allows (hunan 第四十条: 危急重症抢救 only, ``emergency_rescue``).
+    第十二条(四); ``claims.inpatient_cap_counts``); ``None``: only the outpatient cap applies.
+
+    **就医机构** — ``designated`` false: a non-designated institution, paid only as
+    ``inpatient.non_designated_rule`` allows (hunan 第四十条: 危急重症抢救 only, ``emergency_rescue``).
     ``origin_level``: the level of the institution behind the visit — for a prescription filled at a
     pharmacy (外配) the prescribing institution, for 互联网+ care the physical hospital — whose ratio
     applies where ``outpatient.ratio_by_origin_level`` says so (xianning 细则 第十八条, 第十九条).
-    """
-    check_choice(person_type, PERSON_TYPES, "person_type")
-    check_choice(hospital_level, OUTPATIENT_LEVELS, "hospital_level")
-    check_choice(location, LOCATIONS, "location")
-    check_choice(scheme, SCHEMES, "scheme")
-    total = to_amount(amount, "amount")
-    used = to_amount(deductible_used_this_year, "deductible_used_this_year")
-    paid_before = to_amount(pool_paid_this_year, "pool_paid_this_year")
-    overall_paid = (
-        None
-        if overall_pool_paid_this_year is None
-        else to_amount(overall_pool_paid_this_year, "overall_pool_paid_this_year")
-    )
-    steps: list[Step] = []
 
+    Values are checked by :func:`inputs_step`, the settlement's first step.
+    """
+
+    # 就诊与费用
+    hospital_level: str
+    amount: MoneyInput
+    person_type: str = "in_service"
+    age: int | None = None
+    birth_date: date | None = None
+    location: str = "local"
+    scheme: str = "combined"
+    # 本年度累计
+    deductible_used_this_year: MoneyInput = ZERO
+    pool_paid_this_year: MoneyInput = ZERO
+    overall_pool_paid_this_year: MoneyInput | None = None
+    # 就医机构
+    designated: bool = True
+    emergency_rescue: bool = False
+    origin_level: str | None = None
+
+
+class Sums(NamedTuple):
+    """金额事实: 政策范围内费用、本年已负担起付标准、本年普通门诊统筹已支付、本年计入总限额的统筹支付 (None: 未给出)."""
+
+    total: Decimal
+    used: Decimal
+    paid_before: Decimal
+    overall_paid: Decimal | None
+
+
+def settle_outpatient(policy: Policy, facts: OutpatientFacts) -> OutpatientResult:
+    """Settle one outpatient visit (普通门诊) under ``policy``: the named steps below, in order.
+
+    A jurisdiction without outpatient pooling, or a non-designated institution the pool does not pay,
+    ends after :func:`availability_step` with the whole amount left to the person.
+    """
+    sums = inputs_step(facts)
+    steps: list[Step] = []
+    refused = availability_step(policy, facts, sums.total, steps)
+    if refused is not None:
+        return refused
+    level, ratio_level = place_step(policy, facts, steps)
+    group = age_band_step(policy, facts, steps)
+    borne = deductible_step(policy, facts, level, sums, steps)  # 1. 起付标准
+    ratio = ratio_step(policy, facts, group, ratio_level, steps)  # 2. 支付比例
+    payable = (sums.total - borne) * ratio / HUNDRED
+    payable = cap_step(policy, facts, group, payable, sums, steps)  # 3. 年度最高支付限额
+    pool_pay = money(payable)
+    self_pay = sums.total - pool_pay
+    steps.append(Step("统筹基金支付", "", pool_pay))
+    steps.append(Step("个人负担（政策范围内费用 − 统筹基金支付）", "", self_pay))
+    return OutpatientResult(deductible=borne, ratio=ratio, pool_pay=pool_pay, self_pay=self_pay, steps=steps)
+
+
+def inputs_step(facts: OutpatientFacts) -> Sums:
+    """输入校验: the choices checked, then the money facts read as ``Decimal``."""
+    check_choice(facts.person_type, PERSON_TYPES, "person_type")
+    check_choice(facts.hospital_level, OUTPATIENT_LEVELS, "hospital_level")
+    check_choice(facts.location, LOCATIONS, "location")
+    check_choice(facts.scheme, SCHEMES, "scheme")
+    overall = facts.overall_pool_paid_this_year
+    return Sums(
+        total=to_amount(facts.amount, "amount"),
+        used=to_amount(facts.deductible_used_this_year, "deductible_used_this_year"),
+        paid_before=to_amount(facts.pool_paid_this_year, "pool_paid_this_year"),
+        overall_paid=None if overall is None else to_amount(overall, "overall_pool_paid_this_year"),
+    )
+
+
+def availability_step(
+    policy: Policy, facts: OutpatientFacts, total: Decimal, steps: list[Step]
+) -> OutpatientResult | None:
+    """普通门诊统筹 exists (sanmenxia: none, D-S11) and the institution is paid (hunan 第四十条); else the refusal."""
     if not policy.value("outpatient.available"):
         reason = (
             f"{policy.name}职工医保未设普通门诊统筹，统筹基金不支付普通门诊费用，"
@@ -145,18 +197,23 @@ def settle_outpatient(
         steps.append(Step(reason, cite(policy, "outpatient.available"), ZERO))
         return OutpatientResult(ZERO, ZERO, ZERO, total, steps, refusal=reason)
 
-    if not designated and not non_designated_pays(policy, emergency_rescue, steps):
+    if not facts.designated and not non_designated_pays(policy, facts.emergency_rescue, steps):
         return OutpatientResult(ZERO, ZERO, ZERO, total, steps, refusal=steps[-1].description)
+    return None
 
+
+def place_step(policy: Policy, facts: OutpatientFacts, steps: list[Step]) -> tuple[str, str]:
+    """The level (``outpatient.level_aliases``) and the level whose ratio applies: the place of care's
+    (xianning D-XN6) or the prescribing institution's (``outpatient.ratio_by_origin_level``)."""
     aliases = policy.value("outpatient.level_aliases") or {}
-    level = aliases.get(hospital_level, hospital_level)
-    rule = location_rule(policy, "outpatient.location_rules", location)
+    level = aliases.get(facts.hospital_level, facts.hospital_level)
+    rule = location_rule(policy, "outpatient.location_rules", facts.location)
     ratio_level = rule.get("ratio_level") or level
-    if origin_level is not None:
-        check_choice(origin_level, HOSPITAL_LEVELS, "origin_level")
+    if facts.origin_level is not None:
+        check_choice(facts.origin_level, HOSPITAL_LEVELS, "origin_level")
         by_origin = policy.value("outpatient.ratio_by_origin_level")
         if by_origin and not rule.get("ratio_level"):
-            ratio_level = aliases.get(origin_level, origin_level)
+            ratio_level = aliases.get(facts.origin_level, facts.origin_level)
             steps.append(
                 Step(
                     f"外配购药或“互联网+”医疗服务：支付比例按出具处方（或依托的实体）医疗机构"
@@ -173,15 +230,19 @@ def settle_outpatient(
             )
     steps.append(
         Step(
-            f"就医地点：{LOCATION_ZH[location]}，{LEVEL_ZH.get(level, level)}",
+            f"就医地点：{LOCATION_ZH[facts.location]}，{LEVEL_ZH.get(level, level)}",
             cite(policy, "outpatient.location_rules"),
         )
     )
+    return level, ratio_level
 
-    group = person_type
+
+def age_band_step(policy: Policy, facts: OutpatientFacts, steps: list[Step]) -> str:
+    """The person group of the ratio and cap tables: langfang's in-service age band "从次年起" (第四十九条(三))."""
+    group = facts.person_type
     band = policy.value("outpatient.age_band_years")
-    if person_type == "in_service" and band is not None:
-        reached = band_age(policy.on, age, birth_date)
+    if facts.person_type == "in_service" and band is not None:
+        reached = band_age(policy.on, facts.age, facts.birth_date)
         if reached >= band:
             group = f"in_service_{fmt(band)}_plus"
         steps.append(
@@ -191,9 +252,13 @@ def settle_outpatient(
                 cite(policy, "outpatient.age_band_years"),
             )
         )
+    return group
 
-    # 1. 起付标准
-    pool_only = scheme == "pool_only"
+
+def deductible_step(policy: Policy, facts: OutpatientFacts, level: str, sums: Sums, steps: list[Step]) -> Decimal:
+    """1. 起付标准: what is left of the yearly amount, or hunan's per-visit amount within it (第五十条, D-H7)."""
+    person_type, used = facts.person_type, sums.used
+    pool_only = facts.scheme == "pool_only"
     ded_key = "outpatient.pool_only_annual_deductible" if pool_only else "outpatient.annual_deductible"
     if policy.value(ded_key) is None:
         raise PolicyError(f"{policy.name}（{policy.jurisdiction}）无单建统筹（{cite(policy, ded_key)}）")
@@ -223,10 +288,13 @@ def settle_outpatient(
                 deductible,
             )
         )
-    borne = money(min(deductible, total))
+    borne = money(min(deductible, sums.total))
     steps.append(Step("个人负担起付标准", "", borne))
+    return borne
 
-    # 2. 支付比例
+
+def ratio_step(policy: Policy, facts: OutpatientFacts, group: str, ratio_level: str, steps: list[Step]) -> Decimal:
+    """2. 支付比例 by person group and level; retirees' own table or in-service + increment (ziyang +10)."""
     ratio = group_value(
         policy,
         "outpatient.ratio_by_level_pct",
@@ -236,19 +304,24 @@ def settle_outpatient(
     )
     steps.append(
         Step(
-            f"{PERSON_TYPE_ZH[person_type]}在{LEVEL_ZH.get(ratio_level, ratio_level)}支付比例 {fmt(ratio)}%",
+            f"{PERSON_TYPE_ZH[facts.person_type]}在{LEVEL_ZH.get(ratio_level, ratio_level)}支付比例 {fmt(ratio)}%",
             cite(
                 policy,
                 "outpatient.ratio_by_level_pct",
-                *(["outpatient.retiree_ratio_increment_pct"] if person_type == "retired" else []),
+                *(["outpatient.retiree_ratio_increment_pct"] if facts.person_type == "retired" else []),
             ),
         )
     )
-    payable = (total - borne) * ratio / HUNDRED
+    return ratio
 
-    # 3. 年度最高支付限额
-    cap_key = "outpatient.pool_only_annual_cap" if pool_only else "outpatient.annual_cap"
+
+def cap_step(
+    policy: Policy, facts: OutpatientFacts, group: str, payable: Decimal, sums: Sums, steps: list[Step]
+) -> Decimal:
+    """3. 年度最高支付限额 per person group (单建统筹: its own), then the pool's overall cap where it counts."""
+    cap_key = "outpatient.pool_only_annual_cap" if facts.scheme == "pool_only" else "outpatient.annual_cap"
     cap = group_value(policy, cap_key, group)
+    paid_before = sums.paid_before
     left = max(cap - paid_before, ZERO)
     if payable > left:
         payable = left
@@ -259,12 +332,7 @@ def settle_outpatient(
                 left,
             )
         )
-    payable = within_overall_cap(policy, "outpatient", payable, overall_paid, steps)
-    pool_pay = money(payable)
-    self_pay = total - pool_pay
-    steps.append(Step("统筹基金支付", "", pool_pay))
-    steps.append(Step("个人负担（政策范围内费用 − 统筹基金支付）", "", self_pay))
-    return OutpatientResult(deductible=borne, ratio=ratio, pool_pay=pool_pay, self_pay=self_pay, steps=steps)
+    return within_overall_cap(policy, "outpatient", payable, sums.overall_paid, steps)
 
 
 @calculation(
@@ -288,4 +356,4 @@ def settle_outpatient(
 )
 def outpatient(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
     """普通门诊统筹: 起付标准、支付比例、统筹基金支付与个人负担（SCENARIOS.md `outpatient`）."""
-    return settle_outpatient(policy, **inputs).outputs()
+    return settle_outpatient(policy, OutpatientFacts(**inputs)).outputs()

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from benefits.calculations._common import ZERO, Step, fmt
-from benefits.calculations.inpatient import InpatientResult, settle_inpatient
+from benefits.calculations.inpatient import InpatientFacts, InpatientResult, settle_inpatient
 from policy.calculations import InputError
 from policy.resolver import Policy
 
@@ -113,30 +113,32 @@ def _settle_part(stay: _Stay, policy: Policy, acc: Acc, i: int, amount: Decimal)
         continued = None
     return settle_inpatient(
         policy,
-        hospital_level=facts.hospital_level,
-        policy_amount=amount,
-        person_type=person.person_type,
-        age=person.age_on(facts.start),
-        tcm=facts.tcm,
-        location=facts.location,
-        admission_number=_admission_number(stay, policy, acc, i),
-        deductibles_this_year=acc.get("inpatient_deductibles"),
-        pool_paid_this_year=cap_paid(policy, acc),
-        special_disease_class=stay.special_disease_class,
-        deductible_paid_this_stay=stay.paid_this_stay,
-        continued_stay=continued,
-        honoured_group=facts.honoured_group,
-        disabled_soldier_grade=facts.disabled_soldier_grade,
-        out_of_province=facts.out_of_province,
-        aids=facts.aids,
-        designated=not facts.non_designated,
-        emergency_rescue=facts.emergency_rescue,
-        external_service=opt(facts.external_service),
-        external_service_filed=facts.external_service_filed,
-        high_value_drug=opt(facts.high_value_drug),
-        excluded_cause=opt(facts.excluded_cause),
-        third_party_unpaid=facts.third_party_unpaid,
-        **_counted_facts(facts),
+        InpatientFacts(
+            hospital_level=facts.hospital_level,
+            policy_amount=amount,
+            person_type=person.person_type,
+            age=person.age_on(facts.start),
+            tcm=facts.tcm,
+            location=facts.location,
+            admission_number=_admission_number(stay, policy, acc, i),
+            deductibles_this_year=acc.get("inpatient_deductibles"),
+            pool_paid_this_year=cap_paid(policy, acc),
+            special_disease_class=stay.special_disease_class,
+            deductible_paid_this_stay=stay.paid_this_stay,
+            continued_stay=continued,
+            honoured_group=facts.honoured_group,
+            disabled_soldier_grade=facts.disabled_soldier_grade,
+            out_of_province=facts.out_of_province,
+            aids=facts.aids,
+            designated=not facts.non_designated,
+            emergency_rescue=facts.emergency_rescue,
+            external_service=opt(facts.external_service),
+            external_service_filed=facts.external_service_filed,
+            high_value_drug=opt(facts.high_value_drug),
+            excluded_cause=opt(facts.excluded_cause),
+            third_party_unpaid=facts.third_party_unpaid,
+            **_counted_facts(facts),
+        ),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 
-from benefits.calculations.maternity import maternity_benefit
+from benefits.calculations.maternity import MaternityFacts, maternity_benefit
 from policy.calculations import InputError
 
 from ..facts import ClaimFacts, PersonFacts
@@ -24,29 +24,31 @@ def pay_maternity(
     employer_kind = person.employer_kind
     result = maternity_benefit(
         policy,
-        event=facts.maternity_event,
-        babies=facts.babies,
-        category=person.category,
-        continuous_months=facts.continuous_months,
-        sex=person.sex,
-        policy_extra_days=facts.policy_extra_days,
-        actual_cost=amount,
-        employer_kind=employer_kind,
-        spouse_insured=facts.spouse_insured,
-        rare_complication=facts.rare_complication,
-        setting=facts.maternity_setting or None,
-        pregnancy_months=facts.pregnancy_months,
-        arrears_months=facts.arrears_months,
-        arrears_made_up=facts.arrears_made_up,
-        separated_on=facts.separated_on,
-        maternity_insured_months=facts.maternity_insured_months,
-        new_employer=facts.new_employer,
-        claim_one_off_grant=facts.claim_one_off_grant,
-        excluded_item=opt(facts.maternity_excluded_item),
-        event_on=facts.start,
-        policy_compliant=facts.policy_compliant,
-        free_service=facts.free_service,
-        appraised_amount=None if facts.appraised_amount is None else Decimal(facts.appraised_amount),
+        MaternityFacts(
+            event=facts.maternity_event,
+            babies=facts.babies,
+            category=person.category,
+            continuous_months=facts.continuous_months,
+            sex=person.sex,
+            policy_extra_days=facts.policy_extra_days,
+            actual_cost=amount,
+            employer_kind=employer_kind,
+            spouse_insured=facts.spouse_insured,
+            rare_complication=facts.rare_complication,
+            setting=facts.maternity_setting or None,
+            pregnancy_months=facts.pregnancy_months,
+            arrears_months=facts.arrears_months,
+            arrears_made_up=facts.arrears_made_up,
+            separated_on=facts.separated_on,
+            maternity_insured_months=facts.maternity_insured_months,
+            new_employer=facts.new_employer,
+            claim_one_off_grant=facts.claim_one_off_grant,
+            excluded_item=opt(facts.maternity_excluded_item),
+            event_on=facts.start,
+            policy_compliant=facts.policy_compliant,
+            free_service=facts.free_service,
+            appraised_amount=None if facts.appraised_amount is None else Decimal(facts.appraised_amount),
+        ),
     )
     book.add("生育保险", result.steps)
     parts.benefit_scope = result.scope

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from benefits.calculations.outpatient import settle_outpatient
+from benefits.calculations.outpatient import OutpatientFacts, settle_outpatient
 
 from ..facts import ClaimFacts, PersonFacts
 from .base import Acc, Book, Parts, acc_of, cap_paid, opt, policy_for, pool_part
@@ -33,11 +33,12 @@ def pay_outpatient(
         "emergency_rescue": facts.emergency_rescue,
         "origin_level": opt(facts.origin_level),
     }
-    result = settle_outpatient(policy, overall_pool_paid_this_year=cap_paid(policy, acc), **inputs)
+    result = settle_outpatient(policy, OutpatientFacts(overall_pool_paid_this_year=cap_paid(policy, acc), **inputs))
     book.add("普通门诊统筹", result.steps)
     pool_part(parts, amount, result.deductible, result.pool_pay)
     book.delta(year, "outpatient_deductible_used", result.deductible)
     book.delta(year, "outpatient_pool_paid", result.pool_pay)
     if result.ratio and layer_above_overall_cap(policy, "outpatient"):
-        uncapped = settle_outpatient(policy, **inputs).pool_pay  # the same visit without the overall cap
+        # the same visit without the overall cap
+        uncapped = settle_outpatient(policy, OutpatientFacts(**inputs)).pool_pay
         pay_layer_above(facts, policy, acc, year, result.ratio, uncapped, result.pool_pay, book, parts)
