@@ -9,7 +9,7 @@
 from django.contrib.auth.models import Group, Permission
 
 BUREAU_ADMIN, CASE_WORKER, AUDITOR, EMPLOYER_USER = "经办管理员", "经办人员", "审计人员", "单位经办员"
-OUR_APPS = ("enrollment", "contributions", "retirement", "benefits", "claims", "funds", "policy")
+OUR_APPS = ("enrollment", "contributions", "retirement", "benefits", "claims", "funds", "policy", "batch")
 PII = "enrollment.view_pii"
 
 # (app_label, model) pairs an employer user may touch, and how.
@@ -43,6 +43,7 @@ def roles_sync() -> None:
     for app in ("enrollment", "contributions", "retirement", "benefits", "claims", "funds"):
         worker_perms += _perms_for(app, ("view", "add", "change"))
     worker_perms += _perms_for("policy", ("view",)) + _perms_for("policy", ("add", "change"), "referencestatistic")
+    worker_perms += _perms_for("batch", ("view",))
     worker_perms += list(Permission.objects.filter(codename="view_pii"))
     worker.permissions.set(worker_perms)
 
