@@ -19,6 +19,8 @@ from django.utils.html import format_html
 
 from config.policy import PolicyError
 from contributions.models import MonthlyDue
+from enrollment.access import require
+from enrollment.admin_mixins import BureauAdmin
 from enrollment.models import EnrolmentSpan, InsuredPerson
 
 from . import selectors
@@ -31,7 +33,7 @@ def _person_visible(request: HttpRequest, person_id: int) -> InsuredPerson:
 
 
 @admin.register(EligibilityPeriod)
-class EligibilityPeriodAdmin(admin.ModelAdmin):
+class EligibilityPeriodAdmin(BureauAdmin):
     list_display = ("person_link", "jurisdiction", "start", "end", "status", "short_reason", "citation", "computed_at")
     list_filter = ("status", "jurisdiction")
     search_fields = ("=person__id", "person__name")
@@ -49,9 +51,7 @@ class EligibilityPeriodAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        return qs.filter(person__in=InsuredPerson.objects.visible_to(request.user))
+    person_path = "person_id"
 
     @admin.display(description="参保人员")
     def person_link(self, obj: EligibilityPeriod):
@@ -74,6 +74,9 @@ class EligibilityPeriodAdmin(admin.ModelAdmin):
             raise PermissionDenied
         person = _person_visible(request, person_id)
         today = timezone.localdate()
+        if request.method == "POST":
+            # Recomputing writes the timeline: the change permission, not just view (审计人员 only reads).
+            require(request, "benefits.change_eligibilityperiod")
         if request.method == "POST" and "recompute" in request.POST:
             as_of = _parse(request.POST.get("as_of")) or today
             counts = eligibility_refresh([person.pk], as_of)
@@ -114,11 +117,12 @@ def _parse(value: str | None) -> date | None:
 
 
 @admin.register(EligibilityState)
-class EligibilityStateAdmin(admin.ModelAdmin):
+class EligibilityStateAdmin(BureauAdmin):
     list_display = ("person_id", "digest", "error", "computed_at", "run")
     list_filter = (("error", admin.EmptyFieldListFilter),)
     search_fields = ("=person__id",)
     readonly_fields = ("person", "digest", "error", "computed_at", "run")
+    person_path = "person_id"
 
     def has_add_permission(self, request):
         return False

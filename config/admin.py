@@ -8,14 +8,15 @@ from datetime import date
 from django import forms
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
+
+from enrollment.admin_mixins import BureauAdmin
 
 from .models import BatchChunk, BatchRun, Jurisdiction, ParameterOrigin, PolicyParameter, ReferenceStatistic
 from .policy_loader import catalog_labels, missing_keys
 
 
 @admin.register(Jurisdiction)
-class JurisdictionAdmin(admin.ModelAdmin):
+class JurisdictionAdmin(BureauAdmin):
     list_display = ("name", "code", "document", "is_draft", "completeness")
     readonly_fields = ("code", "missing_values")
     fields = (
@@ -65,7 +66,7 @@ class PolicyParameterForm(forms.ModelForm):
 
 
 @admin.register(PolicyParameter)
-class PolicyParameterAdmin(SimpleHistoryAdmin):
+class PolicyParameterAdmin(BureauAdmin):
     """A new dated value is a new row; history of every change is kept."""
 
     form = PolicyParameterForm
@@ -97,7 +98,7 @@ class PolicyParameterAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ReferenceStatistic)
-class ReferenceStatisticAdmin(SimpleHistoryAdmin):
+class ReferenceStatisticAdmin(BureauAdmin):
     list_display = (
         "jurisdiction",
         "key",
@@ -128,7 +129,7 @@ class BatchChunkInline(admin.TabularInline):
 
 
 @admin.register(BatchRun)
-class BatchRunAdmin(admin.ModelAdmin):
+class BatchRunAdmin(BureauAdmin):
     """批处理运行记录: progress, counts by kind and duration; resume a run whose worker died."""
 
     list_display = (
@@ -156,7 +157,16 @@ class BatchRunAdmin(admin.ModelAdmin):
     def duration(self, obj: BatchRun) -> str:
         return f"{obj.duration_seconds:.1f}" if obj.duration_seconds is not None else "—"
 
-    @admin.action(description="继续执行未完成的分块（resume）")
+    def has_resume_permission(self, request) -> bool:
+        """Resuming re-dispatches a run's chunks (writes): bureau staff who may start runs or change runs."""
+        from enrollment.access import is_bureau
+
+        user = request.user
+        return is_bureau(user) and (
+            user.has_perm("policy.change_batchrun") or user.has_perm("contributions.change_monthlydue")
+        )
+
+    @admin.action(description="继续执行未完成的分块（resume）", permissions=["resume"])
     def resume(self, request, queryset):
         from .batch import resume_run
 

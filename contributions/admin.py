@@ -21,9 +21,10 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
-from import_export.admin import ExportMixin, ImportExportMixin
+from import_export.admin import ImportMixin
 
-from enrollment.admin_mixins import EmployerScopedAdmin, PiiMaskingAdmin
+from enrollment.access import is_bureau
+from enrollment.admin_mixins import BureauAdmin, SafeExportAdmin
 from enrollment.models import employer_id_of
 
 from . import resources, views
@@ -53,7 +54,7 @@ class CappedCountPaginator(Paginator):
         return self.object_list[: self.CAP].count()
 
 
-class ContributionsAdmin(EmployerScopedAdmin):
+class ContributionsAdmin(BureauAdmin):
     """Common settings: scoped, links to the contribution pages above the list, big-table friendly."""
 
     change_list_template = CHANGE_LIST
@@ -95,16 +96,11 @@ class ReadOnlyMixin:
         return False
 
 
-class MaskedExportMixin(ExportMixin):
-    """Export through a resource, 身份证号 masked for users without the PII permission."""
+class MaskedExportMixin(SafeExportAdmin):
+    """Export through a safe resource: scoped, cells neutralised, 身份证号 masked without the PII permission."""
 
     import_export_change_list_template = None  # CHANGE_LIST shows the export link itself
     export_formats = resources.EXPORT_FORMATS
-
-    def get_export_resource_kwargs(self, request, **kwargs):
-        from enrollment.admin_mixins import can_see_pii
-
-        return {"mask": not can_see_pii(request.user)}
 
 
 def _history_link(obj) -> str:
@@ -156,7 +152,7 @@ class ImportJobAdmin(ReadOnlyMixin, ContributionsAdmin):
 
 
 @admin.register(WageDeclaration)
-class WageDeclarationAdmin(MaskedExportMixin, ReadOnlyMixin, PiiMaskingAdmin, ContributionsAdmin):
+class WageDeclarationAdmin(MaskedExportMixin, ReadOnlyMixin, ContributionsAdmin):
     """工资申报: declared through the payroll import (one row or a hundred thousand)."""
 
     employer_path = "employer_id"
@@ -186,7 +182,7 @@ class WageDeclarationAdmin(MaskedExportMixin, ReadOnlyMixin, PiiMaskingAdmin, Co
 
 
 @admin.register(ContributionBase)
-class ContributionBaseAdmin(MaskedExportMixin, ReadOnlyMixin, PiiMaskingAdmin, ContributionsAdmin):
+class ContributionBaseAdmin(MaskedExportMixin, ReadOnlyMixin, ContributionsAdmin):
     """个人缴费基数 (written by the annual reset and by dues generation)."""
 
     employer_path = "employer_id"
@@ -277,7 +273,7 @@ class ArrearsFilter(admin.SimpleListFilter):
 
 
 @admin.register(MonthlyDue)
-class MonthlyDueAdmin(MaskedExportMixin, ReadOnlyMixin, PiiMaskingAdmin, ContributionsAdmin):
+class MonthlyDueAdmin(MaskedExportMixin, ReadOnlyMixin, ContributionsAdmin):
     """应缴 per person and month; the employer user sees the months billed to their employer."""
 
     employer_path = "employer_id"
@@ -357,10 +353,12 @@ class PaymentForm(ServiceForm):
 
 
 @admin.register(Payment)
-class PaymentAdmin(MaskedExportMixin, PiiMaskingAdmin, ContributionsAdmin):
+class PaymentAdmin(MaskedExportMixin, ContributionsAdmin):
     """实缴: imported from tax files or entered by hand; applied oldest due first."""
 
-    person_path = "person_id"
+    # An employer user sees the payments that paid their own dues (a former employee's later payments
+    # to the new employer's dues stay with the new employer).
+    employer_path = "allocations__due__employer_id"
     form = PaymentForm
     resource_classes = [resources.PaymentResource]
     list_display = (
@@ -416,13 +414,11 @@ class PaymentAdmin(MaskedExportMixin, PiiMaskingAdmin, ContributionsAdmin):
     def save_related(self, request, form, formsets, change):
         pass
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if employer_id_of(request.user) is not None or not request.user.has_perm("contributions.change_payment"):
-            actions.pop("apply_selected", None)
-        return actions
+    def has_apply_permission(self, request) -> bool:
+        """Applying payments writes allocations: bureau staff with the payment change permission."""
+        return is_bureau(request.user) and request.user.has_perm("contributions.change_payment")
 
-    @admin.action(description="冲抵所选实缴（按最早欠缴月份，后台任务）")
+    @admin.action(description="冲抵所选实缴（按最早欠缴月份，后台任务）", permissions=["apply"])
     def apply_selected(self, request, queryset):
         from .tasks import payments_apply
 
@@ -435,7 +431,7 @@ class PaymentAdmin(MaskedExportMixin, PiiMaskingAdmin, ContributionsAdmin):
 class PaymentAllocationAdmin(ReadOnlyMixin, ContributionsAdmin):
     """冲抵明细: which payment paid which month (principal and late fee)."""
 
-    person_path = "payment__person_id"
+    employer_path = "due__employer_id"
     search_id_number = "payment__person__id_number"
     list_display = ("payment", "due", "principal", "late_fee", "created_at")
     raw_id_fields = ("payment", "due")
@@ -478,7 +474,7 @@ class DeferralForm(ServiceForm):
 
 
 @admin.register(Deferral)
-class DeferralAdmin(ImportExportMixin, ContributionsAdmin):
+class DeferralAdmin(ImportMixin, MaskedExportMixin, ContributionsAdmin):
     """缓缴: a small table, with django-import-export's import (each row approved by the service) and export."""
 
     employer_path = "employer_id"
@@ -526,10 +522,10 @@ class DeferralAdmin(ImportExportMixin, ContributionsAdmin):
 
 
 @admin.register(BackPaymentBill)
-class BackPaymentBillAdmin(MaskedExportMixin, ReadOnlyMixin, PiiMaskingAdmin, ContributionsAdmin):
+class BackPaymentBillAdmin(MaskedExportMixin, ReadOnlyMixin, ContributionsAdmin):
     """补缴单 (issued by the back-payment service)."""
 
-    person_path = "person_id"
+    employer_path = "employer_id"
     list_display = (
         "history_link",
         "person_id_number",

@@ -12,9 +12,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
 
-from enrollment.models import InsuredPerson
+from enrollment.admin_mixins import BureauAdmin
 
 from . import services
 from .models import CaseStatus, RetirementClearanceCase
@@ -30,7 +29,9 @@ def _errors(exc: ValidationError) -> str:
 
 
 @admin.register(RetirementClearanceCase)
-class RetirementClearanceCaseAdmin(SimpleHistoryAdmin):
+class RetirementClearanceCaseAdmin(BureauAdmin):
+    person_path = "person_id"
+
     list_display = (
         "id",
         "person",
@@ -115,9 +116,6 @@ class RetirementClearanceCaseAdmin(SimpleHistoryAdmin):
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields + (("person", "reason", "retire_on") if obj else ())
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(person__in=InsuredPerson.objects.visible_to(request.user))
-
     @admin.display(description="问题", boolean=True)
     def problem_flag(self, obj):
         return not obj.problem
@@ -172,7 +170,7 @@ class RetirementClearanceCaseAdmin(SimpleHistoryAdmin):
             raise
         obj.pk = case.pk
 
-    @admin.action(description="审核通过（年限足够则转退休；不足则开具补缴单）")
+    @admin.action(description="审核通过（年限足够则转退休；不足则开具补缴单）", permissions=["change"])
     def approve(self, request, queryset):
         for case in queryset:
             try:
@@ -181,7 +179,7 @@ class RetirementClearanceCaseAdmin(SimpleHistoryAdmin):
             except ValidationError as exc:
                 messages.error(request, f"案件 #{case.pk}：{_errors(exc)}")
 
-    @admin.action(description="选择按在职职工继续缴费（政策允许的统筹区）")
+    @admin.action(description="选择按在职职工继续缴费（政策允许的统筹区）", permissions=["change"])
     def keep_paying(self, request, queryset):
         for case in queryset:
             try:
@@ -190,7 +188,7 @@ class RetirementClearanceCaseAdmin(SimpleHistoryAdmin):
             except ValidationError as exc:
                 messages.error(request, f"案件 #{case.pk}：{_errors(exc)}")
 
-    @admin.action(description="撤销立案（误立案，人员仍在职）")
+    @admin.action(description="撤销立案（误立案，人员仍在职）", permissions=["change"])
     def close(self, request, queryset):
         for case in queryset:
             try:
