@@ -26,9 +26,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from config.models import Jurisdiction
-from enrollment.admin_mixins import can_see_pii
+from enrollment.access import can_see_pii, scope_queryset
 from enrollment.identifiers import mask_id_number
 from enrollment.models import Employer, EnrolmentSpan, InsuredPerson, employer_id_of
+from enrollment.safe_files import neutralise_cell
 
 from . import import_tasks, imports, resources, selectors
 from .models import (
@@ -280,6 +281,7 @@ def import_job(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_member_required
 def import_job_progress(request: HttpRequest, pk: int) -> JsonResponse:
     """Polled by the job page (the errors list is not loaded)."""
+    _require(request, "contributions.view_importjob")
     job = _job_or_404(request, pk, "id", "kind", "employer", "status", "total_rows", "processed_rows", "error_rows")
     return JsonResponse(_progress(job))
 
@@ -304,12 +306,37 @@ def import_job_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_member_required
 def import_job_rejected(request: HttpRequest, pk: int) -> HttpResponse:
     """下载错误行: the rejected rows with their original columns and 错误说明."""
+    _require(request, "contributions.view_importjob")
     job = _job_or_404(request, pk)
     if not job.errors:
         messages.info(request, "该批次没有错误行。")
         return redirect("contributions:import_job", pk=job.pk)
     stem = (job.original_name or f"import-{job.pk}").rsplit(".", 1)[0]
-    return _xlsx(imports.rejected_rows_xlsx(job), f"{stem}-错误行.xlsx")
+    content = safe_workbook(imports.rejected_rows_xlsx(job), mask=not can_see_pii(request.user))
+    return _xlsx(content, f"{stem}-错误行.xlsx")
+
+
+def safe_workbook(content: bytes, *, mask: bool) -> bytes:
+    """An .xlsx made safe to hand out: every text cell neutralised (no live formula), and with ``mask`` the
+    身份证号 columns masked (roles without the PII permission). Applied to files built from uploads."""
+    import io
+
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(content))
+    for sheet in book.worksheets:
+        id_columns: set[int] = set()
+        for r, row in enumerate(sheet.iter_rows()):
+            for cell in row:
+                if r == 0 and isinstance(cell.value, str) and "身份证" in cell.value:
+                    id_columns.add(cell.column)
+                    continue
+                if mask and r > 0 and cell.column in id_columns and isinstance(cell.value, str | int):
+                    cell.value = mask_id_number(str(cell.value))
+                cell.value = neutralise_cell(cell.value)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 @staff_member_required
@@ -332,16 +359,24 @@ def person_history(request: HttpRequest, person_id: int) -> HttpResponse:
     _require(request, "contributions.view_monthlydue")
     person = get_object_or_404(InsuredPerson.objects.visible_to(request.user), pk=person_id)
     as_of = timezone.localdate()
-    own = employer_id_of(request.user)
-    dues = MonthlyDue.objects.filter(person=person).select_related("employer").order_by("-month")
-    if own is not None:  # an employer user sees the months billed to their employer
-        dues = dues.filter(employer_id=own)
-    dues = list(dues)
-    payments = list(Payment.objects.filter(person=person).order_by("-paid_on", "-id"))
+    user = request.user
+    # One scope rule: an employer user (also a former employer) sees only the rows of its own spans —
+    # its dues, bases, bills, the payments that paid its dues and those allocations; never another
+    # employer's name, wage, base or payment.
+    dues = list(
+        scope_queryset(user, MonthlyDue.objects.filter(person=person), employer_path="employer_id")
+        .select_related("employer")
+        .order_by("-month")
+    )
     allocations = list(
-        PaymentAllocation.objects.filter(payment__person=person)
+        scope_queryset(user, PaymentAllocation.objects.filter(payment__person=person), employer_path="due__employer_id")
         .select_related("due", "payment")
         .order_by("-due__month")
+    )
+    payments = list(
+        scope_queryset(
+            user, Payment.objects.filter(person=person), employer_path="allocations__due__employer_id"
+        ).order_by("-paid_on", "-id")
     )
     by_payment: dict[int, list[PaymentAllocation]] = {}
     for a in allocations:
@@ -363,15 +398,21 @@ def person_history(request: HttpRequest, person_id: int) -> HttpResponse:
         f"缴费记录：{person.name}",
         person=person,
         id_number=person.id_number if can_see_pii(request.user) else mask_id_number(person.id_number),
-        spans=EnrolmentSpan.objects.filter(person=person).select_related("employer", "jurisdiction"),
-        bases=ContributionBase.objects.filter(person=person).select_related("employer").order_by("-year_start"),
+        spans=scope_queryset(user, EnrolmentSpan.objects.filter(person=person), employer_path="employer_id")
+        .select_related("employer", "jurisdiction")
+        .order_by("start"),
+        bases=scope_queryset(user, ContributionBase.objects.filter(person=person), employer_path="employer_id")
+        .select_related("employer")
+        .order_by("-year_start"),
         dues=dues,
-        payments=payments if own is None else [],
+        payments=payments,
         arrears=arrears,
-        bills=BackPaymentBill.objects.filter(person=person).order_by("-issued_on"),
+        bills=scope_queryset(user, BackPaymentBill.objects.filter(person=person), employer_path="employer_id").order_by(
+            "-issued_on"
+        ),
         totals=totals,
         as_of=as_of,
-        show_payments=own is None,
+        show_payments=True,
     )
 
 

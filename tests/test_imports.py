@@ -489,7 +489,7 @@ def test_rejected_rows_download_has_original_columns_and_an_error_column(client,
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert rows[0] == ["身份证号", "姓名", "月工资", "年度", "错误说明", "原行号"]
-    assert [r[:4] for r in rows[1:]] == [[a2.id_number, "甲二", "-1", year], [BAD_CHECK, "某人", "5000", year]]
+    assert [r[:4] for r in rows[1:]] == [[a2.id_number, "甲二", "'-1", year], [BAD_CHECK, "某人", "5000", year]]
     assert "月工资" in rows[1][4] and "负数" in rows[1][4] and rows[1][5] == 3
     assert "身份证号" in rows[2][4] and "校验码" in rows[2][4] and rows[2][5] == 4
     # The fixed rows can be uploaded again as they are (the extra columns are ignored).
