@@ -62,7 +62,8 @@ class PolicyParameterForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["key"].choices = [(k, f"{k}  {label}") for k, label in sorted(catalog_labels().items())]
+        if "key" in self.fields:  # absent when shown read-only (a history version to a view-only role)
+            self.fields["key"].choices = [(k, f"{k}  {label}") for k, label in sorted(catalog_labels().items())]
 
 
 @admin.register(PolicyParameter)

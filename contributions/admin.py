@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import redirect
@@ -148,7 +148,10 @@ class ImportJobAdmin(ReadOnlyMixin, ContributionsAdmin):
         return format_html('<a href="{}">#{}</a>', reverse("contributions:import_job", args=[obj.pk]), obj.pk)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        return redirect("contributions:import_job", pk=object_id)
+        job = self._visible_or_404(request, object_id)  # the same scope as the list, then the job page
+        if not self.has_view_permission(request, job):
+            raise PermissionDenied
+        return redirect("contributions:import_job", pk=job.pk)
 
 
 @admin.register(WageDeclaration)
