@@ -263,3 +263,20 @@ def test_auditor_posting_actions_and_operation_views_changes_nothing(w):
     auditor.post(run_url, {"action": "resume", "_selected_action": [w.run.pk]})
     w.run.refresh_from_db()
     assert w.run.status == "pending"
+
+
+def test_scope_rule_keeps_person_rows_to_the_months_worked_there(w):
+    from benefits.claims.models import Claim
+    from enrollment.access import scope_queryset
+
+    base = {"jurisdiction": w.claim.jurisdiction, "med_type": "21", "hospital_level": "level1"}
+    base.update({"medfee_sumamt": 1, "inscp_scp_amt": 1})
+    old = Claim.objects.create(business_key="M-2023", person=w.mover, start_date=w.due_m1.month, **base)
+    new = Claim.objects.create(business_key="M-2024", person=w.mover, start_date=w.due_m2.month, **base)
+    mine = Claim.objects.filter(person=w.mover)
+
+    def scoped(user):
+        return set(scope_queryset(user, mine, person_path="person_id", months_path="start_date"))
+
+    assert scoped(w.emp1) == {old} and scoped(w.emp2) == {new} and scoped(w.auditor) == {old, new}
+    assert not scope_queryset(w.emp1, mine)  # no path: an employer user sees nothing
