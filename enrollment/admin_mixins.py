@@ -111,8 +111,12 @@ class BureauAdmin(PiiMaskingAdmin, EmployerScopedAdmin, SimpleHistoryAdmin):
     - history list and history detail open only for a record the user may see (``get_queryset``);
     - a revert (POST on the history detail) needs the change permission (HTTP 403 otherwise), and a
       view-only role gets the history detail read-only;
-    - models without history keep Django's own history page.
+    - models without history keep Django's own history page;
+    - ``history_revert = False`` where writes go through a service's state machine (a claim, a clearance
+      case): their history is read-only for everyone.
     """
+
+    history_revert: bool = True
 
     @property
     def _has_history(self) -> bool:
@@ -148,7 +152,7 @@ class BureauAdmin(PiiMaskingAdmin, EmployerScopedAdmin, SimpleHistoryAdmin):
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         obj = self._visible_or_404(request, object_id)
-        may_change = self.has_change_permission(request, obj)
+        may_change = self.history_revert and self.has_change_permission(request, obj)
         if request.method == "POST" and not may_change:
             raise PermissionDenied
         if not (may_change or self.has_view_permission(request, obj)):
@@ -158,6 +162,9 @@ class BureauAdmin(PiiMaskingAdmin, EmployerScopedAdmin, SimpleHistoryAdmin):
         if not may_change:
             request._bureau_history_readonly = True  # every field shown read-only
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def revert_disabled(self, request, obj=None):
+        return not self.history_revert or super().revert_disabled(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

@@ -280,3 +280,15 @@ def test_scope_rule_keeps_person_rows_to_the_months_worked_there(w):
 
     assert scoped(w.emp1) == {old} and scoped(w.emp2) == {new} and scoped(w.auditor) == {old, new}
     assert not scope_queryset(w.emp1, mine)  # no path: an employer user sees nothing
+
+
+def test_a_claims_history_is_never_reverted(w):
+    w.claim.status = "adjudicated"
+    w.claim.save()
+    draft = w.claim.history.order_by("history_id").first()
+    url = reverse("admin:claims_claim_simple_history", args=[w.claim.pk, draft.history_id])
+    worker = client_for(w.worker)
+    assert worker.get(url).status_code == 200
+    assert worker.post(url, {"business_key": w.claim.business_key}).status_code == 403
+    w.claim.refresh_from_db()
+    assert w.claim.status == "adjudicated"

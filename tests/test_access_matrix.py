@@ -98,6 +98,9 @@ URLS: dict[str, tuple] = {
     # Shown read-only; the page redirects to the import job page / renders the statement.
     "admin:contributions_importjob_change": (STAFF | E2, STAFF | E2),
     "admin:funds_fundaccount_change": (STAFF, STAFF),
+    # A claim / clearance case moves through its services: its history is never reverted.
+    "admin:claims_claim_simple_history": (STAFF, NOBODY),
+    "admin:retirement_retirementclearancecase_simple_history": (STAFF, NOBODY),
     "admin:retirement_case_pay": (WRITERS, WRITERS),
     "admin:benefits_eligibility_person": (STAFF, WRITERS),  # POST recomputes
     "admin:claims_claim_adjudicate": (WRITERS, WRITERS),

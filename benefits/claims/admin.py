@@ -99,6 +99,7 @@ class ReverseForm(forms.Form):
 class ClaimAdmin(BureauAdmin):
     person_path = "person"
     months_path = "start_date"  # an employer user: claims in the months the person worked there
+    history_revert = False  # a settled claim is reversed (冲正), never reverted to an earlier version
     form = ClaimForm
     inlines = [ClaimItemInline]
     change_form_template = "admin/claims/claim/change_form.html"

@@ -31,6 +31,7 @@ def _errors(exc: ValidationError) -> str:
 @admin.register(RetirementClearanceCase)
 class RetirementClearanceCaseAdmin(BureauAdmin):
     person_path = "person_id"
+    history_revert = False  # the case moves through its services (approve, pay, close), never by revert
 
     list_display = (
         "id",
