@@ -23,7 +23,8 @@ OUR_PACKAGES = {"enrollment", "contributions", "benefits", "funds", "config", "p
 
 
 @pytest.fixture
-def w(db):
+def w(db, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)  # the world's uploaded files: no file left behind
     return build_world()
 
 

@@ -24,7 +24,7 @@ from django.apps import apps
 from django.contrib.sessions.models import Session
 from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.access_world import build_world
@@ -184,8 +184,9 @@ def expectation(route: str, name: str | None) -> tuple | None:
 
 
 @pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
+def world(django_db_setup, django_db_blocker, tmp_path_factory):
+    media = override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("media")))  # no file left behind
+    with django_db_blocker.unblock(), media:
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
