@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from enrollment.access import is_bureau  # the one permission rule (see .importlinter: admin screens only)
+from enrollment.admin_mixins import BureauAdmin
+
 from .models import BatchChunk, BatchRun
 from .tasks import resume_run
 
@@ -20,7 +23,7 @@ class BatchChunkInline(admin.TabularInline):
 
 
 @admin.register(BatchRun)
-class BatchRunAdmin(admin.ModelAdmin):
+class BatchRunAdmin(BureauAdmin):
     """批处理运行记录: progress, counts by kind and duration; resume a run whose worker died."""
 
     list_display = (
@@ -48,7 +51,14 @@ class BatchRunAdmin(admin.ModelAdmin):
     def duration(self, obj: BatchRun) -> str:
         return f"{obj.duration_seconds:.1f}" if obj.duration_seconds is not None else "—"
 
-    @admin.action(description="继续执行未完成的分块（resume）")
+    def has_resume_permission(self, request) -> bool:
+        """Resuming re-dispatches a run's chunks (writes): bureau staff who may start runs or change runs."""
+        user = request.user
+        return is_bureau(user) and (
+            user.has_perm("batch.change_batchrun") or user.has_perm("contributions.change_monthlydue")
+        )
+
+    @admin.action(description="继续执行未完成的分块（resume）", permissions=["resume"])
     def resume(self, request, queryset):
         for run in queryset.exclude(status="done"):
             resume_run(run.pk)

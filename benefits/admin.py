@@ -20,8 +20,9 @@ from django.utils.html import format_html
 
 from contributions.models import MonthlyDue
 from contributions.selectors import payment_years
-from enrollment.admin_mixins import BigListMixin, PersonSearchMixin
-from enrollment.models import EnrolmentSpan, InsuredPerson, employer_id_of
+from enrollment.access import require
+from enrollment.admin_mixins import BigListMixin, BureauAdmin, PersonSearchMixin
+from enrollment.models import EnrolmentSpan, InsuredPerson
 from policy.resolver import PolicyError
 
 from . import selectors
@@ -34,7 +35,7 @@ def _person_visible(request: HttpRequest, person_id: int) -> InsuredPerson:
 
 
 @admin.register(EligibilityPeriod)
-class EligibilityPeriodAdmin(BigListMixin, PersonSearchMixin, admin.ModelAdmin):
+class EligibilityPeriodAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
     list_display = ("person_link", "jurisdiction", "start", "end", "status", "short_reason", "citation", "computed_at")
     list_filter = ("status", "jurisdiction")
     search_fields = ("=person__id", "person__name")
@@ -53,11 +54,7 @@ class EligibilityPeriodAdmin(BigListMixin, PersonSearchMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        if employer_id_of(request.user) is None:  # bureau staff: everybody, without a semi-join over the register
-            return qs
-        return qs.filter(person__in=InsuredPerson.objects.visible_to(request.user))
+    person_path = "person_id"
 
     @admin.display(description="参保人员")
     def person_link(self, obj: EligibilityPeriod):
@@ -78,6 +75,9 @@ class EligibilityPeriodAdmin(BigListMixin, PersonSearchMixin, admin.ModelAdmin):
             raise PermissionDenied
         person = _person_visible(request, person_id)
         today = timezone.localdate()
+        if request.method == "POST":
+            # Recomputing writes the timeline: the change permission, not just view (审计人员 only reads).
+            require(request, "benefits.change_eligibilityperiod")
         if request.method == "POST" and "recompute" in request.POST:
             as_of = _parse(request.POST.get("as_of")) or today
             counts = eligibility_refresh([person.pk], as_of)
@@ -118,13 +118,14 @@ def _parse(value: str | None) -> date | None:
 
 
 @admin.register(EligibilityState)
-class EligibilityStateAdmin(BigListMixin, PersonSearchMixin, admin.ModelAdmin):
+class EligibilityStateAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
     list_display = ("person_id", "digest", "error", "computed_at", "run")
     list_filter = (("error", admin.EmptyFieldListFilter),)
     search_fields = ("=person__id",)
     search_help_text = "人员编号、18位身份证号或姓名开头"
     list_select_related = ("run",)
     readonly_fields = ("person", "digest", "error", "computed_at", "run")
+    person_path = "person_id"
 
     def has_add_permission(self, request):
         return False

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from import_export.admin import ExportMixin, ImportExportMixin
+from import_export.admin import ImportMixin
 
-from enrollment.admin_mixins import BigListMixin, EmployerScopedAdmin, PiiMaskingAdmin, can_see_pii
+from enrollment.access import is_bureau
+from enrollment.admin_mixins import BigListMixin, BureauAdmin, SafeExportAdmin
 from enrollment.models import employer_id_of
 
 from . import inputs, resources, services, views
@@ -42,7 +43,7 @@ from .tasks import payments_apply
 CHANGE_LIST = "admin/contributions/change_list.html"
 
 
-class ContributionsAdmin(BigListMixin, EmployerScopedAdmin):
+class ContributionsAdmin(BigListMixin, BureauAdmin):
     """Common settings: scoped, links to the contribution pages above the list, big-table friendly."""
 
     change_list_template = CHANGE_LIST
@@ -82,15 +83,11 @@ class ReadOnlyMixin:
         return False
 
 
-class MaskedExportMixin(ExportMixin):
-    """Export through a resource, 身份证号 masked for users without the PII permission."""
+class MaskedExportMixin(SafeExportAdmin):
+    """Export through a safe resource: scoped, cells neutralised, 身份证号 masked without the PII permission."""
 
     import_export_change_list_template = None  # CHANGE_LIST shows the export link itself
     export_formats = resources.EXPORT_FORMATS
-
-    def get_export_resource_kwargs(self, request, **kwargs):
-
-        return {"mask": not can_see_pii(request.user)}
 
 
 def _history_link(obj) -> str:
@@ -138,11 +135,14 @@ class ImportJobAdmin(ReadOnlyMixin, ContributionsAdmin):
         return format_html('<a href="{}">#{}</a>', reverse("contributions:import_job", args=[obj.pk]), obj.pk)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        return redirect("contributions:import_job", pk=object_id)
+        job = self._visible_or_404(request, object_id)  # the same scope as the list, then the job page
+        if not self.has_view_permission(request, job):
+            raise PermissionDenied
+        return redirect("contributions:import_job", pk=job.pk)
 
 
 @admin.register(WageDeclaration)
-class WageDeclarationAdmin(MaskedExportMixin, ReadOnlyMixin, PiiMaskingAdmin, ContributionsAdmin):
+class WageDeclarationAdmin(MaskedExportMixin, ReadOnlyMixin, ContributionsAdmin):
     """工资申报: declared through the payroll import (one row or a hundred thousand)."""
 
     employer_path = "employer_id"
@@ -172,7 +172,7 @@ class WageDeclarationAdmin(MaskedExportMixin, ReadOnlyMixin, PiiMaskingAdmin, Co
 
 
 @admin.register(ContributionBase)
-class ContributionBaseAdmin(MaskedExportMixin, ReadOnlyMixin, PiiMaskingAdmin, ContributionsAdmin):
+class ContributionBaseAdmin(MaskedExportMixin, ReadOnlyMixin, ContributionsAdmin):
     """个人缴费基数 (written by the annual reset and by dues generation)."""
 
     employer_path = "employer_id"
@@ -262,7 +262,7 @@ class ArrearsFilter(admin.SimpleListFilter):
 
 
 @admin.register(MonthlyDue)
-class MonthlyDueAdmin(MaskedExportMixin, ReadOnlyMixin, PiiMaskingAdmin, ContributionsAdmin):
+class MonthlyDueAdmin(MaskedExportMixin, ReadOnlyMixin, ContributionsAdmin):
     """应缴 per person and month; the employer user sees the months billed to their employer."""
 
     employer_path = "employer_id"
@@ -359,10 +359,12 @@ class PaymentForm(ServiceForm):
 
 
 @admin.register(Payment)
-class PaymentAdmin(MaskedExportMixin, PiiMaskingAdmin, ContributionsAdmin):
+class PaymentAdmin(MaskedExportMixin, ContributionsAdmin):
     """实缴: imported from tax files or entered by hand; applied oldest due first."""
 
-    person_path = "person_id"
+    # An employer user sees the payments that paid their own dues (a former employee's later payments
+    # to the new employer's dues stay with the new employer).
+    employer_path = "allocations__due__employer_id"
     form = PaymentForm
     resource_classes = [resources.PaymentResource]
     list_display = (
@@ -418,13 +420,11 @@ class PaymentAdmin(MaskedExportMixin, PiiMaskingAdmin, ContributionsAdmin):
     def save_related(self, request, form, formsets, change):
         pass
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if employer_id_of(request.user) is not None or not request.user.has_perm("contributions.change_payment"):
-            actions.pop("apply_selected", None)
-        return actions
+    def has_apply_permission(self, request) -> bool:
+        """Applying payments writes allocations: bureau staff with the payment change permission."""
+        return is_bureau(request.user) and request.user.has_perm("contributions.change_payment")
 
-    @admin.action(description="冲抵所选实缴（按最早欠缴月份，后台任务）")
+    @admin.action(description="冲抵所选实缴（按最早欠缴月份，后台任务）", permissions=["apply"])
     def apply_selected(self, request, queryset):
 
         ids = list(queryset.filter(unapplied_amount__gt=0).values_list("id", flat=True))
@@ -436,7 +436,7 @@ class PaymentAdmin(MaskedExportMixin, PiiMaskingAdmin, ContributionsAdmin):
 class PaymentAllocationAdmin(ReadOnlyMixin, ContributionsAdmin):
     """冲抵明细: which payment paid which month (principal and late fee)."""
 
-    person_path = "payment__person_id"
+    employer_path = "due__employer_id"
     search_id_number = "payment__person__id_number"
     list_display = ("payment", "due", "principal", "late_fee", "created_at")
     raw_id_fields = ("payment", "due")
@@ -489,7 +489,7 @@ class DeferralForm(ServiceForm):
 
 
 @admin.register(Deferral)
-class DeferralAdmin(ImportExportMixin, ContributionsAdmin):
+class DeferralAdmin(ImportMixin, MaskedExportMixin, ContributionsAdmin):
     """缓缴: a small table, with django-import-export's import (each row approved by the service) and export."""
 
     employer_path = "employer_id"
@@ -537,10 +537,10 @@ class DeferralAdmin(ImportExportMixin, ContributionsAdmin):
 
 
 @admin.register(BackPaymentBill)
-class BackPaymentBillAdmin(MaskedExportMixin, ReadOnlyMixin, PiiMaskingAdmin, ContributionsAdmin):
+class BackPaymentBillAdmin(MaskedExportMixin, ReadOnlyMixin, ContributionsAdmin):
     """补缴单 (issued by the back-payment service)."""
 
-    person_path = "person_id"
+    employer_path = "employer_id"
     list_display = (
         "history_link",
         "person_id_number",

@@ -13,11 +13,13 @@ from collections.abc import Iterable
 
 import tablib
 from django.core.exceptions import ValidationError
-from import_export import fields, resources, widgets
+from import_export import fields, widgets
 from import_export.formats import base_formats
 
 from enrollment.identifiers import mask_id_number
 from enrollment.models import Employer, InsuredPerson
+from enrollment.resources import SafeExportResource
+from enrollment.safe_files import neutralise_cell
 
 from .models import Deferral, MonthlyDue, Payment, WageDeclaration
 from .services import deferral_approve
@@ -25,12 +27,8 @@ from .services import deferral_approve
 EXPORT_FORMATS = [base_formats.XLSX, base_formats.CSV]
 
 
-class MaskingResource(resources.ModelResource):
-    """Exports 身份证号 masked when constructed with ``mask=True`` (auditors, D: PII masking)."""
-
-    def __init__(self, mask: bool = False, **kwargs):
-        super().__init__(**kwargs)
-        self.mask = mask
+class MaskingResource(SafeExportResource):
+    """Exports 身份证号 masked for roles without the PII permission (auditors); cells neutralised."""
 
     def _id_number(self, person: InsuredPerson) -> str:
         return mask_id_number(person.id_number) if self.mask else person.id_number
@@ -156,7 +154,7 @@ class MonthlyDueResource(MaskingResource):
         return "是" if obj.deferred else ""
 
 
-class DeferralResource(resources.ModelResource):
+class DeferralResource(SafeExportResource):
     """缓缴 approvals: a small table, imported and exported as is through the admin."""
 
     employer = fields.Field(
@@ -175,10 +173,6 @@ class DeferralResource(resources.ModelResource):
         model = Deferral
         fields = ("id", "employer", "employer_name", "start", "end", "approved_on", "citation", "note")
         import_id_fields = ("id",)
-
-    def __init__(self, user=None, **kwargs):
-        super().__init__(**kwargs)
-        self.user = user
 
     def dehydrate_employer_name(self, obj: Deferral) -> str:
         return obj.employer.name
@@ -229,5 +223,7 @@ def employer_bill_xlsx(employer: Employer, rows: list[dict]) -> bytes:
     """单位月度应缴汇总 as xlsx (one row per month)."""
     dataset = tablib.Dataset(headers=[label for _, label in BILL_COLUMNS], title="月度应缴汇总"[:31])
     for row in rows:
-        dataset.append([row["month"].strftime("%Y-%m") if k == "month" else row[k] for k, _ in BILL_COLUMNS])
+        dataset.append(
+            [neutralise_cell(row["month"].strftime("%Y-%m") if k == "month" else row[k]) for k, _ in BILL_COLUMNS]
+        )
     return _xlsx(dataset)

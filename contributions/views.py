@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from enrollment.admin_mixins import can_see_pii
+from enrollment.access import can_see_pii, scope_queryset
 from enrollment.identifiers import mask_id_number
 from enrollment.models import Employer, EnrolmentSpan, InsuredPerson, employer_id_of
 from policy.models import Jurisdiction
@@ -286,6 +286,7 @@ def _errors_for(user, errors: list[dict]) -> list[dict]:
 @staff_member_required
 def import_job_progress(request: HttpRequest, pk: int) -> JsonResponse:
     """Polled by the job page (the errors list is not loaded)."""
+    _require(request, "contributions.view_importjob")
     job = _job_or_404(request, pk, "id", "kind", "employer", "status", "total_rows", "processed_rows", "error_rows")
     return JsonResponse(_progress(job))
 
@@ -310,6 +311,7 @@ def import_job_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_member_required
 def import_job_rejected(request: HttpRequest, pk: int) -> HttpResponse:
     """下载错误行: the rejected rows with their original columns and 错误说明."""
+    _require(request, "contributions.view_importjob")
     job = _job_or_404(request, pk)
     if not job.errors:
         messages.info(request, "该批次没有错误行。")
@@ -339,16 +341,24 @@ def person_history(request: HttpRequest, person_id: int) -> HttpResponse:
     _require(request, "contributions.view_monthlydue")
     person = get_object_or_404(InsuredPerson.objects.visible_to(request.user), pk=person_id)
     as_of = timezone.localdate()
-    own = employer_id_of(request.user)
-    dues = MonthlyDue.objects.filter(person=person).select_related("employer").order_by("-month")
-    if own is not None:  # an employer user sees the months billed to their employer
-        dues = dues.filter(employer_id=own)
-    dues = list(dues)
-    payments = list(Payment.objects.filter(person=person).order_by("-paid_on", "-id"))
+    user = request.user
+    # One scope rule: an employer user (also a former employer) sees only the rows of its own spans —
+    # its dues, bases, bills, the payments that paid its dues and those allocations; never another
+    # employer's name, wage, base or payment.
+    dues = list(
+        scope_queryset(user, MonthlyDue.objects.filter(person=person), employer_path="employer_id")
+        .select_related("employer")
+        .order_by("-month")
+    )
     allocations = list(
-        PaymentAllocation.objects.filter(payment__person=person)
+        scope_queryset(user, PaymentAllocation.objects.filter(payment__person=person), employer_path="due__employer_id")
         .select_related("due", "payment")
         .order_by("-due__month")
+    )
+    payments = list(
+        scope_queryset(
+            user, Payment.objects.filter(person=person), employer_path="allocations__due__employer_id"
+        ).order_by("-paid_on", "-id")
     )
     by_payment: dict[int, list[PaymentAllocation]] = {}
     for a in allocations:
@@ -370,15 +380,21 @@ def person_history(request: HttpRequest, person_id: int) -> HttpResponse:
         f"缴费记录：{person.name}",
         person=person,
         id_number=person.id_number if can_see_pii(request.user) else mask_id_number(person.id_number),
-        spans=EnrolmentSpan.objects.filter(person=person).select_related("employer", "jurisdiction"),
-        bases=ContributionBase.objects.filter(person=person).select_related("employer").order_by("-year_start"),
+        spans=scope_queryset(user, EnrolmentSpan.objects.filter(person=person), employer_path="employer_id")
+        .select_related("employer", "jurisdiction")
+        .order_by("start"),
+        bases=scope_queryset(user, ContributionBase.objects.filter(person=person), employer_path="employer_id")
+        .select_related("employer")
+        .order_by("-year_start"),
         dues=dues,
-        payments=payments if own is None else [],
+        payments=payments,
         arrears=arrears,
-        bills=BackPaymentBill.objects.filter(person=person).order_by("-issued_on"),
+        bills=scope_queryset(user, BackPaymentBill.objects.filter(person=person), employer_path="employer_id").order_by(
+            "-issued_on"
+        ),
         totals=totals,
         as_of=as_of,
-        show_payments=own is None,
+        show_payments=True,
     )
 
 

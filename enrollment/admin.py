@@ -6,20 +6,20 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.html import format_html_join
-from import_export.admin import ExportMixin
-from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
-from .admin_mixins import BigListMixin, EmployerScopedAdmin, PiiMaskingAdmin
-from .models import Category, Employer, EmployerUser, EnrolmentSpan, InsuredPerson, LifeEvent
+from .access import scope_queryset
+from .admin_mixins import BigListMixin, BureauAdmin, SafeExportAdmin
+from .models import Category, Employer, EmployerUser, EnrolmentSpan, InsuredPerson, LifeEvent, employer_id_of
 from .resources import EmployerResource, PersonResource
 
 
 @admin.register(Employer)
-class EmployerAdmin(BigListMixin, ExportMixin, EmployerScopedAdmin, SimpleHistoryAdmin):
+class EmployerAdmin(BigListMixin, SafeExportAdmin, BureauAdmin):
     resource_classes = [EmployerResource]
     employer_path = "pk"
     list_display = (
@@ -123,6 +123,10 @@ class SpanInline(admin.TabularInline):
     readonly_fields = fields
     show_change_link = True
 
+    def get_queryset(self, request):
+        # A former employer sees its own spans only, never the new employer's name.
+        return scope_queryset(request.user, super().get_queryset(request), employer_path="employer_id")
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -143,17 +147,16 @@ class EventInline(admin.TabularInline):
     )
     readonly_fields = fields
 
+    def get_queryset(self, request):
+        return scope_queryset(request.user, super().get_queryset(request), employer_path="employer_id")
+
     def has_add_permission(self, request, obj=None):
         return False
 
 
 @admin.register(InsuredPerson)
-class InsuredPersonAdmin(BigListMixin, ExportMixin, PiiMaskingAdmin, EmployerScopedAdmin, SimpleHistoryAdmin):
+class InsuredPersonAdmin(BigListMixin, SafeExportAdmin, BureauAdmin):
     resource_classes = [PersonResource]
-
-    def get_export_resource_kwargs(self, request, **kwargs):
-        return {**super().get_export_resource_kwargs(request, **kwargs), "user": request.user}
-
     form = PersonForm
     person_path = "pk"
     list_display = ("name", "id_number", "sex", "birth_date", "phone", "female_role")
@@ -186,6 +189,15 @@ class InsuredPersonAdmin(BigListMixin, ExportMixin, PiiMaskingAdmin, EmployerSco
             ),
         )
 
+    def has_change_permission(self, request, obj=None):
+        """An employer user changes only their current employees (a former employer may only read)."""
+        allowed = super().has_change_permission(request, obj)
+        own = employer_id_of(request.user)
+        if not allowed or obj is None or own is None:
+            return allowed
+        current = Q(end__isnull=True) | Q(end__gt=timezone.localdate())
+        return obj.spans.filter(current, employer_id=own).exists()
+
     def get_search_results(self, request, queryset, search_term):
         # The register is millions of rows: exact 身份证号, or a name prefix (uses the index).
         term = search_term.strip()
@@ -211,7 +223,7 @@ class SpanForm(forms.ModelForm):
 
 
 @admin.register(EnrolmentSpan)
-class EnrolmentSpanAdmin(BigListMixin, PiiMaskingAdmin, EmployerScopedAdmin, SimpleHistoryAdmin):
+class EnrolmentSpanAdmin(BigListMixin, BureauAdmin):
     form = SpanForm
     employer_path = "employer_id"
     list_display = (
@@ -286,7 +298,7 @@ class LifeEventForm(forms.ModelForm):
 
 
 @admin.register(LifeEvent)
-class LifeEventAdmin(BigListMixin, EmployerScopedAdmin):
+class LifeEventAdmin(BigListMixin, BureauAdmin):
     """人员变动: added once, never changed; the service applies its effect on the spans."""
 
     form = LifeEventForm
@@ -317,6 +329,6 @@ class LifeEventAdmin(BigListMixin, EmployerScopedAdmin):
 
 
 @admin.register(EmployerUser)
-class EmployerUserAdmin(admin.ModelAdmin):
+class EmployerUserAdmin(BureauAdmin):
     list_display = ("user", "employer")
     raw_id_fields = ("employer",)

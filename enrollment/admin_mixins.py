@@ -1,22 +1,34 @@
-"""Admin building blocks shared by every app: employer scoping, PII masking, lists of millions of rows."""
+"""Admin building blocks shared by every app: employer scoping, PII masking, history, safe exports, and
+lists of millions of rows.
+
+Every ModelAdmin of the project inherits :class:`BureauAdmin` (scope + masking + scoped history), so
+every way into a record — list, form, history list, history detail and revert, export, actions — goes
+through the one scope rule (:func:`enrollment.access.scope_queryset`) and Django's permissions.
+"""
 
 from __future__ import annotations
 
 import json
 
+from django import http
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import OperationalError, connections, transaction
 from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
+from import_export.admin import ExportMixin
+from import_export.formats import base_formats
+from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
 
+from .access import can_see_pii, scope_queryset
 from .identifiers import mask_id_number, mask_phone
-from .models import EnrolmentSpan, employer_id_of
-from .roles import PII
 
-
-def can_see_pii(user) -> bool:
-    return user.has_perm(PII)
+__all__ = ["BureauAdmin", "EmployerScopedAdmin", "PiiMaskingAdmin", "SafeExportAdmin", "can_see_pii"]
 
 
 class CappedCountPaginator(Paginator):
@@ -80,23 +92,25 @@ class EmployerScopedAdmin(admin.ModelAdmin):
 
     ``employer_path`` is the lookup from the model to the employer id (e.g.
     ``"employer_id"``); ``person_path`` the lookup to the person for person-owned
-    rows, visible when the person has a span at the employer.
+    rows, visible when the person has a span at the employer; ``months_path`` the row's date, visible
+    only in the months of that span. No path: an employer user sees nothing.
     """
 
     employer_path: str | None = None
     person_path: str | None = None
+    months_path: str | None = None
+
+    def scope(self, request, qs):
+        return scope_queryset(
+            request.user,
+            qs,
+            employer_path=self.employer_path,
+            person_path=self.person_path,
+            months_path=self.months_path,
+        )
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        employer_id = employer_id_of(request.user)
-        if employer_id is None:
-            return qs
-        if self.employer_path:
-            return qs.filter(**{self.employer_path: employer_id})
-        if self.person_path:
-            persons = EnrolmentSpan.objects.filter(employer_id=employer_id).values("person_id")
-            return qs.filter(**{f"{self.person_path}__in": persons})
-        return qs.none()
+        return self.scope(request, super().get_queryset(request))
 
 
 class PersonSearchMixin:
@@ -104,18 +118,19 @@ class PersonSearchMixin:
 
     A number (shorter than 18 digits) is the person's id (the person page links to lists so), 18 characters
     a 身份证号 (exact), anything else a 姓名 prefix (``person_name_prefix``) or, when ``search_exact`` names
-    fields, an exact value of one of them (e.g. a 业务流水号). ``person_path`` is the lookup to the person.
+    fields, an exact value of one of them (e.g. a 业务流水号). ``search_person_path`` is the lookup to the
+    person (a relation, not the scope rule's ``person_path``).
     Substring search (``LIKE '%…%'``) would read every row of a table of millions.
     """
 
-    person_path = "person"
+    search_person_path = "person"
     search_exact: tuple[str, ...] = ()
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
         if not term:
             return queryset, False
-        p = self.person_path
+        p = self.search_person_path
         if term.isdigit() and len(term) < 18:
             return queryset.filter(**{f"{p}__pk": int(term)}), False
         if len(term) == 18:
@@ -165,3 +180,117 @@ class PiiMaskingAdmin(admin.ModelAdmin):
         if not can_see_pii(request.user):
             fields += [m for m in _MASKED.values() if m not in fields]
         return fields
+
+
+#: Fields holding PII, masked wherever a value is shown to a user without the PII permission.
+PII_MASKS = {"id_number": mask_id_number, "phone": mask_phone}
+
+
+class _MaskedHistoryHelper(HistoricalRecordContextHelper):
+    """History list deltas with 身份证号/phone masked (users without the PII permission)."""
+
+    def prepare_delta_change_value(self, change, value):
+        mask = PII_MASKS.get(change.field)
+        if mask is not None:
+            return mask(str(value or ""))
+        return super().prepare_delta_change_value(change, value)
+
+
+class BureauAdmin(PiiMaskingAdmin, EmployerScopedAdmin, SimpleHistoryAdmin):
+    """The base of every ModelAdmin: employer scope, PII masking, and history through the same rules.
+
+    - history list and history detail open only for a record the user may see (``get_queryset``);
+    - a revert (POST on the history detail) needs the change permission (HTTP 403 otherwise), and a
+      view-only role gets the history detail read-only;
+    - models without history keep Django's own history page;
+    - ``history_revert = False`` where writes go through a service's state machine (a claim, a clearance
+      case): their history is read-only for everyone.
+    """
+
+    history_revert: bool = True
+
+    @property
+    def _has_history(self) -> bool:
+        return hasattr(self.model._meta, "simple_history_manager_attribute")
+
+    @property
+    def object_history_template(self):
+        return SimpleHistoryAdmin.object_history_template if self._has_history else None
+
+    def get_urls(self):
+        if not self._has_history:
+            return admin.ModelAdmin.get_urls(self)
+        return super().get_urls()
+
+    def _visible_or_404(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise http.Http404
+        return obj
+
+    def history_view(self, request, object_id, extra_context=None):
+        if not self._has_history:
+            return admin.ModelAdmin.history_view(self, request, object_id, extra_context)
+        obj = self._visible_or_404(request, object_id)
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        return super().history_view(request, object_id, extra_context)
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        if can_see_pii(request.user):
+            return super().get_historical_record_context_helper(request, historical_record)
+        return _MaskedHistoryHelper(self.model, historical_record)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        obj = self._visible_or_404(request, object_id)
+        may_change = self.history_revert and self.has_change_permission(request, obj)
+        if request.method == "POST" and not may_change:
+            raise PermissionDenied
+        if not (may_change or self.has_view_permission(request, obj)):
+            raise PermissionDenied
+        history = getattr(self.model, self.model._meta.simple_history_manager_attribute)
+        get_object_or_404(history.filter(**{self.model._meta.pk.attname: obj.pk}), history_id=version_id)
+        if not may_change:
+            request._bureau_history_readonly = True  # every field shown read-only
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def revert_disabled(self, request, obj=None):
+        return not self.history_revert or super().revert_disabled(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if getattr(request, "_bureau_history_readonly", False) and not getattr(request, "_bureau_computing", False):
+            request._bureau_computing = True
+            try:
+                shown = flatten_fieldsets(self.get_fieldsets(request, obj))
+            finally:
+                request._bureau_computing = False
+            fields += [f for f in shown if f not in fields]
+        return fields
+
+
+class SafeExportAdmin(ExportMixin):
+    """Exports (.xlsx, .csv) through :class:`enrollment.resources.SafeExportResource`: scoped by
+    ``get_queryset``, cells neutralised, PII masked for roles without the permission; an unknown filter
+    in the URL gives HTTP 400, never 500."""
+
+    export_formats = [base_formats.XLSX, base_formats.CSV]
+
+    def get_export_resource_classes(self, request):
+        from .resources import SafeExportResource, safe_resource_for
+
+        classes = super().get_export_resource_classes(request)
+        return [c if issubclass(c, SafeExportResource) else safe_resource_for(self.model, c) for c in classes]
+
+    def get_export_resource_kwargs(self, request, **kwargs):
+        return {**super().get_export_resource_kwargs(request, **kwargs), "user": request.user}
+
+    def has_export_permission(self, request):
+        return self.has_view_or_change_permission(request)
+
+    def export_action(self, request):
+        try:
+            return super().export_action(request)
+        except IncorrectLookupParameters:
+            message = "导出条件无效：请从列表页面重新筛选后导出。"
+            return http.HttpResponseBadRequest(message.encode(), content_type="text/plain; charset=utf-8")

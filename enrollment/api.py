@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from rest_framework import serializers, viewsets
+from django.db.models import Prefetch
+from rest_framework import permissions, serializers, viewsets
 
+from .access import scope_queryset
 from .identifiers import mask_id_number, mask_phone
 from .models import Employer, EnrolmentSpan, InsuredPerson
 from .roles import PII
+
+
+class ModelViewPermission(permissions.BasePermission):
+    """The model's view permission (the same rule as the admin); the rows then come from the scope rule."""
+
+    def has_permission(self, request, view) -> bool:
+        opts = view.get_queryset().model._meta
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm(f"{opts.app_label}.view_{opts.model_name}"))
 
 
 class EmployerSerializer(serializers.ModelSerializer):
@@ -77,6 +88,7 @@ class PersonSerializer(serializers.ModelSerializer):
 
 
 class EmployerViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = (ModelViewPermission,)
     serializer_class = EmployerSerializer
     filterset_fields = ("jurisdiction__code", "status", "kind")
 
@@ -85,10 +97,15 @@ class EmployerViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class PersonViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = (ModelViewPermission,)
     serializer_class = PersonSerializer
     filterset_fields = ("id_number", "sex")
 
     def get_queryset(self):
+        # A (former) employer sees only the spans at its own employer, never the new employer's.
+        spans = scope_queryset(self.request.user, EnrolmentSpan.objects.all(), employer_path="employer_id")
         return (
-            InsuredPerson.objects.visible_to(self.request.user).prefetch_related("spans__jurisdiction").order_by("id")
+            InsuredPerson.objects.visible_to(self.request.user)
+            .prefetch_related(Prefetch("spans", queryset=spans.select_related("jurisdiction").order_by("start")))
+            .order_by("id")
         )

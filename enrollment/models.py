@@ -58,8 +58,9 @@ class PaymentFrequency(models.TextChoices):
 class EmployerQuerySet(models.QuerySet):
     def visible_to(self, user) -> EmployerQuerySet:
         """One rule for every screen, API and import: an employer user sees only their employer."""
-        employer_id = employer_id_of(user)
-        return self if employer_id is None else self.filter(pk=employer_id)
+        from .access import scope_queryset
+
+        return scope_queryset(user, self, employer_path="pk")
 
 
 class Employer(models.Model):
@@ -122,11 +123,10 @@ class FemaleRole(models.TextChoices):
 
 class PersonQuerySet(models.QuerySet):
     def visible_to(self, user) -> PersonQuerySet:
-        """Employer users see only persons with an enrolment span at their employer."""
-        employer_id = employer_id_of(user)
-        if employer_id is None:
-            return self
-        return self.filter(pk__in=EnrolmentSpan.objects.filter(employer_id=employer_id).values("person_id"))
+        """Employer users see only persons with an enrolment span at their employer (the one scope rule)."""
+        from .access import scope_queryset
+
+        return scope_queryset(user, self, person_path="pk")
 
 
 class InsuredPerson(models.Model):

@@ -13,16 +13,18 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from enrollment.admin_mixins import BigListMixin
+from enrollment.access import require
+from enrollment.admin_mixins import BigListMixin, BureauAdmin
 from enrollment.identifiers import mask_id_number
 from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyError
@@ -40,7 +42,7 @@ from .models import (
 from .reconcile import reconcile
 
 
-class ReadOnlyAdmin(BigListMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(BigListMixin, BureauAdmin):
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -151,7 +153,9 @@ class FundAccountAdmin(ReadOnlyAdmin):
         return "—" if raw is None else f"{raw * obj.side:,.2f}"
 
     def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
-        account = get_object_or_404(FundAccount.objects.select_related("jurisdiction", "person"), pk=object_id)
+        account = self.get_object(request, unquote(object_id))
+        if account is None:
+            raise Http404
         if not self.has_view_permission(request, account):
             raise PermissionDenied
         try:
@@ -256,6 +260,8 @@ class FundAccountAdmin(ReadOnlyAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         if request.method == "POST":
+            # Running the reconciliation writes a record: the add permission (审计人员 only reads results).
+            require(request, "funds.add_reconciliation")
             result = reconcile()
             level = messages.SUCCESS if result.ok else messages.ERROR
             self.message_user(
@@ -484,7 +490,7 @@ class SuspensionForm(forms.ModelForm):
 
 
 @admin.register(CreditSuspension)
-class CreditSuspensionAdmin(admin.ModelAdmin):
+class CreditSuspensionAdmin(BureauAdmin):
     """暂停个人账户划入 (sanmenxia 第十九条): opened by staff, released when the arrears are paid."""
 
     form = SuspensionForm
@@ -517,7 +523,11 @@ class CreditSuspensionAdmin(admin.ModelAdmin):
 
         return Checked
 
-    @admin.action(description="补足欠费：恢复划入并转入个人账户（今日）")
+    def has_release_permission(self, request) -> bool:
+        """Releasing posts ledger entries: the add permission on entries (经办人员, 经办管理员)."""
+        return request.user.has_perm("funds.add_journalentry")
+
+    @admin.action(description="补足欠费：恢复划入并转入个人账户（今日）", permissions=["release"])
     def release(self, request, queryset):
         total = 0
         for s in queryset:
@@ -526,7 +536,7 @@ class CreditSuspensionAdmin(admin.ModelAdmin):
 
 
 @admin.register(ShortfallSettlement)
-class ShortfallSettlementAdmin(admin.ModelAdmin):
+class ShortfallSettlementAdmin(BureauAdmin):
     """个人账户缴费差额补足 (sanmenxia 第十七条): entered once by staff; a correction is a new record after review."""
 
     list_display = ("person", "jurisdiction", "paid_on", "source", "recorded_at", "recorded_by")

@@ -12,7 +12,8 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.fields import JSONString
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
+
+from enrollment.admin_mixins import BureauAdmin
 
 from .catalog import catalog, catalog_labels, jsonable, scale_mismatch, validate_value
 from .loader import missing_keys
@@ -20,7 +21,7 @@ from .models import Jurisdiction, ParameterOrigin, PolicyParameter, ReferenceSta
 
 
 @admin.register(Jurisdiction)
-class JurisdictionAdmin(admin.ModelAdmin):
+class JurisdictionAdmin(BureauAdmin):
     list_display = ("name", "code", "document", "is_draft", "completeness")
     readonly_fields = ("code", "missing_values")
     fields = (
@@ -87,6 +88,8 @@ class PolicyParameterForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "key" not in self.fields:  # absent when shown read-only (a history version to a view-only role)
+            return
         keys = catalog()
         self.fields["key"].choices = [
             (k, f"{k}  {spec.label}  [{spec.type_label}{'，' + spec.unit if spec.unit else ''}]")
@@ -125,7 +128,7 @@ def _value_in_force(jurisdiction: Jurisdiction, key: str, on: date, *, exclude: 
 
 
 @admin.register(PolicyParameter)
-class PolicyParameterAdmin(SimpleHistoryAdmin):
+class PolicyParameterAdmin(BureauAdmin):
     """A new dated value is a new row; history of every change is kept."""
 
     form = PolicyParameterForm
@@ -141,6 +144,14 @@ class PolicyParameterAdmin(SimpleHistoryAdmin):
     )
     list_filter = ("jurisdiction", "origin")
     search_fields = ("key", "citation", "note")
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        # the scale confirmation belongs to a form that saves; a read-only view (history) has nothing to confirm
+        if obj is not None and not self.has_change_permission(request, obj):
+            return [f for f in fields if f != "confirm_scale"]
+        return fields
+
     list_select_related = ("jurisdiction",)
 
     @admin.display(description="说明")
@@ -157,7 +168,7 @@ class PolicyParameterAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ReferenceStatistic)
-class ReferenceStatisticAdmin(SimpleHistoryAdmin):
+class ReferenceStatisticAdmin(BureauAdmin):
     list_display = (
         "jurisdiction",
         "key",

@@ -291,7 +291,8 @@ def test_policy_show_hunan_level3_inpatient_deductible():
     assert '"level3": 1100' in out and "单位：元" in out
     assert "出处：hunan 第三十六条" in out
     assert f"policy/policies/hunan/inpatient.yaml 第 {line} 行" in out
-    assert "benefits/calculations/inpatient.py" in out.split("used by")[1] and "settle_inpatient" in out
+    used_by = out.split("used by")[1]
+    assert "benefits/calculations/inpatient_steps.py" in used_by and "deductible_key" in used_by
 
 
 def test_policy_show_names_a_staff_entry_with_who_and_when_and_the_periods(client, admin_user):

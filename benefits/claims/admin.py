@@ -19,9 +19,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
 
-from enrollment.admin_mixins import BigListMixin, EmployerScopedAdmin, PersonSearchMixin, PiiMaskingAdmin
+from enrollment.admin_mixins import BigListMixin, BureauAdmin, PersonSearchMixin
 
 from .adjudication import OTH_PAY_PAYER
 from .imports import check_upload
@@ -101,8 +100,10 @@ class ReverseForm(forms.Form):
 
 
 @admin.register(Claim)
-class ClaimAdmin(BigListMixin, PersonSearchMixin, EmployerScopedAdmin, PiiMaskingAdmin, SimpleHistoryAdmin):
+class ClaimAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
     person_path = "person"
+    months_path = "start_date"  # an employer user: claims in the months the person worked there
+    history_revert = False  # a settled claim is reversed (冲正), never reverted to an earlier version
     form = ClaimForm
     inlines = [ClaimItemInline]
     change_form_template = "admin/claims/claim/change_form.html"
@@ -273,7 +274,9 @@ class ClaimAdmin(BigListMixin, PersonSearchMixin, EmployerScopedAdmin, PiiMaskin
         super().save_model(request, obj, form, change)
 
     def has_delete_permission(self, request, obj=None):
-        return obj is None or (obj.status == ClaimStatus.DRAFT and super().has_delete_permission(request, obj))
+        # The model permission always (审计人员 never deletes); a settled claim is reversed, never deleted.
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or obj.status == ClaimStatus.DRAFT)
 
     # --- 审核结算 / 冲正 ---------------------------------------------------------------------------
 
@@ -292,9 +295,13 @@ class ClaimAdmin(BigListMixin, PersonSearchMixin, EmployerScopedAdmin, PiiMaskin
         ]
 
     def _claim_or_403(self, request, pk: int) -> Claim:
-        if not self.has_change_permission(request):
+        if not self.has_adjudicate_permission(request):
             raise PermissionDenied
         return get_object_or_404(self.get_queryset(request), pk=pk)
+
+    def has_adjudicate_permission(self, request) -> bool:
+        """审核结算, 冲正 and 确认支付 write the claim and the ledger: the claim change permission (经办人员)."""
+        return request.user.has_perm("claims.change_claim")
 
     def adjudicate_view(self, request, pk: int):
         claim = self._claim_or_403(request, pk)
@@ -344,7 +351,7 @@ class ClaimAdmin(BigListMixin, PersonSearchMixin, EmployerScopedAdmin, PiiMaskin
                 extra_context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
         return super().change_view(request, object_id, form_url, extra_context)
 
-    @admin.action(description="审核结算所选申请")
+    @admin.action(description="审核结算所选申请", permissions=["adjudicate"])
     def action_adjudicate(self, request, queryset):
         done = failed = 0
         for claim in queryset.filter(status=ClaimStatus.DRAFT).order_by("person_id", "start_date", "id"):
@@ -356,7 +363,7 @@ class ClaimAdmin(BigListMixin, PersonSearchMixin, EmployerScopedAdmin, PiiMaskin
                 messages.error(request, f"{claim.business_key}：{exc}")
         messages.info(request, f"已审核 {done} 笔，无法结算 {failed} 笔")
 
-    @admin.action(description="确认已支付")
+    @admin.action(description="确认已支付", permissions=["adjudicate"])
     def action_mark_paid(self, request, queryset):
         n = 0
         for claim in queryset.filter(status=ClaimStatus.ADJUDICATED):
@@ -384,7 +391,7 @@ def _accumulator_rows(claim: Claim) -> list[dict]:
 
 
 @admin.register(BenefitAccumulator)
-class BenefitAccumulatorAdmin(BigListMixin, PersonSearchMixin, EmployerScopedAdmin):
+class BenefitAccumulatorAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
     person_path = "person"
     list_display = (
         "person",
@@ -444,7 +451,7 @@ class SettlementFileForm(forms.ModelForm):
 
 
 @admin.register(SettlementFile)
-class SettlementFileAdmin(admin.ModelAdmin):
+class SettlementFileAdmin(BureauAdmin):
     form = SettlementFileForm
     list_display = ("__str__", "jurisdiction", "as_of", "status", "total_rows", "error_rows", "progress", "created_at")
     list_filter = ("status", "jurisdiction")

