@@ -10,7 +10,16 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import BatchChunk, BatchRun, Jurisdiction, ParameterOrigin, PolicyParameter, ReferenceStatistic
+from .models import (
+    BatchChunk,
+    BatchRun,
+    BatchSkip,
+    Jurisdiction,
+    ParameterOrigin,
+    PolicyParameter,
+    ReferenceStatistic,
+    RunStatus,
+)
 from .policy_loader import catalog_labels, missing_keys
 
 
@@ -127,6 +136,20 @@ class BatchChunkInline(admin.TabularInline):
         return False
 
 
+class BatchSkipInline(admin.TabularInline):
+    """跳过记录: persons (or the finishing step) the run could not compute, with the reason."""
+
+    model = BatchSkip
+    extra = 0
+    can_delete = False
+    fields = ("step", "person_id", "employer_id", "chunk", "reason", "created_at")
+    readonly_fields = fields
+    verbose_name_plural = "跳过的人员（修正数据后“继续执行”只重算这些人员）"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(BatchRun)
 class BatchRunAdmin(admin.ModelAdmin):
     """批处理运行记录: progress, counts by kind and duration; resume a run whose worker died."""
@@ -145,7 +168,7 @@ class BatchRunAdmin(admin.ModelAdmin):
     )
     list_filter = ("job", "status", "preview", "jurisdiction")
     readonly_fields = [f.name for f in BatchRun._meta.fields]
-    inlines = (BatchChunkInline,)
+    inlines = (BatchSkipInline, BatchChunkInline)
     actions = ("resume",)
 
     @admin.display(description="进度")
@@ -156,13 +179,13 @@ class BatchRunAdmin(admin.ModelAdmin):
     def duration(self, obj: BatchRun) -> str:
         return f"{obj.duration_seconds:.1f}" if obj.duration_seconds is not None else "—"
 
-    @admin.action(description="继续执行未完成的分块（resume）")
+    @admin.action(description="继续执行未完成的分块、重算跳过的人员（resume）")
     def resume(self, request, queryset):
         from .batch import resume_run
 
-        for run in queryset.exclude(status="done"):
+        for run in queryset.exclude(status=RunStatus.DONE):
             resume_run(run.pk)
-        self.message_user(request, "已重新派发未完成的分块。")
+        self.message_user(request, "已重新派发未完成的分块，并重算了跳过的人员。")
 
     def has_add_permission(self, request):
         return False

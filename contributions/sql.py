@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection
@@ -26,6 +27,7 @@ from django.db.models import Model
 
 from config.models import Jurisdiction
 from config.policy import Policy
+from enrollment.bounds import MAX_MONTHLY_WAGE
 from enrollment.models import Employer, EnrolmentSpan, InsuredPerson
 
 from .models import (
@@ -42,6 +44,9 @@ from .rules import BASE_SCALE, CENTS, RATE_SCALE, BaseConstants, MonthConstants
 
 # 1e-4 yuan × 1e-6 = 1e-10 yuan; one fen is 1e8 of those.
 BASE_RATE_TO_CENTS = BASE_SCALE * RATE_SCALE // CENTS
+#: A monthly wage above the product bound (enrollment.bounds) cannot be computed: the person is skipped.
+MAX_WAGE_U = int(MAX_MONTHLY_WAGE * BASE_SCALE)
+WAGE_OUT_OF_BOUNDS = "wage_out_of_bounds"
 PAYING_CATEGORIES = ("employee", "flexible", "unemployed")
 
 
@@ -219,6 +224,7 @@ def bases_upsert(
     run_id: int | None,
     now: datetime,
     only_stale: bool = False,
+    refused: list[tuple[int, str]] | None = None,
 ) -> Counter:
     """Compute the year's base of every paying person of the chunk whose latest span overlaps ``window``.
 
@@ -228,7 +234,9 @@ def bases_upsert(
     previous year's base + 10% when the employer did not declare for the year; then
     clamped to floor (the difficult-enterprise floor when certified) and ceiling.
     flexible / unemployed — a fixed base. ``only_stale``: only persons whose stored base
-    does not match their span (joined or moved during the year).
+    does not match their span (joined or moved during the year). A wage above the product
+    bound (a poisoned row) is not computed: counted as ``wage_out_of_bounds`` and, when
+    ``refused`` is given, appended there as ``(person_id, reason)`` (the run lists it).
 
     Counts: recomputed, unchanged, raised_by_penalty, clamped_floor, clamped_ceiling,
     missing_wage, missing:<parameter>.
@@ -303,7 +311,8 @@ def bases_upsert(
     unemployed_err = text_lit(c.missing.get("unemployed"))
     err = f"""CASE
         WHEN r.category = 'employee' THEN COALESCE({employee_err}, r.floor_err,
-             CASE WHEN r.wage_u IS NULL THEN 'missing_wage' END)
+             CASE WHEN r.wage_u IS NULL THEN 'missing_wage'
+                  WHEN r.wage_u > {MAX_WAGE_U} THEN '{WAGE_OUT_OF_BOUNDS}' END)
         WHEN r.category = 'flexible' THEN {flexible_err}
         ELSE {unemployed_err} END"""
     has_ceiling = c.ceiling is not None
@@ -334,6 +343,13 @@ def bases_upsert(
     counts: Counter = Counter()
     for key, n in fetchall(f"SELECT err, COUNT(*) FROM {STAGE} WHERE err IS NOT NULL GROUP BY err"):
         counts[key] += n
+    if refused is not None and counts.get(WAGE_OUT_OF_BOUNDS):
+        for person_id, wage_u in fetchall(
+            f"SELECT person_id, wage_u FROM {STAGE} WHERE err = %s ORDER BY person_id", [WAGE_OUT_OF_BOUNDS]
+        ):
+            wage = Decimal(wage_u) / BASE_SCALE
+            reason = f"{WAGE_OUT_OF_BOUNDS}: 月工资 {wage:,.2f} 超出合理范围（不超过 {MAX_MONTHLY_WAGE:,}），未核定基数"
+            refused.append((person_id, reason))
     changed = f"""(b.id IS NULL OR b.jurisdiction_id <> %s OR b.category <> st.category
         OR {base_units("b.base")} <> st.base_u OR b.basis <> st.basis
         OR (b.employer_id IS NULL) <> (st.employer_id IS NULL) OR b.employer_id <> st.employer_id
@@ -791,14 +807,33 @@ def _partial_principal(take: str) -> str:
 # --- employer bases ---------------------------------------------------------------------------
 
 
-def employer_bases_upsert(c: BaseConstants, *, rule: str | None, run_id: int | None, now: datetime) -> Counter:
+def employer_wages_out_of_bounds(c: BaseConstants) -> list[tuple[int, int, Decimal]]:
+    """(employer_id, person_id, monthly wage) of the year's declarations above the product bound."""
+    E, D = t(Employer), t(WageDeclaration)
+    monthly_u = (
+        f"CASE WHEN d.monthly_wage IS NOT NULL THEN {base_units('d.monthly_wage')} "
+        f"ELSE {div_half_up(cents('d.annual_wage_total') + f' * {BASE_SCALE // CENTS}', 12)} END"
+    )
+    rows = fetchall(
+        f"""SELECT d.employer_id, d.person_id, {monthly_u} FROM {D} d JOIN {E} e ON e.id = d.employer_id
+        WHERE d.year = %s AND e.jurisdiction_id = %s AND {monthly_u} > {MAX_WAGE_U}
+        ORDER BY d.employer_id, d.person_id""",
+        [c.year, jurisdiction_id(c.jurisdiction)],
+    )
+    return [(e, p, Decimal(u) / BASE_SCALE) for e, p, u in rows]
+
+
+def employer_bases_upsert(
+    c: BaseConstants, *, rule: str | None, run_id: int | None, now: datetime, exclude: Sequence[int] = ()
+) -> Counter:
     """单位缴费基数 of every employer of the jurisdiction for the base year, in monthly terms (D-X6).
 
     ``rule`` (``contribution.employer_base_rule``): max_wage_bill_or_individual_sum (hunan 第九条),
     previous_year_wage_bill (langfang 第十二条; +uplift on the old base when not audited,
     第二十一条, D-L19), sum_of_individual_bases (sanmenxia 第六条), previous_year_wage_bill_clamped
     (ziyang 第九条(一)1–2: between headcount × floor and headcount × ceiling). ``None``: the base
-    is left empty (the document is silent) and only the sums are recorded.
+    is left empty (the document is silent) and only the sums are recorded. ``exclude``: employers not
+    computed (a declared wage out of bounds would overflow their wage bill); the caller reports them.
     """
     E, D, B, EB = t(Employer), t(WageDeclaration), t(ContributionBase), t(EmployerBase)
     jid = jurisdiction_id(c.jurisdiction)
@@ -847,7 +882,8 @@ def employer_bases_upsert(c: BaseConstants, *, rule: str | None, run_id: int | N
         SELECT a.employer_id, %(ys)s, a.headcount, {from_base_units("a.bill_u")}, {from_base_units("a.sum_u")},
                {from_base_units(base)}, CASE WHEN a.bill_u IS NULL THEN FALSE ELSE TRUE END, {basis}, %(run)s, %(now)s
         FROM ({agg}) a
-        WHERE a.headcount > 0 OR a.bill_u IS NOT NULL OR a.prev_u IS NOT NULL
+        WHERE (a.headcount > 0 OR a.bill_u IS NOT NULL OR a.prev_u IS NOT NULL)
+          AND NOT {_in_list("a.employer_id", list(exclude) or [0])}
         ON CONFLICT (employer_id, year_start) DO UPDATE SET headcount = excluded.headcount,
             wage_bill = excluded.wage_bill, sum_of_individual_bases = excluded.sum_of_individual_bases,
             base = excluded.base, audited = excluded.audited, basis = excluded.basis, run_id = excluded.run_id,
