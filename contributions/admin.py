@@ -19,6 +19,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 from import_export.admin import ExportMixin, ImportExportMixin
@@ -408,7 +409,8 @@ class PaymentAdmin(MaskedExportMixin, PiiMaskingAdmin, ContributionsAdmin):
 
     def save_form(self, request, form, change):
         # The service writes the payment (and applies it); the admin logs and shows what it wrote.
-        return form.service_call(recorded_by=request.user)
+        # … and brings the person's fees, eligibility and account credits up to today at once (issue #12)
+        return form.service_call(recorded_by=request.user, recompute_as_of=timezone.localdate())
 
     def save_model(self, request, obj, form, change):
         pass
@@ -516,7 +518,7 @@ class DeferralAdmin(ImportExportMixin, ContributionsAdmin):
         return {**super().get_import_resource_kwargs(request, **kwargs), "user": request.user}
 
     def save_form(self, request, form, change):
-        return form.service_call(approved_by=request.user)
+        return form.service_call(approved_by=request.user, recompute_as_of=timezone.localdate())
 
     def save_model(self, request, obj, form, change):
         pass

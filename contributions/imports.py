@@ -1226,7 +1226,7 @@ def import_job_commit(job_id: int, *, skip_errors: bool = False) -> ImportJob:
     return job
 
 
-def apply_payment_ids(payment_ids: Iterable[int]) -> dict[str, Any]:
+def apply_payment_ids(payment_ids: Iterable[int], *, recompute_as_of: date | None = None) -> dict[str, Any]:
     """Apply payments to the oldest unpaid dues, in groups of whole persons.
 
     ``contributions.services.payments_apply`` allocates each person's payments oldest
@@ -1246,7 +1246,7 @@ def apply_payment_ids(payment_ids: Iterable[int]) -> dict[str, Any]:
         group.append(payment_id)
         last_of_person = i + 1 == len(owner) or owner[i + 1][0] != person_id
         if last_of_person and (len(group) >= LOOKUP_BATCH or i + 1 == len(owner)):
-            for k, v in (services.payments_apply(group) or {}).items():
+            for k, v in (services.payments_apply(group, recompute_as_of=recompute_as_of) or {}).items():
                 totals[k] += v if isinstance(v, int) else 0
             group = []
     return dict(totals)
@@ -1256,7 +1256,8 @@ def _apply_payments(job: ImportJob) -> None:
     """Allocate the job's new payments (after the commit: the payments stay recorded if this fails)."""
     ids = list(Payment.objects.filter(import_job=job).values_list("id", flat=True))
     try:
-        applied = apply_payment_ids(ids)
+        # the persons' fees, eligibility and account credits up to the day of the import, at once (issue #12)
+        applied = apply_payment_ids(ids, recompute_as_of=timezone.localdate())
     except Exception as exc:  # the payments are recorded; applying can be retried from the admin
         log.exception("applying the payments of import job %s failed", job.pk)
         job.dry_run_summary = {**job.dry_run_summary, "apply_error": f"{type(exc).__name__}: {exc}"}
