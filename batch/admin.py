@@ -7,7 +7,7 @@ from django.contrib import admin
 from enrollment.access import is_bureau  # the one permission rule (see .importlinter: admin screens only)
 from enrollment.admin_mixins import BureauAdmin
 
-from .models import BatchChunk, BatchRun
+from .models import BatchChunk, BatchRun, BatchSkip, RunStatus
 from .tasks import resume_run
 
 
@@ -17,6 +17,20 @@ class BatchChunkInline(admin.TabularInline):
     can_delete = False
     fields = ("number", "lo", "hi", "status", "counts", "attempts", "error", "started_at", "finished_at")
     readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class BatchSkipInline(admin.TabularInline):
+    """跳过记录: persons (or the finishing step) the run could not compute, with the reason."""
+
+    model = BatchSkip
+    extra = 0
+    can_delete = False
+    fields = ("step", "person_id", "employer_id", "chunk", "reason", "created_at")
+    readonly_fields = fields
+    verbose_name_plural = "跳过的人员（修正数据后“继续执行”只重算这些人员）"
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -40,7 +54,7 @@ class BatchRunAdmin(BureauAdmin):
     )
     list_filter = ("job", "status", "preview", "jurisdiction")
     readonly_fields = [f.name for f in BatchRun._meta.fields]
-    inlines = (BatchChunkInline,)
+    inlines = (BatchSkipInline, BatchChunkInline)
     actions = ("resume",)
 
     @admin.display(description="进度")
@@ -58,11 +72,11 @@ class BatchRunAdmin(BureauAdmin):
             user.has_perm("batch.change_batchrun") or user.has_perm("contributions.change_monthlydue")
         )
 
-    @admin.action(description="继续执行未完成的分块（resume）", permissions=["resume"])
+    @admin.action(description="继续执行未完成的分块、重算跳过的人员（resume）", permissions=["resume"])
     def resume(self, request, queryset):
-        for run in queryset.exclude(status="done"):
+        for run in queryset.exclude(status=RunStatus.DONE):
             resume_run(run.pk)
-        self.message_user(request, "已重新派发未完成的分块。")
+        self.message_user(request, "已重新派发未完成的分块，并重算了跳过的人员。")
 
     def has_add_permission(self, request):
         return False

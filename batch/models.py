@@ -8,6 +8,8 @@ class RunStatus(models.TextChoices):
     PENDING = "pending", "待执行"
     RUNNING = "running", "执行中"
     DONE = "done", "已完成"
+    #: every chunk ran; some persons (or the finishing step) could not be computed and are listed in BatchSkip
+    DONE_WITH_ERRORS = "done_err", "完成（有错误）"
     FAILED = "failed", "失败"
 
 
@@ -71,3 +73,27 @@ class BatchChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run} chunk {self.number}"
+
+
+class BatchSkip(models.Model):
+    """批处理跳过记录: a person (or, for the finishing step, an employer or the whole step) the run could not
+    compute, with the reason; everything else of the run was written. Cleared when a retry succeeds."""
+
+    run = models.ForeignKey(BatchRun, on_delete=models.CASCADE, related_name="skips", verbose_name="运行")
+    chunk = models.ForeignKey(
+        BatchChunk, null=True, blank=True, on_delete=models.CASCADE, related_name="skips", verbose_name="分块"
+    )
+    step = models.CharField("步骤", max_length=64, help_text="作业名，或 finish（分块全部完成后的汇总步骤）")
+    person_id = models.BigIntegerField("人员ID", null=True, blank=True, db_index=True)
+    employer_id = models.BigIntegerField("单位ID", null=True, blank=True)
+    reason = models.TextField("原因")
+    created_at = models.DateTimeField("记录时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "批处理跳过记录"
+        verbose_name_plural = "批处理跳过记录"
+        ordering = ["run_id", "person_id", "id"]
+
+    def __str__(self) -> str:
+        who = f"person {self.person_id}" if self.person_id else f"employer {self.employer_id or '-'}"
+        return f"{self.run} {self.step} {who}: {self.reason[:60]}"

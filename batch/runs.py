@@ -7,9 +7,19 @@ the job names (each job declares its own source of ids, so this module knows no
 domain model) into :class:`~batch.models.BatchChunk` rows;
 :func:`batch.tasks.start_run` dispatches one Celery task per chunk and
 :func:`run_in_process` runs them here. Each chunk is one transaction. Chunks are idempotent, so a chunk
-re-run after a crash (:func:`resume_run`) or a whole run repeated changes
+re-run after a crash (:func:`batch.tasks.resume_run`) or a whole run repeated changes
 nothing that is already right. In preview mode every chunk is rolled back and
 only its counts are kept.
+
+Bad data does not stop a run (issue #12, item 5): when a chunk's step fails, the
+chunk is rolled back to a savepoint and its id range is bisected until the
+persons whose rows cannot be computed are isolated; they are recorded as
+:class:`~batch.models.BatchSkip` with the reason and everyone else is written.
+A step may also report a person it refused itself (:meth:`ChunkContext.skip`).
+The finishing step runs in a savepoint too. A run with skips ends
+``DONE_WITH_ERRORS``; :func:`batch.tasks.resume_run` retries only the skipped persons (and the
+finishing step) and always closes a run whose chunks are all done. Isolation only
+happens on failure, so the set-based speed is kept.
 """
 
 from __future__ import annotations
@@ -19,19 +29,19 @@ import logging
 import multiprocessing
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import InterfaceError, OperationalError, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from policy.models import Jurisdiction
 
-from .models import BatchChunk, BatchRun, RunStatus
+from .models import BatchChunk, BatchRun, BatchSkip, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +56,17 @@ class ChunkContext:
     params: dict[str, Any]
     preview: bool
     user_id: int | None
+    #: persons the step refused itself (a value out of bounds …): (person_id, reason)
+    skips: list[tuple[int, str]] = field(default_factory=list)
+
+    def skip(self, person_id: int, reason: str) -> None:
+        """Record that ``person_id`` was not computed by this step, and why (listed in the run's report)."""
+        self.skips.append((int(person_id), reason))
+
+
+#: Errors of the connection or the server, not of a person's data: the chunk fails and is retried whole.
+INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError)
+FINISHED = (RunStatus.DONE, RunStatus.DONE_WITH_ERRORS)
 
 
 IdBounds = Callable[[], tuple[int | None, int | None]]
@@ -143,10 +164,127 @@ def run_in_process(job: str, **kwargs) -> BatchRun:
     return run
 
 
+def retry_skips(run_id: int) -> dict[str, int]:
+    """Run the step again for each skipped person alone; a person that now computes loses its skip record.
+
+    Only what is missing is done: the other persons of the run are not touched. The finishing step's
+    skips are cleared and the run reopened, so :func:`_maybe_finish` runs the finishing step again.
+    """
+    run = BatchRun.objects.select_related("jurisdiction").get(pk=run_id)
+    job = discover()[run.job]
+    total: Counter[str] = Counter()
+    cleared = 0
+    for skip in BatchSkip.objects.filter(run=run, step=run.job, person_id__isnull=False).select_related("chunk"):
+        ctx = _context(run, skip.person_id, skip.person_id + 1)
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    counts = {k: int(v) for k, v in (job.step(ctx) or {}).items()}
+                    if ctx.skips:
+                        raise _Refused("; ".join(reason for _, reason in ctx.skips))
+                    if run.preview:
+                        raise _Rollback
+            except _Rollback:
+                pass
+            except INFRASTRUCTURE_ERRORS:
+                raise
+            except Exception as exc:
+                BatchSkip.objects.filter(pk=skip.pk).update(reason=_reason(exc))
+                continue
+            skip.delete()
+            cleared += 1
+            if skip.chunk_id is not None:
+                chunk = BatchChunk.objects.select_for_update().get(pk=skip.chunk_id)
+                merged = Counter(chunk.counts)
+                merged.update(counts)
+                merged["retried"] += 1
+                merged["skipped"] -= 1
+                BatchChunk.objects.filter(pk=chunk.pk).update(counts=dict(merged))
+            total.update(counts)
+    finish_skips = BatchSkip.objects.filter(run=run, step="finish")
+    if finish_skips.exists() or run.status not in FINISHED or cleared:
+        with transaction.atomic():
+            finish_skips.delete()
+            BatchRun.objects.filter(pk=run_id).update(status=RunStatus.RUNNING)
+    total["retried"] = cleared
+    return dict(total)
+
+
+class _Refused(Exception):
+    """The step refused the person itself (:meth:`ChunkContext.skip`)."""
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _context(run: BatchRun, lo: int, hi: int) -> ChunkContext:
+    return ChunkContext(
+        run=run,
+        lo=lo,
+        hi=hi,
+        as_of=run.as_of,
+        jurisdiction=run.jurisdiction.code if run.jurisdiction else None,
+        params=run.params,
+        preview=run.preview,
+        user_id=run.created_by_id,
+    )
+
+
+def run_step_isolating(job: Job, ctx: ChunkContext) -> tuple[dict[str, int], list[tuple[int, str]]]:
+    """Run the step for the chunk; on failure bisect its id range to skip only the ids that fail.
+
+    Each attempt runs in a savepoint, so a failed statement leaves nothing behind. Returns the summed
+    counts and the skipped persons ``(person_id, reason)``. More than ``BATCH_SKIP_LIMIT`` failing persons
+    in one chunk is not bad data but a broken step: the chunk fails with the first error. The range is
+    halved as numbers (this module knows no domain model): ranges without a person simply succeed.
+    """
+    limit = getattr(settings, "BATCH_SKIP_LIMIT", 100)
+    try:
+        with transaction.atomic():
+            counts = {k: int(v) for k, v in (job.step(ctx) or {}).items()}
+        return counts, list(ctx.skips)
+    except INFRASTRUCTURE_ERRORS:
+        raise
+    except Exception as exc:
+        first = exc
+        log.warning("batch run %s chunk %s–%s failed (%s); isolating the persons", ctx.run.pk, ctx.lo, ctx.hi, first)
+    total: Counter[str] = Counter()
+    skipped: list[tuple[int, str]] = []
+
+    def attempt(lo: int, hi: int) -> None:
+        sub = replace(ctx, lo=lo, hi=hi, skips=[])
+        try:
+            with transaction.atomic():
+                counts = job.step(sub) or {}
+            total.update({k: int(v) for k, v in counts.items()})
+            skipped.extend(sub.skips)
+        except INFRASTRUCTURE_ERRORS:
+            raise
+        except Exception as exc:
+            if hi - lo == 1:
+                skipped.append((lo, _reason(exc)))
+                if len(skipped) > limit:
+                    raise first from exc
+                return
+            mid = (lo + hi) // 2
+            attempt(lo, mid)
+            attempt(mid, hi)
+
+    if ctx.hi - ctx.lo == 1:
+        skipped.append((ctx.lo, _reason(first)))
+    else:  # the whole chunk just failed: start with its halves
+        mid = (ctx.lo + ctx.hi) // 2
+        attempt(ctx.lo, mid)
+        attempt(mid, ctx.hi)
+    return dict(total), skipped
+
+
 def chunk_execute(chunk_id: int) -> dict[str, int]:
     """Run one chunk in one transaction; a chunk already done is skipped."""
     job_chunk = BatchChunk.objects.select_related("run", "run__jurisdiction").get(pk=chunk_id)
     if job_chunk.status == RunStatus.DONE:
+        maybe_finish(job_chunk.run_id)  # a redelivered task closes a run whose finish was interrupted
         return job_chunk.counts
     run = job_chunk.run
     job = discover()[run.job]
@@ -155,60 +293,83 @@ def chunk_execute(chunk_id: int) -> dict[str, int]:
         status=RunStatus.RUNNING, attempts=F("attempts") + 1, started_at=now, error=""
     )
     BatchRun.objects.filter(pk=run.pk, started_at__isnull=True).update(started_at=now, status=RunStatus.RUNNING)
-    ctx = ChunkContext(
-        run=run,
-        lo=job_chunk.lo,
-        hi=job_chunk.hi,
-        as_of=run.as_of,
-        jurisdiction=run.jurisdiction.code if run.jurisdiction else None,
-        params=run.params,
-        preview=run.preview,
-        user_id=run.created_by_id,
-    )
+    ctx = _context(run, job_chunk.lo, job_chunk.hi)
     counts: dict[str, int] = {}
+    skips: list[tuple[int, str]] = []
     try:
         with transaction.atomic():
             # Lock the chunk row: two workers given the same chunk cannot both run it.
             locked = BatchChunk.objects.select_for_update().get(pk=chunk_id)
             if locked.status == RunStatus.DONE:
                 return locked.counts
-            counts = {k: int(v) for k, v in (job.step(ctx) or {}).items()}
+            counts, skips = run_step_isolating(job, ctx)
             if run.preview:
                 raise _Rollback
-            _chunk_done(chunk_id, counts)
+            _chunk_done(chunk_id, counts, skips, step=run.job, run_id=run.pk)
     except _Rollback:
-        _chunk_done(chunk_id, counts)
+        _chunk_done(chunk_id, counts, skips, step=run.job, run_id=run.pk)
     except Exception as exc:
         BatchChunk.objects.filter(pk=chunk_id).update(status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         BatchRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED)
         log.exception("batch chunk %s of run %s failed", chunk_id, run.pk)
         raise
-    _maybe_finish(run.pk)
+    maybe_finish(run.pk)
     return counts
 
 
-def _chunk_done(chunk_id: int, counts: dict[str, int]) -> None:
+def _chunk_done(chunk_id: int, counts: dict[str, int], skips: list[tuple[int, str]], *, step: str, run_id: int) -> None:
+    if skips:
+        counts = {**counts, "skipped": len(skips)}
     BatchChunk.objects.filter(pk=chunk_id).update(status=RunStatus.DONE, counts=counts, finished_at=timezone.now())
+    BatchSkip.objects.filter(chunk_id=chunk_id).delete()
+    BatchSkip.objects.bulk_create(
+        BatchSkip(run_id=run_id, chunk_id=chunk_id, step=step, person_id=pid, reason=reason[:2000])
+        for pid, reason in skips
+    )
 
 
-def _maybe_finish(run_id: int) -> None:
+def skip_lines(run: BatchRun, limit: int = 50) -> list[str]:
+    """The run's skipped persons in lines for a command's output (the admin page lists them all)."""
+    skips = list(run.skips.all()[: limit + 1])
+    lines = [f"skipped {s.step} person={s.person_id or '-'} employer={s.employer_id or '-'}: {s.reason}" for s in skips]
+    lines = lines[:limit]
+    if len(skips) > limit:
+        lines.append(f"… more in the admin page of run #{run.pk}")
+    return lines
+
+
+def record_skip(run: BatchRun, reason: str, *, employer_id: int | None = None, person_id: int | None = None) -> None:
+    """For a finishing step: record what it could not compute (an employer …); the run ends with errors."""
+    BatchSkip.objects.create(run=run, step="finish", employer_id=employer_id, person_id=person_id, reason=reason)
+
+
+def maybe_finish(run_id: int) -> None:
     """When the last chunk is done, total the counts and close the run (exactly once)."""
     with transaction.atomic():
         run = BatchRun.objects.select_for_update().get(pk=run_id)
         chunks = list(run.chunks.values_list("status", "counts"))
         done = sum(1 for status, _ in chunks if status == RunStatus.DONE)
         run.chunks_done = done
-        if done == len(chunks) and run.status != RunStatus.DONE:
+        if done == len(chunks) and run.status not in FINISHED:
             total: Counter[str] = Counter()
             for _, counts in chunks:
                 total.update(counts)
             run.counts = dict(total)
-            run.status = RunStatus.DONE
             run.finished_at = timezone.now()
-            run.save()
             job = discover()[run.job]
             if job.finish is not None and not run.preview:
-                job.finish(run)
+                # The finishing step in a savepoint: its failure is recorded, and the run is closed anyway.
+                try:
+                    with transaction.atomic():
+                        job.finish(run)
+                except INFRASTRUCTURE_ERRORS:
+                    raise
+                except Exception as exc:
+                    log.exception("finishing step of batch run %s failed", run_id)
+                    run.counts = dict(total)
+                    record_skip(run, _reason(exc))
+            run.status = RunStatus.DONE_WITH_ERRORS if run.skips.exists() else RunStatus.DONE
+            run.save()
         else:
             run.save(update_fields=["chunks_done"])
 

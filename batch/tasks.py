@@ -8,7 +8,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from .models import BatchChunk, BatchRun, RunStatus
-from .runs import chunk_execute, create_run
+from .runs import chunk_execute, create_run, maybe_finish, retry_skips
 
 
 @shared_task(name="batch.chunk_run", acks_late=True, max_retries=3)
@@ -27,12 +27,18 @@ def start_run(job: str, **kwargs) -> BatchRun:
 
 
 def resume_run(run_id: int, *, in_process: bool = False) -> BatchRun:
-    """Dispatch again every chunk of the run that is not done (after a worker was killed)."""
-    for chunk_id in (
-        BatchChunk.objects.filter(run_id=run_id).exclude(status=RunStatus.DONE).values_list("id", flat=True)
-    ):
+    """Dispatch again every chunk of the run that is not done (after a worker was killed).
+
+    When every chunk is done: retry the skipped persons one by one (after the data was fixed) and the
+    finishing step, then close the run — a run never stays "running" with all its chunks done.
+    """
+    pending = list(BatchChunk.objects.filter(run_id=run_id).exclude(status=RunStatus.DONE).values_list("id", flat=True))
+    for chunk_id in pending:
         if in_process:
             chunk_execute(chunk_id)
         else:
             batch_chunk_run.delay(chunk_id=chunk_id)
+    if not pending:
+        retry_skips(run_id)
+        maybe_finish(run_id)
     return BatchRun.objects.get(pk=run_id)

@@ -2,23 +2,40 @@
 
 Defaults give the embedded set-up: a SQLite file and Celery tasks run in-process
 (``CELERY_TASK_ALWAYS_EAGER``) when no broker is configured.
+
+Accounts and deployment (issue #12, item 6): with ``DEBUG=false`` a ``SECRET_KEY`` is required, and
+HTTPS is assumed (SSL redirect, HSTS, secure cookies) unless ``PLAIN_HTTP_INTRANET=true``; logins are
+throttled by django-axes; a Content-Security-Policy is sent on every page (django-csp).
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env(
     DEBUG=(bool, False),
+    PLAIN_HTTP_INTRANET=(bool, False),
+    TLS_PROXY=(bool, False),
     ALLOWED_HOSTS=(list, ["localhost", "127.0.0.1", "[::1]"]),
     CELERY_BROKER_URL=(str, ""),
 )
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-change-me")
 DEBUG = env("DEBUG")
+SECRET_KEY = env("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        # Never run a server on a key everyone knows (sessions, CSRF and signed values would be forgeable).
+        raise ImproperlyConfigured(
+            "SECRET_KEY 未设置：生产环境必须设置 SECRET_KEY（至少 50 个随机字符）；"
+            "开发或测试请设置 DEBUG=true，或在 .env 中写入 SECRET_KEY (SECRET_KEY is required when DEBUG is false)."
+        )
+    SECRET_KEY = "dev-only-insecure-key-change-me"
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 
 INSTALLED_APPS = [
@@ -34,6 +51,7 @@ INSTALLED_APPS = [
     "import_export",
     "simple_history",
     "django_celery_beat",
+    "axes",
     "policy",
     "batch",
     "enrollment",
@@ -56,6 +74,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # last: turns a locked-out login into the lockout page (django-axes)
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -77,19 +98,73 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "config.wsgi.application"
 
+SILENCED_SYSTEM_CHECKS: list[str] = []
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 30})
     # SQLite cannot build the covering (INCLUDE) unique index on personal fund accounts, a PostgreSQL
     # speed-up; uniqueness still holds there through the account code (jurisdiction:kind:person), unique.
-    SILENCED_SYSTEM_CHECKS = ["models.W039"]
+    SILENCED_SYSTEM_CHECKS.append("models.W039")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Login throttling (django-axes): 5 failures for one username from one address lock that pair for 30
+# minutes, for the admin login and the API's session and basic authentication alike.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=30)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "enrollment.lockout.lockout_response"
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0)
+
+# Sessions of a working day that end with the browser.
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=9 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# HTTPS (check --deploy gives no warning with DEBUG=false). A plain-HTTP intranet turns it off explicitly.
+PLAIN_HTTP_INTRANET = env("PLAIN_HTTP_INTRANET")
+_HTTPS = not DEBUG and not PLAIN_HTTP_INTRANET
+SECURE_SSL_REDIRECT = _HTTPS
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if _HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _HTTPS
+SECURE_HSTS_PRELOAD = _HTTPS
+SESSION_COOKIE_SECURE = _HTTPS
+CSRF_COOKIE_SECURE = _HTTPS
+SESSION_COOKIE_HTTPONLY = True
+if env("TLS_PROXY"):  # TLS ends at a reverse proxy that sets X-Forwarded-Proto
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if PLAIN_HTTP_INTRANET:
+    # documented choice (README, Settings): no HTTPS on this intranet, so these four cannot hold
+    SILENCED_SYSTEM_CHECKS += ["security.W004", "security.W008", "security.W012", "security.W016"]
+
+# Content-Security-Policy (django-csp): scripts only from this site or carrying the page's nonce; the
+# admin's and our templates' style attributes need inline styles.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

@@ -412,7 +412,8 @@ class PaymentAdmin(MaskedExportMixin, ContributionsAdmin):
 
     def save_form(self, request, form, change):
         # The service writes the payment (and applies it); the admin logs and shows what it wrote.
-        return form.service_call(recorded_by=request.user)
+        # … and brings the person's fees, eligibility and account credits up to today at once (issue #12)
+        return form.service_call(recorded_by=request.user, recompute_as_of=timezone.localdate())
 
     def save_model(self, request, obj, form, change):
         pass
@@ -527,7 +528,7 @@ class DeferralAdmin(ImportMixin, MaskedExportMixin, ContributionsAdmin):
         return {**super().get_import_resource_kwargs(request, **kwargs), "user": request.user}
 
     def save_form(self, request, form, change):
-        return form.service_call(approved_by=request.user)
+        return form.service_call(approved_by=request.user, recompute_as_of=timezone.localdate())
 
     def save_model(self, request, obj, form, change):
         pass

@@ -17,7 +17,7 @@ from datetime import date
 from django.utils import timezone
 
 from batch.models import BatchRun
-from batch.runs import ChunkContext, batch_job
+from batch.runs import ChunkContext, batch_job, record_skip
 from enrollment.selectors import person_id_bounds
 from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyError
@@ -51,7 +51,20 @@ def _employer_bases(run: BatchRun) -> None:
         rule = Policy(code, c.year_start).value("contribution.employer_base_rule", None)
         if rule is None:
             total["employer_bases_missing:contribution.employer_base_rule"] += 1
-        total += sql.employer_bases_upsert(c, rule=rule, run_id=run.pk, now=now)
+        # A declared wage out of bounds would overflow the employer's wage bill: that employer is skipped.
+        poisoned = sql.employer_wages_out_of_bounds(c)
+        for employer_id, person_id, wage in poisoned:
+            record_skip(
+                run,
+                f"{sql.WAGE_OUT_OF_BOUNDS}: 人员ID {person_id} 的申报月工资 {wage:,.2f} 超出合理范围，"
+                "该单位缴费基数未核定",
+                employer_id=employer_id,
+                person_id=person_id,
+            )
+        if poisoned:
+            total["employer_bases_skipped"] += len({e for e, _, _ in poisoned})
+        exclude = sorted({e for e, _, _ in poisoned})
+        total += sql.employer_bases_upsert(c, rule=rule, run_id=run.pk, now=now, exclude=exclude)
     run.counts = {**run.counts, **_plain(total)}
     run.save(update_fields=["counts"])
 
@@ -62,7 +75,8 @@ def base_reset(ctx: ChunkContext) -> dict[str, int]:
 
     hunan 第九条–第十条, langfang 第十二条–第十七条 and 第二十一条 (D-L19), sanmenxia 第六条,
     ziyang 第九条(一). Counts: recomputed, unchanged, raised_by_penalty, clamped_floor,
-    clamped_ceiling, missing_wage, missing:<parameter>.
+    clamped_ceiling, missing_wage, missing:<parameter>, wage_out_of_bounds (those persons are
+    listed as skipped in the run).
     """
     sql.tune()
     counts: Counter = Counter()
@@ -70,7 +84,13 @@ def base_reset(ctx: ChunkContext) -> dict[str, int]:
     for code in _codes(ctx):
         c = base_constants(code, ctx.as_of)
         counts += sql.bases_upsert(
-            c, lo=ctx.lo, hi=ctx.hi, window=(c.year_start, c.year_end), run_id=ctx.run.pk, now=now
+            c,
+            lo=ctx.lo,
+            hi=ctx.hi,
+            window=(c.year_start, c.year_end),
+            run_id=ctx.run.pk,
+            now=now,
+            refused=ctx.skips,
         )
     return _plain(counts)
 

@@ -27,7 +27,9 @@ from django.utils import timezone
 from batch.models import BatchRun
 from batch.runs import run_in_process
 from batch.tasks import start_run
+from benefits.services import eligibility_refresh
 from enrollment.models import Employer, EnrolmentSpan, InsuredPerson
+from funds.receipts import post_unposted_contributions
 from policy.calculations import money
 from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyError
@@ -48,7 +50,7 @@ from .models import (
     WageDeclaration,
 )
 from .periods import add_months, base_year_bounds, base_year_start, month_start, months_between
-from .rules import monthly_wage_of, uplifted
+from .rules import late_fee_rate, monthly_wage_of, uplifted
 
 PAYING = ("employee", "flexible", "unemployed")
 
@@ -270,11 +272,14 @@ def payment_record(
     recorded_by=None,
     import_job=None,
     apply: bool = True,
+    recompute_as_of: date | None = None,
 ) -> Payment:
     """实缴登记: record money received for a person and apply it to the oldest unpaid dues.
 
     ``reference`` (电子税票号) is the business key: a reference already recorded is refused, so
-    the same payment can never be applied twice.
+    the same payment can never be applied twice. ``recompute_as_of`` (the day of entry, given by the
+    screen, import or API): the person's fees, eligibility and account credits are brought up to that
+    day in the same transaction (:func:`persons_recompute`), so the why page and claims see it at once.
     """
     reference = (reference or "").strip()
     errors = {}
@@ -311,7 +316,7 @@ def payment_record(
                 import_job=import_job,
             )
             if apply:
-                payments_apply([payment.pk])
+                payments_apply([payment.pk], recompute_as_of=recompute_as_of)
     except IntegrityError as exc:  # a concurrent recording of the same reference
         raise ValidationError({"reference": f"电子税票号 {reference} 已登记，不能重复入账。"}) from exc
     payment.refresh_from_db()
@@ -327,7 +332,7 @@ def _input_error(check, value, *, field: str | None = None) -> str | None:
     return None
 
 
-def payments_apply(payment_ids: Iterable[int]) -> Counter:
+def payments_apply(payment_ids: Iterable[int], *, recompute_as_of: date | None = None) -> Counter:
     """冲抵: apply the payments' unapplied money to their payers' oldest unsettled dues, set-based.
 
     Idempotent: a payment's money is consumed as it is applied, so applying it again only
@@ -343,6 +348,69 @@ def payments_apply(payment_ids: Iterable[int]) -> Counter:
         sql.tune()
         counts = sql.payments_allocate(ids, rates=late_fee_rates(last), now=timezone.now())
         counts["bills_paid"] += bills_mark_paid()
+        if recompute_as_of is not None:
+            persons = Payment.objects.filter(pk__in=ids).values_list("person_id", flat=True)
+            counts += persons_recompute(persons, recompute_as_of)
+    return counts
+
+
+class _DryRun(Exception):
+    pass
+
+
+def _fees_as_of(person_ids: Iterable[int], as_of: date) -> Counter:
+    """The nightly fee statement (:func:`contributions.sql.fees_accrue`) for these persons only."""
+    counts: Counter = Counter()
+    pairs = (
+        MonthlyDue.objects.filter(person_id__in=list(person_ids), settled_on__isnull=True)
+        .values_list("person_id", "jurisdiction__code")
+        .distinct()
+    )
+    for person_id, code in sorted(set(pairs)):
+        counts += sql.fees_accrue(code, lo=person_id, hi=person_id + 1, as_of=as_of, rate=late_fee_rate(code, as_of))
+    return counts
+
+
+def late_fees_as_of(person_id: int, as_of: date) -> dict[int, Decimal]:
+    """Due id → 滞纳金 as of ``as_of``, by the nightly job's own statement and rate (D-X14), for display.
+
+    Computed inside a savepoint that is always rolled back: nothing is written (the stored
+    ``late_fee`` stays what the last batch run accrued).
+    """
+    fees: dict[int, Decimal] = {}
+    try:
+        with transaction.atomic():
+            _fees_as_of([person_id], as_of)
+            fees = dict(MonthlyDue.objects.filter(person_id=person_id).values_list("id", "late_fee"))
+            raise _DryRun
+    except _DryRun:
+        pass
+    return fees
+
+
+def persons_recompute(person_ids: Iterable[int], as_of: date) -> Counter:
+    """After a payment or an approved deferral: bring these persons up to ``as_of`` at once.
+
+    The same steps as the nightly run, for these persons only and in the caller's transaction:
+    late fees (:func:`contributions.sql.fees_accrue`), the eligibility timeline
+    (:func:`benefits.services.eligibility_refresh`) and the account credits of the new allocations
+    (:func:`funds.receipts.post_unposted_contributions`).
+    """
+
+    ids = sorted(set(int(i) for i in person_ids))
+    counts: Counter = Counter()
+    if not ids:
+        return counts
+    with transaction.atomic():
+        for key, n in _fees_as_of(ids, as_of).items():
+            counts[f"fees.{key}"] += n
+        for key, n in eligibility_refresh(ids, as_of).items():
+            counts[f"eligibility.{key}"] += n
+        for pid in ids:
+            for key, n in post_unposted_contributions(
+                lo=pid, hi=pid + 1, jurisdiction=None, run_id=None, user_id=None
+            ).items():
+                counts[f"credits.{key}"] += n
     return counts
 
 
@@ -368,6 +436,7 @@ def deferral_approve(
     citation: str,
     approved_by=None,
     note: str = "",
+    recompute_as_of: date | None = None,
 ) -> Deferral:
     """缓缴: approve a period ``[start, end)`` in which the employer's arrears carry no late fee.
 
@@ -398,6 +467,13 @@ def deferral_approve(
         MonthlyDue.objects.filter(
             employer=employer, settled_on__isnull=True, due_date__gte=start, due_date__lt=end
         ).update(deferred=True)
+        if recompute_as_of is not None:  # the employer's persons with open dues: fees and status at once
+            persons_recompute(
+                MonthlyDue.objects.filter(employer=employer, settled_on__isnull=True).values_list(
+                    "person_id", flat=True
+                ),
+                recompute_as_of,
+            )
     return deferral
 
 

@@ -57,4 +57,4 @@ def arrears_accrue(
 @shared_task(name="contributions.payments_apply", acks_late=True)
 def payments_apply(*, payment_ids: list[int]) -> dict[str, int]:
     """Apply recorded payments to dues (idempotent: applied money is consumed)."""
-    return dict(services.payments_apply(payment_ids))
+    return dict(services.payments_apply(payment_ids, recompute_as_of=timezone.localdate()))

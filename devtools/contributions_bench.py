@@ -53,7 +53,9 @@ def _wait(run: BatchRun, timeout: float = 3600) -> BatchRun:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run.refresh_from_db()
-        if run.status in (RunStatus.DONE, RunStatus.FAILED) and (run.status == RunStatus.FAILED or run.finished_at):
+        if run.status == RunStatus.FAILED or (
+            run.status in (RunStatus.DONE, RunStatus.DONE_WITH_ERRORS) and run.finished_at
+        ):
             return run
         time.sleep(0.2)
     raise TimeoutError(f"run {run.pk} not finished after {timeout} s")

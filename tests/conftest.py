@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date
 
@@ -14,6 +15,50 @@ from enrollment.models import EmployerUser
 from enrollment.roles import AUDITOR, BUREAU_ADMIN, CASE_WORKER, EMPLOYER_USER
 from operations.demo.population import credit_code, id_number
 from policy import resolver as policy_module
+
+# --- the bad-input corpus summary (issue #12 item 8) ------------------------------------------------------
+
+BAD_INPUT_AREAS = ("payroll", "payment", "claims", "admin_form", "api")
+BAD_INPUT_OUTCOMES = ("row_error", "file_error", "form_error", "accepted")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tag a ``@pytest.mark.bad_input(area=..., outcome=...)`` case in its report (sent back by xdist workers)."""
+    marker = item.get_closest_marker("bad_input")
+    if marker is None:
+        return
+    area, outcome = marker.kwargs.get("area"), marker.kwargs.get("outcome")
+    if area not in BAD_INPUT_AREAS or outcome not in BAD_INPUT_OUTCOMES:
+        raise pytest.UsageError(f"{item.nodeid}: bad_input(area={area!r}, outcome={outcome!r}) breaks the convention")
+    item.user_properties.append(("bad_input", f"{area}:{outcome}"))
+
+
+def bad_input_counts(reports) -> tuple[Counter, Counter]:
+    """Outcomes and areas of the corpus cases that ran (one call report each)."""
+    outcomes: Counter = Counter()
+    areas: Counter = Counter()
+    for report in reports:
+        if getattr(report, "when", None) != "call":
+            continue
+        for name, value in getattr(report, "user_properties", ()):
+            if name == "bad_input":
+                area, outcome = value.split(":", 1)
+                outcomes[outcome] += 1
+                areas[area] += 1
+    return outcomes, areas
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """ "bad-input corpus: 132 cases — row_error 70, …" and one line per area, at the end of the run."""
+    reports = [r for key in ("passed", "failed") for r in terminalreporter.stats.get(key, [])]
+    outcomes, areas = bad_input_counts(reports)
+    if not outcomes:
+        return
+    total = sum(outcomes.values())
+    by_outcome = ", ".join(f"{k} {n}" for k, n in outcomes.most_common())
+    by_area = ", ".join(f"{k} {n}" for k, n in areas.most_common())
+    terminalreporter.write_line(f"bad-input corpus: {total} cases — {by_outcome}")
+    terminalreporter.write_line(f"bad-input corpus by area: {by_area}")
 
 
 @pytest.fixture

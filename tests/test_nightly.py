@@ -7,6 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import OperationalError
 from django_celery_beat.models import PeriodicTask
 
 from batch.models import BatchChunk, RunStatus
@@ -70,8 +71,8 @@ def test_failed_chunk_rolls_back_and_resumes(population, monkeypatch):
 
     def flaky(*args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("worker lost")
+        if calls["n"] == 2:  # the connection is lost: not a person's data, so the whole chunk fails
+            raise OperationalError("worker lost")
         return real(*args, **kwargs)
 
     monkeypatch.setattr("operations.jobs.refresh", flaky)
@@ -80,7 +81,7 @@ def test_failed_chunk_rolls_back_and_resumes(population, monkeypatch):
     for chunk in run.chunks.order_by("number"):
         try:
             chunk_execute(chunk.pk)
-        except RuntimeError:
+        except OperationalError:
             failed = chunk
     assert failed is not None and BatchChunk.objects.get(pk=failed.pk).status == RunStatus.FAILED
     assert not EligibilityPeriod.objects.filter(person_id__gte=failed.lo, person_id__lt=failed.hi).exists()

@@ -249,7 +249,8 @@ def _apply_payments(job: ImportJob) -> None:
     """Allocate the job's new payments (after the commit: the payments stay recorded if this fails)."""
     ids = list(Payment.objects.filter(import_job=job).values_list("id", flat=True))
     try:
-        applied = apply_payment_ids(ids)
+        # the persons' fees, eligibility and account credits up to the day of the import, at once (issue #12)
+        applied = apply_payment_ids(ids, recompute_as_of=timezone.localdate())
     except Exception as exc:  # the payments are recorded; applying can be retried from the admin
         log.exception("applying the payments of import job %s failed", job.pk)
         job.dry_run_summary = {**job.dry_run_summary, "apply_error": f"{type(exc).__name__}: {exc}"}

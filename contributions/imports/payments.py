@@ -146,7 +146,7 @@ def payment_write(validation: Validation, *, job: ImportJob, progress: Progress 
     return {"created": len(rows)}
 
 
-def apply_payment_ids(payment_ids: Iterable[int]) -> dict[str, Any]:
+def apply_payment_ids(payment_ids: Iterable[int], *, recompute_as_of: date | None = None) -> dict[str, Any]:
     """Apply payments to the oldest unpaid dues, in groups of whole persons.
 
     ``contributions.services.payments_apply`` allocates each person's payments oldest
@@ -165,7 +165,7 @@ def apply_payment_ids(payment_ids: Iterable[int]) -> dict[str, Any]:
         group.append(payment_id)
         last_of_person = i + 1 == len(owner) or owner[i + 1][0] != person_id
         if last_of_person and (len(group) >= LOOKUP_BATCH or i + 1 == len(owner)):
-            for k, v in (services.payments_apply(group) or {}).items():
+            for k, v in (services.payments_apply(group, recompute_as_of=recompute_as_of) or {}).items():
                 totals[k] += v if isinstance(v, int) else 0
             group = []
     return dict(totals)

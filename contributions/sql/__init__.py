@@ -19,7 +19,7 @@ This package holds them by statement family: :mod:`.dialect` (portable SQL fragm
 """
 
 from .allocation import payments_allocate
-from .bases import STAGE, bases_upsert
+from .bases import MAX_WAGE_U, STAGE, WAGE_OUT_OF_BOUNDS, bases_upsert
 from .dialect import (
     BASE_RATE_TO_CENTS,
     PAYING_CATEGORIES,
@@ -45,14 +45,16 @@ from .dialect import (
     tune,
 )
 from .dues import dues_insert, retiree_premiums_insert
-from .employer_bases import employer_bases_upsert
+from .employer_bases import employer_bases_upsert, employer_wages_out_of_bounds
 from .fees import deferral_employers, deferred_sql, fee_cents_sql, fee_days_sql, fees_accrue
 from .spans import jurisdiction_id, jurisdictions_in_range
 
 __all__ = [
     "BASE_RATE_TO_CENTS",
+    "MAX_WAGE_U",
     "PAYING_CATEGORIES",
     "STAGE",
+    "WAGE_OUT_OF_BOUNDS",
     "analyze",
     "base_units",
     "bases_upsert",
@@ -64,6 +66,7 @@ __all__ = [
     "dparam",
     "dues_insert",
     "employer_bases_upsert",
+    "employer_wages_out_of_bounds",
     "execute",
     "fee_cents_sql",
     "fee_days_sql",

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
+from enrollment.bounds import MAX_MONTHLY_WAGE
 from enrollment.models import Employer, EnrolmentSpan
 
 from ..models import (
@@ -34,6 +36,9 @@ from .spans import _latest_span_sql, jurisdiction_id
 # --- bases ------------------------------------------------------------------------------------
 
 STAGE = "contrib_base_stage"
+#: A monthly wage above the product bound (enrollment.bounds) cannot be computed: the person is skipped.
+MAX_WAGE_U = int(MAX_MONTHLY_WAGE * BASE_SCALE)
+WAGE_OUT_OF_BOUNDS = "wage_out_of_bounds"
 
 
 def _stage_create() -> None:
@@ -87,6 +92,7 @@ def bases_upsert(
     run_id: int | None,
     now: datetime,
     only_stale: bool = False,
+    refused: list[tuple[int, str]] | None = None,
 ) -> Counter:
     """Compute the year's base of every paying person of the chunk whose latest span overlaps ``window``.
 
@@ -96,7 +102,9 @@ def bases_upsert(
     previous year's base + 10% when the employer did not declare for the year; then
     clamped to floor (the difficult-enterprise floor when certified) and ceiling.
     flexible / unemployed — a fixed base. ``only_stale``: only persons whose stored base
-    does not match their span (joined or moved during the year).
+    does not match their span (joined or moved during the year). A wage above the product
+    bound (a poisoned row) is not computed: counted as ``wage_out_of_bounds`` and, when
+    ``refused`` is given, appended there as ``(person_id, reason)`` (the run lists it).
 
     Counts: recomputed, unchanged, raised_by_penalty, clamped_floor, clamped_ceiling,
     missing_wage, missing:<parameter>.
@@ -107,9 +115,23 @@ def bases_upsert(
     _stage_create()
     _stage_fill(chunk, _raw_bases_sql(chunk), p)
     counts = _stage_counts(chunk, jid, p["ys"])
+    if refused is not None and counts.get(WAGE_OUT_OF_BOUNDS):
+        refused.extend(_refused_wages())
     _bases_write(jid, p["ys"], run_id, now)
     execute(f"DROP TABLE {STAGE}")
     return counts
+
+
+def _refused_wages() -> list[tuple[int, str]]:
+    """(person_id, reason) of the staged persons whose wage is out of bounds."""
+    out = []
+    for person_id, wage_u in fetchall(
+        f"SELECT person_id, wage_u FROM {STAGE} WHERE err = %s ORDER BY person_id", [WAGE_OUT_OF_BOUNDS]
+    ):
+        wage = Decimal(wage_u) / BASE_SCALE
+        reason = f"{WAGE_OUT_OF_BOUNDS}: 月工资 {wage:,.2f} 超出合理范围（不超过 {MAX_MONTHLY_WAGE:,}），未核定基数"
+        out.append((person_id, reason))
+    return out
 
 
 def _wage_sql(c: BaseConstants) -> tuple[str, str]:
@@ -187,7 +209,8 @@ def _stage_fill(chunk: BaseChunk, raw: str, p: dict[str, Any]) -> None:
     unemployed_err = text_lit(c.missing.get("unemployed"))
     err = f"""CASE
         WHEN r.category = 'employee' THEN COALESCE({employee_err}, r.floor_err,
-             CASE WHEN r.wage_u IS NULL THEN 'missing_wage' END)
+             CASE WHEN r.wage_u IS NULL THEN 'missing_wage'
+                  WHEN r.wage_u > {MAX_WAGE_U} THEN '{WAGE_OUT_OF_BOUNDS}' END)
         WHEN r.category = 'flexible' THEN {flexible_err}
         ELSE {unemployed_err} END"""
     has_ceiling = c.ceiling is not None

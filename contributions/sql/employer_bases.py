@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal
 
 from enrollment.models import Employer
 
@@ -13,6 +15,7 @@ from ..models import (
     WageDeclaration,
 )
 from ..rules import BASE_SCALE, CENTS, RATE_SCALE, BaseConstants
+from .bases import MAX_WAGE_U
 from .dialect import (
     _named,
     base_units,
@@ -20,24 +23,45 @@ from .dialect import (
     div_half_up,
     dparam,
     execute,
+    fetchall,
     from_base_units,
     greatest,
     t,
     tparam,
 )
+from .fees import _in_list
 from .spans import jurisdiction_id
 
 # --- employer bases ---------------------------------------------------------------------------
 
 
-def employer_bases_upsert(c: BaseConstants, *, rule: str | None, run_id: int | None, now: datetime) -> Counter:
+def employer_wages_out_of_bounds(c: BaseConstants) -> list[tuple[int, int, Decimal]]:
+    """(employer_id, person_id, monthly wage) of the year's declarations above the product bound."""
+    E, D = t(Employer), t(WageDeclaration)
+    monthly_u = (
+        f"CASE WHEN d.monthly_wage IS NOT NULL THEN {base_units('d.monthly_wage')} "
+        f"ELSE {div_half_up(cents('d.annual_wage_total') + f' * {BASE_SCALE // CENTS}', 12)} END"
+    )
+    rows = fetchall(
+        f"""SELECT d.employer_id, d.person_id, {monthly_u} FROM {D} d JOIN {E} e ON e.id = d.employer_id
+        WHERE d.year = %s AND e.jurisdiction_id = %s AND {monthly_u} > {MAX_WAGE_U}
+        ORDER BY d.employer_id, d.person_id""",
+        [c.year, jurisdiction_id(c.jurisdiction)],
+    )
+    return [(e, p, Decimal(u) / BASE_SCALE) for e, p, u in rows]
+
+
+def employer_bases_upsert(
+    c: BaseConstants, *, rule: str | None, run_id: int | None, now: datetime, exclude: Sequence[int] = ()
+) -> Counter:
     """单位缴费基数 of every employer of the jurisdiction for the base year, in monthly terms (D-X6).
 
     ``rule`` (``contribution.employer_base_rule``): max_wage_bill_or_individual_sum (hunan 第九条),
     previous_year_wage_bill (langfang 第十二条; +uplift on the old base when not audited,
     第二十一条, D-L19), sum_of_individual_bases (sanmenxia 第六条), previous_year_wage_bill_clamped
     (ziyang 第九条(一)1–2: between headcount × floor and headcount × ceiling). ``None``: the base
-    is left empty (the document is silent) and only the sums are recorded.
+    is left empty (the document is silent) and only the sums are recorded. ``exclude``: employers not
+    computed (a declared wage out of bounds would overflow their wage bill); the caller reports them.
     """
     E, D, B, EB = t(Employer), t(WageDeclaration), t(ContributionBase), t(EmployerBase)
     jid = jurisdiction_id(c.jurisdiction)
@@ -86,7 +110,8 @@ def employer_bases_upsert(c: BaseConstants, *, rule: str | None, run_id: int | N
         SELECT a.employer_id, %(ys)s, a.headcount, {from_base_units("a.bill_u")}, {from_base_units("a.sum_u")},
                {from_base_units(base)}, CASE WHEN a.bill_u IS NULL THEN FALSE ELSE TRUE END, {basis}, %(run)s, %(now)s
         FROM ({agg}) a
-        WHERE a.headcount > 0 OR a.bill_u IS NOT NULL OR a.prev_u IS NOT NULL
+        WHERE (a.headcount > 0 OR a.bill_u IS NOT NULL OR a.prev_u IS NOT NULL)
+          AND NOT {_in_list("a.employer_id", list(exclude) or [0])}
         ON CONFLICT (employer_id, year_start) DO UPDATE SET headcount = excluded.headcount,
             wage_bill = excluded.wage_bill, sum_of_individual_bases = excluded.sum_of_individual_bases,
             base = excluded.base, audited = excluded.audited, basis = excluded.basis, run_id = excluded.run_id,

@@ -8,7 +8,7 @@ from datetime import date
 from django.core.management.base import CommandError
 
 from batch.models import RunStatus
-from batch.runs import run_in_process
+from batch.runs import run_in_process, skip_lines
 
 
 def run_job(
@@ -27,6 +27,8 @@ def run_job(
         f"{job} run #{run.pk} {'(preview) ' if preview else ''}{run.status}: {counts}; "
         f"{run.chunk_count} chunks in {dt:.2f} s"
     )
+    for line in skip_lines(run):
+        command.stdout.write(line)
     if run.status != RunStatus.DONE:
         raise CommandError(f"run #{run.pk} ended {run.status}")
     return run

@@ -8,7 +8,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 
 from batch.models import BatchRun, RunStatus
-from batch.runs import create_run, execute_in_processes, run_in_process
+from batch.runs import create_run, execute_in_processes, run_in_process, skip_lines
 from batch.tasks import resume_run
 from operations.jobs import CHANGE_KINDS, NIGHTLY
 
@@ -65,6 +65,8 @@ class Command(BaseCommand):
             raise CommandError(f"夜间批处理失败：{exc}") from exc
         run.refresh_from_db()
         for line in describe(run, time.perf_counter() - t0):
+            self.stdout.write(line)
+        for line in skip_lines(run):
             self.stdout.write(line)
         if run.status != RunStatus.DONE:
             raise CommandError(f"run #{run.pk} ended {run.status}")

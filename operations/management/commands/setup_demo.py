@@ -23,10 +23,10 @@ from policy.models import Jurisdiction, ReferenceStatistic
 DEMO_STATS = Path(__file__).resolve().parents[2] / "demo" / "statistics.yaml"  # operations/demo/
 DEMO_USERS = [
     # username, password, group, superuser
-    ("admin", "admin12345", BUREAU_ADMIN, True),
-    ("jingban", "jingban12345", CASE_WORKER, False),
-    ("shenji", "shenji12345", AUDITOR, False),
-    ("danwei", "danwei12345", EMPLOYER_USER, False),
+    ("admin", "medins-admin", BUREAU_ADMIN, True),
+    ("jingban", "medins-jingban", CASE_WORKER, False),
+    ("shenji", "medins-shenji", AUDITOR, False),
+    ("danwei", "medins-danwei", EMPLOYER_USER, False),
 ]
 
 
