@@ -6,3 +6,13 @@ class BenefitsConfig(AppConfig):
 
     name = "benefits"
     verbose_name = "待遇"
+
+    def ready(self) -> None:
+        # A payment or deferral recorded below recomputes the persons' eligibility timeline at once (issue #12):
+        # benefits plugs its refresh into the contributions services (no upward import). Imported here because
+        # app modules may import models only once the registry is ready.
+        from contributions.services import downstream_recompute_register
+
+        from .services import eligibility_refresh
+
+        downstream_recompute_register("eligibility", eligibility_refresh)

@@ -14,7 +14,7 @@ except to stamp when a row was written.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -27,9 +27,7 @@ from django.utils import timezone
 from batch.models import BatchRun
 from batch.runs import run_in_process
 from batch.tasks import start_run
-from benefits.services import eligibility_refresh
 from enrollment.models import Employer, EnrolmentSpan, InsuredPerson
-from funds.receipts import post_unposted_contributions
 from policy.calculations import money
 from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyError
@@ -388,13 +386,24 @@ def late_fees_as_of(person_id: int, as_of: date) -> dict[int, Decimal]:
     return fees
 
 
+#: 下游重算接口 (a port): the apps above contributions register what they recompute for persons whose
+#: payments changed — funds the account credits of new allocations, benefits the eligibility timeline —
+#: in their ``AppConfig.ready()``, so that this module never imports them. ``fn(person_ids, as_of)``
+#: returns counts, prefixed here with the name.
+_downstream: list[tuple[str, Callable[[list[int], date], Mapping[str, int]]]] = []
+
+
+def downstream_recompute_register(name: str, fn: Callable[[list[int], date], Mapping[str, int]]) -> None:
+    if all(existing != name for existing, _ in _downstream):
+        _downstream.append((name, fn))
+
+
 def persons_recompute(person_ids: Iterable[int], as_of: date) -> Counter:
     """After a payment or an approved deferral: bring these persons up to ``as_of`` at once.
 
     The same steps as the nightly run, for these persons only and in the caller's transaction:
-    late fees (:func:`contributions.sql.fees_accrue`), the eligibility timeline
-    (:func:`benefits.services.eligibility_refresh`) and the account credits of the new allocations
-    (:func:`funds.receipts.post_unposted_contributions`).
+    late fees (:func:`contributions.sql.fees_accrue`), then what the apps above registered
+    (:func:`funds.receipts.post_unposted_contributions`, :func:`benefits.services.eligibility_refresh`).
     """
 
     ids = sorted(set(int(i) for i in person_ids))
@@ -404,13 +413,9 @@ def persons_recompute(person_ids: Iterable[int], as_of: date) -> Counter:
     with transaction.atomic():
         for key, n in _fees_as_of(ids, as_of).items():
             counts[f"fees.{key}"] += n
-        for key, n in eligibility_refresh(ids, as_of).items():
-            counts[f"eligibility.{key}"] += n
-        for pid in ids:
-            for key, n in post_unposted_contributions(
-                lo=pid, hi=pid + 1, jurisdiction=None, run_id=None, user_id=None
-            ).items():
-                counts[f"credits.{key}"] += n
+        for name, fn in _downstream:
+            for key, n in fn(ids, as_of).items():
+                counts[f"{name}.{key}"] += n
     return counts
 
 

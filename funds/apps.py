@@ -11,7 +11,11 @@ class FundsConfig(AppConfig):
         # The clearance service sits below the ledger: the ledger plugs its poster in (no upward import).
         # Imported here because app modules may import models only once the registry is ready.
         from contributions.retirement.services import ledger_poster_register
+        from contributions.services import downstream_recompute_register
 
         from .clearance import post_clearance_case
+        from .receipts import credits_for_persons
 
         ledger_poster_register(post_clearance_case)
+        # A payment recorded below posts the new allocations' account credits at once (issue #12).
+        downstream_recompute_register("credits", credits_for_persons)

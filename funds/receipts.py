@@ -22,6 +22,7 @@ month (decision F-C2: hunan 第六十五条 leaves prepaid contributions out of 
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from decimal import Decimal
 
@@ -267,3 +268,11 @@ def post_unposted_contributions(
         for k in totals:
             totals[k] += counts[k]
     return {"posted": totals["entries"], "postings": totals["postings"]}
+
+
+def credits_for_persons(person_ids: list[int], as_of: date) -> Counter:
+    """The account credits of these persons' allocations not yet posted (after a payment is recorded)."""
+    counts: Counter = Counter()
+    for pid in person_ids:
+        counts.update(post_unposted_contributions(lo=pid, hi=pid + 1, jurisdiction=None, run_id=None, user_id=None))
+    return counts

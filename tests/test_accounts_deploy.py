@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from axes.models import AccessAttempt
-from config.management.commands.setup_demo import DEMO_USERS
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -23,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from enrollment.roles import BUREAU_ADMIN
+from operations.management.commands.setup_demo import DEMO_USERS
 from tests.conftest import make_user
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,12 +10,12 @@ import pytest
 from django.db import DataError
 from django.urls import reverse
 
-from batch.models import BatchRun, RunStatus
+from batch.models import BatchRun, BatchSkip, RunStatus
 from batch.runs import JOBS, batch_job, create_run, run_in_process
 from batch.tasks import resume_run
 from contributions.models import ContributionBase, EmployerBase, WageDeclaration
 from enrollment.models import InsuredPerson
-from policy.models import BatchSkip
+from enrollment.selectors import person_id_bounds
 from tests.test_contributions_engine import Register, declare, reference_wages, reset  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -92,7 +92,7 @@ def poison_job():
         if STATE.get("finish_fails"):
             raise ValueError("缺少政策参数 test.value")
 
-    batch_job("tests.poison", label="测试", finish=finish)(step)
+    batch_job("tests.poison", ids=person_id_bounds, label="测试", finish=finish)(step)
     STATE.clear()
     yield STATE
     STATE.clear()
@@ -169,7 +169,7 @@ def test_the_run_admin_page_shows_the_skips(poison_job, admin_client):
     people = _people(3)
     poison_job["poison"] = people[2].pk
     run = run_in_process("tests.poison", as_of=date(2025, 7, 1), chunk_size=100)
-    page = admin_client.get(reverse("admin:policy_batchrun_change", args=[run.pk]))
+    page = admin_client.get(reverse("admin:batch_batchrun_change", args=[run.pk]))
     assert page.status_code == 200
     body = page.content.decode()
     assert "完成（有错误）" in body and "numeric field overflow" in body and str(people[2].pk) in body
