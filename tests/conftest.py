@@ -23,11 +23,16 @@ BAD_INPUT_OUTCOMES = ("row_error", "file_error", "form_error", "accepted")
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Tag a ``@pytest.mark.bad_input(area=..., outcome=...)`` case in its report (sent back by xdist workers)."""
+    """Tag a ``@pytest.mark.bad_input(area=..., outcome=...)`` case in its report (sent back by xdist workers).
+
+    ``outcome="mixed"`` marks a parametrised table whose rows give their outcome as the ``expected`` parameter.
+    """
     marker = item.get_closest_marker("bad_input")
     if marker is None:
         return
     area, outcome = marker.kwargs.get("area"), marker.kwargs.get("outcome")
+    if outcome == "mixed":  # a parametrised table whose rows carry their own outcome in ``expected``
+        outcome = getattr(item, "callspec", None) and item.callspec.params.get("expected")
     if area not in BAD_INPUT_AREAS or outcome not in BAD_INPUT_OUTCOMES:
         raise pytest.UsageError(f"{item.nodeid}: bad_input(area={area!r}, outcome={outcome!r}) breaks the convention")
     item.user_properties.append(("bad_input", f"{area}:{outcome}"))

@@ -8,6 +8,7 @@ the claims screen shows (每一步: 说明, 条款出处, 金额).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -230,3 +231,13 @@ def non_designated_pays(policy: Policy, emergency_rescue: bool, steps: list[Step
         steps.append(Step("非医保定点医疗机构发生的医疗费用：统筹基金不予支付", cite(policy, key), ZERO))
         return False
     raise PolicyError(f"参数 {key}（{policy.jurisdiction}）取值无效: {rule!r}（emergency_only / not_paid）")
+
+
+def benefit_year_end(policy: Policy, year: int) -> date:
+    """The last day of benefit year ``year`` (待遇年度, ``claims.benefit_year``): every seed makes it the
+    calendar year (hunan 第三十二条, langfang 第四十七条 D-L7, xianning 细则 第八条, sanmenxia 第四条,
+    ziyang 第十二条(四)); another convention would be refused here rather than guessed."""
+    kind = policy.value("claims.benefit_year")
+    if kind != "calendar":
+        raise PolicyError(f"待遇年度 {kind!r}（claims.benefit_year）尚未支持：目前只按自然年度结算")
+    return date(year, 12, 31)

@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from benefits.calculations._common import ZERO, Step, fmt
+from benefits.calculations._common import ZERO, Step, benefit_year_end, fmt
 from benefits.calculations.inpatient import InpatientFacts, InpatientResult, settle_inpatient
 from policy.calculations import InputError
 from policy.resolver import Policy
@@ -65,7 +65,8 @@ def pay_inpatient(
 
 
 def _year_parts(facts: ClaimFacts, amount: Decimal, book: Book) -> list[tuple[int, date, Decimal]]:
-    """(year, policy day, amount) of each year's part: a stay spanning two years is split (D-X15)."""
+    """(year, policy day, amount) of each year's part: a stay spanning two benefit years is split (D-X15) at
+    the end of the admission's benefit year (``claims.benefit_year``)."""
     if facts.start.year == facts.end.year:
         return [(facts.end.year, facts.end, amount)]
     if facts.end.year - facts.start.year > 1:
@@ -73,7 +74,7 @@ def _year_parts(facts: ClaimFacts, amount: Decimal, book: Book) -> list[tuple[in
     if facts.first_year_amount is None or not ZERO <= facts.first_year_amount <= amount:
         raise InputError("跨年度住院须录入入院年度的政策范围金额（0 ≤ 金额 ≤ 符合政策范围金额；D-X15）")
     segments = [
-        (facts.start.year, date(facts.start.year, 12, 31), facts.first_year_amount),
+        (facts.start.year, benefit_year_end(policy_for(facts, facts.start), facts.start.year), facts.first_year_amount),
         (facts.end.year, facts.end, amount - facts.first_year_amount),
     ]
     book.step(
