@@ -10,11 +10,9 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied
-from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import TruncMonth
+from django.core.exceptions import PermissionDenied
 
-from .models import EnrolmentSpan, employer_id_of
+from .models import employer_id_of, scope_queryset, spans_at
 from .roles import PII
 
 
@@ -41,60 +39,4 @@ def require_bureau(request, *perms: str) -> None:
     require(request, *perms)
 
 
-def _crosses_many(model, path: str) -> bool:
-    """Whether a lookup path goes through a to-many relation (its join would repeat rows)."""
-    for name in path.split("__"):
-        try:
-            field = model._meta.get_field(name)
-        except FieldDoesNotExist:
-            return False
-        if field.one_to_many or field.many_to_many:
-            return True
-        if not field.is_relation:
-            return False
-        model = field.related_model
-    return False
-
-
-def spans_at(employer_id: int, person_ref, month_ref=None) -> Exists:
-    """An enrolment span at the employer for the person (and, with ``month_ref``, covering that month).
-
-    Spans are half-open ``[start, end)``; a span starting in the middle of a month covers that month.
-    """
-    spans = EnrolmentSpan.objects.filter(employer_id=employer_id, person_id=person_ref)
-    if month_ref is not None:
-        spans = (
-            spans.annotate(first_month=TruncMonth("start"))
-            .filter(first_month__lte=month_ref)
-            .filter(Q(end__isnull=True) | Q(end__gt=month_ref))
-        )
-    return Exists(spans)
-
-
-def scope_queryset(
-    user,
-    qs: QuerySet,
-    *,
-    employer_path: str | None = None,
-    person_path: str | None = None,
-    months_path: str | None = None,
-) -> QuerySet:
-    """The rows of ``qs`` the user may see.
-
-    ``employer_path`` — lookup from the row to the employer id (rows that carry the employer);
-    ``person_path`` — lookup to the person id (rows a person owns: visible when the person worked there);
-    ``months_path`` — with ``person_path``, the row's date: visible only when it falls in a month the
-    person worked for the employer. Without any path an employer user sees nothing (deny by default).
-    """
-    employer_id = employer_id_of(user)
-    if employer_id is None:
-        return qs
-    if employer_path:
-        if _crosses_many(qs.model, employer_path):
-            inner = qs.model._default_manager.filter(**{employer_path: employer_id}).values("pk")
-            return qs.filter(pk__in=inner)
-        return qs.filter(**{employer_path: employer_id})
-    if person_path:
-        month_ref = OuterRef(months_path) if months_path else None
-        return qs.filter(spans_at(employer_id, OuterRef(person_path), month_ref))
-    return qs.none()
+__all__ = ["can_see_pii", "employer_id_of", "is_bureau", "require", "require_bureau", "scope_queryset", "spans_at"]

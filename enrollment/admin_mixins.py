@@ -27,6 +27,7 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 
 from .access import can_see_pii, scope_queryset
 from .identifiers import mask_id_number, mask_phone
+from .resources import SafeExportResource, safe_resource_for
 
 __all__ = ["BureauAdmin", "EmployerScopedAdmin", "PiiMaskingAdmin", "SafeExportAdmin", "can_see_pii"]
 
@@ -277,7 +278,6 @@ class SafeExportAdmin(ExportMixin):
     export_formats = [base_formats.XLSX, base_formats.CSV]
 
     def get_export_resource_classes(self, request):
-        from .resources import SafeExportResource, safe_resource_for
 
         classes = super().get_export_resource_classes(request)
         return [c if issubclass(c, SafeExportResource) else safe_resource_for(self.model, c) for c in classes]

@@ -8,8 +8,10 @@ Business rules live in :mod:`enrollment.services`; models store facts.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncMonth
 from simple_history.models import HistoricalRecords
 
 from policy.models import Jurisdiction
@@ -58,8 +60,6 @@ class PaymentFrequency(models.TextChoices):
 class EmployerQuerySet(models.QuerySet):
     def visible_to(self, user) -> EmployerQuerySet:
         """One rule for every screen, API and import: an employer user sees only their employer."""
-        from .access import scope_queryset
-
         return scope_queryset(user, self, employer_path="pk")
 
 
@@ -124,8 +124,6 @@ class FemaleRole(models.TextChoices):
 class PersonQuerySet(models.QuerySet):
     def visible_to(self, user) -> PersonQuerySet:
         """Employer users see only persons with an enrolment span at their employer (the one scope rule)."""
-        from .access import scope_queryset
-
         return scope_queryset(user, self, person_path="pk")
 
 
@@ -309,3 +307,65 @@ def employer_id_of(user) -> int | None:
     if link is not None:
         return link.employer_id
     return None if user.is_staff else 0
+
+
+# --- the one scope rule (访问范围): used through enrollment.access by every way in -------------------
+
+
+def _crosses_many(model, path: str) -> bool:
+    """Whether a lookup path goes through a to-many relation (its join would repeat rows)."""
+    for name in path.split("__"):
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            return False
+        if field.one_to_many or field.many_to_many:
+            return True
+        if not field.is_relation:
+            return False
+        model = field.related_model
+    return False
+
+
+def spans_at(employer_id: int, person_ref, month_ref=None) -> Exists:
+    """An enrolment span at the employer for the person (and, with ``month_ref``, covering that month).
+
+    Spans are half-open ``[start, end)``; a span starting in the middle of a month covers that month.
+    """
+    spans = EnrolmentSpan.objects.filter(employer_id=employer_id, person_id=person_ref)
+    if month_ref is not None:
+        spans = (
+            spans.annotate(first_month=TruncMonth("start"))
+            .filter(first_month__lte=month_ref)
+            .filter(Q(end__isnull=True) | Q(end__gt=month_ref))
+        )
+    return Exists(spans)
+
+
+def scope_queryset(
+    user,
+    qs: QuerySet,
+    *,
+    employer_path: str | None = None,
+    person_path: str | None = None,
+    months_path: str | None = None,
+) -> QuerySet:
+    """The rows of ``qs`` the user may see.
+
+    ``employer_path`` — lookup from the row to the employer id (rows that carry the employer);
+    ``person_path`` — lookup to the person id (rows a person owns: visible when the person worked there);
+    ``months_path`` — with ``person_path``, the row's date: visible only when it falls in a month the
+    person worked for the employer. Without any path an employer user sees nothing (deny by default).
+    """
+    employer_id = employer_id_of(user)
+    if employer_id is None:
+        return qs
+    if employer_path:
+        if _crosses_many(qs.model, employer_path):
+            inner = qs.model._default_manager.filter(**{employer_path: employer_id}).values("pk")
+            return qs.filter(pk__in=inner)
+        return qs.filter(**{employer_path: employer_id})
+    if person_path:
+        month_ref = OuterRef(months_path) if months_path else None
+        return qs.filter(spans_at(employer_id, OuterRef(person_path), month_ref))
+    return qs.none()

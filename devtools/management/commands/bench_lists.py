@@ -31,6 +31,7 @@ from django.urls import NoReverseMatch, reverse
 from contributions.models import MonthlyDue
 from enrollment.models import EnrolmentSpan, InsuredPerson
 from enrollment.roles import BUREAU_ADMIN
+from funds.models import AccountKind, FundAccount
 
 BENCH_USER = "bench-lists-admin"
 
@@ -178,7 +179,6 @@ class Command(BaseCommand):
     # --- custom pages -------------------------------------------------------------------------
 
     def _custom_pages(self) -> None:
-        from funds.models import AccountKind, FundAccount
 
         account = (
             FundAccount.objects.filter(kind=AccountKind.PERSONAL, person__isnull=False)
