@@ -12,7 +12,9 @@ class BenefitsConfig(AppConfig):
         # benefits plugs its refresh into the contributions services (no upward import). Imported here because
         # app modules may import models only once the registry is ready.
         from contributions.services import downstream_recompute_register
+        from enrollment.services import span_change_listener_register
 
         from .services import eligibility_refresh
 
         downstream_recompute_register("eligibility", eligibility_refresh)
+        span_change_listener_register(eligibility_refresh)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -352,6 +353,9 @@ def payments_apply(payment_ids: Iterable[int], *, recompute_as_of: date | None =
     return counts
 
 
+_T = TypeVar("_T")
+
+
 class _DryRun(Exception):
     pass
 
@@ -369,21 +373,32 @@ def _fees_as_of(person_ids: Iterable[int], as_of: date) -> Counter:
     return counts
 
 
-def late_fees_as_of(person_id: int, as_of: date) -> dict[int, Decimal]:
-    """Due id → 滞纳金 as of ``as_of``, by the nightly job's own statement and rate (D-X14), for display.
-
-    Computed inside a savepoint that is always rolled back: nothing is written (the stored
-    ``late_fee`` stays what the last batch run accrued).
-    """
-    fees: dict[int, Decimal] = {}
+def read_as_of(person_ids: Iterable[int], as_of: date, read: Callable[[], _T]) -> _T:
+    """``read()`` on the dues as they stand on ``as_of`` (a screen's "today"): the nightly job's own fee
+    statement and rate (D-X14) for these persons, inside a savepoint that is always rolled back — nothing
+    is written; the stored ``late_fee`` stays what the last batch run accrued."""
+    result: Any = None
     try:
         with transaction.atomic():
-            _fees_as_of([person_id], as_of)
-            fees = dict(MonthlyDue.objects.filter(person_id=person_id).values_list("id", "late_fee"))
+            _fees_as_of(person_ids, as_of)
+            result = read()
             raise _DryRun
     except _DryRun:
         pass
-    return fees
+    return result
+
+
+def late_fees_as_of(person_id: int, as_of: date) -> dict[int, Decimal]:
+    """Due id → 滞纳金 as of ``as_of``, for display (:func:`read_as_of`)."""
+    return read_as_of(
+        [person_id], as_of, lambda: dict(MonthlyDue.objects.filter(person_id=person_id).values_list("id", "late_fee"))
+    )
+
+
+def employer_owing_persons(employer_id: int) -> list[int]:
+    """Persons with an unsettled due at the employer: whose late fee moves with the day."""
+    rows = MonthlyDue.objects.filter(employer_id=employer_id, settled_on__isnull=True).values_list("person_id")
+    return sorted({pid for (pid,) in rows.distinct()})
 
 
 #: 下游重算接口 (a port): the apps above contributions register what they recompute for persons whose

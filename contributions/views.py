@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 from urllib.parse import quote
 
 from django import forms
@@ -492,7 +493,11 @@ def employer_bill(request: HttpRequest, employer_id: int) -> HttpResponse:
     employer = _employer_or_404(request, employer_id)
     year = request.GET.get("year")
     year = int(year) if year and year.isdigit() else None
-    rows = employer_bill_rows(employer, year=year)
+    today = timezone.localdate()
+    # the late fee of unpaid months as of today, by the nightly job's own rule (nothing written)
+    rows = services.read_as_of(
+        services.employer_owing_persons(employer.pk), today, lambda: employer_bill_rows(employer, year=year)
+    )
     if request.GET.get("format") == "xlsx":
         return _xlsx(resources.employer_bill_xlsx(employer, rows), f"{employer.name}-月度应缴汇总.xlsx")
     years = sorted({r["month"].year for r in employer_bill_rows(employer)}, reverse=True)
@@ -504,6 +509,7 @@ def employer_bill(request: HttpRequest, employer_id: int) -> HttpResponse:
         rows=rows,
         year=year,
         years=years,
+        fees_as_of=today,
         base=EmployerBase.objects.filter(employer=employer).order_by("-year_start").first(),
         deferrals=Deferral.objects.filter(employer=employer).order_by("-start")[:10],
     )
@@ -516,16 +522,25 @@ def employer_arrears(request: HttpRequest, employer_id: int) -> HttpResponse:
     as_of = timezone.localdate()
     qs = selectors.employer_arrears(employer.pk, as_of)
     pii = can_see_pii(request.user)
+    owing = services.employer_owing_persons(employer.pk)
     if request.GET.get("format") == "xlsx":
-        return _xlsx(resources.arrears_xlsx(qs, mask=not pii), f"{employer.name}-欠费明细.xlsx")
-    totals = qs.aggregate(
-        months=Count("id"),
-        persons=Count("person_id", distinct=True),
-        principal=Coalesce(Sum(F("total") - F("paid_principal")), _ZERO),
-        late_fee=Coalesce(Sum(F("late_fee") - F("late_fee_paid")), _ZERO),
-    )
+        content = services.read_as_of(owing, as_of, lambda: resources.arrears_xlsx(qs, mask=not pii))
+        return _xlsx(content, f"{employer.name}-欠费明细.xlsx")
+
+    def read() -> tuple[dict, Any]:
+        # totals and the page's rows as of today (late fees by the nightly job's rule; nothing written)
+        totals = qs.aggregate(
+            months=Count("id"),
+            persons=Count("person_id", distinct=True),
+            principal=Coalesce(Sum(F("total") - F("paid_principal")), _ZERO),
+            late_fee=Coalesce(Sum(F("late_fee") - F("late_fee_paid")), _ZERO),
+        )
+        page = Paginator(qs, 200).get_page(request.GET.get("page"))
+        page.object_list = list(page.object_list)
+        return totals, page
+
+    totals, page = services.read_as_of(owing, as_of, read)
     totals["principal"], totals["late_fee"] = _cents(totals["principal"]), _cents(totals["late_fee"])
-    page = Paginator(qs, 200).get_page(request.GET.get("page"))
     for due in page:
         due.shown_id_number = due.person.id_number if pii else mask_id_number(due.person.id_number)
         due.overdue_days = (as_of - due.due_date).days

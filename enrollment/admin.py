@@ -324,7 +324,9 @@ class LifeEventAdmin(BigListMixin, BureauAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        event = services.life_event_record(**form.service_kwargs(), user=request.user)
+        event = services.life_event_record(
+            **form.service_kwargs(), user=request.user, recompute_as_of=timezone.localdate()
+        )
         obj.pk = event.pk
 
 

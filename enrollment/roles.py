@@ -35,7 +35,7 @@ def roles_sync() -> None:
     employer, _ = Group.objects.get_or_create(name=EMPLOYER_USER)
 
     everything = ("view", "add", "change", "delete")
-    admin_perms = [p for app in (*OUR_APPS, "auth", "django_celery_beat") for p in _perms_for(app, everything)]
+    admin_perms = [p for app in (*OUR_APPS, "auth", "django_celery_beat", "axes") for p in _perms_for(app, everything)]
     admin_perms += list(Permission.objects.filter(codename="view_pii"))
     admin.permissions.set(admin_perms)
 

@@ -6,6 +6,7 @@ admin and the API show the message next to the field, and nothing is saved.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -144,6 +145,16 @@ def current_span(person: InsuredPerson, on: date) -> EnrolmentSpan | None:
     )
 
 
+#: 下游重算接口 (a port): apps above the register (benefits: the eligibility timeline) register what they
+#: recompute for persons whose spans changed, in their ``AppConfig.ready()``; ``fn(person_ids, as_of)``.
+_span_change_listeners: list[Callable[[list[int], date], Mapping[str, int]]] = []
+
+
+def span_change_listener_register(fn: Callable[[list[int], date], Mapping[str, int]]) -> None:
+    if fn not in _span_change_listeners:
+        _span_change_listeners.append(fn)
+
+
 @transaction.atomic
 def life_event_record(
     *,
@@ -156,8 +167,13 @@ def life_event_record(
     other_region: str = "",
     note: str = "",
     user=None,
+    recompute_as_of: date | None = None,
 ) -> LifeEvent:
     """Record a life event and apply its effect on the enrolment spans.
+
+    With ``recompute_as_of`` (a screen passes its day) what depends on the spans is recomputed for the
+    person in the same transaction (the registered listeners: the eligibility timeline), so the why page
+    and claims see the event at once (issue #12 item 7).
 
     - hire: opens an employee span at the employer from ``occurred_on``;
     - separation, transfer_out, death, imprisonment: close the open span on ``occurred_on``
@@ -213,4 +229,7 @@ def life_event_record(
     elif kind == LifeEventKind.MILITARY_MONTHS:
         person.military_months = months
         person.save(update_fields=["military_months"])
+    if recompute_as_of is not None:
+        for listener in _span_change_listeners:
+            listener([person.pk], max(recompute_as_of, occurred_on))
     return event

@@ -222,6 +222,13 @@ def build_world() -> SimpleNamespace:
     w.parameter = PolicyParameter.objects.filter(jurisdiction=hunan).first() or PolicyParameter.objects.create(
         jurisdiction=hunan, key="test.key", effective_from=date(2020, 1, 1), value=1, citation="测试"
     )
+    # one login lockout record of each kind (django-axes), so their pages open on a real row
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+    seen = {"user_agent": "pytest", "ip_address": "127.0.0.1", "username": "probe", "http_accept": "*/*"}
+    AccessAttempt.objects.create(**seen, path_info="/admin/login/", get_data="", post_data="", failures_since_start=1)
+    AccessLog.objects.create(**seen, path_info="/admin/login/")
+    AccessFailureLog.objects.create(**seen, path_info="/admin/login/", locked_out=False)
     return w
 
 

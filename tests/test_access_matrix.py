@@ -51,6 +51,8 @@ MODELS: dict[str, tuple] = {
     "auth.group": (ADMIN, ADMIN, ADMIN, ADMIN),
     "auth.user": (ADMIN, ADMIN, ADMIN, ADMIN),
     **{f"django_celery_beat.{m}": (ADMIN, ADMIN, ADMIN, ADMIN) for m in BEAT_MODELS},
+    # login lockouts (django-axes): the administrator reads and clears them; nobody adds one by hand
+    **{f"axes.{m}": (ADMIN, ADMIN, NOBODY, ADMIN) for m in ("accessattempt", "accesslog", "accessfailurelog")},
     "policy.jurisdiction": (STAFF, ADMIN, NOBODY, NOBODY),
     "policy.policyparameter": (STAFF, ADMIN, ADMIN, ADMIN),
     "policy.referencestatistic": (STAFF, WRITERS, WRITERS, ADMIN),

@@ -74,3 +74,46 @@ def test_paying_the_total_shown_leaves_nothing_owed_and_the_why_page_knows_at_on
     why = admin_client.get(f"/admin/benefits/eligibilityperiod/person/{person.pk}/", {"day": today.isoformat()})
     assert why.status_code == 200
     assert current.get_status_display() in why.content.decode()
+
+
+def test_the_employer_bill_and_arrears_list_show_the_fee_as_of_today(admin_client):
+    person = _arrears_person()
+    employer_id = MonthlyDue.objects.filter(person=person).values_list("employer_id", flat=True).first()
+    today = timezone.localdate()
+    fee_today = sum(services.late_fees_as_of(person.pk, today).values())
+    assert fee_today > 0 and not MonthlyDue.objects.filter(person=person, late_fee__gt=0).exists()
+
+    arrears = admin_client.get(reverse("contributions:employer_arrears", args=[employer_id])).content.decode()
+    assert f"未缴滞纳金 <strong>{fee_today}</strong>" in arrears
+    bill = admin_client.get(reverse("contributions:employer_bill", args=[employer_id]))
+    late = sum(row["late_fee_unpaid"] for row in bill.context["rows"])
+    assert late == fee_today and f"截至 {today:%Y-%m-%d}" in bill.content.decode()
+    # showing them wrote nothing: the stored fee is still the last batch run's
+    assert not MonthlyDue.objects.filter(person=person, late_fee__gt=0).exists()
+
+
+def test_a_separation_recorded_on_the_screen_reaches_the_why_page_at_once(admin_client):
+    person, employer = langfang_employee(7)
+    add_dues(person, employer, {f"2024-{m:02d}": date(2024, m, 20) for m in range(3, 10)})
+    eligibility_refresh([person.pk], date(2024, 9, 10))
+    assert EligibilityPeriod.objects.filter(person=person, status="covered", end__isnull=True).exists()
+    response = admin_client.post(
+        reverse("admin:enrollment_lifeevent_add"),
+        {
+            "person": person.pk,
+            "kind": "separation",
+            "occurred_on": "2024-10-15",
+            "jurisdiction": person_jurisdiction(person),
+            "employer": "",
+            "months": "",
+            "other_region": "",
+            "note": "",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    # the timeline no longer runs open-ended: it was recomputed in the same request
+    assert not EligibilityPeriod.objects.filter(person=person, status="covered", end__isnull=True).exists()
+
+
+def person_jurisdiction(person) -> int:
+    return person.spans.order_by("-start").first().jurisdiction_id

@@ -11,7 +11,7 @@ PAGES = (
     "/admin/enrollment/insuredperson/add/",
     "/admin/enrollment/employer/add/",
     "/admin/funds/fundaccount/health/",
-    "/admin/policy/batchrun/",
+    "/admin/batch/batchrun/",
 )
 
 
