@@ -200,12 +200,20 @@ def build_world() -> SimpleNamespace:
     FundAccount.objects.create(
         jurisdiction=hunan, kind="personal", code="ACC-P2", opened_on=date(2023, 1, 1), person=w.p2
     )
-    JournalEntry.objects.create(
+    # a balanced entry through the ledger's own service (PostgreSQL's trigger refuses an entry without legs)
+    from funds.models import AccountKind
+    from funds.posting import Leg, fund_account, post_entry
+
+    post_entry(
         business_key="JE-ACCESS",
         kind=JournalEntry._meta.get_field("kind").choices[0][0],
         jurisdiction=hunan,
         effective_on=date(2024, 1, 1),
-        recorded_at=now,
+        legs=[
+            Leg(fund_account(hunan, AccountKind.BANK), D(-100)),
+            Leg(fund_account(hunan, AccountKind.POOLED), D(100)),
+        ],
+        memo="访问测试",
     )
     CreditSuspension.objects.create(employer=w.e2, start=date(2024, 1, 1), citation="测试")
     ShortfallSettlement.objects.create(person=w.p2, jurisdiction=hunan, paid_on=date(2024, 1, 1))

@@ -242,9 +242,10 @@ def _picks(w) -> dict[str, tuple[int, int | None]]:
         history_id = None
         if obj is not None and hasattr(model._meta, "simple_history_manager_attribute"):
             history = getattr(model, model._meta.simple_history_manager_attribute)
-            if not history.filter(pk=obj.pk).exists():
+            # the historical rows of this object (their own pk is history_id)
+            if not history.filter(id=obj.pk).exists():
                 obj.save()
-            history_id = history.filter(pk=obj.pk).latest("history_id").history_id
+            history_id = history.filter(id=obj.pk).latest("history_id").history_id
         picks[label] = (obj.pk if obj is not None else 999_999, history_id)
     return picks
 
