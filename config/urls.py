@@ -27,5 +27,9 @@ urlpatterns = [
     # Swagger UI and ReDoc come from drf-spectacular-sidecar's static files (a bureau's intranet reaches no
     # CDN); the split view serves its script as a file (no inline script under the Content-Security-Policy)
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html"), name="api-redoc"),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html"),
+        name="api-redoc",
+    ),
 ]
