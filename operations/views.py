@@ -32,7 +32,9 @@ class RunForm(forms.Form):
         label="统筹区", queryset=Jurisdiction.objects.all(), to_field_name="code", required=False, empty_label="全部"
     )
     as_of = forms.DateField(
-        label="业务日期", widget=forms.DateInput(attrs={"type": "date"}), help_text="应缴：按该日期所在月份生成"
+        label="业务日期",
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+        help_text="应缴：按该日期所在月份生成",
     )
     preview = forms.BooleanField(label="仅预览（全部回滚，只看统计）", required=False)
 

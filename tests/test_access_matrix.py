@@ -129,6 +129,7 @@ URLS: dict[str, tuple] = {
     "api-root": (LOGGED, NOBODY),
     "api-schema": (LOGGED, NOBODY),
     "api-docs": (LOGGED, NOBODY),
+    "api-redoc": (LOGGED, NOBODY),
     # unnamed
     "": (ANY, ANY),  # / redirects to the admin
     "admin/(?P<url>.*)$": (NOBODY, NOBODY),  # the admin's catch-all: 404 or the login page

@@ -7,6 +7,7 @@ Expected sums are worked out by hand in the comments.
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -310,6 +311,15 @@ def test_staff_operations_enqueue_batch_runs(client, case_worker, auditor, data)
         "hunan",
         case_worker,
     )
+
+
+def test_operations_date_field_renders_iso_for_the_date_input(client, case_worker, data, monkeypatch):
+    """The browser's <input type="date"> shows only value="YYYY-MM-DD" (issue #19 item 8)."""
+    monkeypatch.setattr("operations.views.timezone.localdate", lambda: date(2026, 12, 7))
+    client.force_login(case_worker)
+    page = client.get(reverse("operations:index")).content.decode()
+    (field,) = re.findall(r'<input[^>]*name="as_of"[^>]*>', page)
+    assert 'type="date"' in field and 'value="2026-12-07"' in field, field
 
 
 def test_payment_action_applies_held_money(client, case_worker, data):

@@ -151,7 +151,7 @@ def demo_ledger(*, first_month: date = date(2024, 1, 1), months: int = 6, log=No
             except Exception as exc:  # a missing statistic: the demo goes on without that jurisdiction's credits
                 credited = ZERO
                 if log:
-                    log(f"  {jur.code} {month:%Y-%m} 退休人员划入未执行：{exc}")
+                    log(f"  {jur.name} {month:%Y年%-m月} 退休人员个人账户划入未执行：{exc}")
             if i == 0:  # an opening balance of a few months' turnover (期初余额, 演示), the day before
                 opening = money(pool_income * 5 if pool_income else credited * 24)
                 if opening > 0:
@@ -194,6 +194,4 @@ def demo_ledger(*, first_month: date = date(2024, 1, 1), months: int = 6, log=No
                         recorded_at=timezone.now(),
                     )["entries"]
             month = next_month(month)
-        if log:
-            log(f"  {jur.code}: 演示记账至 {month:%Y-%m}")
     return totals
