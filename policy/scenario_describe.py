@@ -90,6 +90,8 @@ def _default_text(spec: Field) -> str:
         return "(空)"
     if isinstance(spec.default, bool):
         return "true" if spec.default else "false"
+    if isinstance(spec.default, list | tuple):
+        return "[" + ", ".join(map(str, spec.default)) + "]"
     return str(spec.default)
 
 
@@ -112,6 +114,12 @@ def _row(direction: str, name: str, kind: str, spec: Field | None, entry: dict[s
 def describe_one(calc: Calculation) -> CalculationDescription:
     entry = contract().get(calc.name, {})
     rows = [_row("input", n, spec.kind, spec, entry) for n, spec in calc.inputs.items()]
+    rows += [
+        NameRow("input", n, "", "", (), "", label, CONTRACT if n in entry.get("inputs", {}) else EXTENSION)
+        for part in ("inputs", "extensions")
+        for n, label in entry.get(part, {}).items()
+        if "[]." in n
+    ]
     rows += [_row("output", n, kind, None, entry) for n, kind in calc.outputs.items()]
     for direction in ("input", "output"):
         for name, label in entry.get(f"pending_{direction}s", {}).items():
