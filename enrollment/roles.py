@@ -43,6 +43,7 @@ def roles_sync() -> None:
     for app in ("enrollment", "contributions", "retirement", "benefits", "claims", "funds"):
         worker_perms += _perms_for(app, ("view", "add", "change"))
     worker_perms += _perms_for("policy", ("view",)) + _perms_for("policy", ("add", "change"), "referencestatistic")
+    worker_perms += _perms_for("policy", ("add",), "scenariorun")  # runs scenario files (issue #18)
     worker_perms += _perms_for("batch", ("view",))
     worker_perms += list(Permission.objects.filter(codename="view_pii"))
     worker.permissions.set(worker_perms)

@@ -9,15 +9,21 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.fields import JSONString
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from enrollment.admin_mixins import BureauAdmin
 
+from .calculations import discover
 from .catalog import catalog, catalog_labels, jsonable, scale_mismatch, validate_value
 from .loader import missing_keys
-from .models import Jurisdiction, ParameterOrigin, PolicyParameter, ReferenceStatistic
+from .models import Jurisdiction, ParameterOrigin, PolicyParameter, ReferenceStatistic, ScenarioRun
+from .scenario_describe import describe
+from .scenarios import MAX_CASES, MAX_TEXT_BYTES, ScenarioTextError, results_json, run_text
 
 
 @admin.register(Jurisdiction)
@@ -185,3 +191,116 @@ class ReferenceStatisticAdmin(BureauAdmin):
     def save_model(self, request, obj, form, change):
         obj.entered_by = request.user
         super().save_model(request, obj, form, change)
+
+
+class ScenarioRunForm(forms.Form):
+    """上传或粘贴情形用例文件 (SCENARIOS.md format), run against the policy in force."""
+
+    file = forms.FileField(label="用例文件（.yaml）", required=False)
+    text = forms.CharField(
+        label="或粘贴用例", required=False, strip=False, widget=forms.Textarea(attrs={"rows": 16, "cols": 100})
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        upload, text = cleaned.get("file"), cleaned.get("text") or ""
+        if upload is not None:
+            if upload.size > MAX_TEXT_BYTES:
+                raise ValidationError(f"文件过大：不得超过 {MAX_TEXT_BYTES // 1_000_000} MB")
+            try:
+                text = upload.read().decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValidationError("文件应为 UTF-8 编码的 YAML") from None
+            cleaned["file_name"] = upload.name[:255]
+        else:
+            cleaned["file_name"] = ""
+        if not text.strip():
+            raise ValidationError("请上传用例文件或粘贴用例")
+        try:
+            cleaned["results"] = run_text(text, cleaned["file_name"] or "(pasted)")
+        except ScenarioTextError as exc:
+            raise ValidationError(str(exc)) from None
+        cleaned["yaml_text"] = text
+        return cleaned
+
+
+@admin.register(ScenarioRun)
+class ScenarioRunAdmin(BureauAdmin):
+    """情形用例运行: analysts run a scenario file against the policy in force; runs are kept, never edited."""
+
+    list_display = ("ran_at", "ran_by", "file_name", "passed", "failed")
+    list_filter = ("ran_at",)
+    list_select_related = ("ran_by",)
+    fields = ("ran_by", "ran_at", "file_name", "passed", "failed", "case_results", "yaml_text")
+    readonly_fields = fields
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.describe_view)
+        return [path("describe/", view, name="policy_scenariorun_describe"), *super().get_urls()]
+
+    def describe_view(self, request: HttpRequest) -> HttpResponse:
+        """计算说明: every calculation's inputs and outputs (the same list as ``run_scenarios --describe``)."""
+        if not self.has_view_permission(request) or request.method != "GET":
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "情形用例计算说明（输入项与输出项）",
+            "opts": self.model._meta,
+            "descriptions": describe(discover()),
+        }
+        return TemplateResponse(request, "admin/policy/scenario_describe.html", context)
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ScenarioRunForm(request.POST, request.FILES) if request.method == "POST" else ScenarioRunForm()
+        if request.method == "POST" and form.is_valid():
+            data = results_json(form.cleaned_data["results"])
+            run = ScenarioRun.objects.create(
+                ran_by=request.user,
+                file_name=form.cleaned_data["file_name"],
+                yaml_text=form.cleaned_data["yaml_text"],
+                results=data,
+                passed=data["passed"],
+                failed=data["failed"],
+            )
+            return HttpResponseRedirect(reverse("admin:policy_scenariorun_change", args=[run.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "运行情形用例（按现行政策）",
+            "opts": self.model._meta,
+            "form": form,
+            "max_cases": MAX_CASES,
+            "describe_url": reverse("admin:policy_scenariorun_describe"),
+        }
+        return TemplateResponse(request, "admin/policy/scenario_run.html", context)
+
+    @admin.display(description="各用例结果")
+    def case_results(self, obj: ScenarioRun) -> str:
+        cases = (obj.results or {}).get("cases") or []
+        if not cases:
+            return "无"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            (
+                (
+                    c.get("name", ""),
+                    "通过" if c.get("passed") else "失败",
+                    "；".join(c.get("problems") or []) or "—",
+                    json.dumps(c.get("computed") or {}, ensure_ascii=False),
+                )
+                for c in cases
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>用例</th><th>结果</th><th>差异（期望 / 计算）</th><th>计算值</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            rows,
+        )

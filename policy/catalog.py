@@ -46,6 +46,11 @@ def read_yaml(path: Path) -> Any:
         return yaml.load(fh, Loader=_DecimalLoader)
 
 
+def read_yaml_text(text: str) -> Any:
+    """A YAML text read the same way as :func:`read_yaml` (decimals as ``Decimal``, only true/false booleans)."""
+    return yaml.load(text, Loader=_DecimalLoader)
+
+
 def compose_yaml(path: Path) -> yaml.Node | None:
     """The file's node tree (with line numbers), read the same way as :func:`read_yaml`."""
     with path.open(encoding="utf-8") as fh:

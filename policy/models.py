@@ -107,3 +107,26 @@ class ReferenceStatistic(models.Model):
 
     def __str__(self) -> str:
         return f"{self.jurisdiction.code} {self.key} {self.period_label}"
+
+
+class ScenarioRun(models.Model):
+    """情形用例运行记录: a scenario file an analyst ran against the policy in force, who ran it and when,
+    and each case's result (passed, problems, computed) — kept (issue #18 item 3)."""
+
+    ran_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name="运行人"
+    )
+    ran_at = models.DateTimeField("运行时间", auto_now_add=True)
+    file_name = models.CharField("文件名", max_length=255, blank=True)
+    yaml_text = models.TextField("用例文件内容")
+    results = models.JSONField("结果", default=dict, help_text="每个用例：名称、是否通过、差异与计算值")
+    passed = models.PositiveIntegerField("通过数", default=0)
+    failed = models.PositiveIntegerField("失败数", default=0)
+
+    class Meta:
+        verbose_name = "情形用例运行"
+        verbose_name_plural = "情形用例运行"
+        ordering = ["-ran_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name or '用例'} @ {self.ran_at:%Y-%m-%d %H:%M}（{self.passed} 通过，{self.failed} 失败）"

@@ -14,10 +14,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import yaml
 from django.core.exceptions import ValidationError
 
 from .calculations import Calculation, InputError, discover, money, parse_value
-from .catalog import read_yaml, validate_value
+from .catalog import jsonable, read_yaml, read_yaml_text, validate_value
 from .resolver import Policy, PolicyError
 
 CASE_FIELDS = {"name", "cite", "jurisdiction", "on", "calculation", "stats", "policy", "input", "output"}
@@ -212,3 +213,48 @@ def run_paths(
             continue
         results.append(run_case(item, registry))
     return results
+
+
+# --- scenario text from the admin and the API (issue #18 item 3) ---------------------------------------------
+
+MAX_TEXT_BYTES = 1_000_000  # 1 MB
+MAX_CASES = 2_000
+
+
+class ScenarioTextError(ValueError):
+    """A scenario text that cannot be run at all (too large, not YAML, not a list, too many cases)."""
+
+
+def parse_text(text: str) -> list[Any]:
+    """The cases of a scenario text, within the bounds; a problem raises :class:`ScenarioTextError`."""
+    if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
+        raise ScenarioTextError(f"文件过大：不得超过 {MAX_TEXT_BYTES // 1_000_000} MB")
+    try:
+        data = read_yaml_text(text)
+    except (yaml.YAMLError, ArithmeticError, ValueError, TypeError, RecursionError) as exc:
+        raise ScenarioTextError(f"YAML 格式错误: {exc}") from exc
+    if not isinstance(data, list) or not data:
+        raise ScenarioTextError("文件应为非空的用例列表 (a YAML list of cases)")
+    if len(data) > MAX_CASES:
+        raise ScenarioTextError(f"用例过多：{len(data)} 个，上限 {MAX_CASES} 个")
+    return data
+
+
+def run_text(text: str, name: str = "(pasted)") -> list[CaseResult]:
+    """Run every case of a scenario text against the policy in force; bounds as :func:`parse_text`."""
+    registry = discover()
+    path = Path(name)
+    return [
+        run_case(Case(path, i, item if isinstance(item, dict) else {"name": f"case {i}", "_bad": item}), registry)
+        for i, item in enumerate(parse_text(text), start=1)
+    ]
+
+
+def results_json(results: list[CaseResult]) -> dict[str, Any]:
+    """The results as stored on a run: per case name, passed, problems, computed (Decimal as text)."""
+    cases = [
+        {"name": r.case.name, "passed": r.passed, "problems": list(r.problems), "computed": jsonable(r.computed)}
+        for r in results
+    ]
+    passed = sum(1 for c in cases if c["passed"])
+    return {"passed": passed, "failed": len(cases) - passed, "cases": cases}

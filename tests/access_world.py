@@ -20,7 +20,7 @@ from enrollment import services
 from enrollment.models import EmployerUser, LifeEvent
 from enrollment.roles import AUDITOR, BUREAU_ADMIN, CASE_WORKER, EMPLOYER_USER
 from operations.demo.population import credit_code, id_number
-from policy.models import Jurisdiction, PolicyParameter, ReferenceStatistic
+from policy.models import Jurisdiction, PolicyParameter, ReferenceStatistic, ScenarioRun
 from tests.conftest import make_user
 
 D = Decimal
@@ -229,6 +229,9 @@ def build_world() -> SimpleNamespace:
     w.group = Group.objects.get(name=EMPLOYER_USER)
     w.parameter = PolicyParameter.objects.filter(jurisdiction=hunan).first() or PolicyParameter.objects.create(
         jurisdiction=hunan, key="test.key", effective_from=date(2020, 1, 1), value=1, citation="测试"
+    )
+    w.scenario_run = ScenarioRun.objects.create(
+        ran_by=w.users["admin"], file_name="probe.yaml", yaml_text="- name: =1+1\n", results={"cases": []}
     )
     # one login lockout record of each kind (django-axes), so their pages open on a real row
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog

@@ -57,6 +57,8 @@ MODELS: dict[str, tuple] = {
     "policy.policyparameter": (STAFF, ADMIN, ADMIN, ADMIN),
     "policy.referencestatistic": (STAFF, WRITERS, WRITERS, ADMIN),
     "batch.batchrun": (STAFF, ADMIN, NOBODY, NOBODY),
+    # scenario runs (issue #18): administrators and case workers run; kept, never changed or deleted
+    "policy.scenariorun": (STAFF, NOBODY, WRITERS, NOBODY),
     "enrollment.employer": (STAFF | E2, WRITERS, WRITERS, ADMIN),
     "enrollment.insuredperson": (STAFF | E2, WRITERS | E2, WRITERS, ADMIN),
     "enrollment.enrolmentspan": (STAFF | E2, WRITERS, WRITERS, ADMIN),
@@ -127,6 +129,10 @@ URLS: dict[str, tuple] = {
     "person-list": (STAFF | EMPS, NOBODY),
     "person-detail": (STAFF | E2, NOBODY),
     "api-root": (LOGGED, NOBODY),
+    "admin:policy_scenariorun_describe": (STAFF, NOBODY),  # 计算说明: a page to read
+    # POST runs a scenario text: an empty body is a 400 for the roles that may run (see EMPTY_POST_INVALID)
+    "scenariorun-list": (STAFF, WRITERS),
+    "scenariorun-detail": (STAFF, NOBODY),
     "api-schema": (LOGGED, NOBODY),
     "api-docs": (LOGGED, NOBODY),
     "api-redoc": (LOGGED, NOBODY),
@@ -135,6 +141,10 @@ URLS: dict[str, tuple] = {
     "admin/(?P<url>.*)$": (NOBODY, NOBODY),  # the admin's catch-all: 404 or the login page
     "<path:object_id>/": (LOGGED_ANY, LOGGED_ANY),  # each admin's redirect to the change page
 }
+
+# API endpoints whose POST needs a body: for a role allowed to POST, the matrix's empty POST answered 400
+# (permission passed, body rejected) is a success; a refused role must get 401/403, never the 400.
+EMPTY_POST_INVALID = frozenset({"scenariorun-list"})
 
 _ADMIN_URL = re.compile(r"^admin/(?P<app>\w+)/(?P<model>\w+)/")
 
@@ -255,7 +265,9 @@ def fill(w, route: str, name: str | None) -> str:
     """A concrete URL for the route, its parameters filled from the world."""
     label = model_of(route)
     object_id, history_id = w.picks.get(label, (None, None))
-    if route.startswith("api/"):
+    if route.startswith("api/") and "scenario-runs" in route:
+        pk = w.scenario_run.pk
+    elif route.startswith("api/"):
         pk = w.e2.pk if "employers" in route else w.p2.pk
     elif route.startswith("contributions/imports/"):
         pk = w.job.pk
@@ -335,7 +347,7 @@ class WriteWatch:
         return False
 
 
-def check(w, role: str, method: str, url: str, allowed, problems: list[str]) -> None:
+def check(w, role: str, method: str, url: str, allowed, problems: list[str], name: str | None = None) -> None:
     client = w.clients[role]
     watch_writes = method == "POST" and allowed not in (ANY, LOGGED_ANY) and role not in allowed
     with transaction.atomic():
@@ -350,6 +362,14 @@ def check(w, role: str, method: str, url: str, allowed, problems: list[str]) -> 
     status = response.status_code
     if status >= 500:
         problems.append(f"{role} {method} {url}: HTTP {status}")
+        return
+    if method == "POST" and name in EMPTY_POST_INVALID and allowed not in (ANY, LOGGED_ANY):
+        if role in allowed and status != 400:
+            problems.append(f"{role} {method} {url}: HTTP {status} — expected 400 (empty body, permission passed)")
+        if role not in allowed and status not in (401, 403):
+            problems.append(f"{role} {method} {url}: HTTP {status} — expected 401/403")
+        if watch_writes and watch.changed:
+            problems.append(f"{role} {method} {url}: wrote {watch.changed} (HTTP {status})")
         return
     if watch_writes and watch.changed:
         problems.append(f"{role} {method} {url}: wrote {watch.changed} (HTTP {status})")
@@ -382,5 +402,5 @@ def test_role_url_verb_matrix(world, role):
         get_roles, post_roles = expectation(route, name)
         url = fill(world, route, name)
         check(world, role, "GET", url, get_roles, problems)
-        check(world, role, "POST", url, post_roles, problems)
+        check(world, role, "POST", url, post_roles, problems, name)
     assert not problems, "\n".join(problems)
