@@ -98,14 +98,15 @@ def test_new_employee_waits_three_paid_months_then_covered():
     assert again["eligibility.periods_written"] == 0
 
 
-def test_arrears_suspend_from_month_after_and_make_up_within_3_months_is_retroactive():
+def test_arrears_suspend_from_day_after_due_and_make_up_within_3_months_is_retroactive():
     person, employer = langfang_employee(2)
     paid = {f"2024-{m:02d}": date(2024, m, 20) for m in range(3, 7)}
     paid.update({"2024-07": None, "2024-08": None})
     add_dues(person, employer, paid)
     eligibility_refresh([person.pk], date(2024, 9, 10))
-    # 2024-07 unpaid past 07-25 → suspended from 2024-08-01 (langfang 第二十三条; D-X5)
-    assert status_on(person, date(2024, 7, 31)).status == "covered"
+    # 2024-07 unpaid past 07-25 → suspended from the day after, 2024-07-26 (langfang 第二十三条; D-X5; D-X18)
+    assert status_on(person, date(2024, 7, 25)).status == "covered"
+    assert status_on(person, date(2024, 7, 26)).status == "suspended"
     suspended = status_on(person, date(2024, 8, 15))
     assert suspended.status == "suspended" and "2024-07" in suspended.reason
     ok, why = claim_allowed(person, date(2024, 8, 15))
