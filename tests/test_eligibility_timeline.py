@@ -3,8 +3,8 @@
 Expected periods are worked out by hand from the langfang seed:
 * 第二十二条 + D-X3: a new employee is covered once 3 contribution months are paid, from the 1st
   of the month after the third (2024-03, 04, 05 paid on the 20th → covered from 2024-06-01);
-* 第二十三条 (suspension_start month_after_due, D-X5): 2024-07 unpaid after its due date
-  (contribution.due_day 25, 第十八条) → suspended from 2024-08-01;
+* 第二十三条 (suspension_start day_after_due, D-X5, D-X18): 2024-07 unpaid after its due date
+  (contribution.due_day 25, 第十八条) → suspended from 2024-07-26;
 * 第二十三条: arrears of 2 months (≤ 3) made up on 2024-09-05 → the arrears period is covered again.
 """
 
