@@ -10,7 +10,7 @@ Expected periods are worked out by hand from the langfang seed:
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -182,3 +182,36 @@ def test_payment_years_by_kind(fresh_policy):
     assert years.kinds["local_months"] == 6
     assert years.counted.cumulative == 166
     assert years.counted.local == 6
+
+
+def _employee(code: str, region: str, n: int, hired: date):
+    employer = services.employer_register(
+        credit_code=credit_code(region, 950 + n),
+        name=f"离职测试单位{n}",
+        jurisdiction=code,
+        registered_on=date(2020, 1, 1),
+    )
+    person = services.person_register(id_number=id_number(region, date(1986, 2, n), 1, True), name=f"离职{n}")
+    services.life_event_record(person=person, kind="hire", occurred_on=hired, jurisdiction=code, employer=employer)
+    return person, employer
+
+
+@pytest.mark.parametrize(
+    "code, region, covered_to",
+    [
+        # sanmenxia 第十六条 "次月起…停止其享受职工基本医疗保险待遇": the separation month stays covered
+        ("sanmenxia", "411202", date(2024, 4, 30)),
+        # langfang: no such rule — cover ends with the span (the separation day is its last day)
+        ("langfang", "131002", date(2024, 4, 15)),
+    ],
+)
+def test_cover_after_a_separation(code, region, covered_to):
+    person, employer = _employee(code, region, 1 if code == "sanmenxia" else 2, date(2024, 1, 1))
+    add_dues(person, employer, {f"2024-{m:02d}": date(2024, m, 10) for m in range(1, 5)})
+    span = services.current_span(person, date(2024, 4, 1))
+    services.span_close(span=span, end=date(2024, 4, 16))  # separated on 2024-04-15 (the end is exclusive)
+    eligibility_refresh([person.pk], date(2024, 5, 10))
+    assert status_on(person, date(2024, 4, 15)).status == "covered"
+    assert status_on(person, covered_to).status == "covered"
+    after = covered_to + timedelta(days=1)
+    assert status_on(person, after).status == "none", status_on(person, after)
