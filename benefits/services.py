@@ -47,6 +47,10 @@ How enrolment spans become the rule's inputs (conventions of this module, listed
 * A span that began before its first due on file (history not migrated, 上线前参保)
   is treated as continuous coverage up to the first month on file: ``previous_end``
   = the day before that month, not a first enrolment (a transfer in is then moot).
+* An employee span's stored periods end with the span, or where a seed keeps cover to the end of the
+  separation month (sanmenxia 第十六条 "次月起…停止其享受职工基本医疗保险待遇",
+  ``eligibility.separation_cover_until`` month_end) on the 1st of the month after — never past the
+  start of the person's next span.
 * A span with no dues yet is given its first month, unpaid (the rule then answers
   "尚无缴费到账记录", waiting); a retiree span with no dues (retirees pay nothing)
   its first month with nothing owed.

@@ -25,6 +25,14 @@ Conventions taken here where the digest is silent (listed in the module's report
   first payment of the new enrolment (the payment month itself is the month
   coverage resumes, 缴费当月); gap months count as made up (补缴) when they are
   listed and paid.
+* Suspension for arrears starts on the day after the missed due date where a seed does not name the
+  start (ziyang 第十五条, langfang 第二十三条–第二十四条: D-X18); hunan and sanmenxia keep "the month
+  after". langfang 第二十四条 "从补缴费用的次月起": the make-up month itself is not covered even when the
+  arrears are retroactively covered (``within_window_from_next_month``, D-X18).
+* sanmenxia 第十七条 "解除劳动关系后3个月内" runs in calendar time from the day after ``previous_end``
+  (D-X19), not in unpaid months.
+* A retiree may have no contribution months (retirees pay nothing, ziyang 第十五条): covered throughout,
+  ``covered_from`` unknown (None).
 * A month's due date is ``contribution.due_day`` of that same month. It is read
   only when a result depends on it (a make-up paid in a month whose own
   contribution is still unpaid, or the current month being unpaid on
