@@ -91,6 +91,7 @@ __all__ = [
     "Decision",
     "PersonFacts",
     "above_cap",
+    "deadline_last_day",
     "decide",
 ]
 
