@@ -47,6 +47,10 @@ How enrolment spans become the rule's inputs (conventions of this module, listed
 * A span that began before its first due on file (history not migrated, 上线前参保)
   is treated as continuous coverage up to the first month on file: ``previous_end``
   = the day before that month, not a first enrolment (a transfer in is then moot).
+* An employee span's stored periods end with the span, or where a seed keeps cover to the end of the
+  separation month (sanmenxia 第十六条 "次月起…停止其享受职工基本医疗保险待遇",
+  ``eligibility.separation_cover_until`` month_end) on the 1st of the month after — never past the
+  start of the person's next span.
 * A span with no dues yet is given its first month, unpaid (the rule then answers
   "尚无缴费到账记录", waiting); a retiree span with no dues (retirees pay nothing)
   its first month with nothing owed.
@@ -96,6 +100,10 @@ MEMO_LIMIT = 200_000
 RESIDENT_MARK = "居民"
 
 CATEGORY_ZH = dict(Category.choices)
+#: How long cover lasts after an employee's span ends (解除或终止劳动关系): ``month_end`` — sanmenxia 第十六条
+#: "次月起核减缴费基数并停止其享受职工基本医疗保险待遇", covered to the end of the separation month; absent
+#: or null — the span's own end.
+SEPARATION_KEY = "eligibility.separation_cover_until"
 
 # Kinds of change a refresh reports (the rest of its counts describe, they do not change anything).
 CHANGE_KINDS = ("eligibility.changed", "eligibility.periods_written", "eligibility.errors_changed")
@@ -504,6 +512,7 @@ def person_evaluate(
             buckets[i].append(tok)
     moved_in = _transfers_by_span(spans, transfers) if transfers else {}
     parts = []
+    prev_hi: date | None = None
     for n, span in enumerate(spans):
         prev = spans[n - 1] if n else None
         mine = buckets[n]
@@ -549,8 +558,9 @@ def person_evaluate(
         if seg.error:
             # digest of the kind of error, not its message (which names the date): a lasting gap is no change
             return PersonResult(_digest([("error", seg.error_key)]), seg.error, seg.error_key)
-        lo = span.start if prev is None or prev.end is None else min(prev.end, span.start)
-        parts.append((seg, span.jurisdiction, lo, span.end))
+        lo = span.start if prev is None or prev_hi is None else min(prev_hi, span.start)
+        prev_hi = _cover_until(ev, span, spans[n + 1] if n + 1 < len(spans) else None)
+        parts.append((seg, span.jurisdiction, lo, prev_hi))
     if len(parts) == 1:
         seg, _code, lo, hi = parts[0]
         if hi is None and (not seg.periods or seg.periods[0].start >= lo):
@@ -575,12 +585,25 @@ def _single(ev: Evaluator, span: SpanFact, dues: str) -> PersonResult:
     )
     if seg.error:
         return PersonResult(_digest([("error", seg.error_key)]), seg.error, seg.error_key)
-    parts = ((seg, span.jurisdiction, span.start, span.end),)
+    parts = ((seg, span.jurisdiction, span.start, _cover_until(ev, span, None)),)
     if span.end is None and (not seg.periods or seg.periods[0].start >= span.start):
         return PersonResult(seg.digest, parts=parts)  # the clip changes nothing
     result = PersonResult("", parts=parts)
     result.digest = _digest(result.rows())
     return result
+
+
+def _cover_until(ev: Evaluator, span: SpanFact, following: SpanFact | None) -> date | None:
+    """The (exclusive) end of a span's stored periods: the span's end, or where a seed keeps cover to the end
+    of the separation month (sanmenxia 第十六条 次月起停止享受待遇, ``eligibility.separation_cover_until``)
+    the 1st of the month after; never past the start of the person's next span."""
+    hi = span.end
+    if hi is None:
+        return None
+    if span.category == Category.EMPLOYEE:
+        if ev.policy(span.jurisdiction).value(SEPARATION_KEY, default=None) == "month_end":
+            hi = add_months(month_start(hi - ONE_DAY), 1)
+    return hi if following is None else min(hi, following.start)
 
 
 def _day_token(day: date) -> str:

@@ -88,7 +88,7 @@ MAX_POLICY_AMOUNT = Decimal("100000000")
 #: 百分比默认范围 0–100; a key whose percentage may exceed 100 (a base ceiling of 300%) says ``max: null``.
 PERCENT_MAX = Decimal(100)
 
-_CATALOG_FIELDS = {"label", "type", "unit", "choices", "grouped", "min", "max"}
+_CATALOG_FIELDS = {"label", "type", "unit", "choices", "grouped", "min", "max", "fields"}
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
 
@@ -100,6 +100,8 @@ class CatalogKey:
     ``grouped``: the value is one value of ``type`` or a table of them (by person group, hospital level,
     event …, possibly nested), every cell checked as ``type``.
     ``minimum``/``maximum``: the range for numbers (percent 0–100 and amounts ≥ 0 by default).
+    ``fields``: for a ``table`` whose value is one record, the record's shape — field name → the field's
+    own typed entry; a value with another field, or a field of the wrong type, is refused on load.
     """
 
     key: str
@@ -110,6 +112,7 @@ class CatalogKey:
     grouped: bool = False
     minimum: Decimal | None = None
     maximum: Decimal | None = None
+    fields: tuple[CatalogKey, ...] = ()
 
     @property
     def type_label(self) -> str:
@@ -146,7 +149,7 @@ def _bound(entry: dict, name: str, default: Decimal | None) -> Decimal | None:
 def _catalog_key(path: Path, key: str, entry: Any) -> CatalogKey:
     if not isinstance(entry, dict) or set(entry) - _CATALOG_FIELDS or "label" not in entry or "type" not in entry:
         raise ImproperlyConfigured(
-            f"{path}: {key} must be a mapping with label, type[, unit, choices, grouped, min, max]"
+            f"{path}: {key} must be a mapping with label, type[, unit, choices, grouped, min, max, fields]"
         )
     kind = entry["type"]
     if kind not in TYPES:
@@ -154,6 +157,10 @@ def _catalog_key(path: Path, key: str, entry: Any) -> CatalogKey:
     choices = tuple(str(c) for c in entry.get("choices") or ())
     if (kind == "choice") != bool(choices):
         raise ImproperlyConfigured(f"{path}: {key}: choices are given for type choice, and only for it")
+    fields = entry.get("fields") or {}
+    if fields and (kind != "table" or not isinstance(fields, dict)):
+        raise ImproperlyConfigured(f"{path}: {key}: fields (a record's shape) are given for type table only")
+    shape = tuple(_catalog_key(path, f"{key}.{name}", {"label": name, **(spec or {})}) for name, spec in fields.items())
     default_min = Decimal(0) if kind in NUMERIC_TYPES else None
     default_max = PERCENT_MAX if kind == "percent" else MAX_POLICY_AMOUNT if kind == "amount" else None
     return CatalogKey(
@@ -165,6 +172,7 @@ def _catalog_key(path: Path, key: str, entry: Any) -> CatalogKey:
         grouped=bool(entry.get("grouped", False)),
         minimum=_bound(entry, "min", default_min),
         maximum=_bound(entry, "max", default_max),
+        fields=shape,
     )
 
 
@@ -258,9 +266,22 @@ def _validate_one(spec: CatalogKey, value: Any) -> Any:
     if kind == "table":
         if not isinstance(value, (dict, list)):
             raise _refuse(spec, value, "须为表格（对象或列表）")
-        return value
+        return _validate_record(spec, value) if spec.fields else value
     if not isinstance(value, str):  # text
         raise _refuse(spec, value, "须为文字")
+    return value
+
+
+def _validate_record(spec: CatalogKey, value: Any) -> Any:
+    """A table with a declared shape (``fields``): one record, each field checked as its own entry."""
+    shape = {f.key.rsplit(".", 1)[1]: f for f in spec.fields}
+    if not isinstance(value, dict):
+        raise _refuse(spec, value, "须为一条记录（字段：" + "、".join(shape) + "）")
+    unknown = sorted(set(map(str, value)) - set(shape))
+    if unknown:
+        raise _refuse(spec, value, f"未知字段 {'、'.join(unknown)}（可用字段：{'、'.join(shape)}）")
+    for name, field_value in value.items():
+        _validate_one(shape[str(name)], field_value)
     return value
 
 

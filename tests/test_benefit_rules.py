@@ -362,6 +362,9 @@ def test_every_calculation_is_registered_with_the_contract_keys():
             "deductible_paid_this_stay",
             "honoured_group",
             "out_of_province",
+            # issue #17 item 7: the hospital's tier (sanmenxia 第五十三条 市级以上, D-S8); the contract's
+            # resident `inpatient` already names it
+            "tier",
             "aids",
             # calcE2
             "designated",

@@ -12,11 +12,13 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import reverse
 
 from batch.runs import run_in_process
+from benefits.claims.adjudication import deadline_last_day
 from benefits.claims.imports import COLUMNS, parse_row, settlement_file_import
 from benefits.claims.jobs import JOB
 from benefits.claims.models import (
@@ -32,11 +34,13 @@ from benefits.claims.models import (
 from benefits.claims.services import ClaimError, claim_adjudicate
 from funds.models import AccountKind
 from funds.posting import balance_of, fund_account
+from policy.catalog import validate_value
 from policy.models import Jurisdiction
+from policy.resolver import PolicyError
 from tests.test_claims import make_claim, make_person
 from tests.test_claims_admin import claim_form_data
 from tests.test_claims_bulk import _csv, _Rollback, settlement_row
-from tests.test_claims_layers import LANGFANG_STAFF, enter
+from tests.test_claims_layers import LANGFANG_STAFF, XIANNING_STAFF, enter
 
 ON = date(2024, 3, 15)
 
@@ -376,6 +380,38 @@ def test_langfang_manual_claim_within_six_months_of_discharge(db):
         settle(make_claim(person, "langfang", **common))
     local = settle(make_claim(make_person("langfang"), "langfang", inscp_scp_amt=D(10000)))
     assert any(s["stage"] == "申请期限" and "不适用" in s["description"] for s in local.steps)
+
+
+def test_xianning_manual_claim_by_the_end_of_the_following_year(db):
+    # xianning 细则 第二十五条: 市域外异地门诊 not settled directly — "最迟于次年底前": care on 2024-03-01 is
+    # claimed by 2025-12-31; 2026-01-01 is too late. Local care is not a manual out-of-area claim.
+    # The overall cap is not in the 细则 (D-XN1): staff enter a hypothetical one for the in-time claim.
+    enter(
+        "xianning",
+        {**XIANNING_STAFF, "inpatient.annual_cap": "300000", "inpatient.annual_cap_average_wage_multiple": None},
+    )
+    person = make_person("xianning")
+    common = {"med_type": "11", "inscp_scp_amt": D(500), "location": "registered_remote"}
+    late = settle(make_claim(person, "xianning", submitted_on=date(2026, 1, 1), **common))
+    assert late.status == ClaimStatus.REFUSED, late.steps
+    assert "最迟于次年底前" in late.refusal_reason and "2025-12-31" in late.refusal_reason
+    assert "xianning 细则 第二十五条" in late.refusal_reason
+    in_time = settle(make_claim(person, "xianning", submitted_on=date(2025, 12, 31), **common))
+    deadline = [s for s in in_time.steps if s["stage"] == "申请期限"]
+    assert deadline and "最迟于次年底前" in deadline[0]["description"], in_time.steps
+    assert "超过报销期限" not in (in_time.refusal_reason or "")
+
+
+def test_the_deadline_shape_is_checked_on_load():
+    # The catalog gives the record's shape: an unknown field or a wrong type is refused naming the key.
+    with pytest.raises(ValidationError, match="manual_claim_deadline"):
+        validate_value("claims.manual_claim_deadline", {"until": "end_of_next_decade"})
+    with pytest.raises(ValidationError, match="未知字段 days"):
+        validate_value("claims.manual_claim_deadline", {"until": "months_after_end", "days": 30})
+    assert deadline_last_day({"until": "end_of_following_year"}, date(2024, 12, 31))[0] == date(2025, 12, 31)
+    assert deadline_last_day({"months": 6}, date(2024, 8, 31))[0] == date(2025, 2, 28)
+    with pytest.raises(PolicyError, match="months"):
+        deadline_last_day({"until": "months_after_end"}, date(2024, 3, 10))
 
 
 def test_silent_jurisdictions_say_there_is_no_deadline(claim_stats):

@@ -3,14 +3,14 @@
 Expected periods are worked out by hand from the langfang seed:
 * 第二十二条 + D-X3: a new employee is covered once 3 contribution months are paid, from the 1st
   of the month after the third (2024-03, 04, 05 paid on the 20th → covered from 2024-06-01);
-* 第二十三条 (suspension_start month_after_due, D-X5): 2024-07 unpaid after its due date
-  (contribution.due_day 25, 第十八条) → suspended from 2024-08-01;
+* 第二十三条 (suspension_start day_after_due, D-X5, D-X18): 2024-07 unpaid after its due date
+  (contribution.due_day 25, 第十八条) → suspended from 2024-07-26;
 * 第二十三条: arrears of 2 months (≤ 3) made up on 2024-09-05 → the arrears period is covered again.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -98,14 +98,15 @@ def test_new_employee_waits_three_paid_months_then_covered():
     assert again["eligibility.periods_written"] == 0
 
 
-def test_arrears_suspend_from_month_after_and_make_up_within_3_months_is_retroactive():
+def test_arrears_suspend_from_day_after_due_and_make_up_within_3_months_is_retroactive():
     person, employer = langfang_employee(2)
     paid = {f"2024-{m:02d}": date(2024, m, 20) for m in range(3, 7)}
     paid.update({"2024-07": None, "2024-08": None})
     add_dues(person, employer, paid)
     eligibility_refresh([person.pk], date(2024, 9, 10))
-    # 2024-07 unpaid past 07-25 → suspended from 2024-08-01 (langfang 第二十三条; D-X5)
-    assert status_on(person, date(2024, 7, 31)).status == "covered"
+    # 2024-07 unpaid past 07-25 → suspended from the day after, 2024-07-26 (langfang 第二十三条; D-X5; D-X18)
+    assert status_on(person, date(2024, 7, 25)).status == "covered"
+    assert status_on(person, date(2024, 7, 26)).status == "suspended"
     suspended = status_on(person, date(2024, 8, 15))
     assert suspended.status == "suspended" and "2024-07" in suspended.reason
     ok, why = claim_allowed(person, date(2024, 8, 15))
@@ -181,3 +182,36 @@ def test_payment_years_by_kind(fresh_policy):
     assert years.kinds["local_months"] == 6
     assert years.counted.cumulative == 166
     assert years.counted.local == 6
+
+
+def _employee(code: str, region: str, n: int, hired: date):
+    employer = services.employer_register(
+        credit_code=credit_code(region, 950 + n),
+        name=f"离职测试单位{n}",
+        jurisdiction=code,
+        registered_on=date(2020, 1, 1),
+    )
+    person = services.person_register(id_number=id_number(region, date(1986, 2, n), 1, True), name=f"离职{n}")
+    services.life_event_record(person=person, kind="hire", occurred_on=hired, jurisdiction=code, employer=employer)
+    return person, employer
+
+
+@pytest.mark.parametrize(
+    "code, region, covered_to",
+    [
+        # sanmenxia 第十六条 "次月起…停止其享受职工基本医疗保险待遇": the separation month stays covered
+        ("sanmenxia", "411202", date(2024, 4, 30)),
+        # langfang: no such rule — cover ends with the span (the separation day is its last day)
+        ("langfang", "131002", date(2024, 4, 15)),
+    ],
+)
+def test_cover_after_a_separation(code, region, covered_to):
+    person, employer = _employee(code, region, 1 if code == "sanmenxia" else 2, date(2024, 1, 1))
+    add_dues(person, employer, {f"2024-{m:02d}": date(2024, m, 10) for m in range(1, 5)})
+    span = services.current_span(person, date(2024, 4, 1))
+    services.span_close(span=span, end=date(2024, 4, 16))  # separated on 2024-04-15 (the end is exclusive)
+    eligibility_refresh([person.pk], date(2024, 5, 10))
+    assert status_on(person, date(2024, 4, 15)).status == "covered"
+    assert status_on(person, covered_to).status == "covered"
+    after = covered_to + timedelta(days=1)
+    assert status_on(person, after).status == "none", status_on(person, after)

@@ -34,6 +34,9 @@ HOSPITAL_LEVELS = (
     "level3a",
     "level3b",
 )
+#: 医疗机构级别 (tier) of the hospital, where a seed's rule turns on it (sanmenxia 第五十三条 市级以上).
+HOSPITAL_TIERS = ("county", "city", "provincial")
+HOSPITAL_TIER_ZH = {"county": "县级医疗机构", "city": "市级医疗机构", "provincial": "省级医疗机构"}
 LOCATIONS = ("local", "in_province", "referral", "emergency", "registered_remote", "unregistered")
 SCHEMES = ("combined", "pool_only")
 

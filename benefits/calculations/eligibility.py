@@ -25,6 +25,14 @@ Conventions taken here where the digest is silent (listed in the module's report
   first payment of the new enrolment (the payment month itself is the month
   coverage resumes, 缴费当月); gap months count as made up (补缴) when they are
   listed and paid.
+* Suspension for arrears starts on the day after the missed due date where a seed does not name the
+  start (ziyang 第十五条, langfang 第二十三条–第二十四条: D-X18); hunan and sanmenxia keep "the month
+  after". langfang 第二十四条 "从补缴费用的次月起": the make-up month itself is not covered even when the
+  arrears are retroactively covered (``within_window_from_next_month``, D-X18).
+* sanmenxia 第十七条 "解除劳动关系后3个月内" runs in calendar time from the day after ``previous_end``
+  (D-X19), not in unpaid months.
+* A retiree may have no contribution months (retirees pay nothing, ziyang 第十五条): covered throughout,
+  ``covered_from`` unknown (None).
 * A month's due date is ``contribution.due_day`` of that same month. It is read
   only when a result depends on it (a make-up paid in a month whose own
   contribution is still unpaid, or the current month being unpaid on
@@ -57,7 +65,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from batch.dates import add_months, month_start
+from batch.dates import add_months, month_start, months_later
 from policy.calculations import Field, InputError, calculation, parse_value
 from policy.resolver import Policy, PolicyError, PolicyMissing
 
@@ -339,7 +347,13 @@ def eligibility_timeline(
         raise InputError(f"category: {category!r} 不在可选值 {', '.join(CATEGORIES)} 中")
     if previous_scheme is not None and previous_scheme not in PREVIOUS_SCHEMES:
         raise InputError(f"previous_scheme: {previous_scheme!r} 不在可选值 {', '.join(PREVIOUS_SCHEMES)} 中")
-    facts = _known_months(months, as_of)
+    facts = _known_months(months, as_of, allow_none=category == "retiree")
+    if not facts:
+        # ziyang 第十五条 (and every seed's retirees): a retiree owes nothing, so a retiree with no contribution
+        # months is valid input — covered as a retiree throughout; the start of the enrolment is not known.
+        retiree = _Rules(policy, category)
+        cite = retiree.cite(retiree.key("retiree_arrears_exempt"))
+        return [Period(date.min, None, COVERED, "退休人员，不缴纳基本医疗保险费，享受退休人员职工医保待遇", cite)]
     first = facts[0].month
     if previous_end is not None and previous_end >= first:
         raise InputError(f"previous_end {previous_end} 应早于本次参保首个缴费月 {_label(first)}")
@@ -376,7 +390,9 @@ def eligibility_timeline(
     return canvas.result()
 
 
-def _known_months(months: Iterable[ContributionMonth | Mapping[str, Any]], as_of: date) -> list[ContributionMonth]:
+def _known_months(
+    months: Iterable[ContributionMonth | Mapping[str, Any]], as_of: date, *, allow_none: bool = False
+) -> list[ContributionMonth]:
     """Parse, sort and check the months; payments dated after ``as_of`` are not known yet."""
     out: list[ContributionMonth] = []
     for i, raw in enumerate(months, start=1):
@@ -384,7 +400,7 @@ def _known_months(months: Iterable[ContributionMonth | Mapping[str, Any]], as_of
         if item.paid_on is not None and item.paid_on > as_of:
             item = replace(item, paid_on=None)
         out.append(item)
-    if not out:
+    if not out and not allow_none:
         raise InputError("months: 至少需要一个缴费月份 (at least one contribution month)")
     out.sort(key=lambda m: m.month)
     seen = [m.month for m in out]
@@ -476,12 +492,18 @@ def _rejoin(
         return cover
 
     if rule == "month_after_payment_within_window":  # sanmenxia 第十七条
-        if gap.within(window):
-            cover = add_months(resume, 1)
-            canvas.paint(start, None, WAITING, f"{gap_zh}（不超过{window}个月）接续，缴费次月起享受", cite)
-            canvas.paint(cover, None, COVERED, "缴费次月起享受统筹基金支付待遇", cite)
-            return cover
-        return new_enrolment(f"{gap_zh}（超过{window}个月）")
+        # D-X19: "解除劳动关系后3个月内" runs in calendar time from the day after the previous span ended
+        # (the separation), not in unpaid months: 2024-01-31 → within until 2024-04-30, 2024-05-01 is late.
+        if previous_end is not None and first_payment is not None:
+            last = months_later(previous_end + ONE_DAY, window) - ONE_DAY
+            if first_payment <= last:
+                cover = add_months(resume, 1)
+                why = f"解除劳动关系后{window}个月内（{last} 前）于 {first_payment} 接续，缴费次月起享受（D-X19）"
+                canvas.paint(start, None, WAITING, why, cite)
+                canvas.paint(cover, None, COVERED, "缴费次月起享受统筹基金支付待遇", cite)
+                return cover
+            return new_enrolment(f"解除劳动关系超过{window}个月（{last} 后）于 {first_payment} 接续（D-X19）")
+        return new_enrolment(f"{gap_zh}，解除劳动关系后{window}个月内接续无从确认（D-X19）")
 
     if rule == "continuous_if_made_up":  # ziyang 第十三条; D-Z9
         if gap.within(window) and gap.made_up:
@@ -725,7 +747,7 @@ def _paint_episode(
         reason = f"欠费（{unpaid}）已于 {paid} 补足，欠缴期间暂停的待遇予以恢复"
         canvas.paint(ep.start, paid, COVERED, reason, rules.cite(retro_key), floor=cover_from)
         return
-    if retro == "within_window":
+    if retro in ("within_window", "within_window_from_next_month"):
         window_key = rules.key("arrears_retroactive_window_months")
         window = rules.number(window_key)
         counted, exact = _arrears_at(due, candidates, paid, window)
@@ -736,6 +758,15 @@ def _paint_episode(
         if count <= window:
             reason = f"补缴到账时欠费{months_zh}（不超过{window}个月），{paid} 补足后欠费期间待遇追溯（D-X5）"
             canvas.paint(ep.start, paid, COVERED, reason, cite, floor=cover_from)
+            if retro == "within_window_from_next_month":
+                # langfang 第二十四条 "从补缴费用的次月起享受": the make-up month itself is not covered (D-X18);
+                # days before the suspension began stay covered.
+                back = add_months(paid, 1)
+                reason = (
+                    f"{paid} 补缴欠费（{unpaid}）：中断期间待遇追溯，补缴当月不享受，"
+                    f"自补缴次月（{back}）起享受（D-X18）"
+                )
+                canvas.paint(max(month_start(paid), ep.start), back, SUSPENDED, reason, cite, floor=cover_from)
             return
         what = f"补缴到账时欠费{months_zh}（超过{window}个月），欠费期间待遇不追溯"
     elif retro == "never":  # hunan 第十九条; D-H4
@@ -758,7 +789,8 @@ def _paint_episode(
         return
     if restore == "new_enrolment":  # sanmenxia 第十七条; ziyang 第十三条, D-Z9
         counted, _ = _arrears_at(due, candidates, paid, None)
-        after = add_months(max([m.month for m in ep.months] + counted), 1)
+        clear = add_months(max([m.month for m in ep.months] + counted), 1)  # the month after the last in arrears
+        after = clear
         if rules.grouped("wait_rule") == "from_payment_month":
             # ziyang 招录人员 (D-Z8): cover from the payment month even when that month was itself in arrears
             after = min(after, month_start(paid))
@@ -767,7 +799,10 @@ def _paint_episode(
         canvas.paint(ep.start, paid, SUSPENDED, f"欠费暂停（{unpaid}）：{what}", both, floor=cover_from)
         canvas.paint(paid, None, WAITING, f"欠费超过期限，按新参保重新计算等待期：{why}", both, floor=cover_from)
         if cover is not None:
-            canvas.paint(max(cover, paid), None, COVERED, "重新计算的等待期满，享受待遇", both, floor=cover_from)
+            # ziyang 第十三条 "从…重新续保缴费当月起", D-Z8: a payment month that was not itself in arrears is
+            # covered from its 1st; one that was (its due day had passed) only from the payment (中断期间不追溯).
+            start = cover if cover >= clear else max(cover, paid)
+            canvas.paint(start, None, COVERED, "重新计算的等待期满，享受待遇", both, floor=cover_from)
         return
     raise PolicyError(f"未知的恢复待遇规则 (unknown restore rule): {restore!r}")
 
@@ -787,8 +822,10 @@ def status_on(timeline: Sequence[Period], day: date) -> Period:
 
 
 def covered_from(timeline: Sequence[Period]) -> date | None:
-    """First covered day of the enrolment (retroactively covered gap months included)."""
-    return next((p.start for p in timeline if p.status == COVERED), None)
+    """First covered day of the enrolment (retroactively covered gap months included); None when not known
+    (a retiree with no contribution months: covered throughout, the start of the enrolment not given)."""
+    first = next((p.start for p in timeline if p.status == COVERED), None)
+    return None if first == date.min else first
 
 
 @calculation(

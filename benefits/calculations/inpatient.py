@@ -46,7 +46,18 @@ from typing import Any
 from policy.calculations import Field, calculation
 from policy.resolver import Policy
 
-from ._common import HOSPITAL_LEVELS, HUNDRED, LOCATIONS, PERSON_TYPES, ZERO, Step, cite, fmt, overall_annual_cap
+from ._common import (
+    HOSPITAL_LEVELS,
+    HOSPITAL_TIERS,
+    HUNDRED,
+    LOCATIONS,
+    PERSON_TYPES,
+    ZERO,
+    Step,
+    cite,
+    fmt,
+    overall_annual_cap,
+)
 from .inpatient_facts import (
     CONTINUED_STAY_ZH,
     CONTINUED_STAYS,
@@ -182,6 +193,7 @@ def parameter_limit_breaches(policy: Policy) -> list[Step]:
         "deductible_paid_this_stay": Field("decimal", default=ZERO),
         "honoured_group": Field("bool", default=False),
         "out_of_province": Field("bool", default=False),
+        "tier": Field("str", default=None, choices=HOSPITAL_TIERS),
         "aids": Field("bool", default=False),
         "designated": Field("bool", default=True),
         "emergency_rescue": Field("bool", default=False),

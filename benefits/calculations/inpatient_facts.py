@@ -106,7 +106,10 @@ class InpatientFacts:
     "按相关规定执行": the rule is staff data, ``inpatient.disabled_soldier_rules``; null where the document
     has no separate rule).
 
-    **就医机构与地域** — ``out_of_province``: care outside the area was also outside the province, where the
+    **就医机构与地域** — ``tier`` (医疗机构级别 county 县级 | city 市级 | provincial 省级; None when not
+    known): where a seed adjusts the ratio only at 市级以上 hospitals (sanmenxia 第五十三条, D-S8) the tier
+    decides, and without it the hospital level stands for it (``inpatient.ratio_adjustment_levels``).
+    ``out_of_province``: care outside the area was also outside the province, where the
     deductible depends on it (sanmenxia 第十三条(一): 省外非基层医疗机构 2000,
     ``inpatient.out_of_province_deductible_by_level``). ``designated`` false: care at a non-designated
     hospital (非医保定点), paid only as ``inpatient.non_designated_rule`` allows (hunan 第四十条: only
@@ -156,6 +159,7 @@ class InpatientFacts:
     disabled_soldier_grade: int | None = None
     # 就医机构与地域
     out_of_province: bool = False
+    tier: str | None = None
     designated: bool = True
     emergency_rescue: bool = False
     # 外检外购与高值药品

@@ -27,6 +27,7 @@ from policy.resolver import Policy, PolicyError, PolicyMissing
 
 from ._common import (
     HOSPITAL_LEVELS,
+    HOSPITAL_TIER_ZH,
     HUNDRED,
     LEVEL_ZH,
     LOCATION_ZH,
@@ -346,7 +347,19 @@ def ratio_adjustment_step(
 ) -> Decimal:
     """The place-of-care adjustment (hunan D-H16, sanmenxia D-S8) → at most ``inpatient.ratio_max_pct``."""
     adjustment = Decimal(care.rule.get("ratio_adjustment_pct", ZERO))
-    if adjustment:
+    if adjustment and facts.tier is not None:
+        # sanmenxia 第五十三条 "至统筹区外市级以上定点医疗机构", D-S8: the hospital's tier decides when known.
+        tiers = policy.value("inpatient.ratio_adjustment_tiers")
+        tier_zh = HOSPITAL_TIER_ZH[facts.tier]
+        source = cite(policy, "inpatient.ratio_adjustment_tiers")
+        if tiers is None or facts.tier in tiers:
+            ratio += adjustment
+            where = f"{LOCATION_ZH[facts.location]}（{tier_zh}）"
+            source = cite(policy, "inpatient.location_rules", "inpatient.ratio_adjustment_tiers")
+            steps.append(Step(f"{where}：支付比例调整 {fmt(adjustment)} 个百分点，为 {fmt(ratio)}%", source))
+        else:
+            steps.append(Step(f"{tier_zh}不在异地比例调整范围内，比例不变", source))
+    elif adjustment:
         levels = policy.value("inpatient.ratio_adjustment_levels")
         if levels is None or care.level in levels:
             ratio += adjustment

@@ -53,8 +53,11 @@ def inputs_step(f: MaternityFacts) -> None:
     _check(f.employer_kind, EMPLOYER_KINDS, "employer_kind")
     if setting is not None:
         _check(setting, SETTINGS, "setting")
-    if babies < 1 or (event == "multiple" and babies < 2):
-        raise InputError(f"输入 babies: {event} 的婴儿数应{'≥2' if event == 'multiple' else '≥1'}，得到 {babies}")
+    # SCENARIOS.md `maternity`: for events without a birth (abortions, prenatal care, family planning)
+    # `babies` may be 0 or omitted; a delivery needs at least one baby, a multiple birth two.
+    least = 2 if event == "multiple" else 1 if event in DELIVERIES else 0
+    if babies < least:
+        raise InputError(f"输入 babies: {event} 的婴儿数应≥{least}，得到 {babies}")
     if f.policy_extra_days < 0 or (f.pregnancy_months is not None and f.pregnancy_months < 0):
         raise InputError("输入 policy_extra_days / pregnancy_months 不能为负数")
     if f.actual_cost is not None and f.actual_cost < 0:

@@ -47,8 +47,8 @@ the linked claim (``stay_deductible``). Every benefit counted toward the pool's 
 annual cap (``claims.inpatient_cap_counts``) is given what the pool already paid under
 all of them this year (langfang D-L9, ziyang 第十二条(四)); langfang's 大额 pays the cost
 above that cap for outpatient pooling and 门诊慢特病 too. A manual claim past
-``claims.manual_claim_deadline`` (langfang 第七十三条) is refused. Policy in force: the last day
-of care (discharge; 31 December for the first part of a cross-year stay); age on
+``claims.manual_claim_deadline`` (langfang 第七十三条; xianning 细则 第二十五条) is refused. Policy in
+force: the last day of care (discharge; 31 December for the first part of a cross-year stay); age on
 the first day (D-X7).
 
 The steps by benefit family live in :mod:`benefits.claims.families`; this module keeps the facts, the
@@ -59,6 +59,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -66,6 +67,7 @@ from batch.dates import months_later
 from benefits.calculations._common import ZERO, cite, fmt
 from benefits.calculations.inpatient import COUNTED_ZH
 from policy.calculations import InputError, money
+from policy.resolver import PolicyError
 
 from .facts import ClaimFacts, Coverage, PersonFacts
 from .families.base import LAYER_FIELDS, POOL_FIELDS, Acc, Book, Parts
@@ -89,6 +91,7 @@ __all__ = [
     "Decision",
     "PersonFacts",
     "above_cap",
+    "deadline_last_day",
     "decide",
 ]
 
@@ -277,9 +280,11 @@ def _extra(facts: ClaimFacts, parts: Parts) -> dict[str, Any]:
 def _deadline(facts: ClaimFacts, book: Book) -> str:
     """手工报销的申请期限 (``claims.manual_claim_deadline``): the refusal reason when the claim came too late.
 
-    langfang 第七十三条: care outside the area that could not be settled directly is claimed within 6
-    months of discharge. hunan 第六十九条, ziyang 第三十三条(二), xianning and sanmenxia set no deadline:
-    the step says so (for every claim, so that a claim gives the same steps entered or in a file).
+    Two shapes (the catalog's ``until``): ``months_after_end`` — langfang 第七十三条: care outside the
+    area that could not be settled directly is claimed within 6 months of discharge; and
+    ``end_of_following_year`` — xianning 细则 第二十五条: "最迟于次年底前", by 31 December of the year
+    after the care ended. hunan 第六十九条, ziyang 第三十三条(二) and sanmenxia set no deadline: the step
+    says so (for every claim, so that a claim gives the same steps entered or in a file).
     Settlement-file claims (direct settlement) are not manual claims.
     """
     key = "claims.manual_claim_deadline"
@@ -300,16 +305,33 @@ def _deadline(facts: ClaimFacts, book: Book) -> str:
         return ""
     if facts.submitted_on is None:
         raise InputError(f"手工报销须填写申请受理日期（校验报销期限，{source}）")
-    last = months_later(facts.end, int(rule["months"]))
+    last, within = deadline_last_day(rule, facts.end, key)
     if facts.submitted_on > last:
-        reason = (
-            f"超过报销期限：出院后 {rule['months']} 个月内（{last} 前）申请，"
-            f"申请受理日期 {facts.submitted_on}，不予受理（{source}）"
-        )
+        reason = f"超过报销期限：{within}（{last} 前）申请，申请受理日期 {facts.submitted_on}，不予受理（{source}）"
         book.step("申请期限", reason, source)
         return reason
-    book.step("申请期限", f"出院后 {rule['months']} 个月内申请（{last} 前），申请受理日期 {facts.submitted_on}", source)
+    book.step("申请期限", f"{within}申请（{last} 前），申请受理日期 {facts.submitted_on}", source)
     return ""
+
+
+def deadline_last_day(
+    rule: Mapping[str, Any], end: date, key: str = "claims.manual_claim_deadline"
+) -> tuple[date, str]:
+    """The last day to claim for care that ended on ``end``, and the rule in words.
+
+    ``until: months_after_end`` (the default when only ``months`` is given; langfang 第七十三条) →
+    the same day ``months`` later; ``until: end_of_following_year`` (xianning 细则 第二十五条
+    "最迟于次年底前") → 31 December of the following year.
+    """
+    until = rule.get("until") or ("months_after_end" if rule.get("months") is not None else None)
+    if until == "end_of_following_year":
+        return date(end.year + 1, 12, 31), "最迟于次年底前"
+    if until == "months_after_end":
+        if rule.get("months") is None:
+            raise PolicyError(f"{key}: until months_after_end 须给出 months（月数）")
+        months = int(rule["months"])
+        return months_later(end, months), f"出院（就诊）后 {months} 个月内"
+    raise PolicyError(f"{key}: 未知的申请期限口径 until={until!r}（months_after_end / end_of_following_year）")
 
 
 def _amounts(medfee: Decimal, own: Decimal, pre: Decimal, inscp: Decimal) -> dict[str, Decimal]:

@@ -183,7 +183,8 @@ def contribution_rates(
     if scheme == "pool_only":
         # ziyang 第九条(二)1: 5.7% incl. 0.7% maternity, for every kind of unit; langfang 第七十八条 abolished
         employer = _rate(policy, "contribution.pool_only_employer_rate_pct")
-        # ziyang: no individual contribution under 单建统筹 (null, C-A3)
+        # ziyang 第九条(二)1 gives no individual rate for 单建统筹: a required value staff enter (D-X16);
+        # a stored null (a jurisdiction stating "none") is 0.
         individual = pct_or_zero(policy, "contribution.pool_only_individual_rate_pct")
         return employer, individual, _optional_rate(policy, "contribution.pool_only_maternity_rate_pct")
     if employer_kind == "fiscal_institution":

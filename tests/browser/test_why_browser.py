@@ -37,5 +37,6 @@ def test_case_worker_reads_why_a_person_is_suspended(browser_page, live_server, 
     assert "未缴月份" in text and "已到账月数" in text  # the facts the rule used
     # the timeline lists the suspension, highlighted as the period in force
     timeline = page.locator(".module").filter(has_text="待遇享受状态时间轴").inner_text()
-    assert "暂停享受待遇" in timeline and "2024年8月1日" in timeline
+    # langfang 第二十三条 names no start: suspended from the day after July's due date 07-25 (D-X18)
+    assert "暂停享受待遇" in timeline and "2024年7月26日" in timeline
     _shot(page, "eligibility-why-suspended-browser.png")
