@@ -152,8 +152,9 @@ def naive_loop(as_of: date, person_ids: list[int]) -> tuple[int, int]:
 def floor_pass(as_of: date) -> float:
     """The floor: what the nightly run must at least do, as hand-written set-based SQL, timed and rolled back.
 
-    Late fees of every overdue unpaid due (one UPDATE, 0.05 % a day as D-X14), arrears per person (one
-    GROUP BY over the dues) and a status per person written to a table (one INSERT … SELECT over the
+    Late fees of every overdue unpaid due (one UPDATE, 0.05 % a day as D-X14), then every person's months,
+    arrears and last payment from ALL their dues (one GROUP BY over the whole dues table, as the nightly
+    reads every person's months) and a status per person written to a table (one INSERT … SELECT over the
     register): no rule engine, no per-person Python. Returns seconds.
     """
     due, person = MonthlyDue._meta.db_table, InsuredPerson._meta.db_table
@@ -168,12 +169,18 @@ def floor_pass(as_of: date) -> float:
             cur.execute("CREATE TEMPORARY TABLE floor_status (person_id bigint, status varchar(16), since date)")
             cur.execute(
                 f"""INSERT INTO floor_status
-                SELECT p.id, CASE WHEN a.n IS NULL THEN 'covered' ELSE 'suspended' END, a.first_unpaid
+                SELECT p.id,
+                       CASE WHEN a.months IS NULL THEN 'none'
+                            WHEN a.unpaid > 0 THEN 'suspended'
+                            ELSE 'covered' END,
+                       COALESCE(a.first_unpaid, a.first_month)
                 FROM {person} p LEFT JOIN (
-                    SELECT person_id, COUNT(*) AS n, MIN(month) AS first_unpaid FROM {due}
-                    WHERE settled_on IS NULL AND due_date < %s GROUP BY person_id
+                    SELECT person_id, COUNT(*) AS months, MIN(month) AS first_month, MAX(settled_on) AS last_paid,
+                           COUNT(*) FILTER (WHERE settled_on IS NULL AND due_date < %s) AS unpaid,
+                           MIN(month) FILTER (WHERE settled_on IS NULL AND due_date < %s) AS first_unpaid
+                    FROM {due} GROUP BY person_id
                 ) a ON a.person_id = p.id""",
-                [as_of],
+                [as_of, as_of],
             )
             raise _FloorDone
     except _FloorDone:
