@@ -8,6 +8,8 @@ HTTPS is assumed (SSL redirect, HSTS, secure cookies) unless ``PLAIN_HTTP_INTRAN
 throttled by django-axes; a Content-Security-Policy is sent on every page (django-csp).
 """
 
+import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,15 +29,28 @@ env = environ.Env(
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env("DEBUG")
+# manage.py commands that answer requests; every other command (migrate, makemigrations, run_scenarios,
+# policy_show …) serves nobody and signs nothing that outlives it.
+SERVING_COMMANDS = {"runserver", "testserver"}
+
+
+def _offline_command(argv: list[str]) -> bool:
+    return Path(argv[0]).name == "manage.py" and len(argv) > 1 and argv[1] not in SERVING_COMMANDS
+
+
 SECRET_KEY = env("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not DEBUG:
-        # Never run a server on a key everyone knows (sessions, CSRF and signed values would be forgeable).
+    if DEBUG:
+        SECRET_KEY = "dev-only-insecure-key-change-me"
+    elif _offline_command(sys.argv):
+        SECRET_KEY = secrets.token_urlsafe(50)  # a throwaway random key for this one command, never a known one
+    else:
+        # Never serve on a missing or known key (sessions, CSRF and signed values would be forgeable): the
+        # web server (WSGI, runserver) and the Celery workers refuse to start.
         raise ImproperlyConfigured(
             "SECRET_KEY 未设置：生产环境必须设置 SECRET_KEY（至少 50 个随机字符）；"
             "开发或测试请设置 DEBUG=true，或在 .env 中写入 SECRET_KEY (SECRET_KEY is required when DEBUG is false)."
         )
-    SECRET_KEY = "dev-only-insecure-key-change-me"
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 
 INSTALLED_APPS = [

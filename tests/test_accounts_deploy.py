@@ -154,10 +154,27 @@ def test_check_deploy_has_no_warning_in_production():
     assert "no issues" in done.stdout
 
 
-def test_the_app_refuses_to_start_without_a_secret_key():
-    done = _manage("check", DEBUG="false", SECRET_KEY="")  # empty: a key in .env is not read over it
+def test_the_server_refuses_to_start_without_a_secret_key():
+    # empty: a key in .env is not read over it
+    done = _manage("runserver", "127.0.0.1:0", "--noreload", DEBUG="false", SECRET_KEY="")
     assert done.returncode != 0
     assert "ImproperlyConfigured" in done.stderr and "SECRET_KEY" in done.stderr
+    wsgi = subprocess.run(
+        [sys.executable, "-c", "import config.wsgi"],
+        cwd=ROOT,
+        env={**{k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}, "SECRET_KEY": "",
+             "DEBUG": "false", "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert wsgi.returncode != 0 and "SECRET_KEY" in wsgi.stderr
+
+
+def test_offline_commands_run_on_a_throwaway_key_without_one():
+    done = _manage("makemigrations", "--check", "--dry-run", DEBUG="false", SECRET_KEY="")
+    assert done.returncode == 0, done.stderr
+    assert "No changes detected" in done.stdout
 
 
 def test_plain_http_intranet_turns_https_off_explicitly():
