@@ -368,8 +368,13 @@ def _fees_as_of(person_ids: Iterable[int], as_of: date) -> Counter:
         .values_list("person_id", "jurisdiction__code")
         .distinct()
     )
-    for person_id, code in sorted(set(pairs)):
-        counts += sql.fees_accrue(code, lo=person_id, hi=person_id + 1, as_of=as_of, rate=late_fee_rate(code, as_of))
+    by_jurisdiction: dict[str, list[int]] = {}
+    for person_id, code in set(pairs):
+        by_jurisdiction.setdefault(code, []).append(person_id)
+    for code, ids in sorted(by_jurisdiction.items()):  # one statement per jurisdiction for all its persons
+        ids.sort()
+        rate = late_fee_rate(code, as_of)
+        counts += sql.fees_accrue(code, lo=ids[0], hi=ids[-1] + 1, as_of=as_of, rate=rate, only=ids)
     return counts
 
 

@@ -236,10 +236,12 @@ def post_contribution_received(allocations, *, run_id: int | None = None, user=N
     return totals
 
 
-def unposted_allocations(lo: int, hi: int, jurisdiction: str | None = None):
-    """Allocations of persons ``lo <= id < hi`` that have no ``contribution:<id>`` entry yet."""
+def unposted_allocations(lo: int, hi: int, jurisdiction: str | None = None, only: list[int] | None = None):
+    """Allocations of persons ``lo <= id < hi`` (of those, ``only`` these) with no ``contribution:<id>`` entry."""
 
     qs = PaymentAllocation.objects.filter(due__person_id__gte=lo, due__person_id__lt=hi)
+    if only is not None:
+        qs = qs.filter(due__person_id__in=only)
     if jurisdiction:
         qs = qs.filter(due__jurisdiction__code=jurisdiction)
     key = Concat(Value("contribution:"), Cast(OuterRef("pk"), output_field=_char()))
@@ -252,11 +254,17 @@ def _char():
 
 
 def post_unposted_contributions(
-    *, lo: int, hi: int, jurisdiction: str | None, run_id: int | None, user_id: int | None
+    *,
+    lo: int,
+    hi: int,
+    jurisdiction: str | None,
+    run_id: int | None,
+    user_id: int | None,
+    only: list[int] | None = None,
 ) -> dict[str, int]:
-    """Batch step: post every allocation of the chunk not posted yet (idempotent)."""
+    """Batch step: post every allocation of the chunk (or of ``only`` these persons) not posted yet (idempotent)."""
 
-    ids = list(unposted_allocations(lo, hi, jurisdiction).values_list("pk", flat=True))
+    ids = list(unposted_allocations(lo, hi, jurisdiction, only).values_list("pk", flat=True))
     totals = {"entries": 0, "postings": 0}
     for i in range(0, len(ids), 2000):
         batch = list(
@@ -272,7 +280,9 @@ def post_unposted_contributions(
 
 def credits_for_persons(person_ids: list[int], as_of: date) -> Counter:
     """The account credits of these persons' allocations not yet posted (after a payment is recorded)."""
-    counts: Counter = Counter()
-    for pid in person_ids:
-        counts.update(post_unposted_contributions(lo=pid, hi=pid + 1, jurisdiction=None, run_id=None, user_id=None))
-    return counts
+    if not person_ids:
+        return Counter()
+    ids = sorted(person_ids)
+    return Counter(
+        post_unposted_contributions(lo=ids[0], hi=ids[-1] + 1, jurisdiction=None, run_id=None, user_id=None, only=ids)
+    )

@@ -78,8 +78,12 @@ def deferred_sql(due_alias: str, deferring: Sequence[int]) -> str:
         AND df.{q("start")} <= {due_alias}.due_date AND df.{q("end")} > {due_alias}.due_date))"""
 
 
-def fees_accrue(jurisdiction: str, *, lo: int, hi: int, as_of: date, rate: int | None) -> Counter:
+def fees_accrue(
+    jurisdiction: str, *, lo: int, hi: int, as_of: date, rate: int | None, only: Sequence[int] | None = None
+) -> Counter:
     """Recompute the accrued fee of every unsettled due of the chunk (idempotent: a second run changes nothing).
+
+    ``only``: of the chunk, just these persons (a screen's or a payment's persons, one statement for all).
 
     late_fee = late_fee_paid + money(unpaid principal × rate × days past due outside deferrals);
     ``deferred`` marks dues that fell due inside a deferral. Counts: accrued (rows changed),
@@ -89,9 +93,10 @@ def fees_accrue(jurisdiction: str, *, lo: int, hi: int, as_of: date, rate: int |
     jid = jurisdiction_id(jurisdiction)
     counts: Counter = Counter()
     as_of_p = dparam(as_of)
+    persons = "" if only is None else f" AND {_in_list('person_id', list(only) or [0])}"
     overdue = fetchall(
         f"""SELECT COUNT(*) FROM {DU} WHERE person_id >= %s AND person_id < %s AND jurisdiction_id = %s
-            AND settled_on IS NULL AND due_date IS NOT NULL AND due_date < %s""",
+            AND settled_on IS NULL AND due_date IS NOT NULL AND due_date < %s{persons}""",
         [lo, hi, jid, as_of_p],
     )[0][0]
     counts["in_arrears"] += overdue
@@ -107,7 +112,7 @@ def fees_accrue(jurisdiction: str, *, lo: int, hi: int, as_of: date, rate: int |
     flag_differs = f"(u.deferred <> {deferred})"
     n = execute(
         f"""UPDATE {DU} AS u SET late_fee = {from_cents(new_fee)}, deferred = {deferred}
-        WHERE u.person_id >= %s AND u.person_id < %s AND u.jurisdiction_id = %s
+        WHERE u.person_id >= %s AND u.person_id < %s AND u.jurisdiction_id = %s{persons}
           AND u.settled_on IS NULL AND u.due_date IS NOT NULL
           AND (u.due_date < %s OR u.late_fee <> u.late_fee_paid OR u.deferred)
           AND ({cents("u.late_fee")} <> {new_fee} OR {flag_differs})""",
