@@ -9,7 +9,7 @@
 from django.contrib.auth.models import Group, Permission
 
 BUREAU_ADMIN, CASE_WORKER, AUDITOR, EMPLOYER_USER = "经办管理员", "经办人员", "审计人员", "单位经办员"
-OUR_APPS = ("enrollment", "contributions", "retirement", "benefits", "claims", "funds", "policy", "batch")
+OUR_APPS = ("enrollment", "contributions", "retirement", "benefits", "claims", "funds", "policy", "batch", "operations")
 PII = "enrollment.view_pii"
 
 # (app_label, model) pairs an employer user may touch, and how.
@@ -37,6 +37,8 @@ def roles_sync() -> None:
     everything = ("view", "add", "change", "delete")
     admin_perms = [p for app in (*OUR_APPS, "auth", "django_celery_beat", "axes") for p in _perms_for(app, everything)]
     admin_perms += list(Permission.objects.filter(codename="view_pii"))
+    # 政策草案 are published by an administrator other than their author (issue #18, 双人复核)
+    admin_perms += list(Permission.objects.filter(content_type__app_label="policy", codename="publish_policydraft"))
     admin.permissions.set(admin_perms)
 
     worker_perms = []
@@ -44,6 +46,10 @@ def roles_sync() -> None:
         worker_perms += _perms_for(app, ("view", "add", "change"))
     worker_perms += _perms_for("policy", ("view",)) + _perms_for("policy", ("add", "change"), "referencestatistic")
     worker_perms += _perms_for("policy", ("add",), "scenariorun")  # runs scenario files (issue #18)
+    # drafts them and runs simulations (测算) of them; never publishes (issue #18)
+    worker_perms += _perms_for("policy", ("add", "change"), "policydraft")
+    worker_perms += _perms_for("policy", ("add", "change", "delete"), "policydraftvalue")
+    worker_perms += _perms_for("operations", ("view", "add"), "simulation")
     worker_perms += _perms_for("batch", ("view",))
     worker_perms += list(Permission.objects.filter(codename="view_pii"))
     worker.permissions.set(worker_perms)

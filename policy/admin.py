@@ -8,11 +8,12 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.fields import JSONString
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
@@ -21,7 +22,18 @@ from enrollment.admin_mixins import BureauAdmin
 from .calculations import discover
 from .catalog import catalog, catalog_labels, jsonable, scale_mismatch, validate_value
 from .loader import missing_keys
-from .models import Jurisdiction, ParameterOrigin, PolicyParameter, ReferenceStatistic, ScenarioRun
+from .drafts import DraftError, can_publish, check_value, comparison, draft_overlay_of, draft_publish, draft_withdraw
+from .models import (
+    DraftStatus,
+    Jurisdiction,
+    ParameterOrigin,
+    PolicyDraft,
+    PolicyDraftValue,
+    PolicyParameter,
+    ReferenceStatistic,
+    ScenarioRun,
+)
+from .resolver import draft_overlay
 from .scenario_describe import describe
 from .scenarios import MAX_CASES, MAX_TEXT_BYTES, ScenarioTextError, results_json, run_text
 
@@ -200,6 +212,13 @@ class ScenarioRunForm(forms.Form):
     text = forms.CharField(
         label="或粘贴用例", required=False, strip=False, widget=forms.Textarea(attrs={"rows": 16, "cols": 100})
     )
+    draft = forms.ModelChoiceField(
+        label="按政策草案运行",
+        queryset=PolicyDraft.objects.filter(status=DraftStatus.DRAFT),
+        required=False,
+        empty_label="否：按现行政策",
+        help_text="选定草案时，各用例按“现行政策 + 草案取值”计算（不写入任何政策参数）",
+    )
 
     def clean(self):
         cleaned = super().clean()
@@ -216,8 +235,10 @@ class ScenarioRunForm(forms.Form):
             cleaned["file_name"] = ""
         if not text.strip():
             raise ValidationError("请上传用例文件或粘贴用例")
+        draft = cleaned.get("draft")
         try:
-            cleaned["results"] = run_text(text, cleaned["file_name"] or "(pasted)")
+            with draft_overlay(draft_overlay_of(draft) if draft else None):
+                cleaned["results"] = run_text(text, cleaned["file_name"] or "(pasted)")
         except ScenarioTextError as exc:
             raise ValidationError(str(exc)) from None
         cleaned["yaml_text"] = text
@@ -228,10 +249,10 @@ class ScenarioRunForm(forms.Form):
 class ScenarioRunAdmin(BureauAdmin):
     """情形用例运行: analysts run a scenario file against the policy in force; runs are kept, never edited."""
 
-    list_display = ("ran_at", "ran_by", "file_name", "passed", "failed")
+    list_display = ("ran_at", "ran_by", "file_name", "draft", "passed", "failed")
     list_filter = ("ran_at",)
-    list_select_related = ("ran_by",)
-    fields = ("ran_by", "ran_at", "file_name", "passed", "failed", "case_results", "yaml_text")
+    list_select_related = ("ran_by", "draft")
+    fields = ("ran_by", "ran_at", "file_name", "draft", "passed", "failed", "case_results", "yaml_text")
     readonly_fields = fields
 
     def has_change_permission(self, request, obj=None):
@@ -266,6 +287,7 @@ class ScenarioRunAdmin(BureauAdmin):
                 ran_by=request.user,
                 file_name=form.cleaned_data["file_name"],
                 yaml_text=form.cleaned_data["yaml_text"],
+                draft=form.cleaned_data.get("draft"),
                 results=data,
                 passed=data["passed"],
                 failed=data["failed"],
@@ -273,7 +295,7 @@ class ScenarioRunAdmin(BureauAdmin):
             return HttpResponseRedirect(reverse("admin:policy_scenariorun_change", args=[run.pk]))
         context = {
             **self.admin_site.each_context(request),
-            "title": "运行情形用例（按现行政策）",
+            "title": "运行情形用例（按现行政策或政策草案）",
             "opts": self.model._meta,
             "form": form,
             "max_cases": MAX_CASES,
@@ -304,3 +326,173 @@ class ScenarioRunAdmin(BureauAdmin):
             "<tbody>{}</tbody></table>",
             rows,
         )
+
+
+# --- 政策草案 (issue #18 item 4) ------------------------------------------------------------------------
+
+
+class PolicyDraftValueForm(forms.ModelForm):
+    """One proposed value, checked against the catalog's type and unit and the scale of the value in force."""
+
+    key = forms.ChoiceField(label="参数键", choices=())
+    value = _DecimalJSONField(
+        label="取值", required=False, help_text='JSON：数字或数字字符串，例如 8 或 "0.05"；表格写成对象；null 表示本地不适用。'
+    )
+    confirm_scale = forms.BooleanField(label="确认数量级无误", required=False)
+
+    class Meta:
+        model = PolicyDraftValue
+        fields = ("jurisdiction", "key", "effective_from", "value", "citation", "decision", "note")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "key" in self.fields:
+            self.fields["key"].choices = [("", "---------")] + [
+                (k, f"{k}  {spec.label}  [{spec.type_label}{'，' + spec.unit if spec.unit else ''}]")
+                for k, spec in sorted(catalog().items())
+            ]
+
+    def clean(self):
+        cleaned = super().clean()
+        key, jurisdiction = cleaned.get("key"), cleaned.get("jurisdiction")
+        if not key or jurisdiction is None or "value" not in cleaned:
+            return cleaned
+        try:
+            cleaned["value"] = check_value(
+                jurisdiction.code,
+                key,
+                cleaned.get("effective_from"),
+                cleaned.get("value"),
+                confirm_scale=bool(cleaned.get("confirm_scale")),
+            )
+        except ValidationError as exc:
+            self.add_error("value", exc)
+        return cleaned
+
+
+class PolicyDraftValueInline(admin.TabularInline):
+    model = PolicyDraftValue
+    form = PolicyDraftValueForm
+    extra = 1
+    fields = ("jurisdiction", "key", "effective_from", "value", "citation", "decision", "confirm_scale", "note")
+
+    def _open(self, request, obj) -> bool:
+        return obj is None or obj.is_open
+
+    def has_add_permission(self, request, obj=None):
+        return self._open(request, obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._open(request, obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._open(request, obj) and super().has_delete_permission(request, obj)
+
+
+@admin.register(PolicyDraft)
+class PolicyDraftAdmin(BureauAdmin):
+    """政策草案: staff read; administrators and case workers edit an open draft; an administrator other than
+    the author publishes it (双人复核); a draft can be withdrawn. Nothing reaches production before publishing."""
+
+    inlines = (PolicyDraftValueInline,)
+    list_display = ("name", "status", "created_by", "created_at", "published_by", "published_at", "links")
+    list_filter = ("status",)
+    list_select_related = ("created_by", "published_by")
+    search_fields = ("name", "description")
+    fields = (
+        "name",
+        "description",
+        "status",
+        "created_by",
+        "created_at",
+        "published_by",
+        "published_at",
+        "withdrawn_by",
+        "withdrawn_at",
+    )
+    readonly_fields = (
+        "status",
+        "created_by",
+        "created_at",
+        "published_by",
+        "published_at",
+        "withdrawn_by",
+        "withdrawn_at",
+    )
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and not obj.is_open:
+            return False  # a published or withdrawn draft is kept as it was
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # withdrawn, never deleted (scenario runs and simulations refer to it)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="操作")
+    def links(self, obj: PolicyDraft) -> str:
+        return format_html('<a href="{}">对照表</a>', reverse("admin:policy_policydraft_compare", args=[obj.pk]))
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/compare/", wrap(self.compare_view), name="policy_policydraft_compare"),
+            path("<path:object_id>/publish/", wrap(self.publish_view), name="policy_policydraft_publish"),
+            path("<path:object_id>/withdraw/", wrap(self.withdraw_view), name="policy_policydraft_withdraw"),
+            *super().get_urls(),
+        ]
+
+    def _draft(self, request: HttpRequest, object_id: str) -> PolicyDraft:
+        if not str(object_id).isdigit():
+            raise PermissionDenied
+        draft = get_object_or_404(self.get_queryset(request), pk=int(object_id))
+        if not self.has_view_permission(request, draft):
+            raise PermissionDenied
+        return draft
+
+    def compare_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """对照表: each proposed value beside the value in force on its date (catalog label, type, unit)."""
+        draft = self._draft(request, object_id)
+        if request.method != "GET":
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"政策草案对照表：{draft.name}",
+            "opts": self.model._meta,
+            "draft": draft,
+            "rows": comparison(draft),
+            "can_publish": can_publish(draft, request.user),
+            "can_withdraw": draft.is_open and self.has_change_permission(request, draft),
+            "is_author": draft.created_by_id == request.user.pk,
+        }
+        return TemplateResponse(request, "admin/policy/draft_compare.html", context)
+
+    def publish_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """发布 (POST): an administrator other than the author writes the values into production."""
+        draft = self._draft(request, object_id)
+        if request.method != "POST" or not request.user.has_perm("policy.publish_policydraft"):
+            raise PermissionDenied
+        try:
+            n = draft_publish(draft, request.user)
+        except DraftError as exc:
+            messages.error(request, "；".join(exc.messages))
+        else:
+            messages.success(request, f"草案“{draft.name}”已发布：写入 {n} 条政策参数（含历史记录）。")
+        return HttpResponseRedirect(reverse("admin:policy_policydraft_compare", args=[draft.pk]))
+
+    def withdraw_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """撤回 (POST): the draft is closed and never published."""
+        draft = self._draft(request, object_id)
+        if request.method != "POST" or not self.has_change_permission(request, draft):
+            raise PermissionDenied
+        try:
+            draft_withdraw(draft, request.user)
+        except DraftError as exc:
+            messages.error(request, "；".join(exc.messages))
+        else:
+            messages.success(request, f"草案“{draft.name}”已撤回。")
+        return HttpResponseRedirect(reverse("admin:policy_policydraft_compare", args=[draft.pk]))

@@ -7,7 +7,9 @@ from __future__ import annotations
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
 
-from .models import ScenarioRun
+from .drafts import draft_overlay_of
+from .models import DraftStatus, PolicyDraft, ScenarioRun
+from .resolver import draft_overlay
 from .scenarios import MAX_TEXT_BYTES, ScenarioTextError, results_json, run_text
 
 
@@ -27,13 +29,13 @@ class ScenarioRunSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ScenarioRun
-        fields = ("id", "ran_by", "ran_at", "file_name", "passed", "failed", "results", "yaml_text")
+        fields = ("id", "ran_by", "ran_at", "file_name", "draft", "passed", "failed", "results", "yaml_text")
         read_only_fields = fields
 
 
 class ScenarioRunListSerializer(ScenarioRunSerializer):
     class Meta(ScenarioRunSerializer.Meta):
-        fields = ("id", "ran_by", "ran_at", "file_name", "passed", "failed")
+        fields = ("id", "ran_by", "ran_at", "file_name", "draft", "passed", "failed")
         read_only_fields = fields
 
 
@@ -42,10 +44,19 @@ class ScenarioRunCreateSerializer(serializers.Serializer):
 
     yaml = serializers.CharField(trim_whitespace=False, max_length=MAX_TEXT_BYTES)
     file_name = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+    draft = serializers.PrimaryKeyRelatedField(
+        queryset=PolicyDraft.objects.filter(status=DraftStatus.DRAFT),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="政策草案 id：按“现行政策 + 草案”运行；省略则按现行政策",
+    )
 
     def validate(self, attrs):
+        draft = attrs.get("draft")
         try:
-            attrs["results"] = run_text(attrs["yaml"], attrs.get("file_name") or "(api)")
+            with draft_overlay(draft_overlay_of(draft) if draft else None):
+                attrs["results"] = run_text(attrs["yaml"], attrs.get("file_name") or "(api)")
         except ScenarioTextError as exc:
             raise serializers.ValidationError({"yaml": [str(exc)]}) from None
         return attrs
@@ -71,6 +82,7 @@ class ScenarioRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet)
             ran_by=request.user,
             file_name=incoming.validated_data.get("file_name", ""),
             yaml_text=incoming.validated_data["yaml"],
+            draft=incoming.validated_data.get("draft"),
             results=data,
             passed=data["passed"],
             failed=data["failed"],

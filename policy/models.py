@@ -122,6 +122,15 @@ class ScenarioRun(models.Model):
     results = models.JSONField("结果", default=dict, help_text="每个用例：名称、是否通过、差异与计算值")
     passed = models.PositiveIntegerField("通过数", default=0)
     failed = models.PositiveIntegerField("失败数", default=0)
+    draft = models.ForeignKey(
+        "PolicyDraft",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="scenario_runs",
+        verbose_name="政策草案",
+        help_text="空：按现行政策；选定草案：按“现行政策 + 草案”运行",
+    )
 
     class Meta:
         verbose_name = "情形用例运行"
@@ -130,3 +139,73 @@ class ScenarioRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name or '用例'} @ {self.ran_at:%Y-%m-%d %H:%M}（{self.passed} 通过，{self.failed} 失败）"
+
+
+class DraftStatus(models.TextChoices):
+    DRAFT = "draft", "草案（未发布）"
+    PUBLISHED = "published", "已发布"
+    WITHDRAWN = "withdrawn", "已撤回"
+
+
+class PolicyDraft(models.Model):
+    """政策草案: a named set of proposed dated values (issue #18 item 4). It changes nothing in production
+    until an administrator other than its author publishes it (双人复核); it can be withdrawn."""
+
+    name = models.CharField("草案名称", max_length=120)
+    description = models.TextField("说明", blank=True)
+    status = models.CharField("状态", max_length=10, choices=DraftStatus.choices, default=DraftStatus.DRAFT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name="起草人"
+    )
+    created_at = models.DateTimeField("起草时间", auto_now_add=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name="发布人",
+    )
+    published_at = models.DateTimeField("发布时间", null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name="撤回人",
+    )
+    withdrawn_at = models.DateTimeField("撤回时间", null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "政策草案"
+        verbose_name_plural = "政策草案"
+        ordering = ["-created_at", "-id"]
+        permissions = [("publish_policydraft", "发布政策草案（须为起草人以外的管理员）")]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.get_status_display()}）"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == DraftStatus.DRAFT
+
+
+class PolicyDraftValue(models.Model):
+    """草案取值: one proposed dated value of a catalog key in a jurisdiction (a new key or a changed one)."""
+
+    draft = models.ForeignKey(PolicyDraft, on_delete=models.CASCADE, related_name="values", verbose_name="草案")
+    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="+", verbose_name="统筹区")
+    key = models.CharField("参数键", max_length=120)
+    effective_from = models.DateField("生效日期")
+    value = models.JSONField("取值", null=True, blank=True, help_text="数值、表格或 null（本地不适用）")
+    citation = models.CharField("条款出处", max_length=255)
+    decision = models.CharField("产品决定", max_length=64, blank=True)
+    note = models.TextField("说明", blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "草案取值"
+        verbose_name_plural = "草案取值"
+        ordering = ["draft_id", "jurisdiction__code", "key", "effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["draft", "jurisdiction", "key", "effective_from"], name="policy_draft_value_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.jurisdiction.code} {self.key} @ {self.effective_from}"

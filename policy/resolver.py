@@ -15,7 +15,9 @@ from __future__ import annotations
 import bisect
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -82,6 +84,44 @@ class _Versions:
     def at(self, on: date) -> tuple[Any, str, str] | None:
         i = bisect.bisect_right(self.dates, on)
         return self.rows[i - 1] if i else None
+
+    def dated_at(self, on: date) -> tuple[date, tuple[Any, str, str]] | None:
+        """(effective date, row) of the version in force on ``on``."""
+        i = bisect.bisect_right(self.dates, on)
+        return (self.dates[i - 1], self.rows[i - 1]) if i else None
+
+
+#: 政策草案叠加: (jurisdiction, key) → the draft's dated versions, read over the stored ones.
+Overlay = dict[tuple[str, str], _Versions]
+
+_overlay: ContextVar[Overlay | None] = ContextVar("policy_draft_overlay", default=None)
+
+
+def build_overlay(rows: Iterable[tuple[str, str, date, Any, str, str]]) -> Overlay:
+    """An overlay from (jurisdiction, key, effective_from, value, citation, decision) rows (a draft's values)."""
+    out: Overlay = {}
+    for code, key, eff, value, cite, decision in sorted(rows, key=lambda r: r[2]):
+        v = out.setdefault((code, key), _Versions())
+        v.dates.append(eff)
+        v.rows.append((to_decimal(value), cite, decision))
+    return out
+
+
+@contextmanager
+def draft_overlay(overlay: Overlay | None) -> Iterator[None]:
+    """Inside the block every :class:`Policy` built in this thread reads "production + draft" (草案测算):
+    a draft version applies from its effective date until the next stored or draft version. Nothing is
+    written; other threads and requests keep reading production."""
+    token = _overlay.set(overlay or None)
+    try:
+        yield
+    finally:
+        _overlay.reset(token)
+
+
+def active_overlay() -> Overlay | None:
+    """The draft overlay of this thread, if a simulation or draft scenario run is under way."""
+    return _overlay.get()
 
 
 @dataclass
@@ -154,6 +194,7 @@ class Policy:
         *,
         stats: Mapping[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
+        overlay: Overlay | None = None,
     ):
         snap = snapshot()
         if jurisdiction not in snap.jurisdictions:
@@ -164,6 +205,8 @@ class Policy:
         self._stats = {k: to_decimal(v) for k, v in (stats or {}).items()}
         # (value, effective from): a given value applies from ``on`` onward, earlier dates keep the stored one
         self._params = {k: (to_decimal(v), on) for k, v in (params or {}).items()}
+        # a draft's dated values over the stored ones (explicit, else the thread's draft_overlay)
+        self._overlay = overlay if overlay is not None else _overlay.get()
         self.used: dict[str, str] = {}
 
     @property
@@ -182,7 +225,12 @@ class Policy:
         if given is not None and self.on >= given[1]:
             return given[0], "情形给定", ""
         versions = self._snap.parameters.get((self.jurisdiction, key))
-        return versions.at(self.on) if versions else None
+        stored = versions.dated_at(self.on) if versions else None
+        drafted = self._overlay.get((self.jurisdiction, key)) if self._overlay else None
+        proposed = drafted.dated_at(self.on) if drafted else None
+        if proposed is not None and (stored is None or proposed[0] >= stored[0]):
+            return proposed[1]  # the draft's version is the latest in force on the date (a tie: the draft's)
+        return stored[1] if stored else None
 
     def value(self, key: str, default: Any = _ABSENT) -> Any:
         """The parameter's value; ``PolicyMissing`` unless a default is given.
