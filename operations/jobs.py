@@ -45,3 +45,7 @@ def nightly_step(ctx: ChunkContext) -> dict[str, int]:
     counts["ms.eligibility"] += round((t2 - t1) * 1000)
     counts["ms.clearance"] += round((t3 - t2) * 1000)
     return {k: int(v) for k, v in counts.items()}
+
+
+# 基金测算 (issue #18 item 5): its chunk step registers with the batch framework here.
+from .simulation import jobs as simulation_jobs  # noqa: E402,F401

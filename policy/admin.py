@@ -12,8 +12,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.fields import JSONString
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
@@ -21,8 +21,8 @@ from enrollment.admin_mixins import BureauAdmin
 
 from .calculations import discover
 from .catalog import catalog, catalog_labels, jsonable, scale_mismatch, validate_value
-from .loader import missing_keys
 from .drafts import DraftError, can_publish, check_value, comparison, draft_overlay_of, draft_publish, draft_withdraw
+from .loader import missing_keys
 from .models import (
     DraftStatus,
     Jurisdiction,
@@ -336,7 +336,9 @@ class PolicyDraftValueForm(forms.ModelForm):
 
     key = forms.ChoiceField(label="参数键", choices=())
     value = _DecimalJSONField(
-        label="取值", required=False, help_text='JSON：数字或数字字符串，例如 8 或 "0.05"；表格写成对象；null 表示本地不适用。'
+        label="取值",
+        required=False,
+        help_text='JSON：数字或数字字符串，例如 8 或 "0.05"；表格写成对象；null 表示本地不适用。',
     )
     confirm_scale = forms.BooleanField(label="确认数量级无误", required=False)
 

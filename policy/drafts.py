@@ -34,7 +34,9 @@ def draft_overlay_of(draft: PolicyDraft) -> Overlay:
     rows = draft.values.select_related("jurisdiction").values_list(
         "jurisdiction__code", "key", "effective_from", "value", "citation", "decision"
     )
-    return build_overlay((code, key, eff, value, f"草案：{cite}", decision) for code, key, eff, value, cite, decision in rows)
+    return build_overlay(
+        (code, key, eff, value, f"草案：{cite}", decision) for code, key, eff, value, cite, decision in rows
+    )
 
 
 def areas_touched(keys: set[str]) -> set[str]:

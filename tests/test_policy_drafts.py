@@ -92,7 +92,11 @@ def test_admin_pages_publish_by_second_admin(client, case_worker, admin_user):
     draft = _draft(case_worker)
     client.force_login(admin_user)
     page = client.get(reverse("admin:policy_policydraft_compare", args=[draft.pk]))
-    assert page.status_code == 200 and "单位" in page.content.decode() and "发布（写入现行政策参数）" in page.content.decode()
+    assert (
+        page.status_code == 200
+        and "单位" in page.content.decode()
+        and "发布（写入现行政策参数）" in page.content.decode()
+    )
     client.post(reverse("admin:policy_policydraft_publish", args=[draft.pk]))
     draft.refresh_from_db()
     assert draft.status == DraftStatus.PUBLISHED

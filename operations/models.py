@@ -1,0 +1,97 @@
+"""测算 (fund-impact simulation, issue #18 item 5): a draft run against the real data of a past period.
+
+A simulation reads production data and writes only these tables: its own record, one row of figures per
+person it touched (baseline and draft side by side) and the claims' totals by hospital level per chunk.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Simulation(models.Model):
+    """基金测算: the draft, the period (half-open [start, end)), who started it; the run in chunks (batch)."""
+
+    draft = models.ForeignKey(
+        "policy.PolicyDraft", on_delete=models.PROTECT, related_name="simulations", verbose_name="政策草案"
+    )
+    period_start = models.DateField("测算期间起（含）")
+    period_end = models.DateField("测算期间止（不含）")
+    jurisdiction = models.ForeignKey(
+        "policy.Jurisdiction",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="统筹区",
+        help_text="空：草案涉及的全部统筹区",
+    )
+    areas = models.JSONField(
+        "重算范围", default=list, help_text="contributions（基数与应缴）/ accounts / benefits（待遇）"
+    )
+    run = models.ForeignKey(
+        "batch.BatchRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name="批处理运行"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name="发起人"
+    )
+    created_at = models.DateTimeField("发起时间", auto_now_add=True)
+    fund_balances = models.JSONField(
+        "统筹基金期末余额", default=dict, blank=True, help_text="统筹区代码 → 期间末统筹基金余额（测算开始时读取）"
+    )
+
+    class Meta:
+        verbose_name = "基金测算"
+        verbose_name_plural = "基金测算"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"测算 #{self.pk} {self.draft.name} {self.period_start:%Y-%m}–{self.period_end:%Y-%m}"
+
+
+class SimulationPersonResult(models.Model):
+    """测算结果（人员）: one person's figures over the period, under production (基线) and under the draft."""
+
+    simulation = models.ForeignKey(Simulation, on_delete=models.CASCADE, related_name="persons", verbose_name="测算")
+    person_id = models.BigIntegerField("人员ID")
+    jurisdiction_code = models.CharField("统筹区", max_length=32)
+    category = models.CharField("参保类别", max_length=16, blank=True)
+    age_band = models.CharField("年龄段", max_length=8, blank=True)
+    income_base = models.DecimalField("基金收入（基线）", max_digits=16, decimal_places=2, default=0)
+    income_draft = models.DecimalField("基金收入（草案）", max_digits=16, decimal_places=2, default=0)
+    account_base = models.DecimalField("个人账户划入（基线）", max_digits=16, decimal_places=2, default=0)
+    account_draft = models.DecimalField("个人账户划入（草案）", max_digits=16, decimal_places=2, default=0)
+    spending_base = models.DecimalField("基金支出（基线）", max_digits=16, decimal_places=2, default=0)
+    spending_draft = models.DecimalField("基金支出（草案）", max_digits=16, decimal_places=2, default=0)
+    claims = models.PositiveIntegerField("报销申请数", default=0)
+
+    class Meta:
+        verbose_name = "测算结果（人员）"
+        verbose_name_plural = "测算结果（人员）"
+        constraints = [
+            models.UniqueConstraint(fields=["simulation", "person_id", "jurisdiction_code"], name="sim_person_unique")
+        ]
+        indexes = [models.Index(fields=["simulation", "person_id"], name="sim_person_range")]
+
+    def __str__(self) -> str:
+        return f"测算 #{self.simulation_id} 人员 {self.person_id}（{self.jurisdiction_code}）"
+
+
+class SimulationLevelResult(models.Model):
+    """测算结果（医疗机构等级）: the claims of one chunk by jurisdiction and hospital level."""
+
+    simulation = models.ForeignKey(Simulation, on_delete=models.CASCADE, related_name="levels", verbose_name="测算")
+    chunk_lo = models.BigIntegerField("分块起始人员ID")
+    jurisdiction_code = models.CharField("统筹区", max_length=32)
+    hospital_level = models.CharField("医疗机构等级", max_length=16, blank=True)
+    claims = models.PositiveIntegerField("报销申请数", default=0)
+    spending_base = models.DecimalField("基金支出（基线）", max_digits=16, decimal_places=2, default=0)
+    spending_draft = models.DecimalField("基金支出（草案）", max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        verbose_name = "测算结果（医疗机构等级）"
+        verbose_name_plural = "测算结果（医疗机构等级）"
+
+    def __str__(self) -> str:
+        return f"测算 #{self.simulation_id} {self.jurisdiction_code} {self.hospital_level}"
