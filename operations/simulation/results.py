@@ -30,13 +30,10 @@ NET = F("income_draft") - F("income_base") - (F("spending_draft") - F("spending_
 CHANGED = (
     ~Q(income_draft=F("income_base")) | ~Q(account_draft=F("account_base")) | ~Q(spending_draft=F("spending_base"))
 )
+MONEY = ("income_base", "income_draft", "account_base", "account_draft", "spending_base", "spending_draft")
+# aggregate names differ from the fields' (an annotation may not shadow a field)
 _SUMS = {
-    "income_base": Sum("income_base"),
-    "income_draft": Sum("income_draft"),
-    "account_base": Sum("account_base"),
-    "account_draft": Sum("account_draft"),
-    "spending_base": Sum("spending_base"),
-    "spending_draft": Sum("spending_draft"),
+    **{f"sum_{name}": Sum(name) for name in MONEY},
     "persons": Count("id"),
     "affected": Count("id", filter=CHANGED),
 }
@@ -61,7 +58,7 @@ class Figures:
 
     @classmethod
     def of(cls, label: str, row: dict[str, Any]) -> Figures:
-        money = {k: _money(row.get(k)) for k in _SUMS if k not in ("persons", "affected")}
+        money = {k: _money(row.get(f"sum_{k}", row.get(k))) for k in MONEY}
         return cls(label, **money, persons=row.get("persons") or 0, affected=row.get("affected") or 0)
 
     @property
@@ -145,13 +142,15 @@ def by_level(sim: Simulation) -> list[Figures]:
     rows = (
         SimulationLevelResult.objects.filter(simulation=sim)
         .values("hospital_level")
-        .annotate(spending_base=Sum("spending_base"), spending_draft=Sum("spending_draft"), claims=Sum("claims"))
+        .annotate(
+            sum_spending_base=Sum("spending_base"), sum_spending_draft=Sum("spending_draft"), n_claims=Sum("claims")
+        )
         .order_by("hospital_level")
     )
     out = []
     for r in rows:
         fig = Figures.of(LEVEL_ZH.get(r["hospital_level"], r["hospital_level"]) or "（未注明）", r)
-        fig.extra = {"claims": r["claims"]}
+        fig.extra = {"claims": r["n_claims"]}
         out.append(fig)
     return out
 
