@@ -143,3 +143,40 @@ def test_chunk_rerun_replaces_its_rows(world):
     chunk.save()
     chunk_execute(chunk.pk)
     assert SimulationPersonResult.objects.filter(simulation=sim).count() == n
+
+
+def test_pages_start_progress_results_export(world, client, case_worker, auditor, django_capture_on_commit_callbacks):
+    import io
+
+    from django.urls import reverse
+    from openpyxl import load_workbook
+
+    raised = {k: v + 300 for k, v in DEDUCTIBLE.items()}
+    draft = _draft(9, raised, user=case_worker)
+    client.force_login(case_worker)
+    bad = client.post(
+        reverse("admin:operations_simulation_add"),
+        {"draft": draft.pk, "period_start": "2024-01-15", "period_end": "2025-01-01"},
+    )
+    assert bad.status_code == 200 and "1 日" in bad.content.decode() and not Simulation.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:operations_simulation_add"),
+            {"draft": draft.pk, "period_start": "2024-01-01", "period_end": "2025-01-01"},
+        )
+    sim = Simulation.objects.get()
+    assert response.status_code == 302 and response["Location"].endswith(f"/{sim.pk}/results/")
+    sim.run.refresh_from_db()
+    assert sim.run.status == "done"  # no broker: the chunks ran as eager Celery tasks
+    client.force_login(auditor)
+    progress = client.get(reverse("admin:operations_simulation_progress", args=[sim.pk])).json()
+    assert progress["chunks_done"] == progress["chunk_count"] > 0
+    page = client.get(reverse("admin:operations_simulation_results", args=[sim.pk])).content.decode()
+    assert "<svg" in page and "变化最大的人员" in page and "********" in page  # auditor: 身份证号 masked
+    xlsx = client.get(reverse("admin:operations_simulation_export", args=[sim.pk]))
+    wb = load_workbook(io.BytesIO(xlsx.content))
+    assert wb.sheetnames[:2] == ["汇总", "按参保类别"]
+    rows = list(wb["变化最大的人员"].iter_rows(min_row=2, values_only=True))
+    assert rows and all("********" in (r[2] or "") for r in rows)
+    client.force_login(case_worker)
+    assert client.post(reverse("admin:operations_simulation_add"), {}).status_code == 200
