@@ -230,6 +230,26 @@ def build_world() -> SimpleNamespace:
     w.parameter = PolicyParameter.objects.filter(jurisdiction=hunan).first() or PolicyParameter.objects.create(
         jurisdiction=hunan, key="test.key", effective_from=date(2020, 1, 1), value=1, citation="测试"
     )
+    # 政策草案 by the case worker (the administrator may publish it: not the author) and a finished 测算 of it
+    from batch.models import RunStatus
+    from operations.models import Simulation
+    from policy.models import PolicyDraft, PolicyDraftValue
+
+    w.draft = PolicyDraft.objects.create(name="探针草案", created_by=w.users["worker"])
+    PolicyDraftValue.objects.create(
+        draft=w.draft,
+        jurisdiction=hunan,
+        key="contribution.employer_rate_pct",
+        effective_from=date(2025, 1, 1),
+        value="9",
+        citation="测试",
+    )
+    sim_run = BatchRun.objects.create(
+        job="operations.simulation", as_of=date(2024, 1, 1), status=RunStatus.DONE, chunk_count=1, chunks_done=1
+    )
+    w.simulation = Simulation.objects.create(
+        draft=w.draft, period_start=date(2024, 1, 1), period_end=date(2025, 1, 1), run=sim_run, areas=["contributions"]
+    )
     w.scenario_run = ScenarioRun.objects.create(
         ran_by=w.users["admin"], file_name="probe.yaml", yaml_text="- name: =1+1\n", results={"cases": []}
     )

@@ -59,6 +59,10 @@ MODELS: dict[str, tuple] = {
     "batch.batchrun": (STAFF, ADMIN, NOBODY, NOBODY),
     # scenario runs (issue #18): administrators and case workers run; kept, never changed or deleted
     "policy.scenariorun": (STAFF, NOBODY, WRITERS, NOBODY),
+    # 政策草案 (issue #18): staff read, administrators and case workers edit; withdrawn, never deleted
+    "policy.policydraft": (STAFF, WRITERS, WRITERS, NOBODY),
+    # 基金测算: administrators and case workers start one; kept as run, never changed or deleted
+    "operations.simulation": (STAFF, NOBODY, WRITERS, NOBODY),
     "enrollment.employer": (STAFF | E2, WRITERS, WRITERS, ADMIN),
     "enrollment.insuredperson": (STAFF | E2, WRITERS | E2, WRITERS, ADMIN),
     "enrollment.enrolmentspan": (STAFF | E2, WRITERS, WRITERS, ADMIN),
@@ -133,6 +137,15 @@ URLS: dict[str, tuple] = {
     # POST runs a scenario text: an empty body is a 400 for the roles that may run (see EMPTY_POST_INVALID)
     "scenariorun-list": (STAFF, WRITERS),
     "scenariorun-detail": (STAFF, NOBODY),
+    # 政策草案: the comparison page to read; publishing by an administrator who is not the author (the world's
+    # draft is the case worker's); withdrawing by those who edit drafts
+    "admin:policy_policydraft_compare": (STAFF, NOBODY),
+    "admin:policy_policydraft_publish": (NOBODY, ADMIN),
+    "admin:policy_policydraft_withdraw": (NOBODY, WRITERS),
+    # 基金测算 results, progress and .xlsx export: staff read
+    "admin:operations_simulation_results": (STAFF, NOBODY),
+    "admin:operations_simulation_progress": (STAFF, NOBODY),
+    "admin:operations_simulation_export": (STAFF, NOBODY),
     "api-schema": (LOGGED, NOBODY),
     "api-docs": (LOGGED, NOBODY),
     "api-redoc": (LOGGED, NOBODY),
@@ -234,6 +247,8 @@ def _picks(w) -> dict[str, tuple[int, int | None]]:
         "contributions.payment": w.pay_p2,
         "contributions.monthlydue": w.due_p2,
         "policy.policyparameter": w.parameter,
+        "policy.policydraft": w.draft,
+        "operations.simulation": w.simulation,
         "batch.batchrun": w.run,
         "claims.claim": w.claim,
         "retirement.retirementclearancecase": w.case,
