@@ -97,7 +97,14 @@ def _employer_based(jurisdiction: str, month: date) -> bool:
 
 
 def credit_retirees(
-    *, lo: int, hi: int, month: date, jurisdiction: str | None, run_id: int | None, user_id: int | None
+    *,
+    lo: int,
+    hi: int,
+    month: date,
+    jurisdiction: str | None,
+    run_id: int | None,
+    user_id: int | None,
+    capture: dict[tuple[int, int], Decimal] | None = None,
 ) -> dict[str, int]:
     """One month's credits from the pool to every retiree's account, for persons ``lo <= id < hi``.
 
@@ -111,6 +118,9 @@ def credit_retirees(
     (sanmenxia 第十七条) is credited only from the month after a :class:`ShortfallSettlement`.
     Retirees of an employer whose credits are suspended (sanmenxia 第十九条) are credited to
     their suspense account instead.
+
+    With ``capture`` nothing is posted: each (person, jurisdiction)'s credit of the month is added to it
+    (the simulation of a draft, 测算, which runs this inside a savepoint it rolls back).
     """
     first, after = month_start(month), next_month(month_start(month))
     jurs = _jurisdictions(jurisdiction)
@@ -158,6 +168,11 @@ def credit_retirees(
             """,
             [ops.adapt_datefield_value(after), ops.adapt_datefield_value(first)],
         )
+        if capture is not None:
+            rows = sp.fetchall(f"SELECT person_id, jurisdiction_id, amount FROM {TMP} WHERE amount > 0")
+            for person_id, jid, amount in rows:
+                capture[(person_id, jid)] = capture.get((person_id, jid), Decimal(0)) + Decimal(amount)
+            return {"credited": len(rows), "suspense": 0, "accounts_opened": 0, "amount_fen": 0, "not_entitled": 0}
         opened = sp.open_accounts(first)
         counts = sp.post(
             kind=EntryKind.RETIREE_CREDIT,

@@ -180,3 +180,45 @@ def test_pages_start_progress_results_export(world, client, case_worker, auditor
     assert rows and all("********" in (r[2] or "") for r in rows)
     client.force_login(case_worker)
     assert client.post(reverse("admin:operations_simulation_add"), {}).status_code == 200
+
+
+def test_retiree_credit_draft_moves_account_credits_by_the_monthly_difference(world):
+    """hunan 第四十二条: 75 元/月 from the pool to each retiree's account; a draft of 80 adds 5 per credited month."""
+    before = checksums()
+    same = _run(
+        draft_from_values(
+            "划入不变",
+            [
+                {
+                    "jurisdiction": "hunan",
+                    "key": "accounts.retiree_monthly_credit",
+                    "effective_from": START,
+                    "value": 75,
+                    "citation": "hunan 第四十二条",
+                }
+            ],
+        )
+    )
+    _, total = results.by_jurisdiction(same)
+    assert total.account_base > 0 and (total.account_change, total.spending_change, total.income_change) == (0, 0, 0)
+    raised = _run(
+        draft_from_values(
+            "划入 80 元",
+            [
+                {
+                    "jurisdiction": "hunan",
+                    "key": "accounts.retiree_monthly_credit",
+                    "effective_from": START,
+                    "value": 80,
+                    "citation": "hunan 第四十二条",
+                }
+            ],
+        )
+    )
+    assert checksums() == before
+    retirees = SimulationPersonResult.objects.filter(simulation=raised, category="retiree").exclude(account_base=0)
+    assert retirees.exists()
+    for r in retirees:
+        months = r.account_base / 75
+        assert months == months.to_integral_value() and r.account_draft - r.account_base == 5 * months
+        assert r.spending_draft - r.spending_base == 5 * months  # the credit leaves the pooled fund

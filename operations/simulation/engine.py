@@ -29,6 +29,7 @@ from contributions.jobs import dues_for_month
 from contributions.models import ContributionBase, MonthlyDue
 from contributions.periods import base_year_start
 from enrollment.models import EnrolmentSpan, InsuredPerson
+from funds.credits import credit_retirees
 from policy.calculations import InputError
 from policy.models import Jurisdiction
 from policy.resolver import Overlay, Policy, PolicyError, draft_overlay
@@ -145,6 +146,40 @@ def contributions_chunk(figures: ChunkFigures, codes: list[str], start: date, en
             f.category = f.category or category
 
 
+# --- accounts: retirees' monthly credits from the pool ---------------------------------------------------
+
+
+def retiree_credits_side(codes: list[str], months: list[date], lo: int, hi: int, overlay: Overlay | None) -> dict:
+    """(person, jurisdiction id) → the period's retiree credits (funds.credits, nothing posted; savepoint undone)."""
+    out: dict[tuple[int, int], Decimal] = {}
+    try:
+        with transaction.atomic():
+            with draft_overlay(overlay):
+                for code in codes:
+                    for m in months:
+                        credit_retirees(
+                            lo=lo, hi=hi, month=m, jurisdiction=code, run_id=None, user_id=None, capture=out
+                        )
+            raise _Undo
+    except _Undo:
+        pass
+    return out
+
+
+def accounts_chunk(figures: ChunkFigures, codes: list[str], start: date, end: date, lo: int, hi: int, overlay):
+    """退休人员个人账户划入: from the pooled fund (fund spending, funds.models POOL_SPENDING_KINDS) to accounts."""
+    months = period_months(start, end)
+    if not months:
+        return
+    code_of = dict(Jurisdiction.objects.filter(code__in=codes).values_list("pk", "code"))
+    for side, layer in (("base", None), ("draft", overlay)):
+        for (pid, jid), amount in retiree_credits_side(codes, months, lo, hi, layer).items():
+            f = figures.persons[(pid, code_of[jid])]
+            f.account[side] += amount
+            f.spending[side] += amount
+            f.category = f.category or "retiree"
+
+
 # --- benefits: the period's claims ------------------------------------------------------------------------
 
 
@@ -234,6 +269,8 @@ def simulate_chunk(
     figures = ChunkFigures()
     if "contributions" in areas or "accounts" in areas:
         contributions_chunk(figures, codes, start, end, lo, hi, overlay)
+    if "accounts" in areas:
+        accounts_chunk(figures, codes, start, end, lo, hi, overlay)
     if "benefits" in areas:
         claims_chunk(figures, codes, start, end, lo, hi, overlay)
     return figures
