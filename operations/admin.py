@@ -131,7 +131,9 @@ class SimulationAdmin(BureauAdmin):
         from django.utils import timezone
 
         today = timezone.localdate()
-        form = SimulationForm(request.POST or None, today=today)
+        draft_id = request.GET.get("draft", "")
+        initial = {"draft": int(draft_id)} if draft_id.isdigit() and len(draft_id) < 12 else {}
+        form = SimulationForm(request.POST or None, today=today, initial=initial)
         if request.method == "POST" and form.is_valid():
             d = form.cleaned_data
             sim = simulation_start(

@@ -411,8 +411,10 @@ class PolicyDraftAdmin(BureauAdmin):
         "published_at",
         "withdrawn_by",
         "withdrawn_at",
+        "links",
     )
     readonly_fields = (
+        "links",
         "status",
         "created_by",
         "created_at",
@@ -437,7 +439,11 @@ class PolicyDraftAdmin(BureauAdmin):
 
     @admin.display(description="操作")
     def links(self, obj: PolicyDraft) -> str:
-        return format_html('<a href="{}">对照表</a>', reverse("admin:policy_policydraft_compare", args=[obj.pk]))
+        if obj is None or obj.pk is None:
+            return "—"
+        return format_html(
+            '<a href="{}">对照表（发布 / 撤回）</a>', reverse("admin:policy_policydraft_compare", args=[obj.pk])
+        )
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
