@@ -858,7 +858,7 @@ def covered_from(timeline: Sequence[Period]) -> date | None:
         "previous_continuous_years": Field("decimal", default=None),
         "ask": Field("list", default=()),
     },
-    outputs={"status": "map", "covered_from": "date"},
+    outputs={"status": "map", "covered_from": "date", "benefit_level": "map"},
 )
 def eligibility(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
     """待遇享受资格：按 on 日所知的缴费情况，逐日回答享受待遇 / 等待期 / 暂停 / 无待遇。"""
@@ -879,4 +879,6 @@ def eligibility(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
     return {
         "status": {day: status_on(timeline, day).status for day in asks},
         "covered_from": covered_from(timeline),
+        # 待遇档次: employee (the scheme's own benefits) | previous_scheme (原档次待遇, ziyang 第十四条)
+        "benefit_level": {day: status_on(timeline, day).benefit_level or "employee" for day in asks},
     }

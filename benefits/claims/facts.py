@@ -16,7 +16,7 @@ from benefits.calculations._common import ZERO
 from .items import ItemFacts
 
 if TYPE_CHECKING:
-    from benefits.registers.rules import RegisterFacts
+    from benefits.registers.calculations.rules import RegisterFacts
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from benefits.registers.rules import RegisterFacts
+from benefits.registers.calculations.rules import RegisterFacts
 from benefits.registers.selectors import register_facts
 from funds.models import AccountKind, EntryKind
 from funds.posting import Leg, entry_reverse, fund_account, personal_account, post_entry

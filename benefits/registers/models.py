@@ -3,7 +3,7 @@
 - :class:`OutOfAreaFiling` 异地就医备案 — long-term residence (异地长期居住), temporary visits (临时外出就医)
   and referrals (转诊转院), each with its period; changes and cancellations follow the jurisdiction's
   rules (sanmenxia 第五十五条, langfang 第六十七条、第六十九条). A claim's location is derived from the
-  filings in force on the admission date (:func:`benefits.registers.rules.claim_location`).
+  filings in force on the admission date (:func:`benefits.registers.calculations.rules.claim_location`).
 - :class:`ChronicCertification` 门诊慢特病认定 — application (申请) → assessment (鉴定) → approval (核准)
   with a validity period and a designated institution (hunan 第四十八条, sanmenxia 第十四条, ziyang
   第十七条(三)); approvals carried over from resident insurance record the amount already paid there

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from .calculations.rules import CertificationFact, FilingFact, RegisterFacts
 from .models import CertificationStatus, ChronicCertification, OutOfAreaFiling
-from .rules import CertificationFact, FilingFact, RegisterFacts
 
 
 def register_facts(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], RegisterFacts]:

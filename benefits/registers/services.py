@@ -19,9 +19,9 @@ from enrollment.bounds import amount_in_bounds
 from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyMissing
 
-from . import rules
+from .calculations import rules
+from .calculations.rules import FilingFact, RegisterRefusal
 from .models import CertificationStatus, ChronicCertification, FilingKind, FilingStatus, OutOfAreaFiling
-from .rules import FilingFact, RegisterRefusal
 
 T = TypeVar("T")
 

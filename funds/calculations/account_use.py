@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+from policy.calculations import Field, InputError, calculation
 from policy.resolver import Policy
 
 BENEFICIARY_ZH = {"self": "本人", "family": "家庭成员"}
@@ -64,3 +66,65 @@ def payout_ground_check(policy: Policy, ground: str, ground_zh: str = "") -> tup
     if ground not in grounds:
         return f"本统筹区不得因“{ground_zh or ground}”将个人账户余额支付本人（{cite}）", cite
     return "", cite
+
+
+PURPOSES = (
+    "institution_self_pay",
+    "pharmacy",
+    "health_checkup",
+    "resident_premium",
+    "critical_illness_premium",
+    "large_amount_premium",
+    "long_term_care_premium",
+    "supplementary_premium",
+    "own_basic_premium",
+    "public_health",
+    "fitness",
+    "wellness",
+    "cosmetics",
+    "supplements",
+    "food",
+    "fitness_equipment",
+    "crafts",
+    "appliances",
+    "cash",
+    "other",
+)
+
+
+@calculation(
+    "account_use",
+    inputs={
+        "purpose": Field("str", choices=PURPOSES),
+        "beneficiary": Field("str", default="self", choices=("self", "family")),
+        "relationship": Field("str", default=None, choices=("spouse", "parent", "child", "other")),
+        "holder_birth": Field("date", default=None),
+        "member_birth": Field("date", default=None),
+    },
+    outputs={"allowed": "bool", "reason": "str"},
+)
+def account_use(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
+    """个人账户可否支付：用途与受益人（本人 / 已绑定的家庭成员及其关系）按本统筹区文件判定。"""
+    if inputs["beneficiary"] == "family":
+        if inputs["relationship"] is None:
+            raise InputError("家庭成员须给出 relationship（spouse / parent / child）")
+        holder = inputs["holder_birth"] or date(1980, 1, 1)
+        member = inputs["member_birth"] or (
+            date(1950, 1, 1) if inputs["relationship"] == "parent" else date(2010, 1, 1)
+        )
+        refusal, _ = relationship_check(policy, inputs["relationship"], holder_birth=holder, member_birth=member)
+        if refusal:
+            return {"allowed": False, "reason": refusal}
+    verdict = use_verdict(policy, inputs["purpose"], inputs["beneficiary"])
+    return {"allowed": verdict.ok, "reason": verdict.reason}
+
+
+@calculation(
+    "account_payout",
+    inputs={"ground": Field("str", choices=("special_circumstances", "emigration", "other"))},
+    outputs={"allowed": "bool", "reason": "str"},
+)
+def account_payout(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
+    """个人账户余额可否支付到本人银行账户（按情形）。"""
+    refusal, cite = payout_ground_check(policy, inputs["ground"])
+    return {"allowed": not refusal, "reason": refusal or f"准予支付本人（{cite}）"}

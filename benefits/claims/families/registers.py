@@ -1,10 +1,10 @@
 """就医登记核验: the claim checked against the registers (异地就医备案, 门诊慢特病认定) before it is settled.
 
 Runs only for claims built from the database (:func:`benefits.claims.services.claim_facts` attaches the
-person's :class:`~benefits.registers.rules.RegisterFacts`); scenario files state their facts directly.
+person's :class:`~benefits.registers.calculations.rules.RegisterFacts`); scenario files state their facts directly.
 
 - the location of care outside the pooling area is derived from the filings on the admission date
-  (:func:`benefits.registers.rules.claim_location`), never taken as typed;
+  (:func:`benefits.registers.calculations.rules.claim_location`), never taken as typed;
 - a 门诊慢特病 claim (med_type 14, special_kind chronic) is paid only under a certification valid on the
   service date (hunan 第四十八条, sanmenxia 第十四条, ziyang 第十七条(三)); its classes come from the
   certifications, and an amount already paid in resident insurance this year (hunan 第六十一条) counts
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from decimal import Decimal
 
-from benefits.registers.rules import chronic_check, claim_location
+from benefits.registers.calculations.rules import chronic_check, claim_location
 
 from ..facts import ClaimFacts
 from .base import Acc, Book, acc_of, policy_for
@@ -42,7 +42,7 @@ def check_registers(
     )
     book.step("异地就医备案", reason, cite)
     facts = replace(facts, location=location)
-    if facts.med_type != "14" or (facts.special_kind or "chronic") != "chronic":
+    if facts.med_type != "14" or facts.counted_as_inpatient or (facts.special_kind or "chronic") != "chronic":
         return facts, accs, ""
     check = chronic_check(policy, registers.certifications, service_date=facts.start, classes=facts.disease_classes)
     book.step("门诊慢特病认定", check.reason, check.citation)
