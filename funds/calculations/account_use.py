@@ -105,18 +105,15 @@ PURPOSES = (
 )
 def account_use(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
     """个人账户可否支付：用途与受益人（本人 / 已绑定的家庭成员及其关系）按本统筹区文件判定。"""
-    if inputs["beneficiary"] == "family":
-        if inputs["relationship"] is None:
-            raise InputError("家庭成员须给出 relationship（spouse / parent / child）")
-        holder = inputs["holder_birth"] or date(1980, 1, 1)
-        member = inputs["member_birth"] or (
-            date(1950, 1, 1) if inputs["relationship"] == "parent" else date(2010, 1, 1)
-        )
-        refusal, _ = relationship_check(policy, inputs["relationship"], holder_birth=holder, member_birth=member)
-        if refusal:
-            return {"allowed": False, "reason": refusal}
     verdict = use_verdict(policy, inputs["purpose"], inputs["beneficiary"])
-    return {"allowed": verdict.ok, "reason": verdict.reason}
+    if not verdict.ok or inputs["beneficiary"] != "family":
+        return {"allowed": verdict.ok, "reason": verdict.reason}
+    if inputs["relationship"] is None:
+        raise InputError("家庭成员须给出 relationship（spouse / parent / child）")
+    holder = inputs["holder_birth"] or date(1980, 1, 1)
+    member = inputs["member_birth"] or (date(1950, 1, 1) if inputs["relationship"] == "parent" else date(2010, 1, 1))
+    refusal, _ = relationship_check(policy, inputs["relationship"], holder_birth=holder, member_birth=member)
+    return {"allowed": not refusal, "reason": refusal or verdict.reason}
 
 
 @calculation(
