@@ -110,6 +110,8 @@ def account_use(
     if purpose not in AccountUsePurpose.values:
         raise ValidationError({"purpose": "未知的用途"})
     amount = amount_in_bounds(Decimal(amount), field="amount", allow_zero=False)
+    if binding is not None:
+        binding = FamilyBinding.objects.get(pk=binding.pk)  # as stored now (it may have been ended)
     if binding is not None and (binding.holder_id != holder.pk or binding.jurisdiction_id != jur.pk):
         raise ValidationError({"binding": "所选家庭成员不是该账户持有人在本统筹区绑定的家庭成员"})
     policy = Policy(jur.code, on)
