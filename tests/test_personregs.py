@@ -598,3 +598,37 @@ def test_account_use_screen_records_a_refusal(worker_client):
     assert worker_client.post(reverse("admin:funds_accountuse_add"), data).status_code == 302
     use = AccountUse.objects.get(holder=person)
     assert use.status == "refused" and "langfang 第四十一条" in use.reason
+
+
+def test_ziyang_switch_from_resident_insurance_end_to_end(ziyang_stats):
+    # 第十四条: 1 year of resident cover, switch with no gap; flexible worker pays 2024-03-10 → 原档次待遇
+    # from 2024-03-10 for 6 months (to 2024-09-01). The nightly stores the level with the period; a claim in
+    # the window stops on the missing previous-scheme values (never paid at employee values).
+    from enrollment.models import LifeEvent
+    from tests.test_nightly_equivalence import _span_person, months, on_day
+
+    p = _span_person("ziyang", 21, "flexible", date(2024, 3, 1), on_day(months("2024-03", "2024-08"), 10))
+    LifeEvent.objects.create(
+        person=p,
+        kind="transfer_in",
+        occurred_on=date(2024, 3, 1),
+        jurisdiction=Jurisdiction.objects.get(code="ziyang"),
+        months=12,
+        other_region="城乡居民基本医疗保险",
+    )
+    from benefits.services import eligibility_refresh
+
+    eligibility_refresh([p.pk], date(2024, 9, 10))
+    window = EligibilityPeriod.objects.get(person=p, facts__benefit_level="previous_scheme")
+    assert (window.start, window.end, window.status) == (date(2024, 3, 10), date(2024, 9, 1), "covered")
+    claim = make_claim(
+        p,
+        "ziyang",
+        hospital_level="level2a",
+        location="local",
+        inscp_scp_amt=D(5000),
+        start_date=date(2024, 5, 2),
+        end_date=date(2024, 5, 6),
+    )
+    with pytest.raises(ClaimError, match=r"claims\.previous_level_values"):
+        claim_adjudicate(claim, as_of=date(2024, 9, 10))
