@@ -30,6 +30,7 @@ from operations.demo.population import id_number
 from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyMissing
 from tests.policy_support import staff_enter
+from tests.registers_support import certify
 from tests.test_claims import make_claim, make_person, stat
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_policy")]
@@ -632,3 +633,39 @@ def test_ziyang_switch_from_resident_insurance_end_to_end(ziyang_stats):
     )
     with pytest.raises(ClaimError, match=r"claims\.previous_level_values"):
         claim_adjudicate(claim, as_of=date(2024, 9, 10))
+
+
+def test_bulk_settlement_reads_the_registers_as_one_claim_does(ziyang_stats):
+    # The settlement-file job (settle_claims) and the claim screen check the same registers: a filed stay at
+    # local figures (15200), an unfiled one at the out-of-area column (11280), a chronic claim without a
+    # certification refused and one under a certification paid (1000 × 75% = 750).
+    from benefits.claims.jobs import settle_claims
+
+    filed, unfiled = make_person("ziyang"), make_person("ziyang")
+    regs.filing_record(
+        person=filed,
+        jurisdiction="ziyang",
+        kind="referral",
+        place="华西医院",
+        filed_on=date(2024, 2, 28),
+        start=date(2024, 2, 28),
+        end=date(2024, 4, 1),
+    )
+    certified = make_person("ziyang")
+    certify(certified, "ziyang", 2)
+    kw = {"hospital_level": "level3a", "location": "unregistered", "inscp_scp_amt": D(20000)}
+    chronic = {"med_type": "14", "disease_classes": "2", "hospital_level": "level2a", "inscp_scp_amt": D(1000)}
+    claims = [
+        make_claim(filed, "ziyang", **kw),
+        make_claim(unfiled, "ziyang", **kw),
+        make_claim(unfiled, "ziyang", start_date=date(2024, 3, 20), **chronic),
+        make_claim(certified, "ziyang", **chronic),
+    ]
+    for c in claims:
+        c.jurisdiction = Jurisdiction.objects.get(code="ziyang")
+    settle_claims(sorted(claims, key=lambda c: (c.person_id, c.pk)), as_of=ON)
+    got = {c.pk: c for c in type(claims[0]).objects.filter(pk__in=[c.pk for c in claims])}
+    assert got[claims[0].pk].hifp_pay == D(15200)
+    assert got[claims[1].pk].hifp_pay == D(11280)
+    assert got[claims[2].pk].status == ClaimStatus.REFUSED
+    assert got[claims[3].pk].hifp_pay == D(750)
