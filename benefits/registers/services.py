@@ -15,7 +15,7 @@ from typing import TypeVar
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from enrollment.bounds import amount_in_bounds
+from enrollment.bounds import amount_in_bounds, text_in_bounds
 from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyMissing
 
@@ -66,6 +66,10 @@ def filing_record(
     """
     if kind not in FilingKind.values:
         raise ValidationError({"kind": f"备案类别须为 {'、'.join(FilingKind.labels)} 之一"})
+    place = text_in_bounds((place or "").strip(), field="place", max_length=100)
+    note = text_in_bounds((note or "").strip(), field="note", max_length=200)
+    if not place:
+        raise ValidationError({"place": "请填写就医地"})
     if end is not None and end <= start:
         raise ValidationError({"end": "结束日期须晚于开始日期"})
     jur = _jurisdiction(jurisdiction)
@@ -100,7 +104,7 @@ def filing_record(
             person=person,
             jurisdiction=jur,
             kind=kind,
-            place=place.strip(),
+            place=place,
             filed_on=filed_on,
             start=start,
             end=last,
@@ -150,9 +154,11 @@ def certification_apply(
     the document gives (ziyang 第十七条 1–3)."""
     jur = _jurisdiction(jurisdiction)
     policy = Policy(jur.code, applied_on)
+    disease_code = text_in_bounds((disease_code or "").strip(), field="disease_code", max_length=32)
+    note = text_in_bounds((note or "").strip(), field="note", max_length=200)
 
     def checked() -> tuple[dict, int | None]:
-        entry = rules.catalogue_entry(policy, disease_code.strip())
+        entry = rules.catalogue_entry(policy, disease_code)
         cls = entry.get("class", disease_class)
         cls = None if cls in (None, "") else int(cls)
         rules.check_class(policy, cls)
@@ -164,7 +170,7 @@ def certification_apply(
             person=person,
             jurisdiction=jur,
             disease_code=str(entry["code"]),
-            disease_name=str(entry.get("name") or entry["code"]),
+            disease_name=str(entry.get("name") or entry["code"])[:100],
             disease_class=cls,
             applied_on=applied_on,
             citation=policy.citation("registers.chronic_disease_catalogue")[:255],
