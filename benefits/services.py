@@ -466,6 +466,14 @@ class PersonResult:
         return out
 
 
+def period_facts(facts_json: str, p: Period) -> str:
+    """The facts stored with a period: the segment's, plus ``benefit_level`` where the period has one
+    (原档次待遇, ziyang 第十四条: read by the claims' coverage check)."""
+    if not p.benefit_level:
+        return facts_json
+    return json.dumps({**json.loads(facts_json), "benefit_level": p.benefit_level}, ensure_ascii=False, sort_keys=True)
+
+
 def _rows(code: str, periods: Sequence[Period], facts_json: str, lo: date | None = None, hi: date | None = None):
     rows = []
     for p in periods:
@@ -473,7 +481,7 @@ def _rows(code: str, periods: Sequence[Period], facts_json: str, lo: date | None
         end = p.end if hi is None else (hi if p.end is None else min(p.end, hi))
         if end is not None and end <= start:
             continue
-        rows.append((code, start, end, p.status, p.reason, p.citation, facts_json))
+        rows.append((code, start, end, p.status, p.reason, p.citation, period_facts(facts_json, p)))
     return rows
 
 
@@ -718,7 +726,8 @@ def _period_rows(segments: dict[int, tuple[Segment, int]], parts: list[tuple], *
             seg,
             jid,
             [
-                f"{p.status}\t{_copy_text(p.reason)}\t{_copy_text(p.citation)}\t{_copy_text(seg.facts_json)}{tail}"
+                f"{p.status}\t{_copy_text(p.reason)}\t{_copy_text(p.citation)}"
+                f"\t{_copy_text(period_facts(seg.facts_json, p))}{tail}"
                 for p in seg.periods
             ]
             if pg
@@ -737,7 +746,9 @@ def _period_rows(segments: dict[int, tuple[Segment, int]], parts: list[tuple], *
             if pg:
                 out.append(f"{pid}\t{jid}\t{start}\t{_NULL if end is None else end}\t{text}")
             else:
-                out.append((pid, jid, start, end, p.status, p.reason, p.citation, seg.facts_json, now, run_id))
+                out.append(
+                    (pid, jid, start, end, p.status, p.reason, p.citation, period_facts(seg.facts_json, p), now, run_id)
+                )
     return out
 
 

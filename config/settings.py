@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "funds",
     "benefits",
     "benefits.claims",
+    "benefits.registers",
     "operations",
     "devtools",
 ]

@@ -571,3 +571,5 @@ class ReconciliationAdmin(ReadOnlyAdmin):
                 "", "<li>{}: {} 凭证 {}</li>", ((b["check"], b["detail"], b.get("entries")) for b in obj.breaks)
             ),
         )
+
+from . import account_use_admin  # noqa: E402, F401  (家庭共济绑定, 个人账户支付, 余额支付本人)

@@ -24,6 +24,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from batch.models import BatchRun
 from policy.models import Jurisdiction
@@ -386,3 +387,177 @@ class Reconciliation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ran_at:%Y-%m-%d %H:%M} {'平' if self.ok else '不平'}"
+
+
+# --- 个人账户的使用：家庭共济绑定、支付登记、余额支付本人 (funds.account_use) ------------------------------
+
+
+class Relationship(models.TextChoices):
+    SPOUSE = "spouse", "配偶"
+    PARENT = "parent", "父母"
+    CHILD = "child", "子女"
+
+
+class FamilyBinding(models.Model):
+    """家庭共济绑定: a family member whose costs and premiums the holder's personal account may pay.
+
+    The relationship must be one the jurisdiction's document lists (``account_use.family_relationships``:
+    hunan 第四十三条, langfang 第四十条(二), xianning 细则 第十三条, ziyang 第十一条(一)) and agree with the
+    birth dates the 身份证号 encode (a parent born before the holder, a child after); the proof is recorded.
+    A binding is in force over ``[start, end)``.
+    """
+
+    holder = models.ForeignKey(
+        "enrollment.InsuredPerson",
+        on_delete=models.PROTECT,
+        related_name="family_bindings",
+        verbose_name="账户持有人",
+    )
+    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, verbose_name="统筹区")
+    member_name = models.CharField("家庭成员姓名", max_length=50)
+    member_id_number = models.CharField("家庭成员身份证号", max_length=18)
+    relationship = models.CharField("关系", max_length=16, choices=Relationship.choices)
+    proof = models.CharField("关系证明（户口簿、结婚证等及其编号）", max_length=100)
+    start = models.DateField("绑定日期")
+    end = models.DateField("解除日期", null=True, blank=True)
+    citation = models.CharField("条款出处", max_length=255, blank=True)
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="经办人",
+    )
+    history = HistoricalRecords(excluded_fields=["created_at"])
+
+    class Meta:
+        verbose_name = "家庭共济绑定"
+        verbose_name_plural = "家庭共济绑定"
+        ordering = ["-start", "-id"]
+        indexes = [models.Index(fields=["holder", "start"], name="funds_binding_holder")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gt=models.F("start")), name="binding_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_name}（{self.get_relationship_display()}）"
+
+    def in_force(self, day) -> bool:
+        return self.start <= day and (self.end is None or day < self.end)
+
+
+class AccountUsePurpose(models.TextChoices):
+    INSTITUTION_SELF_PAY = "institution_self_pay", "定点医疗机构就医个人负担的费用"
+    PHARMACY = "pharmacy", "定点零售药店购买药品、医疗器械、医用耗材"
+    HEALTH_CHECKUP = "health_checkup", "健康体检"
+    RESIDENT_PREMIUM = "resident_premium", "城乡居民基本医疗保险个人缴费"
+    CRITICAL_ILLNESS_PREMIUM = "critical_illness_premium", "大病保险/重特大疾病保险个人缴费"
+    LARGE_AMOUNT_PREMIUM = "large_amount_premium", "大额医疗保险个人缴费"
+    LONG_TERM_CARE_PREMIUM = "long_term_care_premium", "长期护理保险个人缴费"
+    SUPPLEMENTARY_PREMIUM = "supplementary_premium", "补充医疗保险个人缴费"
+    OWN_BASIC_PREMIUM = "own_basic_premium", "灵活就业人员本人基本医疗保险缴费"
+    PUBLIC_HEALTH = "public_health", "公共卫生费用"
+    FITNESS = "fitness", "体育健身"
+    WELLNESS = "wellness", "养生保健消费"
+    COSMETICS = "cosmetics", "化妆品"
+    SUPPLEMENTS = "supplements", "营养保健品"
+    FOOD = "food", "食品"
+    FITNESS_EQUIPMENT = "fitness_equipment", "健身器材"
+    CRAFTS = "crafts", "工艺美术"
+    APPLIANCES = "appliances", "家用电器"
+    CASH = "cash", "提取现金"
+    OTHER = "other", "其他"
+
+
+class AccountUseStatus(models.TextChoices):
+    PAID = "paid", "已支付"
+    REFUSED = "refused", "不予支付"
+
+
+class AccountUse(models.Model):
+    """个人账户支付登记: one request to pay from the personal account, paid (with its journal entry) or refused
+    with the article (hunan 第四十三条, langfang 第四十条–第四十一条, sanmenxia 第十条, ziyang 第十一条,
+    xianning 细则 第十三条)."""
+
+    holder = models.ForeignKey(
+        "enrollment.InsuredPerson", on_delete=models.PROTECT, related_name="account_uses", verbose_name="账户持有人"
+    )
+    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, verbose_name="统筹区")
+    purpose = models.CharField("用途", max_length=32, choices=AccountUsePurpose.choices)
+    binding = models.ForeignKey(
+        FamilyBinding,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="uses",
+        verbose_name="受益家庭成员（空：本人）",
+    )
+    amount = models.DecimalField("金额", max_digits=14, decimal_places=2)
+    used_on = models.DateField("支付日期")
+    status = models.CharField("结果", max_length=16, choices=AccountUseStatus.choices)
+    reason = models.CharField("审核意见", max_length=255)
+    citation = models.CharField("条款出处", max_length=255, blank=True)
+    entry = models.ForeignKey(
+        JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="记账凭证"
+    )
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="经办人",
+    )
+
+    class Meta:
+        verbose_name = "个人账户支付"
+        verbose_name_plural = "个人账户支付"
+        ordering = ["-used_on", "-id"]
+        indexes = [models.Index(fields=["-used_on", "-id"], name="funds_account_use_day")]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} {self.amount}（{self.get_status_display()}）"
+
+
+class PayoutGround(models.TextChoices):
+    SPECIAL_CIRCUMSTANCES = "special_circumstances", "因特殊情况无法使用或转移"
+    EMIGRATION = "emigration", "出国、出境定居"
+
+
+class AccountPayout(models.Model):
+    """个人账户余额支付本人: the balance paid to the holder's own bank account where a seed allows it
+    (hunan 第四十四条; xianning 细则 第十三条 on emigration), posted to the ledger in the same transaction."""
+
+    holder = models.ForeignKey(
+        "enrollment.InsuredPerson", on_delete=models.PROTECT, related_name="account_payouts", verbose_name="账户持有人"
+    )
+    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, verbose_name="统筹区")
+    ground = models.CharField("情形", max_length=32, choices=PayoutGround.choices)
+    bank_name = models.CharField("开户银行", max_length=100)
+    bank_account = models.CharField("本人银行账号", max_length=32)
+    paid_on = models.DateField("支付日期")
+    amount = models.DecimalField("支付金额（账户余额）", max_digits=14, decimal_places=2)
+    citation = models.CharField("条款出处", max_length=255, blank=True)
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="+", verbose_name="记账凭证")
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="经办人",
+    )
+
+    class Meta:
+        verbose_name = "个人账户余额支付本人"
+        verbose_name_plural = "个人账户余额支付本人"
+        ordering = ["-paid_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_ground_display()} {self.amount}"

@@ -204,7 +204,7 @@ def build_world() -> SimpleNamespace:
     from funds.models import AccountKind
     from funds.posting import Leg, fund_account, post_entry
 
-    post_entry(
+    access_entry = post_entry(
         business_key="JE-ACCESS",
         kind=JournalEntry._meta.get_field("kind").choices[0][0],
         jurisdiction=hunan,
@@ -218,6 +218,7 @@ def build_world() -> SimpleNamespace:
     CreditSuspension.objects.create(employer=w.e2, start=date(2024, 1, 1), citation="测试")
     ShortfallSettlement.objects.create(person=w.p2, jurisdiction=hunan, paid_on=date(2024, 1, 1))
     Reconciliation.objects.create(ran_at=now, ok=True)
+    _personal_registers(w, hunan, access_entry)
     LifeEvent.objects.create(person=w.p2, kind="hire", occurred_on=date(2023, 1, 1), jurisdiction=hunan, employer=w.e2)
 
     # 政策, 批处理, 定时任务.
@@ -261,6 +262,53 @@ def build_world() -> SimpleNamespace:
     AccessLog.objects.create(**seen, path_info="/admin/login/")
     AccessFailureLog.objects.create(**seen, path_info="/admin/login/", locked_out=False)
     return w
+
+
+def _personal_registers(w, hunan, entry) -> None:
+    """One row of each register of issue #17 for person 2 (备案, 慢特病认定, 家庭共济, 账户支付, 余额支付)."""
+    from benefits.registers.models import ChronicCertification, OutOfAreaFiling
+    from funds.models import AccountPayout, AccountUse, FamilyBinding
+
+    OutOfAreaFiling.objects.create(
+        person=w.p2,
+        jurisdiction=hunan,
+        kind="long_term",
+        place=FORMULA,
+        filed_on=date(2024, 1, 1),
+        start=date(2024, 1, 1),
+    )
+    ChronicCertification.objects.create(
+        person=w.p2, jurisdiction=hunan, disease_code="M001", disease_name=CMD, applied_on=date(2024, 1, 1)
+    )
+    binding = FamilyBinding.objects.create(
+        holder=w.p2,
+        jurisdiction=hunan,
+        member_name=FORMULA,
+        member_id_number=id_number("430102", date(2010, 5, 17), 9, True),
+        relationship="child",
+        proof="户口簿",
+        start=date(2024, 1, 1),
+    )
+    AccountUse.objects.create(
+        holder=w.p2,
+        jurisdiction=hunan,
+        purpose="pharmacy",
+        binding=binding,
+        amount=D(10),
+        used_on=date(2024, 2, 1),
+        status="refused",
+        reason="测试",
+    )
+    AccountPayout.objects.create(
+        holder=w.p2,
+        jurisdiction=hunan,
+        ground="special_circumstances",
+        bank_name="测试银行",
+        bank_account="6222000011112222",
+        paid_on=date(2024, 3, 1),
+        amount=D(1),
+        entry=entry,
+    )
 
 
 def _beat_rows() -> None:

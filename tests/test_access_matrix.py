@@ -88,6 +88,12 @@ MODELS: dict[str, tuple] = {
     "funds.creditsuspension": (STAFF, NOBODY, WRITERS, NOBODY),
     "funds.shortfallsettlement": (STAFF, NOBODY, WRITERS, NOBODY),
     "funds.reconciliation": (STAFF, NOBODY, NOBODY, NOBODY),
+    # 就医登记 and personal-account use (issue #17): staff only; recorded through services, never edited
+    "registers.outofareafiling": (STAFF, NOBODY, WRITERS, NOBODY),
+    "registers.chroniccertification": (STAFF, NOBODY, WRITERS, NOBODY),
+    "funds.familybinding": (STAFF, NOBODY, WRITERS, NOBODY),
+    "funds.accountuse": (STAFF, NOBODY, WRITERS, NOBODY),
+    "funds.accountpayout": (STAFF, NOBODY, WRITERS, NOBODY),
 }
 
 # Every other URL, by name (or, unnamed, by route): (roles that may GET, roles that may POST).

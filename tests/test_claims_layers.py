@@ -18,6 +18,7 @@ from funds.models import JournalEntry
 from policy.calculations import InputError
 from policy.resolver import Policy, PolicyMissing
 from tests.policy_support import assert_cases_fail_naming, assert_cases_pass, staff_enter
+from tests.registers_support import certify
 from tests.test_claims import make_claim, make_person, stat
 
 ON = date(2024, 3, 15)
@@ -157,6 +158,7 @@ def test_ziyang_supplementary_special_disease_above_the_outpatient_limit(claim_s
     # 第十七条: class 2, 75%, cap 3000. 5000 → pool min(3750, 3000) = 3000; cost above the limit
     # 5000 − 3000/75% = 1000 → 第三十一条(一) 60% = 600. Next 2000: pool 0, above 2000 → 1200, cap 1000 − 600 = 400.
     person = make_person("ziyang")
+    certify(person, "ziyang", 2)  # paid only under a valid certification (第十七条(三))
     kw = {"med_type": "14", "disease_classes": "2", "hospital_level": "level2a", "supplementary_insured": True}
     first = claim_adjudicate(make_claim(person, "ziyang", inscp_scp_amt=D(5000), **kw), as_of=ON)
     assert (first.hifp_pay, first.oth_pay) == (D(3000), D(600))

@@ -75,6 +75,7 @@ STATUS_ZH = {COVERED: "享受待遇", WAITING: "等待期", SUSPENDED: "暂停�
 CATEGORIES = ("employee", "flexible", "unemployed", "retiree")
 PREVIOUS_SCHEMES = ("employee", "resident")
 DUE_DAY_KEY = "contribution.due_day"
+PREVIOUS_SCHEME_LEVEL = "previous_scheme"  # Period.benefit_level: 原档次待遇 (ziyang 第十四条)
 ONE_DAY = timedelta(days=1)
 
 
@@ -87,6 +88,9 @@ class Period:
     status: str
     reason: str
     citation: str
+    # "" (the scheme's own benefits) | previous_scheme: 原档次待遇 (ziyang 第十四条; D-Z10): covered, but a
+    # claim is settled at the previous scheme's values (benefits.claims.families.previous_level)
+    benefit_level: str = ""
 
     def __contains__(self, day: date) -> bool:
         return self.start <= day and (self.end is None or day < self.end)
@@ -203,7 +207,15 @@ class _Canvas:
         self.periods = [Period(start, None, status, reason, citation)]
 
     def paint(
-        self, start: date, end: date | None, status: str, reason: str, citation: str, *, floor: date | None = None
+        self,
+        start: date,
+        end: date | None,
+        status: str,
+        reason: str,
+        citation: str,
+        *,
+        floor: date | None = None,
+        benefit_level: str = "",
     ) -> None:
         start = max(start, self.periods[0].start, floor or start)
         if end is not None and end <= start:
@@ -216,14 +228,19 @@ class _Canvas:
             if end is not None and (p.end is None or p.end > end):
                 right_start = max(p.start, end)
                 out.append(replace(p, start=right_start))
-        out.append(Period(start, end, status, reason, citation))
+        out.append(Period(start, end, status, reason, citation, benefit_level))
         self.periods = sorted((p for p in out if p.end is None or p.start < p.end), key=lambda p: p.start)
 
     def result(self) -> list[Period]:
         merged: list[Period] = []
         for p in self.periods:
             last = merged[-1] if merged else None
-            if last and (last.status, last.reason, last.citation) == (p.status, p.reason, p.citation):
+            if last and (last.status, last.reason, last.citation, last.benefit_level) == (
+                p.status,
+                p.reason,
+                p.citation,
+                p.benefit_level,
+            ):
                 merged[-1] = replace(last, end=p.end)
             else:
                 merged.append(p)
@@ -579,8 +596,10 @@ def _switch(
                 cover,
                 level_end,
                 COVERED,
-                f"连续参保不足{min_years}年、{gap_zh}：缴费当月起{n}个月内享受原档次（居民医保）待遇（D-Z10）",
+                f"连续参保不足{min_years}年、{gap_zh}：缴费当月起{n}个月内享受原档次（居民医保）待遇，"
+                "按原档次结算、不按职工医保待遇（D-Z10）",
                 rcite,
+                benefit_level=PREVIOUS_SCHEME_LEVEL,
             )
             return cover
         return new_enrolment(f"居民医保转职工医保，{gap_zh}（超过{limit}个月），视为断保")
@@ -839,7 +858,7 @@ def covered_from(timeline: Sequence[Period]) -> date | None:
         "previous_continuous_years": Field("decimal", default=None),
         "ask": Field("list", default=()),
     },
-    outputs={"status": "map", "covered_from": "date"},
+    outputs={"status": "map", "covered_from": "date", "benefit_level": "map"},
 )
 def eligibility(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
     """待遇享受资格：按 on 日所知的缴费情况，逐日回答享受待遇 / 等待期 / 暂停 / 无待遇。"""
@@ -860,4 +879,6 @@ def eligibility(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
     return {
         "status": {day: status_on(timeline, day).status for day in asks},
         "covered_from": covered_from(timeline),
+        # 待遇档次: employee (the scheme's own benefits) | previous_scheme (原档次待遇, ziyang 第十四条)
+        "benefit_level": {day: status_on(timeline, day).benefit_level or "employee" for day in asks},
     }

@@ -76,6 +76,8 @@ from .families.inpatient import pay_inpatient
 from .families.layers import above_cap
 from .families.maternity import pay_maternity
 from .families.outpatient import pay_outpatient
+from .families.previous_level import pay_previous_level
+from .families.registers import check_registers
 from .families.special import pay_special
 from .items import items_total
 
@@ -133,12 +135,19 @@ def decide(
     book.step("待遇资格", coverage.reason, coverage.citation)
     if not coverage.ok:
         return Decision("refused", refusal_reason=coverage.reason, steps=book.steps)
+    facts, accs, unregistered = check_registers(facts, accs, book)  # 就医登记 (benefits.registers)
+    if unregistered:
+        return Decision("refused", refusal_reason=unregistered, steps=book.steps)
     late = _deadline(facts, book)
     if late:
         return Decision("refused", refusal_reason=late, steps=book.steps)
     amounts = _costs(facts, book)
     parts = Parts()
-    refusal = _pay_benefit(facts, person, accs, amounts["inscp_scp_amt"], book, parts)
+    if coverage.benefit_level == "previous_scheme":  # ziyang 第十四条: never at employee values
+        pay_previous_level(facts, accs, amounts["inscp_scp_amt"], book, parts, citation=coverage.citation)
+        refusal = ""
+    else:
+        refusal = _pay_benefit(facts, person, accs, amounts["inscp_scp_amt"], book, parts)
     if refusal:
         return Decision(
             "refused", refusal_reason=refusal, steps=book.steps, amounts=amounts, extra=_extra(facts, parts)

@@ -9,10 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from benefits.calculations._common import ZERO
 
 from .items import ItemFacts
+
+if TYPE_CHECKING:
+    from benefits.registers.calculations.rules import RegisterFacts
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,8 @@ class Coverage:
     ok: bool
     reason: str
     citation: str = ""
+    # previous_scheme: 原档次待遇 (ziyang 第十四条) — covered, settled at the previous scheme's values
+    benefit_level: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,8 @@ class ClaimFacts:
     observation_days: int | None = None  # 急诊留观: days under observation
     submitted_on: date | None = None  # 手工报销 申请受理日期 (deadline check)
     manual: bool = False  # 手工报销 (not a hospital's settlement file)
+    # The person's filings and certifications (benefits.registers); None: facts stated directly (scenario files).
+    registers: RegisterFacts | None = None
 
     @property
     def years(self) -> list[int]:

@@ -46,6 +46,7 @@ class PeriodFact:
     status: str
     reason: str
     citation: str
+    benefit_level: str = ""  # previous_scheme: 原档次待遇 (ziyang 第十四条)
 
 
 @dataclass
@@ -117,12 +118,12 @@ def person_contexts(
     for pid, error in states.items():
         out[pid].timeline_known = True
         out[pid].timeline_error = error or ""
-    for pid, start, end, status, reason, citation in (
+    for pid, start, end, status, reason, citation, level in (
         EligibilityPeriod.objects.filter(person_id__in=ids)
         .order_by("person_id", "start")
-        .values_list("person_id", "start", "end", "status", "reason", "citation")
+        .values_list("person_id", "start", "end", "status", "reason", "citation", "facts__benefit_level")
     ):
-        out[pid].periods.append(PeriodFact(start, end, status, reason, citation))
+        out[pid].periods.append(PeriodFact(start, end, status, reason, citation, level or ""))
     return out
 
 
@@ -133,6 +134,7 @@ def coverage_of(ctx: PersonContext, first: date, last: date) -> Coverage:
     if not ctx.timeline_known:
         return Coverage(False, f"{first} 尚未计算待遇享受状态")
     day = first
+    level = ""  # 原档次待遇 on any day of the claim: settled at the previous scheme's values (ziyang 第十四条)
     for p in ctx.periods:
         if p.end is not None and p.end <= day:
             continue
@@ -141,9 +143,11 @@ def coverage_of(ctx: PersonContext, first: date, last: date) -> Coverage:
         if p.status != EligibilityStatus.COVERED:
             text = f"{day} {STATUS_ZH.get(p.status, p.status)}：{p.reason}"
             return Coverage(False, f"{text}（{p.citation}）" if p.citation else text, p.citation)
+        level = level or p.benefit_level
         if p.end is None or p.end > last:
             when = f"{first}" if first == last else f"{first} 至 {last}"
-            return Coverage(True, f"{when} 享受待遇：{p.reason}", p.citation)
+            why = p.reason if not level or p.benefit_level else f"{p.reason}；其中部分日期享受原档次待遇"
+            return Coverage(True, f"{when} 享受待遇：{why}", p.citation, benefit_level=level)
         day = p.end
     return Coverage(False, f"{day} {STATUS_ZH[EligibilityStatus.NONE]}：该日不在任何参保期间内")
 

@@ -25,6 +25,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from benefits.registers.calculations.rules import RegisterFacts
+from benefits.registers.selectors import register_facts
 from funds.models import AccountKind, EntryKind
 from funds.posting import Leg, entry_reverse, fund_account, personal_account, post_entry
 from policy.calculations import InputError
@@ -56,7 +58,11 @@ class ClaimError(Exception):
 
 
 def claim_facts(
-    claim: Claim, *, items: list[dict] | None = None, transfer: tuple[Decimal, str] | None = None
+    claim: Claim,
+    *,
+    items: list[dict] | None = None,
+    transfer: tuple[Decimal, str] | None = None,
+    registers: RegisterFacts | None = None,
 ) -> ClaimFacts:
     """The typed facts of a claim row. ``transfer`` = (deductible borne, level) of the stay it continues.
 
@@ -106,6 +112,7 @@ def claim_facts(
         items=tuple(item_from_row(r) for r in (items or [])),
         **{name: getattr(claim, name) for name in RULE_FACT_FIELDS},
         manual=claim.source == ClaimSource.MANUAL,
+        registers=registers,
     )
 
 
@@ -218,7 +225,10 @@ def claim_adjudicate(claim: Claim, *, as_of: date, user=None) -> Claim:
                 raise ClaimError(
                     f"申请 {claim.business_key} 状态为“{claim.get_status_display()}”，只有待审核的申请可以审核结算"
                 )
-            facts = claim_facts(claim, items=[i.as_row() for i in claim.items.all()])
+            pair = (claim.person_id, claim.jurisdiction_id)
+            facts = claim_facts(
+                claim, items=[i.as_row() for i in claim.items.all()], registers=register_facts([pair])[pair]
+            )
             keys = {(claim.person_id, claim.jurisdiction_id, y) for y in facts.years}
             accs = {k[2]: a for k, a in accumulators_of(keys).items()}
             balance = balances_of([(claim.person_id, claim.jurisdiction_id)], lock=True)[
