@@ -26,7 +26,7 @@ class Jurisdiction(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return f"{self.name}（{self.code}）"
+        return self.name  # 湖南, not "湖南（hunan）": the code is for files and URLs, not for case workers
 
 
 class ParameterOrigin(models.TextChoices):

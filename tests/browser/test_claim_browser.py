@@ -52,7 +52,7 @@ def _login(page, base: str, username: str, password: str) -> None:
 def _enter_claim(page, base: str, *, person_id: int, start: str, end: str, amount: str, own: str) -> None:
     """The add form, as a case worker fills it: person, dates, hospital and level, amounts; saved as a draft."""
     page.goto(f"{base}/admin/claims/claim/add/")
-    page.select_option("#id_jurisdiction", label="湖南（hunan）")
+    page.select_option("#id_jurisdiction", label="湖南")
     page.fill("#id_person", str(person_id))
     page.select_option("#id_med_type", "21")
     page.fill("#id_start_date", start)
@@ -158,7 +158,7 @@ def test_case_worker_enters_a_downward_transfer_and_a_third_party_case(browser_p
 
     # hunan 第三十六条: referred down from 三级 (1100 borne) to 二级: no deductible, 5000×90% = 4500.
     page.goto(f"{base}/admin/claims/claim/add/")
-    page.select_option("#id_jurisdiction", label="湖南（hunan）")
+    page.select_option("#id_jurisdiction", label="湖南")
     page.fill("#id_person", str(person.pk))
     page.select_option("#id_med_type", "21")
     page.fill("#id_start_date", "2024-03-10")
@@ -183,7 +183,7 @@ def test_case_worker_enters_a_downward_transfer_and_a_third_party_case(browser_p
 
     # hunan 第三十五条: a third party who does not pay — the pool advances (一级 500, 9500×92% = 8740).
     page.goto(f"{base}/admin/claims/claim/add/")
-    page.select_option("#id_jurisdiction", label="湖南（hunan）")
+    page.select_option("#id_jurisdiction", label="湖南")
     page.fill("#id_person", str(person.pk))
     page.select_option("#id_med_type", "21")
     page.fill("#id_start_date", "2024-05-01")
