@@ -57,7 +57,7 @@ class ReadOnlyAdmin(BigListMixin, BureauAdmin):
 class FundAccountAdmin(ReadOnlyAdmin):
     """账户 with balance; a personal account's page is its statement (明细账)."""
 
-    list_display = ("code", "kind", "jurisdiction", "holder", "balance_display", "opened_on")
+    list_display = ("title_display", "kind", "jurisdiction", "holder", "balance_display", "opened_on")
     list_filter = ("kind", "jurisdiction")
     search_fields = ("=code", "=person__id_number")
     list_select_related = ("jurisdiction", "person", "balance")
@@ -141,6 +141,11 @@ class FundAccountAdmin(ReadOnlyAdmin):
                 return HttpResponseRedirect(reverse("admin:funds_fundaccount_change", args=[ids[0]]))
         return super().changelist_view(request, extra_context)
 
+    @admin.display(description="账户", ordering="code")
+    def title_display(self, obj: FundAccount) -> str:
+        """The account in words, its code as small print (the code is what the bank files carry)."""
+        return format_html('{}<br><small class="quiet">{}</small>', obj.title, obj.code)
+
     @admin.display(description="参保人员")
     def holder(self, obj: FundAccount) -> str:
         if obj.person_id is None:
@@ -165,7 +170,7 @@ class FundAccountAdmin(ReadOnlyAdmin):
         st = selectors.statement(account, page=page)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"{account.get_kind_display()} {account.code}",
+            "title": account.title,
             "opts": self.model._meta,
             "account": account,
             "statement": st,
