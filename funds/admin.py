@@ -26,6 +26,7 @@ from django.utils.html import format_html, format_html_join
 from enrollment.access import require
 from enrollment.admin_mixins import BigListMixin, BureauAdmin
 from enrollment.identifiers import mask_id_number
+from policy.labels import value_words
 from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyError
 
@@ -289,8 +290,24 @@ def _date_param(value: str | None) -> date | None:
         return None
 
 
+#: The codes inside fund policy values, in words (funds.deficit_sources, funds.deficit_shares_*, …).
+VALUE_NAMES = {
+    "area_balance": "本级累计结余",
+    "county_prepooling_balance": "县统筹前历年累计结余",
+    "city_pooled_balance": "市级统筹累计结余",
+    "risk_reserve": "风险储备金",
+    "risk_reserve_support": "市级风险储备金调剂",
+    "city": "市级",
+    "county": "县（市、区）",
+    "finance": "财政",
+    "county_government": "县级政府",
+    "pool_income_previous_year": "上年统筹基金收入总额",
+    "budget_income_current_year": "当年基金预算收入",
+}
+
+
 def _cites(policy: Policy, keys) -> list[tuple[str, str, str]]:
-    return [(k, str(policy.value(k)), policy.citation(k)) for k in keys if policy.has(k)]
+    return [(k, value_words(policy.value(k), VALUE_NAMES), policy.citation(k)) for k in keys if policy.has(k)]
 
 
 def _decimal(value: str | None) -> Decimal | None:

@@ -49,3 +49,20 @@ def in_words(text: str | None) -> SafeString:
 def decision_small(decision: str | None) -> SafeString:
     """A decision id as small print (empty when none)."""
     return format_html('<small class="quiet">{}</small>', decision) if decision else mark_safe("")
+
+
+def value_words(value, names: dict[str, str] | None = None) -> str:
+    """A policy value for reading: lists joined with 、, mappings as ``名称 值``, codes by ``names``, decimals
+    without ``Decimal('…')``; None reads 不适用."""
+    names = names or {}
+    if value is None:
+        return "不适用"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (list, tuple)):
+        return "、".join(value_words(v, names) for v in value)
+    if isinstance(value, dict):
+        return "；".join(f"{names.get(str(k), k)} {value_words(v, names)}" for k, v in value.items())
+    if isinstance(value, str):
+        return names.get(value, value)
+    return str(value)
