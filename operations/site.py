@@ -57,6 +57,13 @@ APP_SECTION: dict[str, str] = {
 #: "app_label.ModelName" → section, where a model does not belong with its app.
 MODEL_SECTION: dict[str, str] = {}
 
+#: Names for models whose package ships no Chinese name (django-axes).
+MODEL_NAMES: dict[str, str] = {
+    "axes.AccessAttempt": "登录失败与锁定",
+    "axes.AccessLog": "登录日志",
+    "axes.AccessFailureLog": "登录失败明细",
+}
+
 #: The order of entries within a section (models by "app_label.ModelName", page links by their key);
 #: entries not listed follow in the registry's order.
 ORDER: tuple[str, ...] = (
@@ -183,6 +190,8 @@ def group_app_list(app_list: list[dict], user, index_url: str) -> list[dict]:
     for app in app_list:
         for model in app["models"]:
             key = f"{app['app_label']}.{model['object_name']}"
+            if key in MODEL_NAMES:
+                model = {**model, "name": MODEL_NAMES[key]}
             entries[section_of(app["app_label"], model["object_name"])].append((key, model))
     for page in PAGES:
         if not page.visible(user):
