@@ -51,7 +51,13 @@ class EligibilityPeriodAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
     search_fields = ("=person__id", "person__name")
     search_help_text = "人员编号、18位身份证号或姓名开头"
     list_select_related = ("person", "jurisdiction")
-    readonly_fields = [f.name for f in EligibilityPeriod._meta.fields]
+    # the page shows the reason and the citation in words (codes by name, decision ids small)
+    fields = [
+        {"reason": "reason_zh", "citation": "citation_display"}.get(f.name, f.name)
+        for f in EligibilityPeriod._meta.fields
+        if f.name != "id"
+    ]
+    readonly_fields = fields
     date_hierarchy = None
     list_per_page = 50
 
@@ -74,6 +80,10 @@ class EligibilityPeriodAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
     @admin.display(description="判定理由")
     def short_reason(self, obj: EligibilityPeriod) -> str:
         return in_words(obj.reason if len(obj.reason) <= 60 else obj.reason[:60] + "…")
+
+    @admin.display(description="判定理由")
+    def reason_zh(self, obj: EligibilityPeriod) -> str:
+        return in_words(obj.reason)
 
     @admin.display(description="政策依据", ordering="citation")
     def citation_display(self, obj: EligibilityPeriod) -> str:

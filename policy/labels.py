@@ -11,7 +11,10 @@ import re
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-DECISION_ID = re.compile(r"\bD-[A-Z]+\d+[a-z]?\b")
+DECISION_ID = re.compile(r"(?<![A-Za-z0-9_])D-[A-Z]+\d+[a-z]?(?![A-Za-z0-9_])")
+#: The English tail of the resolver's missing-value message (kept for logs and tests, small print on screen).
+ENGLISH_MISSING = r"\s*\(missing (?:parameter|statistic) '[^']*' for \w+ on [\d-]+\)"
+POLICY_KEY = r"(?<![A-Za-z0-9_.])[a-z_]+\.[a-z0-9_]+(?![A-Za-z0-9_.])"
 
 _names: dict[str, str] = {}
 
@@ -29,21 +32,38 @@ def jurisdiction_name(code: str) -> str:
     return jurisdiction_names().get(code, code)
 
 
-def _codes_pattern() -> re.Pattern | None:
-    codes = sorted(jurisdiction_names(), key=len, reverse=True)
-    return re.compile(r"\b(" + "|".join(map(re.escape, codes)) + r")\b") if codes else None
+def _small(text: str) -> str:
+    return f'<small class="quiet">{escape(text)}</small>'
 
 
 def in_words(text: str | None) -> SafeString:
-    """HTML of a citation or reason: jurisdiction codes replaced by names, decision ids in small print."""
+    """HTML of a citation, reason or message: jurisdiction codes replaced by names, policy keys by their catalog
+    label (the key as small print), decision ids and the resolver's English tail as small print."""
     if not text:
         return mark_safe("")
-    html = escape(text)
-    pattern = _codes_pattern()
-    if pattern is not None:
-        html = pattern.sub(lambda m: jurisdiction_names()[m.group(1)], html)
-    html = DECISION_ID.sub(lambda m: f'<small class="quiet">{m.group(0)}</small>', html)
-    return mark_safe(html)
+    from .catalog import catalog_labels
+
+    labels = catalog_labels()
+    names = jurisdiction_names()
+    codes = "|".join(map(re.escape, sorted(names, key=len, reverse=True))) or "(?!)"
+    token = re.compile(
+        rf"(?P<small>{ENGLISH_MISSING}|{DECISION_ID.pattern})|(?P<key>{POLICY_KEY})"
+        rf"|(?P<code>(?<![A-Za-z0-9_])(?:{codes})(?![A-Za-z0-9_]))"
+    )
+    out, pos = [], 0
+    for m in token.finditer(text):
+        out.append(escape(text[pos : m.start()]))
+        if m.group("small"):
+            out.append(" " + _small(m.group("small").strip()))
+        elif m.group("key"):
+            key = m.group("key")
+            label = labels.get(key)
+            out.append(f"“{escape(label.split('（')[0])}” {_small(key)}" if label else escape(key))
+        else:
+            out.append(escape(names[m.group("code")]))
+        pos = m.end()
+    out.append(escape(text[pos:]))
+    return mark_safe("".join(out))  # built from escaped text and fixed markup
 
 
 def decision_small(decision: str | None) -> SafeString:
