@@ -167,7 +167,7 @@ def test_recent_actions_are_the_users_own(world):
         action_flag=CHANGE,
     )
     html, _ = _home(world.worker)
-    assert "最近办理" in html and "乙一（改了电话）" in html
+    assert "最近动作" in html and "乙一（改了电话）" in html
     html_admin, _ = _home(world.admin)
     assert "我的操作" in html_admin and "乙一（改了电话）" not in html_admin
 
