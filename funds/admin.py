@@ -458,7 +458,7 @@ class ReverseForm(forms.Form):
 class JournalEntryAdmin(ReadOnlyAdmin):
     """记账凭证: read-only; "冲销" posts the reversing entry."""
 
-    list_display = ("business_key", "kind", "jurisdiction", "effective_on", "recorded_at", "memo", "reversal_of")
+    list_display = ("entry_display", "kind", "jurisdiction", "effective_on", "recorded_at", "reversal_of")
     list_filter = ("kind", "jurisdiction")
     search_fields = ("=business_key", "=person__id_number")
     date_hierarchy = None
@@ -466,6 +466,12 @@ class JournalEntryAdmin(ReadOnlyAdmin):
     inlines = [PostingInline]
     raw_id_fields = ("person", "reverses", "run", "created_by")
     actions = ["reverse_entries"]
+
+    @admin.display(description="凭证", ordering="business_key")
+    def entry_display(self, obj: JournalEntry) -> str:
+        """The entry in words (its 摘要, else its kind); the business key (凭证号) as small print."""
+        words = obj.memo or obj.get_kind_display()
+        return format_html('{}<br><small class="quiet">{}</small>', words, obj.business_key)
 
     @admin.display(description="冲销的凭证")
     def reversal_of(self, obj: JournalEntry) -> str:
