@@ -45,6 +45,9 @@ APP_SECTION: dict[str, str] = {
     "retirement": "contributions",
     "benefits": "benefits",
     "claims": "benefits",
+    "institutions": "benefits",  # 两定机构 (benefits.institutions)
+    "registers": "benefits",  # 异地就医备案与门诊慢特病 (benefits.registers)
+    "requests": "enrolment",  # 单位增减员申请
     "funds": "funds",
     "policy": "policy",
     "batch": "operations",
@@ -55,7 +58,11 @@ APP_SECTION: dict[str, str] = {
 }
 
 #: "app_label.ModelName" → section, where a model does not belong with its app.
-MODEL_SECTION: dict[str, str] = {}
+MODEL_SECTION: dict[str, str] = {
+    "operations.Simulation": "policy",  # 政策测算
+    "operations.IssuedDocument": "enrolment",  # 参保证明 and the other printed documents
+    "operations.DocumentBatch": "enrolment",
+}
 
 #: Names for models whose package ships no Chinese name (django-axes).
 MODEL_NAMES: dict[str, str] = {
