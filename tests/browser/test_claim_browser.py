@@ -101,7 +101,7 @@ def test_case_worker_enters_adjudicates_reverses_and_is_refused(browser_page, li
         "84058.00",
     ):
         assert text in body, text
-    assert "hunan 第三十六条" in body and "hunan 第五十七条" in body  # each step cites its article
+    assert "湖南 第三十六条" in body and "湖南 第五十七条" in body  # each step cites its article (area by name)
     assert "本年度待遇累计" in body and "住院统筹支付累计" in body
     claim = Claim.objects.get(person=person, start_date=date(2024, 3, 1))
     assert claim.status == ClaimStatus.ADJUDICATED
@@ -174,7 +174,7 @@ def test_case_worker_enters_a_downward_transfer_and_a_third_party_case(browser_p
     page.click("button:has-text('审核结算')")
     page.wait_for_selector("text=审核结算完成")
     body = page.inner_text("body")
-    assert "转往下级医疗机构的连续住院：不再计算起付标准" in body and "hunan 第三十六条" in body
+    assert "转往下级医疗机构的连续住院：不再计算起付标准" in body and "湖南 第三十六条" in body
     assert "本次连续住院累计负担起付标准" in body and "1100.00" in body and "4500.00" in body
     assert "文件未规定手工报销的申请期限" in body
     second = Claim.objects.get(person=person, start_date=date(2024, 3, 10))
