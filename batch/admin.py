@@ -7,7 +7,9 @@ from django.contrib import admin
 from enrollment.access import is_bureau  # the one permission rule (see .importlinter: admin screens only)
 from enrollment.admin_mixins import BureauAdmin
 
+from .labels import counts_text, job_label
 from .models import BatchChunk, BatchRun, BatchSkip, RunStatus
+from .runs import discover
 from .tasks import resume_run
 
 
@@ -15,8 +17,12 @@ class BatchChunkInline(admin.TabularInline):
     model = BatchChunk
     extra = 0
     can_delete = False
-    fields = ("number", "lo", "hi", "status", "counts", "attempts", "error", "started_at", "finished_at")
+    fields = ("number", "lo", "hi", "status", "counts_display", "attempts", "error", "started_at", "finished_at")
     readonly_fields = fields
+
+    @admin.display(description="统计")
+    def counts_display(self, obj: BatchChunk) -> str:
+        return counts_text(obj.counts)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -28,12 +34,29 @@ class BatchSkipInline(admin.TabularInline):
     model = BatchSkip
     extra = 0
     can_delete = False
-    fields = ("step", "person_id", "employer_id", "chunk", "reason", "created_at")
+    fields = ("step_display", "person_id", "employer_id", "chunk", "reason", "created_at")
     readonly_fields = fields
     verbose_name_plural = "跳过的人员（修正数据后“继续执行”只重算这些人员）"
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="步骤")
+    def step_display(self, obj: BatchSkip) -> str:
+        return "汇总步骤（finish）" if obj.step == "finish" else job_label(obj.step)
+
+
+class JobFilter(admin.SimpleListFilter):
+    """作业: the registered jobs by their words."""
+
+    title = "作业"
+    parameter_name = "job"
+
+    def lookups(self, request, model_admin):
+        return sorted(((name, job.label or name) for name, job in discover().items()), key=lambda kv: kv[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(job=self.value()) if self.value() else queryset
 
 
 @admin.register(BatchRun)
@@ -42,20 +65,43 @@ class BatchRunAdmin(BureauAdmin):
 
     list_display = (
         "id",
-        "job",
+        "job_display",
         "jurisdiction",
         "as_of",
         "preview",
         "status",
         "progress",
-        "counts",
+        "counts_display",
         "duration",
         "created_at",
     )
-    list_filter = ("job", "status", "preview", "jurisdiction")
-    readonly_fields = [f.name for f in BatchRun._meta.fields]
+    list_filter = (JobFilter, "status", "preview", "jurisdiction")
+    fields = (
+        "job_display",
+        "jurisdiction",
+        "as_of",
+        "params",
+        "preview",
+        "status",
+        "chunk_count",
+        "chunks_done",
+        "counts_display",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )
+    readonly_fields = fields
     inlines = (BatchSkipInline, BatchChunkInline)
     actions = ("resume",)
+
+    @admin.display(description="作业", ordering="job")
+    def job_display(self, obj: BatchRun) -> str:
+        return obj.job_label
+
+    @admin.display(description="统计")
+    def counts_display(self, obj: BatchRun) -> str:
+        return obj.counts_text
 
     @admin.display(description="进度")
     def progress(self, obj: BatchRun) -> str:

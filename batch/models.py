@@ -41,7 +41,21 @@ class BatchRun(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.job} {self.as_of} #{self.pk}"
+        return f"{self.job_label} {self.as_of:%Y-%m-%d}（第 {self.pk} 次）"
+
+    @property
+    def job_label(self) -> str:
+        """作业名称 in words (the label the job registered with), e.g. 欠费滞纳金计提."""
+        from .labels import job_label
+
+        return job_label(self.job)
+
+    @property
+    def counts_text(self) -> str:
+        """统计 in words: ``生成应缴（人·月） 5,241；…``."""
+        from .labels import counts_text
+
+        return counts_text(self.counts)
 
     @property
     def duration_seconds(self) -> float | None:
@@ -72,7 +86,7 @@ class BatchChunk(models.Model):
         constraints = [models.UniqueConstraint(fields=["run", "number"], name="batch_chunk_unique_number")]
 
     def __str__(self) -> str:
-        return f"{self.run} chunk {self.number}"
+        return f"{self.run} 第 {self.number} 块"
 
 
 class BatchSkip(models.Model):
@@ -95,5 +109,5 @@ class BatchSkip(models.Model):
         ordering = ["run_id", "person_id", "id"]
 
     def __str__(self) -> str:
-        who = f"person {self.person_id}" if self.person_id else f"employer {self.employer_id or '-'}"
+        who = f"人员 {self.person_id}" if self.person_id else f"单位 {self.employer_id or '-'}"
         return f"{self.run} {self.step} {who}: {self.reason[:60]}"

@@ -23,6 +23,7 @@ from contributions.selectors import payment_years
 from enrollment.access import require
 from enrollment.admin_mixins import BigListMixin, BureauAdmin, PersonSearchMixin
 from enrollment.models import EnrolmentSpan, InsuredPerson
+from policy.labels import in_words
 from policy.resolver import PolicyError
 
 from . import selectors
@@ -36,12 +37,27 @@ def _person_visible(request: HttpRequest, person_id: int) -> InsuredPerson:
 
 @admin.register(EligibilityPeriod)
 class EligibilityPeriodAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
-    list_display = ("person_link", "jurisdiction", "start", "end", "status", "short_reason", "citation", "computed_at")
+    list_display = (
+        "person_link",
+        "jurisdiction",
+        "start",
+        "end",
+        "status",
+        "short_reason",
+        "citation_display",
+        "computed_at",
+    )
     list_filter = ("status", "jurisdiction")
     search_fields = ("=person__id", "person__name")
     search_help_text = "人员编号、18位身份证号或姓名开头"
     list_select_related = ("person", "jurisdiction")
-    readonly_fields = [f.name for f in EligibilityPeriod._meta.fields]
+    # the page shows the reason and the citation in words (codes by name, decision ids small)
+    fields = [
+        {"reason": "reason_zh", "citation": "citation_display"}.get(f.name, f.name)
+        for f in EligibilityPeriod._meta.fields
+        if f.name != "id"
+    ]
+    readonly_fields = fields
     date_hierarchy = None
     list_per_page = 50
 
@@ -63,7 +79,15 @@ class EligibilityPeriodAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
 
     @admin.display(description="判定理由")
     def short_reason(self, obj: EligibilityPeriod) -> str:
-        return obj.reason if len(obj.reason) <= 60 else obj.reason[:60] + "…"
+        return in_words(obj.reason if len(obj.reason) <= 60 else obj.reason[:60] + "…")
+
+    @admin.display(description="判定理由")
+    def reason_zh(self, obj: EligibilityPeriod) -> str:
+        return in_words(obj.reason)
+
+    @admin.display(description="政策依据", ordering="citation")
+    def citation_display(self, obj: EligibilityPeriod) -> str:
+        return in_words(obj.citation)
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.person_view)

@@ -54,7 +54,7 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "operations.site.BureauAdminConfig",  # django.contrib.admin with the back office's home page and menu
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -9,10 +9,6 @@ from rest_framework.routers import DefaultRouter
 from enrollment.api import EmployerViewSet, PersonViewSet
 from policy.api import ScenarioRunViewSet
 
-admin.site.site_header = "职工医保经办管理系统"
-admin.site.site_title = "医保经办"
-admin.site.index_title = "经办业务"
-
 router = DefaultRouter()
 router.register("employers", EmployerViewSet, basename="employer")
 router.register("persons", PersonViewSet, basename="person")

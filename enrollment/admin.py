@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
@@ -10,6 +12,9 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
+
+from policy.models import Jurisdiction
+from policy.resolver import Policy
 
 from . import services
 from .access import scope_queryset
@@ -177,6 +182,13 @@ class InsuredPersonAdmin(BigListMixin, SafeExportAdmin, BureauAdmin):
     readonly_fields = ("related_pages", "sex", "birth_date", "deemed_months", "military_months")
     inlines = (SpanInline, EventInline)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """女职工身份's help text for the person's own pooling areas (a ziyang person never reads hunan's ages)."""
+        form = super().get_form(request, obj, change, **kwargs)
+        if "female_role" in form.base_fields:
+            form.base_fields["female_role"].help_text = female_role_help(obj, timezone.localdate())
+        return form
+
     @admin.display(description="相关业务")
     def related_pages(self, obj: InsuredPerson) -> str:
         return related_links(
@@ -334,3 +346,25 @@ class LifeEventAdmin(BigListMixin, BureauAdmin):
 class EmployerUserAdmin(BureauAdmin):
     list_display = ("user", "employer")
     raw_id_fields = ("employer",)
+
+
+def female_role_help(person: InsuredPerson | None, on: date) -> str:
+    """The female retirement ages (retirement.age_female_cadre / _worker) of the person's pooling areas on the
+    date, with their article; a new person: every area that sets them. An area whose documents are silent says
+    so (the value is staff-entered, nothing is assumed)."""
+    spans = EnrolmentSpan.objects.filter(person=person) if person is not None and person.pk else None
+    if spans is not None:
+        places = list(Jurisdiction.objects.filter(pk__in=spans.values("jurisdiction_id")).order_by("code"))
+    else:
+        places = list(Jurisdiction.objects.order_by("code"))
+    lines = []
+    for place in places:
+        policy = Policy(place.code, on)
+        cadre = policy.value("retirement.age_female_cadre", default=None)
+        worker = policy.value("retirement.age_female_worker", default=None)
+        if cadre is not None and worker is not None:
+            cite = policy.citation("retirement.age_female_cadre").replace(place.code, place.name)
+            lines.append(f"{place.name}退休年龄：女干部{cadre}岁、女工人{worker}岁（{cite}）")
+        elif spans is not None:
+            lines.append(f"{place.name}：政策文件未区分女干部、女工人的退休年龄")
+    return "；".join(lines) or "用于判定女职工的法定退休年龄"

@@ -26,6 +26,7 @@ from django.utils.html import format_html, format_html_join
 from enrollment.access import require
 from enrollment.admin_mixins import BigListMixin, BureauAdmin
 from enrollment.identifiers import mask_id_number
+from policy.labels import value_words
 from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyError
 
@@ -57,7 +58,7 @@ class ReadOnlyAdmin(BigListMixin, BureauAdmin):
 class FundAccountAdmin(ReadOnlyAdmin):
     """账户 with balance; a personal account's page is its statement (明细账)."""
 
-    list_display = ("code", "kind", "jurisdiction", "holder", "balance_display", "opened_on")
+    list_display = ("title_display", "kind", "jurisdiction", "holder", "balance_display", "opened_on")
     list_filter = ("kind", "jurisdiction")
     search_fields = ("=code", "=person__id_number")
     list_select_related = ("jurisdiction", "person", "balance")
@@ -141,6 +142,11 @@ class FundAccountAdmin(ReadOnlyAdmin):
                 return HttpResponseRedirect(reverse("admin:funds_fundaccount_change", args=[ids[0]]))
         return super().changelist_view(request, extra_context)
 
+    @admin.display(description="账户", ordering="code")
+    def title_display(self, obj: FundAccount) -> str:
+        """The account in words, its code as small print (the code is what the bank files carry)."""
+        return format_html('{}<br><small class="quiet">{}</small>', obj.title, obj.code)
+
     @admin.display(description="参保人员")
     def holder(self, obj: FundAccount) -> str:
         if obj.person_id is None:
@@ -165,7 +171,7 @@ class FundAccountAdmin(ReadOnlyAdmin):
         st = selectors.statement(account, page=page)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"{account.get_kind_display()} {account.code}",
+            "title": account.title,
             "opts": self.model._meta,
             "account": account,
             "statement": st,
@@ -284,8 +290,24 @@ def _date_param(value: str | None) -> date | None:
         return None
 
 
+#: The codes inside fund policy values, in words (funds.deficit_sources, funds.deficit_shares_*, …).
+VALUE_NAMES = {
+    "area_balance": "本级累计结余",
+    "county_prepooling_balance": "县统筹前历年累计结余",
+    "city_pooled_balance": "市级统筹累计结余",
+    "risk_reserve": "风险储备金",
+    "risk_reserve_support": "市级风险储备金调剂",
+    "city": "市级",
+    "county": "县（市、区）",
+    "finance": "财政",
+    "county_government": "县级政府",
+    "pool_income_previous_year": "上年统筹基金收入总额",
+    "budget_income_current_year": "当年基金预算收入",
+}
+
+
 def _cites(policy: Policy, keys) -> list[tuple[str, str, str]]:
-    return [(k, str(policy.value(k)), policy.citation(k)) for k in keys if policy.has(k)]
+    return [(k, value_words(policy.value(k), VALUE_NAMES), policy.citation(k)) for k in keys if policy.has(k)]
 
 
 def _decimal(value: str | None) -> Decimal | None:
@@ -436,7 +458,7 @@ class ReverseForm(forms.Form):
 class JournalEntryAdmin(ReadOnlyAdmin):
     """记账凭证: read-only; "冲销" posts the reversing entry."""
 
-    list_display = ("business_key", "kind", "jurisdiction", "effective_on", "recorded_at", "memo", "reversal_of")
+    list_display = ("entry_display", "kind", "jurisdiction", "effective_on", "recorded_at", "reversal_of")
     list_filter = ("kind", "jurisdiction")
     search_fields = ("=business_key", "=person__id_number")
     date_hierarchy = None
@@ -444,6 +466,12 @@ class JournalEntryAdmin(ReadOnlyAdmin):
     inlines = [PostingInline]
     raw_id_fields = ("person", "reverses", "run", "created_by")
     actions = ["reverse_entries"]
+
+    @admin.display(description="凭证", ordering="business_key")
+    def entry_display(self, obj: JournalEntry) -> str:
+        """The entry in words (its 摘要, else its kind); the business key (凭证号) as small print."""
+        words = obj.memo or obj.get_kind_display()
+        return format_html('{}<br><small class="quiet">{}</small>', words, obj.business_key)
 
     @admin.display(description="冲销的凭证")
     def reversal_of(self, obj: JournalEntry) -> str:

@@ -91,7 +91,14 @@ class FundAccount(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.code}"
+        return self.title
+
+    @property
+    def title(self) -> str:
+        """账户名称 in words: 张三的个人账户（资阳）, 资阳 统筹基金; the code (ziyang:personal:1202) is small print."""
+        if self.person_id is not None:
+            return f"{self.person.name}的{self.get_kind_display()}（{self.jurisdiction.name}）"
+        return f"{self.jurisdiction.name} {self.get_kind_display()}"
 
     @property
     def side(self) -> int:

@@ -22,6 +22,7 @@ from enrollment.admin_mixins import BureauAdmin
 from .calculations import discover
 from .catalog import catalog, catalog_labels, jsonable, scale_mismatch, validate_value
 from .drafts import DraftError, can_publish, check_value, comparison, draft_overlay_of, draft_publish, draft_withdraw
+from .labels import decision_small, in_words
 from .loader import missing_keys
 from .models import (
     DraftStatus,
@@ -62,7 +63,11 @@ class JurisdictionAdmin(BureauAdmin):
         rows = missing_keys(obj.code, date.today())
         if not rows:
             return "无"
-        return format_html("<ul>{}</ul>", format_html_join("", "<li><code>{}</code> {}</li>", rows))
+        # the catalog's words first, the key as small print (staff search the parameter list by either)
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join("", '<li>{} <small class="quiet">{}</small></li>', ((label, key) for key, label in rows)),
+        )
 
     def has_add_permission(self, request):
         return False
@@ -152,12 +157,11 @@ class PolicyParameterAdmin(BureauAdmin):
     form = PolicyParameterForm
     list_display = (
         "jurisdiction",
-        "key",
-        "label",
+        "key_display",
         "effective_from",
         "value_display",
-        "citation",
-        "decision",
+        "citation_display",
+        "decision_display",
         "origin",
     )
     list_filter = ("jurisdiction", "origin")
@@ -175,6 +179,23 @@ class PolicyParameterAdmin(BureauAdmin):
     @admin.display(description="说明")
     def label(self, obj: PolicyParameter) -> str:
         return catalog_labels().get(obj.key, "")
+
+    @admin.display(description="参数", ordering="key")
+    def key_display(self, obj: PolicyParameter) -> str:
+        """The catalog's words, the key as small print."""
+        label = catalog_labels().get(obj.key)
+        if not label:
+            return obj.key
+        return format_html('{}<br><small class="quiet">{}</small>', label, obj.key)
+
+    @admin.display(description="条款出处", ordering="citation")
+    def citation_display(self, obj: PolicyParameter) -> str:
+        return in_words(obj.citation)
+
+    @admin.display(description="产品决定", ordering="decision")
+    def decision_display(self, obj: PolicyParameter) -> str:
+        """Decision ids (D-X5) are the analysts' references: small print."""
+        return decision_small(obj.decision)
 
     @admin.display(description="取值")
     def value_display(self, obj: PolicyParameter) -> str:

@@ -26,7 +26,7 @@ class Jurisdiction(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return f"{self.name}（{self.code}）"
+        return self.name  # 湖南, not "湖南（hunan）": the code is for files and URLs, not for case workers
 
 
 class ParameterOrigin(models.TextChoices):
@@ -60,7 +60,10 @@ class PolicyParameter(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.jurisdiction.code} {self.key} @ {self.effective_from}"
+        from .catalog import catalog_labels
+
+        label = catalog_labels().get(self.key, self.key).split("（")[0]
+        return f"{self.jurisdiction.name} {label} {self.effective_from:%Y-%m-%d}起"
 
 
 class StatisticKey(models.TextChoices):
@@ -106,7 +109,7 @@ class ReferenceStatistic(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.jurisdiction.code} {self.key} {self.period_label}"
+        return f"{self.jurisdiction.name} {self.get_key_display()} {self.period_label}"
 
 
 class ScenarioRun(models.Model):

@@ -54,7 +54,7 @@ def test_case_worker_enters_adjudicates_and_reverses(client, case_worker, claim)
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.ADJUDICATED and claim.hifp_pay == D(9408)  # (10000−200)×96%
     html = client.get(reverse("admin:claims_claim_change", args=[claim.pk])).content.decode()
-    assert "hifp_pay" in html and "9408" in html and "langfang 第四十七条(一)1" in html and "冲正" in html
+    assert "hifp_pay" in html and "9408" in html and "廊坊 第四十七条(一)1" in html and "冲正" in html
 
     assert client.get(reverse("admin:claims_claim_reverse", args=[claim.pk])).status_code == 200
     client.post(reverse("admin:claims_claim_reverse", args=[claim.pk]), {"reason": "重复报销"})

@@ -371,4 +371,4 @@ def test_case_worker_enters_a_counted_claim_in_the_admin(client, case_worker, db
     assert claim.status == ClaimStatus.ADJUDICATED and claim.hifp_pay == D(1860)
     html = client.get(reverse("admin:claims_claim_change", args=[claim.pk])).content.decode()
     assert "急诊留观费用（留观 4 天，超过 3 天）：纳入住院费用，按住院待遇结算" in html
-    assert "langfang 第四十七条(一)1" in html
+    assert "廊坊 第四十七条(一)1" in html  # the citation in words (jurisdiction by name)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from enrollment.admin_mixins import BigListMixin, BureauAdmin, PersonSearchMixin
+from policy.labels import in_words
 
 from . import services
 from .models import CaseStatus, RetirementClearanceCase
@@ -62,6 +63,8 @@ class RetirementClearanceCaseAdmin(BigListMixin, PersonSearchMixin, BureauAdmin)
         "keep_paying_offer",
         "category_zh",
         "facts_zh",
+        "problem_zh",
+        "citation_zh",
     )
 
     fieldsets = (
@@ -90,7 +93,7 @@ class RetirementClearanceCaseAdmin(BigListMixin, PersonSearchMixin, BureauAdmin)
                 )
             },
         ),
-        ("一次性补缴", {"fields": ("lump_sum_base", "lump_sum", "basis", "option", "keep_paying_offer", "problem")}),
+        ("一次性补缴", {"fields": ("lump_sum_base", "lump_sum", "basis", "option", "keep_paying_offer", "problem_zh")}),
         (
             "审核与补缴单",
             {"fields": (("approved_by", "approved_on"), ("bill_no", "bill_amount", "bill_issued_on"), "pay_link")},
@@ -108,7 +111,7 @@ class RetirementClearanceCaseAdmin(BigListMixin, PersonSearchMixin, BureauAdmin)
                 )
             },
         ),
-        ("依据", {"fields": ("facts_zh", "citation", "created_at")}),
+        ("依据", {"fields": ("facts_zh", "citation_zh", "created_at")}),
     )
 
     def get_fieldsets(self, request, obj=None):
@@ -137,6 +140,15 @@ class RetirementClearanceCaseAdmin(BigListMixin, PersonSearchMixin, BureauAdmin)
             lines.append(format_html("<li>{}：{}</li>", key, "—" if value in (None, "") else value))
         return format_html("<ul>{}</ul>", format_html_join("", "{}", ((line,) for line in lines))) if lines else "—"
 
+    @admin.display(description="无法计算的原因")
+    def problem_zh(self, obj):
+        """The stored message in words (parameter keys by label, codes by name, the English tail small)."""
+        return in_words(obj.problem) if obj and obj.problem else "—"
+
+    @admin.display(description="条款出处")
+    def citation_zh(self, obj):
+        return in_words(obj.citation) if obj and obj.citation else "—"
+
     @admin.display(description="可否选择继续缴费")
     def keep_paying_offer(self, obj):
         """按在职职工继续缴费 is offered only where ``retirement.keep_paying_allowed`` is true (langfang 第三十四条,
@@ -145,8 +157,8 @@ class RetirementClearanceCaseAdmin(BigListMixin, PersonSearchMixin, BureauAdmin)
             return "—"
         allowed, citation = services.keep_paying_offer(obj, on=timezone.localdate())
         if allowed is None:
-            return f"文件未规定（{citation}），需由经办人员录入参数后方可选择"
-        return f"{'可以选择' if allowed else '不可选择，只能一次性补缴'}（{citation}）"
+            return format_html("文件未规定（{}），需由经办人员录入参数后方可选择", in_words(citation))
+        return format_html("{}（{}）", "可以选择" if allowed else "不可选择，只能一次性补缴", in_words(citation))
 
     @admin.display(description="登记缴费")
     def pay_link(self, obj):

@@ -52,7 +52,7 @@ def _login(page, base: str, username: str, password: str) -> None:
 def _enter_claim(page, base: str, *, person_id: int, start: str, end: str, amount: str, own: str) -> None:
     """The add form, as a case worker fills it: person, dates, hospital and level, amounts; saved as a draft."""
     page.goto(f"{base}/admin/claims/claim/add/")
-    page.select_option("#id_jurisdiction", label="湖南（hunan）")
+    page.select_option("#id_jurisdiction", label="湖南")
     page.fill("#id_person", str(person_id))
     page.select_option("#id_med_type", "21")
     page.fill("#id_start_date", start)
@@ -101,7 +101,7 @@ def test_case_worker_enters_adjudicates_reverses_and_is_refused(browser_page, li
         "84058.00",
     ):
         assert text in body, text
-    assert "hunan 第三十六条" in body and "hunan 第五十七条" in body  # each step cites its article
+    assert "湖南 第三十六条" in body and "湖南 第五十七条" in body  # each step cites its article (area by name)
     assert "本年度待遇累计" in body and "住院统筹支付累计" in body
     claim = Claim.objects.get(person=person, start_date=date(2024, 3, 1))
     assert claim.status == ClaimStatus.ADJUDICATED
@@ -158,7 +158,7 @@ def test_case_worker_enters_a_downward_transfer_and_a_third_party_case(browser_p
 
     # hunan 第三十六条: referred down from 三级 (1100 borne) to 二级: no deductible, 5000×90% = 4500.
     page.goto(f"{base}/admin/claims/claim/add/")
-    page.select_option("#id_jurisdiction", label="湖南（hunan）")
+    page.select_option("#id_jurisdiction", label="湖南")
     page.fill("#id_person", str(person.pk))
     page.select_option("#id_med_type", "21")
     page.fill("#id_start_date", "2024-03-10")
@@ -174,7 +174,7 @@ def test_case_worker_enters_a_downward_transfer_and_a_third_party_case(browser_p
     page.click("button:has-text('审核结算')")
     page.wait_for_selector("text=审核结算完成")
     body = page.inner_text("body")
-    assert "转往下级医疗机构的连续住院：不再计算起付标准" in body and "hunan 第三十六条" in body
+    assert "转往下级医疗机构的连续住院：不再计算起付标准" in body and "湖南 第三十六条" in body
     assert "本次连续住院累计负担起付标准" in body and "1100.00" in body and "4500.00" in body
     assert "文件未规定手工报销的申请期限" in body
     second = Claim.objects.get(person=person, start_date=date(2024, 3, 10))
@@ -183,7 +183,7 @@ def test_case_worker_enters_a_downward_transfer_and_a_third_party_case(browser_p
 
     # hunan 第三十五条: a third party who does not pay — the pool advances (一级 500, 9500×92% = 8740).
     page.goto(f"{base}/admin/claims/claim/add/")
-    page.select_option("#id_jurisdiction", label="湖南（hunan）")
+    page.select_option("#id_jurisdiction", label="湖南")
     page.fill("#id_person", str(person.pk))
     page.select_option("#id_med_type", "21")
     page.fill("#id_start_date", "2024-05-01")
