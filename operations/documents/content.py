@@ -422,13 +422,13 @@ def clearance(case: RetirementClearanceCase, *, as_of: date, user) -> Content:
         ("案件状态", case.get_status_display()),
     ]
     rows = [
-        ("累计最低缴费月数", "" if case.required_months is None else str(case.required_months)),
-        ("本地最低实际缴费月数", "" if case.required_local_months is None else str(case.required_local_months)),
+        ("累计最低缴费月数", "—" if case.required_months is None else str(case.required_months)),
+        ("本地最低实际缴费月数", "—" if case.required_local_months is None else str(case.required_local_months)),
         ("视同缴费月数", f"{case.deemed_months}"),
         ("实际缴费月数（含转入）", f"{case.actual_months}"),
         ("本地实际缴费月数", f"{case.local_months}"),
         ("累计缴费月数", f"{case.cumulative_months}"),
-        ("不足月数", "" if case.shortfall_months is None else str(case.shortfall_months)),
+        ("不足月数", "—" if case.shortfall_months is None else str(case.shortfall_months)),
         ("补缴基数", money(case.lump_sum_base.quantize(Decimal("0.01"))) if case.lump_sum_base is not None else ""),
         ("一次性补缴金额", money(case.lump_sum)),
         ("清缴方式", case.get_option_display()),

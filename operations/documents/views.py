@@ -159,6 +159,7 @@ def _employer(request: HttpRequest, employer_id: int):
 # --- print pages (the buttons on the person's, employer's and clearance case's pages) --------------
 
 
+@require_GET
 @staff_member_required
 def person_print(request: HttpRequest, person_id: int) -> HttpResponse:
     """打印文书: the person's documents with their periods."""
@@ -180,6 +181,7 @@ def person_print(request: HttpRequest, person_id: int) -> HttpResponse:
     )
 
 
+@require_GET
 @staff_member_required
 def employer_print(request: HttpRequest, employer_id: int) -> HttpResponse:
     """打印文书 of an employer: the month's 缴费通知单, and the bulk run for all its people."""
@@ -204,6 +206,7 @@ def employer_print(request: HttpRequest, employer_id: int) -> HttpResponse:
 # --- the PDFs ------------------------------------------------------------------------------------
 
 
+@require_GET
 @staff_member_required
 def person_enrolment(request: HttpRequest, person_id: int) -> HttpResponse:
     """参保证明 (PDF)."""
@@ -211,6 +214,7 @@ def person_enrolment(request: HttpRequest, person_id: int) -> HttpResponse:
     return _pdf_response(request, DocumentKind.ENROLMENT, person=_person(request, person_id))
 
 
+@require_GET
 @staff_member_required
 def person_contributions(request: HttpRequest, person_id: int) -> HttpResponse:
     """个人缴费明细 (PDF), ``?start=YYYY-MM&end=YYYY-MM`` (default: this year up to this month)."""
@@ -227,6 +231,7 @@ def person_contributions(request: HttpRequest, person_id: int) -> HttpResponse:
     )
 
 
+@require_GET
 @staff_member_required
 def person_account(request: HttpRequest, person_id: int) -> HttpResponse:
     """个人账户对账单 (PDF), ``?year=YYYY`` (default: this year)."""
@@ -238,6 +243,7 @@ def person_account(request: HttpRequest, person_id: int) -> HttpResponse:
     return _pdf_response(request, DocumentKind.ACCOUNT, person=person, year=form.cleaned_data["year"])
 
 
+@require_GET
 @staff_member_required
 def employer_notice(request: HttpRequest, employer_id: int) -> HttpResponse:
     """单位缴费通知单 (PDF), ``?month=YYYY-MM`` (default: this month)."""
@@ -249,6 +255,7 @@ def employer_notice(request: HttpRequest, employer_id: int) -> HttpResponse:
     return _pdf_response(request, DocumentKind.EMPLOYER_NOTICE, employer=employer, month=form.cleaned_data["month"])
 
 
+@require_GET
 @staff_member_required
 def clearance_decision(request: HttpRequest, case_id: int) -> HttpResponse:
     """退休清缴核定通知 (PDF)."""
@@ -297,6 +304,7 @@ def bulk_start(request: HttpRequest, employer_id: int) -> HttpResponse:
 
 
 @never_cache
+@require_GET
 @staff_member_required
 def bulk_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The run's progress (the page reloads itself while it runs: no script needed)."""
@@ -305,6 +313,7 @@ def bulk_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return _page(request, "documents/bulk_progress.html", "批量出具进度", {"batch": batch, "running": running})
 
 
+@require_GET
 @staff_member_required
 def bulk_download(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_object_or_404(_batches_for(request.user), pk=pk)
