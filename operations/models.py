@@ -93,7 +93,6 @@ class DocumentBatch(models.Model):
     done = models.PositiveIntegerField("已生成", default=0)
     file = models.FileField("ZIP 文件", upload_to="documents/%Y/%m/", blank=True)
     error = models.TextField("错误", blank=True)
-    pii = models.BooleanField("文书显示完整证件号", default=False)
     base_url = models.CharField("核验地址前缀", max_length=200)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="申请人"

@@ -84,6 +84,8 @@ MODELS: dict[str, tuple] = {
     "funds.creditsuspension": (STAFF, NOBODY, WRITERS, NOBODY),
     "funds.shortfallsettlement": (STAFF, NOBODY, WRITERS, NOBODY),
     "funds.reconciliation": (STAFF, NOBODY, NOBODY, NOBODY),
+    # 出具文书登记 (issue #19 item 6): bureau staff read it; every row is written by a print, never by hand
+    "operations.issueddocument": (STAFF, NOBODY, NOBODY, NOBODY),
 }
 
 # Every other URL, by name (or, unnamed, by route): (roles that may GET, roles that may POST).
@@ -253,6 +255,7 @@ def _picks(w) -> dict[str, tuple[int, int | None]]:
         "batch.batchrun": w.run,
         "claims.claim": w.claim,
         "retirement.retirementclearancecase": w.case,
+        "operations.issueddocument": w.document,
     }
     picks = {}
     for model in admin.site._registry:

@@ -73,6 +73,7 @@ def test_enrolment_certificate_shows_spans_status_and_code(client, case_worker, 
     assert world["zhang"].id_number in text  # 经办人员 may see PII: printed in full
     assert "甲公司" in text and "2023-01-01" in text and "正常参保" in text
     assert codes.display(doc.code) in text
+    assert f"http://testserver/verify/{doc.code}/" in text  # the address the QR code points to
     assert doc.kind == "enrolment" and doc.subject_masked == "张**"
     assert doc.subject_id_masked == mask_id_number(world["zhang"].id_number)
     assert len(doc.code) == 12 and codes.normalise(codes.display(doc.code)) == doc.code
@@ -352,3 +353,29 @@ def test_bulk_progress_is_refused_to_another_employer(client, case_worker, emplo
     client.force_login(employer_user_a)
     assert client.get(reverse("documents:bulk_progress", kwargs={"pk": batch.pk})).status_code == 404
     assert client.get(reverse("documents:bulk_download", kwargs={"pk": batch.pk})).status_code == 404
+
+
+def test_register_of_issued_documents_for_bureau_staff_only(client, auditor, employer_user_a, world, case_worker):
+    client.force_login(case_worker)
+    _, doc = get_pdf(client, "person_enrolment", person_id=world["zhang"].pk)
+    _, other = get_pdf(client, "person_enrolment", person_id=world["li"].pk)
+    url = reverse("admin:operations_issueddocument_changelist")
+    client.force_login(auditor)
+    page = client.get(url, {"q": codes.display(doc.code).lower()}).content.decode()
+    assert codes.display(doc.code) in page and codes.display(other.code) not in page  # found by its typed code
+    client.force_login(employer_user_a)
+    assert client.get(url).status_code == 403
+
+
+def test_employer_user_certificate_says_only_whether_enrolled_at_its_own_employer(
+    client, employer_user_a, employer_b, world
+):
+    zhang = world["zhang"]
+    zhang.spans.update(end=date(2024, 5, 1))
+    from enrollment import services
+
+    services.span_open(person=zhang, jurisdiction="hunan", category="employee", start=date(2024, 5, 1),
+                       employer=employer_b)  # fmt: skip
+    client.force_login(employer_user_a)
+    text, _ = get_pdf(client, "person_enrolment", person_id=zhang.pk)
+    assert "不在本单位参保" in text and "乙公司" not in text and "甲公司" in text

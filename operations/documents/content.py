@@ -138,8 +138,10 @@ def enrolment(person: InsuredPerson, *, on: date, user) -> Content:
     if current is not None:
         c.lines.append(("统筹区", current.jurisdiction.name))
         status = f"{current.get_status_display()}（{current.get_category_display()}，职工基本医疗保险）"
-    else:
+    elif is_bureau(user):
         status = "截至该日无有效的职工基本医疗保险参保关系"
+    else:  # an employer user sees only its own spans: it certifies its own enrolment, nothing of others
+        status = "截至该日不在本单位参保"
     c.lines.append(("参保状态", status))
     c.tables.append(
         Table(

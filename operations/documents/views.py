@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from enrollment.access import can_see_pii, employer_id_of, is_bureau
+from enrollment.access import employer_id_of, is_bureau
 
 from ..models import BatchStatus, DocumentBatch, DocumentKind, IssuedDocument
 from . import codes, services, tasks
@@ -291,7 +291,6 @@ def bulk_start(request: HttpRequest, employer_id: int) -> HttpResponse:
                 period_start=d.get("start") if d["kind"] == DocumentKind.CONTRIBUTIONS else None,
                 period_end=_next_month(d["end"]) if d["kind"] == DocumentKind.CONTRIBUTIONS else None,
                 as_of=timezone.localdate(),
-                pii=can_see_pii(request.user),
                 base_url=_base_url(request)[:200],
                 requested_by=request.user,
             )
