@@ -379,3 +379,30 @@ def test_employer_user_certificate_says_only_whether_enrolled_at_its_own_employe
     client.force_login(employer_user_a)
     text, _ = get_pdf(client, "person_enrolment", person_id=zhang.pk)
     assert "不在本单位参保" in text and "乙公司" not in text and "甲公司" in text
+
+
+def test_bulk_run_that_fails_is_marked_failed_and_keeps_no_document(
+    client, case_worker, world, monkeypatch, django_capture_on_commit_callbacks
+):
+    from operations.documents import services as doc_services
+
+    real_issue, calls = doc_services.issue, []
+
+    def issue_then_fail(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("磁盘已满")
+        return real_issue(*args, **kwargs)
+
+    monkeypatch.setattr(doc_services, "issue", issue_then_fail)
+    client.force_login(case_worker)
+    url = reverse("documents:bulk_start", kwargs={"employer_id": world["a"].pk})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"kind": "enrolment"})
+    assert response.status_code == 302
+    batch = DocumentBatch.objects.get()
+    assert batch.status == BatchStatus.FAILED and "磁盘已满" in batch.error
+    assert not IssuedDocument.objects.exists() and not batch.file
+    page = client.get(response["Location"]).content.decode()
+    assert "批量出具失败" in page
+    assert client.get(reverse("documents:bulk_download", kwargs={"pk": batch.pk})).status_code == 404
