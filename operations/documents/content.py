@@ -55,6 +55,12 @@ def mask_name(name: str) -> str:
     return (name[:1] + "*" * max(1, len(name) - 1)) if name else ""
 
 
+def other_lines(due: MonthlyDue) -> Decimal | None:
+    """生育保险 + 大病保险 of a due: unknown (empty, not 0) where the seed leaves both rates to another policy."""
+    parts = [x for x in (due.maternity_amount, due.critical_illness_amount) if x is not None]
+    return sum(parts, Decimal("0.00")) if parts else None
+
+
 @dataclass
 class Table:
     title: str
@@ -214,6 +220,7 @@ def contributions(person: InsuredPerson, *, start: date, end: date, as_of: date,
                 "缴费基数",
                 "单位缴纳",
                 "个人缴纳",
+                "生育/大病",
                 "应缴合计",
                 "已缴本金",
                 "缴清日期",
@@ -226,6 +233,7 @@ def contributions(person: InsuredPerson, *, start: date, end: date, as_of: date,
                     money(d.base),
                     money(d.employer_amount),
                     money(d.individual_amount),
+                    money(other_lines(d)),
                     money(d.total),
                     money(d.paid_principal),
                     day(d.settled_on) or ("缓缴" if d.deferred else "未缴清"),
@@ -233,13 +241,14 @@ def contributions(person: InsuredPerson, *, start: date, end: date, as_of: date,
                 ]
                 for d in dues
             ],
-            numeric=frozenset({2, 3, 4, 5, 6, 8}),
+            numeric=frozenset({2, 3, 4, 5, 6, 7, 9}),
             totals=[
                 "合计",
                 "",
                 "",
                 money(sums["employer_amount"]),
                 money(sums["individual_amount"]),
+                money(sum((other_lines(d) or zero for d in dues), zero)),
                 money(sums["total"]),
                 money(sums["paid_principal"]),
                 "",
@@ -358,7 +367,18 @@ def employer_notice(employer: Employer, *, month: date, as_of: date, user) -> Co
     c.tables.append(
         Table(
             "应缴明细",
-            ["姓名", "身份证号", "缴费基数", "单位缴纳", "个人缴纳", "应缴合计", "已缴本金", "欠缴本金", "滞纳金"],
+            [
+                "姓名",
+                "身份证号",
+                "缴费基数",
+                "单位缴纳",
+                "个人缴纳",
+                "生育/大病",
+                "应缴合计",
+                "已缴本金",
+                "欠缴本金",
+                "滞纳金",
+            ],
             [
                 [
                     d.person.name,
@@ -366,6 +386,7 @@ def employer_notice(employer: Employer, *, month: date, as_of: date, user) -> Co
                     money(d.base),
                     money(d.employer_amount),
                     money(d.individual_amount),
+                    money(other_lines(d)),
                     money(d.total),
                     money(d.paid_principal),
                     money(d.principal_due),
@@ -373,13 +394,14 @@ def employer_notice(employer: Employer, *, month: date, as_of: date, user) -> Co
                 ]
                 for d in bill["dues"]
             ],
-            numeric=frozenset({2, 3, 4, 5, 6, 7, 8}),
+            numeric=frozenset({2, 3, 4, 5, 6, 7, 8, 9}),
             totals=[
                 "合计",
                 f"{len(bill['dues'])} 人",
                 "",
                 money(t["employer"]),
                 money(t["individual"]),
+                money(t["maternity"] + t["critical_illness"]),
                 money(t["total"]),
                 money(t["paid"]),
                 money(t["total"] - t["paid"]),
