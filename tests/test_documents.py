@@ -4,6 +4,7 @@ verification page (genuine, forged, rate-limited, masked); who may print what; m
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import date
 from decimal import Decimal
@@ -170,8 +171,25 @@ def test_verify_genuine_shows_only_a_masked_summary(client, case_worker, world):
     assert "张**" in page and mask_id_number(world["zhang"].id_number) in page
     assert "张三丰" not in page and world["zhang"].id_number not in page
     assert "甲公司" not in page  # nothing beyond the summary
-    assert "nonce" not in page or "<script" not in page  # no inline script: CSP-compatible
-    assert "<script" not in page
+    assert "<script" not in page and not re.search(r"\son\w+=", page)  # nothing the CSP would block
+    assert "script-src 'self'" in response["Content-Security-Policy"]  # the project's policy applies here too
+
+
+def test_print_pages_keep_to_the_csp(client, case_worker, world):
+    client.force_login(case_worker)
+    for url in (
+        reverse("documents:person_print", kwargs={"person_id": world["zhang"].pk}),
+        reverse("documents:employer_print", kwargs={"employer_id": world["a"].pk}),
+        reverse("documents:person_contributions", kwargs={"person_id": world["zhang"].pk}) + "?start=x&end=y",
+    ):
+        response = client.get(url)
+        page = response.content.decode()
+        policy = response["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+        nonce = re.search(r"'nonce-([^']+)'", policy)
+        scripts = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", page)
+        assert all(nonce and f'nonce="{nonce.group(1)}"' in attrs for attrs in scripts), url
+        assert not re.search(r"\son(click|change|load|submit)=", page) and "javascript:" not in page, url
 
 
 def test_verify_form_redirects_a_typed_code(client, world, case_worker):
