@@ -223,6 +223,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Printable documents (operations.documents): the public verification page's address in the QR code (default:
+# the address the printing user reached) and its limit of look-ups per client (count, seconds).
+DOCUMENT_VERIFY_BASE_URL = env("DOCUMENT_VERIFY_BASE_URL", default="")
+DOCUMENT_VERIFY_RATE = (
+    env.int("DOCUMENT_VERIFY_RATE_COUNT", default=20),
+    env.int("DOCUMENT_VERIFY_RATE_SECONDS", default=600),
+)
+
 # Celery: with no broker, tasks run in-process (the embedded default).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL or None)

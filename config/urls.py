@@ -19,6 +19,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("contributions/", include("contributions.urls")),
     path("operations/", include("operations.urls")),
+    # printable documents and their public verification page /verify/ (issue #19 item 6)
+    path("", include("operations.documents.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

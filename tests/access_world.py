@@ -261,6 +261,19 @@ def build_world() -> SimpleNamespace:
     AccessAttempt.objects.create(**seen, path_info="/admin/login/", get_data="", post_data="", failures_since_start=1)
     AccessLog.objects.create(**seen, path_info="/admin/login/")
     AccessFailureLog.objects.create(**seen, path_info="/admin/login/", locked_out=False)
+    # 打印文书 (issue #19 item 6): a finished bulk run of employer 2 and one document it issued
+    from operations.models import DocumentBatch, IssuedDocument
+
+    w.doc_batch = DocumentBatch.objects.create(
+        employer=w.e2, kind="enrolment", as_of=date(2024, 6, 1), status="done", total=1, done=1,
+        base_url="http://testserver", requested_by=w.worker,
+    )  # fmt: skip
+    w.doc_batch.file.save("access-batch.zip", ContentFile(b"PK\x05\x06" + bytes(18)), save=True)
+    w.document = IssuedDocument.objects.create(
+        kind="enrolment", code="ACCESS234567", person=w.p2, subject_masked="乙*",
+        subject_id_masked="430102********0000", as_of=date(2024, 6, 1), digest="0" * 64, issued_by=w.worker,
+        issued_at=now, batch=w.doc_batch,
+    )  # fmt: skip
     return w
 
 

@@ -94,6 +94,8 @@ MODELS: dict[str, tuple] = {
     "funds.familybinding": (STAFF, NOBODY, WRITERS, NOBODY),
     "funds.accountuse": (STAFF, NOBODY, WRITERS, NOBODY),
     "funds.accountpayout": (STAFF, NOBODY, WRITERS, NOBODY),
+    # 出具文书登记 (issue #19 item 6): bureau staff read it; every row is written by a print, never by hand
+    "operations.issueddocument": (STAFF, NOBODY, NOBODY, NOBODY),
 }
 
 # Every other URL, by name (or, unnamed, by route): (roles that may GET, roles that may POST).
@@ -133,6 +135,22 @@ URLS: dict[str, tuple] = {
     "contributions:employer_bill": (STAFF | E2, STAFF | E2),
     "contributions:employer_arrears": (STAFF | E2, STAFF | E2),
     "operations:index": (WRITERS, WRITERS),
+    # 打印文书 (issue #19 item 6): a print is a read — staff for anyone, employer users for their own
+    # people and employer (the account statement and the clearance decision are the bureau's only);
+    # every PDF and print page is GET only. The bulk run's POST starts it (an empty POST re-shows the form).
+    "documents:person_print": (STAFF | E2, NOBODY),
+    "documents:person_enrolment": (STAFF | E2, NOBODY),
+    "documents:person_contributions": (STAFF | E2, NOBODY),
+    "documents:person_account": (STAFF, NOBODY),
+    "documents:employer_print": (STAFF | E2, NOBODY),
+    "documents:employer_notice": (STAFF | E2, NOBODY),
+    "documents:clearance_decision": (STAFF, NOBODY),
+    "documents:bulk_start": (STAFF | E2, STAFF | E2),
+    "documents:bulk_progress": (STAFF | E2, NOBODY),
+    "documents:bulk_download": (STAFF | E2, NOBODY),
+    # the public verification page: open to everyone, anonymous included (GET only; rate-limited)
+    "documents:verify": (frozenset(ROLES), NOBODY),
+    "documents:verify_code": (frozenset(ROLES), NOBODY),
     "set_language": (ANY, ANY),
     "employer-list": (STAFF | EMPS, NOBODY),
     "employer-detail": (STAFF | E2, NOBODY),
@@ -258,6 +276,7 @@ def _picks(w) -> dict[str, tuple[int, int | None]]:
         "batch.batchrun": w.run,
         "claims.claim": w.claim,
         "retirement.retirementclearancecase": w.case,
+        "operations.issueddocument": w.document,
     }
     picks = {}
     for model in admin.site._registry:
@@ -292,6 +311,8 @@ def fill(w, route: str, name: str | None) -> str:
         pk = w.e2.pk if "employers" in route else w.p2.pk
     elif route.startswith("contributions/imports/"):
         pk = w.job.pk
+    elif route.startswith("documents/bulk/"):
+        pk = w.doc_batch.pk
     else:
         pk = w.claim.pk
     values = {
@@ -306,6 +327,7 @@ def fill(w, route: str, name: str | None) -> str:
         "format": "json",
         "app_label": "enrollment",
         "url": "no-such-page/",
+        "code": w.document.code,
     }
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: str(values[m[1]]), route)
     path = re.sub(r"<drf_format_suffix:format>", ".json", path)
