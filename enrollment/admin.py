@@ -334,3 +334,6 @@ class LifeEventAdmin(BigListMixin, BureauAdmin):
 class EmployerUserAdmin(BureauAdmin):
     list_display = ("user", "employer")
     raw_id_fields = ("employer",)
+
+# 单位增减员申请 (issue #14): the queue's screens live with their models in enrollment.requests.
+from .requests import admin as _requests_admin  # noqa: E402, F401

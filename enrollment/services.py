@@ -14,7 +14,9 @@ from django.db import transaction
 from django.db.models import Q
 
 from policy.models import Jurisdiction
+from policy.resolver import Policy
 
+from .calculations.enrolment_checks import registration_deadline
 from .identifiers import parse_id_number, validate_credit_code
 from .models import (
     Category,
@@ -168,6 +170,7 @@ def life_event_record(
     note: str = "",
     user=None,
     recompute_as_of: date | None = None,
+    reported_on: date | None = None,
 ) -> LifeEvent:
     """Record a life event and apply its effect on the enrolment spans.
 
@@ -181,6 +184,10 @@ def life_event_record(
     - retirement: closes the in-service span and opens a retiree span the same day;
     - transfer_in: records the months brought in (used by payment years);
     - deemed_months / military_months: set the person's counts (the event keeps the history).
+
+    ``reported_on``: the day the change was reported (申报日期); a hire or separation then also records
+    its registration deadline (hunan 第十七条, langfang 第十条, sanmenxia 第十六条), read by the
+    late-registration list. Without it (history loaded from elsewhere) the event is not judged.
     """
     jur = jurisdiction if isinstance(jurisdiction, Jurisdiction) else jurisdiction_get(jurisdiction)
     if kind not in LifeEventKind.values:
@@ -192,7 +199,12 @@ def life_event_record(
         and months is None
     ):
         raise ValidationError({"months": "须填写月数。"})
+    deadline = None
+    if reported_on is not None and kind in (LifeEventKind.HIRE, LifeEventKind.SEPARATION):
+        deadline = registration_deadline(Policy(jur.code, occurred_on), occurred_on)
     event = LifeEvent.objects.create(
+        reported_on=reported_on,
+        report_deadline=deadline,
         person=person,
         kind=kind,
         occurred_on=occurred_on,
