@@ -77,7 +77,8 @@ class RequestForm(forms.ModelForm):
             del self.fields["employer"]
         elif "employer" in self.fields:
             self.fields["employer"].queryset = Employer.objects.visible_to(user)
-        self.fields["monthly_wage"].help_text = "工资变更必填；增员可填（作为起薪当月工资申报）"
+        if "monthly_wage" in self.fields:
+            self.fields["monthly_wage"].help_text = "工资变更必填；增员可填（作为起薪当月工资申报）"
 
     def employer(self) -> Employer | None:
         own = employer_id_of(self.user)
@@ -326,6 +327,12 @@ class EmployerRequestAdmin(BigListMixin, BureauAdmin):
             attachments=form.cleaned_data.get("attachments") or [],
         )
         obj.pk = req.pk
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else ()
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        return ""
 
     def save_related(self, request, form, formsets, change):
         pass  # the service wrote the request and its attachments
