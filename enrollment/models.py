@@ -249,6 +249,7 @@ class LifeEventKind(models.TextChoices):
     RELEASE = "release", "刑满释放"
     DEEMED_MONTHS = "deemed_months", "核定视同缴费月数"
     MILITARY_MONTHS = "military_months", "核定军龄月数"
+    SCHEME_CHANGE = "scheme_change", "参保方式变更（单建统筹→统账结合）"
 
 
 class LifeEvent(models.Model):
