@@ -324,8 +324,9 @@ class LifeEventAdmin(BigListMixin, BureauAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
+        today = timezone.localdate()  # entered on this screen today: the day it was reported (登记时限)
         event = services.life_event_record(
-            **form.service_kwargs(), user=request.user, recompute_as_of=timezone.localdate()
+            **form.service_kwargs(), user=request.user, recompute_as_of=today, reported_on=today
         )
         obj.pk = event.pk
 
