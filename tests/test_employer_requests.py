@@ -349,3 +349,21 @@ def test_csv_file_and_the_template(client, employer_user_a):
     template = client.get(reverse("admin:enrollment_employerrequest_template"))
     sheet = openpyxl.load_workbook(io.BytesIO(template.content)).active
     assert [c.value for c in sheet[1]] == HEAD
+
+
+def test_refusal_does_not_name_another_employer(employer_a, employer_b, person_factory):
+    person = person_factory(employer=employer_b, start=date(2024, 1, 1))
+    data = rs.RequestInput(kind="hire", id_number=person.id_number, name=person.name, occurred_on=today())
+    with pytest.raises(rs.ValidationError) as exc:
+        rs.request_submit(employer=employer_a, data=data, on=today())
+    assert employer_b.name not in str(exc.value.message_dict)
+
+
+def test_auditor_reads_the_queue_with_the_id_number_masked(client, employer_a, auditor):
+    req = rs.request_submit(employer=employer_a, data=hire(50), on=today())
+    client.force_login(auditor)
+    listing = client.get(reverse("admin:enrollment_employerrequest_changelist")).content.decode()
+    page = client.get(reverse("admin:enrollment_employerrequest_change", args=[req.pk])).content.decode()
+    for text in (listing, page):
+        assert "新人50" in text and req.id_number not in text and req.id_number[:6] + "********" in text
+    assert "request-next" not in page  # no queue buttons for a read-only role

@@ -136,7 +136,7 @@ def request_check(employer: Employer, data: RequestInput, *, on: date, exclude_p
     occurred = data.occurred_on
     person = InsuredPerson.objects.filter(id_number=id_number).first()
     if person is not None and person.name != name and data.kind != RequestKind.CORRECTION:
-        add("name", f"姓名与登记的不一致（登记为 {person.name}）；如需更正请提交信息更正申请。")
+        add("name", "姓名与该身份证号登记的姓名不一致；如需更正请提交信息更正申请。")
     policy = Policy(employer.jurisdiction.code, occurred)
     if data.kind == RequestKind.HIRE:
         if person is not None:
@@ -146,11 +146,8 @@ def request_check(employer: Employer, data: RequestInput, *, on: date, exclude_p
                 elif span.category == Category.RETIREE:
                     add("id_number", "该人员为退休人员，不能作为在职职工增员。")
                 else:
-                    where = span.employer.name if span.employer else span.get_category_display()
-                    add(
-                        "id_number",
-                        f"该人员 {span.start} 起已在其他单位或以其他身份参保（{where}），须先办理减员或转移。",
-                    )
+                    # the other employer is not named: an employer user sees only its own people
+                    add("id_number", "该人员在变动日期已在其他单位或以其他身份参保，须先由原单位办理减员或转移。")
                 break
         female_role = data.female_role or (person.female_role if person else "")
         try:
