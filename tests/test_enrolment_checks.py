@@ -265,3 +265,30 @@ def test_base_reset_gives_a_new_langfang_employer_its_current_wage_bill():
     row = EmployerBase.objects.get(employer=new)
     assert row.base == Decimal("12000.00") and row.basis == "wage_bill"
     assert new_employer_bases_apply("hunan", date(2025, 1, 1), 2025) == 0
+
+
+def test_dual_enrolment_list_flags_employee_and_resident_spans_at_once(client, employer_a, person_factory, case_worker):
+    """hunan 第十六条: the late-registration page lists persons in employee (310) and resident (390) insurance
+    over the same period. Resident spans do not exist yet; one is written directly to show the check works."""
+    from django.db import connection
+    from django.urls import reverse
+
+    from enrollment.requests.selectors import dual_enrolments
+
+    if connection.vendor == "postgresql":
+        pytest.skip("the no-overlap constraint (enrollment 0002) covers every 险种 until resident insurance exists")
+    both = person_factory(employer=employer_a, start=date(2024, 1, 1), name="两保人")
+    person_factory(employer=employer_a, start=date(2024, 1, 1), name="单保人")
+    EnrolmentSpan.objects.create(
+        person=both,
+        jurisdiction=employer_a.jurisdiction,
+        category="flexible",
+        start=date(2023, 6, 1),
+        end=date(2024, 2, 1),
+        insutype="390",
+    )
+    assert [s.person.name for s in dual_enrolments(case_worker, jurisdictions=["hunan"])] == ["两保人"]
+    assert not dual_enrolments(case_worker, jurisdictions=["langfang"]).exists()
+    client.force_login(case_worker)
+    page = client.get(reverse("admin:enrollment_employerrequest_late")).content.decode()
+    assert "两保人" in page and "单保人" not in page

@@ -16,19 +16,27 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from policy.models import Jurisdiction
+from policy.resolver import Policy
 
 from ..access import can_see_pii, is_bureau, require_bureau
 from ..admin_mixins import BigListMixin, BureauAdmin
 from ..bounds import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
+from ..calculations.enrolment_checks import DUAL
 from ..models import Employer, employer_id_of
 from . import services
 from .files import FileRejected, template_xlsx
 from .models import OPEN_STATES, EmployerRequest, RequestAttachment, RequestState
-from .selectors import late_registrations, requests_by_state
+from .selectors import dual_enrolments, late_registrations, requests_by_state
 
 
 def _today():
     return timezone.localdate()
+
+
+def _dual_jurisdictions() -> list[str]:
+    """Jurisdictions whose document forbids employee and resident insurance at once (hunan 第十六条), today."""
+    codes = Jurisdiction.objects.values_list("code", flat=True)
+    return [c for c in codes if Policy(c, _today()).value(DUAL, None)]
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -477,6 +485,9 @@ class EmployerRequestAdmin(BigListMixin, BureauAdmin):
             "jurisdictions": Jurisdiction.objects.order_by("code"),
             "selected": code,
             "citations": "湖南第十七条、廊坊第十条（第七条、第八条）、三门峡第十六条：自变动之日起30日内办理",
+            "dual": dual_enrolments(request.user, jurisdictions=_dual_jurisdictions())
+            .select_related("person", "employer", "jurisdiction")
+            .order_by("person_id")[:200],
         }
         return TemplateResponse(request, "admin/enrollment/employerrequest/late.html", context)
 

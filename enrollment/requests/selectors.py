@@ -5,10 +5,11 @@ The home page shows :func:`open_requests_count` and :func:`late_registrations_co
 
 from __future__ import annotations
 
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from ..access import scope_queryset
-from ..models import LifeEvent, LifeEventKind
+from ..calculations.enrolment_checks import EMPLOYEE_INSUTYPE, RESIDENT_INSUTYPE
+from ..models import EnrolmentSpan, LifeEvent, LifeEventKind
 from .models import OPEN_STATES, EmployerRequest
 
 
@@ -40,3 +41,15 @@ def late_registrations(user) -> QuerySet[LifeEvent]:
 
 def late_registrations_count(user) -> int:
     return late_registrations(user).count()
+
+
+def dual_enrolments(user, *, jurisdictions: list[str]) -> QuerySet[EnrolmentSpan]:
+    """同时参加职工医保和居民医保 (hunan 第十六条): employee spans (险种 310) overlapping a resident span (390) of
+    the same person, in the jurisdictions whose document forbids it (``enrollment.no_employee_and_resident_at_once``).
+    Resident insurance has no spans yet; the check reads the spans' 险种 so it works once it does."""
+    resident = EnrolmentSpan.objects.filter(person_id=OuterRef("person_id"), insutype=RESIDENT_INSUTYPE).filter(
+        Q(end__isnull=True) | Q(end__gt=OuterRef("start"))
+    )
+    spans = EnrolmentSpan.objects.filter(insutype=EMPLOYEE_INSUTYPE, jurisdiction__code__in=jurisdictions)
+    spans = spans.filter((Q(end__isnull=True) & Exists(resident)) | Exists(resident.filter(start__lt=OuterRef("end"))))
+    return scope_queryset(user, spans, employer_path="employer_id")
