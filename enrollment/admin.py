@@ -310,6 +310,8 @@ class LifeEventAdmin(BigListMixin, BureauAdmin):
         "jurisdiction",
         "employer",
         "months",
+        "reported_on",
+        "report_deadline",
         "recorded_by",
         "recorded_at",
     )
