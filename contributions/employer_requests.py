@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from batch.dates import month_start
 from enrollment.requests.models import EmployerRequest
 
 from .imports.payroll import contribution_year_of
@@ -16,14 +17,16 @@ def wage_change_apply(req: EmployerRequest, user, on: date) -> WageDeclaration:
     """工资申报 of the contribution year containing the change date: the declared monthly wage is replaced
     (the declaration's history keeps the old one); the base follows at the next base computation."""
     year = contribution_year_of(req.employer.jurisdiction.code, req.occurred_on)
+    defaults = {
+        "monthly_wage": req.monthly_wage,
+        "annual_wage_total": None,
+        "declared_by": user if user is not None and user.is_authenticated else None,
+    }
+    if (
+        req.kind == "hire"
+    ):  # a new employee: the wage of the first pay month (起薪当月, hunan 第九条, sanmenxia 第十六条)
+        defaults["first_pay_month"] = month_start(req.occurred_on)
     declaration, _ = WageDeclaration.objects.update_or_create(
-        person=req.person,
-        employer=req.employer,
-        year=year,
-        defaults={
-            "monthly_wage": req.monthly_wage,
-            "annual_wage_total": None,
-            "declared_by": user if user is not None and user.is_authenticated else None,
-        },
+        person=req.person, employer=req.employer, year=year, defaults=defaults
     )
     return declaration

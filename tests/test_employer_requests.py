@@ -367,3 +367,24 @@ def test_auditor_reads_the_queue_with_the_id_number_masked(client, employer_a, a
     for text in (listing, page):
         assert "新人50" in text and req.id_number not in text and req.id_number[:6] + "********" in text
     assert "request-next" not in page  # no queue buttons for a read-only role
+
+
+def test_hire_with_a_wage_declares_the_first_pay_month(employer_a, case_worker):
+    """A hire's wage is the wage of the first pay month (起薪当月, hunan 第九条)."""
+    req = rs.request_submit(employer=employer_a, data=hire(60, monthly_wage=Decimal("5200.00")), on=today())
+    approve(req, case_worker)
+    declaration = WageDeclaration.objects.get(person__id_number=new_id(60))
+    assert declaration.monthly_wage == Decimal("5200.00")
+    assert declaration.first_pay_month == req.occurred_on.replace(day=1)
+
+
+def test_case_worker_uploads_a_file_for_an_employer(client, employer_a, case_worker):
+    client.force_login(case_worker)
+    out = io.StringIO()
+    csv.writer(out).writerows([HEAD, ["增员", new_id(61), "代办人", today().isoformat(), "", "", "", ""]])
+    url = reverse("admin:enrollment_employerrequest_upload")
+    missing = client.post(url, {"file": SimpleUploadedFile("r.csv", out.getvalue().encode())})
+    assert "请选择用人单位" in missing.content.decode() and not EmployerRequest.objects.exists()
+    data = {"employer": str(employer_a.pk), "file": SimpleUploadedFile("r.csv", out.getvalue().encode())}
+    assert client.post(url, data).status_code == 302
+    assert EmployerRequest.objects.get().employer == employer_a
