@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F, Q
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -379,6 +379,8 @@ class EmployerRequestAdmin(BigListMixin, BureauAdmin):
             return HttpResponse(status=405)
         if not self.has_act_permission(request):
             raise PermissionDenied
+        if not str(object_id).isdigit():
+            raise Http404
         req = get_object_or_404(self.get_queryset(request), pk=object_id)
         action = request.POST.get("action", "")
         back = redirect(reverse("admin:enrollment_employerrequest_change", args=[req.pk]))
