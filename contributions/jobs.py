@@ -23,7 +23,17 @@ from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyError
 
 from . import sql
-from .models import ContributionBase, EmployerBase, MonthlyDue, Payment, PaymentAllocation
+from .calculations.new_employer import KEY as KEY_NEW_EMPLOYER
+from .calculations.new_employer import new_employer_base
+from .models import (
+    ContributionBase,
+    EmployerBase,
+    EmployerBaseBasis,
+    MonthlyDue,
+    Payment,
+    PaymentAllocation,
+    WageDeclaration,
+)
 from .periods import MONTHLY, add_months, allowed_frequencies, due_date, month_start, period_months
 from .rules import base_constants, late_fee_rate, missing_key, month_constants
 
@@ -37,6 +47,34 @@ def _plain(counts: Counter) -> dict[str, int]:
 
 
 # --- annual base reset ------------------------------------------------------------------------
+
+
+def new_employer_bases_apply(code: str, year_start: date, year: int, *, exclude=()) -> int:
+    """New employers' bases (langfang 第十三条, ``contribution.new_employer_base_rule``): those founded in the
+    contribution year get the wage bill of the current month (their declared monthly wages) as their base."""
+    policy = Policy(code, year_start)
+    if policy.value(KEY_NEW_EMPLOYER, None) is None:
+        return 0
+    rows = (
+        EmployerBase.objects.filter(
+            year_start=year_start, employer__jurisdiction__code=code, employer__registered_on__gte=year_start
+        )
+        .exclude(employer_id__in=list(exclude))
+        .select_related("employer")
+    )
+    changed = 0
+    for row in rows:
+        wages = WageDeclaration.objects.filter(employer_id=row.employer_id, year=year).values_list(
+            "monthly_wage", flat=True
+        )
+        base, _ = new_employer_base(
+            policy, registered_on=row.employer.registered_on, year_start=year_start, monthly_wages=wages
+        )
+        if base is not None and (row.base != base or row.basis != EmployerBaseBasis.WAGE_BILL):
+            row.base, row.basis, row.audited = base, EmployerBaseBasis.WAGE_BILL, True
+            row.save(update_fields=["base", "basis", "audited"])
+            changed += 1
+    return changed
 
 
 def _employer_bases(run: BatchRun) -> None:
@@ -65,6 +103,7 @@ def _employer_bases(run: BatchRun) -> None:
             total["employer_bases_skipped"] += len({e for e, _, _ in poisoned})
         exclude = sorted({e for e, _, _ in poisoned})
         total += sql.employer_bases_upsert(c, rule=rule, run_id=run.pk, now=now, exclude=exclude)
+        total["new_employer_bases"] += new_employer_bases_apply(code, c.year_start, c.year, exclude=exclude)
     run.counts = {**run.counts, **_plain(total)}
     run.save(update_fields=["counts"])
 

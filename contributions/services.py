@@ -28,6 +28,7 @@ from django.utils import timezone
 from batch.models import BatchRun
 from batch.runs import run_in_process
 from batch.tasks import start_run
+from enrollment.calculations.enrolment_checks import makeup_refusal
 from enrollment.models import Employer, EnrolmentSpan, InsuredPerson
 from policy.calculations import money
 from policy.models import Jurisdiction
@@ -530,6 +531,8 @@ def back_payment_bill_issue(
 ) -> BackPaymentBill:
     """补缴单 for the months ``[start_month, end_month)`` of an interruption.
 
+    A break longer than ``enrollment.makeup_break_limit_months`` is refused (ziyang 第十三条).
+
     ``contribution.makeup_base_rule``: ``current_reference_wage`` — hunan 第二十一条: the base is
     the 缴费基准值 in force on ``issued_on`` (当年度) and the rates are the current employer +
     individual rates (``contribution.makeup_rate_rule``), the account is back-credited;
@@ -546,6 +549,9 @@ def back_payment_bill_issue(
     if category not in PAYING:
         raise ValidationError({"category": f"人员类别应为 {', '.join(PAYING)}。"})
     now_policy = Policy(jurisdiction, issued_on)
+    refusal = makeup_refusal(now_policy, break_start=start_month, resumed_on=issued_on)  # ziyang 第十三条
+    if refusal:
+        raise ValidationError({"start_month": refusal})
     rule = now_policy.value("contribution.makeup_base_rule")
     rate_rule = now_policy.value("contribution.makeup_rate_rule", None)
     kind = employer_kind_for_base(employer, issued_on)

@@ -322,6 +322,8 @@ class LifeEventAdmin(BigListMixin, BureauAdmin):
         "jurisdiction",
         "employer",
         "months",
+        "reported_on",
+        "report_deadline",
         "recorded_by",
         "recorded_at",
     )
@@ -336,8 +338,9 @@ class LifeEventAdmin(BigListMixin, BureauAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
+        today = timezone.localdate()  # entered on this screen today: the day it was reported (登记时限)
         event = services.life_event_record(
-            **form.service_kwargs(), user=request.user, recompute_as_of=timezone.localdate()
+            **form.service_kwargs(), user=request.user, recompute_as_of=today, reported_on=today
         )
         obj.pk = event.pk
 
@@ -368,3 +371,5 @@ def female_role_help(person: InsuredPerson | None, on: date) -> str:
         elif spans is not None:
             lines.append(f"{place.name}：政策文件未区分女干部、女工人的退休年龄")
     return "；".join(lines) or "用于判定女职工的法定退休年龄"
+# 单位增减员申请 (issue #14): the queue's screens live with their models in enrollment.requests.
+from .requests import admin as _requests_admin  # noqa: E402, F401

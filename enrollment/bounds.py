@@ -60,3 +60,16 @@ def normalise_identifier(value: object) -> str:
     upper case. ``'１１０１０５ １９４９１２３１００２ｘ'`` → ``'11010519491231002X'``."""
     text = unicodedata.normalize("NFKC", "" if value is None else str(value))
     return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf").upper()
+
+#: 申请附件 (增减员申请): PDF or image, at most this many bytes each and this many per request.
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+MAX_ATTACHMENTS = 10
+#: Attachment types by extension, with the bytes the file must start with (its real type, not its name).
+ATTACHMENT_TYPES = {
+    ".pdf": (b"%PDF-",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+}
+#: 申请说明、退回原因: free text at most this long.
+MAX_REASON_LENGTH = 500

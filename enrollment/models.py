@@ -249,6 +249,7 @@ class LifeEventKind(models.TextChoices):
     RELEASE = "release", "刑满释放"
     DEEMED_MONTHS = "deemed_months", "核定视同缴费月数"
     MILITARY_MONTHS = "military_months", "核定军龄月数"
+    SCHEME_CHANGE = "scheme_change", "参保方式变更（单建统筹→统账结合）"
 
 
 class LifeEvent(models.Model):
@@ -264,6 +265,10 @@ class LifeEvent(models.Model):
     )
     other_region = models.CharField("转出/转入地", max_length=100, blank=True)
     note = models.TextField("说明", blank=True)
+    reported_on = models.DateField("申报日期", null=True, blank=True, help_text="单位申报（报告）该变动的日期")
+    report_deadline = models.DateField(
+        "登记时限", null=True, blank=True, help_text="自变动之日起的登记期限（湖南第十七条等）"
+    )
     recorded_at = models.DateTimeField("记录时间", auto_now_add=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, verbose_name="经办人"
@@ -369,3 +374,7 @@ def scope_queryset(
         month_ref = OuterRef(months_path) if months_path else None
         return qs.filter(spans_at(employer_id, OuterRef(person_path), month_ref))
     return qs.none()
+
+
+# 单位增减员申请 (issue #14 item 1): defined in enrollment.requests, registered under this app.
+from .requests.models import EmployerRequest, RequestAttachment, RequestKind, RequestState  # noqa: E402, F401

@@ -17,7 +17,14 @@ PII = "enrollment.view_pii"
 
 # (app_label, model) pairs an employer user may touch, and how.
 EMPLOYER_USER_PERMS = {
-    "enrollment": {"insuredperson": ("view", "change"), "enrolmentspan": ("view",), "employer": ("view",)},
+    "enrollment": {
+        "insuredperson": ("view", "change"),
+        "enrolmentspan": ("view",),
+        "employer": ("view",),
+        # 单位网厅: an employer submits its own 增减员申请 and their attachments (issue #14)
+        "employerrequest": ("view", "add"),
+        "requestattachment": ("view", "add"),
+    },
     "contributions": {"*": ("view",), "wagedeclaration": ("view", "add", "change")},
 }
 

@@ -14,7 +14,9 @@ from django.db import transaction
 from django.db.models import Q
 
 from policy.models import Jurisdiction
+from policy.resolver import Policy, PolicyError
 
+from .calculations.enrolment_checks import registration_deadline, retiree_transfer_refusal, scheme_change_start
 from .identifiers import parse_id_number, validate_credit_code
 from .models import (
     Category,
@@ -168,6 +170,7 @@ def life_event_record(
     note: str = "",
     user=None,
     recompute_as_of: date | None = None,
+    reported_on: date | None = None,
 ) -> LifeEvent:
     """Record a life event and apply its effect on the enrolment spans.
 
@@ -180,7 +183,13 @@ def life_event_record(
       (langfang 第二十九条(一): imprisonment stops the relation);
     - retirement: closes the in-service span and opens a retiree span the same day;
     - transfer_in: records the months brought in (used by payment years);
-    - deemed_months / military_months: set the person's counts (the event keeps the history).
+    - deemed_months / military_months: set the person's counts (the event keeps the history);
+    - transfer_out of a retiree: refused where the document says retirees do not transfer (hunan 第二十三条);
+    - scheme_change: 单建统筹 → 统账结合 once, the new span from the next month (ziyang 第九条(八)).
+
+    ``reported_on``: the day the change was reported (申报日期); a hire or separation then also records
+    its registration deadline (hunan 第十七条, langfang 第十条, sanmenxia 第十六条), read by the
+    late-registration list. Without it (history loaded from elsewhere) the event is not judged.
     """
     jur = jurisdiction if isinstance(jurisdiction, Jurisdiction) else jurisdiction_get(jurisdiction)
     if kind not in LifeEventKind.values:
@@ -192,7 +201,12 @@ def life_event_record(
         and months is None
     ):
         raise ValidationError({"months": "须填写月数。"})
+    deadline = None
+    if reported_on is not None and kind in (LifeEventKind.HIRE, LifeEventKind.SEPARATION):
+        deadline = registration_deadline(Policy(jur.code, occurred_on), occurred_on)
     event = LifeEvent.objects.create(
+        reported_on=reported_on,
+        report_deadline=deadline,
         person=person,
         kind=kind,
         occurred_on=occurred_on,
@@ -208,6 +222,8 @@ def life_event_record(
         if open_span is not None and open_span.category != Category.EMPLOYEE:
             span_close(span=open_span, end=occurred_on)
         span_open(person=person, jurisdiction=jur, category=Category.EMPLOYEE, start=occurred_on, employer=employer)
+    elif kind == LifeEventKind.SCHEME_CHANGE:
+        _scheme_change(person, event, open_span, jur, occurred_on)
     elif kind in (
         LifeEventKind.SEPARATION,
         LifeEventKind.TRANSFER_OUT,
@@ -218,6 +234,15 @@ def life_event_record(
             raise ValidationError({"occurred_on": f"{occurred_on} 该人员没有有效的参保关系。"})
         if occurred_on <= open_span.start:
             raise ValidationError({"occurred_on": f"变动日期应晚于参保开始日期 {open_span.start}。"})
+        if kind == LifeEventKind.TRANSFER_OUT:
+            try:
+                refusal = retiree_transfer_refusal(
+                    Policy(jur.code, occurred_on), category=open_span.category, on=occurred_on
+                )
+            except PolicyError as exc:
+                raise ValidationError({"kind": str(exc)}) from None
+            if refusal:
+                raise ValidationError({"kind": refusal})
         span_close(span=open_span, end=occurred_on)
     elif kind == LifeEventKind.RETIREMENT:
         if open_span is not None and occurred_on > open_span.start:
@@ -233,3 +258,34 @@ def life_event_record(
         for listener in _span_change_listeners:
             listener([person.pk], max(recompute_as_of, occurred_on))
     return event
+
+
+def _scheme_change(person: InsuredPerson, event: LifeEvent, open_span, jur: Jurisdiction, on: date) -> None:
+    """参保方式变更 (ziyang 第九条(八)): the 单建统筹 span ends at the end of the month and a 统账结合 span
+    follows from the first of the next month; once only."""
+    if open_span is None:
+        raise ValidationError({"occurred_on": f"{on} 该人员没有有效的参保关系。"})
+    changed_before = (
+        LifeEvent.objects.filter(person=person, kind=LifeEventKind.SCHEME_CHANGE).exclude(pk=event.pk).exists()
+    )
+    try:
+        start = scheme_change_start(
+            Policy(jur.code, on), current=open_span.scheme, target="combined", changed_before=changed_before, on=on
+        )
+    except PolicyError as exc:
+        raise ValidationError({"kind": str(exc)}) from None
+    except ValueError as exc:
+        raise ValidationError({"kind": str(exc)}) from None
+    old_end = open_span.end
+    if old_end is not None and old_end <= start:
+        raise ValidationError({"occurred_on": f"参保关系于 {old_end} 结束，无需变更参保方式。"})
+    span_close(span=open_span, end=start, status=InsuranceStatus.NORMAL)
+    span_open(
+        person=person,
+        jurisdiction=jur,
+        category=open_span.category,
+        start=start,
+        employer=open_span.employer,
+        scheme="combined",
+        end=old_end,
+    )

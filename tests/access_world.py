@@ -219,7 +219,15 @@ def build_world() -> SimpleNamespace:
     ShortfallSettlement.objects.create(person=w.p2, jurisdiction=hunan, paid_on=date(2024, 1, 1))
     Reconciliation.objects.create(ran_at=now, ok=True)
     _personal_registers(w, hunan, access_entry)
-    LifeEvent.objects.create(person=w.p2, kind="hire", occurred_on=date(2023, 1, 1), jurisdiction=hunan, employer=w.e2)
+    LifeEvent.objects.create(
+        person=w.p2,
+        kind="hire",
+        occurred_on=date(2023, 1, 1),
+        jurisdiction=hunan,
+        employer=w.e2,
+        reported_on=date(2023, 3, 1),  # late: past hunan's 30 days (第十七条), on the late-registration list
+        report_deadline=date(2023, 1, 31),
+    )
 
     # 政策, 批处理, 定时任务.
     ReferenceStatistic.objects.create(
@@ -274,6 +282,24 @@ def build_world() -> SimpleNamespace:
         subject_id_masked="430102********0000", as_of=date(2024, 6, 1), digest="0" * 64, issued_by=w.worker,
         issued_at=now, batch=w.doc_batch,
     )  # fmt: skip
+    # 增减员申请 of employer 2 (issue #14) with an attachment, reported late (hunan 第十七条)
+    from enrollment.models import EmployerRequest, RequestAttachment
+
+    w.employer_request = EmployerRequest.objects.create(
+        employer=w.e2,
+        jurisdiction=hunan,
+        kind="separation",
+        id_number=w.p2.id_number,
+        name=w.p2.name,
+        occurred_on=date(2024, 3, 1),
+        person=w.p2,
+        submitted_on=date(2024, 5, 1),
+        submitted_at=_aware(date(2024, 5, 1)),
+        submitted_by=w.emp2,
+        report_deadline=date(2024, 3, 31),
+    )
+    w.attachment = RequestAttachment(request=w.employer_request, original_name="离职证明.pdf", size=9)
+    w.attachment.file.save("access-proof.pdf", ContentFile(b"%PDF-1.4\n"), save=True)
     return w
 
 

@@ -18,7 +18,7 @@ from policy import resolver as policy_module
 
 # --- the bad-input corpus summary (issue #12 item 8) ------------------------------------------------------
 
-BAD_INPUT_AREAS = ("payroll", "payment", "claims", "admin_form", "api", "documents")
+BAD_INPUT_AREAS = ("payroll", "payment", "claims", "admin_form", "api", "documents", "requests")
 BAD_INPUT_OUTCOMES = ("row_error", "file_error", "form_error", "accepted")
 
 

@@ -68,6 +68,9 @@ MODELS: dict[str, tuple] = {
     "enrollment.enrolmentspan": (STAFF | E2, WRITERS, WRITERS, ADMIN),
     "enrollment.lifeevent": (STAFF, NOBODY, WRITERS, NOBODY),
     "enrollment.employeruser": (STAFF, WRITERS, WRITERS, ADMIN),
+    # 增减员申请 (issue #14): employers submit (any employer may add its own), case workers move it through
+    # the queue's buttons (admin:enrollment_employerrequest_act), nobody edits or deletes it
+    "enrollment.employerrequest": (STAFF | E2, NOBODY, WRITERS | EMPS, NOBODY),
     "contributions.importjob": _READ_ONLY,
     "contributions.wagedeclaration": _READ_ONLY,
     "contributions.contributionbase": _READ_ONLY,
@@ -151,6 +154,13 @@ URLS: dict[str, tuple] = {
     # the public verification page: open to everyone, anonymous included (GET only; rate-limited)
     "documents:verify": (frozenset(ROLES), NOBODY),
     "documents:verify_code": (frozenset(ROLES), NOBODY),
+    # 增减员申请 (issue #14): 受理/审核/办结/退回 (POST only), attachment download through the scope rule, the
+    # employer's file upload and its template, the late-registration list for bureau staff
+    "admin:enrollment_employerrequest_act": (NOBODY, WRITERS),
+    "admin:enrollment_employerrequest_attachment": (STAFF | E2, NOBODY),
+    "admin:enrollment_employerrequest_upload": (WRITERS | EMPS, WRITERS | EMPS),
+    "admin:enrollment_employerrequest_template": (WRITERS | EMPS, WRITERS | EMPS),
+    "admin:enrollment_employerrequest_late": (STAFF, STAFF),
     "set_language": (ANY, ANY),
     "employer-list": (STAFF | EMPS, NOBODY),
     "employer-detail": (STAFF | E2, NOBODY),
@@ -313,6 +323,8 @@ def fill(w, route: str, name: str | None) -> str:
         pk = w.job.pk
     elif route.startswith("documents/bulk/"):
         pk = w.doc_batch.pk
+    elif "employerrequest/attachment/" in route:
+        pk = w.attachment.pk
     else:
         pk = w.claim.pk
     values = {
