@@ -25,6 +25,8 @@ from batch.models import BatchRun, RunStatus
 from contributions.models import ImportJob, ImportStatus, MonthlyDue
 from contributions.retirement.models import CaseStatus, RetirementClearanceCase
 from enrollment.access import employer_id_of, is_bureau, scope_queryset
+from enrollment.requests.models import OPEN_STATES
+from enrollment.requests.selectors import late_registrations, requests_visible
 from funds import health
 from funds.models import AccountKind, FundAccount
 from policy.loader import missing_keys
@@ -109,6 +111,45 @@ def _url(name: str, *args, **query) -> str:
 # ---------------------------------------------------------------------------------------------
 # Case workers' tiles (bureau staff)
 # ---------------------------------------------------------------------------------------------
+
+
+@register
+def employer_requests_tile(user, today: date) -> Tile | None:
+    """待办增减员申请 (issue #14): requests not yet closed or returned; an employer user sees their own."""
+    if not user.has_perm("enrollment.view_employerrequest"):
+        return None
+    count, capped = capped_count(requests_visible(user).filter(state__in=OPEN_STATES))
+    bureau = is_bureau(user)
+    can_act = bureau and user.has_perm("enrollment.change_employerrequest")
+    return Tile(
+        key="employer_requests",
+        title="待办增减员申请" if bureau else "本单位在办的增减员申请",
+        url=_url("admin:enrollment_employerrequest_changelist"),
+        count=count,
+        capped=capped,
+        note="受理 → 审核 → 办结，或退回并说明理由" if can_act else "查看办理进度",
+        read_only=bureau and not can_act,
+    )
+
+
+@register
+def late_registrations_tile(user, today: date) -> Tile | None:
+    """逾期登记 (hunan 第十七条, langfang 第十条, sanmenxia 第十六条): hires and separations reported past 30 days."""
+    if not is_bureau(user) or not user.has_perm("enrollment.view_employerrequest"):
+        return None
+    count, capped = capped_count(late_registrations(user))
+    if not count:
+        return None
+    return Tile(
+        key="late_registrations",
+        title="逾期登记的增减员",
+        url=_url("admin:enrollment_employerrequest_late"),
+        count=count,
+        capped=capped,
+        note="超过登记期限报送的参保、停保",
+        kind="warn",
+        read_only=_read_only(user),
+    )
 
 
 @register

@@ -29,9 +29,12 @@ from tests.access_world import build_world, due
 
 pytestmark = pytest.mark.django_db
 
-BUREAU_TILES = {"clearance_cases", "imports_with_errors", "batch_runs", "policy_missing", "fund_warnings"}
+BUREAU_TILES = {
+    "clearance_cases", "imports_with_errors", "batch_runs", "policy_missing", "fund_warnings", "employer_requests",
+    "late_registrations",
+}  # fmt: skip
 ADMIN_TILES = {"nightly", "lockouts"}
-EMPLOYER_TILES = {"employer_arrears", "employer_bill", "imports_with_errors"}
+EMPLOYER_TILES = {"employer_arrears", "employer_bill", "imports_with_errors", "employer_requests"}
 CODES = ("hunan", "langfang", "xianning", "sanmenxia", "ziyang")
 
 
@@ -106,6 +109,21 @@ def test_employer_user_sees_only_their_own_employers_work(world):
     own = MonthlyDue.objects.filter(employer=world.e1, settled_on__isnull=True, due_date__lt=today).count()
     assert tiles1["employer_arrears"].count == own
     assert tiles1["employer_arrears"].url == reverse("contributions:employer_arrears", args=[world.e1.pk])
+
+
+def test_request_tiles_count_the_queue_and_the_late_list_in_scope(world):
+    """增减员申请 (issue #14): the open request of employer 2 and its late hire (hunan 第十七条) as tiles."""
+    _, tiles = _home(world.worker)
+    assert tiles["employer_requests"].count == 1 and not tiles["employer_requests"].read_only
+    assert tiles["employer_requests"].url == reverse("admin:enrollment_employerrequest_changelist")
+    assert tiles["late_registrations"].count == 1  # the hire reported 2023-03-01, deadline 2023-01-31
+    assert tiles["late_registrations"].kind == "warn"
+    assert _home(world.auditor)[1]["employer_requests"].read_only
+    assert _home(world.emp2)[1]["employer_requests"].count == 1
+    assert _home(world.emp1)[1]["employer_requests"].count == 0  # employer 2's request is not employer 1's
+    world.employer_request.state = "done"
+    world.employer_request.save()
+    assert _home(world.worker)[1]["employer_requests"].count == 0
 
 
 def test_counts_follow_the_data(world):
