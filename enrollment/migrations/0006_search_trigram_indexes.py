@@ -1,0 +1,42 @@
+"""Search by any fragment (issue #19): pg_trgm GIN indexes on PostgreSQL; nothing on other databases.
+
+``LIKE '%0517%'`` on 身份证号, ``LIKE '%志%'`` on 姓名, ``LIKE 'zs%'`` on 拼音首字母 and the employer's name and
+统一社会信用代码 are answered from these indexes (a plain scan elsewhere: SQLite is for small installs).
+The indexes are kept out of the models' state so that SQLite never sees a GIN index.
+"""
+
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.operations import TrigramExtension
+from django.db import migrations
+
+INDEXES = (
+    ("InsuredPerson", "id_number", "person_id_number_trgm"),
+    ("InsuredPerson", "name", "person_name_trgm"),
+    ("InsuredPerson", "name_initials", "person_initials_trgm"),
+    ("Employer", "name", "employer_name_trgm"),
+    ("Employer", "credit_code", "employer_credit_code_trgm"),
+)
+
+
+def _indexes(apps):
+    for model, field, name in INDEXES:
+        yield apps.get_model("enrollment", model), GinIndex(fields=[field], name=name, opclasses=["gin_trgm_ops"])
+
+
+def create(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for model, index in _indexes(apps):
+        schema_editor.add_index(model, index)
+
+
+def drop(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for model, index in _indexes(apps):
+        schema_editor.remove_index(model, index)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("enrollment", "0005_fill_name_initials")]
+    operations = [TrigramExtension(), migrations.RunPython(create, drop)]
