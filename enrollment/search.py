@@ -21,10 +21,14 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.lookups import Contains
+
+from batch.dialect import is_postgres
 
 from .access import can_see_pii
 from .models import Employer, InsuredPerson
+from .names import SpacedChars, spaced
 
 #: 检索词长度 (input bounds): at least this many digits for an 身份证号 fragment; at most MAX_TERM characters.
 MIN_ID_FRAGMENT = 4
@@ -70,7 +74,10 @@ def _person_filter(term: str, *, pii: bool) -> tuple[Q | None, str, str]:
         return Q(name_initials__startswith=lower), "姓名拼音首字母", ""
     if _ALNUM.match(upper):
         return None, "", ""  # a credit code fragment: employers only
-    return Q(name__contains=term), "姓名", ""
+    found = Q(name__contains=term)
+    if len(term) <= 2 and is_postgres():  # no trigram in the fragment: each character a word (SpacedChars)
+        found &= Q(Contains(SpacedChars(F("name")), spaced(term)))
+    return found, "姓名", ""
 
 
 def _employer_filter(term: str) -> Q | None:

@@ -165,3 +165,26 @@ def test_span_list_has_a_search_box_and_an_employer_filter(w):
 def test_employer_page_links_to_its_spans(w):
     page = client_for(w.worker).get(reverse("admin:enrollment_employer_change", args=[w.e2.pk])).content.decode()
     assert reverse("admin:enrollment_enrolmentspan_changelist") + f"?employer={w.e2.pk}" in page
+
+
+# --- PostgreSQL: each kind of term can be answered from its pg_trgm index ------------------------------------
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm indexes exist on PostgreSQL only")
+@pytest.mark.parametrize(
+    ("term", "index"),
+    [
+        ("19800517", "person_id_number_trgm"),
+        ("调动人", "person_name_trgm"),
+        ("动人", "person_name_chars_trgm"),  # too short for a trigram: the spaced characters' index
+        ("ddr", "person_initials_trgm"),
+    ],
+)
+def test_each_kind_of_term_can_use_its_trigram_index(w, term, index):
+    from enrollment.search import person_filter
+
+    found, _ = person_filter(w.worker, term)
+    with connection.cursor() as cur:
+        cur.execute("SET LOCAL enable_seqscan = off")  # a tiny table: make the planner show what it could use
+        plan = InsuredPerson.objects.filter(found).order_by().explain()
+    assert index in plan, plan

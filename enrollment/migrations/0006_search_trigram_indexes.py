@@ -1,13 +1,20 @@
 """Search by any fragment (issue #19): pg_trgm GIN indexes on PostgreSQL; nothing on other databases.
 
 ``LIKE '%0517%'`` on 身份证号, ``LIKE '%志%'`` on 姓名, ``LIKE 'zs%'`` on 拼音首字母 and the employer's name and
-统一社会信用代码 are answered from these indexes (a plain scan elsewhere: SQLite is for small installs).
+统一社会信用代码 are answered from these indexes (and ``LIKE '% 刚 志 %'`` on each name's characters, spaced,
+for a fragment too short to hold a trigram) (a plain scan elsewhere: SQLite is for small installs).
 The indexes are kept out of the models' state so that SQLite never sees a GIN index.
 """
 
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
+
+from enrollment.names import SpacedChars
+
+# a one- or two-character name fragment: each character a word (the query's own expression, SpacedChars)
+CHARS = "person_name_chars_trgm"
+CHARS_EXPRESSION = SpacedChars.template % {"expressions": '"name"'}
 
 INDEXES = (
     ("InsuredPerson", "id_number", "person_id_number_trgm"),
@@ -28,6 +35,8 @@ def create(apps, schema_editor):
         return
     for model, index in _indexes(apps):
         schema_editor.add_index(model, index)
+    table = apps.get_model("enrollment", "InsuredPerson")._meta.db_table
+    schema_editor.execute(f'CREATE INDEX "{CHARS}" ON "{table}" USING gin (({CHARS_EXPRESSION}) gin_trgm_ops)')
 
 
 def drop(apps, schema_editor):
@@ -35,6 +44,7 @@ def drop(apps, schema_editor):
         return
     for model, index in _indexes(apps):
         schema_editor.remove_index(model, index)
+    schema_editor.execute(f'DROP INDEX IF EXISTS "{CHARS}"')
 
 
 class Migration(migrations.Migration):
