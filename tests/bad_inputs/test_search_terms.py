@@ -66,3 +66,24 @@ def test_person_page_day_out_of_range_shows_today_with_a_message(w, day):
 def test_span_employer_filter_value_not_an_id_lists_nothing(w, value):
     response = client_for(w.worker).get(reverse("admin:enrollment_enrolmentspan_changelist"), {"employer": value})
     assert response.status_code == 200 and "乙一" not in response.content.decode()
+
+
+@pytest.mark.bad_input(area="admin_form", outcome="form_error")
+@pytest.mark.parametrize("value", ["abc", "1; DROP TABLE x", "9" * 40, "-1", "999999"])
+def test_a_picker_value_that_is_no_person_is_refused_on_its_field(w, value):
+    from enrollment.models import EnrolmentSpan
+
+    before = EnrolmentSpan.objects.count()
+    data = {
+        "person": value,
+        "jurisdiction": w.e2.jurisdiction_id,
+        "category": "employee",
+        "employer": w.e2.pk,
+        "scheme": "combined",
+        "start": "2025-01-01",
+        "status": "1",
+    }
+    response = client_for(w.worker).post(reverse("admin:enrollment_enrolmentspan_add"), data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors.get("person")
+    assert EnrolmentSpan.objects.count() == before
