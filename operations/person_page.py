@@ -46,6 +46,7 @@ class PersonPage:
     arrears: list[Any] | None = None
     arrears_principal: Decimal = ZERO
     arrears_late_fee: Decimal = ZERO
+    arrears_error: str = ""
     bases: list[ContributionBase] | None = None
     years: Any = None
     years_error: str = ""
@@ -89,6 +90,16 @@ def arrears_on(user, person: InsuredPerson, on: date) -> list[Any]:
     return read_as_of([person.pk], on, read)
 
 
+def arrears_shown(user, person: InsuredPerson, on: date) -> tuple[list[Any], str]:
+    """:func:`arrears_on`; when a value the fee statement needs is missing, the stored figures and why."""
+    try:
+        return arrears_on(user, person, on), ""
+    except PolicyError as exc:
+        qs = arrears(on).filter(person=person).select_related("employer").order_by("month")
+        stored = list(scope_queryset(user, qs, employer_path="employer_id"))
+        return stored, f"滞纳金无法按当日计算（显示上次批处理计提的数）：{exc}"
+
+
 def bases_of(user, person: InsuredPerson) -> list[ContributionBase]:
     qs = ContributionBase.objects.filter(person=person).select_related("employer").order_by("-year_start")
     return list(scope_queryset(user, qs, employer_path="employer_id")[:RECENT])
@@ -109,7 +120,7 @@ def person_page(user, person: InsuredPerson, on: date) -> PersonPage:
     if bureau and _may(user, "benefits.view_eligibilityperiod"):
         page.status = status_on(person, on)
     if _may(user, "contributions.view_monthlydue"):
-        page.arrears = arrears_on(user, person, on)
+        page.arrears, page.arrears_error = arrears_shown(user, person, on)
         page.arrears_principal = sum((d.principal_due for d in page.arrears), ZERO)
         page.arrears_late_fee = sum((d.late_fee_due for d in page.arrears), ZERO)
     if _may(user, "contributions.view_contributionbase"):

@@ -109,3 +109,16 @@ def test_a_day_in_the_future_is_refused_for_today(w):
     page = client_for(w.worker).get(url(w.p2, on="2999-01-01"))
     assert page.status_code == 200 and "已显示今日" in page.content.decode()
     assert page.context["page"].on == today
+
+
+def test_a_missing_policy_value_for_the_fee_shows_the_stored_figures_and_why(w, monkeypatch):
+    from policy.resolver import PolicyError
+
+    def missing(*args, **kwargs):
+        raise PolicyError("hunan 缺少 contribution.late_fee_rate（测试）")
+
+    monkeypatch.setattr("operations.person_page.read_as_of", missing)
+    page = client_for(w.worker).get(url(w.p2, on="2024-04-01"))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "滞纳金无法按当日计算" in text and "600.00" in text
