@@ -120,7 +120,7 @@ class ImportJobAdmin(ReadOnlyMixin, ContributionsAdmin):
     )
     list_filter = ("kind", "status")
     list_select_related = ("employer", "uploaded_by")
-    raw_id_fields = ("employer",)
+    autocomplete_fields = ("employer",)
 
     def get_queryset(self, request):
         # The error lists can be large: never load them for the list.
@@ -162,7 +162,8 @@ class WageDeclarationAdmin(MaskedExportMixin, ReadOnlyMixin, ContributionsAdmin)
     list_filter = ("year", "employer__jurisdiction")
     search_fields = ("=person__id_number",)
     search_help_text = "输入完整的18位身份证号"
-    raw_id_fields = ("person", "employer", "import_job")
+    raw_id_fields = ("import_job",)
+    autocomplete_fields = ("person", "employer")
     list_select_related = ("person", "employer", "import_job", "declared_by")
 
 
@@ -192,7 +193,8 @@ class ContributionBaseAdmin(MaskedExportMixin, ReadOnlyMixin, ContributionsAdmin
     list_filter = ("jurisdiction", "year_start", "category", "basis")
     search_fields = ("=person__id_number",)
     search_help_text = "输入完整的18位身份证号"
-    raw_id_fields = ("person", "employer", "run")
+    raw_id_fields = ("run",)
+    autocomplete_fields = ("person", "employer")
     list_select_related = ("person", "employer", "jurisdiction", "run")
 
     @admin.display(description="参保人员", ordering="person_id")
@@ -218,7 +220,8 @@ class EmployerBaseAdmin(MaskedExportMixin, ReadOnlyMixin, ContributionsAdmin):
         "updated_at",
     )
     list_filter = ("year_start", "basis", "audited", "employer__jurisdiction")
-    raw_id_fields = ("employer", "run")
+    raw_id_fields = ("run",)
+    autocomplete_fields = ("employer",)
     list_select_related = ("employer",)
 
     def get_search_results(self, request, queryset, search_term):
@@ -288,7 +291,8 @@ class MonthlyDueAdmin(MaskedExportMixin, ReadOnlyMixin, ContributionsAdmin):
     list_filter = (ArrearsFilter, "jurisdiction", "category", "deferred")
     search_fields = ("=person__id_number",)
     search_help_text = "输入完整的18位身份证号"
-    raw_id_fields = ("person", "employer", "back_payment_bill", "run")
+    raw_id_fields = ("back_payment_bill", "run")
+    autocomplete_fields = ("person", "employer")
     list_select_related = ("person", "employer")
     ordering = ("-month", "person_id")
 
@@ -382,7 +386,8 @@ class PaymentAdmin(MaskedExportMixin, ContributionsAdmin):
     list_filter = ("source",)
     search_fields = ("=person__id_number", "=reference")
     search_help_text = "输入完整的18位身份证号或电子税票号"
-    raw_id_fields = ("person", "import_job")
+    raw_id_fields = ("import_job",)
+    autocomplete_fields = ("person",)
     list_select_related = ("person", "import_job", "recorded_by")
     actions = ("apply_selected",)
 
@@ -501,7 +506,7 @@ class DeferralAdmin(ImportMixin, MaskedExportMixin, ContributionsAdmin):
     export_formats = resources.EXPORT_FORMATS
     list_display = ("employer", "start", "end", "approved_on", "approved_by", "citation", "created_at")
     list_filter = ("employer__jurisdiction",)
-    raw_id_fields = ("employer",)
+    autocomplete_fields = ("employer",)
     list_select_related = ("employer", "approved_by")
 
     def get_search_results(self, request, queryset, search_term):
@@ -557,7 +562,7 @@ class BackPaymentBillAdmin(MaskedExportMixin, ReadOnlyMixin, ContributionsAdmin)
         "status",
     )
     list_filter = ("status", "jurisdiction", "rule")
-    raw_id_fields = ("person", "employer")
+    autocomplete_fields = ("person", "employer")
     list_select_related = ("person", "employer")
 
     @admin.display(description="参保人员", ordering="person_id")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
@@ -17,10 +18,12 @@ from policy.models import Jurisdiction
 from policy.resolver import Policy
 
 from . import services
-from .access import scope_queryset
+from .access import can_see_pii, scope_queryset
 from .admin_mixins import BigListMixin, BureauAdmin, SafeExportAdmin
+from .identifiers import mask_id_number
 from .models import Category, Employer, EmployerUser, EnrolmentSpan, InsuredPerson, LifeEvent, employer_id_of
 from .resources import EmployerResource, PersonResource
+from .search import employer_filter, person_filter
 
 
 @admin.register(Employer)
@@ -38,7 +41,8 @@ class EmployerAdmin(BigListMixin, SafeExportAdmin, BureauAdmin):
         "registered_on",
     )
     list_filter = ("jurisdiction", "kind", "scheme", "status", "is_difficult")
-    search_fields = ("name", "credit_code")
+    search_fields = ("name", "credit_code")  # read by get_search_results (and required by autocomplete)
+    search_help_text = "单位名称任意部分，或统一社会信用代码任意4位以上片段"
     readonly_fields = ("related_pages",)
     fieldsets = (
         (
@@ -50,11 +54,19 @@ class EmployerAdmin(BigListMixin, SafeExportAdmin, BureauAdmin):
         ("联系", {"fields": ("contact_name", "contact_phone", "address")}),
     )
 
+    def get_search_results(self, request, queryset, search_term):
+        """Name fragment or credit code fragment (pg_trgm indexes on PostgreSQL); scoped by get_queryset."""
+        if not search_term.strip():
+            return queryset, False
+        found = employer_filter(search_term)
+        return (queryset.filter(found) if found is not None else queryset.none()), False
+
     @admin.display(description="相关业务")
     def related_pages(self, obj: Employer) -> str:
         return related_links(
             obj,
             (
+                ("参保关系", "admin:enrollment_enrolmentspan_changelist", [], f"?employer={obj.pk}"),
                 ("月度应缴账单", "contributions:employer_bill", [obj.pk], ""),
                 ("欠费明细", "contributions:employer_arrears", [obj.pk], ""),
             ),
@@ -103,6 +115,31 @@ class SpanCategoryFilter(_SpanFilter):
 
     def lookups(self, request, model_admin):
         return Category.choices
+
+
+class SpanEmployerFilter(admin.SimpleListFilter):
+    """用人单位 filter of 参保关系: the employers the user may see (the first ``SHOWN`` by name, and the one
+    chosen); any employer's spans open from its own page (相关业务 → 参保关系)."""
+
+    title = "用人单位"
+    parameter_name = "employer"
+    SHOWN = 100
+
+    def lookups(self, request, model_admin):
+        visible = Employer.objects.visible_to(request.user).order_by("name")
+        choices = [(str(pk), name) for pk, name in visible.values_list("pk", "name")[: self.SHOWN]]
+        chosen = self.value()
+        if chosen and chosen.isdigit() and chosen not in {pk for pk, _ in choices}:
+            choices += [(str(pk), name) for pk, name in visible.filter(pk=int(chosen)).values_list("pk", "name")]
+        return choices
+
+    def queryset(self, request, queryset):
+        chosen = self.value()
+        if not chosen:
+            return queryset
+        if not chosen.isdigit() or len(chosen) > 18:
+            return queryset.none()  # not an id: nothing, never an error page
+        return queryset.filter(employer_id=int(chosen))
 
 
 class PersonForm(forms.ModelForm):
@@ -164,9 +201,10 @@ class InsuredPersonAdmin(BigListMixin, SafeExportAdmin, BureauAdmin):
     resource_classes = [PersonResource]
     form = PersonForm
     person_path = "pk"
-    list_display = ("name", "id_number", "sex", "birth_date", "phone", "female_role")
+    list_display = ("name", "id_number", "sex", "birth_date", "phone", "female_role", "overview_link")
     list_filter = ("sex", "female_role", SpanJurisdictionFilter, SpanCategoryFilter)
-    search_fields = ("=id_number", "name")
+    search_fields = ("=id_number", "name")  # read by get_search_results (and required by autocomplete)
+    search_help_text = "身份证号任意4位以上片段、姓名任意部分或拼音首字母（如 zsf）"
     fields = (
         "related_pages",
         "id_number",
@@ -194,6 +232,7 @@ class InsuredPersonAdmin(BigListMixin, SafeExportAdmin, BureauAdmin):
         return related_links(
             obj,
             (
+                ("个人全景", "operations:person", [obj.pk], ""),
                 ("缴费记录", "contributions:person_history", [obj.pk], ""),
                 ("待遇享受状态及判定依据", "admin:benefits_eligibility_person", [obj.pk], ""),
                 ("个人账户明细", "admin:funds_fundaccount_changelist", [], f"?q={obj.pk}"),
@@ -210,14 +249,19 @@ class InsuredPersonAdmin(BigListMixin, SafeExportAdmin, BureauAdmin):
         current = Q(end__isnull=True) | Q(end__gt=timezone.localdate())
         return obj.spans.filter(current, employer_id=own).exists()
 
+    @admin.display(description="个人全景")
+    def overview_link(self, obj: InsuredPerson) -> str:
+        return related_links(obj, (("查看", "operations:person", [obj.pk], ""),))
+
     def get_search_results(self, request, queryset, search_term):
-        # The register is millions of rows: exact 身份证号, or a name prefix (uses the index).
-        term = search_term.strip()
-        if len(term) == 18:
-            return queryset.filter(id_number=term.upper()), False
-        if term:
-            return queryset.filter(name__startswith=term), False
-        return queryset, False
+        """The search box's rule (:mod:`enrollment.search`): 身份证号 fragment, name fragment or pinyin
+        initials, each by a pg_trgm index on PostgreSQL; the queryset is already scoped (get_queryset)."""
+        if not search_term.strip():
+            return queryset, False
+        found, message = person_filter(request.user, search_term)
+        if message and not request.path.endswith("/autocomplete/"):
+            messages.warning(request, message)
+        return (queryset.filter(found) if found is not None else queryset.none()), False
 
 
 class SpanForm(forms.ModelForm):
@@ -250,9 +294,29 @@ class EnrolmentSpanAdmin(BigListMixin, BureauAdmin):
         "status",
     )
     # a date filter, not date_hierarchy: its year links need SELECT DISTINCT over every span
-    list_filter = ("jurisdiction", "category", "scheme", "status", ("start", admin.DateFieldListFilter))
-    raw_id_fields = ("person", "employer")
+    list_filter = (
+        SpanEmployerFilter,
+        "jurisdiction",
+        "category",
+        "scheme",
+        "status",
+        ("start", admin.DateFieldListFilter),
+    )
+    search_fields = ("person__name",)  # read by get_search_results
+    search_help_text = "参保人员：身份证号任意4位以上片段、姓名任意部分或拼音首字母"
+    autocomplete_fields = ("person", "employer")
     list_select_related = ("person", "employer", "jurisdiction")
+
+    def get_search_results(self, request, queryset, search_term):
+        """The person, by the search box's rule (:func:`enrollment.search.person_filter`)."""
+        if not search_term.strip():
+            return queryset, False
+        found, message = person_filter(request.user, search_term)
+        if message:
+            messages.warning(request, message)
+        if found is None:
+            return queryset.none(), False
+        return queryset.filter(person__in=InsuredPerson.objects.filter(found).values("pk")), False
 
 
 class _DryRun(Exception):
@@ -261,8 +325,8 @@ class _DryRun(Exception):
 
 def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
     """Attach a service's field errors to the form's fields (or to the form when it has no such field)."""
-    for field, messages in getattr(exc, "message_dict", {None: exc.messages}).items():
-        form.add_error(field if field in form.fields else None, messages)
+    for field, texts in getattr(exc, "message_dict", {None: exc.messages}).items():
+        form.add_error(field if field in form.fields else None, texts)
 
 
 class LifeEventForm(forms.ModelForm):
@@ -328,7 +392,7 @@ class LifeEventAdmin(BigListMixin, BureauAdmin):
         "recorded_at",
     )
     list_filter = ("kind", "jurisdiction")
-    raw_id_fields = ("person", "employer")
+    autocomplete_fields = ("person", "employer")
     list_select_related = ("person", "employer", "jurisdiction", "recorded_by")
 
     def has_change_permission(self, request, obj=None):
@@ -348,7 +412,28 @@ class LifeEventAdmin(BigListMixin, BureauAdmin):
 @admin.register(EmployerUser)
 class EmployerUserAdmin(BureauAdmin):
     list_display = ("user", "employer")
-    raw_id_fields = ("employer",)
+    autocomplete_fields = ("employer",)
+
+
+class NamedAutocompleteJsonView(AutocompleteJsonView):
+    """人员、单位选择框 (autocomplete): a person shows as 姓名（身份证号, masked without the PII permission）,
+    an employer as 名称（统一社会信用代码）. The rows are the target admin's own (scope rule and search)."""
+
+    def serialize_result(self, obj, to_field_name):
+        result = super().serialize_result(obj, to_field_name)
+        if isinstance(obj, InsuredPerson):
+            shown = obj.id_number if can_see_pii(self.request.user) else mask_id_number(obj.id_number)
+            result["text"] = f"{obj.name}（{shown}）"
+        elif isinstance(obj, Employer):
+            result["text"] = f"{obj.name}（{obj.credit_code}）"
+        return result
+
+
+def _autocomplete_view(request):
+    return NamedAutocompleteJsonView.as_view(admin_site=admin.site)(request)
+
+
+admin.site.autocomplete_view = _autocomplete_view  # read when the admin's URLs are built (after autodiscover)
 
 
 def female_role_help(person: InsuredPerson | None, on: date) -> str:

@@ -14,7 +14,8 @@ from django import http
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import flatten_fieldsets, unquote
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import OperationalError, connections, transaction
 from django.db.models import Q, QuerySet
@@ -197,7 +198,36 @@ class _MaskedHistoryHelper(HistoricalRecordContextHelper):
         return super().prepare_delta_change_value(change, value)
 
 
-class BureauAdmin(PiiMaskingAdmin, EmployerScopedAdmin, SimpleHistoryAdmin):
+#: The largest id a bigint column holds: a posted id past it is no id at all.
+_MAX_ID = 2**63 - 1
+
+
+class SafeAutocompleteSelect(AutocompleteSelect):
+    """The picker (autocomplete) re-showing a posted value: a value that is not an id of the target (``abc``,
+    ``1; DROP TABLE x``, 40 digits) is dropped before the lookup, so the form re-shows its field error
+    instead of failing (Django's widget queries with the raw value)."""
+
+    def _is_id(self, value) -> bool:
+        try:
+            python = self.field.target_field.to_python(value)
+        except ValidationError:
+            return False
+        return not isinstance(python, int) or abs(python) <= _MAX_ID
+
+    def optgroups(self, name, value, attr=None):
+        return super().optgroups(name, [v for v in value if self._is_id(v)], attr)
+
+
+class SafeAutocompleteAdmin(admin.ModelAdmin):
+    """Person and employer pickers (``autocomplete_fields``) through :class:`SafeAutocompleteSelect`."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = SafeAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class BureauAdmin(SafeAutocompleteAdmin, PiiMaskingAdmin, EmployerScopedAdmin, SimpleHistoryAdmin):
     """The base of every ModelAdmin: employer scope, PII masking, and history through the same rules.
 
     - history list and history detail open only for a record the user may see (``get_queryset``);

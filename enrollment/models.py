@@ -17,6 +17,7 @@ from simple_history.models import HistoricalRecords
 from policy.models import Jurisdiction
 
 from .identifiers import validate_credit_code, validate_id_number
+from .names import INITIALS_MAX_LENGTH, name_initials
 
 
 class EmployerKind(models.TextChoices):
@@ -132,6 +133,13 @@ class InsuredPerson(models.Model):
 
     id_number = models.CharField("身份证号", max_length=18, unique=True, validators=[validate_id_number])
     name = models.CharField("姓名", max_length=50)
+    name_initials = models.CharField(
+        "姓名拼音首字母",
+        max_length=INITIALS_MAX_LENGTH,
+        blank=True,
+        editable=False,
+        help_text="检索用：张三丰 → zsf（保存时由姓名生成）",
+    )
     sex = models.CharField("性别", max_length=1, choices=Sex.choices, editable=False)
     birth_date = models.DateField("出生日期", editable=False)
     female_role = models.CharField(
@@ -146,7 +154,7 @@ class InsuredPerson(models.Model):
     deemed_months = models.PositiveIntegerField("视同缴费月数", default=0)
     military_months = models.PositiveIntegerField("军龄月数", default=0)
     created_at = models.DateTimeField("建档时间", auto_now_add=True)
-    history = HistoricalRecords(excluded_fields=["created_at"])
+    history = HistoricalRecords(excluded_fields=["created_at", "name_initials"])
 
     objects = PersonQuerySet.as_manager()
 
@@ -163,6 +171,14 @@ class InsuredPerson(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        """The search key follows the name on every save (bulk paths fill it themselves: demo population)."""
+        self.name_initials = name_initials(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_initials"}
+        super().save(*args, **kwargs)
 
 
 class Category(models.TextChoices):

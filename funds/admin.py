@@ -464,7 +464,8 @@ class JournalEntryAdmin(ReadOnlyAdmin):
     date_hierarchy = None
     list_select_related = ("jurisdiction",)
     inlines = [PostingInline]
-    raw_id_fields = ("person", "reverses", "run", "created_by")
+    raw_id_fields = ("reverses", "run", "created_by")
+    autocomplete_fields = ("person",)
     actions = ["reverse_entries"]
 
     @admin.display(description="凭证", ordering="business_key")
@@ -523,7 +524,7 @@ class CreditSuspensionAdmin(BureauAdmin):
 
     form = SuspensionForm
     list_display = ("employer", "start", "end", "citation")
-    raw_id_fields = ("employer",)
+    autocomplete_fields = ("employer",)
     actions = ["release"]
 
     def has_change_permission(self, request, obj=None):
@@ -569,7 +570,7 @@ class ShortfallSettlementAdmin(BureauAdmin):
 
     list_display = ("person", "jurisdiction", "paid_on", "source", "recorded_at", "recorded_by")
     list_filter = ("jurisdiction", "source")
-    raw_id_fields = ("person",)
+    autocomplete_fields = ("person",)
     fields = ("person", "jurisdiction", "paid_on", "source", "clearance_case_id", "note")
 
     def has_change_permission(self, request, obj=None):

@@ -293,3 +293,39 @@ def test_a_claims_history_is_never_reverted(w):
     assert worker.post(url, {"business_key": w.claim.business_key}).status_code == 403
     w.claim.refresh_from_db()
     assert w.claim.status == "adjudicated"
+
+
+# --- autocomplete (issue #19 item 4): names in every picker, through the target admin's scope rule ----------
+
+
+def autocomplete(client, model: str, field: str, term: str, app: str = "enrollment"):
+    query = {"app_label": app, "model_name": model, "field_name": field, "term": term}
+    return client.get(reverse("admin:autocomplete"), query)
+
+
+def test_employer_users_autocomplete_lists_only_their_own_people(w):
+    emp1 = client_for(w.emp1)
+    found = autocomplete(emp1, "enrolmentspan", "person", "一").json()["results"]
+    assert [r["text"].split("（")[0] for r in found] == ["甲一"]
+    assert all(str(w.p2.pk) != r["id"] for r in found)
+    assert autocomplete(emp1, "enrolmentspan", "person", w.p2.id_number).json()["results"] == []
+    assert autocomplete(emp1, "enrolmentspan", "person", "乙").json()["results"] == []
+    # another employer is not offered either
+    employers = autocomplete(emp1, "enrolmentspan", "employer", "公司").json()["results"]
+    assert [r["text"].split("（")[0] for r in employers] == ["甲公司"]
+    # from every form that picks a person: the payment, claim and account forms go through the same target
+    for app, model in (("contributions", "payment"), ("claims", "claim"), ("funds", "shortfallsettlement")):
+        response = autocomplete(emp1, model, "person", "乙", app=app)
+        assert response.status_code == 403 or response.json()["results"] == [], (app, model)
+
+
+def test_autocomplete_shows_names_with_the_id_number_masked_by_role(w):
+    worker = autocomplete(client_for(w.worker), "enrolmentspan", "person", "乙").json()["results"]
+    assert worker == [{"id": str(w.p2.pk), "text": f"乙一（{w.p2.id_number}）"}]
+    audited = autocomplete(client_for(w.auditor), "enrolmentspan", "person", "乙").json()["results"]
+    assert audited[0]["text"] == f"乙一（{w.p2.id_number[:6]}********{w.p2.id_number[-4:]}）"
+    assert autocomplete(client_for(w.auditor), "enrolmentspan", "person", w.p2.id_number[-6:]).json()["results"] == []
+    by_initials = autocomplete(client_for(w.worker), "claim", "person", "ddr", app="claims").json()["results"]
+    assert [r["text"].split("（")[0] for r in by_initials] == ["调动人"]
+    employers = autocomplete(client_for(w.worker), "enrolmentspan", "employer", w.e2.credit_code[-6:]).json()
+    assert employers["results"] == [{"id": str(w.e2.pk), "text": f"乙公司（{w.e2.credit_code}）"}]

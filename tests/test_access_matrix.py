@@ -108,7 +108,9 @@ URLS: dict[str, tuple] = {
     "admin:logout": (ANY, ANY),
     "admin:password_change": (LOGGED, LOGGED),
     "admin:password_change_done": (LOGGED, NOBODY),
-    "admin:autocomplete": (NOBODY, NOBODY),  # no admin declares autocomplete fields
+    # names in every person/employer picker (issue #19): whoever may view the target (persons); the rows
+    # are the target admin's, scoped (an employer user's own people only: tests/test_access_leaks.py)
+    "admin:autocomplete": (STAFF | EMPS, NOBODY),
     "admin:jsi18n": (LOGGED, NOBODY),
     "admin:contributions_deferral_process_import": (NOBODY, WRITERS),  # the import's second step: POST only
     "admin:view_on_site": (LOGGED_ANY, LOGGED_ANY),
@@ -161,6 +163,8 @@ URLS: dict[str, tuple] = {
     "admin:enrollment_employerrequest_upload": (WRITERS | EMPS, WRITERS | EMPS),
     "admin:enrollment_employerrequest_template": (WRITERS | EMPS, WRITERS | EMPS),
     "admin:enrollment_employerrequest_late": (STAFF, STAFF),
+    "operations:search": (STAFF | EMPS, NOBODY),  # 检索: scoped results; GET only
+    "operations:person": (STAFF | E2, NOBODY),  # 个人全景: a person the role may see; GET only
     "set_language": (ANY, ANY),
     "employer-list": (STAFF | EMPS, NOBODY),
     "employer-detail": (STAFF | E2, NOBODY),
@@ -346,7 +350,10 @@ def fill(w, route: str, name: str | None) -> str:
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m[1]]), path)
     positional = iter((object_id, history_id))
     path = re.sub(r"\([^)]*\)", lambda m: str(next(positional)), path)
-    return "/" + path.replace("^", "").replace("$", "").replace("\\.", ".").replace("/?", "")
+    path = "/" + path.replace("^", "").replace("$", "").replace("\\.", ".").replace("/?", "")
+    if name == "admin:autocomplete":  # a real picker: the span form's person field
+        path += "?app_label=enrollment&model_name=enrolmentspan&field_name=person&term=%E4%B9%99"
+    return path
 
 
 # --- outcomes --------------------------------------------------------------------------------

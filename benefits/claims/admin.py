@@ -123,7 +123,8 @@ class ClaimAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
     search_fields = ("=person__id", "business_key", "person__name", "person__id_number")
     search_exact = ("business_key",)
     search_help_text = "人员编号、18位身份证号、姓名开头或业务流水号"
-    raw_id_fields = ("person", "transfer_from")
+    raw_id_fields = ("transfer_from",)
+    autocomplete_fields = ("person",)
     list_select_related = ("person", "jurisdiction")
     # a date filter, not date_hierarchy: its year links need SELECT DISTINCT over every claim
     list_filter = ("status", "jurisdiction", "med_type", "source", ("start_date", admin.DateFieldListFilter))
@@ -406,7 +407,7 @@ class BenefitAccumulatorAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
     )
     list_filter = ("jurisdiction", "year")
     search_fields = ("person__name",)
-    raw_id_fields = ("person",)
+    autocomplete_fields = ("person",)
 
     def has_add_permission(self, request):
         return False

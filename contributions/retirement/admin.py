@@ -54,8 +54,7 @@ class RetirementClearanceCaseAdmin(BigListMixin, PersonSearchMixin, BureauAdmin)
     search_exact = ("bill_no",)
     search_help_text = "人员编号、18位身份证号、姓名开头或补缴单号"
     list_select_related = ("person", "jurisdiction")
-    autocomplete_fields = ()
-    raw_id_fields = ("person",)
+    autocomplete_fields = ("person",)
     actions = ("approve", "keep_paying", "close")
     readonly_fields = (
         *(f.name for f in RetirementClearanceCase._meta.fields if f.name not in ("person", "reason", "retire_on")),

@@ -9,6 +9,7 @@ unique: the n-th generated person of a region maps to a distinct
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -22,6 +23,7 @@ from batch.bulk import copy_rows
 from batch.dialect import is_postgres
 from enrollment.identifiers import _ID_CHECK, _ID_WEIGHTS, uscc_check_character
 from enrollment.models import Employer, EmployerKind, EnrolmentSpan, InsuredPerson
+from enrollment.names import name_initials
 from policy.models import Jurisdiction
 
 REGION = {"hunan": "430102", "langfang": "131002", "xianning": "421202", "sanmenxia": "411202", "ziyang": "512002"}
@@ -66,6 +68,7 @@ def generate_population(
     rest mostly employees, some flexible workers and unemployment-benefit recipients.
     """
     rnd = random.Random(seed)
+    initials = functools.lru_cache(maxsize=None)(name_initials)  # the search key, as InsuredPerson.save fills it
     jur = Jurisdiction.objects.get(code=jurisdiction)
     region = REGION.get(jurisdiction, "110101")
     with transaction.atomic():
@@ -132,11 +135,13 @@ def generate_population(
             pid = first_person + i
             age = as_of.year - birth.year - ((as_of.month, as_of.day) < (birth.month, birth.day))
             role = "" if male else rnd.choice(["cadre", "worker"])
+            name = rnd.choice(SURNAMES) + "".join(rnd.choices(GIVEN, k=2))
             person_rows.append(
                 (
                     pid,
                     id_number(region, birth, seq, male),
-                    rnd.choice(SURNAMES) + "".join(rnd.choices(GIVEN, k=2)),
+                    name,
+                    initials(name),
                     "1" if male else "2",
                     birth,
                     role,
@@ -168,6 +173,7 @@ def generate_population(
                 "id",
                 "id_number",
                 "name",
+                "name_initials",
                 "sex",
                 "birth_date",
                 "female_role",

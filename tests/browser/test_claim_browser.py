@@ -49,11 +49,19 @@ def _login(page, base: str, username: str, password: str) -> None:
     page.wait_for_url(re.compile(r"/admin/$"))
 
 
-def _enter_claim(page, base: str, *, person_id: int, start: str, end: str, amount: str, own: str) -> None:
+def _pick_person(page, person) -> None:
+    """The person picker (autocomplete, issue #19): type the 身份证号's last digits, choose the name shown."""
+    page.click(".field-person .select2-selection")
+    page.fill(".select2-container--open .select2-search__field", person.id_number[-8:])
+    page.click(f".select2-results__option:has-text('{person.id_number}')")
+    assert person.name in page.inner_text(".field-person .select2-selection__rendered")
+
+
+def _enter_claim(page, base: str, *, person, start: str, end: str, amount: str, own: str) -> None:
     """The add form, as a case worker fills it: person, dates, hospital and level, amounts; saved as a draft."""
     page.goto(f"{base}/admin/claims/claim/add/")
     page.select_option("#id_jurisdiction", label="湖南")
-    page.fill("#id_person", str(person_id))
+    _pick_person(page, person)
     page.select_option("#id_med_type", "21")
     page.fill("#id_start_date", start)
     page.fill("#id_end_date", end)
@@ -86,7 +94,7 @@ def test_case_worker_enters_adjudicates_reverses_and_is_refused(browser_page, li
 
     # 1. Enter and adjudicate: 省部属 1600, 80% (第三十六条, 第三十八条): (100000−1600)×80% = 78720;
     #    个人负担 21280; 大病保险 (21280−15000)×85% = 5338 (第五十七条); 现金 105000 − 84058 = 20942.
-    _enter_claim(page, base, person_id=person.pk, start="2024-03-01", end="2024-03-10", amount="100000", own="5000")
+    _enter_claim(page, base, person=person, start="2024-03-01", end="2024-03-10", amount="100000", own="5000")
     page.click("button:has-text('审核结算')")
     page.wait_for_selector("text=审核结算完成")
     body = page.inner_text("body")
@@ -128,7 +136,7 @@ def test_case_worker_enters_adjudicates_reverses_and_is_refused(browser_page, li
     _shot(page, "claim-reversed.png")
 
     # 3. A stay while the person was still in the waiting period: refused with the reason.
-    _enter_claim(page, base, person_id=person.pk, start="2022-06-01", end="2022-06-05", amount="8000", own="0")
+    _enter_claim(page, base, person=person, start="2022-06-01", end="2022-06-05", amount="8000", own="0")
     page.click("button:has-text('审核结算')")
     page.wait_for_selector("text=不予支付")
     body = page.inner_text("body")
@@ -159,7 +167,7 @@ def test_case_worker_enters_a_downward_transfer_and_a_third_party_case(browser_p
     # hunan 第三十六条: referred down from 三级 (1100 borne) to 二级: no deductible, 5000×90% = 4500.
     page.goto(f"{base}/admin/claims/claim/add/")
     page.select_option("#id_jurisdiction", label="湖南")
-    page.fill("#id_person", str(person.pk))
+    _pick_person(page, person)
     page.select_option("#id_med_type", "21")
     page.fill("#id_start_date", "2024-03-10")
     page.fill("#id_end_date", "2024-03-14")
@@ -184,7 +192,7 @@ def test_case_worker_enters_a_downward_transfer_and_a_third_party_case(browser_p
     # hunan 第三十五条: a third party who does not pay — the pool advances (一级 500, 9500×92% = 8740).
     page.goto(f"{base}/admin/claims/claim/add/")
     page.select_option("#id_jurisdiction", label="湖南")
-    page.fill("#id_person", str(person.pk))
+    _pick_person(page, person)
     page.select_option("#id_med_type", "21")
     page.fill("#id_start_date", "2024-05-01")
     page.fill("#id_end_date", "2024-05-05")
