@@ -9,7 +9,17 @@
 from django.contrib.auth.models import Group, Permission
 
 BUREAU_ADMIN, CASE_WORKER, AUDITOR, EMPLOYER_USER = "经办管理员", "经办人员", "审计人员", "单位经办员"
-OUR_APPS = ("enrollment", "contributions", "retirement", "benefits", "claims", "funds", "policy", "batch")
+OUR_APPS = (
+    "enrollment",
+    "contributions",
+    "retirement",
+    "benefits",
+    "institutions",
+    "claims",
+    "funds",
+    "policy",
+    "batch",
+)
 PII = "enrollment.view_pii"
 
 # (app_label, model) pairs an employer user may touch, and how.
@@ -40,7 +50,7 @@ def roles_sync() -> None:
     admin.permissions.set(admin_perms)
 
     worker_perms = []
-    for app in ("enrollment", "contributions", "retirement", "benefits", "claims", "funds"):
+    for app in ("enrollment", "contributions", "retirement", "benefits", "institutions", "claims", "funds"):
         worker_perms += _perms_for(app, ("view", "add", "change"))
     worker_perms += _perms_for("policy", ("view",)) + _perms_for("policy", ("add", "change"), "referencestatistic")
     worker_perms += _perms_for("policy", ("add",), "scenariorun")  # runs scenario files (issue #18)

@@ -11,6 +11,8 @@ from datetime import date
 from decimal import Decimal
 
 from benefits.calculations._common import ZERO
+from benefits.institutions.audit import AuditFacts
+from benefits.institutions.rules import InstitutionOnDate
 
 from .items import ItemFacts
 
@@ -115,6 +117,11 @@ class ClaimFacts:
     observation_days: int | None = None  # 急诊留观: days under observation
     submitted_on: date | None = None  # 手工报销 申请受理日期 (deadline check)
     manual: bool = False  # 手工报销 (not a hospital's settlement file)
+    # 两定机构 (benefits.claims.registers): the register read on the service date; level, TCM, tier and
+    # location above come from it when the claim names an institution. None: facts as entered.
+    institution: InstitutionOnDate | None = None
+    tier: str = ""  # 医疗机构级别 county | city | provincial (sanmenxia 第五十三条); "" not known
+    audit: AuditFacts | None = None  # 住院审核规则 (benefits.institutions.audit)
 
     @property
     def years(self) -> list[int]:

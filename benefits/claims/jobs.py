@@ -22,6 +22,7 @@ from django.utils import timezone
 from batch.bulk import insert_objects, update_rows, upsert_rows
 from batch.models import BatchRun
 from batch.runs import ChunkContext, batch_job
+from benefits.institutions.selectors import registers_of
 from enrollment.selectors import person_id_bounds
 from funds.ledger_sql import post_entries_bulk
 from funds.models import AccountKind, EntryKind, FundAccount, JournalEntry
@@ -122,6 +123,7 @@ def settle_claims(
     balances = balances_of({(c.person_id, c.jurisdiction_id) for c in claims}, lock=True)
     earlier = _transfer_sources(claims)
     lines = items_of([c.pk for c in claims])
+    registers = registers_of(c.institution_id for c in claims if c.institution_id)  # 两定机构 on the service date
     settled: list[tuple[Claim, object]] = []
     user = _User(user_id)
     for claim in claims:
@@ -131,7 +133,9 @@ def settle_claims(
                 transfer = earlier.get(claim.transfer_from_id)
                 if transfer is None:
                     raise ClaimError("转院前的住院须为同一参保人已结算的申请")
-            facts = claim_facts(claim, items=lines.get(claim.pk), transfer=transfer)
+            facts = claim_facts(
+                claim, items=lines.get(claim.pk), transfer=transfer, register=registers.get(claim.institution_id)
+            )
             year_accs = {y: accs[(claim.person_id, claim.jurisdiction_id, y)] for y in facts.years}
             key = (claim.person_id, claim.jurisdiction_id)
             decision = evaluate(facts, contexts[claim.person_id], year_accs, balances[key])
