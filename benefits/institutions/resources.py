@@ -43,7 +43,7 @@ EXTRA_COLUMNS: dict[str, tuple[str, Any]] = {
 
 def _choice(value: str, choices: list[tuple[str, str]]) -> str:
     for code, label in choices:
-        if value in (code, label):
+        if value in (code, label, label.removesuffix("医疗机构")):
             return code
     raise ValueError(f"{value!r} 不在可选值 {', '.join(f'{c}（{lab}）' for c, lab in choices)} 中")
 
