@@ -76,7 +76,12 @@ def test_level_history_read_on_the_service_date():
     )
     assert institution_on(register, date(2024, 5, 31)).rating.hospital_level == "level2"
     june = institution_on(register, date(2024, 6, 1))
-    assert (june.rating.hospital_level, june.rating.tcm, june.rating.tier, june.designated) == ("level3", True, "city", True)
+    assert (june.rating.hospital_level, june.rating.tcm, june.rating.tier, june.designated) == (
+        "level3",
+        True,
+        "city",
+        True,
+    )
 
 
 # --- claims read the register --------------------------------------------------------------------------------
@@ -90,7 +95,9 @@ def test_claim_takes_level_and_tcm_from_the_register_on_the_service_date():
     InstitutionRating.objects.create(institution=inst, valid_from=date(2024, 6, 1), hospital_level="level3", tcm=True)
     agreement(inst)
     march = settle(
-        make_claim(make_person("langfang"), "langfang", institution=inst, hospital_level="level1", inscp_scp_amt=D(10000))
+        make_claim(
+            make_person("langfang"), "langfang", institution=inst, hospital_level="level1", inscp_scp_amt=D(10000)
+        )
     )
     assert (march.status, march.act_pay_dedc, march.hifp_pay) == ("adjudicated", D(400), D("8928.00"))  # 9600 × 93%
     assert any("两定机构登记" in s["description"] and "二级" in s["description"] for s in march.steps)
@@ -291,7 +298,7 @@ def _outpatient_with_fee(jurisdiction: str) -> Claim:
 def test_langfang_consultation_fee_is_paid_apart_and_outside_the_outpatient_cap():
     """langfang 第四十八条 (报销标准按有关规定执行: staff-entered) and 第四十九条(二) (不记入门诊统筹支付限额)."""
     claim = _outpatient_with_fee("langfang")
-    with pytest.raises(ClaimError, match="claims.consultation_fee_pay_pct"):
+    with pytest.raises(ClaimError, match=r"claims\.consultation_fee_pay_pct"):
         settle(claim)
     staff_enter("langfang", {"claims.consultation_fee_pay_pct": 60}, effective_from=date(2024, 1, 1), document="测试")
     claim = settle(claim)
@@ -312,7 +319,7 @@ def test_ziyang_general_treatment_fee_is_in_the_policy_range_of_the_visit():
 
 @pytest.mark.django_db
 def test_consultation_fee_where_the_seed_is_silent_stops_naming_the_key():
-    with pytest.raises(ClaimError, match="claims.consultation_fee"):
+    with pytest.raises(ClaimError, match=r"claims\.consultation_fee（"):
         settle(_outpatient_with_fee("hunan"))
 
 
@@ -329,7 +336,9 @@ def test_audit_values_are_policy_data_with_articles():
     policy = Policy("langfang", date(2024, 3, 1))
     findings = audit_claim(
         policy,
-        AuditFacts(identity_verified=True, admission_registered_hours=48, discharge_drug_days=15, chronic_condition=True),
+        AuditFacts(
+            identity_verified=True, admission_registered_hours=48, discharge_drug_days=15, chronic_condition=True
+        ),
         date(2024, 3, 1),
     )
     assert [(f.check, f.ok) for f in findings] == [
@@ -463,10 +472,78 @@ def test_register_import_writes_institution_rating_and_agreement():
 
 @pytest.mark.django_db
 def test_register_import_is_all_or_nothing_with_row_and_field_errors():
-    ok = ["H13100200010", "好医院", "hospital", "langfang", "", "level2", "否", "", "", "2024-01-01", "", "", "", "", "", ""]
-    bad_kind = ["H13100200011", "坏医院", "诊所", "langfang", "", "level2", "", "", "", "2024-01-01", "", "", "", "", "", ""]
-    deposit = ["H13100200012", "医院", "hospital", "langfang", "", "level2", "", "", "", "2024-01-01", "A", "2024-01-01", "", "", "", "5"]
-    pharmacy_level = ["P13100200013", "药店", "pharmacy", "langfang", "", "level2", "", "", "", "2024-01-01", "", "", "", "", "", ""]
+    ok = [
+        "H13100200010",
+        "好医院",
+        "hospital",
+        "langfang",
+        "",
+        "level2",
+        "否",
+        "",
+        "",
+        "2024-01-01",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ]
+    bad_kind = [
+        "H13100200011",
+        "坏医院",
+        "诊所",
+        "langfang",
+        "",
+        "level2",
+        "",
+        "",
+        "",
+        "2024-01-01",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ]
+    deposit = [
+        "H13100200012",
+        "医院",
+        "hospital",
+        "langfang",
+        "",
+        "level2",
+        "",
+        "",
+        "",
+        "2024-01-01",
+        "A",
+        "2024-01-01",
+        "",
+        "",
+        "",
+        "5",
+    ]
+    pharmacy_level = [
+        "P13100200013",
+        "药店",
+        "pharmacy",
+        "langfang",
+        "",
+        "level2",
+        "",
+        "",
+        "",
+        "2024-01-01",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ]
     result = _import(_dataset(ok, bad_kind, deposit, pharmacy_level))
     errors = {row.number: row.field_specific_errors for row in result.invalid_rows}
     assert set(errors) == {2, 3, 4}
@@ -476,9 +553,9 @@ def test_register_import_is_all_or_nothing_with_row_and_field_errors():
 
 @pytest.mark.django_db
 def test_register_export_neutralises_formula_cells():
-    institution("H13100200014", hospital_level="level1").__class__.objects.filter(
-        fixmedins_code="H13100200014"
-    ).update(name="=HYPERLINK(\"http://x\")")
+    institution("H13100200014", hospital_level="level1").__class__.objects.filter(fixmedins_code="H13100200014").update(
+        name='=HYPERLINK("http://x")'
+    )
     data = InstitutionResource().export(queryset=Institution.objects.all())
     row = dict(zip(data.headers, data[0], strict=True))
     assert not str(row["机构名称"]).startswith("=") and row["医疗机构等级"] == "一级医疗机构"
@@ -499,3 +576,33 @@ def test_admin_search_and_claim_autocomplete_offers_institutions_with_an_agreeme
         {"app_label": "claims", "model_name": "claim", "field_name": "institution", "term": "H1310020002"},
     )
     assert [r["text"] for r in found.json()["results"]] == ["H13100200020 医院H13100200020"]
+
+
+# --- the demo --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_demo_register_names_real_codes_and_renews_sanmenxia_yearly():
+    from operations.demo.institutions import demo_institutions
+
+    assert demo_institutions(date(2026, 3, 1), log=lambda _: None) == 15
+    assert demo_institutions(date(2026, 3, 1), log=lambda _: None) == 15  # idempotent
+    assert Institution.objects.count() == 15
+    smx = Institution.objects.get(fixmedins_code="H41120200001")
+    assert [(a.start, a.end) for a in smx.agreements.order_by("start")] == [
+        (date(2024, 1, 1), date(2025, 1, 1)),
+        (date(2025, 1, 1), date(2026, 1, 1)),
+        (date(2026, 1, 1), date(2027, 1, 1)),
+    ]  # sanmenxia 第五十二条: one-year agreements
+    ended = Institution.objects.get(fixmedins_code="H13100200003")
+    claim = settle(
+        make_claim(
+            make_person("langfang"),
+            "langfang",
+            institution=ended,
+            start_date=date(2024, 7, 2),
+            end_date=date(2024, 7, 5),
+            inscp_scp_amt=D(3000),
+        )
+    )
+    assert claim.status == ClaimStatus.REFUSED and "解除/终止" in claim.refusal_reason

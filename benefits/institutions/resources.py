@@ -94,15 +94,27 @@ class ChoiceWidget(widgets.Widget):
         return dict(self.choices).get(value, value or "")
 
 
+class JurisdictionWidget(widgets.ForeignKeyWidget):
+    """统筹区 by its code; an unknown code is an error of the field (not of the whole row)."""
+
+    def __init__(self):
+        super().__init__(Jurisdiction, field="code")
+
+    def clean(self, value, row=None, **kwargs):
+        try:
+            return super().clean(str(value or "").strip() or None, row, **kwargs)
+        except Jurisdiction.DoesNotExist:
+            codes = ", ".join(Jurisdiction.objects.order_by("code").values_list("code", flat=True))
+            raise ValueError(f"统筹区 {value!r} 不存在（可选：{codes}）") from None
+
+
 class InstitutionResource(SafeExportResource):
     """两定机构登记 (import and export)."""
 
     fixmedins_code = fields.Field(attribute="fixmedins_code", column_name="定点医药机构编码")
     name = fields.Field(attribute="name", column_name="机构名称")
     kind = fields.Field(attribute="kind", column_name="机构类别", widget=ChoiceWidget(InstitutionKind.choices))
-    jurisdiction = fields.Field(
-        attribute="jurisdiction", column_name="统筹区", widget=widgets.ForeignKeyWidget(Jurisdiction, field="code")
-    )
+    jurisdiction = fields.Field(attribute="jurisdiction", column_name="统筹区", widget=JurisdictionWidget())
     address = fields.Field(attribute="address", column_name="地址")
 
     class Meta:
