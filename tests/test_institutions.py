@@ -319,7 +319,7 @@ def test_ziyang_general_treatment_fee_is_in_the_policy_range_of_the_visit():
 
 @pytest.mark.django_db
 def test_consultation_fee_where_the_seed_is_silent_stops_naming_the_key():
-    with pytest.raises(ClaimError, match=r"claims\.consultation_fee（"):
+    with pytest.raises(ClaimError, match=r"claims\.consultation_fee，"):
         settle(_outpatient_with_fee("hunan"))
 
 
