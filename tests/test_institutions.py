@@ -606,3 +606,41 @@ def test_demo_register_names_real_codes_and_renews_sanmenxia_yearly():
         )
     )
     assert claim.status == ClaimStatus.REFUSED and "解除/终止" in claim.refusal_reason
+
+
+@pytest.mark.django_db
+def test_admin_entry_checks_the_agreement_against_the_policy(admin_client):
+    """The institution page with its inlines: a deposit where the seed sets none is a field error, nothing saved;
+    sanmenxia's agreement without an end gets its one-year end (第五十二条)."""
+    url = reverse("admin:institutions_institution_add")
+
+    def post(jurisdiction: str, deposit: str):
+        data = {
+            "fixmedins_code": f"H{jurisdiction[:2].upper()}0000000001",
+            "name": "新医院",
+            "kind": "hospital",
+            "jurisdiction": Jurisdiction.objects.get(code=jurisdiction).pk,
+            **{
+                f"{p}-{k}": v
+                for p in ("ratings", "agreements", "appraisals")
+                for k, v in (
+                    ("TOTAL_FORMS", "1" if p != "appraisals" else "0"),
+                    ("INITIAL_FORMS", "0"),
+                    ("MIN_NUM_FORMS", "0"),
+                    ("MAX_NUM_FORMS", "1000"),
+                )
+            },
+            "ratings-0-valid_from": "2024-01-01",
+            "ratings-0-hospital_level": "level2",
+            "ratings-0-area": "pooling_area",
+            "agreements-0-start": "2024-03-01",
+            "agreements-0-status": "signed",
+            "agreements-0-deposit_pct": deposit,
+        }
+        return admin_client.post(url, data)
+
+    refused = post("langfang", "5")
+    assert refused.status_code == 200 and "未设服务质量保证金" in refused.content.decode()
+    assert not Institution.objects.exists()
+    assert post("sanmenxia", "").status_code == 302
+    assert Agreement.objects.get().end == date(2025, 3, 1)
