@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "contributions.retirement",
     "funds",
     "benefits",
+    "benefits.institutions",
     "benefits.claims",
     "benefits.registers",
     "operations",

@@ -10,8 +10,8 @@ from django.contrib.auth.models import Group, Permission
 
 BUREAU_ADMIN, CASE_WORKER, AUDITOR, EMPLOYER_USER = "经办管理员", "经办人员", "审计人员", "单位经办员"
 OUR_APPS = (
-    "enrollment", "contributions", "retirement", "benefits", "claims", "registers", "funds", "policy", "batch",
-    "operations",
+    "enrollment", "contributions", "retirement", "benefits", "institutions", "claims", "registers", "funds", "policy",
+    "batch", "operations",
 )
 PII = "enrollment.view_pii"
 
@@ -52,7 +52,10 @@ def roles_sync() -> None:
     admin.permissions.set(admin_perms)
 
     worker_perms = []
-    for app in ("enrollment", "contributions", "retirement", "benefits", "claims", "registers", "funds"):
+    worker_apps = (
+        "enrollment", "contributions", "retirement", "benefits", "institutions", "claims", "registers", "funds",
+    )
+    for app in worker_apps:
         worker_perms += _perms_for(app, ("view", "add", "change"))
     worker_perms += _perms_for("policy", ("view",)) + _perms_for("policy", ("add", "change"), "referencestatistic")
     worker_perms += _perms_for("policy", ("add",), "scenariorun")  # runs scenario files (issue #18)

@@ -71,6 +71,21 @@ def pay(person, due_row, reference: str, amount: str):
     return payment
 
 
+def _institutions(w: SimpleNamespace, jurisdiction) -> None:
+    """两定机构登记: one hospital with a rating, an agreement, an appraisal and a 医保医师."""
+    from benefits.institutions.models import Agreement, Appraisal, Institution, InstitutionRating, InsurancePhysician
+
+    w.institution = Institution.objects.create(
+        fixmedins_code="H43010200099", name="访问测试医院", kind="hospital", jurisdiction=jurisdiction
+    )
+    InstitutionRating.objects.create(institution=w.institution, valid_from=date(2024, 1, 1), hospital_level="level2")
+    Agreement.objects.create(institution=w.institution, number="ACCESS", start=date(2024, 1, 1))
+    Appraisal.objects.create(institution=w.institution, year=2024, result="good", appraised_on=date(2024, 12, 1))
+    InsurancePhysician.objects.create(
+        institution=w.institution, code="D43010200099", name="访问测试医师", status_since=date(2024, 1, 1)
+    )
+
+
 def build_world() -> SimpleNamespace:
     from benefits.claims.models import BenefitAccumulator, Claim, SettlementFile
     from benefits.models import EligibilityPeriod, EligibilityState
@@ -195,6 +210,7 @@ def build_world() -> SimpleNamespace:
         inscp_scp_amt=D(100),
     )
     BenefitAccumulator.objects.create(person=w.p2, jurisdiction=hunan, year=2024)
+    _institutions(w, hunan)
     settlement = SettlementFile(jurisdiction=hunan, as_of=date(2024, 4, 1), uploaded_by=w.worker)
     settlement.file.save("access-settlement.csv", ContentFile(b"business_key\r\n"), save=True)
     FundAccount.objects.create(

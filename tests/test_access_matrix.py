@@ -84,6 +84,11 @@ MODELS: dict[str, tuple] = {
     "benefits.eligibilityperiod": (STAFF, NOBODY, NOBODY, NOBODY),
     "benefits.eligibilitystate": (STAFF, NOBODY, NOBODY, ADMIN),
     "claims.claim": (STAFF, WRITERS, WRITERS, ADMIN),
+    # 两定机构登记 (issue #17 item 1): bureau staff read, case workers enter and import, employers see nothing
+    "institutions.institution": (STAFF, WRITERS, WRITERS, ADMIN, WRITERS),
+    "institutions.agreement": (STAFF, WRITERS, WRITERS, ADMIN),
+    "institutions.appraisal": (STAFF, WRITERS, WRITERS, ADMIN),
+    "institutions.insurancephysician": (STAFF, WRITERS, WRITERS, ADMIN),
     "claims.benefitaccumulator": (STAFF, NOBODY, NOBODY, NOBODY),
     "claims.settlementfile": (STAFF, NOBODY, WRITERS, ADMIN),
     "funds.fundaccount": (STAFF, NOBODY, NOBODY, NOBODY),
@@ -113,6 +118,7 @@ URLS: dict[str, tuple] = {
     "admin:autocomplete": (STAFF | EMPS, NOBODY),
     "admin:jsi18n": (LOGGED, NOBODY),
     "admin:contributions_deferral_process_import": (NOBODY, WRITERS),  # the import's second step: POST only
+    "admin:institutions_institution_process_import": (NOBODY, WRITERS),  # 两定机构登记 import, second step
     "admin:view_on_site": (LOGGED_ANY, LOGGED_ANY),
     "admin:app_list": (LOGGED, LOGGED),  # filled with app_label=enrollment
     "admin:auth_user_password_change": (ADMIN, ADMIN),

@@ -72,6 +72,7 @@ from policy.resolver import PolicyError
 from .facts import ClaimFacts, Coverage, PersonFacts
 from .families.base import LAYER_FIELDS, POOL_FIELDS, Acc, Book, Parts
 from .families.base import policy_for as _policy
+from .families.consultation import pay_consultation_apart
 from .families.inpatient import pay_inpatient
 from .families.layers import above_cap
 from .families.maternity import pay_maternity
@@ -80,6 +81,7 @@ from .families.previous_level import pay_previous_level
 from .families.registers import check_registers
 from .families.special import pay_special
 from .items import items_total
+from .registers import audit_gate, institution_gate
 
 __all__ = [
     "COUNTED_AS_INPATIENT_MED_TYPES",
@@ -107,7 +109,7 @@ COUNTED_AS_INPATIENT_MED_TYPES = ("11", "21")
 
 @dataclass
 class Decision:
-    status: str  # adjudicated | refused
+    status: str  # adjudicated | refused | review (住院审核: to a case worker's queue with the reason)
     refusal_reason: str = ""
     breakdown: dict[str, Decimal] = field(default_factory=dict)
     steps: list[dict[str, Any]] = field(default_factory=list)
@@ -141,6 +143,13 @@ def decide(
     late = _deadline(facts, book)
     if late:
         return Decision("refused", refusal_reason=late, steps=book.steps)
+    # 两定机构 and 住院审核 (benefits.claims.registers): the agreement in force, then the audit checks.
+    not_designated = institution_gate(facts, book)
+    if not_designated:
+        return Decision("refused", refusal_reason=not_designated, steps=book.steps)
+    action, reason = audit_gate(facts, book)
+    if action:
+        return Decision("refused" if action == "refuse" else "review", refusal_reason=reason, steps=book.steps)
     amounts = _costs(facts, book)
     parts = Parts()
     if coverage.benefit_level == "previous_scheme":  # ziyang 第十四条: never at employee values
@@ -196,7 +205,8 @@ def _pay_benefit(
         pay_inpatient(facts, person, accs, inscp, book, parts)
         return parts.refusal
     if med == "11":
-        pay_outpatient(facts, person, accs, inscp, book, parts)
+        apart = pay_consultation_apart(facts, inscp, book, parts)  # langfang 第四十九条(二)
+        pay_outpatient(facts, person, accs, inscp - apart, book, parts)
         return ""
     if med == "14":
         pay_special(facts, person, accs, inscp, book, parts)

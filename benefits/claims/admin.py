@@ -36,7 +36,15 @@ from .models import (
     SettlementFile,
     SettlementFileStatus,
 )
-from .services import ClaimError, claim_adjudicate, claim_business_key, claim_mark_paid, claim_reverse
+from .services import (
+    ClaimError,
+    claim_adjudicate,
+    claim_business_key,
+    claim_mark_paid,
+    claim_reverse,
+    claim_review_clear,
+    claim_review_refuse,
+)
 from .tasks import settlement_file_process
 from .upload import FileRejected, check_name_and_size
 
@@ -92,6 +100,8 @@ class ClaimForm(forms.ModelForm):
         data = super().clean()
         if data.get("person") and data.get("person").spans.filter(jurisdiction=data.get("jurisdiction")).count() == 0:
             self.add_error("jurisdiction", "该参保人员在此统筹区没有参保关系")
+        if "hospital_level" in self.fields and not data.get("institution") and not data.get("hospital_level"):
+            self.add_error("hospital_level", "未选择定点医药机构时须填写医疗机构等级")
         return data
 
 
@@ -124,11 +134,11 @@ class ClaimAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
     search_exact = ("business_key",)
     search_help_text = "人员编号、18位身份证号、姓名开头或业务流水号"
     raw_id_fields = ("transfer_from",)
-    autocomplete_fields = ("person",)
+    autocomplete_fields = ("person", "institution")  # 两定机构登记 (benefits.institutions.admin)
     list_select_related = ("person", "jurisdiction")
     # a date filter, not date_hierarchy: its year links need SELECT DISTINCT over every claim
     list_filter = ("status", "jurisdiction", "med_type", "source", ("start_date", admin.DateFieldListFilter))
-    actions = ["action_adjudicate", "action_mark_paid"]
+    actions = ["action_adjudicate", "action_mark_paid", "action_review_clear", "action_review_refuse"]
     fieldsets = (
         (None, {"fields": ("business_key", "person", "jurisdiction", "med_type", "status")}),
         (
@@ -136,6 +146,7 @@ class ClaimAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
             {
                 "fields": (
                     ("start_date", "end_date"),
+                    "institution",
                     ("hospital_name", "hospital_level", "tcm"),
                     ("location", "out_of_province", "origin_level"),
                     ("transfer_from", "continued_stay"),
@@ -164,6 +175,24 @@ class ClaimAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
                     ("non_designated", "emergency_rescue"),
                     ("external_service", "external_service_filed", "high_value_drug"),
                     ("excluded_cause", "third_party_unpaid"),
+                ),
+            },
+        ),
+        (
+            "住院审核（定点医疗机构管理）",
+            {
+                "classes": ("collapse",),
+                "description": (
+                    "核实参保身份、48小时内入院登记、外伤三个工作日内登记（廊坊第六十条）；病历无记录的费用（第六十二条）、"
+                    "挂床住院（第六十三条）、出院带药超量（第六十四条）。留空的不作该项审核；违反规定的按政策不予支付"
+                    "或转经办人员复核（状态“待复核”）。"
+                ),
+                "fields": (
+                    ("identity_verified", "admission_registered_hours"),
+                    ("injury", "injury_registered_on"),
+                    ("costs_unrecorded", "bed_hanging"),
+                    ("discharge_drug_days", "chronic_condition"),
+                    ("review_note", "review_cleared_by"),
                 ),
             },
         ),
@@ -226,6 +255,8 @@ class ClaimAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
     )
     readonly_fields = (
         "status",
+        "review_note",
+        "review_cleared_by",
         *RESULT_FIELDS,
         *EXTRA_RESULT_FIELDS,
         "refusal_reason",
@@ -311,6 +342,8 @@ class ClaimAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
                 claim = claim_adjudicate(claim, as_of=_today(), user=request.user)
                 if claim.status == ClaimStatus.REFUSED:
                     messages.warning(request, f"不予支付：{claim.refusal_reason}")
+                elif claim.status == ClaimStatus.REVIEW:
+                    messages.warning(request, f"转经办人员复核：{claim.refusal_reason}")
                 else:
                     messages.success(request, f"审核结算完成：基金支付 {claim.fund_pay_sumamt} 元")
             except ClaimError as exc:
@@ -363,6 +396,26 @@ class ClaimAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
                 failed += 1
                 messages.error(request, f"{claim.business_key}：{exc}")
         messages.info(request, f"已审核 {done} 笔，无法结算 {failed} 笔")
+
+    @admin.action(description="复核通过并结算（待复核的申请）", permissions=["adjudicate"])
+    def action_review_clear(self, request, queryset):
+        self._review(request, queryset, claim_review_clear, "复核通过")
+
+    @admin.action(description="复核不予支付（待复核的申请）", permissions=["adjudicate"])
+    def action_review_refuse(self, request, queryset):
+        self._review(request, queryset, claim_review_refuse, "复核不予支付")
+
+    def _review(self, request, queryset, service, what: str) -> None:
+        """住院审核 review queue (status 待复核): each claim through the service, the note naming the reviewer."""
+        n = 0
+        note = f"{what}（{request.user.get_username()}，{_today()}）"
+        for claim in queryset.filter(status=ClaimStatus.REVIEW).order_by("person_id", "start_date", "id"):
+            try:
+                service(claim, note, as_of=_today(), user=request.user)
+                n += 1
+            except ClaimError as exc:
+                messages.error(request, f"{claim.business_key}：{exc}")
+        messages.info(request, f"{what} {n} 笔")
 
     @admin.action(description="确认已支付", permissions=["adjudicate"])
     def action_mark_paid(self, request, queryset):

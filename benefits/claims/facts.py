@@ -12,6 +12,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from benefits.calculations._common import ZERO
+from benefits.institutions.audit import AuditFacts
+from benefits.institutions.rules import InstitutionOnDate
 
 from .items import ItemFacts
 
@@ -123,6 +125,11 @@ class ClaimFacts:
     manual: bool = False  # 手工报销 (not a hospital's settlement file)
     # The person's filings and certifications (benefits.registers); None: facts stated directly (scenario files).
     registers: RegisterFacts | None = None
+    # 两定机构 (benefits.claims.registers): the register read on the service date; level, TCM, tier and
+    # location above come from it when the claim names an institution. None: facts as entered.
+    institution: InstitutionOnDate | None = None
+    tier: str = ""  # 医疗机构级别 county | city | provincial (sanmenxia 第五十三条); "" not known
+    audit: AuditFacts | None = None  # 住院审核规则 (benefits.institutions.audit)
 
     @property
     def years(self) -> list[int]:

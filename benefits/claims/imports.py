@@ -17,8 +17,13 @@ policy_compliant (default yes), free_service, appraised_amount, disabled_soldier
 counted_as_inpatient (``COUNTED_AS_INPATIENT``: care outside a stay settled as inpatient) with the
 facts its conditions read: dates_continuous (default yes), died_in_rescue, days_before_admission,
 same_hospital (default yes), observation_days.
-Required: business_key, id_number, med_type, start_date, hospital_level; and medfee_sumamt,
-inscp_scp_amt unless the claim has item lines.
+两定机构: fixmedins_code (定点医药机构编码) names the institution in the register (an unknown code is an
+error of the row and field); level, TCM, tier and location then come from the register on the service date
+(:mod:`benefits.claims.registers`). 住院审核 facts (``AUDIT_FACT_FIELDS``, langfang 第六十条–第六十四条):
+identity_verified, admission_registered_hours, injury, injury_registered_on, costs_unrecorded, bed_hanging,
+discharge_drug_days, chronic_condition (an empty cell: not checked).
+Required: business_key, id_number, med_type, start_date; hospital_level unless fixmedins_code is given; and
+medfee_sumamt, inscp_scp_amt unless the claim has item lines.
 
 Item lines (费用明细, where the rules need them: ziyang's banded 先行自付 for class-B drugs,
 part-paid items and materials, bed-fee limits — 第十二条(一)(二)): rows with ``item_kind``
@@ -58,6 +63,8 @@ from benefits.calculations.inpatient import (
 )
 from benefits.calculations.maternity import EVENTS, EXCLUDED_ITEMS
 from benefits.calculations.outpatient import OUTPATIENT_LEVELS
+from benefits.institutions.models import Institution
+from benefits.institutions.selectors import ids_by_code
 from enrollment.bounds import (
     MAX_AMOUNT,
     MAX_MONTHLY_WAGE,
@@ -73,6 +80,7 @@ from policy.calculations import money
 from .adjudication import COUNTED_AS_INPATIENT_MED_TYPES
 from .items import BED_TYPES, ITEM_KINDS
 from .models import (
+    AUDIT_FACT_FIELDS,
     RULE_FACT_FIELDS,
     Claim,
     ClaimItem,
@@ -118,9 +126,13 @@ COLUMNS = (
     "supplementary_insured",
     "supplementary_renewed_on",
     *RULE_FACT_FIELDS,
+    "fixmedins_code",
+    *AUDIT_FACT_FIELDS,
 )
 ITEM_COLUMNS = ("item_kind", "item_name", "quantity", "unit_price", "price_limit", "bed_type")
-REQUIRED = ("business_key", "id_number", "med_type", "start_date", "hospital_level")
+REQUIRED = ("business_key", "id_number", "med_type", "start_date")
+#: One of these names where the care was given: the register's code, or the level as a fact.
+WHERE = ("fixmedins_code", "hospital_level")
 AMOUNTS = ("medfee_sumamt", "inscp_scp_amt")  # required when the claim has no item lines
 HEADERS_ZH = {
     "业务流水号": "business_key",
@@ -161,6 +173,8 @@ INTS = (
     "disabled_soldier_grade",
     "days_before_admission",
     "observation_days",
+    "admission_registered_hours",
+    "discharge_drug_days",
 )
 BOOLS = (
     "tcm",
@@ -183,7 +197,11 @@ BOOLS = (
     "dates_continuous",
     "died_in_rescue",
     "same_hospital",
+    "injury",
+    "chronic_condition",
 )
+#: Yes/no facts where an empty cell means "not stated" (the audit check is not made).
+BOOLS_OPTIONAL = ("identity_verified", "costs_unrecorded", "bed_hanging")
 BOOLS_DEFAULT_TRUE = (
     "external_service_filed",
     "policy_compliant",
@@ -192,7 +210,7 @@ BOOLS_DEFAULT_TRUE = (
 )  # an empty cell keeps the model's default
 TRUE_WORDS = ("1", "true", "yes", "y", "是")
 FALSE_WORDS = ("0", "false", "no", "n", "否")
-DATES = ("start_date", "end_date", "supplementary_renewed_on", "separated_on", "submitted_on")
+DATES = ("start_date", "end_date", "supplementary_renewed_on", "separated_on", "submitted_on", "injury_registered_on")
 CHOICES = {
     "med_type": tuple(MedType.values),
     "hospital_level": OUTPATIENT_LEVELS,
@@ -211,6 +229,7 @@ CHOICES = {
     "maternity_setting": ("outpatient", "inpatient"),
 }
 BATCH = 5000
+FIXMEDINS_CODE_MAX = Institution._meta.get_field("fixmedins_code").max_length
 
 
 #: 文件中没有数据行: a header-only (or empty) file is refused as a whole.
@@ -240,6 +259,8 @@ def read_rows(name: str, data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
     rows = table_rows(name, data)
     header = [_column(h) for h in next(rows, [])]
     missing = [c for c in REQUIRED if c not in header]
+    if not any(c in header for c in WHERE):
+        missing.append(" 或 ".join(WHERE))
     if missing:
         raise FileRejected(f"首行应为列名，缺少必填列：{', '.join(missing)}。")
     for number, values in enumerate(rows, start=2):
@@ -271,6 +292,8 @@ def parse_row(raw: dict[str, str], *, latest: date | None = None) -> dict[str, A
     for col in REQUIRED:
         if not (raw.get(col) or "").strip():
             raise RowError(col, "必填")
+    if not any((raw.get(col) or "").strip() for col in WHERE):
+        raise RowError("hospital_level", "必填（未填定点医药机构编码 fixmedins_code 时）")
     out: dict[str, Any] = {}
     for col in COLUMNS:
         value = _cell(col, (raw.get(col) or "").strip(), latest)
@@ -289,9 +312,9 @@ def _cell(col: str, value: str, latest: date | None) -> Any:
     """One cell typed by its column; ``_UNSET`` for an empty number or date (the model's default applies)."""
     if col in DECIMALS or col in INTS:
         return _number(col, value) if value else _UNSET
-    if col in BOOLS:
+    if col in BOOLS or col in BOOLS_OPTIONAL:
         if not value:
-            return col in BOOLS_DEFAULT_TRUE  # an empty cell: the model's default
+            return _UNSET if col in BOOLS_OPTIONAL else col in BOOLS_DEFAULT_TRUE  # an empty cell: the default
         if value.lower() in TRUE_WORDS:
             return True
         if value.lower() in FALSE_WORDS:
@@ -299,6 +322,8 @@ def _cell(col: str, value: str, latest: date | None) -> Any:
         raise RowError(col, f"应为 是/否（1/0、true/false）：{value!r}")
     if col in DATES:
         return _date(col, value, latest) if value else _UNSET
+    if col == "fixmedins_code":
+        return _bounded_text(col, normalise_identifier(value), FIXMEDINS_CODE_MAX)
     if col == "id_number":
         return _bounded_text(col, normalise_identifier(value), InsuredPerson._meta.get_field("id_number").max_length)
     if value and col in CHOICES and value not in CHOICES[col]:
@@ -572,12 +597,18 @@ def _resolve(reading: _Reading) -> list[tuple[_Pending, int, int | None]]:
     dupes = set(
         Claim.objects.filter(business_key__in=[r["business_key"] for r in rows]).values_list("business_key", flat=True)
     )
+    institutions = ids_by_code(r["fixmedins_code"] for r in rows if r.get("fixmedins_code"))
     ready = []
     for pending in reading.batch:
         row = pending.row
         assert row is not None
         pid = persons.get(row["id_number"])
         problem = _register_problem(row, pid, insured_here, earlier, dupes)
+        code = row.get("fixmedins_code")
+        if not problem and code:
+            row["institution_id"] = institutions.get(code)
+            if row["institution_id"] is None:
+                problem = ("fixmedins_code", f"查无此定点医药机构编码 {code}（两定机构登记）")
         if problem:
             reading.error(pending.number, *problem)
             continue
@@ -611,7 +642,7 @@ def _write(sfile: SettlementFile, ready: list[tuple[_Pending, int, int | None]])
     """The claims (one insert) and their item lines (one insert)."""
     objs = [
         Claim(
-            **{k: v for k, v in pending.row.items() if k not in ("id_number", "transfer_from")},
+            **{k: v for k, v in pending.row.items() if k not in ("id_number", "transfer_from", "fixmedins_code")},
             person_id=pid,
             jurisdiction_id=sfile.jurisdiction_id,
             transfer_from_id=transfer_id,

@@ -13,6 +13,10 @@ line (ziyang 第十二条(一)(二); langfang 第四十七条(一)1). Each line 
   (D-Z17) — and the rest is in the policy range; the part above the price limit, and
   for materials the part of the unit price above ``claims.material_max_unit_price``
   (ziyang 60 000, D-Z29), is wholly self-paid.
+- ``consultation_fee`` 诊察费/一般诊疗费 (langfang 第四十八条; ziyang 第二十二条): wholly inside the policy
+  range where ``claims.consultation_fee`` brings it into the pay scope (a jurisdiction whose seed is silent
+  stops on the missing rule); for 普通门诊 in langfang it is paid apart from the visit and outside the
+  outpatient cap (第四十九条(二); :mod:`benefits.claims.families.consultation`).
 - ``bed_fee`` 床位费: ``days`` at ``unit_price`` per day; the daily standard
   ``claims.bed_fee_daily_limit`` of the hospital's level and bed type is in the policy
   range, the excess wholly self-paid; a lower actual fee is taken as it is.
@@ -41,6 +45,7 @@ ITEM_KINDS = (
     "part_paid_item",
     "material",
     "bed_fee",
+    "consultation_fee",
 )
 ITEM_KIND_ZH = {
     "category_a": "甲类（全额纳入）",
@@ -51,6 +56,7 @@ ITEM_KIND_ZH = {
     "part_paid_item": "支付部分费用的诊疗项目",
     "material": "医用材料",
     "bed_fee": "床位费",
+    "consultation_fee": "诊察费/一般诊疗费",
 }
 BED_TYPES = ("general", "isolation")
 BED_TYPE_ZH = {"general": "普通床位", "isolation": "隔离及抢救床位"}
@@ -116,6 +122,16 @@ def item_settle(policy: Policy, item: ItemFacts, *, hospital_level: str) -> tupl
     label = f"{item.name or ITEM_KIND_ZH[item.kind]}（{ITEM_KIND_ZH[item.kind]}）"
     if item.kind == "category_a":
         return ItemResult(total, ZERO, ZERO, total), Step(f"{label} {fmt(total)} 元全额纳入政策范围", "", total)
+    if item.kind == "consultation_fee":
+        rule = policy.value("claims.consultation_fee")
+        if rule is None:
+            raise PolicyError(
+                f"{policy.jurisdiction} 未规定诊察费/一般诊疗费的支付（claims.consultation_fee，"
+                f"{policy.citation('claims.consultation_fee')}），须由经办人员录入或按其他费用类别录入"
+            )
+        return ItemResult(total, ZERO, ZERO, total), Step(
+            f"{label} {fmt(total)} 元纳入医保支付范围", cite(policy, "claims.consultation_fee"), total
+        )
     if item.kind == "out_of_scope":
         return ItemResult(total, total, ZERO, ZERO), Step(f"{label} {fmt(total)} 元个人全额自费", "", ZERO)
     if item.kind == "bed_fee":
@@ -179,6 +195,18 @@ def items_total(policy: Policy, items: Iterable[ItemFacts], *, hospital_level: s
         )
     )
     return ItemsTotal(medfee, own, pre, medfee - own - pre, tuple(lines), tuple(steps))
+
+
+def consultation_outside_cap(policy: Policy, items: Iterable[ItemFacts]) -> Decimal:
+    """The 诊察费 lines' total where the policy pays them apart from the outpatient cap (langfang 第四十九条(二)),
+    else 0."""
+    lines = [i for i in items if i.kind == "consultation_fee"]
+    if not lines:
+        return ZERO
+    rule = policy.value("claims.consultation_fee")
+    if not rule or not rule.get("outside_outpatient_cap"):
+        return ZERO
+    return money(sum((i.quantity * i.unit_price for i in lines), ZERO))
 
 
 def item_from_row(row: Mapping[str, Any]) -> ItemFacts:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from batch.bulk import insert_objects, update_rows, upsert_rows
 from batch.models import BatchRun
 from batch.runs import ChunkContext, batch_job
+from benefits.institutions.selectors import registers_of
 from benefits.registers.selectors import register_facts
 from enrollment.selectors import person_id_bounds
 from funds.ledger_sql import post_entries_bulk
@@ -123,7 +124,8 @@ def settle_claims(
     balances = balances_of({(c.person_id, c.jurisdiction_id) for c in claims}, lock=True)
     earlier = _transfer_sources(claims)
     lines = items_of([c.pk for c in claims])
-    registers = register_facts({(c.person_id, c.jurisdiction_id) for c in claims})  # 就医登记 (benefits.registers)
+    person_registers = register_facts({(c.person_id, c.jurisdiction_id) for c in claims})  # 就医登记
+    institutions = registers_of(c.institution_id for c in claims if c.institution_id)  # 两定机构 on the date
     settled: list[tuple[Claim, object]] = []
     user = _User(user_id)
     for claim in claims:
@@ -137,7 +139,8 @@ def settle_claims(
                 claim,
                 items=lines.get(claim.pk),
                 transfer=transfer,
-                registers=registers[(claim.person_id, claim.jurisdiction_id)],
+                registers=person_registers[(claim.person_id, claim.jurisdiction_id)],
+                institution=institutions.get(claim.institution_id),
             )
             year_accs = {y: accs[(claim.person_id, claim.jurisdiction_id, y)] for y in facts.years}
             key = (claim.person_id, claim.jurisdiction_id)

@@ -74,6 +74,7 @@ class SpecialKind(models.TextChoices):
 
 class ClaimStatus(models.TextChoices):
     DRAFT = "draft", "待审核"
+    REVIEW = "review", "待复核（住院审核规则）"
     ADJUDICATED = "adjudicated", "已结算"
     REFUSED = "refused", "不予支付"
     PAID = "paid", "已支付"
@@ -135,6 +136,17 @@ RULE_FACT_FIELDS = (
     "observation_days",
 )
 #: Results beyond the 2303 amounts (the rules' other outputs), written with the result.
+#: 住院审核规则的事实 (benefits.institutions.audit.AuditFacts; langfang 第六十条, 第六十二条–第六十四条).
+AUDIT_FACT_FIELDS = (
+    "identity_verified",
+    "admission_registered_hours",
+    "injury",
+    "injury_registered_on",
+    "costs_unrecorded",
+    "bed_hanging",
+    "discharge_drug_days",
+    "chronic_condition",
+)
 EXTRA_RESULT_FIELDS = ("third_party_advance", "benefit_scope", "allowance_payee", "stay_deductible")
 
 
@@ -214,11 +226,21 @@ class Claim(models.Model):
     start_date = models.DateField("入院/就诊日期")
     end_date = models.DateField("出院日期", null=True, blank=True, help_text="门诊留空（同就诊日期）")
     hospital_name = models.CharField("医疗机构名称", max_length=200, blank=True)
+    institution = models.ForeignKey(
+        "institutions.Institution",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="定点医药机构",
+        help_text="按两定机构登记结算：等级、中医医院、级别和所在地取自登记中就医日有效的记录，须有就医日有效的服务协议",
+    )
     hospital_level = models.CharField(
         "医疗机构等级",
         max_length=16,
+        blank=True,
         choices=[(k, LEVEL_ZH[k]) for k in OUTPATIENT_LEVELS],
-        help_text="定点零售药店只用于普通门诊（资阳第十六条(二)）",
+        help_text="未选定点医药机构时必填；定点零售药店只用于普通门诊（资阳第十六条(二)）",
     )
     tcm = models.BooleanField("中医医院", default=False)
     location = models.CharField(
@@ -354,6 +376,34 @@ class Claim(models.Model):
         "与住院为同一定点医疗机构", default=True, help_text="院前急诊、院前检查：转入其他医疗机构住院的不纳入"
     )
     observation_days = models.PositiveSmallIntegerField("急诊留观天数", null=True, blank=True)
+    # 住院审核规则（AUDIT_FACT_FIELDS；廊坊第六十条、第六十二条至第六十四条）：留空的不作该项审核
+    identity_verified = models.BooleanField(
+        "入院时已核实参保身份", null=True, blank=True, help_text="廊坊第六十条：防止冒名住院；留空不审核"
+    )
+    admission_registered_hours = models.PositiveSmallIntegerField(
+        "入院登记距入院小时数", null=True, blank=True, help_text="廊坊第六十条：48小时以内办理医疗保险入院登记"
+    )
+    injury = models.BooleanField("因外伤入院", default=False)
+    injury_registered_on = models.DateField(
+        "外伤登记日期", null=True, blank=True, help_text="廊坊第六十条：三个工作日以内办理外伤登记"
+    )
+    costs_unrecorded = models.BooleanField(
+        "有病历无记录的费用", null=True, blank=True, help_text="廊坊第六十二条：无记录或记录不真实的费用不予支付"
+    )
+    bed_hanging = models.BooleanField("挂床住院", null=True, blank=True, help_text="廊坊第六十三条")
+    discharge_drug_days = models.PositiveSmallIntegerField(
+        "出院带药日量", null=True, blank=True, help_text="廊坊第六十四条：急性病不超过7日量，慢性病不超过15日量"
+    )
+    chronic_condition = models.BooleanField("慢性病（出院带药）", default=False)
+    review_note = models.TextField("复核意见", blank=True)
+    review_cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="复核人",
+    )
     # 费用
     medfee_sumamt = _money("医疗费总额")
     fulamt_ownpay = _money("全自费金额", default=0)

@@ -25,6 +25,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from benefits.institutions.audit import AuditFacts
+from benefits.institutions.rules import RegisterFacts as InstitutionRegister
+from benefits.institutions.selectors import registers_of
 from benefits.registers.calculations.rules import RegisterFacts
 from benefits.registers.selectors import register_facts
 from funds.models import AccountKind, EntryKind
@@ -38,6 +41,7 @@ from .items import item_from_row
 from .models import (
     ACCUMULATOR_AMOUNTS,
     ACCUMULATOR_COUNTS,
+    AUDIT_FACT_FIELDS,
     RESULT_FIELDS,
     RULE_FACT_FIELDS,
     AccumulatorAdjustment,
@@ -47,6 +51,7 @@ from .models import (
     ClaimSource,
     ClaimStatus,
 )
+from .registers import with_register
 from .selectors import PersonContext, accumulators_of, balances_of, coverage_of, person_contexts
 
 ZERO = Decimal(0)
@@ -57,14 +62,22 @@ class ClaimError(Exception):
     """A claim that cannot be adjudicated or reversed now (the message says why, in Chinese)."""
 
 
+_LOAD: Any = object()
+
+
 def claim_facts(
     claim: Claim,
     *,
     items: list[dict] | None = None,
     transfer: tuple[Decimal, str] | None = None,
     registers: RegisterFacts | None = None,
+    institution: InstitutionRegister | None = _LOAD,
 ) -> ClaimFacts:
     """The typed facts of a claim row. ``transfer`` = (deductible borne, level) of the stay it continues.
+
+    A claim naming its institution takes level, TCM, tier and location from the register on the service
+    date (:func:`benefits.claims.registers.with_register`; ``institution`` preloaded by the bulk job, else read);
+    ``registers``: the person's filings and certifications (benefits.registers), None when facts are stated.
 
     The deductible already borne in the stay is derived from the linked earlier claim
     (:func:`transfer_source`); the person's birth date, age and the year's pool payments
@@ -76,7 +89,9 @@ def claim_facts(
         if earlier.status not in (ClaimStatus.ADJUDICATED, ClaimStatus.PAID) or earlier.person_id != claim.person_id:
             raise ClaimError("转院前的住院须为同一参保人已结算的申请")
         transfer = transfer_source(earlier.stay_deductible, earlier.act_pay_dedc, earlier.hospital_level)
-    return ClaimFacts(
+    if not claim.institution_id and not claim.hospital_level:
+        raise InputError("须选择定点医药机构或填写医疗机构等级")
+    facts = ClaimFacts(
         jurisdiction=claim.jurisdiction.code,
         med_type=claim.med_type,
         start=claim.start_date,
@@ -113,6 +128,22 @@ def claim_facts(
         **{name: getattr(claim, name) for name in RULE_FACT_FIELDS},
         manual=claim.source == ClaimSource.MANUAL,
         registers=registers,
+        audit=audit_facts(claim),
+    )
+    if claim.institution_id:
+        if institution is _LOAD:
+            institution = registers_of([claim.institution_id]).get(claim.institution_id)
+        if institution is None:
+            raise InputError("定点医药机构不在两定机构登记中")
+        facts = with_register(facts, institution)
+    return facts
+
+
+def audit_facts(claim: Claim) -> AuditFacts:
+    """住院审核规则的事实 of a claim row (``AUDIT_FACT_FIELDS``); cleared once a case worker reviewed it."""
+    return AuditFacts(
+        **{name: getattr(claim, name) for name in AUDIT_FACT_FIELDS},
+        review_cleared=claim.review_cleared_by_id is not None,
     )
 
 
@@ -296,6 +327,55 @@ def claim_reverse(claim: Claim, reason: str, *, on: date, user=None) -> Claim:
         claim.reversed_by_id = getattr(user, "pk", None) if user is not None else None
         claim.save()
     return claim
+
+
+def claim_review_clear(claim: Claim, note: str, *, as_of: date, user=None) -> Claim:
+    """复核通过: a claim the audit checks sent to review (待复核) is cleared by a case worker with a note, then
+    adjudicated; the review flags become steps (住院审核: 经办人员已复核). A refusing check still refuses."""
+    if not note or not note.strip():
+        raise ClaimError("复核须填写复核意见")
+    with transaction.atomic():
+        locked = Claim.objects.select_for_update().get(pk=claim.pk)
+        if locked.status != ClaimStatus.REVIEW:
+            raise ClaimError(
+                f"申请 {locked.business_key} 状态为“{locked.get_status_display()}”，只有待复核的申请可以复核"
+            )
+        locked.status = ClaimStatus.DRAFT
+        locked.review_note = note.strip()
+        locked.review_cleared_by_id = getattr(user, "pk", None)
+        if locked.review_cleared_by_id is None:
+            raise ClaimError("复核须由经办人员办理")
+        locked.save(update_fields=["status", "review_note", "review_cleared_by"])
+    return claim_adjudicate(locked, as_of=as_of, user=user)
+
+
+def claim_review_refuse(claim: Claim, note: str, *, as_of: date, user=None) -> Claim:
+    """复核不予支付: a claim in review is refused with the audit reason and the case worker's note."""
+    if not note or not note.strip():
+        raise ClaimError("复核须填写复核意见")
+    with transaction.atomic():
+        locked = Claim.objects.select_for_update().get(pk=claim.pk)
+        if locked.status != ClaimStatus.REVIEW:
+            raise ClaimError(
+                f"申请 {locked.business_key} 状态为“{locked.get_status_display()}”，只有待复核的申请可以复核"
+            )
+        locked.status = ClaimStatus.REFUSED
+        locked.review_note = note.strip()
+        locked.refusal_reason = f"经复核不予支付：{locked.refusal_reason}；复核意见：{locked.review_note}"
+        locked.adjudicated_on = as_of
+        locked.adjudicated_at = timezone.now()
+        locked.adjudicated_by_id = getattr(user, "pk", None)
+        locked.save(
+            update_fields=[
+                "status",
+                "review_note",
+                "refusal_reason",
+                "adjudicated_on",
+                "adjudicated_at",
+                "adjudicated_by",
+            ]
+        )
+    return locked
 
 
 def claim_mark_paid(claim: Claim, *, user=None) -> Claim:

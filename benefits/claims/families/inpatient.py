@@ -138,6 +138,7 @@ def _settle_part(stay: _Stay, policy: Policy, acc: Acc, i: int, amount: Decimal)
             high_value_drug=opt(facts.high_value_drug),
             excluded_cause=opt(facts.excluded_cause),
             third_party_unpaid=facts.third_party_unpaid,
+            tier=opt(facts.tier),
             **_counted_facts(facts),
         ),
     )

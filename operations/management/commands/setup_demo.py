@@ -19,6 +19,7 @@ from enrollment.models import Employer, EmployerUser, InsuredPerson
 from enrollment.roles import AUDITOR, BUREAU_ADMIN, CASE_WORKER, EMPLOYER_USER
 from funds.models import JournalEntry
 from operations.demo.current import add_months, demo_current, showcase
+from operations.demo.institutions import demo_institutions
 from operations.demo.ledger import demo_ledger
 from operations.demo.population import generate_population
 from policy.catalog import read_yaml
@@ -59,6 +60,7 @@ class Command(BaseCommand):
                 },
             )
         say(f"正在准备演示数据（截至 {today:%Y年%-m月%-d日}）……")
+        demo_institutions(today, log=say)  # 两定机构: the codes claims name
         if not InsuredPerson.objects.exists():
             for seed, jur in enumerate(Jurisdiction.objects.order_by("code"), start=1):  # a seed each: other names
                 counts = generate_population(
