@@ -97,6 +97,9 @@ ONE_DAY = timedelta(days=1)
 EPOCH = date(2000, 1, 1)
 EPOCH_ORD = EPOCH.toordinal()
 MEMO_LIMIT = 200_000
+# An incremental night reads the whole chunk's facts (one range scan) rather than a list of persons' when the
+# persons to evaluate are more than this share of the id range.
+WHOLE_RANGE_SHARE = 0.25
 # 转出地 naming the resident scheme: the transfer in is a switch 居民医保转职工医保 (see the module notes).
 RESIDENT_MARK = "居民"
 
@@ -721,8 +724,9 @@ def _candidates(ev: Evaluator, lo: int, hi: int) -> tuple[list[int], int, Counte
                   AND (evaluated_on IS NULL OR evaluated_on > %s OR next_check <= %s OR version <> %s)
                 UNION
                 SELECT s.person_id FROM {span_t} s WHERE s.person_id >= %s AND s.person_id < %s
-                  AND NOT EXISTS (SELECT 1 FROM {state_t} t WHERE t.person_id = s.person_id)""",
-            [lo, hi, ev.as_of, ev.as_of, ev.salt, lo, hi],
+                  AND NOT EXISTS (SELECT 1 FROM {state_t} t
+                                  WHERE t.person_id = s.person_id AND t.person_id >= %s AND t.person_id < %s)""",
+            [lo, hi, ev.as_of, ev.as_of, ev.salt, lo, hi, lo, hi],
         )
         ids.update(r[0] for r in cur.fetchall())
         cur.execute(
@@ -897,7 +901,11 @@ def refresh(
     if incremental and ids is None and not full:
         assert lo is not None and hi is not None
         chosen, with_state, counts = _candidates(ev, lo, hi)
-        rows = _load_chunk(ev, chosen, None, None) if chosen else []
+        if len(chosen) > (hi - lo) * WHOLE_RANGE_SHARE:  # most of the range (a first night): read it whole
+            chosen_set = set(chosen)
+            rows = [r for r in _load_chunk(ev, None, lo, hi) if r[0] in chosen_set or r[1]]
+        else:
+            rows = _load_chunk(ev, chosen, None, None) if chosen else []
         persons = skipped = with_state  # those not loaded are skipped; the loaded are counted below
         for row in rows:
             if row[6] is not None:

@@ -272,11 +272,12 @@ def clearance_scan(as_of: date, *, lo: int, hi: int, run_id: int | None = None) 
     for jid, code in jurs:
         policy = Policy(code, as_of)
         groups = _age_groups(policy)
+        # the range on both tables: the planner then reads the chunk's persons by key, not all of them
         base_sql = f"""FROM {span_t} s JOIN {person_t} p ON p.id = s.person_id
-            WHERE s.person_id >= %s AND s.person_id < %s AND s.jurisdiction_id = %s
+            WHERE s.person_id >= %s AND s.person_id < %s AND p.id >= %s AND p.id < %s AND s.jurisdiction_id = %s
               AND s.{q("start")} <= %s AND (s.{q("end")} IS NULL OR s.{q("end")} > %s)
               AND s.category IN ('employee', 'flexible', 'unemployed')"""
-        params: list[Any] = [lo, hi, jid, as_of, as_of]
+        params: list[Any] = [lo, hi, lo, hi, jid, as_of, as_of]
         with connection.cursor() as cur:
             if not groups:
                 cur.execute(f"SELECT COUNT(*) {base_sql}", params)
