@@ -14,7 +14,8 @@ The pipeline, for both kinds of file:
    staged (:class:`~contributions.models.PayrollStagedRow`: the file is read once), their
    references checked again set-wise in staging (each person still an employee of the
    employer in the year), then upserted by ``INSERT … SELECT … ON CONFLICT``; a payment file
-   is read and validated again. Either is written in ONE transaction, batch by batch. Any failure rolls everything back: all rows or none. A file with bad rows is
+   is read and validated again. Either is written in ONE transaction, batch by batch. Any
+   failure rolls everything back: all rows or none. A file with bad rows is
    committed only if the user explicitly asks to skip them (``skip_errors``); the
    rejected rows can be downloaded (:func:`rejected_rows_xlsx`), fixed and re-uploaded
    (importing a payroll row again is an upsert, a payment reference is never imported twice).
