@@ -82,26 +82,28 @@ def _pg_deferral_sql() -> list[str]:
 
 
 def _sqlite_sql() -> list[str]:
+    # No "INSERT OR IGNORE": inside a trigger SQLite applies the outer statement's conflict policy (an
+    # upsert's would fail on a person noted twice), so the body inserts only a person not noted yet.
+    def note(person: str) -> str:
+        return (
+            f"INSERT INTO {CHANGES} (person_id) SELECT {person} "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {CHANGES} WHERE person_id = {person});"
+        )
+
     out = []
     for table, cols in WATCHED.items():
         of = f" OF {', '.join(cols)}" if cols else ""
-        out.append(
-            f"CREATE TRIGGER {table}_elig_insert AFTER INSERT ON {table} BEGIN "
-            f"INSERT OR IGNORE INTO {CHANGES} (person_id) VALUES (NEW.person_id); END"
-        )
+        out.append(f"CREATE TRIGGER {table}_elig_insert AFTER INSERT ON {table} BEGIN {note('NEW.person_id')} END")
         out.append(
             f"CREATE TRIGGER {table}_elig_update AFTER UPDATE{of} ON {table} BEGIN "
-            f"INSERT OR IGNORE INTO {CHANGES} (person_id) VALUES (NEW.person_id); "
-            f"INSERT OR IGNORE INTO {CHANGES} (person_id) VALUES (OLD.person_id); END"
+            f"{note('NEW.person_id')} {note('OLD.person_id')} END"
         )
-        out.append(
-            f"CREATE TRIGGER {table}_elig_delete AFTER DELETE ON {table} BEGIN "
-            f"INSERT OR IGNORE INTO {CHANGES} (person_id) VALUES (OLD.person_id); END"
-        )
+        out.append(f"CREATE TRIGGER {table}_elig_delete AFTER DELETE ON {table} BEGIN {note('OLD.person_id')} END")
     for op, rows in (("insert", ("NEW",)), ("update", ("NEW", "OLD")), ("delete", ("OLD",))):
         body = " ".join(
-            f"INSERT OR IGNORE INTO {CHANGES} (person_id) SELECT DISTINCT person_id FROM {DUES} "
-            f"WHERE deferred AND employer_id = {r}.employer_id;"
+            f"INSERT INTO {CHANGES} (person_id) SELECT DISTINCT d.person_id FROM {DUES} d "
+            f"WHERE d.deferred AND d.employer_id = {r}.employer_id "
+            f"AND NOT EXISTS (SELECT 1 FROM {CHANGES} c WHERE c.person_id = d.person_id);"
             for r in rows
         )
         out.append(f"CREATE TRIGGER {DEFERRAL}_elig_{op} AFTER {op.upper()} ON {DEFERRAL} BEGIN {body} END")
