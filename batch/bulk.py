@@ -2,6 +2,8 @@
 
 - :func:`copy_rows` — rows as tuples into a model's table (generated populations).
 - :func:`insert_objects` — INSERT new, unsaved instances of a model (all concrete columns but the id).
+- :func:`insert_dicts` — INSERT rows given as ``{attname: value}``, the other columns at their defaults,
+  without a model instance per row (a file read straight into its table).
 - :func:`update_rows` — UPDATE given columns of existing rows through a temporary table.
 - :func:`upsert_rows` — INSERT … ON CONFLICT (key) DO UPDATE through a temporary table.
 
@@ -15,11 +17,12 @@ JSON is serialised once. All run in the caller's transaction (one per chunk, :mo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
+from django.utils import timezone
 
 from .dialect import is_postgres
 
@@ -109,6 +112,39 @@ def insert_objects(model: type[models.Model], objs: Sequence[models.Model]) -> N
     pairs = list(zip([f.attname for f in fields], _converters(fields), strict=True))
     with connection.cursor() as cur:
         _load(cur, model._meta.db_table, columns, ([conv(getattr(o, name)) for name, conv in pairs] for o in objs))
+
+
+def insert_dicts(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> int:
+    """INSERT rows given as ``{attname: value}``; every other column takes what ``Model(...)`` and ``save``
+    would give it (the field's default; ``auto_now``/``auto_now_add``: now), without building instances."""
+    if not rows:
+        return 0
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    now = timezone.now()
+    fill: list[tuple[str, bool, Any]] = []  # (attname, call the default per row?, default or callable)
+    for f in fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            fill.append((f.attname, False, now if isinstance(f, models.DateTimeField) else timezone.localdate()))
+        elif f.has_default() and callable(f.default):
+            fill.append((f.attname, True, f.get_default))
+        else:
+            fill.append((f.attname, False, f.get_default()))
+    columns = [connection.ops.quote_name(f.column) for f in fields]
+    convs = _converters(fields)
+    missing = object()
+
+    def values(row: Mapping[str, Any]) -> list[Any]:
+        out = []
+        for (name, per_row, default), conv in zip(fill, convs, strict=True):
+            value = row.get(name, missing)
+            if value is missing:
+                value = default() if per_row else default
+            out.append(conv(value))
+        return out
+
+    with connection.cursor() as cur:
+        _load(cur, model._meta.db_table, columns, (values(r) for r in rows))
+    return len(rows)
 
 
 def _temp(cur, tmp: str, fields: Sequence[models.Field], key: str = "") -> list[str]:

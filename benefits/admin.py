@@ -143,12 +143,12 @@ def _parse(value: str | None) -> date | None:
 
 @admin.register(EligibilityState)
 class EligibilityStateAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
-    list_display = ("person_id", "digest", "error", "computed_at", "run")
+    list_display = ("person_id", "digest", "error", "evaluated_on", "next_check", "computed_at", "run")
     list_filter = (("error", admin.EmptyFieldListFilter),)
     search_fields = ("=person__id",)
     search_help_text = "人员编号、18位身份证号或姓名开头"
     list_select_related = ("run",)
-    readonly_fields = ("person", "digest", "error", "computed_at", "run")
+    readonly_fields = ("person", "digest", "error", "evaluated_on", "next_check", "computed_at", "run")
     person_path = "person_id"
 
     def has_add_permission(self, request):

@@ -100,6 +100,13 @@ class EligibilityState(models.Model):
     error = models.TextField("无法计算的原因", blank=True, help_text="例如：缺少政策参数（D-X16）")
     error_key = models.CharField("无法计算的类别", max_length=120, blank=True, default="")
     computed_at = models.DateTimeField("计算时间")
+    # 判定依据截至: the business date of the last evaluation. The rule's answer for the same inputs holds from
+    # this date until ``next_check`` (the next date on which the date alone changes it: a month falling
+    # overdue, a deferral ending, a payment dated in the future becoming known, a policy value taking effect),
+    # so an incremental night re-evaluates a person only when an input changed or that date is reached.
+    evaluated_on = models.DateField("判定依据截至", null=True, blank=True)
+    next_check = models.DateField("下次重算日期", null=True, blank=True, help_text="空：仅在事实变化时重算")
+    version = models.CharField("政策与规则版本", max_length=32, blank=True, default="")
     run = models.ForeignKey(
         "batch.BatchRun",
         null=True,
@@ -117,3 +124,18 @@ class EligibilityState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} {self.digest}"
+
+
+class EligibilityInputChange(models.Model):
+    """待重算人员: a person whose eligibility inputs changed since the last night (dues, payments, 缓缴,
+    enrolment spans, life events). Filled by database triggers on those tables (every writer is seen,
+    set-based SQL included) and emptied, chunk by chunk, by the incremental nightly refresh."""
+
+    person_id = models.BigIntegerField("人员ID", primary_key=True)
+
+    class Meta:
+        verbose_name = "待重算人员"
+        verbose_name_plural = "待重算人员"
+
+    def __str__(self) -> str:
+        return str(self.person_id)

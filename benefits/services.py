@@ -83,6 +83,7 @@ from benefits.calculations.eligibility import (
     add_months,
     eligibility_timeline,
     month_start,
+    next_change,
 )
 from contributions.models import Deferral, MonthlyDue
 from enrollment.models import Category, EnrolmentSpan, LifeEvent, LifeEventKind
@@ -90,12 +91,15 @@ from policy.calculations import InputError
 from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyError, PolicyMissing, snapshot
 
-from .models import EligibilityPeriod, EligibilityState
+from .models import EligibilityInputChange, EligibilityPeriod, EligibilityState
 
 ONE_DAY = timedelta(days=1)
 EPOCH = date(2000, 1, 1)
 EPOCH_ORD = EPOCH.toordinal()
 MEMO_LIMIT = 200_000
+# An incremental night reads the whole chunk's facts (one range scan) rather than a list of persons' when the
+# persons to evaluate are more than this share of the id range.
+WHOLE_RANGE_SHARE = 0.25
 # 转出地 naming the resident scheme: the transfer in is a switch 居民医保转职工医保 (see the module notes).
 RESIDENT_MARK = "居民"
 
@@ -267,6 +271,7 @@ class Segment:
     error_key: str = ""
     digest: str = ""  # of the periods unclipped (see :func:`person_evaluate`)
     sid: int = 0  # the evaluator's number for this answer (key of the chunk's segments in :func:`_write`)
+    next_check: date | None = None  # the next day the same inputs may give another answer (:func:`next_change`)
 
 
 @dataclass(frozen=True)
@@ -307,11 +312,20 @@ class Evaluator:
         self.hits = 0
         self.misses = 0
         self.snap = snapshot()
-        # salt of the inputs digest: the evaluation date, the policy on file and the rule's code
+        # salt of the inputs digest: the policy on file and the rule's code (not the evaluation date: the
+        # answer of the same inputs holds until the date stored with it, ``next_check``)
         self.salt = hashlib.md5(
-            f"{as_of.isoformat()}|{_policy_version(self.snap)}|{_code_version()}|{connection.vendor}".encode()
+            f"{_policy_version(self.snap)}|{_code_version()}|{connection.vendor}".encode()
         ).hexdigest()
         self._sid = 0
+        self._policy_next: dict[str, date | None] = {}
+
+    def policy_next(self, code: str) -> date | None:
+        """The first date after ``as_of`` on which a policy value of ``code`` takes effect (None: none on file)."""
+        if code not in self._policy_next:
+            later = [d for (c, _key), v in self.snap.parameters.items() if c == code for d in v.dates if d > self.as_of]
+            self._policy_next[code] = min(later, default=None)
+        return self._policy_next[code]
 
     def policy(self, code: str) -> Policy:
         p = self.policies.get(code)
@@ -362,7 +376,9 @@ class Evaluator:
         self._sid += 1
         months = _parse_months(tokens.split(","))
         facts = _facts(category, months, first_enrolment, previous_end, legacy, synthetic, code, transfer)
-        facts["判定依据截至"] = f"{self.as_of.isoformat()}（此后的缴费尚未计入）"
+        # the evaluation date is kept on the state row (判定依据截至), not in the facts: an unchanged
+        # timeline stays as stored from one night to the next
+        nxt = _earliest(next_change(self.policy(code), months, self.as_of), self.policy_next(code))
         facts_json = json.dumps(facts, ensure_ascii=False, sort_keys=True)
         extra: dict[str, Any] = {}
         if scheme == "resident":  # only then: keeps the call valid for rule versions without these inputs
@@ -379,11 +395,18 @@ class Evaluator:
                     **extra,
                 )
             )
-            seg = Segment(periods, facts_json, facts, digest=_digest(_rows(code, periods, facts_json)), sid=self._sid)
+            seg = Segment(
+                periods,
+                facts_json,
+                facts,
+                digest=_digest(_rows(code, periods, facts_json)),
+                sid=self._sid,
+                next_check=nxt,
+            )
         except PolicyMissing as exc:
-            seg = Segment((), facts_json, facts, str(exc), f"missing:{exc.key}", sid=self._sid)
+            seg = Segment((), facts_json, facts, str(exc), f"missing:{exc.key}", sid=self._sid, next_check=nxt)
         except (PolicyError, InputError) as exc:
-            seg = Segment((), facts_json, facts, str(exc), type(exc).__name__, sid=self._sid)
+            seg = Segment((), facts_json, facts, str(exc), type(exc).__name__, sid=self._sid, next_check=nxt)
         if len(self.memo) >= MEMO_LIMIT:
             self.memo.clear()
         self.memo[key] = seg
@@ -392,6 +415,11 @@ class Evaluator:
 
 def _label(day: date) -> str:
     return f"{day.year}-{day.month:02d}"
+
+
+def _earliest(*days: date | None) -> date | None:
+    known = [d for d in days if d is not None]
+    return min(known) if known else None
 
 
 def _facts(
@@ -457,6 +485,7 @@ class PersonResult:
     error: str = ""
     error_key: str = ""
     parts: tuple = ()  # (segment, code, lo, hi) for each span
+    next_check: date | None = None  # the earliest of its segments' (:attr:`Segment.next_check`)
 
     def rows(self) -> list[tuple]:
         """(code, start, end, status, reason, citation, facts_json) for every stored period."""
@@ -521,6 +550,7 @@ def person_evaluate(
     moved_in = _transfers_by_span(spans, transfers) if transfers else {}
     parts = []
     prev_hi: date | None = None
+    nxt: date | None = None
     for n, span in enumerate(spans):
         prev = spans[n - 1] if n else None
         mine = buckets[n]
@@ -565,15 +595,18 @@ def person_evaluate(
         )
         if seg.error:
             # digest of the kind of error, not its message (which names the date): a lasting gap is no change
-            return PersonResult(_digest([("error", seg.error_key)]), seg.error, seg.error_key)
+            return PersonResult(
+                _digest([("error", seg.error_key)]), seg.error, seg.error_key, next_check=_earliest(nxt, seg.next_check)
+            )
+        nxt = _earliest(nxt, seg.next_check)
         lo = span.start if prev is None or prev_hi is None else min(prev_hi, span.start)
         prev_hi = _cover_until(ev, span, spans[n + 1] if n + 1 < len(spans) else None)
         parts.append((seg, span.jurisdiction, lo, prev_hi))
     if len(parts) == 1:
         seg, _code, lo, hi = parts[0]
         if hi is None and (not seg.periods or seg.periods[0].start >= lo):
-            return PersonResult(seg.digest, parts=tuple(parts))  # the clip changes nothing
-    result = PersonResult("", parts=tuple(parts))
+            return PersonResult(seg.digest, parts=tuple(parts), next_check=nxt)  # the clip changes nothing
+    result = PersonResult("", parts=tuple(parts), next_check=nxt)
     result.digest = _digest(result.rows())
     return result
 
@@ -592,11 +625,11 @@ def _single(ev: Evaluator, span: SpanFact, dues: str) -> PersonResult:
         synthetic=False,
     )
     if seg.error:
-        return PersonResult(_digest([("error", seg.error_key)]), seg.error, seg.error_key)
+        return PersonResult(_digest([("error", seg.error_key)]), seg.error, seg.error_key, next_check=seg.next_check)
     parts = ((seg, span.jurisdiction, span.start, _cover_until(ev, span, None)),)
     if span.end is None and (not seg.periods or seg.periods[0].start >= span.start):
-        return PersonResult(seg.digest, parts=parts)  # the clip changes nothing
-    result = PersonResult("", parts=parts)
+        return PersonResult(seg.digest, parts=parts, next_check=seg.next_check)  # the clip changes nothing
+    result = PersonResult("", parts=parts, next_check=seg.next_check)
     result.digest = _digest(result.rows())
     return result
 
@@ -630,8 +663,9 @@ def _load_chunk(ev: Evaluator, ids: Sequence[int] | None, lo: int | None, hi: in
     """Rows (person id, changed, spans, dues, transfers, inputs digest, old digest, old error key).
 
     Every person with spans or a stored state. ``changed`` is False when the digest of the facts
-    as loaded equals the stored one. The digest is computed here rather than by the database:
-    PostgreSQL's ``md5`` over the chunk costs more than shipping the text.
+    as loaded equals the stored one and the stored answer still holds on ``as_of`` (evaluated on
+    or before it, its ``next_check`` after it). The digest is computed here rather than by the
+    database: PostgreSQL's ``md5`` over the chunk costs more than shipping the text.
     """
     state_t = EligibilityState._meta.db_table
     w_s, p_s = _where(ids, lo, hi, "s.person_id")
@@ -642,9 +676,10 @@ def _load_chunk(ev: Evaluator, ids: Sequence[int] | None, lo: int | None, hi: in
         WITH sp AS ({_spans_sql(w_s)}),
              du AS ({_dues_sql(w)}),
              tr AS ({_transfers_sql(w)}),
-             st AS (SELECT person_id, digest, inputs, error_key FROM {state_t} WHERE {w})
+             st AS (SELECT person_id, digest, inputs, error_key, evaluated_on, next_check
+                    FROM {state_t} WHERE {w})
         SELECT COALESCE(sp.person_id, st.person_id), sp.spans, du.tokens, tr.transfers,
-               st.digest, st.inputs, st.error_key
+               st.digest, st.inputs, st.error_key, st.evaluated_on, st.next_check
         FROM sp FULL JOIN st ON st.person_id = sp.person_id
         LEFT JOIN du ON du.person_id = sp.person_id
         LEFT JOIN tr ON tr.person_id = sp.person_id
@@ -657,17 +692,62 @@ def _load_chunk(ev: Evaluator, ids: Sequence[int] | None, lo: int | None, hi: in
         dues = _fetch_map(_dues_sql(w), p)
         transfers = _fetch_map(_transfers_sql(w), transfer_params)
         with connection.cursor() as cur:
-            cur.execute(f"SELECT person_id, digest, inputs, error_key FROM {state_t} WHERE {w}", p)
-            states = {pid: (digest, inputs, key) for pid, digest, inputs, key in cur.fetchall()}
+            cur.execute(
+                f"SELECT person_id, digest, inputs, error_key, evaluated_on, next_check FROM {state_t} WHERE {w}", p
+            )
+            states = {row[0]: row[1:] for row in cur.fetchall()}
         rows = [
-            (pid, spans.get(pid), dues.get(pid), transfers.get(pid), *states.get(pid, (None, None, None)))
+            (pid, spans.get(pid), dues.get(pid), transfers.get(pid), *states.get(pid, (None,) * 5))
             for pid in sorted(set(spans) | set(states))
         ]
     out = []
-    for pid, spans_text, dues_text, transfers_text, digest, inputs, key in rows:
+    as_of = ev.as_of
+    for pid, spans_text, dues_text, transfers_text, digest, inputs, key, evaluated_on, next_check in rows:
         new = ev.inputs_digest(spans_text, dues_text, transfers_text)
-        out.append((pid, inputs != new, spans_text, dues_text, transfers_text, new, digest, key))
+        if isinstance(evaluated_on, str):  # SQLite
+            evaluated_on = date.fromisoformat(evaluated_on)
+            next_check = date.fromisoformat(next_check) if next_check else None
+        holds = evaluated_on is not None and evaluated_on <= as_of and (next_check is None or as_of < next_check)
+        out.append((pid, inputs != new or not holds, spans_text, dues_text, transfers_text, new, digest, key))
     return out
+
+
+def _candidates(ev: Evaluator, lo: int, hi: int) -> tuple[list[int], int, Counter]:
+    """The persons of ``[lo, hi)`` an incremental night must evaluate, the persons with a state row, and their
+    stored error kinds (a count per ``eligibility.error:<key>``).
+
+    Evaluated: every person whose inputs changed since the last night (noted by the database's triggers in
+    :class:`~benefits.models.EligibilityInputChange`, taken out of it here, in the chunk's transaction), whose
+    stored answer no longer holds on ``as_of`` (``next_check`` reached, evaluated after ``as_of``, or under
+    another policy or rule version) and every person with spans and no state yet. Only the state rows and the
+    spans of the chunk are read, never the dues.
+    """
+    state_t, change_t = EligibilityState._meta.db_table, EligibilityInputChange._meta.db_table
+    span_t = EnrolmentSpan._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(f"DELETE FROM {change_t} WHERE person_id >= %s AND person_id < %s RETURNING person_id", [lo, hi])
+        ids = {r[0] for r in cur.fetchall()}
+        cur.execute(
+            f"""SELECT person_id FROM {state_t} WHERE person_id >= %s AND person_id < %s
+                  AND (evaluated_on IS NULL OR evaluated_on > %s OR next_check <= %s OR version <> %s)
+                UNION
+                SELECT s.person_id FROM {span_t} s WHERE s.person_id >= %s AND s.person_id < %s
+                  AND NOT EXISTS (SELECT 1 FROM {state_t} t
+                                  WHERE t.person_id = s.person_id AND t.person_id >= %s AND t.person_id < %s)""",
+            [lo, hi, ev.as_of, ev.as_of, ev.salt, lo, hi, lo, hi],
+        )
+        ids.update(r[0] for r in cur.fetchall())
+        cur.execute(
+            f"SELECT error_key, COUNT(*) FROM {state_t} WHERE person_id >= %s AND person_id < %s GROUP BY error_key",
+            [lo, hi],
+        )
+        errors: Counter = Counter()
+        stored = 0
+        for key, n in cur.fetchall():
+            stored += n
+            if key:
+                errors[f"eligibility.error:{key}"] += n
+    return sorted(ids), stored, errors
 
 
 # --- bulk writes, straight into the tables -------------------------------------------------------
@@ -691,7 +771,10 @@ PERIOD_COLUMNS = (
     *("person_id", "jurisdiction_id", "start", "end", "status", "reason", "citation", "facts"),
     *("computed_at", "run_id"),
 )
-STATE_COLUMNS = ("person_id", "digest", "inputs", "error", "error_key", "computed_at", "run_id")
+STATE_COLUMNS = (
+    *("person_id", "digest", "inputs", "error", "error_key", "computed_at", "run_id"),
+    *("evaluated_on", "next_check", "version"),
+)
 
 
 def _insert(table: str, columns: Sequence[str], rows: list) -> None:
@@ -760,11 +843,13 @@ def _write(
     stored: set[int],
     now,
     run_id: int | None,
+    as_of: date,
+    version: str,
 ) -> int:
     """Replace the periods of the persons marked ``rewrite`` and the states of all persons given.
 
     ``segments``: sid → (segment, jurisdiction id); ``parts``: (person, sid, lo, hi), one per span;
-    ``states``: (person, digest, inputs, error, error_key, rewrite); ``stored``: the persons that
+    ``states``: (person, digest, inputs, error, error_key, rewrite, next_check); ``stored``: the persons that
     had a state row, the only ones with rows to delete (a first night deletes nothing). Periods and
     states go straight to their tables (COPY on PostgreSQL). Returns the periods written.
     """
@@ -773,15 +858,20 @@ def _write(
     _insert(EligibilityPeriod._meta.db_table, PERIOD_COLUMNS, periods)
     _delete(EligibilityState._meta.db_table, [s[0] for s in states if s[0] in stored])
     run = _NULL if run_id is None else run_id
+    tail = f"\t{now}\t{run}\t{as_of}\t"
     _insert(
         EligibilityState._meta.db_table,
         STATE_COLUMNS,
         [
-            f"{pid}\t{digest}\t{inputs}\t{_copy_text(error)}\t{_copy_text(key)}\t{now}\t{run}\n"
-            for pid, digest, inputs, error, key, _rewrite in states
+            f"{pid}\t{digest}\t{inputs}\t{_copy_text(error)}\t{_copy_text(key)}{tail}"
+            f"{_NULL if nxt is None else nxt}\t{version}\n"
+            for pid, digest, inputs, error, key, _rewrite, nxt in states
         ]
         if is_postgres()
-        else [(pid, digest, inputs, error, key, now, run_id) for pid, digest, inputs, error, key, _rewrite in states],
+        else [
+            (pid, digest, inputs, error, key, now, run_id, as_of, nxt, version)
+            for pid, digest, inputs, error, key, _rewrite, nxt in states
+        ],
     )
     return len(periods)
 
@@ -797,13 +887,18 @@ def refresh(
     hi: int | None = None,
     run_id: int | None = None,
     evaluator: Evaluator | None = None,
+    incremental: bool = False,
+    full: bool = False,
 ) -> Counter:
     """Recompute the timelines of the persons given (ids, or ``lo <= id < hi``) and rewrite those that changed.
 
-    Runs in the caller's transaction. Counts: persons, skipped (inputs unchanged since the last
-    evaluation), evaluated, unchanged (same periods as stored), eligibility.changed (persons
-    rewritten), periods_written, errors_changed, error:<key> (persons whose rule cannot be
-    evaluated now), cache_hits / evaluations.
+    ``incremental`` (a range only): read the facts of the persons :func:`_candidates` names, not of the whole
+    range (an incremental night); otherwise every person's facts are read and compared with the stored digest.
+    ``full``: every person is evaluated again, whatever the stored digest and date (a full night, on demand).
+    All give the same tables. Runs in the caller's transaction. Counts: persons, skipped
+    (inputs unchanged since the last evaluation and the answer still holding), evaluated, unchanged (same
+    periods as stored), eligibility.changed (persons rewritten), periods_written, errors_changed,
+    error:<key> (persons whose rule cannot be evaluated now), cache_hits / evaluations.
     """
     ev = evaluator if evaluator is not None and evaluator.as_of == as_of else Evaluator(as_of)
     hits0, misses0 = ev.hits, ev.misses
@@ -814,11 +909,29 @@ def refresh(
     states: list[tuple] = []
     stored: set[int] = set()  # persons with a state row (and so, perhaps, periods) to replace
     persons = skipped = 0
-    for pid, changed, spans_text, dues, transfers, inputs, old_digest, old_key in _load_chunk(ev, ids, lo, hi):
+    if incremental and ids is None and not full:
+        assert lo is not None and hi is not None
+        chosen, with_state, counts = _candidates(ev, lo, hi)
+        if len(chosen) > (hi - lo) * WHOLE_RANGE_SHARE:  # most of the range (a first night): read it whole
+            chosen_set = set(chosen)
+            rows = [r for r in _load_chunk(ev, None, lo, hi) if r[0] in chosen_set or r[1]]
+        else:
+            rows = _load_chunk(ev, chosen, None, None) if chosen else []
+        persons = skipped = with_state  # those not loaded are skipped; the loaded are counted below
+        for row in rows:
+            if row[6] is not None:
+                persons -= 1
+                skipped -= 1
+                if row[7]:
+                    counts[f"eligibility.error:{row[7]}"] -= 1  # counted again below, as it is now
+    else:
+        rows = _load_chunk(ev, ids, lo, hi)
+        _forget_changes(ids, lo, hi)
+    for pid, changed, spans_text, dues, transfers, inputs, old_digest, old_key in rows:
         persons += 1
         if old_digest is not None:
             stored.add(pid)
-        if not changed:
+        if not changed and not full:
             skipped += 1
             if old_key:
                 counts[f"eligibility.error:{old_key}"] += 1
@@ -831,16 +944,17 @@ def refresh(
             result = PersonResult(_digest([]))
         if result.error_key:
             counts[f"eligibility.error:{result.error_key}"] += 1
+        nxt = result.next_check
         if old_digest == result.digest:
             counts["eligibility.unchanged"] += 1
-            states.append((pid, result.digest, inputs, result.error, result.error_key, False))
+            states.append((pid, result.digest, inputs, result.error, result.error_key, False, nxt))
             continue
         if result.error:
             counts["eligibility.errors_changed"] += 1  # periods kept: the last timeline computed stands
-            states.append((pid, result.digest, inputs, result.error, result.error_key, False))
+            states.append((pid, result.digest, inputs, result.error, result.error_key, False, nxt))
             continue
         counts["eligibility.changed"] += 1
-        states.append((pid, result.digest, inputs, "", "", True))
+        states.append((pid, result.digest, inputs, "", "", True, nxt))
         if jur_ids is None:
             jur_ids = dict(Jurisdiction.objects.values_list("code", "pk"))
         for seg, code, p_lo, p_hi in result.parts:
@@ -852,11 +966,18 @@ def refresh(
     counts["eligibility.unchanged"] += skipped
     if states:
         counts["eligibility.periods_written"] += _write(
-            segments, parts, states, stored=stored, now=timezone.now(), run_id=run_id
+            segments, parts, states, stored=stored, now=timezone.now(), run_id=run_id, as_of=as_of, version=ev.salt
         )
     counts["eligibility.cache_hits"] += ev.hits - hits0
     counts["eligibility.evaluations"] += ev.misses - misses0
     return counts
+
+
+def _forget_changes(ids: Sequence[int] | None, lo: int | None, hi: int | None) -> None:
+    """The persons about to be evaluated from all their facts need no incremental evaluation any more."""
+    where, params = _where(ids, lo, hi)
+    with connection.cursor() as cur:
+        cur.execute(f"DELETE FROM {EligibilityInputChange._meta.db_table} WHERE {where}", params)
 
 
 def eligibility_refresh(person_ids: Iterable[int], as_of: date, *, run_id: int | None = None) -> Counter:

@@ -1,7 +1,9 @@
 """The composite night run (夜间批处理), one chunk of person ids at a time (:mod:`batch.runs`).
 
 For the same id range: ``contributions.arrears_accrue`` (欠费、滞纳金), then the eligibility
-refresh (which sees tonight's arrears), then the retirement clearance scan and the
+refresh (which sees tonight's arrears; incremental: only the persons whose inputs changed or whose
+stored answer reached its ``next_check`` date are evaluated; the run's params ``{"full": true}`` evaluate everybody:
+see :func:`benefits.services.refresh`), then the retirement clearance scan and the
 recomputation of pending clearance cases. Counts are prefixed by area; every step is
 idempotent, so a second run the same night reports zero in every change kind
 (:data:`CHANGE_KINDS`).
@@ -36,7 +38,15 @@ def nightly_step(ctx: ChunkContext) -> dict[str, int]:
     for key, n in (arrears_accrue(ctx) or {}).items():
         counts[f"arrears.{key}"] += int(n)
     t1 = time.perf_counter()
-    counts += refresh(ctx.as_of, lo=ctx.lo, hi=ctx.hi, run_id=ctx.run.pk, evaluator=shared_evaluator(ctx))
+    counts += refresh(
+        ctx.as_of,
+        lo=ctx.lo,
+        hi=ctx.hi,
+        run_id=ctx.run.pk,
+        evaluator=shared_evaluator(ctx),
+        incremental=True,
+        full=bool(ctx.params.get("full")),
+    )
     t2 = time.perf_counter()
     counts += clearance_scan(ctx.as_of, lo=ctx.lo, hi=ctx.hi, run_id=ctx.run.pk)
     t3 = time.perf_counter()

@@ -385,14 +385,14 @@ def test_import_is_one_transaction(population, settings, tmp_path, monkeypatch):
 
     from benefits.claims import imports
 
-    real = imports.insert_objects
+    real = imports.insert_dicts
 
-    def boom(model, objs):
+    def boom(model, rows):
         if model is ClaimItem:  # the claims are written, then the lines fail
             raise RuntimeError("disk full")
-        real(model, objs)
+        return real(model, rows)
 
-    monkeypatch.setattr(imports, "insert_objects", boom)
+    monkeypatch.setattr(imports, "insert_dicts", boom)
     with pytest.raises(RuntimeError):
         settlement_file_import(sfile, today=sfile.as_of)
     assert not Claim.objects.filter(settlement_file=sfile).exists()

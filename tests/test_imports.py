@@ -19,7 +19,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contributions import imports
-from contributions.models import ImportJob, ImportStatus, MonthlyDue, Payment, PaymentAllocation, WageDeclaration
+from contributions.models import (
+    ImportJob,
+    ImportStatus,
+    MonthlyDue,
+    Payment,
+    PaymentAllocation,
+    PayrollStagedRow,
+    WageDeclaration,
+)
 from enrollment import services
 from operations.demo.population import credit_code
 
@@ -333,6 +341,34 @@ def test_commit_refuses_when_the_data_changed_since_the_dry_run(staff, employer_
     job = imports.import_job_commit(job.pk)
     assert job.status == ImportStatus.VALIDATED and errors_of(job) == {(3, "身份证号")}
     assert not WageDeclaration.objects.exists()
+
+
+def test_confirm_writes_from_the_rows_the_dry_run_staged_without_reading_the_file_again(staff, employer_a, people):
+    """Issue #13 item 4: the payroll file is read once; the confirm checks the staged rows' references
+    set-wise and upserts them. A confirm refused for a row that changed keeps the others staged."""
+    a1, a2, a3, _ = people
+    job = payroll_job(
+        staff,
+        employer_a,
+        [
+            [a1.id_number, "甲一", "6500", "2024"],
+            [a2.id_number, "甲二", "5000", "2024"],
+            [a3.id_number, "甲三", "4000", "2024"],
+        ],
+    )
+    assert job.dry_run_summary["staged"] is True
+    assert sorted(PayrollStagedRow.objects.filter(job=job).values_list("row", flat=True)) == [2, 3, 4]
+    job.file.delete(save=True)  # the confirm must not need it
+    services.span_close(span=a3.spans.get(), end=date(2023, 6, 1))  # 甲三 left before 2024: row 4 is now wrong
+    job = imports.import_job_commit(job.pk)
+    assert job.status == ImportStatus.VALIDATED and errors_of(job) == {(4, "身份证号")}
+    assert "有效行 3 → 2" in job.dry_run_summary["commit_refused"]
+    assert not WageDeclaration.objects.exists()
+    job = imports.import_job_commit(job.pk, skip_errors=True)
+    assert job.status == ImportStatus.DONE, job.dry_run_summary
+    assert job.dry_run_summary["committed"] == {"created": 2, "updated": 0, "unchanged": 0}
+    assert set(WageDeclaration.objects.values_list("person_id", flat=True)) == {a1.pk, a2.pk}
+    assert not PayrollStagedRow.objects.filter(job=job).exists()  # staging is emptied by the commit
 
 
 def test_importing_the_same_file_twice_changes_nothing_the_second_time(staff, employer_a, people):

@@ -13,13 +13,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from batch.runs import run_in_process
 from benefits import services as svc
 from benefits.calculations.eligibility import ContributionMonth, eligibility_timeline
 from benefits.models import EligibilityPeriod, EligibilityState
-from contributions.models import MonthlyDue
+from contributions.models import Deferral, MonthlyDue
 from enrollment import services
 from enrollment.models import EnrolmentSpan, InsuredPerson, LifeEvent
 from operations.demo.population import credit_code, id_number
@@ -158,6 +159,13 @@ def stored(pid: int) -> list[tuple]:
     ]
 
 
+def deferral_end(due: MonthlyDue) -> str:
+    """The end of the employer's deferral covering the due's date, as the nightly SQL tokens it ('' if none)."""
+    ends = Deferral.objects.filter(employer_id=due.employer_id, start__lte=due.due_date, end__gt=due.due_date)
+    last = max((d.end for d in ends), default=None)
+    return svc._day_token(last) if last else ""
+
+
 def expected(pid: int, ev: svc.Evaluator) -> tuple[list[tuple], str]:
     """The rule through :func:`person_evaluate`, from inputs read with the ORM (not the nightly SQL)."""
     spans = [
@@ -165,7 +173,8 @@ def expected(pid: int, ev: svc.Evaluator) -> tuple[list[tuple], str]:
         for s in EnrolmentSpan.objects.filter(person_id=pid).select_related("jurisdiction").order_by("start", "id")
     ]
     tokens = ",".join(
-        f"{svc._day_token(d.month)}:{svc._day_token(d.settled_on) if d.settled_on else ''}{':d' if d.deferred else ''}"
+        f"{svc._day_token(d.month)}:{svc._day_token(d.settled_on) if d.settled_on else ''}"
+        + (f":d{deferral_end(d)}" if d.deferred else "")
         for d in MonthlyDue.objects.filter(person_id=pid).order_by("month")
     )
     transfers = [
@@ -240,9 +249,12 @@ def test_second_run_skips_everybody_and_a_changed_fact_reevaluates_one_person():
     assert not EligibilityPeriod.objects.filter(person_id=pid, status="suspended").exists()
     rows, _ = expected(pid, svc.Evaluator(NIGHT))
     assert stored(pid) == rows
-    # the next night every person is evaluated again (arrears age with the date), nothing else changes
+    # the next night nobody is evaluated: no fact changed and no month falls overdue between the 10th and
+    # the 11th (the evaluation date is on the state row, not in the periods' facts)
     fourth = run_in_process(NIGHTLY, as_of=NIGHT + timedelta(days=1))
-    assert fourth.counts["eligibility.evaluated"] == len(people)
+    assert fourth.counts.get("eligibility.evaluated", 0) == 0
+    assert fourth.counts["eligibility.skipped"] == len(people)
+    assert EligibilityState.objects.filter(evaluated_on=NIGHT).count() == len(people)
 
 
 def test_a_policy_change_reevaluates_the_same_night(fresh_policy):
@@ -362,3 +374,124 @@ def test_switch_from_resident_insurance_in_langfang_and_hunan():
     assert lf.start == date(2024, 3, 10) and "第二十五条" in lf.citation
     hn = out["hunan"][0]
     assert hn.status == "waiting" and "第六十条" in hn.citation and "居民医保" in hn.reason
+
+
+def tables() -> tuple[list[tuple], list[tuple]]:
+    """Every stored period and every state's digest and error kind (what a full run must reproduce)."""
+    periods = sorted(
+        (p.person_id, p.start, p.end, p.status, p.reason, p.citation, json.dumps(p.facts, sort_keys=True))
+        for p in EligibilityPeriod.objects.all()
+    )
+    states = sorted(EligibilityState.objects.values_list("person_id", "digest", "error_key"))
+    return periods, states
+
+
+class _Rollback(Exception):
+    pass
+
+
+def full_night(night: date) -> tuple[list[tuple], list[tuple]]:
+    """The tables a full night (every person evaluated from all facts) leaves on ``night``, from the tables as
+    they are now (in a savepoint, rolled back): what the incremental night must leave too."""
+    out: list = []
+    try:
+        with transaction.atomic():
+            run = run_in_process(NIGHTLY, as_of=night, params={"full": True})
+            assert run.status == "done" and run.counts["eligibility.evaluated"] == run.counts["eligibility.persons"]
+            out.append(tables())
+            raise _Rollback
+    except _Rollback:
+        pass
+    return out[0]
+
+
+def test_incremental_nights_give_the_tables_of_a_full_run_over_changes_and_date_boundaries():
+    """Several nights, each with changed facts or a date crossing a rule boundary; after each, the incremental
+    night's tables equal those of a full night computed from nothing, and the rule's answer person by person.
+
+    Boundaries crossed: September billed (unpaid until its due date: langfang/ziyang 25th-day dues fall overdue
+    on the 26th, D-X5; hunan "次月" on 1 October), a payment recorded ahead of its date (known from its date),
+    a deferral ending unpaid (langfang 第二十六条: suspended from the day after).
+    """
+    people = mixed_population()
+    langfang = Jurisdiction.objects.get(code="langfang")
+    emp = services.employer_register(
+        credit_code=credit_code(REGION["langfang"], 901),
+        name="缓缴单位",
+        jurisdiction="langfang",
+        registered_on=date(2015, 1, 1),
+    )
+    deferred = _span_person("langfang", 11, "employee", date(2024, 1, 1), {}, emp)
+    dues(
+        deferred,
+        langfang,
+        "employee",
+        emp,
+        on_day(months("2024-01", "2024-06")) | {"2024-07": None, "2024-08": None},
+        deferred=("2024-07", "2024-08"),
+    )
+    Deferral.objects.create(
+        employer=emp,
+        start=date(2024, 7, 1),
+        end=date(2024, 9, 15),
+        approved_on=date(2024, 7, 1),
+        citation="langfang 第二十六条",
+    )
+    people.append(deferred)
+
+    def check(night: date, *, expect_evaluated_at_most: int | None = None):
+        want = full_night(night)
+        run = run_in_process(NIGHTLY, as_of=night)
+        assert run.status == "done"
+        if expect_evaluated_at_most is not None:
+            assert run.counts.get("eligibility.evaluated", 0) <= expect_evaluated_at_most, run.counts
+        assert run.counts["eligibility.persons"] == len(people)
+        got = tables()
+        assert got == want, night
+        ev = svc.Evaluator(night)
+        for p in people:
+            rows, error_key = expected(p.pk, ev)
+            assert EligibilityState.objects.get(person_id=p.pk).error_key == error_key, (night, p.pk)
+            if not error_key:
+                assert stored(p.pk) == rows, (night, p.pk)
+        return run
+
+    first = check(date(2024, 9, 10))
+    assert first.counts["eligibility.evaluated"] == len(people)
+    check(date(2024, 9, 11), expect_evaluated_at_most=0)  # nothing changed, no boundary
+    # September is billed for the paying employees (due the 25th); one pays it ahead of its date
+    payers = [p for p in people if MonthlyDue.objects.filter(person=p, month=date(2024, 8, 1)).exclude(settled_on=None)]
+    for p in payers:
+        d = MonthlyDue.objects.filter(person=p, month=date(2024, 8, 1)).first()
+        dues(p, d.jurisdiction, d.category, d.employer, {"2024-09": None})
+    ahead = payers[0]
+    MonthlyDue.objects.filter(person=ahead, month=date(2024, 9, 1)).update(settled_on=date(2024, 9, 22))
+    second = check(date(2024, 9, 12), expect_evaluated_at_most=len(payers))
+    assert second.counts["eligibility.evaluated"] == len(payers)
+    # the deferral ended on the 14th unpaid: from the 15th suspended. Evaluated: that person by its date, and
+    # the persons whose September is unpaid where no due day is on file (each day of the month may decide)
+    lapse = check(date(2024, 9, 16), expect_evaluated_at_most=len(payers) + 1)
+    assert EligibilityState.objects.get(person=deferred).evaluated_on == date(2024, 9, 16)
+    assert EligibilityPeriod.objects.filter(person=deferred, status="suspended", start=date(2024, 9, 15)).exists()
+    assert lapse.counts["eligibility.skipped"] >= len(people) - len(payers) - 1
+    check(date(2024, 9, 23))  # the payment ahead of its date is known now
+    overdue = check(date(2024, 9, 26))  # September's dues fell due on the 25th
+    assert overdue.counts.get("eligibility.evaluated", 0) >= 1
+    check(date(2024, 10, 2))  # hunan, sanmenxia: suspended from the month after
+    # a person leaves (span closed) and another arrives by transfer in: facts, not dates
+    span = EnrolmentSpan.objects.filter(person=payers[1]).first()
+    services.span_close(span=span, end=date(2024, 10, 1))
+    LifeEvent.objects.create(
+        person=payers[2],
+        kind="transfer_in",
+        occurred_on=date(2023, 12, 1),
+        jurisdiction=span.jurisdiction,
+        months=30,
+        other_region="广东省广州市",
+    )
+    changed = check(date(2024, 10, 3))
+    assert 2 <= changed.counts["eligibility.evaluated"] <= 3
+    # a full night on demand evaluates everybody and changes nothing
+    full = run_in_process(NIGHTLY, as_of=date(2024, 10, 3), params={"full": True})
+    assert full.counts["eligibility.evaluated"] == len(people)
+    assert full.counts.get("eligibility.changed", 0) == 0 and full.counts.get("eligibility.periods_written", 0) == 0

@@ -157,6 +157,43 @@ class _DueDates:
         return on > self.due(month)
 
 
+def next_change(policy: Policy, months: Iterable[ContributionMonth], as_of: date) -> date | None:
+    """The first day after ``as_of`` on which the timeline of the same inputs may read differently; None: never.
+
+    The timeline depends on the evaluation date only through what is known on it: a payment dated after
+    ``as_of`` is not known yet (it becomes known on its date), an unpaid month is in arrears only from the
+    day after its due date (D-X5: :meth:`_DueDates.overdue`), a deferral lapses the day after it ends
+    (langfang 第二十六条: :func:`_lapsed`). The nightly run stores this date and re-evaluates a person whose
+    facts did not change only once it is reached. Where the due day is missing (D-X16), every day of the
+    month may change the answer: the next day is given. Early is safe (the same answer is found again).
+    """
+    due = _DueDates(policy)
+    best: date | None = None
+
+    def keep(day: date) -> None:
+        nonlocal best
+        if day > as_of and (best is None or day < best):
+            best = day
+
+    for m in months:
+        if m.paid_on is not None and m.paid_on > as_of:
+            keep(m.paid_on)
+        if m.deferred and m.deferred_until is not None:
+            keep(m.deferred_until + ONE_DAY)
+        if m.paid_on is not None and m.paid_on <= as_of:
+            continue
+        following = add_months(m.month, 1)
+        if as_of >= following:
+            continue  # overdue already, whatever the due day
+        try:
+            if due.overdue(m.month, as_of):
+                continue
+            keep(min(max(due.due(m.month) + ONE_DAY, m.month + ONE_DAY), following))
+        except PolicyMissing:
+            keep(max(m.month + ONE_DAY, as_of + ONE_DAY))
+    return best
+
+
 # --- the policy, as this rule reads it -----------------------------------------------------------
 
 

@@ -51,7 +51,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from batch.bulk import insert_objects
+from batch.bulk import insert_dicts
 from batch.dialect import is_postgres
 from benefits.calculations._common import LOCATIONS
 from benefits.calculations.inpatient import (
@@ -639,32 +639,36 @@ def _register_problem(
 
 
 def _write(sfile: SettlementFile, ready: list[tuple[_Pending, int, int | None]]) -> int:
-    """The claims (one insert) and their item lines (one insert)."""
-    objs = [
-        Claim(
+    """The claims (one insert) and their item lines (one insert), straight from the rows read: no model
+    instance per claim (:func:`batch.bulk.insert_dicts`; the columns not in a row take their defaults)."""
+    common = {
+        "jurisdiction_id": sfile.jurisdiction_id,
+        "source": ClaimSource.SETTLEMENT_FILE,
+        "settlement_file_id": sfile.pk,
+        "created_by_id": sfile.uploaded_by_id,
+    }
+    rows = [
+        {
             **{k: v for k, v in pending.row.items() if k not in ("id_number", "transfer_from", "fixmedins_code")},
-            person_id=pid,
-            jurisdiction_id=sfile.jurisdiction_id,
-            transfer_from_id=transfer_id,
-            source=ClaimSource.SETTLEMENT_FILE,
-            settlement_file=sfile,
-            row_number=pending.number,
-            created_by_id=sfile.uploaded_by_id,
-        )
+            **common,
+            "person_id": pid,
+            "transfer_from_id": transfer_id,
+            "row_number": pending.number,
+        }
         for pending, pid, transfer_id in ready
         if pending.row is not None
     ]
-    insert_objects(Claim, objs)
-    with_items = [(obj, pending.items) for obj, (pending, _, _) in zip(objs, ready, strict=True) if pending.items]
+    insert_dicts(Claim, rows)
+    with_items = [(row, pending.items) for row, (pending, _, _) in zip(rows, ready, strict=True) if pending.items]
     if with_items:
         pks = dict(
-            Claim.objects.filter(business_key__in=[o.business_key for o, _ in with_items]).values_list(
+            Claim.objects.filter(business_key__in=[r["business_key"] for r, _ in with_items]).values_list(
                 "business_key", "pk"
             )
         )
-        lines = [ClaimItem(claim_id=pks[obj.business_key], **item) for obj, items in with_items for item in items]
-        insert_objects(ClaimItem, lines)
-    return len(objs)
+        lines = [{**item, "claim_id": pks[row["business_key"]]} for row, items in with_items for item in items]
+        insert_dicts(ClaimItem, lines)
+    return len(rows)
 
 
 def _record(reading: _Reading) -> dict[str, int]:

@@ -202,7 +202,12 @@ class Claim(models.Model):
     """费用报销申请: one claim, and once adjudicated its 2303 breakdown."""
 
     business_key = models.CharField("业务流水号", max_length=64, unique=True)
-    person = models.ForeignKey(InsuredPerson, on_delete=models.PROTECT, related_name="claims", verbose_name="参保人员")
+    # Indexes: the bulk adjudication rewrites 100 000 rows at a time and each index costs every row (issue #13).
+    # person and settlement_file are served by the composite indexes of Meta; the users, the run and the
+    # journal entries are never looked up from here (a user deleted sets NULL through a scan: rare).
+    person = models.ForeignKey(
+        InsuredPerson, on_delete=models.PROTECT, related_name="claims", verbose_name="参保人员", db_index=False
+    )
     jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, verbose_name="参保统筹区")
     med_type = models.CharField("医疗类别", max_length=2, choices=MedType.choices)
     special_kind = models.CharField(
@@ -454,11 +459,23 @@ class Claim(models.Model):
     effects = models.JSONField("累计额变动", default=dict, blank=True)
     source = models.CharField("来源", max_length=16, choices=ClaimSource.choices, default=ClaimSource.MANUAL)
     settlement_file = models.ForeignKey(
-        SettlementFile, null=True, blank=True, on_delete=models.PROTECT, related_name="claims", verbose_name="结算文件"
+        SettlementFile,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="claims",
+        verbose_name="结算文件",
+        db_index=False,
     )
     row_number = models.PositiveIntegerField("文件行号", null=True, blank=True)
     run = models.ForeignKey(
-        BatchRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name="批处理运行"
+        BatchRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="批处理运行",
+        db_index=False,
     )
     journal_entry = models.ForeignKey(
         "funds.JournalEntry",
@@ -467,6 +484,7 @@ class Claim(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name="记账凭证",
+        db_index=False,
     )
     reversal_entry = models.ForeignKey(
         "funds.JournalEntry",
@@ -475,6 +493,7 @@ class Claim(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name="冲正凭证",
+        db_index=False,
     )
     adjudicated_on = models.DateField("结算日期", null=True, blank=True)
     adjudicated_at = models.DateTimeField("结算时间", null=True, blank=True)
@@ -485,6 +504,7 @@ class Claim(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name="审核人",
+        db_index=False,
     )
     reversal_reason = models.TextField("冲正原因", blank=True)
     reversed_at = models.DateTimeField("冲正时间", null=True, blank=True)
@@ -495,6 +515,7 @@ class Claim(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name="冲正人",
+        db_index=False,
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -503,6 +524,7 @@ class Claim(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name="录入人",
+        db_index=False,
     )
     created_at = models.DateTimeField("录入时间", auto_now_add=True)
     history = HistoricalRecords()

@@ -10,9 +10,12 @@ The pipeline, for both kinds of file:
    one query per year for the spans at the employer, one per 10 000 税票号 for the
    payments already imported. Every bad row is recorded as ``{row, field, message}``
    with the spreadsheet's own row number (the header is row 1).
-3. **confirm** (:func:`import_job_commit`): the file is read and validated again, then
-   written in ONE transaction with bulk upserts (``INSERT … ON CONFLICT``), batch by
-   batch. Any failure rolls everything back: all rows or none. A file with bad rows is
+3. **confirm** (:func:`import_job_commit`): a payroll is confirmed from the rows its dry run
+   staged (:class:`~contributions.models.PayrollStagedRow`: the file is read once), their
+   references checked again set-wise in staging (each person still an employee of the
+   employer in the year), then upserted by ``INSERT … SELECT … ON CONFLICT``; a payment file
+   is read and validated again. Either is written in ONE transaction, batch by batch. Any
+   failure rolls everything back: all rows or none. A file with bad rows is
    committed only if the user explicitly asks to skip them (``skip_errors``); the
    rejected rows can be downloaded (:func:`rejected_rows_xlsx`), fixed and re-uploaded
    (importing a payroll row again is an upsert, a payment reference is never imported twice).

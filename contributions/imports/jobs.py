@@ -19,7 +19,14 @@ from enrollment.models import Employer, employer_id_of
 
 from ..models import ImportJob, ImportKind, ImportStatus, Payment
 from .payments import apply_payment_ids, payment_validate, payment_write
-from .payroll import payroll_validate, payroll_write
+from .payroll import (
+    payroll_stage,
+    payroll_staged_check,
+    payroll_unstage,
+    payroll_validate,
+    payroll_write,
+    payroll_write_staged,
+)
 from .readers import MAX_ROWS, FileRejected, Table, check_upload, read_table
 from .validation import Progress, RowError, Validation
 
@@ -130,6 +137,8 @@ def _fail(job: ImportJob, message: str, *, errors: list[RowError] | None = None)
     # A failed job is final and has no rows to download: its file is not kept in MEDIA_ROOT.
     if job.file:
         job.file.delete(save=False)
+    if job.kind == ImportKind.PAYROLL:
+        payroll_unstage(job)
     if errors is not None:
         job.errors = [e.as_dict() for e in errors]
         job.error_rows = len({e.row for e in errors})
@@ -151,6 +160,9 @@ def import_job_validate(job_id: int) -> ImportJob:
         ImportJob.objects.filter(pk=job.pk).update(total_rows=len(table))
         job.total_rows = len(table)
         result = _validate(job, table, progress)
+        staged = job.kind == ImportKind.PAYROLL
+        if staged:  # the confirm writes from these rows: the file is read once
+            payroll_stage(job, result)
     except FileRejected as exc:
         return _fail(job, str(exc))
     except Exception as exc:  # never leave a job "校验中" for ever: say what went wrong
@@ -163,9 +175,37 @@ def import_job_validate(job_id: int) -> ImportJob:
     job.processed_rows = job.total_rows
     job.errors = [e.as_dict() for e in result.errors[:MAX_STORED_ERRORS]]
     job.error_rows = result.error_rows
-    job.dry_run_summary = {"params": job.dry_run_summary.get("params", {}), **result.summary}
+    job.dry_run_summary = {"params": job.dry_run_summary.get("params", {}), **result.summary, "staged": staged}
     job.save(update_fields=["status", "processed_rows", "errors", "error_rows", "dry_run_summary"])
     return job
+
+
+def _staged_result(job: ImportJob) -> Validation:
+    """The dry run as recorded on the job (its errors and summary), for a confirm from staged rows."""
+    result = Validation(total=job.total_rows)
+    result.errors = [RowError(e["row"], e["field"], e["message"], e.get("code", "")) for e in job.errors]
+    result.summary = {k: v for k, v in job.dry_run_summary.items() if k not in ("params", "commit_refused")}
+    return result
+
+
+def _commit_staged(job: ImportJob, result: Validation, *, skip_errors: bool, progress: Progress) -> dict[str, int]:
+    """Confirm a payroll from the rows its dry run staged: the references checked again in staging, then
+    one set-wise upsert. Raises :class:`ImportAborted` (nothing written) as the file-reading confirm does."""
+    as_of, _year = _params(job)
+    valid = int(job.dry_run_summary.get("valid_rows") or 0)
+    moved = payroll_staged_check(job, employer=job.employer, as_of=as_of)
+    if moved:
+        result.errors = sorted([*result.errors, *moved], key=lambda e: e.row)
+        result.summary = {**result.summary, "valid_rows": valid - len(moved), "error_rows": result.error_rows}
+        raise ImportAborted(
+            f"数据自试导入后已变化（有效行 {valid} → {valid - len(moved)}），未导入任何数据；"
+            "请查看新的校验结果后重新确认。"
+        )
+    if not valid:
+        raise ImportAborted("文件中没有可导入的有效行，未导入任何数据。")
+    if result.error_rows and not skip_errors:
+        raise ImportAborted(f"文件有 {result.error_rows} 行错误，未导入任何数据。")
+    return payroll_write_staged(job, employer=job.employer, progress=progress)
 
 
 def _lock_job(job_id: int) -> None:
@@ -202,6 +242,11 @@ def import_job_commit(job_id: int, *, skip_errors: bool = False) -> ImportJob:
             _lock_job(job_id)
             if ImportJob.objects.filter(pk=job_id, status=ImportStatus.DONE).exists():
                 return ImportJob.objects.get(pk=job_id)
+            if job.kind == ImportKind.PAYROLL and job.dry_run_summary.get("staged"):
+                result = _staged_result(job)
+                counts = _commit_staged(job, result, skip_errors=skip_errors, progress=progress)
+                _done(job, counts, result.error_rows)
+                return job
             table = _read_job_file(job)
             result = _validate(job, table, None)
             if not result.valid:
@@ -217,11 +262,7 @@ def import_job_commit(job_id: int, *, skip_errors: bool = False) -> ImportJob:
                 counts = payroll_write(result, employer=job.employer, job=job, progress=progress)
             else:
                 counts = payment_write(result, job=job, progress=progress)
-            job.status = ImportStatus.DONE
-            job.processed_rows = job.total_rows
-            job.finished_at = timezone.now()
-            job.dry_run_summary = {**job.dry_run_summary, "committed": counts, "skipped_error_rows": result.error_rows}
-            job.save(update_fields=["status", "processed_rows", "finished_at", "dry_run_summary"])
+            _done(job, counts, result.error_rows)
     except ImportAborted as exc:
         job.status, job.processed_rows = ImportStatus.VALIDATED, job.total_rows
         job.errors = [e.as_dict() for e in result.errors[:MAX_STORED_ERRORS]]
@@ -232,6 +273,8 @@ def import_job_commit(job_id: int, *, skip_errors: bool = False) -> ImportJob:
             "commit_refused": str(exc),
         }
         job.save(update_fields=["status", "processed_rows", "errors", "error_rows", "dry_run_summary"])
+        if job.dry_run_summary.get("staged"):  # the rows found wrong now are no longer staged
+            payroll_unstage(job, [e.row for e in result.errors])
         return job
     except FileRejected as exc:
         return _fail(job, str(exc))
@@ -243,6 +286,14 @@ def import_job_commit(job_id: int, *, skip_errors: bool = False) -> ImportJob:
     if job.kind == ImportKind.PAYMENT:
         _apply_payments(job)
     return job
+
+
+def _done(job: ImportJob, counts: dict[str, int], error_rows: int) -> None:
+    job.status = ImportStatus.DONE
+    job.processed_rows = job.total_rows
+    job.finished_at = timezone.now()
+    job.dry_run_summary = {**job.dry_run_summary, "committed": counts, "skipped_error_rows": error_rows}
+    job.save(update_fields=["status", "processed_rows", "finished_at", "dry_run_summary"])
 
 
 def _apply_payments(job: ImportJob) -> None:

@@ -15,9 +15,9 @@ from policy.resolver import Policy
 
 from .. import periods
 from ..inputs import MAX_ANNUAL_WAGE
-from ..models import ImportJob, WageDeclaration
+from ..models import ImportJob, PayrollStagedRow, WageDeclaration
 from .cells import parse_id_cell, parse_money, parse_month_cell, parse_name_cell, parse_period
-from .columns import PAYROLL_COLUMNS, map_headers
+from .columns import _LABEL, PAYROLL_COLUMNS, map_headers
 from .readers import Table
 from .validation import (
     ID_NOT_FOUND,
@@ -25,6 +25,7 @@ from .validation import (
     NOT_OUR_EMPLOYEE,
     PROGRESS_EVERY,
     Progress,
+    RowError,
     Validation,
     _cells,
     _check_name,
@@ -261,3 +262,130 @@ def payroll_write(
     _write_all(_WageWriter(job, timezone.now(), employer), rows, progress)
     s = validation.summary
     return {"created": s["to_create"], "updated": s["to_update"], "unchanged": s["unchanged"]}
+
+
+# --- staging: the dry run's valid rows, written once, confirmed from the database -------------------------
+
+STAGED_COLUMNS = ("job_id", "row", "person_id", "year", "monthly_wage", "annual_wage_total", "first_pay_month")
+
+
+def payroll_stage(job: ImportJob, validation: Validation) -> int:
+    """Keep the dry run's valid rows for the confirm (replacing an earlier dry run's). COPY on PostgreSQL."""
+    table = PayrollStagedRow._meta.db_table
+    rows = [
+        (job.pk, number, r["person_id"], r["year"], r["monthly_wage"], r["annual_wage_total"], r["first_pay_month"])
+        for number, r in validation.valid.items()
+    ]
+    with connection.cursor() as cur:
+        cur.execute(f"DELETE FROM {table} WHERE job_id = %s", [job.pk])
+        if connection.vendor == "postgresql":
+            cols = ", ".join(connection.ops.quote_name(c) for c in STAGED_COLUMNS)
+            with cur.connection.cursor().copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute(f"ANALYZE {table}")  # the confirm's queries plan with the staged rows counted
+        else:
+            PayrollStagedRow.objects.bulk_create(
+                [PayrollStagedRow(**dict(zip(STAGED_COLUMNS, row, strict=True))) for row in rows],
+                batch_size=COMMIT_BATCH,
+            )
+    return len(rows)
+
+
+def payroll_staged_check(job: ImportJob, *, employer: Employer, as_of: date) -> list[RowError]:
+    """The references of the staged rows checked again at the confirm: each row's person still has an 在职职工
+    span at the employer in the declared year. Two reads per year (the staged rows, the employer's employees
+    as :func:`employees_at` gives them), compared as sets, whatever the planner's statistics say. The rows
+    that no longer pass."""
+    out: list[RowError] = []
+    years = PayrollStagedRow.objects.filter(job=job).values_list("year", flat=True).distinct()
+    for year in sorted(set(years)):
+        here = employees_at(employer.pk, *contribution_year_bounds(employer.jurisdiction.code, year, on=as_of))
+        staged = PayrollStagedRow.objects.filter(job=job, year=year).values_list("row", "person_id")
+        message = f"该人员在 {year} 缴费年度未在本单位以在职职工身份参保。"
+        out += [
+            RowError(row, _LABEL["id_number"], message, ID_NOT_HERE)
+            for row, pid in staged.iterator(5000)
+            if pid not in here
+        ]
+    out.sort(key=lambda e: e.row)
+    return out
+
+
+def payroll_unstage(job: ImportJob, rows: list[int] | None = None) -> None:
+    """Forget the staged rows of ``job`` (those numbered ``rows``; all if None)."""
+    qs = PayrollStagedRow.objects.filter(job=job)
+    if rows is not None:
+        qs = qs.filter(row__in=rows)
+    qs._raw_delete(qs.db)
+
+
+def payroll_write_staged(job: ImportJob, *, employer: Employer, progress: Progress | None = None) -> dict[str, int]:
+    """Upsert the staged rows into WageDeclaration with one INSERT … SELECT … ON CONFLICT, set-wise.
+
+    A declaration already exactly as staged is not written again (the conflict update has a WHERE), so
+    importing the same file twice changes nothing the second time. Counts: created, updated, unchanged.
+    """
+    staged, table = PayrollStagedRow._meta.db_table, WageDeclaration._meta.db_table
+    values = ("monthly_wage", "annual_wage_total", "first_pay_month")
+    pg = connection.vendor == "postgresql"
+    differs = " OR ".join(
+        f"{table}.{c} IS DISTINCT FROM EXCLUDED.{c}" if pg else f"{table}.{c} IS NOT excluded.{c}" for c in values
+    )
+    same = " AND ".join(f"w.{c} IS NOT DISTINCT FROM st.{c}" if pg else f"w.{c} IS st.{c}" for c in values)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""SELECT SUM(CASE WHEN w.id IS NULL THEN 1 ELSE 0 END),
+                       SUM(CASE WHEN w.id IS NOT NULL AND NOT ({same}) THEN 1 ELSE 0 END),
+                       SUM(CASE WHEN w.id IS NOT NULL AND ({same}) THEN 1 ELSE 0 END)
+                FROM {staged} st LEFT JOIN {table} w
+                  ON w.person_id = st.person_id AND w.employer_id = %s AND w.year = st.year
+                WHERE st.job_id = %s""",
+            [employer.pk, job.pk],
+        )
+        created, updated, unchanged = (int(n or 0) for n in cur.fetchone())
+        cur.execute(f'SELECT "row" FROM {staged} WHERE job_id = %s ORDER BY "row"', [job.pk])
+        numbers = [r[0] for r in cur.fetchall()]
+    writer = _StagedWageWriter(job, timezone.now(), employer, differs=differs)
+    _write_all(writer, [(n, n) for n in numbers], progress)  # batches of row numbers
+    payroll_unstage(job)
+    return {"created": created, "updated": updated, "unchanged": unchanged}
+
+
+class _StagedWageWriter(_Writer):
+    """One INSERT … SELECT … ON CONFLICT per batch of staged row numbers (a batch is a range of rows)."""
+
+    def __init__(self, job: ImportJob, now: datetime, employer: Employer, *, differs: str):
+        super().__init__(job, now)
+        self.employer, self.differs = employer, differs
+
+    def write(self, rows: list[tuple]) -> None:
+        staged, table = PayrollStagedRow._meta.db_table, WageDeclaration._meta.db_table
+        updates = ", ".join(
+            f"{c} = excluded.{c}"
+            for c in (
+                "monthly_wage",
+                "annual_wage_total",
+                "first_pay_month",
+                "import_job_id",
+                "declared_by_id",
+                "declared_at",
+            )
+        )
+        with connection.cursor() as cur:
+            cur.execute(
+                f"""INSERT INTO {table} (person_id, employer_id, year, monthly_wage, annual_wage_total,
+                        first_pay_month, import_job_id, declared_by_id, declared_at)
+                    SELECT person_id, %s, year, monthly_wage, annual_wage_total, first_pay_month, %s, %s, %s
+                    FROM {staged} WHERE job_id = %s AND "row" >= %s AND "row" <= %s
+                    ON CONFLICT (person_id, employer_id, year) DO UPDATE SET {updates} WHERE {self.differs}""",
+                [
+                    self.employer.pk,
+                    self.job.pk,
+                    self.job.uploaded_by_id,
+                    self.now,
+                    self.job.pk,
+                    rows[0][0],
+                    rows[-1][0],
+                ],
+            )

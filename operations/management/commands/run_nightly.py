@@ -38,6 +38,9 @@ class Command(BaseCommand):
         parser.add_argument("--jurisdiction", default=None)
         parser.add_argument("--chunk-size", type=int, default=None)
         parser.add_argument("--preview", action="store_true", help="只统计，不提交")
+        parser.add_argument(
+            "--full", action="store_true", help="全量重算：读取每个人的全部事实（默认只重算事实或日期边界有变化的人员）"
+        )
         parser.add_argument("--resume", type=int, default=None, help="续跑未完成的运行（run id）")
         parser.add_argument(
             "--processes",
@@ -46,20 +49,31 @@ class Command(BaseCommand):
             help="本机并行进程数（PostgreSQL；每个进程逐块执行，与多个 Celery worker 相同）",
         )
 
-    def handle(self, *args, date, jurisdiction, chunk_size, preview, resume, processes, **options):
+    def handle(self, *args, date, jurisdiction, chunk_size, preview, resume, processes, full, **options):
+        params = {"full": True} if full else None
         t0 = time.perf_counter()
         try:
             if processes > 1:
                 run = BatchRun.objects.get(pk=resume) if resume else None
                 run = run or create_run(
-                    NIGHTLY, as_of=date, jurisdiction=jurisdiction, preview=preview, chunk_size=chunk_size
+                    NIGHTLY,
+                    as_of=date,
+                    jurisdiction=jurisdiction,
+                    preview=preview,
+                    chunk_size=chunk_size,
+                    params=params,
                 )
                 execute_in_processes(run.pk, processes)
             elif resume:
                 run = resume_run(resume, in_process=True)
             else:
                 run = run_in_process(
-                    NIGHTLY, as_of=date, jurisdiction=jurisdiction, preview=preview, chunk_size=chunk_size
+                    NIGHTLY,
+                    as_of=date,
+                    jurisdiction=jurisdiction,
+                    preview=preview,
+                    chunk_size=chunk_size,
+                    params=params,
                 )
         except Exception as exc:
             raise CommandError(f"夜间批处理失败：{exc}") from exc

@@ -1,0 +1,97 @@
+"""Incremental nights (issue #13 item 3): which dates change a timeline, which writes mark a person.
+
+:func:`benefits.calculations.eligibility.next_change` names the next day the date alone can change the answer
+of the same inputs (D-X5: an unpaid month falls overdue the day after its due date; langfang 第二十六条: a
+deferral lapses the day after it ends; a payment dated ahead is known from its date). The triggers of
+migration ``benefits/0005`` note the persons whose inputs change, and only those.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from benefits.calculations.eligibility import ContributionMonth, next_change
+from benefits.models import EligibilityInputChange
+from contributions.models import MonthlyDue
+from enrollment import services
+from policy.resolver import Policy
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_unpaid_month_changes_the_answer_the_day_after_its_due_date():
+    """langfang 第十八条 (due the 25th), D-X5: overdue from the 26th; a paid month never changes it."""
+    policy = Policy("langfang", date(2024, 9, 10))
+    paid = ContributionMonth(date(2024, 8, 1), date(2024, 8, 20))
+    unpaid = ContributionMonth(date(2024, 9, 1))
+    assert next_change(policy, [paid, unpaid], date(2024, 9, 10)) == date(2024, 9, 26)
+    assert next_change(policy, [paid], date(2024, 9, 10)) is None
+    # overdue already (the 26th on): nothing more to wait for in that month
+    assert next_change(policy, [paid, unpaid], date(2024, 9, 26)) is None
+    # a month billed ahead: overdue from the day after its own due date
+    assert next_change(policy, [ContributionMonth(date(2024, 10, 1))], date(2024, 9, 26)) == date(2024, 10, 26)
+
+
+def test_a_payment_dated_ahead_and_a_deferral_ending_are_boundaries():
+    policy = Policy("langfang", date(2024, 9, 10))
+    ahead = ContributionMonth(date(2024, 8, 1), date(2024, 9, 15))  # known from the 15th
+    assert next_change(policy, [ahead], date(2024, 9, 10)) == date(2024, 9, 15)
+    deferred = ContributionMonth(date(2024, 7, 1), None, True, date(2024, 9, 14))  # langfang 第二十六条
+    assert next_change(policy, [deferred], date(2024, 9, 10)) == date(2024, 9, 15)
+
+
+def test_without_a_due_day_every_day_of_the_month_may_decide():
+    """hunan gives no due day (D-X16): within the month the next day is a boundary, from the 2nd."""
+    policy = Policy("hunan", date(2024, 9, 10))
+    unpaid = ContributionMonth(date(2024, 9, 1))
+    assert next_change(policy, [unpaid], date(2024, 9, 10)) == date(2024, 9, 11)
+    assert next_change(policy, [unpaid], date(2024, 8, 20)) == date(2024, 9, 2)
+
+
+def _due(person, employer, month: date) -> MonthlyDue:
+    return MonthlyDue.objects.create(
+        person=person,
+        employer=employer,
+        jurisdiction=employer.jurisdiction,
+        month=month,
+        category="employee",
+        base=Decimal("6000"),
+        employer_amount=Decimal("360"),
+        individual_amount=Decimal("120"),
+        personal_account_amount=Decimal("120"),
+        pool_amount=Decimal("360"),
+        total=Decimal("480"),
+        due_date=month.replace(day=25),
+        created_at=timezone.now(),
+    )
+
+
+def marked() -> set[int]:
+    return set(EligibilityInputChange.objects.values_list("person_id", flat=True))
+
+
+def test_the_triggers_mark_the_persons_whose_inputs_change_and_no_other(employer_a, person_factory):
+    a, b = person_factory(employer=employer_a), person_factory(employer=employer_a)
+    assert marked() == {a.pk, b.pk}  # new spans
+    EligibilityInputChange.objects.all().delete()
+    due = _due(a, employer_a, date(2024, 9, 1))
+    assert marked() == {a.pk}  # a new due
+    EligibilityInputChange.objects.all().delete()
+    MonthlyDue.objects.filter(pk=due.pk).update(late_fee=Decimal("1.20"))  # not an eligibility input
+    assert marked() == set()
+    MonthlyDue.objects.filter(pk=due.pk).update(settled_on=date(2024, 9, 20))  # a payment
+    assert marked() == {a.pk}
+    EligibilityInputChange.objects.all().delete()
+    services.life_event_record(
+        person=b,
+        kind="transfer_in",
+        occurred_on=date(2022, 12, 1),
+        jurisdiction="hunan",
+        months=12,
+        other_region="广东省深圳市",
+    )
+    assert marked() == {b.pk}
