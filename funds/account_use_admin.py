@@ -51,7 +51,7 @@ class _ServiceForm(forms.ModelForm):
 class _ServiceAdmin(BigListMixin, PersonSearchMixin, SafeExportAdmin, BureauAdmin):
     search_person_path = "holder"
     search_fields = ("holder__name",)
-    raw_id_fields = ("holder",)
+    autocomplete_fields = ("holder",)  # 人员选择框: names, not numbers (issue #19 item 4)
     list_select_related = ("holder", "jurisdiction")
 
     def has_change_permission(self, request, obj=None):
@@ -165,7 +165,8 @@ class AccountUseAdmin(_ServiceAdmin):
     form = AccountUseForm
     list_display = ("holder", "jurisdiction", "purpose", "binding", "amount", "used_on", "status", "reason")
     list_filter = ("jurisdiction", "status", "purpose")
-    raw_id_fields = ("holder", "binding")
+    autocomplete_fields = ("holder",)
+    raw_id_fields = ("binding",)
     ordering = ("-used_on", "-id")
 
 

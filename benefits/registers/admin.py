@@ -103,7 +103,7 @@ class OutOfAreaFilingAdmin(BigListMixin, PersonSearchMixin, SafeExportAdmin, _Ac
     list_display = ("person", "jurisdiction", "kind", "place", "filed_on", "start", "end", "status", "citation")
     list_filter = ("jurisdiction", "kind", "status")
     list_select_related = ("person", "jurisdiction")
-    raw_id_fields = ("person",)
+    autocomplete_fields = ("person",)  # 人员选择框: names, not numbers (issue #19 item 4)
     search_fields = ("person__name",)  # the box; PersonSearchMixin searches by index
     ordering = ("-start", "-id")
     actions = ["cancel"]
@@ -193,7 +193,7 @@ class ChronicCertificationAdmin(BigListMixin, PersonSearchMixin, SafeExportAdmin
     )
     list_filter = ("jurisdiction", "status", "carried_over", "disease_class")
     list_select_related = ("person", "jurisdiction")
-    raw_id_fields = ("person",)
+    autocomplete_fields = ("person",)  # 人员选择框: names, not numbers (issue #19 item 4)
     search_fields = ("person__name",)  # the box; PersonSearchMixin searches by index
     search_exact = ("disease_code",)
     ordering = ("-applied_on", "-id")
