@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "simple_history",
     "django_celery_beat",
     "axes",
+    "knox",  # machine tokens: hashed, with expiry, revocable (issue #16 item 5)
+    "apiaudit",
     "policy",
     "batch",
     "enrollment",
@@ -203,7 +205,8 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        "knox.auth.TokenAuthentication",  # machines (employers' systems, the tax bureau): Authorization: Token …
+        "rest_framework.authentication.SessionAuthentication",  # staff
         "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -211,6 +214,18 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # /api/v1/… (the old /api/… paths answer as v1); a new version gets its own prefix and changelog entry
+    "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.URLPathVersioning",
+    "DEFAULT_VERSION": "v1",
+    "ALLOWED_VERSIONS": ("v1",),
+    "DEFAULT_THROTTLE_CLASSES": ["apiaudit.api.ClientRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"client": env("API_THROTTLE_RATE", default="1200/minute")},
+}
+# Machine tokens (django-rest-knox): stored hashed, expire, revocable in the admin; renewed by logging in again
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env.int("API_TOKEN_DAYS", default=90)),
+    "TOKEN_LIMIT_PER_USER": env.int("API_TOKENS_PER_USER", default=5),
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "医保经办 API",

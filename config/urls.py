@@ -1,12 +1,15 @@
-"""URLs: the admin is the back office; the API sits under /api/. Everything requires login."""
+"""URLs: the admin is the back office; the API sits under /api/v1/ (the old /api/ paths answer as v1).
+Everything requires login (a session, or a machine token for the API)."""
 
 from django.contrib import admin
-from django.urls import include, path
-from django.views.generic import RedirectView
+from django.contrib.auth.decorators import login_required
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView, TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from enrollment.api import EmployerViewSet, PersonViewSet
+from enrollment.api_tokens import TokenLoginView, TokenLogoutAllView, TokenLogoutView
 from policy.api import ScenarioRunViewSet
 
 admin.site.site_header = "职工医保经办管理系统"
@@ -24,7 +27,15 @@ urlpatterns = [
     path("contributions/", include("contributions.urls")),
     path("operations/", include("operations.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("api/", include(router.urls)),
+    path(
+        "api/changelog/", login_required(TemplateView.as_view(template_name="api/changelog.html")), name="api-changelog"
+    ),
+    re_path(r"^api/(?P<version>v1)/schema/$", SpectacularAPIView.as_view(), name="api-schema-version"),
+    re_path(r"^api/(?P<version>v1)/auth/login/$", TokenLoginView.as_view(), name="api-token-login"),
+    re_path(r"^api/(?P<version>v1)/auth/logout/$", TokenLogoutView.as_view(), name="api-token-logout"),
+    re_path(r"^api/(?P<version>v1)/auth/logoutall/$", TokenLogoutAllView.as_view(), name="api-token-logoutall"),
+    re_path(r"^api/(?P<version>v1)/", include(router.urls)),
+    path("api/", include(router.urls)),  # unversioned paths of before v1: answered as v1, kept for old clients
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI and ReDoc come from drf-spectacular-sidecar's static files (a bureau's intranet reaches no
     # CDN); the split view serves its script as a file (no inline script under the Content-Security-Policy)

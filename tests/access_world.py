@@ -260,6 +260,15 @@ def build_world() -> SimpleNamespace:
     AccessAttempt.objects.create(**seen, path_info="/admin/login/", get_data="", post_data="", failures_since_start=1)
     AccessLog.objects.create(**seen, path_info="/admin/login/")
     AccessFailureLog.objects.create(**seen, path_info="/admin/login/", locked_out=False)
+    # a machine token of employer 2's user and one audited API write (issue #16), for their admin pages
+    from knox.models import AuthToken
+
+    from apiaudit.models import ApiWrite
+
+    w.token, w.token_text = AuthToken.objects.create(user=w.users["emp2"])
+    ApiWrite.objects.create(
+        user=w.users["emp2"], token_key=w.token.token_key, method="POST", path="/api/v1/x/", status=201
+    )
     return w
 
 

@@ -57,6 +57,9 @@ MODELS: dict[str, tuple] = {
     "policy.policyparameter": (STAFF, ADMIN, ADMIN, ADMIN),
     "policy.referencestatistic": (STAFF, WRITERS, WRITERS, ADMIN),
     "batch.batchrun": (STAFF, ADMIN, NOBODY, NOBODY),
+    # machine tokens (issue #16): the administrator issues and revokes them; the API write audit is read-only
+    "knox.authtoken": (ADMIN, ADMIN, ADMIN, ADMIN),
+    "apiaudit.apiwrite": (frozenset({"admin", "auditor"}), NOBODY, NOBODY, NOBODY),
     # scenario runs (issue #18): administrators and case workers run; kept, never changed or deleted
     "policy.scenariorun": (STAFF, NOBODY, WRITERS, NOBODY),
     # 政策草案 (issue #18): staff read, administrators and case workers edit; withdrawn, never deleted
@@ -147,6 +150,12 @@ URLS: dict[str, tuple] = {
     "admin:operations_simulation_progress": (STAFF, NOBODY),
     "admin:operations_simulation_export": (STAFF, NOBODY),
     "api-schema": (LOGGED, NOBODY),
+    # issue #16: per-version schema, the changelog; token login is HTTP Basic / token only (a session is refused)
+    "api-schema-version": (LOGGED, NOBODY),
+    "api-changelog": (LOGGED, NOBODY),
+    "api-token-login": (NOBODY, NOBODY),
+    "api-token-logout": (NOBODY, NOBODY),
+    "api-token-logoutall": (NOBODY, NOBODY),
     "api-docs": (LOGGED, NOBODY),
     "api-redoc": (LOGGED, NOBODY),
     # unnamed
@@ -298,6 +307,7 @@ def fill(w, route: str, name: str | None) -> str:
         "id": w.worker.pk,
         "content_type_id": apps.get_model("contenttypes", "ContentType").objects.get_for_model(w.p2).pk,
         "format": "json",
+        "version": "v1",
         "app_label": "enrollment",
         "url": "no-such-page/",
     }
