@@ -8,6 +8,7 @@ from django.views.generic import RedirectView, TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from contributions.api import ContributionBaseViewSet, MonthlyDueViewSet, PaymentViewSet
 from enrollment.api import EmployerViewSet, PersonViewSet
 from enrollment.api_tokens import TokenLoginView, TokenLogoutAllView, TokenLogoutView
 from policy.api import ScenarioRunViewSet
@@ -20,6 +21,9 @@ router = DefaultRouter()
 router.register("employers", EmployerViewSet, basename="employer")
 router.register("persons", PersonViewSet, basename="person")
 router.register("scenario-runs", ScenarioRunViewSet, basename="scenariorun")
+router.register("contribution-bases", ContributionBaseViewSet, basename="contributionbase")
+router.register("dues", MonthlyDueViewSet, basename="monthlydue")
+router.register("payments", PaymentViewSet, basename="payment")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),

@@ -136,6 +136,14 @@ URLS: dict[str, tuple] = {
     "person-list": (STAFF | EMPS, NOBODY),
     "person-detail": (STAFF | E2, NOBODY),
     "api-root": (LOGGED, NOBODY),
+    # issue #16 item 4: bases and dues read like their admin lists; payments too, and the tax bureau's POST
+    # (an empty body is a 400 for those who may add a payment)
+    "contributionbase-list": (STAFF | EMPS, NOBODY),
+    "contributionbase-detail": (STAFF | E2, NOBODY),
+    "monthlydue-list": (STAFF | EMPS, NOBODY),
+    "monthlydue-detail": (STAFF | E2, NOBODY),
+    "payment-list": (STAFF | EMPS, WRITERS),
+    "payment-detail": (STAFF | E2, NOBODY),
     "admin:policy_scenariorun_describe": (STAFF, NOBODY),  # 计算说明: a page to read
     # POST runs a scenario text: an empty body is a 400 for the roles that may run (see EMPTY_POST_INVALID)
     "scenariorun-list": (STAFF, WRITERS),
@@ -166,7 +174,7 @@ URLS: dict[str, tuple] = {
 
 # API endpoints whose POST needs a body: for a role allowed to POST, the matrix's empty POST answered 400
 # (permission passed, body rejected) is a success; a refused role must get 401/403, never the 400.
-EMPTY_POST_INVALID = frozenset({"scenariorun-list"})
+EMPTY_POST_INVALID = frozenset({"scenariorun-list", "payment-list"})
 
 _ADMIN_URL = re.compile(r"^admin/(?P<app>\w+)/(?P<model>\w+)/")
 
@@ -285,14 +293,29 @@ def _picks(w) -> dict[str, tuple[int, int | None]]:
     return picks
 
 
+def api_pk(w, route: str) -> int:
+    """The world's object behind an API detail route (employer 2's, or the one row of its kind)."""
+    from contributions.models import ContributionBase
+
+    objects = {
+        "scenario-runs": lambda: w.scenario_run,
+        "employers": lambda: w.e2,
+        "contribution-bases": lambda: ContributionBase.objects.filter(person=w.p2).first(),
+        "dues": lambda: w.due_p2,
+        "payments": lambda: w.pay_p2,
+    }
+    for segment, obj in objects.items():
+        if f"{segment}/" in route:
+            return obj().pk
+    return w.p2.pk
+
+
 def fill(w, route: str, name: str | None) -> str:
     """A concrete URL for the route, its parameters filled from the world."""
     label = model_of(route)
     object_id, history_id = w.picks.get(label, (None, None))
-    if route.startswith("api/") and "scenario-runs" in route:
-        pk = w.scenario_run.pk
-    elif route.startswith("api/"):
-        pk = w.e2.pk if "employers" in route else w.p2.pk
+    if route.lstrip("^").startswith("api/"):
+        pk = api_pk(w, route)
     elif route.startswith("contributions/imports/"):
         pk = w.job.pk
     else:
