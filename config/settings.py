@@ -210,9 +210,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apiaudit.schema.DocumentedErrorsSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "apiaudit.pagination.CheckedPageNumberPagination",
     "PAGE_SIZE": 50,
     # /api/v1/… (the old /api/… paths answer as v1); a new version gets its own prefix and changelog entry
     "DEFAULT_VERSIONING_CLASS": "rest_framework.versioning.URLPathVersioning",
@@ -235,6 +235,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "PREPROCESSING_HOOKS": ["apiaudit.schema.versioned_only"],
+    "DESCRIPTION": "职工医保经办接口。机器客户端以令牌访问（Authorization: Token …），工作人员以会话访问；"
+    "单位经办员只见本单位数据；写入逐笔审计；按客户端限流。变更记录见 /api/changelog/。",
 }
 
 # Celery: with no broker, tasks run in-process (the embedded default).

@@ -14,10 +14,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, pagination, permissions, serializers, status, viewsets
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
 
 from apiaudit.api import AuditedWritesMixin
+from apiaudit.pagination import CheckedCursorPagination
 from enrollment.access import can_see_pii, scope_queryset
 from enrollment.api import ModelViewPermission
 from enrollment.bounds import MAX_AMOUNT
@@ -36,16 +37,7 @@ READ_ERRORS = {
 }
 
 
-class LargeListCursor(pagination.CursorPagination):
-    """游标分页: large lists (dues, payments) page by a stable key, never by an offset."""
-
-    ordering = "-id"
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 1000
-
-
-class PersonIdNumberField(serializers.Field):
+class PersonIdNumberField(serializers.CharField):
     """参保人身份证号: in full for roles with PII, masked otherwise (the same rule as the screens)."""
 
     def __init__(self, **kwargs):
@@ -169,7 +161,7 @@ class MonthlyDueViewSet(viewsets.ReadOnlyModelViewSet):
 
     permission_classes = (ModelViewPermission,)
     serializer_class = MonthlyDueSerializer
-    pagination_class = LargeListCursor
+    pagination_class = CheckedCursorPagination
     filterset_class = DueFilter
 
     def get_queryset(self):
@@ -223,7 +215,7 @@ class PaymentViewSet(AuditedWritesMixin, mixins.CreateModelMixin, viewsets.ReadO
 
     permission_classes = (PaymentPermission,)
     serializer_class = PaymentSerializer
-    pagination_class = LargeListCursor
+    pagination_class = CheckedCursorPagination
     filterset_class = PaymentFilter
 
     def get_queryset(self):

@@ -136,7 +136,7 @@ def build_world() -> SimpleNamespace:
             category="employee",
             wage=D(wage),
             base=D(wage),
-            basis="wage",
+            basis="declared",
             updated_at=now,
         )
         WageDeclaration.objects.create(person=p, employer=e, year=year, monthly_wage=D(wage))
