@@ -8,9 +8,13 @@ from django.views.generic import RedirectView, TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from benefits.api import PersonStatusViewSet
+from benefits.claims.api import ClaimViewSet
 from contributions.api import ContributionBaseViewSet, MonthlyDueViewSet, PaymentViewSet
+from contributions.retirement.api import ClearanceCaseViewSet
 from enrollment.api import EmployerViewSet, PersonViewSet
 from enrollment.api_tokens import TokenLoginView, TokenLogoutAllView, TokenLogoutView
+from funds.api import FundMonthViewSet, PostingViewSet
 from policy.api import ScenarioRunViewSet
 
 admin.site.site_header = "职工医保经办管理系统"
@@ -24,6 +28,11 @@ router.register("scenario-runs", ScenarioRunViewSet, basename="scenariorun")
 router.register("contribution-bases", ContributionBaseViewSet, basename="contributionbase")
 router.register("dues", MonthlyDueViewSet, basename="monthlydue")
 router.register("payments", PaymentViewSet, basename="payment")
+router.register("person-status", PersonStatusViewSet, basename="personstatus")
+router.register("clearance-cases", ClearanceCaseViewSet, basename="clearancecase")
+router.register("fund-months", FundMonthViewSet, basename="fundmonth")
+router.register("postings", PostingViewSet, basename="posting")
+router.register("claims", ClaimViewSet, basename="claim")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),

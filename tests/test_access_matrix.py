@@ -144,6 +144,15 @@ URLS: dict[str, tuple] = {
     "monthlydue-detail": (STAFF | E2, NOBODY),
     "payment-list": (STAFF | EMPS, WRITERS),
     "payment-detail": (STAFF | E2, NOBODY),
+    "personstatus-detail": (STAFF, NOBODY),
+    "clearancecase-list": (STAFF | EMPS, NOBODY),
+    "clearancecase-detail": (STAFF | E2, NOBODY),
+    "fundmonth-list": (STAFF, NOBODY),
+    "fundmonth-detail": (STAFF, NOBODY),
+    "posting-list": (STAFF, NOBODY),
+    "posting-detail": (STAFF, NOBODY),
+    "claim-list": (STAFF, NOBODY),
+    "claim-detail": (STAFF, NOBODY),
     "admin:policy_scenariorun_describe": (STAFF, NOBODY),  # 计算说明: a page to read
     # POST runs a scenario text: an empty body is a 400 for the roles that may run (see EMPTY_POST_INVALID)
     "scenariorun-list": (STAFF, WRITERS),
@@ -296,6 +305,7 @@ def _picks(w) -> dict[str, tuple[int, int | None]]:
 def api_pk(w, route: str) -> int:
     """The world's object behind an API detail route (employer 2's, or the one row of its kind)."""
     from contributions.models import ContributionBase
+    from funds.models import AccountMonthTotal, Posting
 
     objects = {
         "scenario-runs": lambda: w.scenario_run,
@@ -303,6 +313,10 @@ def api_pk(w, route: str) -> int:
         "contribution-bases": lambda: ContributionBase.objects.filter(person=w.p2).first(),
         "dues": lambda: w.due_p2,
         "payments": lambda: w.pay_p2,
+        "clearance-cases": lambda: w.case,
+        "fund-months": lambda: AccountMonthTotal.objects.order_by("pk").first(),
+        "postings": lambda: Posting.objects.order_by("pk").first(),
+        "claims": lambda: w.claim,
     }
     for segment, obj in objects.items():
         if f"{segment}/" in route:
