@@ -55,3 +55,17 @@ class AuditedWritesMixin:
                     status=response.status_code,
                 )
         return response
+
+
+class CheckedLookupMixin:
+    """A detail URL whose id is not a number in range answers 404 (documented), never an HTTP 500."""
+
+    def get_object(self):
+        from rest_framework.exceptions import NotFound
+
+        from .filters import MAX_ID
+
+        value = str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
+        if not (value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID):
+            raise NotFound("编号格式不对或不存在。")
+        return super().get_object()

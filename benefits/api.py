@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
+from apiaudit.api import CheckedLookupMixin
 from enrollment.api import ModelViewPermission
 from enrollment.bounds import MIN_BUSINESS_DATE
 from enrollment.models import InsuredPerson
@@ -34,7 +35,7 @@ class DayQuery(serializers.Serializer):
         return value
 
 
-class PersonStatusViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class PersonStatusViewSet(CheckedLookupMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """待遇享受状态: ``GET /api/v1/person-status/{参保人员 id}/?on=YYYY-MM-DD``."""
 
     permission_classes = (ModelViewPermission,)

@@ -211,7 +211,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "apiaudit.schema.DocumentedErrorsSchema",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["apiaudit.filters.BoundedFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "apiaudit.pagination.CheckedPageNumberPagination",
     "PAGE_SIZE": 50,
     # /api/v1/… (the old /api/… paths answer as v1); a new version gets its own prefix and changelog entry

@@ -17,7 +17,8 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
 
-from apiaudit.api import AuditedWritesMixin
+from apiaudit.api import AuditedWritesMixin, CheckedLookupMixin
+from apiaudit.filters import BoundedFilterSet
 from apiaudit.pagination import CheckedCursorPagination
 from enrollment.access import can_see_pii, scope_queryset
 from enrollment.api import ModelViewPermission
@@ -115,7 +116,7 @@ class TaxPaymentInSerializer(serializers.Serializer):
         return value
 
 
-class DueFilter(filters.FilterSet):
+class DueFilter(BoundedFilterSet):
     month_from = filters.DateFilter(field_name="month", lookup_expr="gte", label="费款所属期起（含）")
     month_before = filters.DateFilter(field_name="month", lookup_expr="lt", label="费款所属期止（不含）")
     unsettled = filters.BooleanFilter(field_name="settled_on", lookup_expr="isnull", label="未缴清")
@@ -125,7 +126,7 @@ class DueFilter(filters.FilterSet):
         fields = ("person", "employer", "month", "deferred")
 
 
-class PaymentFilter(filters.FilterSet):
+class PaymentFilter(BoundedFilterSet):
     paid_from = filters.DateFilter(field_name="paid_on", lookup_expr="gte", label="到账日期起（含）")
     paid_before = filters.DateFilter(field_name="paid_on", lookup_expr="lt", label="到账日期止（不含）")
 
@@ -138,7 +139,7 @@ class PaymentFilter(filters.FilterSet):
     list=extend_schema(summary="缴费基数列表", responses={200: ContributionBaseSerializer(many=True), **READ_ERRORS}),
     retrieve=extend_schema(summary="缴费基数", responses={200: ContributionBaseSerializer, **READ_ERRORS}),
 )
-class ContributionBaseViewSet(viewsets.ReadOnlyModelViewSet):
+class ContributionBaseViewSet(CheckedLookupMixin, viewsets.ReadOnlyModelViewSet):
     """缴费基数（按缴费年度）: scoped like the admin list (employer users: their own employer's rows)."""
 
     permission_classes = (ModelViewPermission,)
@@ -156,7 +157,7 @@ class ContributionBaseViewSet(viewsets.ReadOnlyModelViewSet):
     ),
     retrieve=extend_schema(summary="应缴（一个月）", responses={200: MonthlyDueSerializer, **READ_ERRORS}),
 )
-class MonthlyDueViewSet(viewsets.ReadOnlyModelViewSet):
+class MonthlyDueViewSet(CheckedLookupMixin, viewsets.ReadOnlyModelViewSet):
     """应缴: each person's monthly dues, paid principal, late fees; employer users see their own."""
 
     permission_classes = (ModelViewPermission,)
@@ -210,7 +211,7 @@ _EXAMPLE = {
         },
     ),
 )
-class PaymentViewSet(AuditedWritesMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class PaymentViewSet(CheckedLookupMixin, AuditedWritesMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """实缴: read with their allocations (对账结果); the tax bureau posts payment records."""
 
     permission_classes = (PaymentPermission,)

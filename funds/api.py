@@ -7,6 +7,8 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
+from apiaudit.api import CheckedLookupMixin
+from apiaudit.filters import BoundedFilterSet
 from apiaudit.pagination import CheckedCursorPagination
 from enrollment.access import scope_queryset
 from enrollment.api import ModelViewPermission
@@ -43,7 +45,7 @@ class PostingSerializer(serializers.ModelSerializer):
         fields = ("id", "entry", "account", "account_code", "person", "amount", "effective_on", "kind")
 
 
-class FundMonthFilter(filters.FilterSet):
+class FundMonthFilter(BoundedFilterSet):
     month_from = filters.DateFilter(field_name="month", lookup_expr="gte", label="月份起（含）")
     month_before = filters.DateFilter(field_name="month", lookup_expr="lt", label="月份止（不含）")
     jurisdiction = filters.CharFilter(field_name="account__jurisdiction__code", label="统筹区代码", max_length=32)
@@ -53,7 +55,7 @@ class FundMonthFilter(filters.FilterSet):
         fields = ("account", "kind")
 
 
-class PostingFilter(filters.FilterSet):
+class PostingFilter(BoundedFilterSet):
     person = filters.NumberFilter(field_name="account__person_id", label="参保人员 id（个人账户明细账）")
     effective_from = filters.DateFilter(field_name="effective_on", lookup_expr="gte", label="生效日期起（含）")
     effective_before = filters.DateFilter(field_name="effective_on", lookup_expr="lt", label="生效日期止（不含）")
@@ -64,7 +66,7 @@ class PostingFilter(filters.FilterSet):
 
 
 @extend_schema_view(list=extend_schema(summary="基金月度发生额"), retrieve=extend_schema(summary="一条月度发生额"))
-class FundMonthViewSet(viewsets.ReadOnlyModelViewSet):
+class FundMonthViewSet(CheckedLookupMixin, viewsets.ReadOnlyModelViewSet):
     permission_classes = (ModelViewPermission,)
     serializer_class = FundMonthSerializer
     filterset_class = FundMonthFilter
@@ -77,7 +79,7 @@ class FundMonthViewSet(viewsets.ReadOnlyModelViewSet):
 @extend_schema_view(
     list=extend_schema(summary="账户分录（明细账，游标分页）"), retrieve=extend_schema(summary="一条分录")
 )
-class PostingViewSet(viewsets.ReadOnlyModelViewSet):
+class PostingViewSet(CheckedLookupMixin, viewsets.ReadOnlyModelViewSet):
     permission_classes = (ModelViewPermission,)
     serializer_class = PostingSerializer
     pagination_class = CheckedCursorPagination

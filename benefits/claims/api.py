@@ -7,6 +7,8 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
+from apiaudit.api import CheckedLookupMixin
+from apiaudit.filters import BoundedFilterSet
 from apiaudit.pagination import CheckedCursorPagination
 from enrollment.access import scope_queryset
 from enrollment.api import ModelViewPermission
@@ -22,7 +24,7 @@ class ClaimSerializer(serializers.ModelSerializer):
         fields = "__all__"
 
 
-class ClaimFilter(filters.FilterSet):
+class ClaimFilter(BoundedFilterSet):
     start_from = filters.DateFilter(field_name="start_date", lookup_expr="gte", label="就诊开始日起（含）")
     start_before = filters.DateFilter(field_name="start_date", lookup_expr="lt", label="就诊开始日止（不含）")
 
@@ -32,7 +34,7 @@ class ClaimFilter(filters.FilterSet):
 
 
 @extend_schema_view(list=extend_schema(summary="报销列表（游标分页）"), retrieve=extend_schema(summary="一笔报销"))
-class ClaimViewSet(viewsets.ReadOnlyModelViewSet):
+class ClaimViewSet(CheckedLookupMixin, viewsets.ReadOnlyModelViewSet):
     """报销: the adjudicated claims; rows scoped like the admin (person and the months worked there)."""
 
     permission_classes = (ModelViewPermission,)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
+from apiaudit.api import CheckedLookupMixin
 from enrollment.access import scope_queryset
 from enrollment.api import ModelViewPermission
 
@@ -20,7 +21,7 @@ class ClearanceCaseSerializer(serializers.ModelSerializer):
 
 
 @extend_schema_view(list=extend_schema(summary="退休清算案件列表"), retrieve=extend_schema(summary="退休清算案件"))
-class ClearanceCaseViewSet(viewsets.ReadOnlyModelViewSet):
+class ClearanceCaseViewSet(CheckedLookupMixin, viewsets.ReadOnlyModelViewSet):
     permission_classes = (ModelViewPermission,)
     serializer_class = ClearanceCaseSerializer
     filterset_fields = ("person", "status", "reason")
