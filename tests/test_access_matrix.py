@@ -145,8 +145,8 @@ URLS: dict[str, tuple] = {
     "payment-list": (STAFF | EMPS, WRITERS),
     "payment-detail": (STAFF | E2, NOBODY),
     "personstatus-detail": (STAFF, NOBODY),
-    "clearancecase-list": (STAFF | EMPS, NOBODY),
-    "clearancecase-detail": (STAFF | E2, NOBODY),
+    "clearancecase-list": (STAFF, NOBODY),  # employer users hold no retirement permission (as on the screens)
+    "clearancecase-detail": (STAFF, NOBODY),
     "fundmonth-list": (STAFF, NOBODY),
     "fundmonth-detail": (STAFF, NOBODY),
     "posting-list": (STAFF, NOBODY),
