@@ -11,6 +11,7 @@ from rest_framework.routers import DefaultRouter
 from benefits.api import PersonStatusViewSet
 from benefits.claims.api import ClaimViewSet
 from contributions.api import ContributionBaseViewSet, MonthlyDueViewSet, PaymentViewSet
+from contributions.api_wages import WageDeclarationViewSet
 from contributions.retirement.api import ClearanceCaseViewSet
 from enrollment.api import EmployerViewSet, PersonViewSet
 from enrollment.api_tokens import TokenLoginView, TokenLogoutAllView, TokenLogoutView
@@ -33,6 +34,7 @@ router.register("clearance-cases", ClearanceCaseViewSet, basename="clearancecase
 router.register("fund-months", FundMonthViewSet, basename="fundmonth")
 router.register("postings", PostingViewSet, basename="posting")
 router.register("claims", ClaimViewSet, basename="claim")
+router.register("wage-declarations", WageDeclarationViewSet, basename="wagedeclaration")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),

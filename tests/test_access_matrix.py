@@ -153,6 +153,11 @@ URLS: dict[str, tuple] = {
     "posting-detail": (STAFF, NOBODY),
     "claim-list": (STAFF, NOBODY),
     "claim-detail": (STAFF, NOBODY),
+    # 工资申报 by API: the same job as the payroll import screen (POST with an empty body is a 400; confirming
+    # the world's job, not yet validated, is a 409 for those who may confirm)
+    "wagedeclaration-list": (STAFF | EMPS, WRITERS | EMPS),
+    "wagedeclaration-detail": (STAFF | E2, NOBODY),
+    "wagedeclaration-confirm": (NOBODY, WRITERS | E2),
     "admin:policy_scenariorun_describe": (STAFF, NOBODY),  # 计算说明: a page to read
     # POST runs a scenario text: an empty body is a 400 for the roles that may run (see EMPTY_POST_INVALID)
     "scenariorun-list": (STAFF, WRITERS),
@@ -183,7 +188,8 @@ URLS: dict[str, tuple] = {
 
 # API endpoints whose POST needs a body: for a role allowed to POST, the matrix's empty POST answered 400
 # (permission passed, body rejected) is a success; a refused role must get 401/403, never the 400.
-EMPTY_POST_INVALID = frozenset({"scenariorun-list", "payment-list"})
+EMPTY_POST_INVALID = {"scenariorun-list": 400, "payment-list": 400, "wagedeclaration-list": 400}
+EMPTY_POST_INVALID["wagedeclaration-confirm"] = 409  # the world's job is not validated yet
 
 _ADMIN_URL = re.compile(r"^admin/(?P<app>\w+)/(?P<model>\w+)/")
 
@@ -317,6 +323,7 @@ def api_pk(w, route: str) -> int:
         "fund-months": lambda: AccountMonthTotal.objects.order_by("pk").first(),
         "postings": lambda: Posting.objects.order_by("pk").first(),
         "claims": lambda: w.claim,
+        "wage-declarations": lambda: w.job,
     }
     for segment, obj in objects.items():
         if f"{segment}/" in route:
@@ -426,10 +433,11 @@ def check(w, role: str, method: str, url: str, allowed, problems: list[str], nam
         problems.append(f"{role} {method} {url}: HTTP {status}")
         return
     if method == "POST" and name in EMPTY_POST_INVALID and allowed not in (ANY, LOGGED_ANY):
-        if role in allowed and status != 400:
-            problems.append(f"{role} {method} {url}: HTTP {status} — expected 400 (empty body, permission passed)")
-        if role not in allowed and status not in (401, 403):
-            problems.append(f"{role} {method} {url}: HTTP {status} — expected 401/403")
+        expected = EMPTY_POST_INVALID[name]
+        if role in allowed and status != expected:
+            problems.append(f"{role} {method} {url}: HTTP {status} — expected {expected} (permission passed)")
+        if role not in allowed and status not in (401, 403, 404):
+            problems.append(f"{role} {method} {url}: HTTP {status} — expected 401/403/404")
         if watch_writes and watch.changed:
             problems.append(f"{role} {method} {url}: wrote {watch.changed} (HTTP {status})")
         return
