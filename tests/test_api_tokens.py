@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
-from django.test import override_settings
 from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
@@ -97,28 +96,15 @@ def test_changelog_and_version_schema(admin_client, client):
     assert client.get("/api/changelog/").status_code == 302  # login first
 
 
-def test_throttle_counts_each_token_on_its_own(employer_user_a):
-    from rest_framework.settings import api_settings
+def test_throttle_counts_each_token_on_its_own(employer_user_a, monkeypatch):
+    from apiaudit.api import ClientRateThrottle
 
-    rates = {**api_settings.DEFAULT_THROTTLE_RATES, "client": "3/minute"}
-    with override_settings(REST_FRAMEWORK={**_rf(), "DEFAULT_THROTTLE_RATES": rates}):
-        from apiaudit.api import ClientRateThrottle
-
-        ClientRateThrottle.THROTTLE_RATES = rates
-        try:
-            _, t1 = AuthToken.objects.create(user=employer_user_a)
-            _, t2 = AuthToken.objects.create(user=employer_user_a)
-            one, two = APIClient(), APIClient()
-            one.credentials(HTTP_AUTHORIZATION=f"Token {t1}")
-            two.credentials(HTTP_AUTHORIZATION=f"Token {t2}")
-            codes = [one.get("/api/v1/persons/").status_code for _ in range(4)]
-            assert codes == [200, 200, 200, 429]
-            assert two.get("/api/v1/persons/").status_code == 200  # another client, its own count
-        finally:
-            ClientRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-
-
-def _rf() -> dict:
-    from django.conf import settings
-
-    return dict(settings.REST_FRAMEWORK)
+    monkeypatch.setattr(ClientRateThrottle, "THROTTLE_RATES", {"client": "3/minute"})
+    _, t1 = AuthToken.objects.create(user=employer_user_a)
+    _, t2 = AuthToken.objects.create(user=employer_user_a)
+    one, two = APIClient(), APIClient()
+    one.credentials(HTTP_AUTHORIZATION=f"Token {t1}")
+    two.credentials(HTTP_AUTHORIZATION=f"Token {t2}")
+    codes = [one.get("/api/v1/persons/").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert two.get("/api/v1/persons/").status_code == 200  # another client, its own count
