@@ -236,6 +236,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "PREPROCESSING_HOOKS": ["apiaudit.schema.versioned_only"],
+    # several models call their choice field "kind": each choice set gets its own name (import paths only)
+    "ENUM_NAME_OVERRIDES": {
+        "EntryKindEnum": "funds.models.EntryKind",
+        "ImportKindEnum": "contributions.models.ImportKind",
+    },
     "DESCRIPTION": "职工医保经办接口。机器客户端以令牌访问（Authorization: Token …），工作人员以会话访问；"
     "单位经办员只见本单位数据；写入逐笔审计；按客户端限流。变更记录见 /api/changelog/。",
 }

@@ -18,6 +18,8 @@ from .models import Claim
 
 class ClaimSerializer(serializers.ModelSerializer):
     jurisdiction = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    # the same levels as hospital_level (one enum in the schema): 处方/实体医疗机构等级, blank when none
+    origin_level = serializers.CharField(read_only=True, allow_blank=True)
 
     class Meta:
         model = Claim
