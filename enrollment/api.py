@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db.models import Prefetch
 from rest_framework import permissions, serializers, viewsets
 
+from apiaudit.api import CheckedLookupMixin
+
 from .access import scope_queryset
 from .identifiers import mask_id_number, mask_phone
 from .models import Employer, EnrolmentSpan, InsuredPerson
@@ -87,7 +89,7 @@ class PersonSerializer(serializers.ModelSerializer):
         return data
 
 
-class EmployerViewSet(viewsets.ReadOnlyModelViewSet):
+class EmployerViewSet(CheckedLookupMixin, viewsets.ReadOnlyModelViewSet):
     permission_classes = (ModelViewPermission,)
     serializer_class = EmployerSerializer
     filterset_fields = ("jurisdiction__code", "status", "kind")
@@ -96,7 +98,7 @@ class EmployerViewSet(viewsets.ReadOnlyModelViewSet):
         return Employer.objects.visible_to(self.request.user).select_related("jurisdiction").order_by("id")
 
 
-class PersonViewSet(viewsets.ReadOnlyModelViewSet):
+class PersonViewSet(CheckedLookupMixin, viewsets.ReadOnlyModelViewSet):
     permission_classes = (ModelViewPermission,)
     serializer_class = PersonSerializer
     filterset_fields = ("id_number", "sex")

@@ -45,7 +45,11 @@ def roles_sync() -> None:
     employer, _ = Group.objects.get_or_create(name=EMPLOYER_USER)
 
     everything = ("view", "add", "change", "delete")
-    admin_perms = [p for app in (*OUR_APPS, "auth", "django_celery_beat", "axes") for p in _perms_for(app, everything)]
+    admin_perms = [
+        p
+        for app in (*OUR_APPS, "auth", "django_celery_beat", "axes", "knox", "apiaudit")
+        for p in _perms_for(app, everything)
+    ]
     admin_perms += list(Permission.objects.filter(codename="view_pii"))
     # 政策草案 are published by an administrator other than their author (issue #18, 双人复核)
     admin_perms += list(Permission.objects.filter(content_type__app_label="policy", codename="publish_policydraft"))
@@ -67,7 +71,7 @@ def roles_sync() -> None:
     worker_perms += list(Permission.objects.filter(codename="view_pii"))
     worker.permissions.set(worker_perms)
 
-    auditor.permissions.set([p for app in OUR_APPS for p in _perms_for(app, ("view",))])
+    auditor.permissions.set([p for app in (*OUR_APPS, "apiaudit") for p in _perms_for(app, ("view",))])
 
     employer_perms = []
     for app, models in EMPLOYER_USER_PERMS.items():

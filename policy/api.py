@@ -7,6 +7,8 @@ from __future__ import annotations
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.response import Response
 
+from apiaudit.api import CheckedLookupMixin
+
 from .drafts import draft_overlay_of
 from .models import DraftStatus, PolicyDraft, ScenarioRun
 from .resolver import draft_overlay
@@ -62,7 +64,7 @@ class ScenarioRunCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class ScenarioRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class ScenarioRunViewSet(CheckedLookupMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     permission_classes = (ScenarioRunPermission,)
     filterset_fields = ("file_name",)
 

@@ -151,7 +151,7 @@ def build_world() -> SimpleNamespace:
             category="employee",
             wage=D(wage),
             base=D(wage),
-            basis="wage",
+            basis="declared",
             updated_at=now,
         )
         WageDeclaration.objects.create(person=p, employer=e, year=year, monthly_wage=D(wage))
@@ -316,6 +316,15 @@ def build_world() -> SimpleNamespace:
     )
     w.attachment = RequestAttachment(request=w.employer_request, original_name="离职证明.pdf", size=9)
     w.attachment.file.save("access-proof.pdf", ContentFile(b"%PDF-1.4\n"), save=True)
+    # a machine token of employer 2's user and one audited API write (issue #16), for their admin pages
+    from knox.models import AuthToken
+
+    from apiaudit.models import ApiWrite
+
+    w.token, w.token_text = AuthToken.objects.create(user=w.users["emp2"])
+    ApiWrite.objects.create(
+        user=w.users["emp2"], token_key=w.token.token_key, method="POST", path="/api/v1/x/", status=201
+    )
     return w
 
 
