@@ -8,7 +8,6 @@ people anyway; 身份证号 is masked for users without the PII permission.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from django import forms
@@ -294,15 +293,12 @@ class ClaimAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
-        initial.setdefault("business_key", claim_business_key(initial.get("jurisdiction") or "X", _today()))
+        initial.setdefault("business_key", claim_business_key(_today()))
         return initial
 
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
-            if re.fullmatch(r"MX\d{13}", obj.business_key or ""):
-                # the number was proposed before the jurisdiction was chosen: number it in that jurisdiction
-                obj.business_key = claim_business_key(obj.jurisdiction, _today())
         super().save_model(request, obj, form, change)
 
     def has_delete_permission(self, request, obj=None):

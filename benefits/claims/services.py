@@ -33,7 +33,6 @@ from benefits.registers.selectors import register_facts
 from funds.models import AccountKind, EntryKind
 from funds.posting import Leg, entry_reverse, fund_account, personal_account, post_entry
 from policy.calculations import InputError
-from policy.models import Jurisdiction
 from policy.resolver import PolicyError
 
 from .adjudication import Acc, ClaimFacts, Coverage, Decision, PersonFacts, decide
@@ -389,11 +388,11 @@ def claim_mark_paid(claim: Claim, *, user=None) -> Claim:
     return claim
 
 
-def claim_business_key(jurisdiction: Jurisdiction | str, on: date) -> str:
-    """A new manual claim number: M<统筹区><yyyymmdd><seq>."""
-    code = jurisdiction if isinstance(jurisdiction, str) else jurisdiction.code
-    prefix = f"M{code}{on:%Y%m%d}"
+def claim_business_key(on: date) -> str:
+    """A new manual claim number (手工报销流水号): SG<yyyymmdd><the day's 6-digit sequence>. It carries no
+    jurisdiction code (the claim's 统筹区 is its own field): what a case worker reads is a number, not a code."""
+    prefix = f"SG{on:%Y%m%d}"
     n = Claim.objects.filter(business_key__startswith=prefix).count() + 1
-    while Claim.objects.filter(business_key=f"{prefix}{n:05d}").exists():
+    while Claim.objects.filter(business_key=f"{prefix}{n:06d}").exists():
         n += 1
-    return f"{prefix}{n:05d}"
+    return f"{prefix}{n:06d}"
