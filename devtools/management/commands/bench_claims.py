@@ -150,7 +150,8 @@ class Command(BaseCommand):
             .values_list("person_id", "start")
         )
         rows = list(spans)
-        extra = [f for f in ("inputs", "error_key", "version") if any(x.name == f for x in EligibilityState._meta.fields)]
+        names = {x.name for x in EligibilityState._meta.fields}
+        extra = [f for f in ("inputs", "error_key", "version") if f in names]
         copy_rows(
             EligibilityState,
             ["person_id", "digest", "error", "computed_at", "run_id", *extra],
