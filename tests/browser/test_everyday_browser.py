@@ -1,0 +1,140 @@
+"""Browser checks of a case worker's (经办人员) everyday tasks in the Chinese admin (issue #19 item 9): register
+an employee, record a separation (停保), record a payment for an owed month, approve a retirement clearance
+case, print each document and verify one on the public /verify/ page.
+
+Each walk builds only the data it needs and asserts what the user sees on screen (and the rows behind it).
+Screenshots ``everyday-*.png`` go to a temporary folder (``bash bin/screenshots`` refreshes
+``docs/screenshots/``).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date, timedelta
+
+from tests.browser.test_claim_browser import _login, _shot, browser_page  # noqa: F401  (fixture)
+
+PASSWORD = "pw-123456"
+
+
+def _pick(page, field: str, term: str, shown: str) -> None:
+    """An autocomplete picker (select2): type ``term``, choose the row showing ``shown``."""
+    page.click(f".field-{field} .select2-selection")
+    page.fill(".select2-container--open .select2-search__field", term)
+    page.click(f".select2-results__option:has-text('{shown}')")
+    assert shown in page.inner_text(f".field-{field} .select2-selection__rendered")
+
+
+def _employer(n: int, name: str, jurisdiction: str = "hunan", region: str = "430102"):
+    from enrollment import services
+    from operations.demo.population import credit_code
+
+    return services.employer_register(
+        credit_code=credit_code(region, n), name=name, jurisdiction=jurisdiction, registered_on=date(2020, 1, 1)
+    )
+
+
+def _worker(username: str):
+    from enrollment.roles import CASE_WORKER
+    from tests.conftest import make_user
+
+    return make_user(username, CASE_WORKER)
+
+
+def _save(page) -> None:
+    with page.expect_navigation():
+        page.click("input[name=_save]")
+
+
+# --- 1. register an employee ---------------------------------------------------------------------
+
+
+def test_case_worker_registers_an_employee(browser_page, live_server, transactional_db):  # noqa: F811
+    """参保登记: the person's form (身份证号 gives sex and birth date), then 人员变动 入职 at the employer opens
+    the enrolment (enrollment.services.life_event_record); the 个人全景 page shows the new span."""
+    from django.utils import timezone
+
+    from enrollment.models import EnrolmentSpan, InsuredPerson, LifeEvent
+    from operations.demo.population import id_number
+
+    employer = _employer(81, "登记测试有限公司")
+    _worker("jingban_e1")
+    new_id = id_number("430102", date(1991, 4, 12), 81, False)
+    hired_on = timezone.localdate() - timedelta(days=2)
+    page, base = browser_page, live_server.url
+    _login(page, base, "jingban_e1", PASSWORD)
+
+    # the person: 身份证号 and name; sex and birth date are read from the number
+    page.goto(f"{base}/admin/enrollment/insuredperson/add/")
+    page.fill("#id_id_number", new_id)
+    page.fill("#id_name", "周新登")
+    page.fill("#id_phone", "13800138000")
+    _shot(page, "everyday-register-person-form.png")
+    _save(page)
+    assert "成功" in page.locator(".messagelist").inner_text()
+    person = InsuredPerson.objects.get(id_number=new_id)
+    assert person.sex == "2" and person.birth_date == date(1991, 4, 12), (person.sex, person.birth_date)
+
+    # the enrolment: 人员变动 入职（参保） at the employer, picked by name
+    page.goto(f"{base}/admin/enrollment/lifeevent/add/")
+    _pick(page, "person", new_id[-8:], "周新登")
+    page.select_option("#id_kind", "hire")
+    page.fill("#id_occurred_on", hired_on.isoformat())
+    page.select_option("#id_jurisdiction", label="湖南")
+    _pick(page, "employer", "登记测试", "登记测试有限公司")
+    _shot(page, "everyday-register-hire-form.png")
+    _save(page)
+    assert "成功" in page.locator(".messagelist").inner_text()
+    event = LifeEvent.objects.get(person=person)
+    assert event.kind == "hire" and event.recorded_by.username == "jingban_e1"
+    span = EnrolmentSpan.objects.get(person=person)
+    assert (span.employer, span.start, span.end, span.category) == (employer, hired_on, None, "employee")
+
+    # what the case worker sees: the person's page lists the open span at the employer
+    page.goto(f"{base}/operations/persons/{person.pk}/")
+    spans = page.locator("#spans").inner_text()
+    assert "登记测试有限公司" in spans and hired_on.isoformat() in spans and "正常参保" in spans
+    assert "入职（参保）" in page.locator("#events").inner_text()
+    _shot(page, "everyday-register-person-page.png")
+
+
+# --- 2. record a separation (停保) ----------------------------------------------------------------
+
+
+def test_case_worker_records_a_separation(browser_page, live_server, transactional_db):  # noqa: F811
+    """停保: 人员变动 离职（停保） closes the open span on the day (end exclusive, status 终止参保); the person's
+    page shows the end and the status."""
+    from enrollment import services
+    from enrollment.models import EnrolmentSpan
+    from operations.demo.population import id_number
+
+    employer = _employer(82, "停保测试有限公司")
+    person = services.person_register(id_number=id_number("430102", date(1988, 9, 3), 82, True), name="吴离职")
+    services.life_event_record(
+        person=person, kind="hire", occurred_on=date(2024, 1, 1), jurisdiction="hunan", employer=employer
+    )
+    _worker("jingban_e2")
+    page, base = browser_page, live_server.url
+    _login(page, base, "jingban_e2", PASSWORD)
+    page.goto(f"{base}/operations/persons/{person.pk}/")
+    before = page.locator("#spans").inner_text()
+    assert "正常参保" in before and "终止参保" not in before
+
+    page.goto(f"{base}/admin/enrollment/lifeevent/add/")
+    _pick(page, "person", person.id_number[-8:], "吴离职")
+    page.select_option("#id_kind", "separation")
+    page.fill("#id_occurred_on", "2025-07-01")
+    page.select_option("#id_jurisdiction", label="湖南")
+    _pick(page, "employer", "停保测试", "停保测试有限公司")
+    _shot(page, "everyday-separation-form.png")
+    _save(page)
+    assert "成功" in page.locator(".messagelist").inner_text()
+    span = EnrolmentSpan.objects.get(person=person)
+    assert (span.end, span.status) == (date(2025, 7, 1), "4")
+
+    page.goto(f"{base}/operations/persons/{person.pk}/")
+    spans = page.locator("#spans").inner_text()
+    assert "2024-01-01\t2025-07-01" in spans and "终止参保" in spans and "正常参保" not in spans
+    assert "离职（停保）" in page.locator("#events").inner_text()
+    _shot(page, "everyday-separation-person-page.png")
