@@ -138,3 +138,60 @@ def test_case_worker_records_a_separation(browser_page, live_server, transaction
     assert "2024-01-01\t2025-07-01" in spans and "终止参保" in spans and "正常参保" not in spans
     assert "离职（停保）" in page.locator("#events").inner_text()
     _shot(page, "everyday-separation-person-page.png")
+
+
+# --- 3. record a payment for an owed month ---------------------------------------------------------
+
+
+def _month(first: date, delta: int) -> date:
+    n = first.year * 12 + first.month - 1 + delta
+    return date(n // 12, n % 12 + 1, 1)
+
+
+def test_case_worker_records_a_payment_and_sees_nothing_owed(browser_page, live_server, transactional_db):  # noqa: F811
+    """实缴登记: last month is unpaid past its due date (langfang 第二十三条: 暂停享受待遇 from the day after,
+    D-X18); the case worker enters the tax receipt on the 实缴 form; the person's page then shows 无欠费 and,
+    paid within three months (第二十三条, D-X5), 享受待遇 again."""
+    from django.utils import timezone
+
+    from benefits.services import eligibility_refresh
+    from contributions.models import MonthlyDue, Payment
+    from tests.test_eligibility_timeline import add_dues, langfang_employee
+
+    today = timezone.localdate()
+    this_month = today.replace(day=1)
+    owed = _month(this_month, -1)  # due on its 25th, so overdue whatever today is
+    person, employer = langfang_employee(31, hired=_month(this_month, -6))
+    paid = {f"{m:%Y-%m}": m.replace(day=20) for m in (_month(this_month, k) for k in range(-6, -1))}
+    paid[f"{owed:%Y-%m}"] = None
+    add_dues(person, employer, paid)
+    eligibility_refresh([person.pk], today)
+    _worker("jingban_e3")
+    page, base = browser_page, live_server.url
+    _login(page, base, "jingban_e3", PASSWORD)
+
+    page.goto(f"{base}/operations/persons/{person.pk}/")
+    assert page.inner_text("#status-today") == "暂停享受待遇"
+    assert page.inner_text("#arrears-principal") == "560.00"
+    assert f"{owed:%Y-%m}" in page.locator("#arrears").inner_text()
+    assert "第二十三条" in page.locator("#status").inner_text()
+    _shot(page, "everyday-payment-owed.png")
+
+    page.goto(f"{base}/admin/contributions/payment/add/")
+    _pick(page, "person", person.id_number[-8:], person.name)
+    page.fill("#id_amount", "600.00")  # 560.00 and the late fee; the rest stays unapplied
+    page.fill("#id_paid_on", today.isoformat())
+    page.fill("#id_reference", "SP3201260001")
+    _shot(page, "everyday-payment-form.png")
+    _save(page)
+    assert "成功" in page.locator(".messagelist").inner_text()
+    payment = Payment.objects.get(reference="SP3201260001")
+    due = MonthlyDue.objects.get(person=person, month=owed)
+    assert due.settled_on == today and due.paid_principal == 560 and payment.unapplied_amount < 40
+
+    page.goto(f"{base}/operations/persons/{person.pk}/")
+    assert page.inner_text("#arrears-principal") in ("0", "0.00")
+    assert "无欠费" in page.locator("#arrears").inner_text()
+    assert page.inner_text("#status-today") == "享受待遇"
+    assert "暂停" not in page.locator("#status").inner_text()  # the reason no longer names the arrears
+    _shot(page, "everyday-payment-nothing-owed.png")
