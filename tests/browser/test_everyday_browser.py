@@ -195,3 +195,84 @@ def test_case_worker_records_a_payment_and_sees_nothing_owed(browser_page, live_
     assert page.inner_text("#status-today") == "享受待遇"
     assert "暂停" not in page.locator("#status").inner_text()  # the reason no longer names the arrears
     _shot(page, "everyday-payment-nothing-owed.png")
+
+
+# --- 4. approve a retirement clearance case --------------------------------------------------------
+
+
+def _clearance_case(n: int):
+    """hunan 第二十七条, 第二十八条: a woman cadre born 1969-05-10 retires at 55 with 200 deemed + 12 paid local
+    months = 212 of the 300 cumulative and 120 local required → 108 months short; lump sum 缴费基准值 6000 ×
+    (8% + 2%, 第十一条) × 108 = 64 800.00 (D-H9). The 缴费基准值 is a demo statistic entered here."""
+    from contributions.retirement import services as clearance
+    from enrollment import services
+    from operations.demo.population import id_number
+    from tests.test_retirement_clearance_cases import paid_months, stat
+
+    stat("hunan", 6000, date(2024, 1, 1))
+    employer = _employer(n, "清缴测试有限公司")
+    person = services.person_register(
+        id_number=id_number("430102", date(1969, 5, 10), n, False),
+        name="郑清缴",
+        female_role="cadre",
+        deemed_months=200,
+    )
+    services.life_event_record(
+        person=person, kind="hire", occurred_on=date(2023, 5, 1), jurisdiction="hunan", employer=employer
+    )
+    paid_months(person, employer, date(2023, 5, 1), 12)
+    case = clearance.case_open(
+        person=person, reason="legal_age", retire_on=date(2024, 5, 10), opened_on=date(2024, 5, 10)
+    )
+    return person, employer, case
+
+
+def test_case_worker_approves_a_retirement_clearance_case(browser_page, live_server, transactional_db):  # noqa: F811
+    """退休清缴: the case worker opens the case (108 months short, 64 800.00), approves it from the list (a
+    补缴单 is issued), records the tax receipt, and the person is a retiree from the next month."""
+    from django.utils import timezone
+
+    from contributions.retirement.models import RetirementClearanceCase
+    from enrollment.models import EnrolmentSpan
+
+    person, _employer_row, case = _clearance_case(83)
+    _worker("jingban_e4")
+    today = timezone.localdate()
+    page, base = browser_page, live_server.url
+    _login(page, base, "jingban_e4", PASSWORD)
+
+    page.goto(f"{base}/admin/retirement/retirementclearancecase/{case.pk}/change/")
+    body = page.inner_text("#content-main")
+    assert "郑清缴" in body and "64800.00" in body and "108" in body and "待审核" in body
+    assert "不可选择，只能一次性补缴" in body  # hunan 第二十八条
+    _shot(page, "everyday-clearance-case.png")
+
+    page.goto(f"{base}/admin/retirement/retirementclearancecase/?status__exact=open")
+    page.check(f"input[name=_selected_action][value='{case.pk}']")
+    page.select_option("select[name=action]", "approve")
+    with page.expect_navigation():
+        page.click("button[name=index]")
+    assert f"案件 #{case.pk}：已开具补缴单" in page.locator(".messagelist").inner_text()
+    case.refresh_from_db()
+    assert case.status == "billed" and case.bill_amount == 64800 and case.bill_no
+    _shot(page, "everyday-clearance-approved.png")
+
+    page.goto(f"{base}/admin/retirement/retirementclearancecase/{case.pk}/change/")
+    assert case.bill_no in page.inner_text("#content-main")
+    page.click("a:has-text('登记缴费到账')")
+    assert "64800.00" in page.inner_text("#content")
+    page.fill("#id_paid_on", today.isoformat())
+    page.fill("#id_reference", "QJ4301260001")
+    with page.expect_navigation():
+        page.click("input[value=登记缴费到账]")
+    assert "已登记缴费并转为退休人员" in page.locator(".messagelist").inner_text()
+    case = RetirementClearanceCase.objects.get(pk=case.pk)
+    next_month = _month(today.replace(day=1), 1)
+    assert case.status == "closed" and case.retiree_from == next_month
+    assert EnrolmentSpan.objects.get(person=person, category="retiree").start == next_month
+
+    page.goto(f"{base}/operations/persons/{person.pk}/")
+    spans = page.locator("#spans").inner_text()
+    assert "退休" in spans and next_month.isoformat() in spans
+    assert "已办结" in page.locator("#clearance").inner_text()
+    _shot(page, "everyday-clearance-retiree.png")
