@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from tests.browser.test_claim_browser import _login, _shot, browser_page  # noqa: F401  (fixture)
 
 PASSWORD = "pw-123456"
+PDF_URL = re.compile(r"\.pdf(\?|$)")
 
 
 def _pick(page, field: str, term: str, shown: str) -> None:
@@ -276,3 +277,135 @@ def test_case_worker_approves_a_retirement_clearance_case(browser_page, live_ser
     assert "退休" in spans and next_month.isoformat() in spans
     assert "已办结" in page.locator("#clearance").inner_text()
     _shot(page, "everyday-clearance-retiree.png")
+
+
+# --- 5. print each document and verify one ---------------------------------------------------------
+
+
+def _pdf_from(page, selector: str) -> tuple[str, str]:
+    """Click a print button; the PDF arrives (shown in Chromium's viewer): its text and code. Then back."""
+    from pypdf import PdfReader
+
+    received: list[bytes] = []
+
+    def keep(route) -> None:  # the bytes as they arrive (the viewer's page replaces them in the response)
+        fetched = route.fetch()
+        received.append(fetched.body())
+        route.fulfill(response=fetched)
+
+    page.route(PDF_URL, keep)
+    with page.expect_response(PDF_URL) as response:
+        page.click(selector)
+    arrived = response.value
+    assert arrived.status == 200 and arrived.headers["content-type"] == "application/pdf", arrived.status
+    page.unroute(PDF_URL, keep)
+    data = received[-1]
+    assert data[:5] == b"%PDF-", data[:200]
+    page.go_back()
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+    found = re.search(r"核验码[：:]\s*([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})", text)
+    assert found, text
+    return text, found.group(1)
+
+
+def test_case_worker_prints_each_document_and_a_visitor_verifies_one(
+    browser_page,
+    live_server,
+    transactional_db,
+    settings,
+    tmp_path,  # noqa: F811
+):
+    """文书打印 (issue #19 item 6): 参保证明, 个人缴费明细, 个人账户对账单 from the person's page, 单位缴费通知单
+    from the employer's, 退休清缴核定通知 from the case's; each PDF carries its verification code (read with
+    pypdf, matching the register of issued documents); an anonymous visitor checks one code on /verify/
+    (genuine) and a wrong code (not found)."""
+    from decimal import Decimal
+
+    from django.core.cache import cache
+
+    from contributions.retirement.models import RetirementClearanceCase
+    from enrollment import services
+    from funds import posting
+    from funds.models import AccountKind, EntryKind
+    from funds.posting import Leg
+    from operations.demo.population import id_number
+    from operations.documents import codes
+    from operations.models import IssuedDocument
+    from tests.access_world import due, pay
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    cache.clear()  # the verification page's rate limit counts per client in the cache
+    employer = _employer(84, "文书测试有限公司")
+    person = services.person_register(id_number=id_number("430102", date(1975, 2, 8), 84, True), name="钱文书")
+    services.span_open(
+        person=person, jurisdiction="hunan", category="employee", start=date(2023, 1, 1), employer=employer
+    )
+    paid_due = due(person, employer, date(2024, 3, 1), "812.34")
+    pay(person, paid_due, "PAY-DOC-1", "812.34")
+    paid_due.settled_on, paid_due.paid_principal = date(2024, 3, 15), Decimal("812.34")
+    paid_due.save()
+    due(person, employer, date(2024, 4, 1), "765.43")
+    account = posting.personal_account(person, "hunan", on=date(2024, 1, 1))
+    pool = posting.fund_account("hunan", AccountKind.POOLED)
+    posting.post_entry(business_key="doc:1", kind=EntryKind.RETIREE_CREDIT, jurisdiction="hunan",
+                       effective_on=date(2024, 2, 10), legs=[Leg(account, Decimal("250.50")), Leg(pool, Decimal("-250.50"))],
+                       person=person)  # fmt: skip
+    case = RetirementClearanceCase.objects.create(
+        person=person, jurisdiction=employer.jurisdiction, opened_on=date(2024, 1, 1), reason="legal_age",
+        retire_on=date(2024, 5, 1), required_months=300, cumulative_months=Decimal("270"), shortfall_months=30,
+        lump_sum=Decimal("23456.78"), status="approved", approved_on=date(2024, 5, 3), citation="湖南 第二十九条",
+    )  # fmt: skip
+    _worker("jingban_e5")
+    page, base = browser_page, live_server.url
+    _login(page, base, "jingban_e5", PASSWORD)
+    printed: dict[str, str] = {}
+
+    # the person's page → 打印文书: three documents
+    page.goto(f"{base}/admin/enrollment/insuredperson/{person.pk}/change/")
+    page.click("a:has-text('打印文书')")
+    page.wait_for_url(re.compile(rf"/documents/person/{person.pk}/$"))
+    _shot(page, "everyday-print-person.png")
+    text, printed["enrolment"] = _pdf_from(page, "a:has-text('打印参保证明')")
+    assert "参保证明" in text and "钱文书" in text and "文书测试有限公司" in text and "正常参保" in text
+    page.fill("input[name=start]", "2024-01")
+    page.fill("input[name=end]", "2024-12")
+    text, printed["contributions"] = _pdf_from(page, "input[value='打印缴费明细（PDF）']")
+    assert "个人缴费明细" in text and "812.34" in text and "765.43" in text and "1,577.77" in text
+    page.fill("input[name=year]", "2024")
+    text, printed["account"] = _pdf_from(page, "input[value='打印对账单（PDF）']")
+    assert "个人账户对账单" in text and "250.50" in text
+
+    # the employer's page → 打印文书: the 缴费通知单 of a month
+    page.goto(f"{base}/admin/enrollment/employer/{employer.pk}/change/")
+    page.click("a:has-text('打印文书')")
+    page.wait_for_url(re.compile(rf"/documents/employer/{employer.pk}/$"))
+    page.fill("input[name=month]", "2024-04")
+    _shot(page, "everyday-print-employer.png")
+    text, printed["employer_notice"] = _pdf_from(page, "input[value='打印缴费通知单（PDF）']")
+    assert "单位缴费通知单" in text and "钱文书" in text and "765.43" in text
+
+    # the clearance case's page → 打印核定通知
+    page.goto(f"{base}/admin/retirement/retirementclearancecase/{case.pk}/change/")
+    text, printed["clearance"] = _pdf_from(page, "a:has-text('打印核定通知')")
+    assert "退休清缴核定通知" in text and "23,456.78" in text and "第二十九条" in text
+
+    # each code on paper is the one registered for that kind of document
+    issued = {d.kind: codes.display(d.code) for d in IssuedDocument.objects.all()}
+    assert issued == printed, (issued, printed)
+
+    # an anonymous visitor: the public verification page
+    page.context.clear_cookies()
+    page.goto(f"{base}/verify/")
+    page.fill("#id_code", printed["enrolment"].lower().replace("-", " "))
+    with page.expect_navigation():
+        page.click("button:has-text('核验')")
+    result = page.inner_text("#verify-result")
+    assert "核验通过" in result and "参保证明" in result and "钱**" in result
+    assert "钱文书" not in page.inner_text("body") and person.id_number not in page.inner_text("body")
+    _shot(page, "everyday-verify-genuine.png")
+    wrong = printed["enrolment"][:-1] + ("2" if printed["enrolment"][-1] != "2" else "3")  # a well-formed code
+    page.fill("#id_code", wrong)
+    with page.expect_navigation():
+        page.click("button:has-text('核验')")
+    assert "未找到核验码" in page.inner_text("#verify-result")
+    _shot(page, "everyday-verify-not-found.png")
