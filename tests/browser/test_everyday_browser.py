@@ -309,11 +309,11 @@ def _pdf_from(page, selector: str) -> tuple[str, str]:
 
 
 def test_case_worker_prints_each_document_and_a_visitor_verifies_one(
-    browser_page,
+    browser_page,  # noqa: F811
     live_server,
     transactional_db,
     settings,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     """文书打印 (issue #19 item 6): 参保证明, 个人缴费明细, 个人账户对账单 from the person's page, 单位缴费通知单
     from the employer's, 退休清缴核定通知 from the case's; each PDF carries its verification code (read with
@@ -347,8 +347,9 @@ def test_case_worker_prints_each_document_and_a_visitor_verifies_one(
     due(person, employer, date(2024, 4, 1), "765.43")
     account = posting.personal_account(person, "hunan", on=date(2024, 1, 1))
     pool = posting.fund_account("hunan", AccountKind.POOLED)
+    credit = Decimal("250.50")
     posting.post_entry(business_key="doc:1", kind=EntryKind.RETIREE_CREDIT, jurisdiction="hunan",
-                       effective_on=date(2024, 2, 10), legs=[Leg(account, Decimal("250.50")), Leg(pool, Decimal("-250.50"))],
+                       effective_on=date(2024, 2, 10), legs=[Leg(account, credit), Leg(pool, -credit)],
                        person=person)  # fmt: skip
     case = RetirementClearanceCase.objects.create(
         person=person, jurisdiction=employer.jurisdiction, opened_on=date(2024, 1, 1), reason="legal_age",
