@@ -248,7 +248,7 @@ def test_case_worker_approves_a_retirement_clearance_case(browser_page, live_ser
     assert "不可选择，只能一次性补缴" in body  # hunan 第二十八条
     _shot(page, "everyday-clearance-case.png")
 
-    page.goto(f"{base}/admin/retirement/retirementclearancecase/?status__exact=open")
+    page.goto(f"{base}/admin/retirement/retirementclearancecase/")
     page.check(f"input[name=_selected_action][value='{case.pk}']")
     page.select_option("select[name=action]", "approve")
     with page.expect_navigation():
@@ -256,6 +256,7 @@ def test_case_worker_approves_a_retirement_clearance_case(browser_page, live_ser
     assert f"案件 #{case.pk}：已开具补缴单" in page.locator(".messagelist").inner_text()
     case.refresh_from_db()
     assert case.status == "billed" and case.bill_amount == 64800 and case.bill_no
+    assert "已开具补缴单" in page.inner_text("#result_list")  # the list shows the case's new status
     _shot(page, "everyday-clearance-approved.png")
 
     page.goto(f"{base}/admin/retirement/retirementclearancecase/{case.pk}/change/")
