@@ -383,8 +383,14 @@ def test_case_worker_uploads_a_file_for_an_employer(client, employer_a, case_wor
     out = io.StringIO()
     csv.writer(out).writerows([HEAD, ["增员", new_id(61), "代办人", today().isoformat(), "", "", "", ""]])
     url = reverse("admin:enrollment_employerrequest_upload")
+    page = client.get(url).content.decode()
+    # the employer is picked by name (autocomplete), not typed as a number (issue #19 item 4)
+    assert 'class="admin-autocomplete' in page and reverse("admin:autocomplete") in page
+    assert 'type="number" name="employer"' not in page
     missing = client.post(url, {"file": SimpleUploadedFile("r.csv", out.getvalue().encode())})
     assert "请选择用人单位" in missing.content.decode() and not EmployerRequest.objects.exists()
+    wrong = client.post(url, {"employer": "1; DROP TABLE x", "file": SimpleUploadedFile("r.csv", b"x")})
+    assert wrong.status_code == 200 and "请选择用人单位" in wrong.content.decode()
     data = {"employer": str(employer_a.pk), "file": SimpleUploadedFile("r.csv", out.getvalue().encode())}
     assert client.post(url, data).status_code == 302
     assert EmployerRequest.objects.get().employer == employer_a

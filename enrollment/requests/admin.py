@@ -19,7 +19,7 @@ from policy.models import Jurisdiction
 from policy.resolver import Policy
 
 from ..access import can_see_pii, is_bureau, require_bureau
-from ..admin_mixins import BigListMixin, BureauAdmin
+from ..admin_mixins import BigListMixin, BureauAdmin, SafeAutocompleteSelect
 from ..bounds import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
 from ..calculations.enrolment_checks import DUAL
 from ..models import Employer, employer_id_of
@@ -183,6 +183,7 @@ class EmployerRequestAdmin(BigListMixin, BureauAdmin):
     """增减员申请 queue: employers submit; case workers 受理 → 审核 → 办结 or 退回 (the buttons on the page)."""
 
     form = RequestForm
+    autocomplete_fields = ("employer",)  # 用人单位选择框 by name (issue #19 item 4)
     employer_path = "employer_id"
     history_revert = False  # moved by its services only
     list_display = (
@@ -432,12 +433,22 @@ class EmployerRequestAdmin(BigListMixin, BureauAdmin):
             raise PermissionDenied
         own = employer_id_of(request.user)
         employers = Employer.objects.visible_to(request.user)
+        picker = forms.ModelChoiceField(
+            employers,
+            label="用人单位",
+            widget=SafeAutocompleteSelect(EmployerRequest._meta.get_field("employer"), self.admin_site),
+        )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "文件批量申报增减员",
             "errors": [],
             "choose_employer": own is None,
+            # 用人单位选择框 by name (issue #19 item 4): the same autocomplete as the admin's employer fields
+            "employer_picker": picker.widget.render("employer", request.POST.get("employer"), {"id": "id_employer"})
+            if own is None
+            else "",
+            "picker_media": picker.widget.media,
             "template_url": reverse("admin:enrollment_employerrequest_template"),
         }
         if request.method == "POST":
@@ -450,7 +461,7 @@ class EmployerRequestAdmin(BigListMixin, BureauAdmin):
                 else None
             )
             if employer is None:
-                context["errors"] = ["请选择用人单位（填写单位编号）。"]
+                context["errors"] = ["请选择用人单位。"]
             elif upload is None:
                 context["errors"] = ["请选择文件。"]
             else:
