@@ -324,3 +324,30 @@ class SafeExportAdmin(ExportMixin):
         except IncorrectLookupParameters:
             message = "导出条件无效：请从列表页面重新筛选后导出。"
             return http.HttpResponseBadRequest(message.encode(), content_type="text/plain; charset=utf-8")
+
+
+def service_errors_to_form(form, exc: Exception) -> None:
+    """A service's refusal onto the form: field errors where the service named a field, else the form's own."""
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
+
+
+class ServiceWrittenAdmin:
+    """An add form whose row a service writes in the form's ``clean`` (``form.service_result``, inside the
+    admin's transaction): the admin hands the form its user and saves nothing itself."""
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.user = request.user
+        return form
+
+    def save_model(self, request, obj, form, change):
+        saved = form.service_result
+        obj.pk = saved.pk
+        obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
+
+    def save_related(self, request, form, formsets, change):
+        return None

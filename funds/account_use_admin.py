@@ -11,21 +11,20 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
-from enrollment.admin_mixins import BigListMixin, BureauAdmin, PersonSearchMixin, SafeExportAdmin
+from enrollment.admin_mixins import (
+    BigListMixin,
+    BureauAdmin,
+    PersonSearchMixin,
+    SafeExportAdmin,
+    ServiceWrittenAdmin,
+    service_errors_to_form,
+)
 from policy.resolver import PolicyError
 
 from . import account_use
 from .models import AccountPayout, AccountUse, FamilyBinding
 
 DATE = forms.DateInput(attrs={"type": "date"})
-
-
-def _errors_to_form(form, exc: Exception) -> None:
-    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
 
 
 class _ServiceForm(forms.ModelForm):
@@ -44,11 +43,11 @@ class _ServiceForm(forms.ModelForm):
         try:
             self.service_result = self.run(data)
         except (ValidationError, PolicyError) as exc:
-            _errors_to_form(self, exc)
+            service_errors_to_form(self, exc)
         return data
 
 
-class _ServiceAdmin(BigListMixin, PersonSearchMixin, SafeExportAdmin, BureauAdmin):
+class _ServiceAdmin(ServiceWrittenAdmin, BigListMixin, PersonSearchMixin, SafeExportAdmin, BureauAdmin):
     search_person_path = "holder"
     search_fields = ("holder__name",)
     autocomplete_fields = ("holder",)  # 人员选择框: names, not numbers (issue #19 item 4)
@@ -59,19 +58,6 @@ class _ServiceAdmin(BigListMixin, PersonSearchMixin, SafeExportAdmin, BureauAdmi
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        form.user = request.user
-        return form
-
-    def save_model(self, request, obj, form, change):
-        saved = form.service_result
-        obj.pk = saved.pk
-        obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
-
-    def save_related(self, request, form, formsets, change):
-        return None
 
 
 class BindingForm(_ServiceForm):

@@ -12,22 +12,20 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 
-from enrollment.admin_mixins import BigListMixin, BureauAdmin, PersonSearchMixin, SafeExportAdmin
+from enrollment.admin_mixins import (
+    BigListMixin,
+    BureauAdmin,
+    PersonSearchMixin,
+    SafeExportAdmin,
+    ServiceWrittenAdmin,
+    service_errors_to_form,
+)
 from policy.resolver import PolicyError
 
 from . import services
 from .models import CertificationStatus, ChronicCertification, FilingStatus, OutOfAreaFiling
 
 DATE = forms.DateInput(attrs={"type": "date"})
-
-
-def _errors_to_form(form, exc: Exception) -> None:
-    """A service's refusal onto the form: field errors where named, else the form's own."""
-    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
 
 
 class _ServiceForm(forms.ModelForm):
@@ -45,7 +43,7 @@ class _ServiceForm(forms.ModelForm):
         try:
             self.service_result = self.run(**data)
         except (ValidationError, PolicyError) as exc:
-            _errors_to_form(self, exc)
+            service_errors_to_form(self, exc)
         return data
 
 
@@ -96,7 +94,9 @@ class _ActionMixin:
 
 
 @admin.register(OutOfAreaFiling)
-class OutOfAreaFilingAdmin(BigListMixin, PersonSearchMixin, SafeExportAdmin, _ActionMixin, BureauAdmin):
+class OutOfAreaFilingAdmin(
+    ServiceWrittenAdmin, BigListMixin, PersonSearchMixin, SafeExportAdmin, _ActionMixin, BureauAdmin
+):
     """异地就医备案: recorded (or changed, for long-term residence) by the add form; cancelled by the action."""
 
     form = FilingForm
@@ -117,19 +117,6 @@ class OutOfAreaFilingAdmin(BigListMixin, PersonSearchMixin, SafeExportAdmin, _Ac
 
     def has_cancel_permission(self, request) -> bool:
         return request.user.has_perm("registers.add_outofareafiling")
-
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        form.user = request.user
-        return form
-
-    def save_model(self, request, obj, form, change):
-        saved = form.service_result
-        obj.pk = saved.pk
-        obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
-
-    def save_related(self, request, form, formsets, change):
-        return None
 
     @admin.action(description="注销备案（返回参保地居住等）", permissions=["cancel"])
     def cancel(self, request, queryset):
@@ -175,7 +162,9 @@ class EndForm(forms.Form):
 
 
 @admin.register(ChronicCertification)
-class ChronicCertificationAdmin(BigListMixin, PersonSearchMixin, SafeExportAdmin, _ActionMixin, BureauAdmin):
+class ChronicCertificationAdmin(
+    ServiceWrittenAdmin, BigListMixin, PersonSearchMixin, SafeExportAdmin, _ActionMixin, BureauAdmin
+):
     """门诊慢特病认定: 申请 (add form) → 鉴定 → 核准 (actions) with validity and designated institution."""
 
     form = CertificationForm
@@ -207,19 +196,6 @@ class ChronicCertificationAdmin(BigListMixin, PersonSearchMixin, SafeExportAdmin
 
     def has_process_permission(self, request) -> bool:
         return request.user.has_perm("registers.add_chroniccertification")
-
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        form.user = request.user
-        return form
-
-    def save_model(self, request, obj, form, change):
-        saved = form.service_result
-        obj.pk = saved.pk
-        obj.__dict__.update({k: v for k, v in saved.__dict__.items() if not k.startswith("_")})
-
-    def save_related(self, request, form, formsets, change):
-        return None
 
     @admin.action(description="鉴定", permissions=["process"])
     def assess(self, request, queryset):
