@@ -52,15 +52,18 @@ class TokenLoginView(AuditedWritesMixin, LoginView):
         return super().post(request, format=format)
 
 
+_LOGOUT_RESPONSES = {
+    204: None,
+    401: OpenApiResponse(description="未认证"),
+    429: OpenApiResponse(description="请求过于频繁"),
+}
+
+
 class TokenLogoutView(AuditedWritesMixin, LogoutView):
     @extend_schema(
         summary="注销本令牌",
         request=None,
-        responses={
-            204: None,
-            401: OpenApiResponse(description="未认证"),
-            429: OpenApiResponse(description="请求过于频繁"),
-        },
+        responses=_LOGOUT_RESPONSES,
         tags=["令牌"],
     )
     def post(self, request, format=None, **kwargs):
@@ -71,11 +74,7 @@ class TokenLogoutAllView(AuditedWritesMixin, LogoutAllView):
     @extend_schema(
         summary="注销本用户全部令牌",
         request=None,
-        responses={
-            204: None,
-            401: OpenApiResponse(description="未认证"),
-            429: OpenApiResponse(description="请求过于频繁"),
-        },
+        responses=_LOGOUT_RESPONSES,
         tags=["令牌"],
     )
     def post(self, request, format=None, **kwargs):

@@ -353,6 +353,21 @@ def _input_of(req: EmployerRequest) -> RequestInput:
 
 
 @transaction.atomic
+def _record(req: EmployerRequest, person: InsuredPerson, kind: str, jurisdiction, *, user, on: date):
+    """The request's 参保/停保 as a life event through the register's service, reported on the submission date."""
+    return register.life_event_record(
+        person=person,
+        kind=kind,
+        occurred_on=req.occurred_on,
+        jurisdiction=jurisdiction,
+        employer=req.employer,
+        note=f"增减员申请 {req.pk}",
+        user=user,
+        recompute_as_of=on,
+        reported_on=req.submitted_on,
+    )
+
+
 def request_approve(req: EmployerRequest, *, user, on: date) -> EmployerRequest:
     """办结: apply the request through the register's services in this one transaction.
 
@@ -374,31 +389,11 @@ def request_approve(req: EmployerRequest, *, user, on: date) -> EmployerRequest:
             person.female_role = req.female_role
             person.save(update_fields=["female_role"])
         req.person = person
-        event = register.life_event_record(
-            person=person,
-            kind=LifeEventKind.HIRE,
-            occurred_on=req.occurred_on,
-            jurisdiction=jurisdiction,
-            employer=req.employer,
-            note=f"增减员申请 {req.pk}",
-            user=user,
-            recompute_as_of=on,
-            reported_on=req.submitted_on,
-        )
+        event = _record(req, person, LifeEventKind.HIRE, jurisdiction, user=user, on=on)
         if req.monthly_wage is not None and RequestKind.WAGE_CHANGE in _appliers:
             _appliers[RequestKind.WAGE_CHANGE](req, user, on)
     elif req.kind == RequestKind.SEPARATION:
-        event = register.life_event_record(
-            person=person,
-            kind=LifeEventKind.SEPARATION,
-            occurred_on=req.occurred_on,
-            jurisdiction=jurisdiction,
-            employer=req.employer,
-            note=f"增减员申请 {req.pk}",
-            user=user,
-            recompute_as_of=on,
-            reported_on=req.submitted_on,
-        )
+        event = _record(req, person, LifeEventKind.SEPARATION, jurisdiction, user=user, on=on)
     elif req.kind == RequestKind.WAGE_CHANGE:
         applier = _appliers.get(RequestKind.WAGE_CHANGE)
         if applier is None:
