@@ -118,7 +118,13 @@ def test_why_no_agreement_names_the_right_agreement_and_date():
         FRI,
     )
     assert future.why_not == "服务协议 F自 2024-06-01 起生效，就医时尚未生效"
+    # no agreement number entered: no stray space in the reason
     assert institution_on(register(AgreementFacts(date(2024, 6, 1), None)), FRI).why_not.startswith("服务协议自 ")
+    assert institution_on(register(AgreementFacts(date(2023, 1, 1), FRI)), FRI).why_not.startswith("服务协议已于 ")
+    assert (
+        institution_on(register(AgreementFacts(date(2024, 1, 1), None, "ended", date(2024, 2, 1))), FRI).why_not
+        == "服务协议自 2024-02-01 起解除/终止"
+    )
 
 
 def test_location_from_where_the_institution_lies():
