@@ -178,7 +178,10 @@ def test_injury_registration_three_working_days_langfang_60(langfang):
     third = check_injury_registration(langfang, AuditFacts(injury=True, injury_registered_on=date(2024, 3, 6)), FRI)
     assert third.ok and "第 3 个工作日（时限 3 个工作日以内）" in third.reason
     fourth = check_injury_registration(langfang, AuditFacts(injury=True, injury_registered_on=date(2024, 3, 7)), FRI)
-    assert (fourth.ok, fourth.action) == (False, "review")
+    assert (fourth.ok, fourth.action) == (
+        False,
+        "review",
+    ) and "第 4 个工作日（时限 3 个工作日，已超时）" in fourth.reason
     before = check_injury_registration(langfang, AuditFacts(injury=True, injury_registered_on=date(2024, 2, 29)), FRI)
     assert not before.ok  # registered before the admission: not this stay's registration
     missing = check_injury_registration(langfang, AuditFacts(injury=True), FRI)
@@ -188,13 +191,17 @@ def test_injury_registration_three_working_days_langfang_60(langfang):
 @pytest.mark.django_db
 def test_unrecorded_costs_62_and_bed_hanging_63(langfang):
     assert check_unrecorded_costs(langfang, AuditFacts(), FRI) is None
-    assert check_unrecorded_costs(langfang, AuditFacts(costs_unrecorded=False), FRI).ok
+    recorded = check_unrecorded_costs(langfang, AuditFacts(costs_unrecorded=False), FRI)
+    assert recorded.ok and recorded.reason == "费用均有病历记录"
     bad = check_unrecorded_costs(langfang, AuditFacts(costs_unrecorded=True), FRI)
     assert (bad.ok, bad.action, bad.citation) == (False, "refuse", "langfang 第六十二条")
+    assert "须剔除后重新申报" in bad.reason
     assert check_bed_hanging(langfang, AuditFacts(), FRI) is None
-    assert check_bed_hanging(langfang, AuditFacts(bed_hanging=False), FRI).ok
+    stayed = check_bed_hanging(langfang, AuditFacts(bed_hanging=False), FRI)
+    assert stayed.ok and stayed.reason == "无挂床住院情形"
     hanging = check_bed_hanging(langfang, AuditFacts(bed_hanging=True), FRI)
     assert (hanging.ok, hanging.action, hanging.citation) == (False, "refuse", "langfang 第六十三条")
+    assert "视为挂床住院" in hanging.reason
 
 
 @pytest.mark.django_db
