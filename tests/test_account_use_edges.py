@@ -96,3 +96,17 @@ def test_payout_grounds_per_jurisdiction():
     refused = au.account_payout(Policy("hunan", ON), {"ground": "emigration"})
     assert refused["allowed"] is False and "hunan 第四十四条" in refused["reason"]
     assert au.account_payout(Policy("xianning", ON), {"ground": "emigration"})["allowed"] is True
+
+
+def test_refusals_name_the_ground_and_an_empty_relationship_list():
+    """hunan 第四十四条: the refused ground is named as given (Chinese label or code)."""
+    refusal, cite = au.payout_ground_check(Policy("hunan", ON), "emigration", "出国出境定居")
+    assert (
+        refusal == "本统筹区不得因“出国出境定居”将个人账户余额支付本人（hunan 第四十四条）"
+        and cite == "hunan 第四十四条"
+    )
+    assert "“emigration”" in au.payout_ground_check(Policy("hunan", ON), "emigration")[0]
+    assert au.payout_ground_check(Policy("hunan", ON), "special_circumstances") == ("", "hunan 第四十四条")
+    nobody = Policy("hunan", ON, params={"account_use.family_relationships": []})
+    refusal, _ = au.relationship_check(nobody, "spouse", holder_birth=date(1980, 1, 1), member_birth=date(1980, 1, 1))
+    assert refusal.startswith("可绑定的家庭成员为无")
