@@ -56,6 +56,25 @@ def test_demo_runs_up_to_today_in_every_jurisdiction_and_names_people():
     assert not re.search(r"参保人员 ?\d", text)
 
 
+def test_demo_has_claims_of_every_kind_settled_refused_or_pending_by_the_rules():
+    """Inpatient, outpatient and birth claims in every jurisdiction, through the ordinary adjudication: settled
+    and posted where the rules settle them, never paid without a decision (issue #19 item 7)."""
+    from benefits.claims.models import Claim, ClaimStatus, MedType
+
+    text = _setup()
+    for code in ("hunan", "langfang", "xianning", "sanmenxia", "ziyang"):
+        kinds = set(Claim.objects.filter(jurisdiction__code=code).values_list("med_type", flat=True))
+        assert {MedType.INPATIENT, MedType.OUTPATIENT} <= kinds, code
+    settled = Claim.objects.filter(status=ClaimStatus.ADJUDICATED)
+    assert settled.filter(fund_pay_sumamt__gt=0).exists()
+    assert not settled.filter(fund_pay_sumamt__gt=0, journal_entry__isnull=True).exists()  # what is paid is posted
+    assert all(c.start_date <= TODAY for c in Claim.objects.all())
+    # a draft names what it waits for; a refusal names its reason
+    assert not Claim.objects.filter(status=ClaimStatus.DRAFT, error="").exists()
+    assert not Claim.objects.filter(status=ClaimStatus.REFUSED, refusal_reason="").exists()
+    assert "演示报销" in text
+
+
 def test_demo_staff_values_are_staff_entries_marked_as_demo_never_file_data():
     _setup()
     rows = read_yaml(STAFF_VALUES)

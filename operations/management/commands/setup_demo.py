@@ -18,6 +18,7 @@ from django.utils import timezone
 from enrollment.models import Employer, EmployerUser, InsuredPerson
 from enrollment.roles import AUDITOR, BUREAU_ADMIN, CASE_WORKER, EMPLOYER_USER
 from funds.models import JournalEntry
+from operations.demo.claims import demo_claims
 from operations.demo.current import add_months, demo_current, showcase
 from operations.demo.institutions import demo_institutions
 from operations.demo.ledger import demo_ledger
@@ -82,6 +83,8 @@ class Command(BaseCommand):
                 f"{totals['retiree_credits']} 笔，个人账户支付 {totals['payments']} 笔，"
                 f"统筹基金待遇支付 {totals['benefit_payments']} 笔。"
             )
+        if InsuredPerson.objects.exists():
+            demo_claims(today, log=say)  # 住院、门诊、生育 through the ordinary adjudication
         User = get_user_model()
         for username, password, group, superuser in DEMO_USERS:
             user, created = User.objects.get_or_create(username=username, defaults={"is_staff": True})
