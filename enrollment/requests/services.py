@@ -352,7 +352,6 @@ def _input_of(req: EmployerRequest) -> RequestInput:
     )
 
 
-@transaction.atomic
 def _record(req: EmployerRequest, person: InsuredPerson, kind: str, jurisdiction, *, user, on: date):
     """The request's 参保/停保 as a life event through the register's service, reported on the submission date."""
     return register.life_event_record(
@@ -368,6 +367,7 @@ def _record(req: EmployerRequest, person: InsuredPerson, kind: str, jurisdiction
     )
 
 
+@transaction.atomic
 def request_approve(req: EmployerRequest, *, user, on: date) -> EmployerRequest:
     """办结: apply the request through the register's services in this one transaction.
 
