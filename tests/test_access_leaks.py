@@ -19,7 +19,9 @@ from tests.access_world import CMD, FORMULA, build_world
 
 pytestmark = pytest.mark.django_db
 
-OUR_PACKAGES = {"enrollment", "contributions", "benefits", "funds", "config", "policy", "batch", "operations"}
+OUR_PACKAGES = {
+    "enrollment", "contributions", "benefits", "funds", "config", "policy", "batch", "operations", "apiaudit",
+}  # fmt: skip
 
 
 @pytest.fixture
@@ -256,6 +258,10 @@ def test_auditor_posting_actions_and_operation_views_changes_nothing(w):
     auditor.post(claim_url, {"action": "action_adjudicate", "_selected_action": [w.claim.pk]})
     w.claim.refresh_from_db()
     assert w.claim.status == "draft" and w.claim.adjudicated_by is None
+    for action in ("action_review_clear", "action_review_refuse", "action_mark_paid"):  # 待复核 (issue #17)
+        auditor.post(claim_url, {"action": action, "_selected_action": [w.claim.pk]})
+        w.claim.refresh_from_db()
+        assert w.claim.status == "draft" and w.claim.review_cleared_by_id is None
     assert auditor.post(reverse("admin:claims_claim_adjudicate", args=[w.claim.pk])).status_code == 403
     assert auditor.post(reverse("admin:funds_reconcile")).status_code == 403
     why = reverse("admin:benefits_eligibility_person", args=[w.p2.pk])
