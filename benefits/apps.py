@@ -13,8 +13,12 @@ class BenefitsConfig(AppConfig):
         # app modules may import models only once the registry is ready.
         from contributions.services import downstream_recompute_register
         from enrollment.services import span_change_listener_register
+        from funds.prepayment import benefit_start_register
 
+        from .selectors import benefit_period_start
         from .services import eligibility_refresh
 
         downstream_recompute_register("eligibility", eligibility_refresh)
         span_change_listener_register(eligibility_refresh)
+        # ziyang 第九条(三): a refund is allowed only before the benefit period began (funds.prepayment)
+        benefit_start_register(benefit_period_start)

@@ -124,6 +124,20 @@ def status_on(person: InsuredPerson | int, day: date) -> StatusAnswer:
     return StatusAnswer(day, EligibilityStatus.NONE, EligibilityStatus.NONE.label, reason, "")
 
 
+def benefit_period_start(person: InsuredPerson | int, jurisdiction: str) -> date | None:
+    """待遇享受期开始日: the first day of the stored timeline on which the person was covered in the
+    jurisdiction (None: never yet). ziyang 第九条(三) refuses a refund once it has begun."""
+    pid = person if isinstance(person, int) else person.pk
+    return (
+        EligibilityPeriod.objects.filter(
+            person_id=pid, jurisdiction__code=jurisdiction, status=EligibilityStatus.COVERED
+        )
+        .order_by("start")
+        .values_list("start", flat=True)
+        .first()
+    )
+
+
 def claim_allowed(person: InsuredPerson | int, day: date) -> tuple[bool, str]:
     """A claim for a date the person was not covered is refused, with the reason."""
     answer = status_on(person, day)

@@ -13,6 +13,8 @@ written by a batch job carry the id of their :class:`policy.models.BatchRun`.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -446,6 +448,9 @@ class MonthlyDue(models.Model):
     back_payment_bill = models.ForeignKey(
         BackPaymentBill, null=True, blank=True, on_delete=models.PROTECT, related_name="dues", verbose_name="补缴单"
     )
+    # ziyang 第九条(三): contributions refunded before the benefit period began (funds.ContributionRefund);
+    # the due stays settled (its allocations and postings are kept), but the month no longer counts as paid.
+    refunded_on = models.DateField("退费日期", null=True, blank=True)
     run = _run_fk("dues")
     created_at = models.DateTimeField("生成时间")
 
@@ -506,6 +511,11 @@ class Payment(models.Model):
     source = models.CharField("来源", max_length=16, choices=PaymentSource.choices)
     reference = models.CharField("电子税票号", max_length=64, unique=True)
     unapplied_amount = _money("未冲抵金额（溢缴暂存）")
+    # hunan 第十三条: the held part of a prepayment refunded for the remaining months (funds.ContributionRefund);
+    # the allocation keeps unapplied = amount − refunded − allocated.
+    refunded_amount = models.DecimalField(
+        "已退还金额", max_digits=14, decimal_places=2, default=Decimal("0"), db_default=Decimal("0")
+    )
     import_job = models.ForeignKey(
         ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments", verbose_name="导入批次"
     )
@@ -522,6 +532,10 @@ class Payment(models.Model):
             models.CheckConstraint(
                 condition=Q(unapplied_amount__gte=0) & Q(unapplied_amount__lte=F("amount")),
                 name="payment_unapplied_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=F("amount")),
+                name="payment_refunded_within_amount",
             ),
         ]
         indexes = [

@@ -142,6 +142,7 @@ def months_by_kind(person_ids: list[int], on: date) -> dict[int, dict[str, Decim
     paid = (
         MonthlyDue.objects.filter(person_id__in=person_ids, settled_on__isnull=False, settled_on__lte=on)
         .exclude(category="retiree")
+        .exclude(refunded_on__isnull=False, refunded_on__lte=on)  # refunded (ziyang 第九条(三)): not paid
         .values_list("person_id", "jurisdiction_id")
         .annotate(n=Count("id"))
     )

@@ -120,12 +120,20 @@ class EntryKind(models.TextChoices):
     SUSPENSION_RELEASE = "suspension_release", "恢复划入（补足欠费）"
     RESERVE_EXTRACTION = "reserve_extraction", "提取风险储备金"
     RESERVE_SUPPORT = "reserve_support", "风险储备金调剂"
+    CONTRIBUTION_REFUND = "contribution_refund", "缴费退还（待遇享受期前退费）"
+    PREMIUM_FROM_ACCOUNT = "premium_from_account", "个人账户代扣大病保险费"
     OPENING = "opening", "期初余额"
 
 
 #: Money coming into the pooled fund (收入) and going out of it (支出); the rest are internal moves.
 POOL_INCOME_KINDS = frozenset(
-    {EntryKind.CONTRIBUTION, EntryKind.CLEARANCE, EntryKind.DEATH_TO_POOL, EntryKind.RESERVE_SUPPORT}
+    {
+        EntryKind.CONTRIBUTION,
+        EntryKind.CLEARANCE,
+        EntryKind.DEATH_TO_POOL,
+        EntryKind.RESERVE_SUPPORT,
+        EntryKind.CONTRIBUTION_REFUND,  # income given back (a debit of the pool)
+    }
 )
 POOL_SPENDING_KINDS = frozenset({EntryKind.RETIREE_CREDIT, EntryKind.BENEFIT_PAYMENT})
 
@@ -568,3 +576,128 @@ class AccountPayout(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_ground_display()} {self.amount}"
+
+
+# --- 预缴与退费 (funds.prepayment): hunan 第十三条、第五十四条, ziyang 第九条(三) --------------------------------
+
+
+class PrepaymentKind(models.TextChoices):
+    FLEXIBLE_ANNUAL = "flexible_annual", "灵活就业人员次年预缴（职工医保费）"
+    CRITICAL_ILLNESS_ANNUAL = "critical_illness_annual", "按年缴纳次年大病保险费"
+    CRITICAL_ILLNESS_LUMP_SUM = "critical_illness_lump_sum", "一次性缴纳大病保险费"
+
+
+class PaidFrom(models.TextChoices):
+    BANK = "bank", "本人缴纳（税务缴款）"
+    PERSONAL_ACCOUNT = "personal_account", "从职工医保个人账户代扣"
+
+
+class Prepayment(models.Model):
+    """预缴通知与缴款: a bill for months ahead (the next year, or the years of a 大病 lump sum) and its payment.
+
+    The money is recorded as a :class:`contributions.models.Payment` that holds it (未冲抵) until each month's
+    due is billed; the monthly billing then applies it and the ledger books that month's contribution when the
+    month begins (F-C2). Paid from the personal account (hunan 第五十四条), the account is debited at once
+    (:attr:`entry`). ``detail`` keeps the figures of the calculation (base, rate, age, life expectancy …).
+    """
+
+    person = models.ForeignKey(
+        "enrollment.InsuredPerson", on_delete=models.PROTECT, related_name="prepayments", verbose_name="参保人员"
+    )
+    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, verbose_name="统筹区")
+    kind = models.CharField("预缴类型", max_length=32, choices=PrepaymentKind.choices)
+    ground = models.CharField("一次性缴纳情形", max_length=32, blank=True)
+    start_month = models.DateField("预缴起始月")
+    months = models.PositiveIntegerField("预缴月数")
+    monthly_amount = models.DecimalField("每月金额", max_digits=14, decimal_places=2)
+    monthly_refundable = models.DecimalField("每月可退金额", max_digits=14, decimal_places=2)
+    total = models.DecimalField("预缴合计", max_digits=14, decimal_places=2)
+    paid_on = models.DateField("缴费日期")
+    paid_from = models.CharField("缴费方式", max_length=16, choices=PaidFrom.choices, default=PaidFrom.BANK)
+    payment = models.ForeignKey(
+        "contributions.Payment", on_delete=models.PROTECT, related_name="+", verbose_name="实缴（电子税票号）"
+    )
+    entry = models.ForeignKey(
+        JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="个人账户扣款凭证"
+    )
+    citation = models.CharField("条款出处", max_length=255)
+    detail = models.JSONField("计算依据", default=dict, blank=True)
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="经办人",
+    )
+
+    class Meta:
+        verbose_name = "预缴"
+        verbose_name_plural = "预缴（次年预缴、大病保险费按年或一次性缴纳）"
+        ordering = ["-paid_on", "-id"]
+        indexes = [models.Index(fields=["-paid_on", "-id"], name="funds_prepayment_paid")]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gt=0) & Q(months__gt=0), name="funds_prepayment_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.start_month:%Y-%m} 起 {self.months} 个月 {self.total}"
+
+
+class RefundKind(models.TextChoices):
+    PREPAID_REMAINDER = "prepaid_remainder", "预缴费用退还当年剩余月份（hunan 第十三条）"
+    BEFORE_BENEFIT_PERIOD = "before_benefit_period", "进入待遇享受期前退费（ziyang 第九条(三)）"
+
+
+class ContributionRefund(models.Model):
+    """退费: money given back to the insured person (or the heirs) with the article that allows it.
+
+    ``prepaid_remainder``: the held part of a :class:`Prepayment` for the months after the event; it was never
+    booked as income (F-C2), so nothing is posted and the payment's ``refunded_amount`` grows.
+    ``before_benefit_period``: contributions already booked are given back: one entry debits the pool and the
+    personal account by the shares the dues credited (:attr:`entry`), and the dues are marked refunded.
+    """
+
+    person = models.ForeignKey(
+        "enrollment.InsuredPerson",
+        on_delete=models.PROTECT,
+        related_name="contribution_refunds",
+        verbose_name="参保人员",
+    )
+    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, verbose_name="统筹区")
+    kind = models.CharField("退费类型", max_length=32, choices=RefundKind.choices)
+    ground = models.CharField("退费情形", max_length=16)
+    event_on = models.DateField("事由发生日期", help_text="就业参保、死亡等发生的日期")
+    refunded_on = models.DateField("退费日期")
+    prepayment = models.ForeignKey(
+        Prepayment, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds", verbose_name="预缴"
+    )
+    months = models.PositiveIntegerField("退费月数")
+    amount = models.DecimalField("退费金额", max_digits=14, decimal_places=2)
+    entry = models.ForeignKey(
+        JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="记账凭证"
+    )
+    citation = models.CharField("条款出处", max_length=255)
+    detail = models.JSONField("计算依据", default=dict, blank=True)
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="经办人",
+    )
+
+    class Meta:
+        verbose_name = "退费"
+        verbose_name_plural = "退费"
+        ordering = ["-refunded_on", "-id"]
+        indexes = [models.Index(fields=["-refunded_on", "-id"], name="funds_refund_day")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="funds_refund_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount}"

@@ -79,6 +79,8 @@ class StatisticKey(models.TextChoices):
     CRITICAL_ILLNESS_DEDUCTIBLE = "critical_illness_deductible", "大病保险起付标准（年）"
     LARGE_AMOUNT_DEDUCTIBLE = "large_amount_deductible", "大额医疗费用补助起付标准（年）"
     ANNUAL_AVERAGE_WAGE = "annual_average_wage", "上年度社平工资（年）"
+    # hunan 第五十四条: 大病保险费一次性缴纳的年限 = 全国人均预期寿命 − 实际年龄 (no seed gives the figure, H24)
+    NATIONAL_LIFE_EXPECTANCY = "national_life_expectancy", "全国人均预期寿命（岁）"
 
 
 class ReferenceStatistic(models.Model):
@@ -162,12 +164,20 @@ class PolicyDraft(models.Model):
     )
     created_at = models.DateTimeField("起草时间", auto_now_add=True)
     published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name="发布人",
     )
     published_at = models.DateTimeField("发布时间", null=True, blank=True)
     withdrawn_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name="撤回人",
     )
     withdrawn_at = models.DateTimeField("撤回时间", null=True, blank=True)

@@ -127,10 +127,11 @@ def payments_allocate(
             f"SELECT COALESCE(SUM({cents('principal')} + {cents('late_fee')}), 0) FROM {PM} WHERE id > %s",
             [before],
         )[0][0]
+        left = f"{cents('p.amount')} - {cents('p.refunded_amount')}"  # a refunded part is held no more
         all_allocated = f"""COALESCE((SELECT SUM({cents("pm.principal")} + {cents("pm.late_fee")})
             FROM {PM} pm WHERE pm.payment_id = p.id), 0)"""
         execute(
-            f"""UPDATE {PA} AS p SET unapplied_amount = {from_cents(f"{cents('p.amount')} - {all_allocated}")}
+            f"""UPDATE {PA} AS p SET unapplied_amount = {from_cents(f"{left} - {all_allocated}")}
             WHERE p.id IN ({marks})""",
             round_ids,
         )
