@@ -602,4 +602,5 @@ class ReconciliationAdmin(ReadOnlyAdmin):
         )
 
 
-from . import account_use_admin  # noqa: E402, F401  (家庭共济绑定, 个人账户支付, 余额支付本人)
+# 家庭共济绑定, 个人账户支付, 余额支付本人; 预缴、退费 (hunan 第十三条、第五十四条, ziyang 第九条(三))
+from . import account_use_admin, prepayment_admin  # noqa: E402, F401

@@ -331,7 +331,8 @@ def build_world() -> SimpleNamespace:
 def _personal_registers(w, hunan, entry) -> None:
     """One row of each register of issue #17 for person 2 (备案, 慢特病认定, 家庭共济, 账户支付, 余额支付)."""
     from benefits.registers.models import ChronicCertification, OutOfAreaFiling
-    from funds.models import AccountPayout, AccountUse, FamilyBinding
+    from contributions.models import Payment
+    from funds.models import AccountPayout, AccountUse, ContributionRefund, FamilyBinding, Prepayment
 
     OutOfAreaFiling.objects.create(
         person=w.p2,
@@ -372,6 +373,35 @@ def _personal_registers(w, hunan, entry) -> None:
         paid_on=date(2024, 3, 1),
         amount=D(1),
         entry=entry,
+    )
+    payment = Payment.objects.create(
+        person=w.p2, amount=D(12), paid_on=date(2024, 12, 1), source="manual", reference="YJ-W2", unapplied_amount=D(12)
+    )
+    pre = Prepayment.objects.create(
+        person=w.p2,
+        jurisdiction=hunan,
+        kind="critical_illness_annual",
+        start_month=date(2025, 1, 1),
+        months=12,
+        monthly_amount=D(1),
+        monthly_refundable=D(0),
+        total=D(12),
+        paid_on=date(2024, 12, 1),
+        payment=payment,
+        citation=FORMULA,
+        detail={"years": FORMULA},
+    )
+    ContributionRefund.objects.create(
+        person=w.p2,
+        jurisdiction=hunan,
+        kind="prepaid_remainder",
+        ground="death",
+        event_on=date(2025, 2, 1),
+        refunded_on=date(2025, 2, 2),
+        prepayment=pre,
+        months=1,
+        amount=D(1),
+        citation=FORMULA,
     )
 
 

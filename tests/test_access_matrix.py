@@ -105,6 +105,9 @@ MODELS: dict[str, tuple] = {
     "funds.familybinding": (STAFF, NOBODY, WRITERS, NOBODY),
     "funds.accountuse": (STAFF, NOBODY, WRITERS, NOBODY),
     "funds.accountpayout": (STAFF, NOBODY, WRITERS, NOBODY),
+    # 预缴、退费 (issue #14 item 3): staff only; written by funds.prepayment, never edited or deleted
+    "funds.prepayment": (STAFF, NOBODY, WRITERS, NOBODY),
+    "funds.contributionrefund": (STAFF, NOBODY, WRITERS, NOBODY),
     # 出具文书登记 (issue #19 item 6): bureau staff read it; every row is written by a print, never by hand
     "operations.issueddocument": (STAFF, NOBODY, NOBODY, NOBODY),
 }
