@@ -62,6 +62,8 @@ MODEL_SECTION: dict[str, str] = {
     "operations.Simulation": "policy",  # 政策测算
     "operations.IssuedDocument": "enrolment",  # 参保证明 and the other printed documents
     "operations.DocumentBatch": "enrolment",
+    "funds.Prepayment": "contributions",  # 预缴: a case worker's collection task (funds.prepayment)
+    "funds.ContributionRefund": "contributions",  # 退费
 }
 
 #: Names for models whose package ships no Chinese name (django-axes).
@@ -92,6 +94,8 @@ ORDER: tuple[str, ...] = (
     "contributions.EmployerBase",
     "contributions.Deferral",
     "contributions.BackPaymentBill",
+    "funds.Prepayment",
+    "funds.ContributionRefund",
     "retirement.RetirementClearanceCase",
     # 待遇
     "benefits.EligibilityPeriod",
