@@ -298,6 +298,13 @@ def critical_illness_prepay(
                 category=span.category, categories=policy.value(cat_key), citation=policy.citation(cat_key)
             ),
         )
+        if span.category == "flexible":
+            # A flexible worker's monthly due carries the basic contribution and the 大病 premium together: money
+            # held for the premium alone would be applied to whole dues. Their yearly prepayment (第十三条) includes
+            # the premium; a premium-only yearly payment is not offered.
+            raise ValidationError(
+                {"kind": "灵活就业人员请办理次年预缴（含大病保险费，hunan 第十三条）；单独按年缴纳大病保险费暂不办理。"}
+            )
         if year is None:
             raise ValidationError({"year": "请填写预缴年度。"})
         _refuse(

@@ -248,6 +248,17 @@ def test_retiree_pays_next_years_premium_and_an_employee_may_not(reg, hunan_reti
             year=2025,
         )
     assert "按月缴纳大病保险费，不能按年预缴（hunan 第五十四条）" in str(err.value)
+    flexible = reg.person("hunan", category="flexible", start=date(2024, 1, 1))
+    with pytest.raises(ValidationError) as err:
+        svc.critical_illness_prepay(
+            person=flexible,
+            jurisdiction="hunan",
+            kind=PrepaymentKind.CRITICAL_ILLNESS_ANNUAL,
+            paid_on=date(2024, 12, 31),
+            reference="DB-4",
+            year=2025,
+        )
+    assert "请办理次年预缴（含大病保险费" in str(err.value)
     ziyang = reg.person("ziyang", category="retiree", start=date(2020, 1, 1))
     with pytest.raises(ValidationError) as err:
         svc.critical_illness_prepay(
