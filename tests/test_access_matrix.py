@@ -202,6 +202,16 @@ URLS: dict[str, tuple] = {
     "wagedeclaration-list": (STAFF | EMPS, WRITERS | EMPS),
     "wagedeclaration-detail": (STAFF | E2, NOBODY),
     "wagedeclaration-confirm": (NOBODY, WRITERS | E2),
+    # 增减员申请 by API (issue #16 item 1): the request screens' permissions and scope; POST with an empty body is
+    # a 400 for those who may file (staff writers and employer users)
+    "employerrequest-list": (STAFF | EMPS, WRITERS | EMPS),
+    "employerrequest-detail": (STAFF | E2, NOBODY),
+    "employerrequest-batch": (NOBODY, WRITERS | EMPS),
+    # 单位账单 and 缴费年限 (issue #16 item 1): read like the bill/arrears screens; an employer its own only
+    "employerbill-detail": (STAFF | E2, NOBODY),
+    "employerbill-notice": (STAFF | E2, NOBODY),
+    "employerbill-arrears": (STAFF | E2, NOBODY),
+    "paymentyears-detail": (STAFF | E2, NOBODY),
     "admin:policy_scenariorun_describe": (STAFF, NOBODY),  # 计算说明: a page to read
     # POST runs a scenario text: an empty body is a 400 for the roles that may run (see EMPTY_POST_INVALID)
     "scenariorun-list": (STAFF, WRITERS),
@@ -233,6 +243,7 @@ URLS: dict[str, tuple] = {
 # API endpoints whose POST needs a body: for a role allowed to POST, the matrix's empty POST answered 400
 # (permission passed, body rejected) is a success; a refused role must get 401/403, never the 400.
 EMPTY_POST_INVALID = {"scenariorun-list": 400, "payment-list": 400, "wagedeclaration-list": 400}
+EMPTY_POST_INVALID.update({"employerrequest-list": 400, "employerrequest-batch": 400})
 EMPTY_POST_INVALID["wagedeclaration-confirm"] = 409  # the world's job is not validated yet
 
 _ADMIN_URL = re.compile(r"^admin/(?P<app>\w+)/(?P<model>\w+)/")
@@ -369,6 +380,8 @@ def api_pk(w, route: str) -> int:
         "postings": lambda: Posting.objects.order_by("pk").first(),
         "claims": lambda: w.claim,
         "wage-declarations": lambda: w.job,
+        "employer-requests": lambda: w.employer_request,
+        "employer-bills": lambda: w.e2,
     }
     for segment, obj in objects.items():
         if f"{segment}/" in route:
