@@ -10,6 +10,7 @@ from rest_framework.routers import DefaultRouter
 
 from benefits.api import PersonStatusViewSet
 from benefits.claims.api import ClaimViewSet
+from benefits.claims.api_settlements import SettlementViewSet
 from contributions.api import ContributionBaseViewSet, MonthlyDueViewSet, PaymentViewSet
 from contributions.api_employer import EmployerBillViewSet, PaymentYearsViewSet
 from contributions.api_wages import WageDeclarationViewSet
@@ -36,6 +37,7 @@ router.register("wage-declarations", WageDeclarationViewSet, basename="wagedecla
 router.register("employer-requests", EmployerRequestViewSet, basename="employerrequest")
 router.register("employer-bills", EmployerBillViewSet, basename="employerbill")
 router.register("payment-years", PaymentYearsViewSet, basename="paymentyears")
+router.register("settlements", SettlementViewSet, basename="settlement")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
