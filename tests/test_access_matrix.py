@@ -92,6 +92,8 @@ MODELS: dict[str, tuple] = {
     "institutions.agreement": (STAFF, WRITERS, WRITERS, ADMIN),
     "institutions.appraisal": (STAFF, WRITERS, WRITERS, ADMIN),
     "institutions.insurancephysician": (STAFF, WRITERS, WRITERS, ADMIN),
+    # 机构接口账号 (issue #16 item 3): bound like 单位用户; the token itself is issued under knox.authtoken
+    "institutions.institutionuser": (STAFF, WRITERS, WRITERS, ADMIN),
     "claims.benefitaccumulator": (STAFF, NOBODY, NOBODY, NOBODY),
     "claims.settlementfile": (STAFF, NOBODY, WRITERS, ADMIN),
     "funds.fundaccount": (STAFF, NOBODY, NOBODY, NOBODY),
@@ -212,6 +214,11 @@ URLS: dict[str, tuple] = {
     "employerbill-notice": (STAFF | E2, NOBODY),
     "employerbill-arrears": (STAFF | E2, NOBODY),
     "paymentyears-detail": (STAFF | E2, NOBODY),
+    # 机构结算 (issue #16 item 3): institution logins (not a matrix role: tests/test_api_settlements.py) write
+    # their own; bureau staff read all, case workers submit for a named institution and reverse
+    "settlement-list": (STAFF, WRITERS),
+    "settlement-detail": (STAFF, NOBODY),
+    "settlement-reverse": (NOBODY, WRITERS),
     "admin:policy_scenariorun_describe": (STAFF, NOBODY),  # 计算说明: a page to read
     # POST runs a scenario text: an empty body is a 400 for the roles that may run (see EMPTY_POST_INVALID)
     "scenariorun-list": (STAFF, WRITERS),
@@ -244,6 +251,7 @@ URLS: dict[str, tuple] = {
 # (permission passed, body rejected) is a success; a refused role must get 401/403, never the 400.
 EMPTY_POST_INVALID = {"scenariorun-list": 400, "payment-list": 400, "wagedeclaration-list": 400}
 EMPTY_POST_INVALID.update({"employerrequest-list": 400, "employerrequest-batch": 400})
+EMPTY_POST_INVALID.update({"settlement-list": 400, "settlement-reverse": 400})
 EMPTY_POST_INVALID["wagedeclaration-confirm"] = 409  # the world's job is not validated yet
 
 _ADMIN_URL = re.compile(r"^admin/(?P<app>\w+)/(?P<model>\w+)/")
@@ -382,6 +390,7 @@ def api_pk(w, route: str) -> int:
         "wage-declarations": lambda: w.job,
         "employer-requests": lambda: w.employer_request,
         "employer-bills": lambda: w.e2,
+        "settlements": lambda: w.api_settlement,
     }
     for segment, obj in objects.items():
         if f"{segment}/" in route:
