@@ -19,6 +19,7 @@ from enrollment.api import EmployerViewSet, PersonViewSet
 from enrollment.api_tokens import TokenLoginView, TokenLogoutAllView, TokenLogoutView
 from enrollment.requests.api import EmployerRequestViewSet
 from funds.api import FundMonthViewSet, PostingViewSet
+from operations.api_exports import ExportJobViewSet
 from policy.api import ScenarioRunViewSet
 
 router = DefaultRouter()
@@ -38,6 +39,7 @@ router.register("employer-requests", EmployerRequestViewSet, basename="employerr
 router.register("employer-bills", EmployerBillViewSet, basename="employerbill")
 router.register("payment-years", PaymentYearsViewSet, basename="paymentyears")
 router.register("settlements", SettlementViewSet, basename="settlement")
+router.register("exports", ExportJobViewSet, basename="exportjob")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),

@@ -348,6 +348,11 @@ def build_world() -> SimpleNamespace:
     from apiaudit.models import ApiWrite
 
     w.token, w.token_text = AuthToken.objects.create(user=w.users["emp2"])
+    # a finished 接口导出 of employer 2's user (issue #16 item 4): seen and downloaded by its owner only
+    from operations.models import ExportJob
+
+    w.export_job = ExportJob.objects.create(resource="dues", status="done", rows=0, requested_by=w.users["emp2"])
+    w.export_job.file.save("access-export.xlsx", ContentFile(b"PK\x03\x04"), save=True)
     ApiWrite.objects.create(
         user=w.users["emp2"], token_key=w.token.token_key, method="POST", path="/api/v1/x/", status=201
     )

@@ -219,6 +219,11 @@ URLS: dict[str, tuple] = {
     "settlement-list": (STAFF, WRITERS),
     "settlement-detail": (STAFF, NOBODY),
     "settlement-reverse": (NOBODY, WRITERS),
+    # 接口导出 (issue #16 item 4): jobs are their owner's (the world's finished job is employer 2's); POST with an
+    # empty body is a 400 for those who may export (auditors write nothing, not even an export job)
+    "exportjob-list": (STAFF | EMPS, WRITERS | EMPS),
+    "exportjob-detail": (E2, NOBODY),
+    "exportjob-download": (E2, NOBODY),
     "admin:policy_scenariorun_describe": (STAFF, NOBODY),  # 计算说明: a page to read
     # POST runs a scenario text: an empty body is a 400 for the roles that may run (see EMPTY_POST_INVALID)
     "scenariorun-list": (STAFF, WRITERS),
@@ -251,7 +256,7 @@ URLS: dict[str, tuple] = {
 # (permission passed, body rejected) is a success; a refused role must get 401/403, never the 400.
 EMPTY_POST_INVALID = {"scenariorun-list": 400, "payment-list": 400, "wagedeclaration-list": 400}
 EMPTY_POST_INVALID.update({"employerrequest-list": 400, "employerrequest-batch": 400})
-EMPTY_POST_INVALID.update({"settlement-list": 400, "settlement-reverse": 400})
+EMPTY_POST_INVALID.update({"settlement-list": 400, "settlement-reverse": 400, "exportjob-list": 400})
 EMPTY_POST_INVALID["wagedeclaration-confirm"] = 409  # the world's job is not validated yet
 
 _ADMIN_URL = re.compile(r"^admin/(?P<app>\w+)/(?P<model>\w+)/")
@@ -391,6 +396,7 @@ def api_pk(w, route: str) -> int:
         "employer-requests": lambda: w.employer_request,
         "employer-bills": lambda: w.e2,
         "settlements": lambda: w.api_settlement,
+        "exports": lambda: w.export_job,
     }
     for segment, obj in objects.items():
         if f"{segment}/" in route:
