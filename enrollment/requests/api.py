@@ -46,6 +46,7 @@ class EmployerRequestSerializer(serializers.ModelSerializer):
     state_display = serializers.CharField(source="get_state_display", read_only=True)
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     is_late = serializers.BooleanField(read_only=True)
+    female_role = serializers.CharField(read_only=True, allow_blank=True, help_text="女职工身份：cadre、worker 或空")
 
     class Meta:
         model = EmployerRequest
