@@ -10,12 +10,16 @@ from rest_framework.routers import DefaultRouter
 
 from benefits.api import PersonStatusViewSet
 from benefits.claims.api import ClaimViewSet
+from benefits.claims.api_settlements import SettlementViewSet
 from contributions.api import ContributionBaseViewSet, MonthlyDueViewSet, PaymentViewSet
+from contributions.api_employer import EmployerBillViewSet, PaymentYearsViewSet
 from contributions.api_wages import WageDeclarationViewSet
 from contributions.retirement.api import ClearanceCaseViewSet
 from enrollment.api import EmployerViewSet, PersonViewSet
 from enrollment.api_tokens import TokenLoginView, TokenLogoutAllView, TokenLogoutView
+from enrollment.requests.api import EmployerRequestViewSet
 from funds.api import FundMonthViewSet, PostingViewSet
+from operations.api_exports import ExportJobViewSet
 from policy.api import ScenarioRunViewSet
 
 router = DefaultRouter()
@@ -31,6 +35,11 @@ router.register("fund-months", FundMonthViewSet, basename="fundmonth")
 router.register("postings", PostingViewSet, basename="posting")
 router.register("claims", ClaimViewSet, basename="claim")
 router.register("wage-declarations", WageDeclarationViewSet, basename="wagedeclaration")
+router.register("employer-requests", EmployerRequestViewSet, basename="employerrequest")
+router.register("employer-bills", EmployerBillViewSet, basename="employerbill")
+router.register("payment-years", PaymentYearsViewSet, basename="paymentyears")
+router.register("settlements", SettlementViewSet, basename="settlement")
+router.register("exports", ExportJobViewSet, basename="exportjob")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),

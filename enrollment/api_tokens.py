@@ -2,7 +2,8 @@
 with their user's password (HTTP Basic) and get a token with an expiry; staff use their session.
 
 A token is issued only to an employer user (单位经办员: it then sees its own employer's rows, exactly as on
-the screens) or to a user holding ``apiaudit.use_token`` (a machine client the administrator set up).
+the screens), to a 机构接口账号 bound to one 定点医药机构 (its own settlements only), or to a user holding
+``apiaudit.use_token`` (a machine client the administrator set up).
 Tokens are stored hashed (django-rest-knox) and revoked by logging out, or in the admin (删除令牌).
 """
 
@@ -19,17 +20,26 @@ from .models import employer_id_of
 
 USE_TOKEN = "apiaudit.use_token"
 
+#: Further kinds of machine login that may hold a token, plugged in by the apps above (``fn(user) -> bool``):
+#: benefits.institutions registers its 机构接口账号 (a login bound to one 定点医药机构) in ``ready()``.
+_token_holders: list = []
+
+
+def token_holder_register(fn) -> None:
+    if fn not in _token_holders:
+        _token_holders.append(fn)
+
 
 class MayHoldToken(permissions.BasePermission):
     """An employer user, or a machine client holding ``apiaudit.use_token``; never an unauthenticated user."""
 
-    message = "此账号不能申请接口令牌（仅单位经办员或机器客户端）"
+    message = "此账号不能申请接口令牌（仅单位经办员、机构接口账号或机器客户端）"
 
     def has_permission(self, request, view) -> bool:
         user = request.user
         if not (user and user.is_authenticated and user.is_active):
             return False
-        return bool(employer_id_of(user)) or user.has_perm(USE_TOKEN)
+        return bool(employer_id_of(user)) or user.has_perm(USE_TOKEN) or any(fn(user) for fn in _token_holders)
 
 
 _TOKEN = inline_serializer("Token", {"expiry": serializers.DateTimeField(), "token": serializers.CharField()})

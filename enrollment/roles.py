@@ -26,6 +26,8 @@ EMPLOYER_USER_PERMS = {
         "requestattachment": ("view", "add"),
     },
     "contributions": {"*": ("view",), "wagedeclaration": ("view", "add", "change")},
+    # 接口导出 (issue #16 item 4): its own lists' result sets as background jobs
+    "operations": {"exportjob": ("view", "add")},
 }
 
 
@@ -67,6 +69,7 @@ def roles_sync() -> None:
     worker_perms += _perms_for("policy", ("add", "change"), "policydraft")
     worker_perms += _perms_for("policy", ("add", "change", "delete"), "policydraftvalue")
     worker_perms += _perms_for("operations", ("view", "add"), "simulation")
+    worker_perms += _perms_for("operations", ("view", "add"), "exportjob")  # 接口导出 (issue #16 item 4)
     worker_perms += _perms_for("batch", ("view",))
     worker_perms += list(Permission.objects.filter(codename="view_pii"))
     worker.permissions.set(worker_perms)

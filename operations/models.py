@@ -205,3 +205,30 @@ class DocumentBatch(models.Model):
     @property
     def percent(self) -> int:
         return int(self.done * 100 / self.total) if self.total else (100 if self.status == BatchStatus.DONE else 0)
+
+
+class ExportJob(models.Model):
+    """接口导出任务 (issue #16 item 4): a list endpoint's result set, with its filters, written to an .xlsx in the
+    background (Celery) for the user who asked; the rows are the list's own (same scope, same PII masking,
+    read again as that user when the job runs), every cell neutralised; polled, then downloaded."""
+
+    resource = models.CharField("导出内容", max_length=40)
+    filters = models.JSONField("筛选条件", default=dict, blank=True)
+    status = models.CharField("状态", max_length=10, choices=BatchStatus.choices, default=BatchStatus.QUEUED)
+    rows = models.PositiveIntegerField("行数", default=0)
+    file = models.FileField("文件", upload_to="exports/%Y/%m/", blank=True)
+    error = models.TextField("错误", blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name="申请人"
+    )
+    created_at = models.DateTimeField("提交时间", auto_now_add=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "接口导出任务"
+        verbose_name_plural = "接口导出任务"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["requested_by", "-created_at"], name="exportjob_user_created")]
+
+    def __str__(self) -> str:
+        return f"{self.resource} #{self.pk}"

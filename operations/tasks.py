@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from batch.tasks import start_run
 
+from .api_exports import export_run  # noqa: F401  (registered with Celery here)
 from .documents.tasks import documents_bulk  # noqa: F401  (registered with Celery here)
 from .jobs import NIGHTLY
 

@@ -86,6 +86,31 @@ def _institutions(w: SimpleNamespace, jurisdiction) -> None:
     )
 
 
+def _institution_api(w: SimpleNamespace, jurisdiction) -> None:
+    """机构接口 (issue #16 item 3): a login bound to the hospital and one settlement it submitted by API."""
+    from django.contrib.auth import get_user_model
+
+    from benefits.claims.models import ApiSettlement, Claim
+    from benefits.institutions.models import InstitutionUser
+
+    w.institution_login = get_user_model().objects.create_user(username="m_institution", password="pw-123456")
+    w.institution_link = InstitutionUser.objects.create(user=w.institution_login, institution=w.institution)
+    claim = Claim.objects.create(
+        business_key="H43010200099:ACCESS-S1",
+        person=w.p2,
+        jurisdiction=jurisdiction,
+        med_type="11",
+        start_date=date(2024, 3, 2),
+        institution=w.institution,
+        source="api",
+        medfee_sumamt=D(50),
+        inscp_scp_amt=D(50),
+    )
+    w.api_settlement = ApiSettlement.objects.create(
+        institution=w.institution, setl_id="ACCESS-S1", mdtrt_id="ACCESS-M1", claim=claim, digest="0" * 64
+    )
+
+
 def build_world() -> SimpleNamespace:
     from benefits.claims.models import BenefitAccumulator, Claim, SettlementFile
     from benefits.models import EligibilityPeriod, EligibilityState
@@ -211,6 +236,7 @@ def build_world() -> SimpleNamespace:
     )
     BenefitAccumulator.objects.create(person=w.p2, jurisdiction=hunan, year=2024)
     _institutions(w, hunan)
+    _institution_api(w, hunan)
     settlement = SettlementFile(jurisdiction=hunan, as_of=date(2024, 4, 1), uploaded_by=w.worker)
     settlement.file.save("access-settlement.csv", ContentFile(b"business_key\r\n"), save=True)
     FundAccount.objects.create(
@@ -322,6 +348,11 @@ def build_world() -> SimpleNamespace:
     from apiaudit.models import ApiWrite
 
     w.token, w.token_text = AuthToken.objects.create(user=w.users["emp2"])
+    # a finished 接口导出 of employer 2's user (issue #16 item 4): seen and downloaded by its owner only
+    from operations.models import ExportJob
+
+    w.export_job = ExportJob.objects.create(resource="dues", status="done", rows=0, requested_by=w.users["emp2"])
+    w.export_job.file.save("access-export.xlsx", ContentFile(b"PK\x03\x04"), save=True)
     ApiWrite.objects.create(
         user=w.users["emp2"], token_key=w.token.token_key, method="POST", path="/api/v1/x/", status=201
     )

@@ -92,6 +92,8 @@ MODELS: dict[str, tuple] = {
     "institutions.agreement": (STAFF, WRITERS, WRITERS, ADMIN),
     "institutions.appraisal": (STAFF, WRITERS, WRITERS, ADMIN),
     "institutions.insurancephysician": (STAFF, WRITERS, WRITERS, ADMIN),
+    # 机构接口账号 (issue #16 item 3): bound like 单位用户; the token itself is issued under knox.authtoken
+    "institutions.institutionuser": (STAFF, WRITERS, WRITERS, ADMIN),
     "claims.benefitaccumulator": (STAFF, NOBODY, NOBODY, NOBODY),
     "claims.settlementfile": (STAFF, NOBODY, WRITERS, ADMIN),
     "funds.fundaccount": (STAFF, NOBODY, NOBODY, NOBODY),
@@ -205,6 +207,26 @@ URLS: dict[str, tuple] = {
     "wagedeclaration-list": (STAFF | EMPS, WRITERS | EMPS),
     "wagedeclaration-detail": (STAFF | E2, NOBODY),
     "wagedeclaration-confirm": (NOBODY, WRITERS | E2),
+    # 增减员申请 by API (issue #16 item 1): the request screens' permissions and scope; POST with an empty body is
+    # a 400 for those who may file (staff writers and employer users)
+    "employerrequest-list": (STAFF | EMPS, WRITERS | EMPS),
+    "employerrequest-detail": (STAFF | E2, NOBODY),
+    "employerrequest-batch": (NOBODY, WRITERS | EMPS),
+    # 单位账单 and 缴费年限 (issue #16 item 1): read like the bill/arrears screens; an employer its own only
+    "employerbill-detail": (STAFF | E2, NOBODY),
+    "employerbill-notice": (STAFF | E2, NOBODY),
+    "employerbill-arrears": (STAFF | E2, NOBODY),
+    "paymentyears-detail": (STAFF | E2, NOBODY),
+    # 机构结算 (issue #16 item 3): institution logins (not a matrix role: tests/test_api_settlements.py) write
+    # their own; bureau staff read all, case workers submit for a named institution and reverse
+    "settlement-list": (STAFF, WRITERS),
+    "settlement-detail": (STAFF, NOBODY),
+    "settlement-reverse": (NOBODY, WRITERS),
+    # 接口导出 (issue #16 item 4): jobs are their owner's (the world's finished job is employer 2's); POST with an
+    # empty body is a 400 for those who may export (auditors write nothing, not even an export job)
+    "exportjob-list": (STAFF | EMPS, WRITERS | EMPS),
+    "exportjob-detail": (E2, NOBODY),
+    "exportjob-download": (E2, NOBODY),
     "admin:policy_scenariorun_describe": (STAFF, NOBODY),  # 计算说明: a page to read
     # POST runs a scenario text: an empty body is a 400 for the roles that may run (see EMPTY_POST_INVALID)
     "scenariorun-list": (STAFF, WRITERS),
@@ -236,6 +258,8 @@ URLS: dict[str, tuple] = {
 # API endpoints whose POST needs a body: for a role allowed to POST, the matrix's empty POST answered 400
 # (permission passed, body rejected) is a success; a refused role must get 401/403, never the 400.
 EMPTY_POST_INVALID = {"scenariorun-list": 400, "payment-list": 400, "wagedeclaration-list": 400}
+EMPTY_POST_INVALID.update({"employerrequest-list": 400, "employerrequest-batch": 400})
+EMPTY_POST_INVALID.update({"settlement-list": 400, "settlement-reverse": 400, "exportjob-list": 400})
 EMPTY_POST_INVALID["wagedeclaration-confirm"] = 409  # the world's job is not validated yet
 
 _ADMIN_URL = re.compile(r"^admin/(?P<app>\w+)/(?P<model>\w+)/")
@@ -372,6 +396,10 @@ def api_pk(w, route: str) -> int:
         "postings": lambda: Posting.objects.order_by("pk").first(),
         "claims": lambda: w.claim,
         "wage-declarations": lambda: w.job,
+        "employer-requests": lambda: w.employer_request,
+        "employer-bills": lambda: w.e2,
+        "settlements": lambda: w.api_settlement,
+        "exports": lambda: w.export_job,
     }
     for segment, obj in objects.items():
         if f"{segment}/" in route:

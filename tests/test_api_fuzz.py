@@ -1,7 +1,7 @@
 """Issue #16 item 6: schemathesis against our own OpenAPI schema (/api/v1/schema/), for every operation,
 with the access world's data and a token of each kind (bureau administrator, case worker, auditor,
-employer user). Bounded: a few examples per operation, no deadline. Fails on an HTTP 500, a status the
-schema does not document, a response that violates the schema, or a write by the read-only token."""
+employer user, and a 机构接口账号). Bounded: a few examples per operation, no deadline. Fails on an HTTP 500, a
+status the schema does not document, a response that violates the schema, or a write by the read-only token."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 
 pytestmark = pytest.mark.django_db
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-ROLES = ("admin", "worker", "auditor", "emp2")
+ROLES = ("admin", "worker", "auditor", "emp2", "institution")  # institution: a 机构接口账号 (定点医药机构)
 EXAMPLES = 3
 
 
@@ -42,7 +42,8 @@ def fuzz(django_db_setup, django_db_blocker, tmp_path_factory):
         atomic.__enter__()
         try:
             w = build_world()
-            w.tokens = {role: AuthToken.objects.create(user=w.users[role])[1] for role in ROLES}
+            users = {**w.users, "institution": w.institution_login}
+            w.tokens = {role: AuthToken.objects.create(user=users[role])[1] for role in ROLES}
             app = WSGIHandler()
             w.schema = schemathesis.openapi.from_wsgi(
                 "/api/v1/schema/?format=json", app, headers={"Authorization": f"Token {w.tokens['admin']}"}

@@ -84,6 +84,7 @@ class ClaimStatus(models.TextChoices):
 class ClaimSource(models.TextChoices):
     MANUAL = "manual", "手工报销"
     SETTLEMENT_FILE = "settlement_file", "结算文件"
+    API = "api", "机构接口"
 
 
 #: The 2303 result fields, in the order the settlement shows them.
@@ -671,3 +672,40 @@ class AccumulatorAdjustment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.claim_id}"
+
+
+class ApiSettlement(models.Model):
+    """机构接口结算记录 (issue #16 item 3): one settlement a 定点医药机构 submitted by API in the national platform's
+    field names, and the claim it became. The business key is (机构, ``setl_id``): the same body again answers
+    the same claim; a different body under the same key is refused. ``digest`` is the SHA-256 of the body as
+    received (canonical JSON); the reversal (冲正) keeps its reason for the same idempotency."""
+
+    institution = models.ForeignKey(
+        "institutions.Institution", on_delete=models.PROTECT, related_name="+", verbose_name="定点医药机构"
+    )
+    setl_id = models.CharField("结算ID", max_length=30)
+    mdtrt_id = models.CharField("就诊ID", max_length=30)
+    claim = models.OneToOneField(
+        Claim, on_delete=models.PROTECT, related_name="api_settlement", verbose_name="报销申请"
+    )
+    digest = models.CharField("报文摘要", max_length=64)
+    body = models.JSONField("报文", default=dict)
+    reversal_reason = models.CharField("冲正原因", max_length=500, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="提交人",
+    )
+    submitted_at = models.DateTimeField("提交时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "机构接口结算记录"
+        verbose_name_plural = "机构接口结算记录"
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["institution", "setl_id"], name="api_settlement_key")]
+
+    def __str__(self) -> str:
+        return f"{self.setl_id}"

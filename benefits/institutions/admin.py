@@ -14,7 +14,7 @@ from import_export.formats import base_formats
 
 from enrollment.admin_mixins import BureauAdmin, SafeExportAdmin
 
-from .models import Agreement, Appraisal, Institution, InstitutionRating, InsurancePhysician
+from .models import Agreement, Appraisal, Institution, InstitutionRating, InstitutionUser, InsurancePhysician
 from .resources import InstitutionResource
 from .services import agreement_check, rating_check
 
@@ -192,3 +192,12 @@ class AppraisalAdmin(SafeExportAdmin, BureauAdmin):
     search_fields = ("=institution__fixmedins_code", "institution__name")
     autocomplete_fields = ("institution",)
     list_select_related = ("institution",)
+
+
+@admin.register(InstitutionUser)
+class InstitutionUserAdmin(BureauAdmin):
+    """机构接口账号: a login bound to one 定点医药机构 (its API token is issued under 接口令牌)."""
+
+    list_display = ("user", "institution", "created_at")
+    autocomplete_fields = ("institution",)
+    search_fields = ("user__username", "institution__fixmedins_code", "institution__name")

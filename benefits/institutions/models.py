@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
@@ -238,3 +240,40 @@ class InsurancePhysician(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+
+class InstitutionUser(models.Model):
+    """机构接口账号: links a login to the one 定点医药机构 whose settlements it submits and reads by API (issue
+    #16 item 3). The administrator issues its token (接口令牌) and revokes it like an employer's. The login is
+    no bureau staff (``is_staff`` off): it sees nothing of the register, only its own institution's settlements."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="institution_link", verbose_name="用户"
+    )
+    institution = models.ForeignKey(
+        Institution, on_delete=models.CASCADE, related_name="users", verbose_name="定点医药机构"
+    )
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "机构接口账号"
+        verbose_name_plural = "机构接口账号"
+        ordering = ["institution_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.institution}"
+
+    def clean(self) -> None:
+        if self.user_id and (self.user.is_staff or self.user.is_superuser):
+            raise ValidationError({"user": "机构接口账号不能是经办机构工作人员（请新建一个非工作人员账号）。"})
+        if self.user_id and hasattr(self.user, "employer_link"):
+            raise ValidationError({"user": "该账号已绑定用人单位，不能再绑定定点医药机构。"})
+
+
+def institution_of(user) -> Institution | None:
+    """The 定点医药机构 a machine login is bound to, or ``None``."""
+    if user is None or not user.is_authenticated:
+        return None
+    link = InstitutionUser.objects.filter(user_id=user.pk).select_related("institution", "institution__jurisdiction")
+    found = link.first()
+    return found.institution if found is not None else None

@@ -38,6 +38,7 @@ OPEN_STATES = (RequestState.SUBMITTED, RequestState.ACCEPTED, RequestState.REVIE
 class RequestSource(models.TextChoices):
     SCREEN = "screen", "单笔申报"
     FILE = "file", "文件批量申报"
+    API = "api", "接口申报"
 
 
 class EmployerRequestQuerySet(models.QuerySet):

@@ -434,9 +434,12 @@ class FileErrors(Exception):
 
 
 @transaction.atomic
-def requests_submit_file(*, employer: Employer, data: bytes, name: str, on: date, user=None) -> list[EmployerRequest]:
+def requests_submit_file(
+    *, employer: Employer, data: bytes, name: str, on: date, user=None, source: str = RequestSource.FILE
+) -> list[EmployerRequest]:
     """文件批量申报: every row checked; any bad row (or a row repeating another) and nothing is submitted.
 
+    ``source``: 文件批量申报 (a file on the screen) or 接口申报 (the same rows posted to the API).
     Raises :class:`enrollment.requests.files.FileRejected` for a file that cannot be read and
     :class:`FileErrors` listing each bad row's field and message.
     """
@@ -465,4 +468,4 @@ def requests_submit_file(*, employer: Employer, data: bytes, name: str, on: date
         inputs.append(parsed)
     if errors:
         raise FileErrors(errors)
-    return [request_submit(employer=employer, data=d, on=on, user=user, source=RequestSource.FILE) for d in inputs]
+    return [request_submit(employer=employer, data=d, on=on, user=user, source=source) for d in inputs]
