@@ -6,7 +6,6 @@ on the fund page (基金运行分析, ``?insutype=390``).
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin
 
 from enrollment.admin_mixins import BigListMixin, BureauAdmin, SafeExportAdmin, ServiceWrittenAdmin
@@ -37,7 +36,7 @@ class ResidentReceiptForm(_ServiceForm):
 
 @admin.register(ResidentFundReceipt)
 class ResidentFundReceiptAdmin(ServiceWrittenAdmin, BigListMixin, SafeExportAdmin, BureauAdmin):
-    """居民医保基金收入登记: 中央/省级/市县财政补助与基金利息, each posted to the resident fund (xianning 办法 四(三))."""
+    """居民医保基金收入登记: 中央/省级/市县财政补助与基金利息, posted to the resident fund (xianning 办法 四(三))."""
 
     form = ResidentReceiptForm
     list_display = ("received_on", "jurisdiction", "kind", "year", "amount", "reference", "entry")
