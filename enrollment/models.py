@@ -425,3 +425,6 @@ def scope_queryset(
 
 # 单位增减员申请 (issue #14 item 1): defined in enrollment.requests, registered under this app.
 from .requests.models import EmployerRequest, RequestAttachment, RequestKind, RequestState  # noqa: E402, F401
+
+# 城乡居民参保户 (issue #15): defined in enrollment.residents, registered under this app.
+from .residents.models import Household, HouseholdMember, Relation  # noqa: E402, F401
