@@ -21,35 +21,49 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from contributions.models import ResidentAllocation
 from enrollment.bounds import amount_in_bounds, date_in_bounds, text_in_bounds
 from policy.models import Jurisdiction
 
-from .errors import DuplicatePosting
-from .models import EntryKind, JournalEntry, ResidentFundReceipt, ResidentReceiptKind
-from .posting import post_resident_income
+from .ledger_sql import post_entries_bulk
+from .models import EntryKind, ResidentFundReceipt, ResidentReceiptKind
+from .posting import post_resident_income, scheme_accounts
 
 #: 年度 bounds of a receipt (a product bound, not policy: outside it the year is a typing error).
 MIN_YEAR, MAX_YEAR_AHEAD = 2000, 1
 
 
-def post_resident_contribution(
-    *, jurisdiction_id: int, person_id: int, amount: Decimal, on: date, business_key: str, year: int
-) -> JournalEntry | None:
-    """居民个人缴费收入 into the resident fund (the contributions app calls this through its port). Posting the same
-    business twice is a no-op (``None``)."""
-    try:
-        with transaction.atomic():
-            return post_resident_income(
-                jurisdiction=Jurisdiction.objects.get(pk=jurisdiction_id),
-                kind=EntryKind.RESIDENT_CONTRIBUTION,
-                amount=amount,
-                on=on,
-                business_key=business_key,
-                memo=f"{year} 年度城乡居民医保个人缴费",
-                person=person_id,
-            )
-    except DuplicatePosting:
-        return None
+def post_resident_allocations(allocation_ids: list[int]) -> dict[str, int]:
+    """居民个人缴费收入, set-wise: each resident allocation (a payment applied to a yearly bill) becomes one entry
+    ``resident-contribution:<id>`` — the resident bank account debited, the resident pooled fund credited — effective
+    on the payment date (the contributions app calls this through its port, in its transaction; posted ones are
+    skipped)."""
+    if not allocation_ids:
+        return {"entries": 0, "postings": 0}
+    rows = list(
+        ResidentAllocation.objects.filter(pk__in=allocation_ids)
+        .values_list("pk", "amount", "payment__paid_on", "due__jurisdiction_id", "due__person_id", "due__benefit_year")
+        .order_by("pk")
+    )
+    accounts: dict[int, tuple[int, int]] = {}
+    specs = []
+    for pk, amount, paid_on, jurisdiction_id, person_id, year in rows:
+        if jurisdiction_id not in accounts:
+            pool, bank = scheme_accounts(Jurisdiction.objects.get(pk=jurisdiction_id), "390", on=paid_on)
+            accounts[jurisdiction_id] = (pool.pk, bank.pk)
+        pool_id, bank_id = accounts[jurisdiction_id]
+        specs.append(
+            {
+                "business_key": f"resident-contribution:{pk}",
+                "kind": EntryKind.RESIDENT_CONTRIBUTION,
+                "jurisdiction_id": jurisdiction_id,
+                "person_id": person_id,
+                "effective_on": paid_on,
+                "memo": f"{year} 年度城乡居民医保个人缴费 {amount}",
+                "legs": [(bank_id, -amount), (pool_id, amount)],
+            }
+        )
+    return post_entries_bulk(specs, recorded_at=timezone.now())
 
 
 def _receipt_entry_kind(kind: str) -> str:
