@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from enrollment.access import is_bureau
+
 from ..admin import ContributionsAdmin, MaskedExportMixin, ReadOnlyMixin, _history_link
 from .models import ResidentDue
 
@@ -31,7 +33,6 @@ class PaidFilter(admin.SimpleListFilter):
 class ResidentDueAdmin(MaskedExportMixin, ReadOnlyMixin, ContributionsAdmin):
     """居民年度应缴: 个人缴费 and 财政补助 per resident and benefit year (sanmenxia 第三十条、第三十一条)."""
 
-    person_path = "person_id"
     list_display = (
         "history_link",
         "person_id_number",
@@ -52,6 +53,13 @@ class ResidentDueAdmin(MaskedExportMixin, ReadOnlyMixin, ContributionsAdmin):
     autocomplete_fields = ("person",)
     list_select_related = ("person", "jurisdiction")
     ordering = ("-benefit_year", "person_id")
+
+    def has_module_permission(self, request):
+        return is_bureau(request.user) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        # residents have no employer: an employer user sees none (not even a former employee's bill)
+        return is_bureau(request.user) and super().has_view_permission(request, obj)
 
     @admin.display(description="参保人员", ordering="person_id")
     def history_link(self, obj):
