@@ -21,6 +21,9 @@ class ResidentReceiptForm(_ServiceForm):
         fields = ("jurisdiction", "kind", "year", "amount", "received_on", "reference", "note")
         widgets = {"received_on": DATE}
 
+    def validate_unique(self):
+        """The service refuses a reference already entered (with its field message) before writing the row."""
+
     def run(self, data):
         return resident_fund.receipt_record(
             jurisdiction=data["jurisdiction"],

@@ -289,3 +289,44 @@ def test_receipt_bounds(field, kw):
     receipt_record(**args)
     with pytest.raises(ValidationError, match="已登记"):
         receipt_record(**args)
+
+
+def test_collection_rules_follow_the_staff_entered_values_elsewhere():
+    """A jurisdiction whose staff enter the same-year cover and a short window (hypothetical values)."""
+    staff_enter(
+        "ziyang",
+        {"resident.collection_start": "10-15", "resident.collection_end": "11-30", "resident.cover_next_year": False},
+        effective_from=date(2024, 1, 1),
+        document="测试假设值",
+    )
+    p = Policy("ziyang", date(2024, 10, 1))
+    assert rr.collection_window(p, 2024) == (date(2024, 10, 15), date(2024, 12, 1))
+    assert rr.benefit_year_of(p, 2024) == 2024 and rr.collection_year_of(p, 2025) == 2025
+    assert not rr.in_collection_window(p, date(2024, 10, 14)) and rr.in_collection_window(p, date(2024, 10, 15))
+    assert rr.in_collection_window(p, date(2024, 11, 30)) and not rr.in_collection_window(p, date(2024, 12, 1))
+
+
+def test_a_window_ending_before_it_starts_or_declared_absent_is_an_error():
+    from policy.resolver import PolicyError
+
+    staff_enter(
+        "langfang",
+        {"resident.collection_start": "12-01", "resident.collection_end": "11-30"},
+        effective_from=date(2024, 1, 1),
+        document="测试假设值",
+    )
+    with pytest.raises(PolicyError, match="早于起始"):
+        rr.collection_window(Policy("langfang", date(2024, 10, 1)), 2024)
+    staff_enter("hunan", {"resident.collection_start": None}, effective_from=date(2024, 1, 1), document="测试")
+    with pytest.raises(PolicyError, match="未设居民医保集中缴费期"):
+        rr.collection_window(Policy("hunan", date(2024, 10, 1)), 2024)
+
+
+def test_a_same_day_window_is_one_day_long():
+    staff_enter(
+        "xianning",
+        {"resident.collection_start": "12-31", "resident.collection_end": "12-31"},
+        effective_from=date(2024, 1, 1),
+        document="测试假设值",
+    )
+    assert rr.collection_window(Policy("xianning", date(2024, 10, 1)), 2024) == (date(2024, 12, 31), date(2025, 1, 1))

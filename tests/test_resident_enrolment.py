@@ -254,3 +254,19 @@ def test_scheme_clash_words():
         new_insutype="310", existing_insutype="390", existing_start=date(2024, 1, 1), existing_end=date(2025, 1, 1)
     )
     assert "2024-01-01–2025-01-01 已参加城乡居民基本医疗保险（险种 390）" in cross and "再登记职工基本医疗保险" in cross
+
+
+def test_rules_switched_off_by_staff_values():
+    """Where staff record that students may enrol anywhere and newborns are not covered (hypothetical values)."""
+    from tests.policy_support import staff_enter
+
+    staff_enter(
+        "hunan",
+        {"resident.students_enrol_where_studying": False, "resident.newborn_birth_year_cover": False},
+        effective_from=date(2024, 1, 1),
+        document="测试假设值",
+    )
+    p = Policy("hunan", date(2024, 9, 1))
+    assert rc.student_place_refusal(p, kind="student", jurisdiction="hunan", study_jurisdiction="ziyang") is None
+    off = rc.newborn_cover(p, birth_date=date(2024, 3, 1), parents_insured="here", registered_on=date(2024, 3, 2))
+    assert not off.covered and off.start is None and "hunan 测试假设值" in off.reason
