@@ -330,3 +330,19 @@ def test_a_same_day_window_is_one_day_long():
         document="测试假设值",
     )
     assert rr.collection_window(Policy("xianning", date(2024, 10, 1)), 2024) == (date(2024, 12, 31), date(2025, 1, 1))
+
+
+def test_case_worker_starts_the_yearly_billing_from_the_operations_page(client, case_worker, household):
+    """批处理操作 → 生成居民年度应缴: the run bills the collection year of the business date (in-process here)."""
+    from django.urls import reverse
+
+    from batch.models import BatchRun
+
+    _enter()
+    client.force_login(case_worker)
+    assert "生成居民年度应缴" in client.get(reverse("operations:index")).content.decode()
+    response = client.post(reverse("operations:index"), {"operation": "resident_billing", "as_of": "2024-09-15"})
+    assert response.status_code == 302
+    run = BatchRun.objects.get(job="contributions.resident_billing")
+    assert run.params == {"collection_year": 2024} and run.created_by == case_worker
+    assert ResidentDue.objects.filter(benefit_year=2025).count() == 2
