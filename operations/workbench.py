@@ -28,7 +28,7 @@ from enrollment.access import employer_id_of, is_bureau, scope_queryset
 from enrollment.requests.models import OPEN_STATES
 from enrollment.requests.selectors import late_registrations, requests_visible
 from funds import health
-from funds.models import AccountKind, FundAccount
+from funds.models import POOLED_KINDS, AccountKind, FundAccount
 from policy.loader import missing_keys
 from policy.models import Jurisdiction
 
@@ -253,15 +253,17 @@ def fund_warnings_tile(user, today: date) -> Tile | None:
     if not is_bureau(user) or not user.has_perm("funds.view_fundaccount"):
         return None
     rows = []
-    pooled = FundAccount.objects.filter(kind=AccountKind.POOLED, person__isnull=True).select_related("jurisdiction")
-    for account in pooled.order_by("jurisdiction__code"):
+    # the employee pool and the resident pool (城乡居民医保, its own books) of each jurisdiction
+    pooled = FundAccount.objects.filter(kind__in=sorted(POOLED_KINDS), person__isnull=True)
+    pooled = pooled.select_related("jurisdiction")
+    for account in pooled.order_by("jurisdiction__code", "kind"):
         series = health.fund_health(account, on=today)["series"]
         latest = next((m for m in reversed(series) if m.month <= today), None)
         levels = [lv for lv in (latest.levels if latest else []) if lv in FUND_WARNING_LEVELS]
         if levels:
             rows.append(
                 TileRow(
-                    account.jurisdiction.name,
+                    account.jurisdiction.name + ("（城乡居民医保）" if account.kind != AccountKind.POOLED else ""),
                     None,
                     _url("admin:funds_health", jurisdiction=account.jurisdiction.code, account=account.pk),
                     "、".join(health.LEVEL_LABELS[lv] for lv in levels)
