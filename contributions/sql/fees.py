@@ -84,39 +84,69 @@ def fees_accrue(
     """Recompute the accrued fee of every unsettled due of the chunk (idempotent: a second run changes nothing).
 
     ``only``: of the chunk, just these persons (a screen's or a payment's persons, one statement for all).
+    One jurisdiction; :func:`fees_accrue_all` does every jurisdiction of a chunk in one statement.
+    """
+    return fees_accrue_all({jurisdiction_id(jurisdiction): rate}, lo=lo, hi=hi, as_of=as_of, only=only)
 
-    late_fee = late_fee_paid + money(unpaid principal × rate × days past due outside deferrals);
-    ``deferred`` marks dues that fell due inside a deferral. Counts: accrued (rows changed),
-    in_arrears (unsettled dues past their due date), missing:contribution.late_fee_daily_pct.
+
+def _rate_sql(rates: dict[int, int]) -> str:
+    """The daily rate of a due ``u`` by its jurisdiction (a literal where every jurisdiction has the same)."""
+    if len(set(rates.values())) == 1:
+        return str(int(next(iter(rates.values()))))
+    whens = " ".join(f"WHEN {int(j)} THEN {int(r)}" for j, r in sorted(rates.items()))
+    return f"(CASE u.jurisdiction_id {whens} END)"
+
+
+def fees_accrue_all(
+    rates: dict[int, int | None], *, lo: int, hi: int, as_of: date, only: Sequence[int] | None = None
+) -> Counter:
+    """滞纳金 of the unsettled dues of ``[lo, hi)`` in the jurisdictions of ``rates`` (id → daily rate in
+    millionths, None where the policy gives none), as of ``as_of``: one count and one UPDATE for all of them.
+
+    late_fee = late_fee_paid + money(unpaid principal × rate × days past due outside deferrals) (D-X12, D-X14);
+    ``deferred`` marks dues that fell due inside a deferral. Only unsettled dues are read (the partial index
+    ``due_unsettled_person``): the work of a night is the dues still owed, not the population — a settled
+    due's fee never changes again. Counts: accrued (rows changed), in_arrears (unsettled dues past their due
+    date), missing:contribution.late_fee_daily_pct (those of them where no rate is in force).
     """
     DU = t(MonthlyDue)
-    jid = jurisdiction_id(jurisdiction)
     counts: Counter = Counter()
+    if not rates:
+        return counts
     as_of_p = dparam(as_of)
     persons = "" if only is None else f" AND {_in_list('person_id', list(only) or [0])}"
-    overdue = fetchall(
-        f"""SELECT COUNT(*) FROM {DU} WHERE person_id >= %s AND person_id < %s AND jurisdiction_id = %s
-            AND settled_on IS NULL AND due_date IS NOT NULL AND due_date < %s{persons}""",
-        [lo, hi, jid, as_of_p],
-    )[0][0]
-    counts["in_arrears"] += overdue
-    if rate is None:
-        if overdue:
-            counts["missing:contribution.late_fee_daily_pct"] += overdue
+    jids = ", ".join(str(int(j)) for j in sorted(rates))
+    missing = 0
+    for jid, n in fetchall(
+        f"""SELECT jurisdiction_id, COUNT(*) FROM {DU} WHERE person_id >= %s AND person_id < %s
+            AND settled_on IS NULL AND jurisdiction_id IN ({jids}) AND due_date IS NOT NULL AND due_date < %s{persons}
+            GROUP BY jurisdiction_id""",
+        [lo, hi, as_of_p],
+    ):
+        counts["in_arrears"] += n
+        if rates.get(jid) is None:
+            missing += n
+    if missing:
+        counts["missing:contribution.late_fee_daily_pct"] += missing
+    known = {j: r for j, r in rates.items() if r is not None}
+    if not known:
         return counts
     dn = str(as_of.toordinal())
-    deferring = deferral_employers(jurisdiction)
+    deferring = deferral_employers()
     unpaid = f"({cents('u.total')} - {cents('u.paid_principal')})"
-    new_fee = f"({cents('u.late_fee_paid')} + {fee_cents_sql(unpaid, rate, fee_days_sql('u', dn, deferring))})"
+    new_fee = (
+        f"({cents('u.late_fee_paid')} + {fee_cents_sql(unpaid, _rate_sql(known), fee_days_sql('u', dn, deferring))})"
+    )
     deferred = deferred_sql("u", deferring)
     flag_differs = f"(u.deferred <> {deferred})"
+    known_ids = ", ".join(str(int(j)) for j in sorted(known))
     n = execute(
         f"""UPDATE {DU} AS u SET late_fee = {from_cents(new_fee)}, deferred = {deferred}
-        WHERE u.person_id >= %s AND u.person_id < %s AND u.jurisdiction_id = %s{persons}
-          AND u.settled_on IS NULL AND u.due_date IS NOT NULL
+        WHERE u.person_id >= %s AND u.person_id < %s AND u.settled_on IS NULL
+          AND u.jurisdiction_id IN ({known_ids}){persons} AND u.due_date IS NOT NULL
           AND (u.due_date < %s OR u.late_fee <> u.late_fee_paid OR u.deferred)
           AND ({cents("u.late_fee")} <> {new_fee} OR {flag_differs})""",
-        [lo, hi, jid, as_of_p],
+        [lo, hi, as_of_p],
     )
     counts["accrued"] += n
     return counts

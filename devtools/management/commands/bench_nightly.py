@@ -33,7 +33,7 @@ from batch.runs import create_run, execute_in_processes, run_in_process
 from benefits.calculations.eligibility import ContributionMonth, eligibility_timeline
 from benefits.models import EligibilityPeriod, EligibilityState
 from contributions.models import MonthlyDue
-from contributions.retirement.models import RetirementClearanceCase
+from contributions.retirement.models import ClearanceInputChange, ClearanceScanMark, RetirementClearanceCase
 from enrollment.models import EnrolmentSpan, InsuredPerson
 from operations.demo.population import generate_population
 from operations.jobs import NIGHTLY
@@ -107,6 +107,8 @@ def forget_nightly() -> str:
         fees = cur.rowcount
         cur.execute(f"DELETE FROM {RetirementClearanceCase.history.model._meta.db_table}")
         cur.execute(f"DELETE FROM {case_t}")
+        # no scan happened: the first night reads everybody again
+        cur.execute(f"TRUNCATE {ClearanceScanMark._meta.db_table}, {ClearanceInputChange._meta.db_table}")
     return f"{fees} dues' fees reset"
 
 
