@@ -303,27 +303,48 @@ def _policy_dated_between(since: date, as_of: date) -> bool:
     )
 
 
-def _scanned_since(lo: int, hi: int, as_of: date, version: str) -> date | None:
-    """The date up to which ``[lo, hi)`` was scanned under ``version`` (the earliest mark over it), or None
-    when an id of it was never scanned, was scanned after ``as_of`` or under another version, or when a
+def _marks(lo: int, hi: int) -> list[tuple]:
+    """The scan marks over ``[lo, hi)``: (lo, hi, as_of, version, id) by lo."""
+    return sorted(
+        ClearanceScanMark.objects.filter(lo__lt=hi, hi__gt=lo).values_list("lo", "hi", "as_of", "version", "id")
+    )
+
+
+def _scanned_since(rows: list[tuple], lo: int, hi: int, as_of: date, version: str) -> date | None:
+    """The date up to which ``[lo, hi)`` was scanned under ``version`` (the earliest of its marks ``rows``), or
+    None when an id of it was never scanned, was scanned after ``as_of`` or under another version, or when a
     policy value takes effect in between: then the scan reads everybody (a full scan)."""
-    rows = sorted(ClearanceScanMark.objects.filter(lo__lt=hi, hi__gt=lo).values_list("lo", "hi", "as_of", "version"))
-    if not rows or any(day > as_of or v != version for _lo, _hi, day, v in rows):
+    if not rows or any(day > as_of or v != version for _lo, _hi, day, v, _id in rows):
         return None
     covered = lo
-    for r_lo, r_hi, _day, _v in rows:
+    for r_lo, r_hi, _day, _v, _id in rows:
         if r_lo > covered:
             return None  # a gap: ids never scanned
         covered = max(covered, r_hi)
     if covered < hi:
         return None
-    since = min(day for _lo, _hi, day, _v in rows)
+    since = min(day for _lo, _hi, day, _v, _id in rows)
     return None if _policy_dated_between(since, as_of) else since
 
 
-def _mark_scanned(lo: int, hi: int, as_of: date, version: str) -> None:
+def _mark_scanned(rows: list[tuple], lo: int, hi: int, as_of: date, version: str) -> None:
+    if len(rows) == 1 and rows[0][:2] == (lo, hi):  # the same ids as last night: one UPDATE
+        ClearanceScanMark.objects.filter(pk=rows[0][4]).update(as_of=as_of, version=version)
+        return
     ClearanceScanMark.objects.filter(lo__gte=lo, hi__lte=hi).delete()
     ClearanceScanMark.objects.create(lo=lo, hi=hi, as_of=as_of, version=version)
+
+
+def _jurisdictions() -> list[tuple[int, str]]:
+    """(id, code) of every jurisdiction, read once per policy snapshot (jurisdictions come with the policy)."""
+    key = snapshot().built_at
+    if key not in _JURISDICTIONS:
+        _JURISDICTIONS.clear()
+        _JURISDICTIONS[key] = list(Jurisdiction.objects.values_list("pk", "code"))
+    return _JURISDICTIONS[key]
+
+
+_JURISDICTIONS: dict[float, list[tuple[int, str]]] = {}
 
 
 def _take_changes(lo: int, hi: int) -> set[int]:
@@ -343,46 +364,55 @@ def _ids_sql(column: str, ids: Sequence[int]) -> str:
     return f"{column} IN ({', '.join(str(int(i)) for i in ids) or 'NULL'})"
 
 
-def _date_crossers(lo: int, hi: int, since: date, as_of: date, policies: dict[int, Policy]) -> tuple[set, set]:
+def _date_crossers(
+    lo: int, hi: int, since: date, as_of: date, policies: dict[int, Policy]
+) -> tuple[set[int], set[int], int]:
     """Persons of ``[lo, hi)`` for whom the date alone may change the scan's answer between ``since`` and
-    ``as_of``: (to select) those reaching a legal age in ``(since, as_of]`` (birth date between the two
-    cut-offs, :func:`latest_birth_for_age`) or whose span starts in it; (to recompute) the persons of the
-    pending cases with a payment (到账日), a span start or a transfer in dated in it (months counted on a date)."""
-    span_t, person_t, case_t = (
-        EnrolmentSpan._meta.db_table,
-        InsuredPerson._meta.db_table,
-        RetirementClearanceCase._meta.db_table,
-    )
-    due_t, event_t = MonthlyDue._meta.db_table, LifeEvent._meta.db_table
+    ``as_of``, in one statement: (to select) those reaching a legal age in ``(since, as_of]`` (birth date
+    between the two cut-offs, :func:`latest_birth_for_age`) or whose span starts in it; (to recompute) the
+    persons of the pending cases with a payment (到账日), a span start or a transfer in dated in it (months are
+    counted as of a date); and the number of pending cases."""
+    span_t, person_t = EnrolmentSpan._meta.db_table, InsuredPerson._meta.db_table
+    case_t, due_t, event_t = RetirementClearanceCase._meta.db_table, MonthlyDue._meta.db_table, LifeEvent._meta.db_table
     q = connection.ops.quote_name
+    ages = sorted({age for policy in policies.values() for *_g, age in _age_groups(policy)})
+    parts, params = [], []
+    if ages:
+        windows = " OR ".join("(birth_date > %s AND birth_date <= %s)" for _ in ages)
+        parts.append(f"SELECT 1, id FROM {person_t} WHERE ({windows}) AND id >= %s AND id < %s")
+        for age in ages:
+            params += [latest_birth_for_age(since, age), latest_birth_for_age(as_of, age)]
+        params += [lo, hi]
+    parts.append(
+        f"""SELECT 2, person_id FROM {span_t} WHERE person_id >= %s AND person_id < %s
+            AND {q("start")} > %s AND {q("start")} <= %s"""
+    )
+    params += [lo, hi, since, as_of]
+    parts.append(
+        f"""SELECT 3, c.person_id FROM {case_t} c WHERE c.person_id >= %s AND c.person_id < %s AND c.status = %s
+            AND (EXISTS (SELECT 1 FROM {due_t} d WHERE d.person_id = c.person_id
+                         AND d.settled_on > %s AND d.settled_on <= %s)
+              OR EXISTS (SELECT 1 FROM {event_t} e WHERE e.person_id = c.person_id
+                         AND e.occurred_on > %s AND e.occurred_on <= %s))"""
+    )
+    params += [lo, hi, CaseStatus.OPEN, since, as_of, since, as_of]
+    parts.append(f"SELECT 4, COUNT(*) FROM {case_t} WHERE person_id >= %s AND person_id < %s AND status = %s")
+    params += [lo, hi, CaseStatus.OPEN]
     select: set[int] = set()
     recompute: set[int] = set()
-    ages = sorted({age for policy in policies.values() for *_g, age in _age_groups(policy)})
+    pending = 0
     with connection.cursor() as cur:
-        if ages:
-            windows = " OR ".join("(birth_date > %s AND birth_date <= %s)" for _ in ages)
-            params: list[Any] = []
-            for age in ages:
-                params += [latest_birth_for_age(since, age), latest_birth_for_age(as_of, age)]
-            cur.execute(f"SELECT id FROM {person_t} WHERE ({windows}) AND id >= %s AND id < %s", [*params, lo, hi])
-            select.update(r[0] for r in cur.fetchall())
-        cur.execute(
-            f"""SELECT person_id FROM {span_t} WHERE person_id >= %s AND person_id < %s
-                AND {q("start")} > %s AND {q("start")} <= %s""",
-            [lo, hi, since, as_of],
-        )
-        starts = {r[0] for r in cur.fetchall()}
-        select |= starts
-        cur.execute(
-            f"""SELECT c.person_id FROM {case_t} c WHERE c.person_id >= %s AND c.person_id < %s AND c.status = %s
-                AND (EXISTS (SELECT 1 FROM {due_t} d WHERE d.person_id = c.person_id
-                             AND d.settled_on > %s AND d.settled_on <= %s)
-                  OR EXISTS (SELECT 1 FROM {event_t} e WHERE e.person_id = c.person_id
-                             AND e.occurred_on > %s AND e.occurred_on <= %s))""",
-            [lo, hi, CaseStatus.OPEN, since, as_of, since, as_of],
-        )
-        recompute.update(r[0] for r in cur.fetchall())
-    return select, recompute | starts
+        cur.execute(" UNION ALL ".join(parts), params)
+        for kind, value in cur.fetchall():
+            if kind == 4:
+                pending = value
+            elif kind == 3:
+                recompute.add(value)
+            else:
+                select.add(value)
+                if kind == 2:
+                    recompute.add(value)
+    return select, recompute, pending
 
 
 def clearance_scan(
@@ -404,21 +434,23 @@ def clearance_scan(
     clearance.female_role_missing, clearance.incremental (1 when the chunk was scanned incrementally).
     """
     counts: Counter = Counter()
-    jurs = list(Jurisdiction.objects.values_list("pk", "code"))
+    jurs = _jurisdictions()
     policies = {jid: Policy(code, as_of) for jid, code in jurs}
     groups_of = {jid: _age_groups(policies[jid]) for jid, _code in jurs}
     version = scan_version()
     noted = _take_changes(lo, hi)
+    marks = _marks(lo, hi)
+    since = _scanned_since(marks, lo, hi, as_of, version) if incremental and not full else None
     if connection.vendor == "postgresql":  # the case triggers ignore the scan's own writes (its answer)
         with connection.cursor() as cur:
             cur.execute("SET LOCAL retirement.scanning = 'on'")
     try:
-        counts += _scan(as_of, lo, hi, run_id, noted, version, jurs, policies, groups_of, incremental and not full)
+        counts += _scan(as_of, lo, hi, run_id, noted, since, jurs, policies, groups_of)
     finally:
         if connection.vendor == "postgresql":
             with connection.cursor() as cur:
                 cur.execute("SET LOCAL retirement.scanning = 'off'")
-    _mark_scanned(lo, hi, as_of, version)
+    _mark_scanned(marks, lo, hi, as_of, version)
     return counts
 
 
@@ -428,22 +460,23 @@ def _scan(
     hi: int,
     run_id: int | None,
     noted: set[int],
-    version: str,
+    since: date | None,
     jurs: list[tuple[int, str]],
     policies: dict[int, Policy],
     groups_of: dict[int, list],
-    incremental: bool,
 ) -> Counter:
+    """The scan of :func:`clearance_scan`: everybody of ``[lo, hi)`` (``since`` None) or only the persons noted
+    and those the dates cross since ``since``."""
     counts: Counter = Counter()
     span_t, case_t = EnrolmentSpan._meta.db_table, RetirementClearanceCase._meta.db_table
     person_t = InsuredPerson._meta.db_table
     q = connection.ops.quote_name
     new_cases: list[RetirementClearanceCase] = []
-    since = _scanned_since(lo, hi, as_of, version) if incremental else None
     select_only: set[int] | None = None
     recompute_only: set[int] | None = None
+    pending_before: int | None = None
     if since is not None:
-        to_select, to_recompute = _date_crossers(lo, hi, since, as_of, policies)
+        to_select, to_recompute, pending_before = _date_crossers(lo, hi, since, as_of, policies)
         select_only, recompute_only = noted | to_select, noted | to_recompute
         counts["clearance.incremental"] += 1
     in_service = f"""FROM {span_t} s JOIN {person_t} p ON p.id = s.person_id
@@ -535,7 +568,9 @@ def _scan(
     # the cases just opened were computed from tonight's facts: recomputing them now is redundant work
     opened = {c.person_id for c in new_cases}
     written: set[int] = set(opened)
-    counts += pending_recompute(as_of, lo=lo, hi=hi, skip=opened, only=recompute_only, written=written)
+    counts += pending_recompute(
+        as_of, lo=lo, hi=hi, skip=opened, only=recompute_only, written=written, pending=pending_before
+    )
     counts["clearance.pending"] += len(opened)
     if connection.vendor != "postgresql" and written:
         # SQLite's row triggers noted the scan's own case writes (its answer, not a change of its inputs); one
@@ -552,18 +587,20 @@ def pending_recompute(
     skip: set[int] | frozenset[int] = frozenset(),
     only: set[int] | None = None,
     written: set[int] | None = None,
+    pending: int | None = None,
 ) -> Counter:
     """Recompute the cases still pending (status open) of ``[lo, hi)``; save only those that changed.
 
     Facts for all of them are loaded at once (months by kind, last bases), per jurisdiction.
     ``skip``: persons whose case was opened by this very scan (computed from the same facts).
     ``only``: of them, just these persons' cases (an incremental scan: the others cannot have changed);
-    ``clearance.pending`` still counts them all. ``written``: gets the persons whose case was saved.
+    ``clearance.pending`` still counts them all (``pending``: their number, when the caller counted them
+    before opening tonight's cases). ``written``: gets the persons whose case was saved.
     """
     counts: Counter = Counter()
     cases = RetirementClearanceCase.objects.filter(person_id__gte=lo, person_id__lt=hi, status=CaseStatus.OPEN)
     if only is not None:
-        counts["clearance.pending"] += cases.exclude(person_id__in=skip).count()
+        counts["clearance.pending"] += pending if pending is not None else cases.exclude(person_id__in=skip).count()
         if not only:
             return counts
         cases = cases.filter(person_id__in=sorted(only))
