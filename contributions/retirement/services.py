@@ -26,6 +26,7 @@ import inspect
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -347,6 +348,22 @@ def _jurisdictions() -> list[tuple[int, str]]:
 _JURISDICTIONS: dict[float, list[tuple[int, str]]] = {}
 
 
+@contextmanager
+def _own_writes():
+    """The scan's own case writes are its answer, not a change of its inputs: on PostgreSQL the case triggers
+    skip them while this is set (transaction-local); SQLite's are undone after (see :func:`_scan`)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cur:
+        cur.execute("SELECT set_config('retirement.scanning', 'on', true)")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("SELECT set_config('retirement.scanning', 'off', true)")
+
+
 def _take_changes(lo: int, hi: int) -> set[int]:
     """The persons of ``[lo, hi)`` noted since the last scan (taken out of the notes, in the caller's transaction)."""
     table = ClearanceInputChange._meta.db_table
@@ -441,15 +458,7 @@ def clearance_scan(
     noted = _take_changes(lo, hi)
     marks = _marks(lo, hi)
     since = _scanned_since(marks, lo, hi, as_of, version) if incremental and not full else None
-    if connection.vendor == "postgresql":  # the case triggers ignore the scan's own writes (its answer)
-        with connection.cursor() as cur:
-            cur.execute("SET LOCAL retirement.scanning = 'on'")
-    try:
-        counts += _scan(as_of, lo, hi, run_id, noted, since, jurs, policies, groups_of)
-    finally:
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cur:
-                cur.execute("SET LOCAL retirement.scanning = 'off'")
+    counts += _scan(as_of, lo, hi, run_id, noted, since, jurs, policies, groups_of)
     _mark_scanned(marks, lo, hi, as_of, version)
     return counts
 
@@ -554,7 +563,8 @@ def _scan(
             new_cases.append(case)
     if new_cases:
         # set-wise, with their history rows (bulk_create_with_history prepares every value through the ORM)
-        insert_objects(RetirementClearanceCase, new_cases)
+        with _own_writes():
+            insert_objects(RetirementClearanceCase, new_cases)
         table, history = case_t, RetirementClearanceCase.history.model._meta.db_table
         history_record(
             RetirementClearanceCase,
@@ -625,10 +635,12 @@ def pending_recompute(
             values = compute(policy, facts, kinds[p.pk], retire_on=case.retire_on, last_base=last.get(p.pk))
             if _apply(case, values):
                 changed.append(case)
-    for case in changed:  # few: a case changes when a month is paid or a parameter is entered
-        case.save()
-        if written is not None:
-            written.add(case.person_id)
+    if changed:
+        with _own_writes():
+            for case in changed:  # few: a case changes when a month is paid or a parameter is entered
+                case.save()
+                if written is not None:
+                    written.add(case.person_id)
     counts["clearance.updated"] += len(changed)
     return counts
 
