@@ -383,12 +383,12 @@ def _ids_sql(column: str, ids: Sequence[int]) -> str:
 
 def _date_crossers(
     lo: int, hi: int, since: date, as_of: date, policies: dict[int, Policy]
-) -> tuple[set[int], set[int], int]:
+) -> tuple[set[int], set[int], set[int]]:
     """Persons of ``[lo, hi)`` for whom the date alone may change the scan's answer between ``since`` and
     ``as_of``, in one statement: (to select) those reaching a legal age in ``(since, as_of]`` (birth date
     between the two cut-offs, :func:`latest_birth_for_age`) or whose span starts in it; (to recompute) the
     persons of the pending cases with a payment (到账日), a span start or a transfer in dated in it (months are
-    counted as of a date); and the number of pending cases."""
+    counted as of a date); and the persons with a pending case."""
     span_t, person_t = EnrolmentSpan._meta.db_table, InsuredPerson._meta.db_table
     case_t, due_t, event_t = RetirementClearanceCase._meta.db_table, MonthlyDue._meta.db_table, LifeEvent._meta.db_table
     q = connection.ops.quote_name
@@ -413,16 +413,16 @@ def _date_crossers(
                          AND e.occurred_on > %s AND e.occurred_on <= %s))"""
     )
     params += [lo, hi, CaseStatus.OPEN, since, as_of, since, as_of]
-    parts.append(f"SELECT 4, COUNT(*) FROM {case_t} WHERE person_id >= %s AND person_id < %s AND status = %s")
+    parts.append(f"SELECT 4, person_id FROM {case_t} WHERE person_id >= %s AND person_id < %s AND status = %s")
     params += [lo, hi, CaseStatus.OPEN]
     select: set[int] = set()
     recompute: set[int] = set()
-    pending = 0
+    pending: set[int] = set()
     with connection.cursor() as cur:
         cur.execute(" UNION ALL ".join(parts), params)
         for kind, value in cur.fetchall():
             if kind == 4:
-                pending = value
+                pending.add(value)
             elif kind == 3:
                 recompute.add(value)
             else:
@@ -485,8 +485,10 @@ def _scan(
     recompute_only: set[int] | None = None
     pending_before: int | None = None
     if since is not None:
-        to_select, to_recompute, pending_before = _date_crossers(lo, hi, since, as_of, policies)
-        select_only, recompute_only = noted | to_select, noted | to_recompute
+        to_select, to_recompute, pending = _date_crossers(lo, hi, since, as_of, policies)
+        # only the pending cases are recomputed: of the persons to look at, those with one
+        select_only, recompute_only = noted | to_select, (noted | to_recompute) & pending
+        pending_before = len(pending)
         counts["clearance.incremental"] += 1
     in_service = f"""FROM {span_t} s JOIN {person_t} p ON p.id = s.person_id
         WHERE s.person_id >= %s AND s.person_id < %s AND p.id >= %s AND p.id < %s
