@@ -122,6 +122,11 @@ WSGI_APPLICATION = "config.wsgi.application"
 SILENCED_SYSTEM_CHECKS: list[str] = []
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
+if env.bool("DATABASE_TRANSACTION_POOLING", default=False):
+    # behind PgBouncer in pool_mode=transaction (docs/scale.md): no server-side cursors and no prepared
+    # statements, which would outlive the transaction on a server connection shared with other clients
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 30})
     # SQLite cannot build the covering (INCLUDE) unique index on personal fund accounts, a PostgreSQL
