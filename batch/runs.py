@@ -40,6 +40,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from policy.models import Jurisdiction
+from policy.resolver import snapshot
 
 from .models import BatchChunk, BatchRun, BatchSkip, RunStatus
 
@@ -415,6 +416,10 @@ def execute_in_processes(run_id: int, processes: int) -> None:
         .order_by("number")
         .values_list("id", flat=True)
     )
+    # what every chunk reads first, read once here and inherited by the forked children: the job modules and
+    # the policy snapshot (its catalog is parsed from YAML; rebuilt in each child it costs ~1 s per process)
+    discover()
+    snapshot()
     connections.close_all()  # a forked child must not share the parent's connection
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         for _ in pool.imap_unordered(_chunk_in_child, ids, chunksize=1):
