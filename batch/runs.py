@@ -40,6 +40,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from policy.models import Jurisdiction
+from policy.resolver import snapshot
 
 from .models import BatchChunk, BatchRun, BatchSkip, RunStatus
 
@@ -292,8 +293,10 @@ def chunk_execute(chunk_id: int) -> dict[str, int]:
     BatchChunk.objects.filter(pk=chunk_id).update(
         status=RunStatus.RUNNING, attempts=F("attempts") + 1, started_at=now, error=""
     )
-    BatchRun.objects.filter(pk=run.pk, started_at__isnull=True).update(started_at=now, status=RunStatus.RUNNING)
+    if run.started_at is None:  # the first chunk of the run (a second worker's update then changes nothing)
+        BatchRun.objects.filter(pk=run.pk, started_at__isnull=True).update(started_at=now, status=RunStatus.RUNNING)
     ctx = _context(run, job_chunk.lo, job_chunk.hi)
+    retried = job_chunk.attempts > 0  # only a chunk run before can have skip records to replace
     counts: dict[str, int] = {}
     skips: list[tuple[int, str]] = []
     try:
@@ -305,9 +308,9 @@ def chunk_execute(chunk_id: int) -> dict[str, int]:
             counts, skips = run_step_isolating(job, ctx)
             if run.preview:
                 raise _Rollback
-            _chunk_done(chunk_id, counts, skips, step=run.job, run_id=run.pk)
+            _chunk_done(chunk_id, counts, skips, step=run.job, run_id=run.pk, retried=retried)
     except _Rollback:
-        _chunk_done(chunk_id, counts, skips, step=run.job, run_id=run.pk)
+        _chunk_done(chunk_id, counts, skips, step=run.job, run_id=run.pk, retried=retried)
     except Exception as exc:
         BatchChunk.objects.filter(pk=chunk_id).update(status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
         BatchRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED)
@@ -317,11 +320,14 @@ def chunk_execute(chunk_id: int) -> dict[str, int]:
     return counts
 
 
-def _chunk_done(chunk_id: int, counts: dict[str, int], skips: list[tuple[int, str]], *, step: str, run_id: int) -> None:
+def _chunk_done(
+    chunk_id: int, counts: dict[str, int], skips: list[tuple[int, str]], *, step: str, run_id: int, retried: bool = True
+) -> None:
     if skips:
         counts = {**counts, "skipped": len(skips)}
     BatchChunk.objects.filter(pk=chunk_id).update(status=RunStatus.DONE, counts=counts, finished_at=timezone.now())
-    BatchSkip.objects.filter(chunk_id=chunk_id).delete()
+    if retried:
+        BatchSkip.objects.filter(chunk_id=chunk_id).delete()
     BatchSkip.objects.bulk_create(
         BatchSkip(run_id=run_id, chunk_id=chunk_id, step=step, person_id=pid, reason=reason[:2000])
         for pid, reason in skips
@@ -344,7 +350,22 @@ def record_skip(run: BatchRun, reason: str, *, employer_id: int | None = None, p
 
 
 def maybe_finish(run_id: int) -> None:
-    """When the last chunk is done, total the counts and close the run (exactly once)."""
+    """When the last chunk is done, total the counts and close the run (exactly once).
+
+    The progress (``chunks_done``) is one UPDATE; only when every chunk is done is the run locked and its
+    counts totalled (a run of many chunks does not read every chunk's counts after each of them)."""
+    run_t, chunk_t = BatchRun._meta.db_table, BatchChunk._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""UPDATE {run_t} SET chunks_done = (
+                    SELECT CASE WHEN COUNT(*) > {run_t}.chunks_done THEN COUNT(*) ELSE {run_t}.chunks_done END
+                    FROM {chunk_t} WHERE run_id = %s AND status = %s)
+                WHERE id = %s RETURNING chunks_done, chunk_count, status""",
+            [run_id, RunStatus.DONE, run_id],
+        )
+        row = cur.fetchone()
+    if row is None or row[0] < row[1] or row[2] in FINISHED:
+        return
     with transaction.atomic():
         run = BatchRun.objects.select_for_update().get(pk=run_id)
         chunks = list(run.chunks.values_list("status", "counts"))
@@ -395,6 +416,10 @@ def execute_in_processes(run_id: int, processes: int) -> None:
         .order_by("number")
         .values_list("id", flat=True)
     )
+    # what every chunk reads first, read once here and inherited by the forked children: the job modules and
+    # the policy snapshot (its catalog is parsed from YAML; rebuilt in each child it costs ~1 s per process)
+    discover()
+    snapshot()
     connections.close_all()  # a forked child must not share the parent's connection
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         for _ in pool.imap_unordered(_chunk_in_child, ids, chunksize=1):

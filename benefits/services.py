@@ -730,26 +730,28 @@ def _candidates(ev: Evaluator, lo: int, hi: int) -> tuple[list[int], int, Counte
     with connection.cursor() as cur:
         cur.execute(f"DELETE FROM {change_t} WHERE person_id >= %s AND person_id < %s RETURNING person_id", [lo, hi])
         ids = {r[0] for r in cur.fetchall()}
+        # one round trip, one pass over the chunk's states: the stored error kinds with the persons whose answer
+        # no longer holds, then the persons with spans and no state yet
+        agg = "string_agg({0}, ',')" if is_postgres() else "group_concat({0}, ',')"
+        needs = "(evaluated_on IS NULL OR evaluated_on > %s OR next_check <= %s OR version <> %s)"
         cur.execute(
-            f"""SELECT person_id FROM {state_t} WHERE person_id >= %s AND person_id < %s
-                  AND (evaluated_on IS NULL OR evaluated_on > %s OR next_check <= %s OR version <> %s)
-                UNION
-                SELECT s.person_id FROM {span_t} s WHERE s.person_id >= %s AND s.person_id < %s
+            f"""SELECT error_key, COUNT(*), {agg.format(f"CASE WHEN {needs} THEN CAST(person_id AS text) END")}
+                FROM {state_t} WHERE person_id >= %s AND person_id < %s GROUP BY error_key
+                UNION ALL
+                SELECT NULL, 0, {agg.format("CAST(s.person_id AS text)")} FROM {span_t} s
+                WHERE s.person_id >= %s AND s.person_id < %s
                   AND NOT EXISTS (SELECT 1 FROM {state_t} t
                                   WHERE t.person_id = s.person_id AND t.person_id >= %s AND t.person_id < %s)""",
-            [lo, hi, ev.as_of, ev.as_of, ev.salt, lo, hi, lo, hi],
-        )
-        ids.update(r[0] for r in cur.fetchall())
-        cur.execute(
-            f"SELECT error_key, COUNT(*) FROM {state_t} WHERE person_id >= %s AND person_id < %s GROUP BY error_key",
-            [lo, hi],
+            [ev.as_of, ev.as_of, ev.salt, lo, hi, lo, hi, lo, hi],
         )
         errors: Counter = Counter()
         stored = 0
-        for key, n in cur.fetchall():
+        for key, n, due in cur.fetchall():
             stored += n
             if key:
                 errors[f"eligibility.error:{key}"] += n
+            if due:
+                ids.update(int(x) for x in due.split(","))
     return sorted(ids), stored, errors
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import environ
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -121,6 +122,11 @@ WSGI_APPLICATION = "config.wsgi.application"
 SILENCED_SYSTEM_CHECKS: list[str] = []
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
+if env.bool("DATABASE_TRANSACTION_POOLING", default=False):
+    # behind PgBouncer in pool_mode=transaction (docs/scale.md): no server-side cursors and no prepared
+    # statements, which would outlive the transaction on a server connection shared with other clients
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 30})
     # SQLite cannot build the covering (INCLUDE) unique index on personal fund accounts, a PostgreSQL
@@ -269,6 +275,20 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# A queue per kind of work, so that hosts can be given one kind (``celery worker -Q nightly``); a worker started
+# without -Q consumes every queue declared here (docs/scale.md).
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name), routing_key=name)
+    for name in ("default", "nightly", "imports", "documents", "simulation")
+)
+CELERY_TASK_ROUTES = {
+    "contributions.import_validate": {"queue": "imports"},
+    "contributions.import_commit": {"queue": "imports"},
+    "claims.settlement_file_process": {"queue": "imports"},
+    "operations.documents_bulk": {"queue": "documents"},
+}
+# Batch chunk tasks (one task name for every job) go to their job's queue (batch.tasks.dispatch_chunk).
+BATCH_JOB_QUEUES = {"operations.nightly": "nightly", "operations.simulation": "simulation"}
 
 # Batch work is split into chunks of person ids (ENGINEERING.md, "Batch jobs").
 BATCH_CHUNK_SIZE = env.int("BATCH_CHUNK_SIZE", default=10000)

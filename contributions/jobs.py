@@ -20,7 +20,7 @@ from batch.models import BatchRun
 from batch.runs import ChunkContext, batch_job, record_skip
 from enrollment.selectors import person_id_bounds
 from policy.models import Jurisdiction
-from policy.resolver import Policy, PolicyError
+from policy.resolver import Policy, PolicyError, snapshot
 
 from . import sql
 from .calculations.new_employer import KEY as KEY_NEW_EMPLOYER
@@ -235,10 +235,27 @@ def arrears_accrue(ctx: ChunkContext) -> dict[str, int]:
     missing:contribution.late_fee_daily_pct.
     """
     sql.tune()
-    counts: Counter = Counter()
-    for code in _codes(ctx):
-        counts += sql.fees_accrue(code, lo=ctx.lo, hi=ctx.hi, as_of=ctx.as_of, rate=late_fee_rate(code, ctx.as_of))
-    return _plain(counts)
+    rates = _rates_on(ctx.as_of)
+    if ctx.jurisdiction:
+        rates = {jid: r for jid, r in rates.items() if jid == sql.jurisdiction_id(ctx.jurisdiction)}
+    # one count and one UPDATE over the chunk's unsettled dues, every jurisdiction at once (issue #13)
+    return _plain(sql.fees_accrue_all(rates, lo=ctx.lo, hi=ctx.hi, as_of=ctx.as_of))
+
+
+_RATES: dict[tuple[date, float], dict[int, int | None]] = {}
+
+
+def _rates_on(on: date) -> dict[int, int | None]:
+    """Jurisdiction id → daily late-fee rate on ``on`` (None where none is in force), kept per worker process for
+    the policy snapshot it was read from (a policy change builds a new snapshot and so new rates)."""
+    key = (on, snapshot().built_at)
+    rates = _RATES.get(key)
+    if rates is None:
+        _RATES.clear()
+        rates = _RATES[key] = {
+            pk: late_fee_rate(code, on) for pk, code in Jurisdiction.objects.values_list("pk", "code")
+        }
+    return rates
 
 
 # 城乡居民医保年度应缴 (issue #15): registered from its own module.

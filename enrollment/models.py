@@ -166,6 +166,8 @@ class InsuredPerson(models.Model):
         indexes = [
             models.Index(fields=["name"], name="person_name_prefix", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["female_role", "id"], name="person_female_role"),  # the list's filter, in order
+            # the clearance scan's persons reaching the legal age between two nights (issue #13)
+            models.Index(fields=["birth_date"], name="person_birth_date"),
         ]
         permissions = [("view_pii", "可查看身份证号和电话（个人敏感信息）")]
 

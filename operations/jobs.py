@@ -4,9 +4,12 @@ For the same id range: ``contributions.arrears_accrue`` (欠费、滞纳金), th
 refresh (which sees tonight's arrears; incremental: only the persons whose inputs changed or whose
 stored answer reached its ``next_check`` date are evaluated; the run's params ``{"full": true}`` evaluate everybody:
 see :func:`benefits.services.refresh`), then the retirement clearance scan and the
-recomputation of pending clearance cases. Counts are prefixed by area; every step is
-idempotent, so a second run the same night reports zero in every change kind
-(:data:`CHANGE_KINDS`).
+recomputation of pending clearance cases (incremental too: only the persons whose clearance inputs changed
+or whom the date carries past a legal age or a dated fact; see
+:func:`contributions.retirement.services.clearance_scan`). The late fees are one statement over the chunk's
+unsettled dues (:func:`contributions.sql.fees_accrue_all`): a settled due is never read again.
+Counts are prefixed by area; every step is idempotent, so a second run the same night reports zero in every
+change kind (:data:`CHANGE_KINDS`).
 """
 
 from __future__ import annotations
@@ -48,7 +51,9 @@ def nightly_step(ctx: ChunkContext) -> dict[str, int]:
         full=bool(ctx.params.get("full")),
     )
     t2 = time.perf_counter()
-    counts += clearance_scan(ctx.as_of, lo=ctx.lo, hi=ctx.hi, run_id=ctx.run.pk)
+    counts += clearance_scan(
+        ctx.as_of, lo=ctx.lo, hi=ctx.hi, run_id=ctx.run.pk, incremental=True, full=bool(ctx.params.get("full"))
+    )
     t3 = time.perf_counter()
     # time spent per step, summed over the chunks (describes the run; not a change)
     counts["ms.arrears"] += round((t1 - t0) * 1000)

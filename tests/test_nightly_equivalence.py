@@ -495,3 +495,137 @@ def test_incremental_nights_give_the_tables_of_a_full_run_over_changes_and_date_
     full = run_in_process(NIGHTLY, as_of=date(2024, 10, 3), params={"full": True})
     assert full.counts["eligibility.evaluated"] == len(people)
     assert full.counts.get("eligibility.changed", 0) == 0 and full.counts.get("eligibility.periods_written", 0) == 0
+
+
+# --- the late fees and the retirement clearance scan on incremental nights (issue #13) ----------------------
+
+
+def clearance_tables() -> tuple[list[tuple], list[tuple]]:
+    """Every clearance case's state and computed fields (not its id or run), and every due's fee and 缓缴 flag."""
+    from contributions.retirement.models import RetirementClearanceCase
+
+    cases = sorted(
+        (
+            c.person_id,
+            c.status,
+            c.opened_on,
+            c.retire_on,
+            c.required_months,
+            c.required_local_months,
+            c.deemed_months,
+            c.actual_months,
+            c.local_months,
+            c.cumulative_months,
+            c.shortfall_months,
+            c.lump_sum,
+            c.lump_sum_base,
+            c.basis,
+            bool(c.problem),
+            c.citation,
+            json.dumps(c.facts, sort_keys=True, default=str),
+        )
+        for c in RetirementClearanceCase.objects.all()
+    )
+    fees = sorted(MonthlyDue.objects.values_list("id", "late_fee", "deferred"))
+    return cases, fees
+
+
+def describing(run) -> dict:
+    """The run's counts of the fee and clearance steps (what a full night must report too)."""
+    return {
+        k: v
+        for k, v in run.counts.items()
+        if (k.startswith("clearance.") or k.startswith("arrears.")) and k != "clearance.incremental"
+    }
+
+
+def full_clearance_night(night: date) -> tuple[tuple, dict]:
+    out: list = []
+    try:
+        with transaction.atomic():
+            run = run_in_process(NIGHTLY, as_of=night, params={"full": True}, chunk_size=5)
+            assert run.status == "done" and not run.counts.get("clearance.incremental")
+            out.append((clearance_tables(), describing(run)))
+            raise _Rollback
+    except _Rollback:
+        pass
+    return out[0]
+
+
+def test_incremental_fees_and_clearance_scan_give_the_tables_of_a_full_night():
+    """hunan 第二十八条/第二十九条 (legal ages 60, 55 cadre, 50 worker; flexible 60/55): over nights with changed
+    facts and crossed dates, the incremental scan (only persons noted by the triggers or carried by the date
+    past a legal age, a span start or a dated payment) opens and recomputes exactly the cases a full scan does,
+    reports the same counts, and the late fees (D-X14) are those of a full night."""
+    from contributions.retirement import services as clearance
+    from contributions.retirement.models import ClearanceInputChange, RetirementClearanceCase
+
+    hunan = Jurisdiction.objects.get(code="hunan")
+    emp = services.employer_register(
+        credit_code=credit_code(REGION["hunan"], 950),
+        name="清缴单位",
+        jurisdiction="hunan",
+        registered_on=date(2015, 1, 1),
+    )
+    seq = iter(range(400, 499))
+
+    def worker(birth: date, *, male=True, role="", start=date(2024, 1, 1), paid=None, category="employee"):
+        n = next(seq)
+        p = services.person_register(id_number=id_number(REGION["hunan"], birth, n, male), name=f"清{n}")
+        if role:
+            InsuredPerson.objects.filter(pk=p.pk).update(female_role=role)
+        services.span_open(
+            person=p,
+            jurisdiction=hunan,
+            category=category,
+            start=start,
+            employer=emp if category == "employee" else None,
+        )
+        if paid is not None:
+            dues(p, hunan, category, emp if category == "employee" else None, paid)
+        return p
+
+    paid = on_day(months("2024-01", "2024-08"))
+    over = worker(date(1964, 1, 1), paid=paid)  # 60 before the first night: opened on it
+    turning = worker(date(1964, 9, 11), paid=paid)  # 60 on 2024-09-11
+    later = worker(date(1964, 9, 20), paid=on_day(months("2024-01", "2024-06")) | {"2024-07": None, "2024-08": None})
+    cadre = worker(date(1969, 9, 12), male=False, role="cadre", paid=paid)  # 55 on 2024-09-12
+    worker(date(1974, 9, 1), male=False, paid=paid)  # a woman employee without a role: counted, never selected
+    young = worker(date(1990, 3, 3), paid=paid)  # its birth date is corrected below
+    flexible = worker(date(1964, 9, 15), category="flexible", paid=on_day(months("2024-02", "2024-08"), 5))
+    arrives = worker(date(1960, 5, 5), start=date(2024, 9, 20), paid={})  # over 60, insured from 2024-09-20
+    nights = []
+
+    def check(night: date) -> None:
+        want, want_counts = full_clearance_night(night)
+        run = run_in_process(NIGHTLY, as_of=night, chunk_size=5)
+        assert run.status == "done"
+        nights.append(run)
+        assert clearance_tables() == want, night
+        assert describing(run) == want_counts, night
+
+    check(date(2024, 9, 10))
+    assert set(RetirementClearanceCase.objects.values_list("person_id", flat=True)) == {over.pk}
+    check(date(2024, 9, 11))  # turning reaches 60: opened although no fact of it changed
+    assert nights[-1].counts.get("clearance.incremental", 0) >= 1
+    assert RetirementClearanceCase.objects.filter(person=turning, opened_on=date(2024, 9, 11)).exists()
+    # over pays September ahead of its date (到账 2024-09-16): counted from that day on, not before
+    dues(over, hunan, "employee", emp, {"2024-09": date(2024, 9, 16)})
+    check(date(2024, 9, 12))  # cadre reaches 55
+    assert RetirementClearanceCase.objects.filter(person=cadre).exists()
+    ClearanceInputChange.objects.all().delete()  # nothing noted: the date alone must bring the payment in
+    check(date(2024, 9, 17))  # the payment dated ahead is counted now; flexible reaches 60 on the 15th
+    assert RetirementClearanceCase.objects.filter(person=flexible).exists()
+    # facts: later pays July and August (fees stop), young's birth date is corrected to 1963, a case is withdrawn
+    MonthlyDue.objects.filter(person=later, settled_on=None).update(settled_on=date(2024, 9, 18), paid_principal=480)
+    InsuredPerson.objects.filter(pk=young.pk).update(birth_date=date(1963, 3, 3))
+    clearance.case_close(RetirementClearanceCase.objects.get(person=cadre), on=date(2024, 9, 18), note="测试撤销")
+    check(date(2024, 9, 18))
+    assert RetirementClearanceCase.objects.filter(person=young).exists()
+    assert RetirementClearanceCase.objects.filter(person=cadre).exclude(status="closed").exists()  # opened again
+    check(date(2024, 9, 23))  # later reached 60 on the 20th, arrives' span started on the 20th
+    assert RetirementClearanceCase.objects.filter(person__in=[later, arrives]).count() == 2
+    check(date(2024, 9, 23))  # the same night again: nothing to change
+    assert all(nights[-1].counts.get(k, 0) == 0 for k in ("clearance.opened", "clearance.updated", "arrears.accrued"))
+    check(date(2024, 9, 5))  # a night before the last scanned one: a full scan
+    assert not nights[-1].counts.get("clearance.incremental")

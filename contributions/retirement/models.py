@@ -109,3 +109,39 @@ class RetirementClearanceCase(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} 退休清缴 {self.retire_on}"
+
+
+class ClearanceInputChange(models.Model):
+    """待复核人员（退休清缴）: a person whose clearance inputs changed since the last scan of their ids — dues
+    (month, base, category, 到账日), enrolment spans, life events (转入), the person's sex, birth date, 女职工身份,
+    视同/军龄 months, or their clearance case. Filled by database triggers on those tables (migration
+    ``retirement/0004``; every writer is seen, set-based SQL included) and emptied, chunk by chunk, by the scan."""
+
+    person_id = models.BigIntegerField("人员ID", primary_key=True)
+
+    class Meta:
+        verbose_name = "待复核人员（退休清缴）"
+        verbose_name_plural = "待复核人员（退休清缴）"
+
+    def __str__(self) -> str:
+        return str(self.person_id)
+
+
+class ClearanceScanMark(models.Model):
+    """退休清缴扫描记录: the ids ``lo <= id < hi`` were scanned on ``as_of`` under policy and rule ``version``.
+
+    The next scan of those ids reads only what may have changed since (:func:`.services.clearance_scan`):
+    the persons noted in :class:`ClearanceInputChange` and the dates crossed in between."""
+
+    lo = models.BigIntegerField("起始人员ID")
+    hi = models.BigIntegerField("截止人员ID（不含）")
+    as_of = models.DateField("扫描业务日期")
+    version = models.CharField("政策与规则版本", max_length=32)
+
+    class Meta:
+        verbose_name = "退休清缴扫描记录"
+        verbose_name_plural = "退休清缴扫描记录"
+        indexes = [models.Index(fields=["lo", "hi"], name="clearance_mark_range")]
+
+    def __str__(self) -> str:
+        return f"[{self.lo}, {self.hi}) {self.as_of}"

@@ -21,8 +21,12 @@ every night until the years are met.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -40,13 +44,20 @@ from contributions.calculations.payment_years import count_payment_months
 from contributions.calculations.retirement import KEEP_PAYING_KEY, clearance, legal_age_date
 from contributions.models import MonthlyDue
 from contributions.selectors import months_by_kind
-from enrollment.models import EnrolmentSpan, InsuredPerson, Sex
+from enrollment.models import EnrolmentSpan, InsuredPerson, LifeEvent, Sex
 from enrollment.services import life_event_record
 from policy.calculations import InputError
 from policy.models import Jurisdiction
-from policy.resolver import Policy, PolicyError
+from policy.resolver import Policy, PolicyError, snapshot
 
-from .models import CaseOption, CaseReason, CaseStatus, RetirementClearanceCase
+from .models import (
+    CaseOption,
+    CaseReason,
+    CaseStatus,
+    ClearanceInputChange,
+    ClearanceScanMark,
+    RetirementClearanceCase,
+)
 
 IN_SERVICE = ("employee", "flexible", "unemployed")
 KIND_ZH = {
@@ -254,80 +265,271 @@ def case_open(
     return case
 
 
-def clearance_scan(as_of: date, *, lo: int, hi: int, run_id: int | None = None) -> Counter:
+# --- the daily scan -----------------------------------------------------------------------------
+
+
+def scan_version() -> str:
+    """Digest of the policy on file (every dated parameter and statistic) and of the clearance rule's code:
+    a scan under another version reads every person of its ids again (a policy change, a new rule)."""
+    snap = snapshot()
+    cached = _VERSION.get(snap.built_at)
+    if cached is None:
+        rows = sorted(
+            (kind, code, key, repr(v.dates), repr(v.rows))
+            for kind, table in (("p", snap.parameters), ("s", snap.statistics))
+            for (code, key), v in table.items()
+        )
+        code_text = "".join(inspect.getsource(m) for m in _rule_modules())
+        cached = hashlib.md5(f"{rows!r}|{code_text}|{connection.vendor}".encode()).hexdigest()
+        _VERSION.clear()
+        _VERSION[snap.built_at] = cached
+    return cached
+
+
+_VERSION: dict[float, str] = {}
+
+
+def _rule_modules():  # imported late: this module is one of them
+    from contributions import selectors
+    from contributions.calculations import payment_years, retirement
+
+    return (retirement, payment_years, selectors, sys.modules[__name__])
+
+
+def _policy_dated_between(since: date, as_of: date) -> bool:
+    """Whether a parameter or statistic of any jurisdiction takes effect in ``(since, as_of]``."""
+    snap = snapshot()
+    return any(
+        since < d <= as_of for table in (snap.parameters, snap.statistics) for v in table.values() for d in v.dates
+    )
+
+
+def _marks(lo: int, hi: int) -> list[tuple]:
+    """The scan marks over ``[lo, hi)``: (lo, hi, as_of, version, id) by lo."""
+    return sorted(
+        ClearanceScanMark.objects.filter(lo__lt=hi, hi__gt=lo).values_list("lo", "hi", "as_of", "version", "id")
+    )
+
+
+def _scanned_since(rows: list[tuple], lo: int, hi: int, as_of: date, version: str) -> date | None:
+    """The date up to which ``[lo, hi)`` was scanned under ``version`` (the earliest of its marks ``rows``), or
+    None when an id of it was never scanned, was scanned after ``as_of`` or under another version, or when a
+    policy value takes effect in between: then the scan reads everybody (a full scan)."""
+    if not rows or any(day > as_of or v != version for _lo, _hi, day, v, _id in rows):
+        return None
+    covered = lo
+    for r_lo, r_hi, _day, _v, _id in rows:
+        if r_lo > covered:
+            return None  # a gap: ids never scanned
+        covered = max(covered, r_hi)
+    if covered < hi:
+        return None
+    since = min(day for _lo, _hi, day, _v, _id in rows)
+    return None if _policy_dated_between(since, as_of) else since
+
+
+def _mark_scanned(rows: list[tuple], lo: int, hi: int, as_of: date, version: str) -> None:
+    if len(rows) == 1 and rows[0][:2] == (lo, hi):  # the same ids as last night: one UPDATE
+        ClearanceScanMark.objects.filter(pk=rows[0][4]).update(as_of=as_of, version=version)
+        return
+    ClearanceScanMark.objects.filter(lo__gte=lo, hi__lte=hi).delete()
+    ClearanceScanMark.objects.create(lo=lo, hi=hi, as_of=as_of, version=version)
+
+
+def _jurisdictions() -> list[tuple[int, str]]:
+    """(id, code) of every jurisdiction, read once per policy snapshot (jurisdictions come with the policy)."""
+    key = snapshot().built_at
+    if key not in _JURISDICTIONS:
+        _JURISDICTIONS.clear()
+        _JURISDICTIONS[key] = list(Jurisdiction.objects.values_list("pk", "code"))
+    return _JURISDICTIONS[key]
+
+
+_JURISDICTIONS: dict[float, list[tuple[int, str]]] = {}
+
+
+@contextmanager
+def _own_writes():
+    """The scan's own case writes are its answer, not a change of its inputs: on PostgreSQL the case triggers
+    skip them while this is set (transaction-local); SQLite's are undone after (see :func:`_scan`)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cur:
+        cur.execute("SELECT set_config('retirement.scanning', 'on', true)")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("SELECT set_config('retirement.scanning', 'off', true)")
+
+
+def _take_changes(lo: int, hi: int) -> set[int]:
+    """The persons of ``[lo, hi)`` noted since the last scan (taken out of the notes, in the caller's transaction)."""
+    table = ClearanceInputChange._meta.db_table
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(f"DELETE FROM {table} WHERE person_id >= %s AND person_id < %s RETURNING person_id", [lo, hi])
+            return {r[0] for r in cur.fetchall()}
+        cur.execute(f"SELECT person_id FROM {table} WHERE person_id >= %s AND person_id < %s", [lo, hi])
+        ids = {r[0] for r in cur.fetchall()}
+        cur.execute(f"DELETE FROM {table} WHERE person_id >= %s AND person_id < %s", [lo, hi])
+        return ids
+
+
+def _ids_sql(column: str, ids: Sequence[int]) -> str:
+    return f"{column} IN ({', '.join(str(int(i)) for i in ids) or 'NULL'})"
+
+
+def _date_crossers(
+    lo: int, hi: int, since: date, as_of: date, policies: dict[int, Policy]
+) -> tuple[set[int], set[int], set[int]]:
+    """Persons of ``[lo, hi)`` for whom the date alone may change the scan's answer between ``since`` and
+    ``as_of``, in one statement: (to select) those reaching a legal age in ``(since, as_of]`` (birth date
+    between the two cut-offs, :func:`latest_birth_for_age`) or whose span starts in it; (to recompute) the
+    persons of the pending cases with a payment (到账日), a span start or a transfer in dated in it (months are
+    counted as of a date); and the persons with a pending case."""
+    span_t, person_t = EnrolmentSpan._meta.db_table, InsuredPerson._meta.db_table
+    case_t, due_t, event_t = RetirementClearanceCase._meta.db_table, MonthlyDue._meta.db_table, LifeEvent._meta.db_table
+    q = connection.ops.quote_name
+    ages = sorted({age for policy in policies.values() for *_g, age in _age_groups(policy)})
+    parts, params = [], []
+    if ages:
+        windows = " OR ".join("(birth_date > %s AND birth_date <= %s)" for _ in ages)
+        parts.append(f"SELECT 1, id FROM {person_t} WHERE ({windows}) AND id >= %s AND id < %s")
+        for age in ages:
+            params += [latest_birth_for_age(since, age), latest_birth_for_age(as_of, age)]
+        params += [lo, hi]
+    parts.append(
+        f"""SELECT 2, person_id FROM {span_t} WHERE person_id >= %s AND person_id < %s
+            AND {q("start")} > %s AND {q("start")} <= %s"""
+    )
+    params += [lo, hi, since, as_of]
+    parts.append(
+        f"""SELECT 3, c.person_id FROM {case_t} c WHERE c.person_id >= %s AND c.person_id < %s AND c.status = %s
+            AND (EXISTS (SELECT 1 FROM {due_t} d WHERE d.person_id = c.person_id
+                         AND d.settled_on > %s AND d.settled_on <= %s)
+              OR EXISTS (SELECT 1 FROM {event_t} e WHERE e.person_id = c.person_id
+                         AND e.occurred_on > %s AND e.occurred_on <= %s))"""
+    )
+    params += [lo, hi, CaseStatus.OPEN, since, as_of, since, as_of]
+    parts.append(f"SELECT 4, person_id FROM {case_t} WHERE person_id >= %s AND person_id < %s AND status = %s")
+    params += [lo, hi, CaseStatus.OPEN]
+    select: set[int] = set()
+    recompute: set[int] = set()
+    pending: set[int] = set()
+    with connection.cursor() as cur:
+        cur.execute(" UNION ALL ".join(parts), params)
+        for kind, value in cur.fetchall():
+            if kind == 4:
+                pending.add(value)
+            elif kind == 3:
+                recompute.add(value)
+            else:
+                select.add(value)
+                if kind == 2:
+                    recompute.add(value)
+    return select, recompute, pending
+
+
+def clearance_scan(
+    as_of: date, *, lo: int, hi: int, run_id: int | None = None, incremental: bool = False, full: bool = False
+) -> Counter:
     """退休清缴 daily: open a case for every in-service person of ``[lo, hi)`` who has reached the legal age.
 
     Set-based selection per jurisdiction and age group (birth date on or before the cut-off,
     an in-service span open on ``as_of``, no case in progress); then recompute the cases
     still pending (open, or keep-paying) and update those whose numbers changed.
+
+    ``incremental`` (the nightly run, issue #13): where the ids were scanned before under the same policy and
+    rule (:class:`ClearanceScanMark`, no policy value dated in between), only the persons that may give
+    another answer are read — those noted by the triggers since (:class:`ClearanceInputChange`) and those
+    the dates cross (:func:`_date_crossers`); otherwise, and with ``full``, everybody. Both leave the same
+    tables (``tests/test_nightly_equivalence.py``).
     Counts: clearance.opened, clearance.updated, clearance.pending, clearance.problem,
-    clearance.age_unknown:<code> (in-service persons the scan cannot select by age).
+    clearance.age_unknown:<code> (in-service persons the scan cannot select by age),
+    clearance.female_role_missing, clearance.incremental (1 when the chunk was scanned incrementally).
     """
+    counts: Counter = Counter()
+    jurs = _jurisdictions()
+    policies = {jid: Policy(code, as_of) for jid, code in jurs}
+    groups_of = {jid: _age_groups(policies[jid]) for jid, _code in jurs}
+    version = scan_version()
+    noted = _take_changes(lo, hi)
+    marks = _marks(lo, hi)
+    since = _scanned_since(marks, lo, hi, as_of, version) if incremental and not full else None
+    counts += _scan(as_of, lo, hi, run_id, noted, since, jurs, policies, groups_of)
+    _mark_scanned(marks, lo, hi, as_of, version)
+    return counts
+
+
+def _scan(
+    as_of: date,
+    lo: int,
+    hi: int,
+    run_id: int | None,
+    noted: set[int],
+    since: date | None,
+    jurs: list[tuple[int, str]],
+    policies: dict[int, Policy],
+    groups_of: dict[int, list],
+) -> Counter:
+    """The scan of :func:`clearance_scan`: everybody of ``[lo, hi)`` (``since`` None) or only the persons noted
+    and those the dates cross since ``since``."""
     counts: Counter = Counter()
     span_t, case_t = EnrolmentSpan._meta.db_table, RetirementClearanceCase._meta.db_table
     person_t = InsuredPerson._meta.db_table
     q = connection.ops.quote_name
-    jurs = list(Jurisdiction.objects.values_list("pk", "code"))
     new_cases: list[RetirementClearanceCase] = []
-    policies = {jid: Policy(code, as_of) for jid, code in jurs}
-    ageless = {jid: code for jid, code in jurs if not _age_groups(policies[jid])}
-    if ageless:  # in-service persons of the jurisdictions whose documents give no legal age: one count for all
-        marks = ", ".join(["%s"] * len(ageless))
-        with connection.cursor() as cur:
-            cur.execute(
-                f"""SELECT s.jurisdiction_id, COUNT(*) FROM {span_t} s JOIN {person_t} p ON p.id = s.person_id
-                    WHERE s.person_id >= %s AND s.person_id < %s AND p.id >= %s AND p.id < %s
-                      AND s.jurisdiction_id IN ({marks})
-                      AND s.{q("start")} <= %s AND (s.{q("end")} IS NULL OR s.{q("end")} > %s)
-                      AND s.category IN ('employee', 'flexible', 'unemployed')
-                    GROUP BY s.jurisdiction_id""",
-                [lo, hi, lo, hi, *ageless, as_of, as_of],
-            )
-            for jid, n in cur.fetchall():
-                if n:
-                    counts[f"clearance.age_unknown:{ageless[jid]}"] += n
-    for jid, code in jurs:
-        if jid in ageless:
+    select_only: set[int] | None = None
+    recompute_only: set[int] | None = None
+    pending_before: int | None = None
+    if since is not None:
+        to_select, to_recompute, pending = _date_crossers(lo, hi, since, as_of, policies)
+        # only the pending cases are recomputed: of the persons to look at, those with one
+        select_only, recompute_only = noted | to_select, (noted | to_recompute) & pending
+        pending_before = len(pending)
+        counts["clearance.incremental"] += 1
+    in_service = f"""FROM {span_t} s JOIN {person_t} p ON p.id = s.person_id
+        WHERE s.person_id >= %s AND s.person_id < %s AND p.id >= %s AND p.id < %s
+          AND s.{q("start")} <= %s AND (s.{q("end")} IS NULL OR s.{q("end")} > %s)
+          AND s.category IN ('employee', 'flexible', 'unemployed')"""
+    # what the scan cannot select (a jurisdiction without legal ages; a woman employee without a cadre/worker
+    # role where ages go by role): one count over the chunk's in-service persons, for every jurisdiction
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""SELECT s.jurisdiction_id,
+                       CASE WHEN p.sex = %s AND s.category IN ('employee', 'unemployed') AND p.female_role = ''
+                            THEN 1 ELSE 0 END, COUNT(*)
+                {in_service} GROUP BY 1, 2""",
+            [Sex.FEMALE, lo, hi, lo, hi, as_of, as_of],
+        )
+        code_of = dict(jurs)
+        for jid, no_role, n in cur.fetchall():
+            groups = groups_of.get(jid)
+            if not groups:
+                counts[f"clearance.age_unknown:{code_of[jid]}"] += n
+            elif no_role and any(g[0] == Sex.FEMALE and g[1] == "employee" for g in groups):
+                counts["clearance.female_role_missing"] += n
+    for jid, _code in jurs:
+        groups = groups_of[jid]
+        if not groups or (select_only is not None and not select_only):
             continue
         policy = policies[jid]
-        groups = _age_groups(policy)
-        # the range on both tables: the planner then reads the chunk's persons by key, not all of them
-        base_sql = f"""FROM {span_t} s JOIN {person_t} p ON p.id = s.person_id
-            WHERE s.person_id >= %s AND s.person_id < %s AND p.id >= %s AND p.id < %s AND s.jurisdiction_id = %s
-              AND s.{q("start")} <= %s AND (s.{q("end")} IS NULL OR s.{q("end")} > %s)
-              AND s.category IN ('employee', 'flexible', 'unemployed')"""
-        params: list[Any] = [lo, hi, lo, hi, jid, as_of, as_of]
+        clauses, gparams = [], []
+        for sex_code, group, role, age in groups:
+            cats = "('flexible')" if group == "flexible" else "('employee', 'unemployed')"
+            role_sql = " AND p.female_role = %s" if role else ""
+            clauses.append(f"(p.sex = %s AND s.category IN {cats}{role_sql} AND p.birth_date <= %s)")
+            gparams += [sex_code] + ([role] if role else []) + [latest_birth_for_age(as_of, age)]
+        only_sql = "" if select_only is None else f" AND {_ids_sql('p.id', sorted(select_only))}"
         with connection.cursor() as cur:
-            if not groups:
-                cur.execute(f"SELECT COUNT(*) {base_sql}", params)
-                n = cur.fetchone()[0]
-                if n:
-                    counts[f"clearance.age_unknown:{code}"] += n
-                continue
-            clauses, gparams = [], []
-            for sex_code, group, role, age in groups:
-                cats = "('flexible')" if group == "flexible" else "('employee', 'unemployed')"
-                role_sql = " AND p.female_role = %s" if role else ""
-                clauses.append(f"(p.sex = %s AND s.category IN {cats}{role_sql} AND p.birth_date <= %s)")
-                gparams += [sex_code] + ([role] if role else []) + [latest_birth_for_age(as_of, age)]
-            if not any(g[0] == Sex.FEMALE and g[1] == "employee" for g in groups):
-                pass
-            else:
-                # a woman employee without a cadre/worker role cannot be cleared by age: count her
-                cur.execute(
-                    f"SELECT COUNT(*) {base_sql} AND p.sex = %s AND s.category IN ('employee', 'unemployed')"
-                    " AND p.female_role = ''",
-                    [*params, Sex.FEMALE],
-                )
-                n = cur.fetchone()[0]
-                if n:
-                    counts["clearance.female_role_missing"] += n
             cur.execute(
-                f"""SELECT p.id, p.sex, p.birth_date, p.female_role, s.category {base_sql}
-                    AND ({" OR ".join(clauses)})
+                f"""SELECT p.id, p.sex, p.birth_date, p.female_role, s.category {in_service}
+                    AND s.jurisdiction_id = %s AND ({" OR ".join(clauses)}){only_sql}
                     AND NOT EXISTS (SELECT 1 FROM {case_t} c WHERE c.person_id = p.id AND c.status <> 'closed')
                     ORDER BY p.id""",
-                [*params, *gparams],
+                [lo, hi, lo, hi, as_of, as_of, jid, *gparams],
             )
             rows = cur.fetchall()
         if not rows:
@@ -363,7 +565,8 @@ def clearance_scan(as_of: date, *, lo: int, hi: int, run_id: int | None = None) 
             new_cases.append(case)
     if new_cases:
         # set-wise, with their history rows (bulk_create_with_history prepares every value through the ORM)
-        insert_objects(RetirementClearanceCase, new_cases)
+        with _own_writes():
+            insert_objects(RetirementClearanceCase, new_cases)
         table, history = case_t, RetirementClearanceCase.history.model._meta.db_table
         history_record(
             RetirementClearanceCase,
@@ -376,26 +579,48 @@ def clearance_scan(as_of: date, *, lo: int, hi: int, run_id: int | None = None) 
         counts["clearance.opened"] += len(new_cases)
     # the cases just opened were computed from tonight's facts: recomputing them now is redundant work
     opened = {c.person_id for c in new_cases}
-    counts += pending_recompute(as_of, lo=lo, hi=hi, skip=opened)
+    written: set[int] = set(opened)
+    counts += pending_recompute(
+        as_of, lo=lo, hi=hi, skip=opened, only=recompute_only, written=written, pending=pending_before
+    )
     counts["clearance.pending"] += len(opened)
+    if connection.vendor != "postgresql" and written:
+        # SQLite's row triggers noted the scan's own case writes (its answer, not a change of its inputs); one
+        # writer at a time there, so nothing else can have noted these persons meanwhile
+        ClearanceInputChange.objects.filter(person_id__in=sorted(written)).delete()
     return counts
 
 
-def pending_recompute(as_of: date, *, lo: int, hi: int, skip: set[int] | frozenset[int] = frozenset()) -> Counter:
+def pending_recompute(
+    as_of: date,
+    *,
+    lo: int,
+    hi: int,
+    skip: set[int] | frozenset[int] = frozenset(),
+    only: set[int] | None = None,
+    written: set[int] | None = None,
+    pending: int | None = None,
+) -> Counter:
     """Recompute the cases still pending (status open) of ``[lo, hi)``; save only those that changed.
 
     Facts for all of them are loaded at once (months by kind, last bases), per jurisdiction.
     ``skip``: persons whose case was opened by this very scan (computed from the same facts).
+    ``only``: of them, just these persons' cases (an incremental scan: the others cannot have changed);
+    ``clearance.pending`` still counts them all (``pending``: their number, when the caller counted them
+    before opening tonight's cases). ``written``: gets the persons whose case was saved.
     """
     counts: Counter = Counter()
+    cases = RetirementClearanceCase.objects.filter(person_id__gte=lo, person_id__lt=hi, status=CaseStatus.OPEN)
+    if only is not None:
+        counts["clearance.pending"] += pending if pending is not None else cases.exclude(person_id__in=skip).count()
+        if not only:
+            return counts
+        cases = cases.filter(person_id__in=sorted(only))
     pending = [
-        case
-        for case in RetirementClearanceCase.objects.filter(person_id__gte=lo, person_id__lt=hi, status=CaseStatus.OPEN)
-        .select_related("person", "jurisdiction")
-        .order_by("id")
-        if case.person_id not in skip
+        case for case in cases.select_related("person", "jurisdiction").order_by("id") if case.person_id not in skip
     ]
-    counts["clearance.pending"] += len(pending)
+    if only is None:
+        counts["clearance.pending"] += len(pending)
     if not pending:
         return counts
     kinds = months_by_kind([c.person_id for c in pending], as_of)
@@ -412,8 +637,12 @@ def pending_recompute(as_of: date, *, lo: int, hi: int, skip: set[int] | frozens
             values = compute(policy, facts, kinds[p.pk], retire_on=case.retire_on, last_base=last.get(p.pk))
             if _apply(case, values):
                 changed.append(case)
-    for case in changed:  # few: a case changes when a month is paid or a parameter is entered
-        case.save()
+    if changed:
+        with _own_writes():
+            for case in changed:  # few: a case changes when a month is paid or a parameter is entered
+                case.save()
+                if written is not None:
+                    written.add(case.person_id)
     counts["clearance.updated"] += len(changed)
     return counts
 

@@ -46,7 +46,7 @@ from .dialect import (
 )
 from .dues import dues_insert, retiree_premiums_insert
 from .employer_bases import employer_bases_upsert, employer_wages_out_of_bounds
-from .fees import deferral_employers, deferred_sql, fee_cents_sql, fee_days_sql, fees_accrue
+from .fees import deferral_employers, deferred_sql, fee_cents_sql, fee_days_sql, fees_accrue, fees_accrue_all
 from .spans import jurisdiction_id, jurisdictions_in_range
 
 __all__ = [
@@ -71,6 +71,7 @@ __all__ = [
     "fee_cents_sql",
     "fee_days_sql",
     "fees_accrue",
+    "fees_accrue_all",
     "fetchall",
     "from_base_units",
     "from_cents",

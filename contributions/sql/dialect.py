@@ -108,9 +108,8 @@ def tune() -> None:
     lose the last chunks committed, but only whole: their data and their "done" mark are in the
     same transaction, so :func:`batch.runs.resume_run` runs them again (chunks are idempotent).
     """
-    if is_postgres():
-        execute("SET LOCAL jit = off")
-        execute("SET LOCAL synchronous_commit = off")
+    if is_postgres():  # one round trip (set_config(..., true) is SET LOCAL)
+        execute("SELECT set_config('jit', 'off', true), set_config('synchronous_commit', 'off', true)")
 
 
 def analyze(*models: type[Model]) -> None:

@@ -19,6 +19,7 @@ def jurisdictions_in_range(lo: int, hi: int) -> list[str]:
     """Codes of the jurisdictions that have enrolment spans of persons in ``[lo, hi)``."""
     ids = (
         EnrolmentSpan.objects.filter(person_id__gte=lo, person_id__lt=hi)
+        .order_by()  # the model's ordering would make DISTINCT return one row per span
         .values_list("jurisdiction_id", flat=True)
         .distinct()
     )

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from batch.dates import months_between
 from batch.runs import create_run
-from batch.tasks import batch_chunk_run
+from batch.tasks import dispatch_chunk
 from funds.health import monthly_series
 from funds.models import AccountKind, FundAccount
 from policy.drafts import areas_touched
@@ -92,7 +92,7 @@ def simulation_start(draft: PolicyDraft, **kwargs) -> Simulation:
 
     def dispatch() -> None:
         for chunk_id in chunk_ids:
-            batch_chunk_run.delay(chunk_id=chunk_id)
+            dispatch_chunk(chunk_id, sim.run.job)
 
     transaction.on_commit(dispatch)
     return sim

@@ -14,13 +14,15 @@
 3. ``run_nightly`` over everybody (twice: the second run must change nothing), timed, and after
    each run the floor: a hand-written set-based SQL pass over the same tables doing the arrears,
    late-fee and status work (:func:`floor_pass`, rolled back), so that the ratio of our time to the
-   floor's, printed for each run, holds on a noisy machine (issue #13).
+   floor's, printed for each run, holds on a noisy machine (issue #13); and the peak resident memory of the
+   process running the chunks (and of the largest worker process with ``--processes N``).
 4. A naive per-row ORM loop over ``--naive`` persons: for each person, spans and dues by
    the ORM, the same rule, then delete and ``save()`` each period; timed.
 """
 
 from __future__ import annotations
 
+import resource
 import time
 from datetime import date, timedelta
 
@@ -33,7 +35,7 @@ from batch.runs import create_run, execute_in_processes, run_in_process
 from benefits.calculations.eligibility import ContributionMonth, eligibility_timeline
 from benefits.models import EligibilityPeriod, EligibilityState
 from contributions.models import MonthlyDue
-from contributions.retirement.models import RetirementClearanceCase
+from contributions.retirement.models import ClearanceInputChange, ClearanceScanMark, RetirementClearanceCase
 from enrollment.models import EnrolmentSpan, InsuredPerson
 from operations.demo.population import generate_population
 from operations.jobs import NIGHTLY
@@ -107,6 +109,8 @@ def forget_nightly() -> str:
         fees = cur.rowcount
         cur.execute(f"DELETE FROM {RetirementClearanceCase.history.model._meta.db_table}")
         cur.execute(f"DELETE FROM {case_t}")
+        # no scan happened: the first night reads everybody again
+        cur.execute(f"TRUNCATE {ClearanceScanMark._meta.db_table}, {ClearanceInputChange._meta.db_table}")
     return f"{fees} dues' fees reset"
 
 
@@ -201,6 +205,14 @@ def pay_one_percent(as_of: date) -> int:
         return cur.rowcount
 
 
+def peak_memory() -> str:
+    """Peak resident memory (getrusage ``ru_maxrss``, KiB on Linux) of this process, which runs the chunks with
+    ``--processes 1``, and of the largest chunk worker process so far (``--processes N``, forked workers)."""
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return f"peak RSS: this process {me:.0f} MB" + (f", largest chunk worker {kids:.0f} MB" if kids else "")
+
+
 class _FloorDone(Exception):
     """Rolls the floor pass back."""
 
@@ -270,6 +282,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  floor (hand-written SQL, same tables): {floor:.2f} s; ratio {dt / floor:.2f}×{share}")
             for line in describe(run, dt):
                 self.stdout.write("  " + line)
+            self.stdout.write("  " + peak_memory())
             return dt
 
         for n in range(runs):
