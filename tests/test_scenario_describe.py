@@ -75,7 +75,7 @@ def test_statuses_of_known_names(registry):
     assert rows[("eligibility", "months[].deferred_until")].status == EXTENSION
     assert rows[("eligibility", "months[].paid_on")].status == CONTRACT
     assert rows[("inpatient", "policy_amount")].status == CONTRACT
-    assert rows[("inpatient", "insutype")].status == PENDING
+    assert rows[("inpatient", "insutype")].status == CONTRACT  # resident benefits (issue 15)
     assert rows[("contribution", "subsidy")].status == PENDING
     assert rows[("fund_risk_reserve", "extraction")].status == EXTENSION
     loc = rows[("inpatient", "location")]
