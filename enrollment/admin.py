@@ -456,5 +456,7 @@ def female_role_help(person: InsuredPerson | None, on: date) -> str:
         elif spans is not None:
             lines.append(f"{place.name}：政策文件未区分女干部、女工人的退休年龄")
     return "；".join(lines) or "用于判定女职工的法定退休年龄"
+
+
 # 单位增减员申请 (issue #14): the queue's screens live with their models in enrollment.requests.
 from .requests import admin as _requests_admin  # noqa: E402, F401

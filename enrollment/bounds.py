@@ -61,6 +61,7 @@ def normalise_identifier(value: object) -> str:
     text = unicodedata.normalize("NFKC", "" if value is None else str(value))
     return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf").upper()
 
+
 #: 申请附件 (增减员申请): PDF or image, at most this many bytes each and this many per request.
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 MAX_ATTACHMENTS = 10

@@ -601,4 +601,5 @@ class ReconciliationAdmin(ReadOnlyAdmin):
             ),
         )
 
+
 from . import account_use_admin  # noqa: E402, F401  (家庭共济绑定, 个人账户支付, 余额支付本人)

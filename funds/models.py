@@ -39,10 +39,14 @@ class AccountKind(models.TextChoices):
     BANK = "bank", "财政专户（银行存款）"
     SUSPENSE = "suspense", "暂停划入（挂账）"
     PERSONAL = "personal", "个人账户"
+    # 城乡居民基本医疗保险基金 (险种 390): its own books, never mixed with the employee fund (xianning 办法 四(三),
+    # sanmenxia 第三十九条 "居民基本医疗保险基金全部为统筹基金"). Claims of residents are paid from these.
+    RESIDENT_POOLED = "resident_pooled", "居民医保统筹基金"
+    RESIDENT_BANK = "resident_bank", "居民医保基金财政专户（银行存款）"
 
 
 #: Accounts whose natural balance is a debit (assets): shown with the sign turned round.
-DEBIT_NORMAL = frozenset({AccountKind.BANK, AccountKind.RECEIVABLE})
+DEBIT_NORMAL = frozenset({AccountKind.BANK, AccountKind.RECEIVABLE, AccountKind.RESIDENT_BANK})
 #: Accounts held per person.
 PER_PERSON = frozenset({AccountKind.PERSONAL, AccountKind.SUSPENSE})
 #: Accounts that may never go below zero (enforced where the money leaves, and by a CHECK).

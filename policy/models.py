@@ -162,12 +162,20 @@ class PolicyDraft(models.Model):
     )
     created_at = models.DateTimeField("起草时间", auto_now_add=True)
     published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name="发布人",
     )
     published_at = models.DateTimeField("发布时间", null=True, blank=True)
     withdrawn_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name="撤回人",
     )
     withdrawn_at = models.DateTimeField("撤回时间", null=True, blank=True)

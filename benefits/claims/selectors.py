@@ -37,6 +37,7 @@ class SpanFact:
     category: str
     scheme: str
     employer_kind: str
+    insutype: str = "310"  # 险种: 310 职工, 390 城乡居民
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,13 @@ class PersonContext:
             category=span.category,
             scheme=span.scheme,
             employer_kind=span.employer_kind,
+            insutype=span.insutype,
         )
+
+    def scheme_on(self, jurisdiction: str, day: date) -> str | None:
+        """险种 of the span in force on ``day`` (310 职工, 390 城乡居民), None when not enrolled."""
+        span = self.span_on(jurisdiction, day)
+        return None if span is None else span.insutype
 
 
 def _employer_kind(kind: str | None, difficult: bool) -> str:
@@ -106,10 +113,13 @@ def person_contexts(
             "scheme",
             "employer__kind",
             "employer__is_difficult",
+            "insutype",
         )
     ):
-        pid, code, start, end, category, scheme, kind, difficult = row
-        out[pid].spans.append(SpanFact(code, start, end, category, scheme, _employer_kind(kind, bool(difficult))))
+        pid, code, start, end, category, scheme, kind, difficult, insutype = row
+        out[pid].spans.append(
+            SpanFact(code, start, end, category, scheme, _employer_kind(kind, bool(difficult)), insutype)
+        )
     states = dict(EligibilityState.objects.filter(person_id__in=ids).values_list("person_id", "error"))
     missing = [pid for pid in ids if pid not in states]
     if missing and refresh_missing:
@@ -142,7 +152,7 @@ def coverage_of(ctx: PersonContext, first: date, last: date) -> Coverage:
             break
         if p.status != EligibilityStatus.COVERED:
             text = f"{day} {STATUS_ZH.get(p.status, p.status)}：{p.reason}"
-            return Coverage(False, f"{text}（{p.citation}）" if p.citation else text, p.citation)
+            return Coverage(False, f"{text}（{p.citation}）" if p.citation else text, p.citation, status=p.status)
         level = level or p.benefit_level
         if p.end is None or p.end > last:
             when = f"{first}" if first == last else f"{first} 至 {last}"
