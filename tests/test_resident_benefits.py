@@ -596,3 +596,29 @@ def test_hunan_waiting_period_costs_go_to_the_resident_scheme():
     assert (claim.status, claim.hifp_pay) == (ClaimStatus.ADJUDICATED, D(1000))
     assert any("第六十条" in (s["citation"] or "") for s in claim.steps)
     assert balance_of(fund_account("hunan", AccountKind.RESIDENT_POOLED)) == D(-1000)
+
+
+@pytest.mark.django_db
+def test_ziyang_previous_level_settled_at_resident_values_once_they_exist():
+    # 第十四条 原档次待遇: without resident values the staff-entered table is asked for (as before) ...
+    facts = ClaimFacts(
+        jurisdiction="ziyang",
+        med_type="21",
+        start=date(2024, 3, 1),
+        end=date(2024, 3, 5),
+        hospital_level="level2",
+        medfee_sumamt=D(3000),
+        inscp_scp_amt=D(3000),
+        tier="county",
+    )
+    person = PersonFacts(1, date(1980, 1, 1), "male", "employee", "combined", "enterprise")
+    coverage = Coverage(True, "缴费当月起6个月内享受原档次待遇", "ziyang 第十四条", benefit_level="previous_scheme")
+    with pytest.raises(PolicyMissing, match=r"claims\.previous_level_values"):
+        decide(facts, person, coverage=coverage, accs={}, balance=D(0))
+    # ... once ziyang's resident values are entered, the resident rules settle it: 500 起付;
+    # 1500 × 60% + 1000 × 80% = 1700; paid by the employee fund the person now pays into
+    staff_enter("ziyang", OTHER_STAFF_VALUES, effective_from=date(2024, 1, 1), document="居民医保待遇（测试假设值）")
+    decision = decide(facts, person, coverage=coverage, accs={}, balance=D(0))
+    assert (decision.breakdown["act_pay_dedc"], decision.breakdown["hifp_pay"]) == (D(500), D(1700))
+    assert decision.insutype == "310" and decision.effects["2024"]["resident_pool_paid"] == "1700.00"
+    assert any(s["stage"] == "险种" and "原档次" in s["description"] for s in decision.steps)

@@ -155,7 +155,7 @@ def decide(
         return Decision("refused" if action == "refuse" else "review", refusal_reason=reason, steps=book.steps)
     amounts = _costs(facts, book)
     parts = Parts()
-    scheme = _scheme_step(facts, person, coverage, book)
+    scheme, fund = _scheme_step(facts, person, coverage, book)
     if scheme == RESIDENT_INSUTYPE:
         refusal = pay_resident(facts, person, accs, amounts["inscp_scp_amt"], book, parts)
     elif coverage.benefit_level == "previous_scheme":  # ziyang 第十四条: never at employee values
@@ -167,7 +167,7 @@ def decide(
         return Decision(
             "refused", refusal_reason=refusal, steps=book.steps, amounts=amounts, extra=_extra(facts, parts)
         )
-    breakdown = _breakdown(facts, person, amounts["medfee_sumamt"], balance, book, parts, scheme)
+    breakdown = _breakdown(facts, person, amounts["medfee_sumamt"], balance, book, parts, fund)
     _settlement_steps(breakdown, book, parts)
     for year in {facts.end.year}:
         book.delta(year, "claims_count", 1)
@@ -180,17 +180,18 @@ def decide(
         layer_field=parts.layer_field,
         amounts=amounts,
         extra=_extra(facts, parts),
-        insutype=scheme,
+        insutype=fund,
     )
 
 
-def _scheme_step(facts: ClaimFacts, person: PersonFacts, coverage: Coverage, book: Book) -> str:
-    """险种: the family of benefits — the scheme of the span in force on the first day of care; ziyang's
-    原档次待遇 at the resident scheme's values where the jurisdiction has them (第十四条; else the staff-entered
-    ``claims.previous_level_values``); hunan 第六十条 (``coverage.insutype`` 390 from the claim services)."""
+def _scheme_step(facts: ClaimFacts, person: PersonFacts, coverage: Coverage, book: Book) -> tuple[str, str]:
+    """险种: (whose rules settle the claim, whose fund pays it). The scheme of the span in force on the first day
+    of care (hunan 第六十条's waiting-period costs come here as 390 from the claim services); ziyang's 原档次待遇
+    (第十四条) at the resident scheme's values where the jurisdiction has them, paid by the employee fund the
+    person now contributes to (else the staff-entered ``claims.previous_level_values``)."""
     if person.insutype == RESIDENT_INSUTYPE:
         book.step("险种", "就医日参保险种：城乡居民基本医疗保险（390），按居民医保待遇结算", coverage.citation)
-        return RESIDENT_INSUTYPE
+        return RESIDENT_INSUTYPE, RESIDENT_INSUTYPE
     if coverage.benefit_level == "previous_scheme":
         policy = _policy(facts, facts.end)
         if policy.has("resident_benefits.annual_cap"):
@@ -199,8 +200,8 @@ def _scheme_step(facts: ClaimFacts, person: PersonFacts, coverage: Coverage, boo
                 "缴费当月起享受原档次待遇期间：按城乡居民基本医疗保险（390）待遇结算",
                 f"{coverage.citation}；{cite(policy, 'resident_benefits.annual_cap')}".strip("；"),
             )
-            return RESIDENT_INSUTYPE
-    return EMPLOYEE_INSUTYPE
+            return RESIDENT_INSUTYPE, EMPLOYEE_INSUTYPE
+    return EMPLOYEE_INSUTYPE, EMPLOYEE_INSUTYPE
 
 
 def _costs(facts: ClaimFacts, book: Book) -> dict[str, Decimal]:
