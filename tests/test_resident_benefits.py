@@ -622,3 +622,99 @@ def test_ziyang_previous_level_settled_at_resident_values_once_they_exist():
     assert (decision.breakdown["act_pay_dedc"], decision.breakdown["hifp_pay"]) == (D(500), D(1700))
     assert decision.insutype == "310" and decision.effects["2024"]["resident_pool_paid"] == "1700.00"
     assert any(s["stage"] == "险种" and "原档次" in s["description"] for s in decision.steps)
+
+
+# --- what only the explanation shows (mutants the amounts cannot see) ---------------------------------------
+
+
+def _texts(result) -> list[str]:
+    return [s.description for s in result.steps]
+
+
+@pytest.mark.django_db
+def test_deductible_borne_as_incurred_only_below_the_deductible():
+    below = settle_resident_inpatient(Policy(S, ON), stay(tier="township", level="level1", amount="149.99"))
+    assert below.deductible == D("149.99") and any("低于起付标准" in t for t in _texts(below))
+    at = settle_resident_inpatient(Policy(S, ON), stay(tier="township", level="level1", amount="150"))
+    assert at.deductible == D(150) and not any("低于起付标准" in t for t in _texts(at))
+
+
+@pytest.mark.django_db
+def test_the_lower_percentage_wins_when_both_halvings_apply():
+    # a staff what-if: second stays at 40%, children at 50% → one reduction, the lower: 400 × 40% = 160;
+    # 1340 × 63% + 3500 × 83% = 844.20 + 2905 = 3749.20
+    policy = Policy(S, ON, params={"resident_benefits.repeat_deductible_pct": 40})
+    r = settle_resident_inpatient(policy, stay(age=10, admission_number=2))
+    assert (r.deductible, r.pool_pay) == (D(160), D("3749.20"))
+    assert any("第 2 次住院" in t and "40%" in t for t in _texts(r))
+
+
+@pytest.mark.django_db
+def test_missing_rows_of_the_band_tables_are_named():
+    policy = Policy(S, ON, params={"resident_benefits.inpatient_band_upper": {"city": {"other": [3000]}}})
+    with pytest.raises(PolicyMissing, match=r"inpatient_band_upper\.county\.other"):
+        settle_resident_inpatient(policy, stay())
+    policy = Policy(S, ON, params={"resident_benefits.inpatient_band_ratio_pct": [63, 83]})
+    with pytest.raises(PolicyMissing, match=r"inpatient_band_ratio_pct\.county\.other"):
+        settle_resident_inpatient(policy, stay())
+    with pytest.raises(PolicyMissing, match="三级医院的住院起付标准"):
+        settle_resident_inpatient(Policy(S, ON), stay(level="level3"))
+
+
+@pytest.mark.django_db
+def test_no_cap_step_when_the_payment_fits_exactly():
+    r = settle_resident_inpatient(Policy(S, ON), stay(pool_paid_this_year=D(146402)))
+    assert r.pool_pay == D(3598) and not any("剩余" in t for t in _texts(r))
+    capped = Policy(S, ON, params={"resident_benefits.chronic_annual_cap": 5000})
+    r = settle_resident_chronic(capped, amount_=D(1000), paid_this_year=D(4350))
+    assert r.pool_pay == D(650) and not any("剩余" in t for t in _texts(r))
+    r = settle_resident_major_disease(Policy(S, ON), tier="county", setting="inpatient", amount_=D(1000), limit=D(800))
+    assert not any("病种限额" in t for t in _texts(r))
+
+
+@pytest.mark.django_db
+def test_deductibles_staff_may_enter_are_taken_off_before_the_ratio():
+    policy = Policy(
+        S,
+        ON,
+        params={
+            "resident_benefits.major_disease_deductible": 100,
+            "resident_benefits.chronic_deductible": 200,
+            "resident_benefits.chronic_annual_cap": 5000,
+        },
+    )
+    r = settle_resident_major_disease(policy, tier="county", setting="inpatient", amount_=D(1000))
+    assert (r.deductible, r.pool_pay) == (D(100), D(720))  # (1000 − 100) × 80%
+    assert "重特大疾病住院（县级医疗机构） 900 元 × 80%" in _texts(r)
+    r = settle_resident_chronic(policy, amount_=D(1000))
+    assert "门诊重症慢性病 800 元 × 65%" in _texts(r)
+
+
+@pytest.mark.django_db
+def test_outpatient_limit_exceeded_and_the_cap_question_named_where_unanswered():
+    values = {
+        "resident_benefits.outpatient_deductible": 50,
+        "resident_benefits.outpatient_ratio_pct": 50,
+        "resident_benefits.outpatient_annual_cap": 400,
+    }
+    p = Policy(S, ON, params=values)
+    r = settle_resident_outpatient(p, amount_=D(100), deductible_used=D(50), pool_paid_this_year=D(360))
+    assert r.pool_pay == D(40) and any("剩余 40 元" in t for t in _texts(r))
+    r = settle_resident_outpatient(p, amount_=D(100))
+    assert "50 元 × 50%" in _texts(r)
+    r = settle_resident_outpatient(p, amount_=D(100), deductible_used=D(50), pool_paid_this_year=D(350))
+    assert not any("剩余" in t for t in _texts(r))
+    with pytest.raises(PolicyMissing, match=r"hunan.*outpatient_outside_cap"):
+        settle_resident_outpatient(Policy("hunan", ON, params=values), amount_=D(100))
+
+
+@pytest.mark.django_db
+def test_childbirth_at_the_fixed_amount_says_it_is_paid_at_the_amount():
+    r = resident_childbirth(Policy(S, ON), event="natural", actual_cost=D(760))
+    assert any("按定额标准支付" in t for t in _texts(r)) and not any("据实" in t for t in _texts(r))
+
+
+@pytest.mark.django_db
+def test_certifications_do_not_carry_over_where_the_document_says_no():
+    policy = Policy("hunan", ON, params={"scheme_switch.certifications_carry_over": False})
+    assert not certification_carries_over(policy, valid_until=None, on=ON)
