@@ -718,3 +718,56 @@ def test_childbirth_at_the_fixed_amount_says_it_is_paid_at_the_amount():
 def test_certifications_do_not_carry_over_where_the_document_says_no():
     policy = Policy("hunan", ON, params={"scheme_switch.certifications_carry_over": False})
     assert not certification_carries_over(policy, valid_until=None, on=ON)
+
+
+@pytest.mark.django_db
+def test_settlement_file_settles_residents_like_one_at_a_time_and_books_them_apart(settings, tmp_path):
+    """结算文件: residents and employees in one file; the family by each person's scheme on the service date."""
+    from django.db import transaction
+
+    from batch.runs import run_in_process
+    from benefits.claims.imports import settlement_file_import
+    from benefits.claims.jobs import JOB
+    from benefits.claims.models import Claim
+    from tests.test_claims_bulk import _file, _result
+
+    residents = [resident_person(birth=date(1990, 1, 1)) for _ in range(2)]
+    employee = make_person(S)
+    rows = []
+    for n, (person, extra) in enumerate(
+        [
+            (residents[0], {"med_type": "21", "out_of_province": "1", "location": "referral", "inscp_scp_amt": 20000}),
+            (residents[0], {"med_type": "21", "out_of_province": "1", "location": "referral", "inscp_scp_amt": 20000}),
+            (residents[1], {"med_type": "52", "maternity_event": "natural", "inscp_scp_amt": 500}),
+            (employee, {"med_type": "21", "inscp_scp_amt": 10000}),
+        ]
+    ):
+        row = {"business_key": f"R{n:05d}", "id_number": person.id_number, "hospital_level": "level2"}
+        row.update(start_date=f"2024-0{n + 2}-01", end_date=f"2024-0{n + 2}-05", **extra)
+        row["medfee_sumamt"] = row["inscp_scp_amt"]
+        rows.append({k: str(v) for k, v in row.items()})
+    sfile = _file(S, rows, settings, tmp_path)
+    assert settlement_file_import(sfile, today=sfile.as_of)["errors"] == 0
+    claims = list(Claim.objects.filter(settlement_file=sfile).order_by("person_id", "row_number"))
+
+    class Rollback(Exception):
+        pass
+
+    one_by_one = {}
+    try:
+        with transaction.atomic():
+            for claim in claims:
+                c = claim_adjudicate(claim, as_of=sfile.as_of)
+                one_by_one[c.business_key] = _result(c)
+            raise Rollback
+    except Rollback:
+        pass
+    run = run_in_process(JOB, as_of=sfile.as_of, jurisdiction=S, params={"file_id": sfile.pk}, chunk_size=1)
+    assert run.status == "done"
+    bulk = {c.business_key: _result(c) for c in Claim.objects.filter(settlement_file=sfile)}
+    assert bulk == one_by_one
+    paid = {c.business_key: c.hifp_pay for c in Claim.objects.filter(settlement_file=sfile)}
+    # 省外 11340, then the second stay 11840 (起付 halved); 自然分娩 据实 500; the employee 二级 (10000 − 600) × 90%
+    assert paid == {"R00000": D(11340), "R00001": D(11840), "R00002": D(500), "R00003": D(8460)}
+    assert balance_of(fund_account(S, AccountKind.RESIDENT_POOLED)) == D(-23680)
+    assert balance_of(fund_account(S, AccountKind.POOLED)) == D(-8460)

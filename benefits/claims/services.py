@@ -307,37 +307,35 @@ def _post(claim: Claim, decision: Decision, *, as_of: date, user=None):
     if not amounts["total"]:
         return None
     jur = claim.jurisdiction
-    if decision.insutype == RESIDENT_INSUTYPE:  # the resident fund's own books (xianning 办法 四(三))
-        legs = [
-            Leg(fund_account(jur, AccountKind.RESIDENT_POOLED), -amounts["pool"]),
-            Leg(fund_account(jur, AccountKind.RESIDENT_BANK), amounts["total"]),
-        ]
-        return post_entry(
-            business_key=f"claim:{claim.business_key}",
-            kind=EntryKind.BENEFIT_PAYMENT,
-            jurisdiction=jur,
-            effective_on=as_of,
-            legs=legs,
-            memo=f"居民医保费用报销 {claim.business_key} {claim.get_med_type_display()}",
-            person=claim.person_id,
-            user=user,
-        )
-    legs = [Leg(fund_account(jur, AccountKind.POOLED), -amounts["pool"])]
+    pooled, bank = fund_kinds(decision)
+    legs = [Leg(fund_account(jur, pooled), -amounts["pool"])]
     if amounts["layer"]:
         legs.append(Leg(fund_account(jur, LAYER_ACCOUNT[decision.layer_field]), -amounts["layer"]))
     if amounts["acct"]:
         legs.append(Leg(personal_account(claim.person_id, jur, on=as_of), -amounts["acct"]))
-    legs.append(Leg(fund_account(jur, AccountKind.BANK), amounts["total"]))
+    legs.append(Leg(fund_account(jur, bank), amounts["total"]))
     return post_entry(
         business_key=f"claim:{claim.business_key}",
         kind=EntryKind.BENEFIT_PAYMENT,
         jurisdiction=jur,
         effective_on=as_of,
         legs=legs,
-        memo=f"费用报销 {claim.business_key} {claim.get_med_type_display()}",
+        memo=f"{memo_prefix(decision)} {claim.business_key} {claim.get_med_type_display()}",
         person=claim.person_id,
         user=user,
     )
+
+
+def fund_kinds(decision: Decision) -> tuple[str, str]:
+    """(pooled fund, bank account) a decision pays from: the resident fund's own books for 险种 390, never mixed
+    with the employee fund (xianning 办法 四(三); sanmenxia 第三十九条)."""
+    if decision.insutype == RESIDENT_INSUTYPE:
+        return AccountKind.RESIDENT_POOLED, AccountKind.RESIDENT_BANK
+    return AccountKind.POOLED, AccountKind.BANK
+
+
+def memo_prefix(decision: Decision) -> str:
+    return "居民医保费用报销" if decision.insutype == RESIDENT_INSUTYPE else "费用报销"
 
 
 def claim_reverse(claim: Claim, reason: str, *, on: date, user=None) -> Claim:
