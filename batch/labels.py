@@ -29,6 +29,12 @@ COUNT_LABELS: dict[str, str] = {
     "payments_applied": "冲抵的实缴（笔）",
     "amount_applied_cents": "冲抵金额（元）",
     "bills_paid": "缴清的补缴单（张）",
+    # 城乡居民医保 (险种 390)
+    "billed": "生成居民年度应缴（人）",
+    "resident_allocations": "居民缴费冲抵（笔）",
+    "resident_dues_settled": "缴清的居民年度应缴（人）",
+    "ledger_entries": "居民医保基金记账凭证（张）",
+    "ledger_postings": "居民医保基金分录（行）",
     "assigned": "分配（笔）",
     # funds
     "accounts_opened": "新开个人账户（个）",

@@ -160,8 +160,11 @@ def _agg(expr: str, order: str) -> str:
 
 
 def _spans_sql(where: str) -> str:
-    """person id → spans ``code:category:start:end`` by start (``end`` empty while open)."""
+    """person id → spans ``code:category:start:end`` by start (``end`` empty while open).
+
+    Employee insurance only (险种 310): a resident span (390, issue #15) is not an employee enrolment."""
     start, end = "s." + _q("start"), "s." + _q("end")
+    where = f"({where}) AND s.insutype = '310'"
     token = f"j.code || ':' || s.category || ':' || {_day_sql(start)} || ':' || COALESCE({_day_sql(end)}, '')"
     table, jur = EnrolmentSpan._meta.db_table, Jurisdiction._meta.db_table
     if is_postgres():

@@ -342,7 +342,7 @@ class PaymentForm(ServiceForm):
 
     class Meta:
         model = Payment
-        fields = ("person", "amount", "paid_on", "reference")
+        fields = ("person", "amount", "paid_on", "reference", "insutype")
 
     def clean_amount(self):
         return _bounded(inputs.payment_amount, self.cleaned_data["amount"], "amount")
@@ -358,7 +358,12 @@ class PaymentForm(ServiceForm):
 
         d = self.cleaned_data
         return services.payment_record(
-            person=d["person"], amount=d["amount"], paid_on=d["paid_on"], reference=d["reference"], **extra
+            person=d["person"],
+            amount=d["amount"],
+            paid_on=d["paid_on"],
+            reference=d["reference"],
+            insutype=d.get("insutype") or "310",
+            **extra,
         )
 
 
@@ -378,12 +383,13 @@ class PaymentAdmin(MaskedExportMixin, ContributionsAdmin):
         "amount",
         "paid_on",
         "source",
+        "insutype",
         "unapplied_amount",
         "import_job",
         "recorded_by",
         "recorded_at",
     )
-    list_filter = ("source",)
+    list_filter = ("source", "insutype")
     search_fields = ("=person__id_number", "=reference")
     search_help_text = "输入完整的18位身份证号或电子税票号"
     raw_id_fields = ("import_job",)
@@ -412,7 +418,7 @@ class PaymentAdmin(MaskedExportMixin, ContributionsAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["person", "amount", "paid_on", "reference"]
+            return ["person", "amount", "paid_on", "reference", "insutype"]
         return super().get_fields(request, obj)
 
     def save_form(self, request, form, change):
@@ -568,3 +574,7 @@ class BackPaymentBillAdmin(MaskedExportMixin, ReadOnlyMixin, ContributionsAdmin)
     @admin.display(description="参保人员", ordering="person_id")
     def history_link(self, obj):
         return _history_link(obj)
+
+
+# 城乡居民医保年度应缴 (issue #15): the yearly bills, read-only (the billing job and payments write them).
+from .residents import admin as _resident_admin  # noqa: E402, F401

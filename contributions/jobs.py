@@ -239,3 +239,7 @@ def arrears_accrue(ctx: ChunkContext) -> dict[str, int]:
     for code in _codes(ctx):
         counts += sql.fees_accrue(code, lo=ctx.lo, hi=ctx.hi, as_of=ctx.as_of, rate=late_fee_rate(code, ctx.as_of))
     return _plain(counts)
+
+
+# 城乡居民医保年度应缴 (issue #15): registered from its own module.
+from .residents import jobs as _resident_jobs  # noqa: E402, F401

@@ -18,7 +18,7 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from enrollment.models import Category, Employer, InsuredPerson, Scheme
+from enrollment.models import Category, Employer, InsuredPerson, Insutype, Scheme
 from policy.models import Jurisdiction
 
 
@@ -505,6 +505,10 @@ class Payment(models.Model):
     paid_on = models.DateField("缴费到账日期")
     source = models.CharField("来源", max_length=16, choices=PaymentSource.choices)
     reference = models.CharField("电子税票号", max_length=64, unique=True)
+    # 险种: 310 pays monthly dues, 390 a resident's yearly bill (contributions.residents); never the other's
+    insutype = models.CharField(
+        "险种", max_length=3, choices=Insutype.choices, default=Insutype.EMPLOYEE, db_default=Insutype.EMPLOYEE
+    )
     unapplied_amount = _money("未冲抵金额（溢缴暂存）")
     import_job = models.ForeignKey(
         ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments", verbose_name="导入批次"
@@ -550,3 +554,7 @@ class PaymentAllocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.payment_id} → {self.due_id}"
+
+
+# 城乡居民医保征缴 (issue #15): defined in contributions.residents, registered under this app.
+from .residents.models import ResidentAllocation, ResidentDue  # noqa: E402, F401

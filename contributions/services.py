@@ -29,7 +29,7 @@ from batch.models import BatchRun
 from batch.runs import run_in_process
 from batch.tasks import start_run
 from enrollment.calculations.enrolment_checks import makeup_refusal
-from enrollment.models import Employer, EnrolmentSpan, InsuredPerson
+from enrollment.models import Employer, EnrolmentSpan, InsuredPerson, Insutype
 from policy.calculations import money
 from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyError
@@ -50,6 +50,7 @@ from .models import (
     WageDeclaration,
 )
 from .periods import add_months, base_year_bounds, base_year_start, month_start, months_between
+from .residents.services import resident_payments_apply
 from .rules import late_fee_rate, monthly_wage_of, uplifted
 
 PAYING = ("employee", "flexible", "unemployed")
@@ -215,6 +216,29 @@ def base_reset(
     )
 
 
+def resident_billing(
+    *,
+    on: date,
+    jurisdiction: str | None = None,
+    user=None,
+    preview: bool = False,
+    in_process: bool = False,
+    chunk_size: int | None = None,
+) -> BatchRun:
+    """生成居民年度应缴: the residents' yearly bills collected in the year of ``on`` (for the next benefit year where
+    the document says 缴费次年享受, sanmenxia 第三十一条), set-based per chunk (:mod:`contributions.residents.jobs`)."""
+    return _run(
+        "contributions.resident_billing",
+        in_process=in_process,
+        chunk_size=chunk_size,
+        as_of=on,
+        jurisdiction=jurisdiction,
+        params={"collection_year": on.year},
+        user=user,
+        preview=preview,
+    )
+
+
 def dues_generate(
     *,
     month: date,
@@ -273,8 +297,11 @@ def payment_record(
     import_job=None,
     apply: bool = True,
     recompute_as_of: date | None = None,
+    insutype: str = "310",
 ) -> Payment:
     """实缴登记: record money received for a person and apply it to the oldest unpaid dues.
+
+    ``insutype`` 险种: 310 pays the monthly dues, 390 a resident's yearly bills (:mod:`contributions.residents`).
 
     ``reference`` (电子税票号) is the business key: a reference already recorded is refused, so
     the same payment can never be applied twice. ``recompute_as_of`` (the day of entry, given by the
@@ -300,6 +327,8 @@ def payment_record(
         errors["paid_on"] = bad  # before enrollment.bounds.MIN_BUSINESS_DATE
     if source not in PaymentSource.values:
         errors["source"] = f"来源应为 {', '.join(PaymentSource.values)}。"
+    if insutype not in Insutype.values:
+        errors["insutype"] = f"险种应为 {', '.join(Insutype.values)}。"
     if errors:
         raise ValidationError(errors)
     person_id = person if isinstance(person, int) else person.pk
@@ -311,6 +340,7 @@ def payment_record(
                 paid_on=paid_on,
                 source=source,
                 reference=reference,
+                insutype=insutype,
                 unapplied_amount=amount,
                 recorded_by=recorded_by,
                 import_job=import_job,
@@ -347,6 +377,7 @@ def payments_apply(payment_ids: Iterable[int], *, recompute_as_of: date | None =
     with transaction.atomic():
         sql.tune()
         counts = sql.payments_allocate(ids, rates=late_fee_rates(last), now=timezone.now())
+        counts += resident_payments_apply(ids)  # 险种 390: the residents' yearly bills
         counts["bills_paid"] += bills_mark_paid()
         if recompute_as_of is not None:
             persons = Payment.objects.filter(pk__in=ids).values_list("person_id", flat=True)

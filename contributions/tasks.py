@@ -58,3 +58,12 @@ def arrears_accrue(
 def payments_apply(*, payment_ids: list[int]) -> dict[str, int]:
     """Apply recorded payments to dues (idempotent: applied money is consumed)."""
     return dict(services.payments_apply(payment_ids, recompute_as_of=timezone.localdate()))
+
+
+@shared_task(name="contributions.resident_billing", acks_late=True)
+def resident_billing(
+    *, on: str | None = None, jurisdiction: str | None = None, preview: bool = False, user_id: int | None = None
+) -> int:
+    """生成居民年度应缴 for the collection year of ``on`` (default: this year). Returns the run id."""
+    run = services.resident_billing(on=_day(on), jurisdiction=jurisdiction, preview=preview, user=_user(user_id))
+    return run.pk

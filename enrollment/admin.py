@@ -460,3 +460,6 @@ def female_role_help(person: InsuredPerson | None, on: date) -> str:
 
 # 单位增减员申请 (issue #14): the queue's screens live with their models in enrollment.requests.
 from .requests import admin as _requests_admin  # noqa: E402, F401
+
+# 城乡居民参保户与户内成员 (issue #15): screens in enrollment.residents.
+from .residents import admin as _residents_admin  # noqa: E402, F401

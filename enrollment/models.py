@@ -188,9 +188,29 @@ class Category(models.TextChoices):
     FLEXIBLE = "flexible", "灵活就业人员"
     UNEMPLOYED = "unemployed", "领取失业保险金人员"
     RETIREE = "retiree", "退休人员"
+    RESIDENT = "resident", "城乡居民"
 
 
-PSN_TYPE = {"employee": "1101", "flexible": "1103", "unemployed": "1101", "retiree": "1201"}
+#: 人员类别 psn_type (ENGINEERING.md lists no code for residents: their kind is ``resident_kind``).
+PSN_TYPE = {"employee": "1101", "flexible": "1103", "unemployed": "1101", "retiree": "1201", "resident": ""}
+
+
+class Insutype(models.TextChoices):
+    """险种 insutype (national platform codes): which scheme a span belongs to."""
+
+    EMPLOYEE = "310", "310 职工基本医疗保险"
+    RESIDENT = "390", "390 城乡居民基本医疗保险"
+
+
+class ResidentKind(models.TextChoices):
+    """居民参保人员类型 (sanmenxia 第二十九条): who takes resident insurance."""
+
+    RURAL = "rural", "农村居民"
+    URBAN_NON_WORKING = "urban_non_working", "城镇非从业居民"
+    STUDENT = "student", "全日制学生"
+    PRESCHOOL = "preschool", "学龄前儿童"
+    NEWBORN = "newborn", "新生儿"
+    OTHER = "other", "国家和省规定的其他人员"
 
 
 class InsuranceStatus(models.TextChoices):
@@ -224,7 +244,12 @@ class EnrolmentSpan(models.Model):
     start = models.DateField("开始日期")
     end = models.DateField("结束日期（不含）", null=True, blank=True)
     status = models.CharField("参保状态", max_length=1, choices=InsuranceStatus.choices, default=InsuranceStatus.NORMAL)
-    insutype = models.CharField("险种", max_length=3, default="310", editable=False)
+    insutype = models.CharField(
+        "险种", max_length=3, choices=Insutype.choices, default=Insutype.EMPLOYEE, editable=False
+    )
+    resident_kind = models.CharField(
+        "居民类型", max_length=20, choices=ResidentKind.choices, blank=True, help_text="仅城乡居民（险种 390）"
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -243,6 +268,12 @@ class EnrolmentSpan(models.Model):
             models.CheckConstraint(
                 condition=~Q(category="employee") | Q(employer__isnull=False),
                 name="span_employee_has_employer",
+            ),
+            # 险种 390 ⇔ 人员类别 城乡居民, and only a resident span has a 居民类型
+            models.CheckConstraint(
+                condition=(Q(insutype="390") & Q(category="resident") & ~Q(resident_kind=""))
+                | (~Q(insutype="390") & ~Q(category="resident") & Q(resident_kind="")),
+                name="span_resident_insutype",
             ),
         ]
 
@@ -394,3 +425,6 @@ def scope_queryset(
 
 # 单位增减员申请 (issue #14 item 1): defined in enrollment.requests, registered under this app.
 from .requests.models import EmployerRequest, RequestAttachment, RequestKind, RequestState  # noqa: E402, F401
+
+# 城乡居民参保户 (issue #15): defined in enrollment.residents, registered under this app.
+from .residents.models import Household, HouseholdMember, Relation  # noqa: E402, F401

@@ -17,6 +17,7 @@ from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyError
 
 from .calculations.enrolment_checks import registration_deadline, retiree_transfer_refusal, scheme_change_start
+from .calculations.resident_checks import scheme_clash
 from .identifiers import parse_id_number, validate_credit_code
 from .models import (
     Category,
@@ -24,8 +25,10 @@ from .models import (
     EnrolmentSpan,
     InsuranceStatus,
     InsuredPerson,
+    Insutype,
     LifeEvent,
     LifeEventKind,
+    ResidentKind,
 )
 
 
@@ -86,6 +89,13 @@ def span_validate(span: EnrolmentSpan) -> None:
         errors["employer"] = f"{span.get_category_display()}不应挂靠用人单位。"
     if span.employer_id and span.jurisdiction_id and span.employer.jurisdiction_id != span.jurisdiction_id:
         errors["jurisdiction"] = "参保关系的统筹区应与用人单位所在统筹区一致。"
+    resident = span.insutype == Insutype.RESIDENT
+    if resident != (span.category == Category.RESIDENT):
+        errors["category"] = "城乡居民的参保关系属险种 390，职工各类人员属险种 310。"
+    elif resident and span.resident_kind not in ResidentKind.values:
+        errors["resident_kind"] = f"须选择居民类型（{'、'.join(ResidentKind.labels)}）。"
+    elif not resident and span.resident_kind:
+        errors["resident_kind"] = "居民类型仅用于城乡居民（险种 390）。"
     if errors:
         raise ValidationError(errors)
     overlapping = EnrolmentSpan.objects.filter(person_id=span.person_id).exclude(pk=span.pk)
@@ -95,6 +105,14 @@ def span_validate(span: EnrolmentSpan) -> None:
     clash = overlapping.first()
     if clash is not None:
         period = f"{clash.start}–{clash.end or '至今'}"
+        if clash.insutype != span.insutype:  # 一人不得同时参加职工医保和居民医保
+            message = scheme_clash(
+                new_insutype=span.insutype,
+                existing_insutype=clash.insutype,
+                existing_start=clash.start,
+                existing_end=clash.end,
+            )
+            raise ValidationError({"start": message})
         raise ValidationError({"start": f"与已有参保关系重叠：{clash.get_category_display()} {period}。"})
 
 
@@ -108,8 +126,9 @@ def span_open(
     employer: Employer | None = None,
     scheme: str | None = None,
     end: date | None = None,
+    resident_kind: str = "",
 ) -> EnrolmentSpan:
-    """开始一段参保关系."""
+    """开始一段参保关系. ``category="resident"`` opens a 城乡居民 span (险种 390) of ``resident_kind``."""
     jur = jurisdiction if isinstance(jurisdiction, Jurisdiction) else jurisdiction_get(jurisdiction)
     # Lock the person so two concurrent openings cannot both pass the overlap check.
     InsuredPerson.objects.select_for_update().filter(pk=person.pk).first()
@@ -121,6 +140,8 @@ def span_open(
         scheme=scheme or (employer.scheme if employer else "combined"),
         start=start,
         end=end,
+        insutype=Insutype.RESIDENT if category == Category.RESIDENT else Insutype.EMPLOYEE,
+        resident_kind=resident_kind,
     )
     span_validate(span)
     span.full_clean(validate_constraints=False)

@@ -32,6 +32,8 @@ from policy.resolver import Policy, PolicyError
 
 from . import death, health, posting, selectors
 from .models import (
+    BANK_KINDS,
+    SCHEME_ACCOUNTS,
     AccountKind,
     CreditSuspension,
     FundAccount,
@@ -195,12 +197,14 @@ class FundAccountAdmin(ReadOnlyAdmin):
         jur = get_object_or_404(Jurisdiction, code=code)
         on = _date_param(request.GET.get("on")) or timezone.localdate()
         fund_accounts = list(
-            FundAccount.objects.filter(jurisdiction=jur, person__isnull=True).exclude(kind=AccountKind.BANK)
+            FundAccount.objects.filter(jurisdiction=jur, person__isnull=True).exclude(kind__in=sorted(BANK_KINDS))
         )
         account = None
         if request.GET.get("account"):
             account = next((a for a in fund_accounts if str(a.pk) == request.GET["account"]), None)
-        account = account or next((a for a in fund_accounts if a.kind == AccountKind.POOLED), None)
+        # ?insutype=390: the resident pooled fund (its own books, xianning 办法 四(三)); default the employee one
+        pooled_kind = SCHEME_ACCOUNTS.get(request.GET.get("insutype", "310"), SCHEME_ACCOUNTS["310"])[0]
+        account = account or next((a for a in fund_accounts if a.kind == pooled_kind), None)
         data = health.fund_health(account, on=on) if account else {"series": [], "thresholds": None}
         series = data["series"]
         policy = Policy(jur.code, on)
@@ -602,4 +606,5 @@ class ReconciliationAdmin(ReadOnlyAdmin):
         )
 
 
-from . import account_use_admin  # noqa: E402, F401  (家庭共济绑定, 个人账户支付, 余额支付本人)
+# 家庭共济绑定, 个人账户支付, 余额支付本人; 城乡居民医保基金收入登记
+from . import account_use_admin, resident_admin  # noqa: E402, F401

@@ -27,7 +27,15 @@ from django.db.models import Sum
 from policy.calculations import money
 from policy.resolver import Policy, PolicyMissing
 
-from .models import PER_PERSON, POOL_INCOME_KINDS, POOL_SPENDING_KINDS, AccountKind, AccountMonthTotal, FundAccount
+from .models import (
+    PER_PERSON,
+    POOL_INCOME_KINDS,
+    POOL_SPENDING_KINDS,
+    POOLED_KINDS,
+    SCHEME_ACCOUNTS,
+    AccountMonthTotal,
+    FundAccount,
+)
 
 ZERO = Decimal("0")
 
@@ -70,7 +78,7 @@ def monthly_series(account: FundAccount, *, start: date | None = None, end: date
         row = by_month.setdefault(month, {"income": ZERO, "spending": ZERO, "net": ZERO})
         amount = _dec(amount)
         row["net"] += amount
-        if account.kind == AccountKind.POOLED:
+        if account.kind in POOLED_KINDS:
             if kind in POOL_INCOME_KINDS:
                 row["income"] += amount
             elif kind in POOL_SPENDING_KINDS:
@@ -217,6 +225,15 @@ def balance_levels(months: Sequence[Decimal | None], t: Thresholds) -> list[list
                 levels.append("warning")
         out.append(levels)
     return out
+
+
+def pooled_fund(jurisdiction_id: int, insutype: str = "310") -> FundAccount | None:
+    """The pooled fund of a 险种 in a jurisdiction (职工 310 or 城乡居民 390: separate books, xianning 办法
+    四(三)); ``None`` before its first posting. An unknown 险种 raises ``ValueError``."""
+    if insutype not in SCHEME_ACCOUNTS:
+        raise ValueError(f"未知险种 {insutype!r}（可选：{', '.join(SCHEME_ACCOUNTS)}）")
+    pooled, _bank = SCHEME_ACCOUNTS[insutype]
+    return FundAccount.objects.filter(jurisdiction_id=jurisdiction_id, kind=pooled, person__isnull=True).first()
 
 
 def fund_health(account: FundAccount, *, on: date, start: date | None = None) -> dict[str, Any]:

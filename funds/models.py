@@ -39,14 +39,23 @@ class AccountKind(models.TextChoices):
     BANK = "bank", "财政专户（银行存款）"
     SUSPENSE = "suspense", "暂停划入（挂账）"
     PERSONAL = "personal", "个人账户"
-    # 城乡居民基本医疗保险基金 (险种 390): its own books, never mixed with the employee fund (xianning 办法 四(三),
-    # sanmenxia 第三十九条 "居民基本医疗保险基金全部为统筹基金"). Claims of residents are paid from these.
-    RESIDENT_POOLED = "resident_pooled", "居民医保统筹基金"
-    RESIDENT_BANK = "resident_bank", "居民医保基金财政专户（银行存款）"
+    # 城乡居民基本医疗保险 (险种 390): its own books, never mixed with the employee fund (xianning 办法 四(三)
+    # 职工医保基金和城乡居民医保基金分别建账、分账核算、分别计息、专款专用)
+    RESIDENT_POOLED = "resident_pooled", "城乡居民医保统筹基金"
+    RESIDENT_BANK = "resident_bank", "城乡居民医保财政专户（银行存款）"
 
 
 #: Accounts whose natural balance is a debit (assets): shown with the sign turned round.
 DEBIT_NORMAL = frozenset({AccountKind.BANK, AccountKind.RECEIVABLE, AccountKind.RESIDENT_BANK})
+#: 险种 → (its pooled fund, its bank account): 310 职工基本医疗保险, 390 城乡居民基本医疗保险 (separate books).
+SCHEME_ACCOUNTS = {
+    "310": (AccountKind.POOLED, AccountKind.BANK),
+    "390": (AccountKind.RESIDENT_POOLED, AccountKind.RESIDENT_BANK),
+}
+#: The pooled funds whose income and spending the fund page classifies by entry kind.
+POOLED_KINDS = frozenset({AccountKind.POOLED, AccountKind.RESIDENT_POOLED})
+#: Bank accounts (not shown as funds on the fund page).
+BANK_KINDS = frozenset({AccountKind.BANK, AccountKind.RESIDENT_BANK})
 #: Accounts held per person.
 PER_PERSON = frozenset({AccountKind.PERSONAL, AccountKind.SUSPENSE})
 #: Accounts that may never go below zero (enforced where the money leaves, and by a CHECK).
@@ -125,11 +134,22 @@ class EntryKind(models.TextChoices):
     RESERVE_EXTRACTION = "reserve_extraction", "提取风险储备金"
     RESERVE_SUPPORT = "reserve_support", "风险储备金调剂"
     OPENING = "opening", "期初余额"
+    RESIDENT_CONTRIBUTION = "resident_contribution", "居民个人缴费收入"
+    RESIDENT_SUBSIDY = "resident_subsidy", "居民医保财政补助收入"
+    FUND_INTEREST = "fund_interest", "基金利息收入"
 
 
 #: Money coming into the pooled fund (收入) and going out of it (支出); the rest are internal moves.
 POOL_INCOME_KINDS = frozenset(
-    {EntryKind.CONTRIBUTION, EntryKind.CLEARANCE, EntryKind.DEATH_TO_POOL, EntryKind.RESERVE_SUPPORT}
+    {
+        EntryKind.CONTRIBUTION,
+        EntryKind.CLEARANCE,
+        EntryKind.DEATH_TO_POOL,
+        EntryKind.RESERVE_SUPPORT,
+        EntryKind.RESIDENT_CONTRIBUTION,
+        EntryKind.RESIDENT_SUBSIDY,
+        EntryKind.FUND_INTEREST,
+    }
 )
 POOL_SPENDING_KINDS = frozenset({EntryKind.RETIREE_CREDIT, EntryKind.BENEFIT_PAYMENT})
 
@@ -572,3 +592,46 @@ class AccountPayout(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_ground_display()} {self.amount}"
+
+
+# --- 城乡居民医保基金收入登记：财政补助、利息 (funds.resident_fund) ------------------------------------------
+
+
+class ResidentReceiptKind(models.TextChoices):
+    SUBSIDY_CENTRAL = "subsidy_central", "中央财政补助"
+    SUBSIDY_PROVINCIAL = "subsidy_provincial", "省级财政补助"
+    SUBSIDY_LOCAL = "subsidy_local", "市县财政补助"
+    INTEREST = "interest", "基金利息收入"
+
+
+class ResidentFundReceipt(models.Model):
+    """城乡居民医保基金收入登记: a fiscal subsidy (sanmenxia 第三十条 个人缴费和财政补助相结合) or the fund's
+    interest received into the resident fund's own books (xianning 办法 四(三) 分别建账、分别计息), posted to the
+    ledger in the same transaction (:func:`funds.resident_fund.receipt_record`)."""
+
+    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, verbose_name="统筹区")
+    kind = models.CharField("收入类型", max_length=24, choices=ResidentReceiptKind.choices)
+    year = models.PositiveSmallIntegerField("所属年度", help_text="补助所属的待遇年度；利息所属的计息年度")
+    amount = models.DecimalField("金额", max_digits=14, decimal_places=2)
+    received_on = models.DateField("到账日期")
+    reference = models.CharField("拨款文号/凭证号", max_length=64, unique=True)
+    note = models.TextField("说明", blank=True)
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="+", verbose_name="记账凭证")
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="经办人",
+    )
+
+    class Meta:
+        verbose_name = "居民医保基金收入登记"
+        verbose_name_plural = "居民医保基金收入登记"
+        ordering = ["-received_on", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="resident_receipt_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.year} {self.amount}"

@@ -42,6 +42,7 @@ from .ledger_sql import month_totals_upsert
 from .models import (
     NON_NEGATIVE,
     PER_PERSON,
+    SCHEME_ACCOUNTS,
     AccountBalance,
     AccountKind,
     CreditSuspension,
@@ -413,20 +414,78 @@ def post_interest(*, account: FundAccount, year: int, amount: Decimal, user=None
 # Fund-level postings
 
 
+def scheme_accounts(jurisdiction: str | Jurisdiction, insutype: str, *, on: date | None = None):
+    """(pooled fund, bank account) of the 险种: 310 职工医保, 390 城乡居民医保 — two sets of books never mixed
+    (xianning 办法 四(三) 分别建账、分账核算、分别计息). An unknown 险种 raises ``ValueError``."""
+    if insutype not in SCHEME_ACCOUNTS:
+        raise ValueError(f"未知险种 {insutype!r}（可选：{', '.join(SCHEME_ACCOUNTS)}）")
+    pooled, bank = SCHEME_ACCOUNTS[insutype]
+    jur = jurisdiction_of(jurisdiction)
+    return fund_account(jur, pooled, on=on), fund_account(jur, bank, on=on)
+
+
 def post_benefit_payment(
-    *, jurisdiction: str | Jurisdiction, amount: Decimal, on: date, business_key: str, memo: str = "", person=None
+    *,
+    jurisdiction: str | Jurisdiction,
+    amount: Decimal,
+    on: date,
+    business_key: str,
+    memo: str = "",
+    person=None,
+    insutype: str = "310",
 ) -> JournalEntry:
-    """统筹基金支付 (claims settled): pool → bank."""
+    """统筹基金支付 (claims settled): pool → bank, in the books of the claim's 险种 (310 or 390)."""
     jur = jurisdiction_of(jurisdiction)
     amount = Decimal(amount)
+    pool, bank = scheme_accounts(jur, insutype)
     return post_entry(
         business_key=business_key,
         kind=EntryKind.BENEFIT_PAYMENT,
         jurisdiction=jur,
         effective_on=on,
-        legs=[Leg(fund_account(jur, AccountKind.POOLED), -amount), Leg(fund_account(jur, AccountKind.BANK), amount)],
-        memo=memo or "统筹基金待遇支付",
+        legs=[Leg(pool, -amount), Leg(bank, amount)],
+        memo=memo or ("城乡居民医保统筹基金待遇支付" if insutype == "390" else "统筹基金待遇支付"),
         person=person,
+    )
+
+
+#: 居民医保基金收入 kinds a resident-fund posting may carry (income into the 390 pooled fund).
+RESIDENT_INCOME_KINDS = frozenset(
+    {EntryKind.RESIDENT_CONTRIBUTION, EntryKind.RESIDENT_SUBSIDY, EntryKind.FUND_INTEREST}
+)
+
+
+def post_resident_income(
+    *,
+    jurisdiction: str | Jurisdiction,
+    kind: str,
+    amount: Decimal,
+    on: date,
+    business_key: str,
+    memo: str = "",
+    person=None,
+    user=None,
+    run=None,
+) -> JournalEntry:
+    """城乡居民医保基金收入: a resident's yearly contribution, a fiscal subsidy or the fund's interest, into the
+    resident pooled fund (险种 390) and its own bank account, never the employee fund (xianning 办法 四(三))."""
+    if kind not in RESIDENT_INCOME_KINDS:
+        raise ValueError(f"不是居民医保基金收入类型：{kind!r}")
+    amount = money(Decimal(amount))
+    if amount <= 0:
+        raise UnbalancedEntry(f"居民医保基金收入金额应大于 0：{amount}")
+    jur = jurisdiction_of(jurisdiction)
+    pool, bank = scheme_accounts(jur, "390", on=on)
+    return post_entry(
+        business_key=business_key,
+        kind=kind,
+        jurisdiction=jur,
+        effective_on=on,
+        legs=[Leg(pool, amount), Leg(bank, -amount)],
+        memo=memo or EntryKind(kind).label,
+        person=person,
+        user=user,
+        run=run,
     )
 
 

@@ -78,6 +78,8 @@ ORDER: tuple[str, ...] = (
     "enrollment.Employer",
     "enrollment.InsuredPerson",
     "enrollment.EnrolmentSpan",
+    "enrollment.Household",  # 城乡居民参保户 (险种 390)
+    "enrollment.HouseholdMember",
     "enrollment.LifeEvent",
     "enrollment.EmployerUser",
     # 征缴
@@ -88,6 +90,7 @@ ORDER: tuple[str, ...] = (
     "contributions.MonthlyDue",
     "contributions.Payment",
     "contributions.PaymentAllocation",
+    "contributions.ResidentDue",  # 居民年度应缴
     "contributions.ContributionBase",
     "contributions.EmployerBase",
     "contributions.Deferral",
@@ -103,6 +106,7 @@ ORDER: tuple[str, ...] = (
     "funds.FundAccount",
     "page.funds_health",
     "funds.JournalEntry",
+    "funds.ResidentFundReceipt",  # 居民医保基金收入登记
     "funds.CreditSuspension",
     "funds.ShortfallSettlement",
     "page.funds_reconcile",

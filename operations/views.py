@@ -23,6 +23,7 @@ OPERATIONS = {
     "base_reset": ("核定年度缴费基数", True),
     "dues_generate": ("生成月度应缴", False),
     "arrears_accrue": ("计提欠费滞纳金", False),
+    "resident_billing": ("生成居民年度应缴（业务日期所在年度征收）", False),
 }
 
 
@@ -55,6 +56,8 @@ def operation_enqueue(*, operation: str, as_of: date, jurisdiction: str | None, 
         tasks.dues_generate.delay(month=f"{as_of:%Y-%m}", **common)
     elif operation == "arrears_accrue":
         tasks.arrears_accrue.delay(on=as_of.isoformat(), **common)
+    elif operation == "resident_billing":
+        tasks.resident_billing.delay(on=as_of.isoformat(), **common)
     else:
         raise ValueError(operation)
 

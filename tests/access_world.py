@@ -235,6 +235,7 @@ def build_world() -> SimpleNamespace:
     ShortfallSettlement.objects.create(person=w.p2, jurisdiction=hunan, paid_on=date(2024, 1, 1))
     Reconciliation.objects.create(ran_at=now, ok=True)
     _personal_registers(w, hunan, access_entry)
+    _residents(w, access_entry)
     LifeEvent.objects.create(
         person=w.p2,
         kind="hire",
@@ -373,6 +374,36 @@ def _personal_registers(w, hunan, entry) -> None:
         amount=D(1),
         entry=entry,
     )
+
+
+def _residents(w, entry) -> None:
+    """城乡居民 (issue #15): a household of sanmenxia with its head's resident span, a yearly bill, a fund receipt."""
+    from contributions.models import ResidentDue
+    from enrollment.models import EnrolmentSpan, Household, HouseholdMember, InsuredPerson
+    from funds.models import ResidentFundReceipt
+
+    smx = Jurisdiction.objects.get(code="sanmenxia")
+    w.resident = services.person_register(id_number=id_number("411202", date(1975, 2, 3), 7, True), name="居民甲")
+    EnrolmentSpan.objects.create(
+        person=w.resident, jurisdiction=smx, category="resident", insutype="390", resident_kind="rural",
+        start=date(2024, 1, 1),
+    )  # fmt: skip
+    w.household = Household.objects.create(
+        jurisdiction=smx, head=w.resident, address=FORMULA, registered_on=date(2023, 9, 1)
+    )
+    HouseholdMember.objects.create(
+        household=w.household, person=w.resident, relation="head", joined_on=date(2023, 9, 1)
+    )
+    ResidentDue.objects.create(
+        person=w.resident, jurisdiction=smx, benefit_year=2024, resident_kind="rural", individual_amount=D("380"),
+        subsidy_amount=D("670"), window_start=date(2023, 9, 1), window_end=date(2024, 1, 1),
+        created_at=_aware(date(2023, 9, 1)),
+    )  # fmt: skip
+    ResidentFundReceipt.objects.create(
+        jurisdiction=smx, kind="subsidy_central", year=2024, amount=D("1"), received_on=date(2024, 2, 1),
+        reference=CMD, entry=entry,
+    )  # fmt: skip
+    assert InsuredPerson.objects.filter(pk=w.resident.pk).exists()
 
 
 def _beat_rows() -> None:

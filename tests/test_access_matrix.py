@@ -105,6 +105,12 @@ MODELS: dict[str, tuple] = {
     "funds.familybinding": (STAFF, NOBODY, WRITERS, NOBODY),
     "funds.accountuse": (STAFF, NOBODY, WRITERS, NOBODY),
     "funds.accountpayout": (STAFF, NOBODY, WRITERS, NOBODY),
+    # 城乡居民医保 (issue #15): households and members, yearly bills, the resident fund's receipts — bureau staff
+    # only (residents have no employer), written through services, never edited or deleted
+    "enrollment.household": (STAFF, NOBODY, WRITERS, NOBODY),
+    "enrollment.householdmember": (STAFF, NOBODY, WRITERS, NOBODY),
+    "contributions.residentdue": (STAFF, NOBODY, NOBODY, NOBODY),
+    "funds.residentfundreceipt": (STAFF, NOBODY, WRITERS, NOBODY),
     # 出具文书登记 (issue #19 item 6): bureau staff read it; every row is written by a print, never by hand
     "operations.issueddocument": (STAFF, NOBODY, NOBODY, NOBODY),
 }

@@ -282,7 +282,8 @@ def test_dual_enrolment_list_flags_employee_and_resident_spans_at_once(client, e
     EnrolmentSpan.objects.create(
         person=both,
         jurisdiction=employer_a.jurisdiction,
-        category="flexible",
+        category="resident",
+        resident_kind="rural",
         start=date(2023, 6, 1),
         end=date(2024, 2, 1),
         insutype="390",

@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from policy.calculations import discover
-from policy.scenario_describe import CONTRACT, EXTENSION, PENDING, contract, describe
+from policy.scenario_describe import CONTRACT, EXTENSION, contract, describe
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_statuses_of_known_names(registry):
     assert rows[("eligibility", "months[].paid_on")].status == CONTRACT
     assert rows[("inpatient", "policy_amount")].status == CONTRACT
     assert rows[("inpatient", "insutype")].status == CONTRACT  # resident benefits (issue 15)
-    assert rows[("contribution", "subsidy")].status == PENDING
+    assert rows[("contribution", "subsidy")].status == CONTRACT
     assert rows[("fund_risk_reserve", "extraction")].status == EXTENSION
     loc = rows[("inpatient", "location")]
     assert (loc.kind, loc.default, loc.label) == (

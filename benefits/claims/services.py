@@ -34,7 +34,7 @@ from benefits.institutions.rules import RegisterFacts as InstitutionRegister
 from benefits.institutions.selectors import registers_of
 from benefits.registers.calculations.rules import RegisterFacts
 from benefits.registers.selectors import register_facts
-from funds.models import AccountKind, EntryKind
+from funds.models import SCHEME_ACCOUNTS, AccountKind, EntryKind
 from funds.posting import Leg, entry_reverse, fund_account, personal_account, post_entry
 from policy.calculations import InputError
 from policy.resolver import Policy, PolicyError
@@ -329,9 +329,7 @@ def _post(claim: Claim, decision: Decision, *, as_of: date, user=None):
 def fund_kinds(decision: Decision) -> tuple[str, str]:
     """(pooled fund, bank account) a decision pays from: the resident fund's own books for 险种 390, never mixed
     with the employee fund (xianning 办法 四(三); sanmenxia 第三十九条)."""
-    if decision.insutype == RESIDENT_INSUTYPE:
-        return AccountKind.RESIDENT_POOLED, AccountKind.RESIDENT_BANK
-    return AccountKind.POOLED, AccountKind.BANK
+    return SCHEME_ACCOUNTS[decision.insutype]
 
 
 def memo_prefix(decision: Decision) -> str:

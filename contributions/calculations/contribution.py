@@ -33,8 +33,11 @@ from policy.calculations import Field, InputError, calculation, money
 from policy.resolver import Policy, PolicyError, PolicyMissing
 
 from .personal_account import MONTHS_PER_YEAR, ZERO, monthly_account_credit, pct_or_zero
+from .resident import yearly_amounts
 
 CATEGORIES = ("employee", "flexible", "unemployed")
+#: 城乡居民 (险种 390): the scenario ``contribution`` with ``category: resident`` (SCENARIOS.md, resident section).
+RESIDENT = "resident"
 EMPLOYER_KINDS = ("enterprise", "fiscal_institution", "difficult_enterprise")
 SCHEMES = ("combined", "pool_only")
 
@@ -249,7 +252,7 @@ def contribution_breakdown(
 @calculation(
     "contribution",
     inputs={
-        "category": Field("str", default="employee", choices=CATEGORIES),
+        "category": Field("str", default="employee", choices=(*CATEGORIES, RESIDENT)),
         "monthly_wage": Field("decimal", default=None),
         "employer_kind": Field("str", default="enterprise", choices=EMPLOYER_KINDS),
         "scheme": Field("str", default="combined", choices=SCHEMES),
@@ -263,8 +266,21 @@ def contribution_breakdown(
         "critical_illness": "money",
         "personal_account": "money",
         "pool": "money",
+        "subsidy": "money",
     },
 )
 def contribution(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
-    """月缴费: one person's monthly contribution, split into bill lines and account/pool shares."""
-    return contribution_breakdown(policy, **inputs).as_dict()
+    """月缴费: one person's monthly contribution, split into bill lines and account/pool shares.
+
+    ``category: resident`` (城乡居民, 险种 390): the yearly 个人缴费 (``individual``) and the 财政补助 per person
+    (``subsidy``) of sanmenxia 第三十条 — staff-entered each year; the other lines do not apply (``None``)."""
+    if inputs["category"] == RESIDENT:
+        return resident_contribution(policy)
+    return {**contribution_breakdown(policy, **inputs).as_dict(), "subsidy": None}
+
+
+def resident_contribution(policy: Policy) -> dict[str, Any]:
+    """城乡居民医保年度缴费: ``individual`` and ``subsidy`` (:func:`.resident.yearly_amounts`)."""
+    yearly = yearly_amounts(policy)
+    lines = dict.fromkeys(("base", "employer", "maternity", "critical_illness", "personal_account"))
+    return {**lines, "individual": yearly.individual, "subsidy": yearly.subsidy, "pool": yearly.total}

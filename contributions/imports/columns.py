@@ -36,6 +36,8 @@ PAYMENT_COLUMNS: tuple[Column, ...] = (
     Column("amount", "金额", ("缴款金额", "实缴金额", "缴费金额")),
     Column("paid_on", "缴款日期", ("缴费日期", "入库日期", "到账日期")),
     Column("name", "姓名", ("缴费人姓名", "人员姓名"), required=False),
+    # 险种: 310 职工 (the default when the column is absent or empty), 390 城乡居民 (issue #15)
+    Column("insutype", "险种", ("险种编码", "险种类型"), required=False),
 )
 
 COLUMNS = {ImportKind.PAYROLL: PAYROLL_COLUMNS, ImportKind.PAYMENT: PAYMENT_COLUMNS}

@@ -13,6 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from batch.dialect import is_postgres
+from enrollment.models import EnrolmentSpan, Insutype
 
 from .. import inputs, services
 from ..models import ImportJob, Payment, PaymentSource
@@ -49,6 +50,45 @@ def references_imported(references: Iterable[str]) -> set[str]:
     return found
 
 
+#: 险种 cell → code: the national codes, or the scheme's name.
+INSUTYPE_WORDS = {
+    "310": "310",
+    "390": "390",
+    "职工": "310",
+    "职工医保": "310",
+    "职工基本医疗保险": "310",
+    "居民": "390",
+    "居民医保": "390",
+    "城乡居民": "390",
+    "城乡居民基本医疗保险": "390",
+}
+
+
+def parse_insutype(value: Any) -> str:
+    """险种 of a payment row: empty → 310; 310/390 or the scheme's name; anything else a row message."""
+    text = _text(value).strip()
+    if text.endswith(".0"):  # a number cell read as a float
+        text = text[:-2]
+    if not text:
+        return Insutype.EMPLOYEE
+    if text not in INSUTYPE_WORDS:
+        raise ValueError(f"险种“{text[:20]}”无效：应为 310（职工）或 390（城乡居民）。")
+    return INSUTYPE_WORDS[text]
+
+
+def resident_person_ids(person_ids: Iterable[int]) -> set[int]:
+    """Among ``person_ids``, those with a resident span (险种 390): one query per batch."""
+    ids = sorted(set(person_ids))
+    found: set[int] = set()
+    for chunk in _chunks(ids, LOOKUP_BATCH):
+        found.update(
+            EnrolmentSpan.objects.filter(person_id__in=chunk, insutype=Insutype.RESIDENT).values_list(
+                "person_id", flat=True
+            )
+        )
+    return found
+
+
 def payment_validate(table: Table, *, as_of: date, progress: Progress | None = None) -> Validation:
     """Check a tax-bureau payment file (dry run). A reference already imported is "已导入"."""
     index = map_headers(table.headers, PAYMENT_COLUMNS)
@@ -77,6 +117,7 @@ def payment_validate(table: Table, *, as_of: date, progress: Progress | None = N
         "amount": lambda v: _require(parse_money(v, label="金额", positive=True), "金额未填写。"),
         "paid_on": paid_on,
         "name": parse_name_cell,
+        "insutype": parse_insutype,
     }
     parsed: dict[int, dict[str, Any]] = {}
     for i, (number, cells) in enumerate(table.rows, start=1):
@@ -99,6 +140,12 @@ def payment_validate(table: Table, *, as_of: date, progress: Progress | None = N
             continue
         _check_name(result, number, row["name"], person[1])
         row["person_id"] = person[0]
+    residents = resident_person_ids(
+        r["person_id"] for r in result.valid.values() if r.get("insutype") == Insutype.RESIDENT and "person_id" in r
+    )
+    for number, row in list(result.valid.items()):
+        if row.get("insutype") == Insutype.RESIDENT and row.get("person_id") not in residents:
+            result.add(number, "insutype", "该人员没有城乡居民医保参保登记（险种 390），不能按居民缴费入账。")
     result.errors.sort(key=lambda e: e.row)
     result.summary = {
         "valid_rows": len(result.valid),
@@ -120,6 +167,7 @@ class _PaymentWriter(_Writer):
         "paid_on",
         "source",
         "reference",
+        "insutype",
         "unapplied_amount",
         "import_job_id",
         "recorded_by_id",
@@ -128,8 +176,19 @@ class _PaymentWriter(_Writer):
 
     def write(self, rows: list[tuple]) -> None:
         full = [
-            (p, amount, paid_on, PaymentSource.TAX_FILE, ref, amount, self.job.pk, self.job.uploaded_by_id, self.now)
-            for p, amount, paid_on, ref in rows
+            (
+                p,
+                amount,
+                paid_on,
+                PaymentSource.TAX_FILE,
+                ref,
+                ins,
+                amount,
+                self.job.pk,
+                self.job.uploaded_by_id,
+                self.now,
+            )
+            for p, amount, paid_on, ref, ins in rows
         ]
         if self.pg:
             self._copy(Payment._meta.db_table, self.COLUMNS, full)
@@ -141,7 +200,10 @@ class _PaymentWriter(_Writer):
 
 def payment_write(validation: Validation, *, job: ImportJob, progress: Progress | None = None) -> dict[str, int]:
     """Insert the valid rows as Payment (source 税务缴费文件, nothing applied yet)."""
-    rows = [(r["person_id"], r["amount"], r["paid_on"], r["reference"]) for r in validation.valid.values()]
+    rows = [
+        (r["person_id"], r["amount"], r["paid_on"], r["reference"], r.get("insutype") or Insutype.EMPLOYEE)
+        for r in validation.valid.values()
+    ]
     _write_all(_PaymentWriter(job, timezone.now()), rows, progress)
     return {"created": len(rows)}
 

@@ -55,6 +55,8 @@ def payments_allocate(
     else:
         lo, hi = person_range
         scope_sql, scope = "p.person_id >= %s AND p.person_id < %s", [lo, hi]
+    # monthly dues take employee-scheme money only (险种 310); a resident's payment (390) pays the yearly bill
+    scope_sql += " AND p.insutype = '310'"
     rate_case = "CASE u.jurisdiction_id " + " ".join(f"WHEN {j} THEN {r}" for j, r in rates.items()) + " ELSE 0 END"
     if not rates:
         rate_case = "0"

@@ -23,6 +23,7 @@ from operations.demo.current import add_months, demo_current, showcase
 from operations.demo.institutions import demo_institutions
 from operations.demo.ledger import demo_ledger
 from operations.demo.population import generate_population
+from operations.demo.residents import demo_residents
 from policy.catalog import read_yaml
 from policy.models import Jurisdiction, ReferenceStatistic
 
@@ -85,6 +86,7 @@ class Command(BaseCommand):
             )
         if InsuredPerson.objects.exists():
             demo_claims(today, log=say)  # 住院、门诊、生育 through the ordinary adjudication
+            demo_residents(today, log=say)  # 城乡居民医保: households, yearly bills and payments, the resident fund
         User = get_user_model()
         for username, password, group, superuser in DEMO_USERS:
             user, created = User.objects.get_or_create(username=username, defaults={"is_staff": True})
