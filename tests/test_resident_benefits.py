@@ -13,12 +13,12 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
+from django.utils import timezone
 
 from benefits.calculations._common import Step
 from benefits.calculations.resident import (
     ResidentStayFacts,
     ensure_defaults,
-    newborn_covered,
     resident_childbirth,
     settle_resident_chronic,
     settle_resident_inpatient,
@@ -36,6 +36,7 @@ from benefits.claims.families.resident import RESIDENT_ADMISSIONS, resident_tier
 from benefits.claims.models import BenefitAccumulator, ClaimStatus
 from benefits.claims.services import ClaimError, claim_adjudicate
 from benefits.models import EligibilityPeriod
+from contributions.residents.models import ResidentDue
 from enrollment.models import EnrolmentSpan
 from funds.models import AccountKind, JournalEntry
 from funds.posting import balance_of, fund_account
@@ -258,24 +259,6 @@ def test_childbirth_below_at_and_above_the_fixed_amount():
         )
 
 
-@pytest.mark.django_db
-def test_newborn_covered_in_the_birth_year_and_registered_within_90_days():
-    p = Policy(S, ON)
-    born = date(2024, 3, 1)
-    assert newborn_covered(p, birth_date=born, service_date=date(2024, 12, 31), parent_insured_here=True)[0]
-    assert not newborn_covered(p, birth_date=born, service_date=date(2025, 1, 1), parent_insured_here=True)[0]
-    # parents insured elsewhere: registered by the 90th day after birth (2024-05-30), not later
-    elsewhere = {"birth_date": born, "service_date": date(2024, 6, 10), "parent_insured_here": False}
-    assert newborn_covered(p, registered_on=date(2024, 5, 30), **elsewhere)[0]
-    late = newborn_covered(p, registered_on=date(2024, 5, 31), **elsewhere)
-    assert not late[0] and "90 天" in late[1] and "2024-05-30" in late[1]
-    assert not newborn_covered(p, **elsewhere)[0]
-    with pytest.raises(InputError):
-        newborn_covered(p, birth_date=born, service_date=date(2024, 2, 29), parent_insured_here=True)
-    silent = Policy(S, ON, params={"resident_benefits.newborn_cover": False})
-    assert not newborn_covered(silent, birth_date=born, service_date=born, parent_insured_here=True)[0]
-
-
 # --- pending values (D-X16): named until staff enter them -----------------------------------------------------
 
 SANMENXIA_STAFF_VALUES = {  # hypothetical test values, not policy; tables as staff would re-enter them whole
@@ -400,10 +383,24 @@ def test_caps_reduced_by_resident_payments_only_where_the_document_says_so():
 # --- the claim path ---------------------------------------------------------------------------------------------
 
 
-def resident_person(jurisdiction: str = S, *, birth: date = date(1980, 5, 17)):
-    """A resident (span under 险种 390) covered all along; the stored timeline says covered."""
-    person = make_person(jurisdiction, category="flexible", birth=birth, covered_from=date(2023, 1, 1))
-    EnrolmentSpan.objects.filter(person=person).update(insutype="390")
+def resident_person(jurisdiction: str = S, *, birth: date = date(1980, 5, 17), paid_years=(2024,), kind: str = "rural"):
+    """A resident (span under 险种 390 since 2022) whose yearly contributions for ``paid_years`` are settled."""
+    person = make_person(jurisdiction, category="flexible", birth=birth, covered_from=None)
+    EnrolmentSpan.objects.filter(person=person).update(insutype="390", category="resident", resident_kind=kind)
+    for year in paid_years:
+        ResidentDue.objects.create(
+            person=person,
+            jurisdiction=Jurisdiction.objects.get(code=jurisdiction),
+            benefit_year=year,
+            resident_kind=kind,
+            individual_amount=D(380),
+            subsidy_amount=D(640),
+            window_start=date(year - 1, 9, 1),
+            window_end=date(year, 1, 1),
+            paid_amount=D(380),
+            settled_on=date(year - 1, 10, 8),
+            created_at=timezone.now(),
+        )
     return person
 
 
@@ -568,7 +565,8 @@ def test_hunan_waiting_period_costs_go_to_the_resident_scheme():
     EnrolmentSpan.objects.create(
         person=person,
         jurisdiction=jur,
-        category="flexible",
+        category="resident",
+        resident_kind="rural",
         start=date(2024, 1, 1),
         end=date(2024, 3, 1),
         insutype="390",
@@ -771,3 +769,22 @@ def test_settlement_file_settles_residents_like_one_at_a_time_and_books_them_apa
     assert paid == {"R00000": D(11340), "R00001": D(11840), "R00002": D(500), "R00003": D(8460)}
     assert balance_of(fund_account(S, AccountKind.RESIDENT_POOLED)) == D(-23680)
     assert balance_of(fund_account(S, AccountKind.POOLED)) == D(-8460)
+
+
+@pytest.mark.django_db
+def test_resident_cover_needs_the_years_contribution_settled_or_a_newborns_birth_year():
+    # 第三十一条 缴费次年享受: 2024's contribution unpaid → no resident benefits in 2024
+    unpaid = resident_person(paid_years=(2023,))
+    claim = settle(make_claim(unpaid, S, inscp_scp_amt=D(20000), out_of_province=True))
+    assert claim.status == ClaimStatus.REFUSED and "2024 年度居民医保个人缴费未缴清" in claim.refusal_reason
+    assert "第三十一条" in claim.refusal_reason
+    # 第三十八条: a newborn's birth-year cover needs no contribution; 14周岁以下: 起付 halved to 1000
+    baby = resident_person(birth=date(2024, 1, 20), paid_years=(), kind="newborn")
+    claim = settle(make_claim(baby, S, inscp_scp_amt=D(20000), out_of_province=True))
+    assert claim.status == ClaimStatus.ADJUDICATED, claim.refusal_reason
+    assert (claim.act_pay_dedc, claim.hifp_pay) == (D(1000), D(11840))
+    # a stay running past the end of the resident span is not covered to its end
+    ended = resident_person()
+    EnrolmentSpan.objects.filter(person=ended).update(end=date(2024, 3, 5))
+    claim = settle(make_claim(ended, S, inscp_scp_amt=D(1000), out_of_province=True))
+    assert claim.status == ClaimStatus.REFUSED and "2024-03-05 起不在居民医保参保期间内" in claim.refusal_reason

@@ -16,7 +16,9 @@ Settlements, each cut into named steps that append their explanation lines (说�
 - :func:`settle_resident_outpatient` — 门诊统筹 (第三十六条): accounted apart and outside the annual cap;
   the person's deductible, ratio and limit are not in the document (staff-entered).
 - :func:`resident_childbirth` — 住院分娩 (第三十七条): the fixed amount, as incurred when lower.
-- :func:`newborn_covered` — 新生儿 (第三十八条): covered in the birth year with an insured parent.
+- 新生儿 (第三十八条): the newborn's birth-year cover is enrolment's (a resident span of kind ``newborn``,
+  ``enrollment.calculations.resident_checks.newborn_cover``); their stays are settled like any resident's
+  (14周岁以下: the deductible halved).
 
 The scenario calculations ``inpatient``, ``outpatient``, ``special_disease`` and ``maternity`` call these when
 given ``insutype: 390`` (SCENARIOS.md "Resident insurance"); claims reach them through
@@ -27,7 +29,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -416,7 +417,7 @@ def settle_resident_outpatient(
     return _result(total, borne, ratio, payable, None if limit is None else Decimal(limit), steps)
 
 
-# --- 住院分娩 (第三十七条), 新生儿 (第三十八条) -----------------------------------------------------------
+# --- 住院分娩 (第三十七条) -----------------------------------------------------------
 
 
 def resident_childbirth(policy: Policy, *, event: str, actual_cost: MoneyInput | None = None) -> ResidentResult:
@@ -441,34 +442,6 @@ def resident_childbirth(policy: Policy, *, event: str, actual_cost: MoneyInput |
             steps.append(Step(f"实际住院医疗费用 {fmt(cost)} 元：按定额标准支付", cite(policy, key), pay))
     total = pay if actual_cost is None else amount(actual_cost, "actual_cost")
     return _result(total, ZERO, None, pay, None, steps)
-
-
-def newborn_covered(
-    policy: Policy,
-    *,
-    birth_date: date,
-    service_date: date,
-    parent_insured_here: bool,
-    registered_on: date | None = None,
-) -> tuple[bool, str]:
-    """新生儿医疗待遇 (第三十八条): in the birth year a newborn is covered with a parent insured in the city;
-    where the parents are insured elsewhere, once registered within 90 days of birth. Returns (covered, why)."""
-    if service_date < birth_date:
-        raise InputError(f"就医日期 {service_date} 早于出生日期 {birth_date}")
-    source = cite(policy, f"{K}.newborn_cover")
-    if not policy.value(f"{K}.newborn_cover"):
-        return False, f"本统筹区未规定新生儿出生当年随父母享受居民医保待遇（{source}）"
-    if service_date.year != birth_date.year:
-        return False, f"出生当年之后（{service_date.year} 年）须本人参保缴费（{source}）"
-    if parent_insured_here:
-        return True, f"新生儿出生当年随参保父母享受居民基本医疗保险待遇（{source}）"
-    days_key = f"{K}.newborn_registration_days"
-    days = policy.value(days_key)
-    last = birth_date + timedelta(days=int(days))
-    source = cite(policy, f"{K}.newborn_cover", days_key)
-    if registered_on is not None and registered_on <= last:
-        return True, f"父母不在本统筹区参保，{fmt(Decimal(days))} 天内（{last} 前）办理参保登记（{source}）"
-    return False, f"父母不在本统筹区参保，未在出生后 {fmt(Decimal(days))} 天内（{last} 前）办理参保登记（{source}）"
 
 
 def ensure_defaults(inputs: Mapping[str, Any], defaults: Mapping[str, Any], used: Sequence[str]) -> None:

@@ -55,7 +55,14 @@ from .models import (
     ClaimStatus,
 )
 from .registers import with_register
-from .selectors import PersonContext, accumulators_of, balances_of, coverage_of, person_contexts
+from .selectors import (
+    PersonContext,
+    accumulators_of,
+    balances_of,
+    coverage_of,
+    person_contexts,
+    resident_coverage_of,
+)
 
 ZERO = Decimal(0)
 LAYER_ACCOUNT = {"hifmi_pay": AccountKind.CRITICAL_ILLNESS, "hifob_pay": AccountKind.LARGE_AMOUNT}
@@ -159,8 +166,11 @@ def transfer_source(stay_deductible: Decimal | None, act_pay_dedc: Decimal | Non
 def evaluate(facts: ClaimFacts, ctx: PersonContext, accs: Mapping[int, Acc], balance: Decimal) -> Decision:
     """Coverage on the claim's dates, the person's facts on the first day (险种 of the span in force), then
     :func:`decide`; costs in the employee waiting period go to the resident scheme where a seed says so."""
-    coverage = coverage_of(ctx, facts.start, facts.end)
     person = ctx.facts_on(facts.jurisdiction, facts.start)
+    if person is not None and person.insutype == RESIDENT_INSUTYPE:
+        coverage = resident_coverage_of(ctx, facts.jurisdiction, facts.start, facts.end)
+    else:
+        coverage = coverage_of(ctx, facts.start, facts.end)
     coverage, person = waiting_with_resident_cover(facts, ctx, coverage, person)
     if coverage.ok and person is None:
         coverage = Coverage(False, f"{facts.start} 不在 {facts.jurisdiction} 的参保期间内：无职工医保待遇")
