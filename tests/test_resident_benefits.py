@@ -788,3 +788,68 @@ def test_resident_cover_needs_the_years_contribution_settled_or_a_newborns_birth
     EnrolmentSpan.objects.filter(person=ended).update(end=date(2024, 3, 5))
     claim = settle(make_claim(ended, S, inscp_scp_amt=D(1000), out_of_province=True))
     assert claim.status == ClaimStatus.REFUSED and "2024-03-05 起不在居民医保参保期间内" in claim.refusal_reason
+
+
+# --- the resident claim family by medical type (decide, values a case supplies as a draft overlay) ----------
+
+
+def _overlay(values: dict, code: str = S):
+    from policy.resolver import build_overlay, draft_overlay
+
+    return draft_overlay(build_overlay([(code, k, date(2024, 1, 1), v, "测试假设值", "") for k, v in values.items()]))
+
+
+def _decide(accs=None, **kw):
+    return decide(_facts(**kw), _resident(date(1980, 1, 1)), coverage=COVERED, accs=accs or {}, balance=D(0))
+
+
+OUTPATIENT_VALUES = {
+    "resident_benefits.outpatient_deductible": 50,
+    "resident_benefits.outpatient_ratio_pct": 50,
+    "resident_benefits.outpatient_annual_cap": 400,
+}
+
+
+@pytest.mark.django_db
+def test_resident_outpatient_claim_reads_and_adds_the_resident_outpatient_accumulators():
+    with _overlay(OUTPATIENT_VALUES):
+        acc = Acc({"resident_outpatient_deductible_used": D(20), "resident_outpatient_paid": D(380)})
+        d = _decide({2024: acc}, med_type="11", end=date(2024, 3, 1), inscp_scp_amt=D(100), medfee_sumamt=D(100))
+    # 30 of the yearly 50 left; (100 − 30) × 50% = 35, held to the 20 left of the 400 limit
+    assert (d.breakdown["act_pay_dedc"], d.breakdown["hifp_pay"]) == (D(30), D(20))
+    assert d.effects["2024"]["resident_outpatient_deductible_used"] == "30.00"
+    assert d.effects["2024"]["resident_outpatient_paid"] == "20.00"
+    assert "resident_pool_paid" not in d.effects["2024"]  # 单独核算 (第三十六条)
+
+
+@pytest.mark.django_db
+def test_resident_chronic_and_major_disease_claims():
+    cap = {"resident_benefits.chronic_annual_cap": 5000}
+    with _overlay(cap):
+        d = _decide({2024: Acc({"resident_chronic_paid": D(4800)})}, med_type="14", special_kind="chronic")
+        assert d.breakdown["hifp_pay"] == D(200)  # 1000 × 65% = 650, 200 left of the limit
+        assert d.effects["2024"]["resident_chronic_paid"] == "200.00"
+        assert d.effects["2024"]["resident_pool_paid"] == "200.00"
+        d = _decide({2024: Acc({"resident_pool_paid": D(149900)})}, med_type="14", special_kind="chronic")
+        assert d.breakdown["hifp_pay"] == D(100)  # the annual cap counts it (第三十二条)
+    major = {"med_type": "14", "special_kind": "major_disease"}
+    assert _decide(tier="city", **major).breakdown["hifp_pay"] == D(700)  # the register's tier: 市级 70%
+    assert _decide(tier="city", major_disease_tier="county", **major).breakdown["hifp_pay"] == D(800)
+    out = _decide(tier="", major_disease_setting="outpatient", **major)  # no tier needed outside a stay
+    assert out.breakdown["hifp_pay"] == D(800)
+    d = _decide({2024: Acc({"resident_pool_paid": D(149500)})}, tier="county", **major)
+    assert d.breakdown["hifp_pay"] == D(500) and d.effects["2024"]["resident_pool_paid"] == "500.00"
+    with pytest.raises(InputError, match="single_payment_drug"):
+        _decide(med_type="14", special_kind="single_payment_drug")
+
+
+@pytest.mark.django_db
+def test_resident_childbirth_claims_and_what_the_scheme_does_not_pay():
+    d = _decide(med_type="52", maternity_event="natural", inscp_scp_amt=D(500), medfee_sumamt=D(500))
+    assert (d.status, d.breakdown["hifp_pay"], d.effects["2024"]["maternity_paid"]) == ("adjudicated", D(500), "500.00")
+    for med, event in (("52", "assisted"), ("53", "natural"), ("51", "prenatal")):
+        refused = _decide(med_type=med, maternity_event=event)
+        assert refused.status == "refused" and "第三十七条" in refused.refusal_reason
+        assert refused.steps[-1]["amount"] == "0.00"
+    with pytest.raises(InputError, match="跨年度"):
+        _decide(start=date(2023, 12, 30), end=date(2024, 1, 3))
