@@ -343,6 +343,7 @@ def test_every_calculation_is_registered_with_the_contract_keys():
             "policy_amount",
             "pool_paid_this_year",
             "special_disease_class",
+            "insutype",  # SCENARIOS.md "Resident insurance" (issue 15)
         },
         "outpatient": {
             "person_type",
@@ -353,6 +354,7 @@ def test_every_calculation_is_registered_with_the_contract_keys():
             "deductible_used_this_year",
             "pool_paid_this_year",
             "scheme",
+            "insutype",
         },
     }
     # Inputs beyond SCENARIOS.md are optional extensions, so files written to the contract run unchanged.
@@ -401,7 +403,8 @@ def test_each_rule_takes_frozen_facts_matching_its_scenario_inputs():
         ("outpatient", OutpatientFacts),
         ("maternity", MaternityFacts),
     ):
-        inputs = registry[name].inputs
+        # insutype picks the rule (390: benefits.calculations.resident), it is not a fact of the employee rule
+        inputs = {k: v for k, v in registry[name].inputs.items() if k != "insutype"}
         declared = {f.name: f for f in fields(facts_class)}
         assert set(declared) == set(inputs), name
         for key, spec in inputs.items():

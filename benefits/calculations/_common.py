@@ -36,7 +36,14 @@ HOSPITAL_LEVELS = (
 )
 #: 医疗机构级别 (tier) of the hospital, where a seed's rule turns on it (sanmenxia 第五十三条 市级以上).
 HOSPITAL_TIERS = ("county", "city", "provincial")
-HOSPITAL_TIER_ZH = {"county": "县级医疗机构", "city": "市级医疗机构", "provincial": "省级医疗机构"}
+HOSPITAL_TIER_ZH = {
+    "township": "乡级医疗机构（乡镇卫生院、社区医疗机构）",
+    "county": "县级医疗机构",
+    "city": "市级医疗机构",
+    "provincial": "省级医疗机构",
+}
+#: Tiers the 两定机构 register records: the employee rule's three and 乡级 (resident insurance, sanmenxia 第三十三条).
+REGISTER_TIERS = ("township", *HOSPITAL_TIERS)
 LOCATIONS = ("local", "in_province", "referral", "emergency", "registered_remote", "unregistered")
 SCHEMES = ("combined", "pool_only")
 

@@ -43,7 +43,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from policy.calculations import Field, calculation
+from policy.calculations import REGISTRY, Field, InputError, calculation
 from policy.resolver import Policy
 
 from ._common import (
@@ -86,6 +86,15 @@ from .inpatient_steps import (
     ratio_step,
     repeat_admission_step,
     special_care_step,
+)
+from .resident import (
+    EMPLOYEE_INSUTYPE,
+    INSUTYPES,
+    RESIDENT_INSUTYPE,
+    RESIDENT_TIERS,
+    ResidentStayFacts,
+    ensure_defaults,
+    settle_resident_inpatient,
 )
 
 __all__ = [
@@ -193,7 +202,7 @@ def parameter_limit_breaches(policy: Policy) -> list[Step]:
         "deductible_paid_this_stay": Field("decimal", default=ZERO),
         "honoured_group": Field("bool", default=False),
         "out_of_province": Field("bool", default=False),
-        "tier": Field("str", default=None, choices=HOSPITAL_TIERS),
+        "tier": Field("str", default=None, choices=RESIDENT_TIERS),
         "aids": Field("bool", default=False),
         "designated": Field("bool", default=True),
         "emergency_rescue": Field("bool", default=False),
@@ -209,6 +218,7 @@ def parameter_limit_breaches(policy: Policy) -> list[Step]:
         "days_before_admission": Field("int", default=None),
         "same_hospital": Field("bool", default=True),
         "observation_days": Field("int", default=None),
+        "insutype": Field("str", default=EMPLOYEE_INSUTYPE, choices=INSUTYPES),
     },
     outputs={
         "deductible": "money",
@@ -219,5 +229,36 @@ def parameter_limit_breaches(policy: Policy) -> list[Step]:
     },
 )
 def inpatient(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
-    """住院: 起付标准、支付比例、统筹基金支付与个人负担（SCENARIOS.md `inpatient`）."""
+    """住院: 起付标准、支付比例、统筹基金支付与个人负担（SCENARIOS.md `inpatient`）.
+
+    ``insutype`` 390: a resident's stay (:func:`~benefits.calculations.resident.settle_resident_inpatient`,
+    sanmenxia 第三十三条), reading ``tier``, ``hospital_level``, ``age``, ``admission_number``, ``policy_amount``
+    and ``pool_paid_this_year``; the employee-only inputs are refused.
+    """
+    inputs = dict(inputs)
+    insutype = inputs.pop("insutype")
+    if insutype == RESIDENT_INSUTYPE:
+        ensure_defaults(inputs, _DEFAULTS, RESIDENT_STAY_INPUTS)
+        if inputs["tier"] is None:
+            raise InputError(
+                "缺少输入项 tier：居民住院须给出医院层级（township / county / city / provincial / out_of_province）"
+            )
+        facts = ResidentStayFacts(**{name: inputs[name] for name in RESIDENT_STAY_INPUTS})
+        result = settle_resident_inpatient(policy, facts)
+        return {
+            "deductible": result.deductible,
+            "ratio": result.ratio,
+            "pool_pay": result.pool_pay,
+            "self_pay": result.self_pay,
+            "third_party_advance": False,
+            "steps": result.steps,
+        }
+    if inputs["tier"] is not None and inputs["tier"] not in HOSPITAL_TIERS:
+        raise InputError(
+            f"输入 tier: {inputs['tier']!r} 只用于居民医保（insutype 390）；职工医保可选 {', '.join(HOSPITAL_TIERS)}"
+        )
     return settle_inpatient(policy, InpatientFacts(**inputs)).outputs()
+
+
+RESIDENT_STAY_INPUTS = ("tier", "hospital_level", "policy_amount", "age", "admission_number", "pool_paid_this_year")
+_DEFAULTS = {name: spec.default for name, spec in REGISTRY["inpatient"].inputs.items()}

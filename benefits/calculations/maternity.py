@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from policy.calculations import Field, calculation
+from policy.calculations import REGISTRY, Field, calculation
 from policy.resolver import Policy
 
-from ._common import Step
+from ._common import ZERO, Step
 from .maternity_facts import (
     BAND_EVENTS,
     BAND_ZH,
@@ -53,6 +53,7 @@ from .maternity_steps import (
     one_off_grant_step,
     scope_step,
 )
+from .resident import EMPLOYEE_INSUTYPE, INSUTYPES, RESIDENT_INSUTYPE, ensure_defaults, resident_childbirth
 
 __all__ = [
     "BAND_EVENTS",
@@ -128,6 +129,7 @@ def maternity_benefit(policy: Policy, facts: MaternityFacts) -> MaternityResult:
         "appraised_amount": Field("decimal", default=None),
         "claim_one_off_grant": Field("bool", default=False),
         "excluded_item": Field("str", default=None, choices=EXCLUDED_ITEMS),
+        "insutype": Field("str", default=EMPLOYEE_INSUTYPE, choices=INSUTYPES),
     },
     outputs={
         "eligible": "bool",
@@ -140,5 +142,26 @@ def maternity_benefit(policy: Policy, facts: MaternityFacts) -> MaternityResult:
     },
 )
 def maternity(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
-    """生育保险待遇 (SCENARIOS.md ``maternity``)."""
+    """生育保险待遇 (SCENARIOS.md ``maternity``).
+
+    ``insutype`` 390: 居民住院分娩 (:func:`~benefits.calculations.resident.resident_childbirth`, sanmenxia
+    第三十七条), reading ``event`` (natural | caesarean), ``actual_cost`` and ``babies``; no allowance.
+    """
+    inputs = dict(inputs)
+    if inputs.pop("insutype") == RESIDENT_INSUTYPE:
+        ensure_defaults(inputs, _DEFAULTS, ("event", "actual_cost", "babies", "sex", "category"))
+        result = resident_childbirth(policy, event=inputs["event"], actual_cost=inputs["actual_cost"])
+        return {
+            "eligible": True,
+            "allowance_days": 0,
+            "allowance": ZERO,
+            "medical_payment": result.pool_pay,
+            "one_off_grant": ZERO,
+            "benefit_scope": "medical_only",
+            "allowance_payee": "",
+            "steps": result.steps,
+        }
     return maternity_benefit(policy, MaternityFacts(**inputs)).outputs()
+
+
+_DEFAULTS = {name: spec.default for name, spec in REGISTRY["maternity"].inputs.items()}

@@ -34,7 +34,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from policy.calculations import Field, InputError, calculation, money
+from policy.calculations import REGISTRY, Field, InputError, calculation, money
 from policy.resolver import Policy, PolicyError
 
 from ._common import (
@@ -58,6 +58,7 @@ from ._common import (
     within_overall_cap,
 )
 from ._common import amount as to_amount
+from .resident import EMPLOYEE_INSUTYPE, INSUTYPES, RESIDENT_INSUTYPE, ensure_defaults, settle_resident_outpatient
 
 # Outpatient care may also be a designated retail pharmacy (定点零售药店; ziyang 第十六条(二)).
 OUTPATIENT_LEVELS = (*HOSPITAL_LEVELS, "pharmacy")
@@ -351,9 +352,43 @@ def cap_step(
         "designated": Field("bool", default=True),
         "emergency_rescue": Field("bool", default=False),
         "origin_level": Field("str", default=None, choices=HOSPITAL_LEVELS),
+        "insutype": Field("str", default=EMPLOYEE_INSUTYPE, choices=INSUTYPES),
     },
     outputs={"deductible": "money", "ratio": "decimal", "pool_pay": "money", "self_pay": "money"},
 )
 def outpatient(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
-    """普通门诊统筹: 起付标准、支付比例、统筹基金支付与个人负担（SCENARIOS.md `outpatient`）."""
+    """普通门诊统筹: 起付标准、支付比例、统筹基金支付与个人负担（SCENARIOS.md `outpatient`）.
+
+    ``insutype`` 390: 居民门诊统筹 (:func:`~benefits.calculations.resident.settle_resident_outpatient`,
+    sanmenxia 第三十六条), reading ``hospital_level``, ``amount``, ``deductible_used_this_year`` and
+    ``pool_paid_this_year`` (this year's resident outpatient payments); ``overall_pool_paid_this_year`` is
+    accepted and, the pooling being accounted apart, holds nothing back.
+    """
+    inputs = dict(inputs)
+    if inputs.pop("insutype") == RESIDENT_INSUTYPE:
+        used = (
+            "hospital_level",
+            "amount",
+            "deductible_used_this_year",
+            "pool_paid_this_year",
+            "overall_pool_paid_this_year",
+            "age",
+        )
+        ensure_defaults(inputs, _DEFAULTS, used)
+        r = settle_resident_outpatient(
+            policy,
+            amount_=inputs["amount"],
+            deductible_used=inputs["deductible_used_this_year"],
+            pool_paid_this_year=inputs["pool_paid_this_year"],
+        )
+        return {
+            "deductible": r.deductible,
+            "ratio": r.ratio,
+            "pool_pay": r.pool_pay,
+            "self_pay": r.self_pay,
+            "steps": r.steps,
+        }
     return settle_outpatient(policy, OutpatientFacts(**inputs)).outputs()
+
+
+_DEFAULTS = {name: spec.default for name, spec in REGISTRY["outpatient"].inputs.items()}

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from policy.calculations import Field, InputError, calculation, money
+from policy.calculations import REGISTRY, Field, InputError, calculation, money
 from policy.resolver import Policy, PolicyError, PolicyMissing
 
 from ._common import (
@@ -36,6 +36,15 @@ from ._common import (
     within_overall_cap,
 )
 from ._common import amount as money_fact
+from .resident import (
+    EMPLOYEE_INSUTYPE,
+    INSUTYPES,
+    RESIDENT_INSUTYPE,
+    RESIDENT_TIERS,
+    ensure_defaults,
+    settle_resident_chronic,
+    settle_resident_major_disease,
+)
 
 MAJOR_SETTINGS = ("inpatient", "outpatient", "peritoneal_dialysis")
 MAJOR_TIERS = ("county", "city", "provincial")
@@ -303,9 +312,10 @@ BENEFITS = ("chronic", "major_disease", "single_payment_drug")
         "amount": Field("decimal"),
         "paid_this_year": Field("decimal", default=ZERO),
         "overall_pool_paid_this_year": Field("decimal", default=None),
-        "tier": Field("str", default=None, choices=MAJOR_TIERS),
+        "tier": Field("str", default=None, choices=RESIDENT_TIERS),
         "setting": Field("str", default="inpatient", choices=MAJOR_SETTINGS),
         "limit": Field("decimal", default=None),
+        "insutype": Field("str", default=EMPLOYEE_INSUTYPE, choices=INSUTYPES),
     },
     outputs={
         "deductible": "money",
@@ -326,6 +336,9 @@ def special_disease(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
     ``paid_this_year``: this benefit's pool payments this year; ``overall_pool_paid_this_year``: every
     payment counted in the pool's overall annual cap (ziyang 第十二条(四)).
     """
+    inputs = dict(inputs)
+    if inputs.pop("insutype") == RESIDENT_INSUTYPE:
+        return _resident(policy, inputs)
     benefit = inputs["benefit"]
     if benefit == "chronic":
         classes = inputs["disease_classes"]
@@ -357,6 +370,44 @@ def special_disease(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
         "settle_as_inpatient": result.settle_as_inpatient,
         "steps": result.steps,
     }
+
+
+def _resident(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
+    """居民医保 (insutype 390): 门诊重症慢性病 (sanmenxia 第三十四条) or 重特大疾病 (第三十五条)."""
+    benefit = inputs["benefit"]
+    if benefit == "chronic":
+        ensure_defaults(inputs, _DEFAULTS, ("benefit", "amount", "paid_this_year", "overall_pool_paid_this_year"))
+        result = settle_resident_chronic(
+            policy,
+            amount_=inputs["amount"],
+            paid_this_year=inputs["paid_this_year"],
+            overall_paid=inputs["overall_pool_paid_this_year"],
+        )
+    elif benefit == "major_disease":
+        used = ("benefit", "amount", "tier", "setting", "limit", "overall_pool_paid_this_year")
+        ensure_defaults(inputs, _DEFAULTS, used)
+        result = settle_resident_major_disease(
+            policy,
+            tier=inputs["tier"],
+            setting=inputs["setting"],
+            amount_=inputs["amount"],
+            limit=inputs["limit"],
+            overall_paid=inputs["overall_pool_paid_this_year"],
+        )
+    else:
+        raise InputError(f"输入 benefit: {benefit!r} 不适用于城乡居民基本医疗保险（insutype 390）")
+    return {
+        "deductible": result.deductible,
+        "ratio": result.ratio,
+        "pool_pay": result.pool_pay,
+        "self_pay": result.self_pay,
+        "cap": result.cap,
+        "settle_as_inpatient": False,
+        "steps": result.steps,
+    }
+
+
+_DEFAULTS = {name: spec.default for name, spec in REGISTRY["special_disease"].inputs.items()}
 
 
 def _class(value: Any) -> int:

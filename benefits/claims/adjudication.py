@@ -66,6 +66,7 @@ from typing import Any
 from batch.dates import months_later
 from benefits.calculations._common import ZERO, cite, fmt
 from benefits.calculations.inpatient import COUNTED_ZH
+from benefits.calculations.resident import EMPLOYEE_INSUTYPE, RESIDENT_INSUTYPE
 from policy.calculations import InputError, money
 from policy.resolver import PolicyError
 
@@ -79,6 +80,7 @@ from .families.maternity import pay_maternity
 from .families.outpatient import pay_outpatient
 from .families.previous_level import pay_previous_level
 from .families.registers import check_registers
+from .families.resident import pay_resident
 from .families.special import pay_special
 from .items import items_total
 from .registers import audit_gate, institution_gate
@@ -118,6 +120,7 @@ class Decision:
     amounts: dict[str, Decimal] = field(default_factory=dict)  # the claim's amounts (computed from lines)
     # The rules' other outputs (models.EXTRA_RESULT_FIELDS) and the deductible borne in the whole stay.
     extra: dict[str, Any] = field(default_factory=dict)
+    insutype: str = EMPLOYEE_INSUTYPE  # the scheme whose fund pays (390: the resident fund's accounts)
 
 
 def decide(
@@ -152,7 +155,10 @@ def decide(
         return Decision("refused" if action == "refuse" else "review", refusal_reason=reason, steps=book.steps)
     amounts = _costs(facts, book)
     parts = Parts()
-    if coverage.benefit_level == "previous_scheme":  # ziyang 第十四条: never at employee values
+    scheme, fund = _scheme_step(facts, person, coverage, book)
+    if scheme == RESIDENT_INSUTYPE:
+        refusal = pay_resident(facts, person, accs, amounts["inscp_scp_amt"], book, parts)
+    elif coverage.benefit_level == "previous_scheme":  # ziyang 第十四条: never at employee values
         pay_previous_level(facts, accs, amounts["inscp_scp_amt"], book, parts, citation=coverage.citation)
         refusal = ""
     else:
@@ -161,7 +167,7 @@ def decide(
         return Decision(
             "refused", refusal_reason=refusal, steps=book.steps, amounts=amounts, extra=_extra(facts, parts)
         )
-    breakdown = _breakdown(facts, person, amounts["medfee_sumamt"], balance, book, parts)
+    breakdown = _breakdown(facts, person, amounts["medfee_sumamt"], balance, book, parts, fund)
     _settlement_steps(breakdown, book, parts)
     for year in {facts.end.year}:
         book.delta(year, "claims_count", 1)
@@ -174,7 +180,28 @@ def decide(
         layer_field=parts.layer_field,
         amounts=amounts,
         extra=_extra(facts, parts),
+        insutype=fund,
     )
+
+
+def _scheme_step(facts: ClaimFacts, person: PersonFacts, coverage: Coverage, book: Book) -> tuple[str, str]:
+    """险种: (whose rules settle the claim, whose fund pays it). The scheme of the span in force on the first day
+    of care (hunan 第六十条's waiting-period costs come here as 390 from the claim services); ziyang's 原档次待遇
+    (第十四条) at the resident scheme's values where the jurisdiction has them, paid by the employee fund the
+    person now contributes to (else the staff-entered ``claims.previous_level_values``)."""
+    if person.insutype == RESIDENT_INSUTYPE:
+        book.step("险种", "就医日参保险种：城乡居民基本医疗保险（390），按居民医保待遇结算", coverage.citation)
+        return RESIDENT_INSUTYPE, RESIDENT_INSUTYPE
+    if coverage.benefit_level == "previous_scheme":
+        policy = _policy(facts, facts.end)
+        if policy.has("resident_benefits.annual_cap"):
+            book.step(
+                "险种",
+                "缴费当月起享受原档次待遇期间：按城乡居民基本医疗保险（390）待遇结算",
+                f"{coverage.citation}；{cite(policy, 'resident_benefits.annual_cap')}".strip("；"),
+            )
+            return RESIDENT_INSUTYPE, EMPLOYEE_INSUTYPE
+    return EMPLOYEE_INSUTYPE, EMPLOYEE_INSUTYPE
 
 
 def _costs(facts: ClaimFacts, book: Book) -> dict[str, Decimal]:
@@ -217,7 +244,13 @@ def _pay_benefit(
 
 
 def _breakdown(
-    facts: ClaimFacts, person: PersonFacts, medfee: Decimal, balance: Decimal, book: Book, parts: Parts
+    facts: ClaimFacts,
+    person: PersonFacts,
+    medfee: Decimal,
+    balance: Decimal,
+    book: Book,
+    parts: Parts,
+    scheme: str = "310",
 ) -> dict[str, Decimal]:
     """The 2303 amounts: the personal account pays what the person asks, at most the person's share and the
     balance; the rest is cash."""
@@ -225,7 +258,10 @@ def _breakdown(
     share = max(medfee - fund - parts.oth, ZERO)
     acct = min(facts.acct_pay_requested, share, max(balance, ZERO))
     if facts.acct_pay_requested:
-        if person.scheme == "pool_only":
+        if scheme == RESIDENT_INSUTYPE:
+            acct = ZERO
+            book.step("个人账户", "城乡居民基本医疗保险基金全部为统筹基金，无个人账户", "", ZERO)
+        elif person.scheme == "pool_only":
             acct = ZERO
             book.step("个人账户", "单建统筹参保人员无个人账户，个人账户不支付", "", ZERO)
         else:

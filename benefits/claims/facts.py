@@ -31,6 +31,7 @@ class PersonFacts:
     category: str  # employee | flexible | unemployed | retiree
     scheme: str  # combined | pool_only
     employer_kind: str  # enterprise | fiscal_institution | difficult_enterprise
+    insutype: str = "310"  # 险种 of the span in force: 310 职工 | 390 城乡居民 (the family of benefits)
 
     @property
     def person_type(self) -> str:
@@ -50,6 +51,7 @@ class Coverage:
     citation: str = ""
     # previous_scheme: 原档次待遇 (ziyang 第十四条) — covered, settled at the previous scheme's values
     benefit_level: str = ""
+    status: str = ""  # the timeline's status on the first day not covered (waiting, suspended, none)
 
 
 @dataclass(frozen=True)

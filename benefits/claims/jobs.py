@@ -53,7 +53,9 @@ from .services import (
     apply_decision,
     claim_facts,
     evaluate,
+    fund_kinds,
     ledger_amounts,
+    memo_prefix,
     transfer_source,
 )
 
@@ -222,12 +224,13 @@ def _post(settled: list, *, as_of, run_id: int | None, user_id: int | None) -> i
     specs = []
     for claim, decision, a in paying:
         jur = claim.jurisdiction
-        legs = [(fund(jur, AccountKind.POOLED), -a["pool"])]
+        pooled, bank = fund_kinds(decision)  # 险种 390: the resident fund's accounts
+        legs = [(fund(jur, pooled), -a["pool"])]
         if a["layer"]:
             legs.append((fund(jur, LAYER_ACCOUNT[decision.layer_field]), -a["layer"]))
         if a["acct"]:
             legs.append((personal[(claim.person_id, jur.pk)], -a["acct"]))
-        legs.append((fund(jur, AccountKind.BANK), a["total"]))
+        legs.append((fund(jur, bank), a["total"]))
         specs.append(
             {
                 "business_key": f"claim:{claim.business_key}",
@@ -235,7 +238,7 @@ def _post(settled: list, *, as_of, run_id: int | None, user_id: int | None) -> i
                 "jurisdiction_id": jur.pk,
                 "person_id": claim.person_id,
                 "effective_on": as_of,
-                "memo": f"费用报销 {claim.business_key} {claim.get_med_type_display()}",
+                "memo": f"{memo_prefix(decision)} {claim.business_key} {claim.get_med_type_display()}",
                 "legs": [(acc, amt) for acc, amt in legs if amt],
             }
         )

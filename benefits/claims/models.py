@@ -594,6 +594,10 @@ ACCUMULATOR_AMOUNTS = (
     "single_drug_pool_paid",
     "major_disease_pool_paid",
     "maternity_paid",
+    "resident_pool_paid",
+    "resident_chronic_paid",
+    "resident_outpatient_deductible_used",
+    "resident_outpatient_paid",
     "layer_burden",
     "layer_paid",
     "supplementary_paid",
@@ -621,6 +625,13 @@ class BenefitAccumulator(models.Model):
     single_drug_pool_paid = _money("单行支付药品统筹支付累计", default=0)
     major_disease_pool_paid = _money("重特大疾病统筹支付累计", default=0)
     maternity_paid = _money("生育保险支付累计", default=0)
+    # 城乡居民基本医疗保险 (险种 390), kept apart from the employee figures (sanmenxia 第三十二条、第三十六条)
+    resident_pool_paid = _money(
+        "居民医保统筹支付累计（计入年度支付限额）", default=0, help_text="住院、门诊重症慢性病、重特大疾病"
+    )
+    resident_chronic_paid = _money("居民门诊重症慢性病支付累计", default=0)
+    resident_outpatient_deductible_used = _money("居民门诊统筹起付标准累计", default=0)
+    resident_outpatient_paid = _money("居民门诊统筹支付累计（单独核算）", default=0)
     layer_burden = _money(
         "大病/大额：计算基础累计", default=0, help_text="个人负担累计；廊坊为超过基本医保最高支付限额的费用累计"
     )

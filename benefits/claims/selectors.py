@@ -19,8 +19,10 @@ from decimal import Decimal
 
 from benefits.models import EligibilityPeriod, EligibilityState, EligibilityStatus
 from benefits.services import eligibility_refresh
-from enrollment.models import EnrolmentSpan, InsuredPerson
+from contributions.residents.models import ResidentDue
+from enrollment.models import EnrolmentSpan, InsuredPerson, ResidentKind
 from funds.models import AccountBalance, AccountKind
+from policy.resolver import Policy
 
 from .adjudication import Acc, Coverage, PersonFacts
 from .models import ACCUMULATOR_AMOUNTS, ACCUMULATOR_COUNTS, BenefitAccumulator
@@ -37,6 +39,8 @@ class SpanFact:
     category: str
     scheme: str
     employer_kind: str
+    insutype: str = "310"  # 险种: 310 职工, 390 城乡居民
+    resident_kind: str = ""  # 居民类型 (newborn: the birth year's cover without a contribution, 第三十八条)
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class PersonContext:
     periods: list[PeriodFact] = field(default_factory=list)
     timeline_error: str = ""
     timeline_known: bool = False
+    resident_paid_years: set[int] = field(default_factory=set)  # benefit years whose 居民年度应缴 is settled
 
     def span_on(self, jurisdiction: str, day: date) -> SpanFact | None:
         for s in self.spans:
@@ -76,7 +81,13 @@ class PersonContext:
             category=span.category,
             scheme=span.scheme,
             employer_kind=span.employer_kind,
+            insutype=span.insutype,
         )
+
+    def scheme_on(self, jurisdiction: str, day: date) -> str | None:
+        """险种 of the span in force on ``day`` (310 职工, 390 城乡居民), None when not enrolled."""
+        span = self.span_on(jurisdiction, day)
+        return None if span is None else span.insutype
 
 
 def _employer_kind(kind: str | None, difficult: bool) -> str:
@@ -106,10 +117,18 @@ def person_contexts(
             "scheme",
             "employer__kind",
             "employer__is_difficult",
+            "insutype",
+            "resident_kind",
         )
     ):
-        pid, code, start, end, category, scheme, kind, difficult = row
-        out[pid].spans.append(SpanFact(code, start, end, category, scheme, _employer_kind(kind, bool(difficult))))
+        pid, code, start, end, category, scheme, kind, difficult, insutype, resident_kind = row
+        out[pid].spans.append(
+            SpanFact(code, start, end, category, scheme, _employer_kind(kind, bool(difficult)), insutype, resident_kind)
+        )
+    for pid, year in ResidentDue.objects.filter(person_id__in=ids, settled_on__isnull=False).values_list(
+        "person_id", "benefit_year"
+    ):
+        out[pid].resident_paid_years.add(year)
     states = dict(EligibilityState.objects.filter(person_id__in=ids).values_list("person_id", "error"))
     missing = [pid for pid in ids if pid not in states]
     if missing and refresh_missing:
@@ -142,7 +161,7 @@ def coverage_of(ctx: PersonContext, first: date, last: date) -> Coverage:
             break
         if p.status != EligibilityStatus.COVERED:
             text = f"{day} {STATUS_ZH.get(p.status, p.status)}：{p.reason}"
-            return Coverage(False, f"{text}（{p.citation}）" if p.citation else text, p.citation)
+            return Coverage(False, f"{text}（{p.citation}）" if p.citation else text, p.citation, status=p.status)
         level = level or p.benefit_level
         if p.end is None or p.end > last:
             when = f"{first}" if first == last else f"{first} 至 {last}"
@@ -150,6 +169,27 @@ def coverage_of(ctx: PersonContext, first: date, last: date) -> Coverage:
             return Coverage(True, f"{when} 享受待遇：{why}", p.citation, benefit_level=level)
         day = p.end
     return Coverage(False, f"{day} {STATUS_ZH[EligibilityStatus.NONE]}：该日不在任何参保期间内")
+
+
+def resident_coverage_of(ctx: PersonContext, jurisdiction: str, first: date, last: date) -> Coverage:
+    """居民医保待遇 from ``first`` to ``last``: the resident span covers every day and each benefit year's
+    contribution is settled (缴费次年享受, sanmenxia 第三十一条), or the span is a newborn's birth-year cover
+    (第三十八条) — the set-wise reading of :func:`contributions.residents.selectors.resident_covered_on`."""
+    span = ctx.span_on(jurisdiction, first)
+    source = Policy(jurisdiction, first).citation("resident.cover_next_year")
+    if span is None:
+        return Coverage(False, f"{first} 不在居民医保参保期间内", status=EligibilityStatus.NONE)
+    if span.end is not None and span.end <= last:
+        return Coverage(False, f"{span.end} 起不在居民医保参保期间内", status=EligibilityStatus.NONE)
+    when = f"{first}" if first == last else f"{first} 至 {last}"
+    if span.resident_kind == ResidentKind.NEWBORN:
+        why = f"{when} 享受居民医保待遇：新生儿出生当年随参保父母享受"
+        return Coverage(True, why, Policy(jurisdiction, first).citation("resident.newborn_birth_year_cover"))
+    for year in range(first.year, last.year + 1):
+        if year not in ctx.resident_paid_years:
+            why = f"{year} 年度居民医保个人缴费未缴清：参保居民缴费次年享受待遇，本年度无居民医保待遇"
+            return Coverage(False, f"{why}（{source}）" if source else why, source, status=EligibilityStatus.NONE)
+    return Coverage(True, f"{when} 享受居民医保待遇：年度个人缴费已缴清（缴费次年享受）", source)
 
 
 def accumulators_of(keys: Iterable[tuple[int, int, int]]) -> dict[tuple[int, int, int], Acc]:

@@ -17,6 +17,7 @@ becomes ``reversed`` (history kept by django-simple-history).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -25,15 +26,18 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from benefits.calculations._common import cite
+from benefits.calculations.resident import EMPLOYEE_INSUTYPE, RESIDENT_INSUTYPE
+from benefits.calculations.scheme_switch import WAITING_KEY, waiting_payer
 from benefits.institutions.audit import AuditFacts
 from benefits.institutions.rules import RegisterFacts as InstitutionRegister
 from benefits.institutions.selectors import registers_of
 from benefits.registers.calculations.rules import RegisterFacts
 from benefits.registers.selectors import register_facts
-from funds.models import AccountKind, EntryKind
+from funds.models import SCHEME_ACCOUNTS, AccountKind, EntryKind
 from funds.posting import Leg, entry_reverse, fund_account, personal_account, post_entry
 from policy.calculations import InputError
-from policy.resolver import PolicyError
+from policy.resolver import Policy, PolicyError
 
 from .adjudication import Acc, ClaimFacts, Coverage, Decision, PersonFacts, decide
 from .items import item_from_row
@@ -51,7 +55,14 @@ from .models import (
     ClaimStatus,
 )
 from .registers import with_register
-from .selectors import PersonContext, accumulators_of, balances_of, coverage_of, person_contexts
+from .selectors import (
+    PersonContext,
+    accumulators_of,
+    balances_of,
+    coverage_of,
+    person_contexts,
+    resident_coverage_of,
+)
 
 ZERO = Decimal(0)
 LAYER_ACCOUNT = {"hifmi_pay": AccountKind.CRITICAL_ILLNESS, "hifob_pay": AccountKind.LARGE_AMOUNT}
@@ -153,14 +164,37 @@ def transfer_source(stay_deductible: Decimal | None, act_pay_dedc: Decimal | Non
 
 
 def evaluate(facts: ClaimFacts, ctx: PersonContext, accs: Mapping[int, Acc], balance: Decimal) -> Decision:
-    """Coverage on the claim's dates, the person's facts on the first day, then :func:`decide`."""
-    coverage = coverage_of(ctx, facts.start, facts.end)
+    """Coverage on the claim's dates, the person's facts on the first day (险种 of the span in force), then
+    :func:`decide`; costs in the employee waiting period go to the resident scheme where a seed says so."""
     person = ctx.facts_on(facts.jurisdiction, facts.start)
+    if person is not None and person.insutype == RESIDENT_INSUTYPE:
+        coverage = resident_coverage_of(ctx, facts.jurisdiction, facts.start, facts.end)
+    else:
+        coverage = coverage_of(ctx, facts.start, facts.end)
+    coverage, person = waiting_with_resident_cover(facts, ctx, coverage, person)
     if coverage.ok and person is None:
         coverage = Coverage(False, f"{facts.start} 不在 {facts.jurisdiction} 的参保期间内：无职工医保待遇")
     if person is None:
         return decide(facts, _nobody(ctx), coverage=coverage, accs=accs, balance=balance)
     return decide(facts, person, coverage=coverage, accs=accs, balance=balance)
+
+
+def waiting_with_resident_cover(
+    facts: ClaimFacts, ctx: PersonContext, coverage: Coverage, person: PersonFacts | None
+) -> tuple[Coverage, PersonFacts | None]:
+    """hunan 第六十条: a person with this year's resident cover who becomes an employee has the costs of the
+    employee waiting period paid by the resident scheme, under the resident rules
+    (``scheme_switch.waiting_costs_by_resident_scheme``; :func:`~benefits.calculations.scheme_switch.waiting_payer`)."""
+    if coverage.ok or person is None or person.insutype != EMPLOYEE_INSUTYPE:
+        return coverage, person
+    policy = Policy(facts.jurisdiction, facts.start)
+    resident_years = [
+        (s.start, s.end) for s in ctx.spans if s.jurisdiction == facts.jurisdiction and s.insutype == RESIDENT_INSUTYPE
+    ]
+    payer, why = waiting_payer(policy, status=coverage.status, on=facts.start, resident_spans=resident_years)
+    if payer != RESIDENT_INSUTYPE:
+        return coverage, person
+    return Coverage(True, why, cite(policy, WAITING_KEY)), replace(person, insutype=RESIDENT_INSUTYPE)
 
 
 def _nobody(ctx: PersonContext):
@@ -283,22 +317,33 @@ def _post(claim: Claim, decision: Decision, *, as_of: date, user=None):
     if not amounts["total"]:
         return None
     jur = claim.jurisdiction
-    legs = [Leg(fund_account(jur, AccountKind.POOLED), -amounts["pool"])]
+    pooled, bank = fund_kinds(decision)
+    legs = [Leg(fund_account(jur, pooled), -amounts["pool"])]
     if amounts["layer"]:
         legs.append(Leg(fund_account(jur, LAYER_ACCOUNT[decision.layer_field]), -amounts["layer"]))
     if amounts["acct"]:
         legs.append(Leg(personal_account(claim.person_id, jur, on=as_of), -amounts["acct"]))
-    legs.append(Leg(fund_account(jur, AccountKind.BANK), amounts["total"]))
+    legs.append(Leg(fund_account(jur, bank), amounts["total"]))
     return post_entry(
         business_key=f"claim:{claim.business_key}",
         kind=EntryKind.BENEFIT_PAYMENT,
         jurisdiction=jur,
         effective_on=as_of,
         legs=legs,
-        memo=f"费用报销 {claim.business_key} {claim.get_med_type_display()}",
+        memo=f"{memo_prefix(decision)} {claim.business_key} {claim.get_med_type_display()}",
         person=claim.person_id,
         user=user,
     )
+
+
+def fund_kinds(decision: Decision) -> tuple[str, str]:
+    """(pooled fund, bank account) a decision pays from: the resident fund's own books for 险种 390, never mixed
+    with the employee fund (xianning 办法 四(三); sanmenxia 第三十九条)."""
+    return SCHEME_ACCOUNTS[decision.insutype]
+
+
+def memo_prefix(decision: Decision) -> str:
+    return "居民医保费用报销" if decision.insutype == RESIDENT_INSUTYPE else "费用报销"
 
 
 def claim_reverse(claim: Claim, reason: str, *, on: date, user=None) -> Claim:

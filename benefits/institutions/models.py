@@ -25,7 +25,7 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from benefits.calculations._common import HOSPITAL_TIER_ZH, HOSPITAL_TIERS, LEVEL_ZH
+from benefits.calculations._common import HOSPITAL_TIER_ZH, LEVEL_ZH, REGISTER_TIERS
 from benefits.calculations.outpatient import OUTPATIENT_LEVELS
 from policy.models import Jurisdiction
 
@@ -73,7 +73,7 @@ class PhysicianStatus(models.TextChoices):
 
 
 LEVEL_CHOICES = [(k, LEVEL_ZH[k]) for k in OUTPATIENT_LEVELS]
-TIER_CHOICES = [(k, HOSPITAL_TIER_ZH[k]) for k in HOSPITAL_TIERS]
+TIER_CHOICES = [(k, HOSPITAL_TIER_ZH[k]) for k in REGISTER_TIERS]
 
 
 class Institution(models.Model):
@@ -118,7 +118,11 @@ class InstitutionRating(models.Model):
     )
     tcm = models.BooleanField("中医医院", default=False, help_text="廊坊第四十七条(一)1：中医医院起付标准下浮一级")
     tier = models.CharField(
-        "医疗机构级别", max_length=12, choices=TIER_CHOICES, blank=True, help_text="县级/市级/省级（三门峡第五十三条）"
+        "医疗机构级别",
+        max_length=12,
+        choices=TIER_CHOICES,
+        blank=True,
+        help_text="乡级/县级/市级/省级（三门峡第三十三条、第五十三条）",
     )
     area = models.CharField("所在地", max_length=20, choices=Area.choices, default=Area.POOLING_AREA)
     history = HistoricalRecords()

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from benefits.calculations._common import ZERO, Step
+from benefits.calculations.scheme_switch import cap_paid_with_resident
 from policy.calculations import money
 from policy.resolver import Policy
 
@@ -119,7 +120,9 @@ def cap_paid(policy: Policy, acc: Acc) -> Decimal:
     第十二条(四) (6 × the average wage): the accumulators hold what the pool paid per benefit.
     """
     counted = policy.value("claims.inpatient_cap_counts")
-    return sum((Decimal(acc.get(POOL_FIELDS[b])) for b in counted), ZERO)
+    employee = sum((Decimal(acc.get(POOL_FIELDS[b])) for b in counted), ZERO)
+    # hunan 第六十一条: after a switch from resident insurance the caps are reduced by what the resident scheme paid
+    return cap_paid_with_resident(policy, employee, Decimal(acc.get("resident_pool_paid")))
 
 
 def opt(value: str) -> str | None:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from benefits.calculations.critical_illness import settle_supplementary_special_disease, supplementary_entitled
+from benefits.calculations.scheme_switch import cap_paid_with_resident
 from benefits.calculations.special_disease import (
     SettlementResult,
     major_disease,
@@ -81,7 +82,10 @@ def _chronic(
         person_type=person.person_type,
         disease_classes=list(facts.disease_classes) or None,
         amount=amount,
-        paid_this_year=acc.get("special_disease_pool_paid"),
+        # hunan 第六十一条: the 门诊慢特病 limit is reduced by what the resident scheme paid under it this year
+        paid_this_year=cap_paid_with_resident(
+            policy, Decimal(acc.get("special_disease_pool_paid")), Decimal(acc.get("resident_chronic_paid"))
+        ),
         **capped,
     )
 
