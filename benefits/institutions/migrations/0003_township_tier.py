@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('institutions', '0001_designated_institutions_register'),
+        ('institutions', '0002_institution_users'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('claims', '0009_fewer_claim_indexes'),
+        ('claims', '0010_api_settlements'),
     ]
 
     operations = [
