@@ -550,3 +550,7 @@ class PaymentAllocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.payment_id} → {self.due_id}"
+
+
+# 用人单位变动 (issue #14 item 4): defined in contributions.employer_events, registered under this app.
+from .employer_events.models import EmployerEvent, EmployerEventDueMove  # noqa: E402, F401

@@ -120,12 +120,19 @@ class EntryKind(models.TextChoices):
     SUSPENSION_RELEASE = "suspension_release", "恢复划入（补足欠费）"
     RESERVE_EXTRACTION = "reserve_extraction", "提取风险储备金"
     RESERVE_SUPPORT = "reserve_support", "风险储备金调剂"
+    CLOSURE_RESERVE = "closure_reserve", "关闭破产单位退休人员一次性预留医保费"
     OPENING = "opening", "期初余额"
 
 
 #: Money coming into the pooled fund (收入) and going out of it (支出); the rest are internal moves.
 POOL_INCOME_KINDS = frozenset(
-    {EntryKind.CONTRIBUTION, EntryKind.CLEARANCE, EntryKind.DEATH_TO_POOL, EntryKind.RESERVE_SUPPORT}
+    {
+        EntryKind.CONTRIBUTION,
+        EntryKind.CLEARANCE,
+        EntryKind.DEATH_TO_POOL,
+        EntryKind.RESERVE_SUPPORT,
+        EntryKind.CLOSURE_RESERVE,
+    }
 )
 POOL_SPENDING_KINDS = frozenset({EntryKind.RETIREE_CREDIT, EntryKind.BENEFIT_PAYMENT})
 
