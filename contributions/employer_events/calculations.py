@@ -26,11 +26,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from batch.dates import add_months
+from enrollment.calculations.enrolment_checks import EMPLOYER_CHANGE_DEADLINE, employer_change_deadline
+from enrollment.calculations.enrolment_checks import days_late as _days_late
 from policy.calculations import money
 from policy.resolver import Policy, PolicyMissing
 
-REGISTRATION_DEADLINE = "employers.registration_deadline_days"
-CHANGE_DEADLINE = "employers.change_deadline_days"
 SUCCESSOR = "employers.successor_takes_arrears"
 TRUSTEE = "employers.retirees_to_trustee"
 RESERVE_EMPLOYERS = "employers.closure_reserve_employers"
@@ -40,38 +40,21 @@ RETIREE_MEDICAL_COST = "employers.retiree_average_medical_cost"
 RESIGNED_AS_RETIREES = "employers.closure_reserve_resigned_as_retirees"
 COSTS_ON_EMPLOYER = "employers.interruption_costs_on_employer"
 COSTS_OVER_MONTHS = "employers.interruption_costs_over_months"
+#: 单位变更、终止的办理时限 (langfang 第八条): the rule lives with the register's other deadlines.
+CHANGE_DEADLINE = EMPLOYER_CHANGE_DEADLINE
+__all__ = ["employer_change_deadline"]  # re-exported for the service
 
 #: 经济类型 that hunan 第二十四条 names: 国有企业（含国有控股企业）、集体企业.
 STATE_OR_COLLECTIVE = frozenset({"state", "state_controlled", "collective"})
 MONTHS_PER_YEAR = 12
 
 
-# --- 单位登记时限 (langfang 第七条、第八条) ---------------------------------------------------------------
-
-
-def employer_registration_deadline(policy: Policy, founded_on: date) -> date | None:
-    """Last day to apply for registration of an employer founded on ``founded_on`` (成立之日起30日内: day 1 is
-    the day after founding); ``None`` where no document sets a deadline (the registration is not judged late)."""
-    days = policy.at(founded_on).value(REGISTRATION_DEADLINE, None)
-    if days is None:
-        return None
-    return founded_on + timedelta(days=int(days))
-
-
-def employer_change_deadline(policy: Policy, occurred_on: date) -> date | None:
-    """Last day to report a change or the termination of an employer (变更或者终止之日起30日内); ``None`` where
-    no document sets one."""
-    days = policy.at(occurred_on).value(CHANGE_DEADLINE, None)
-    if days is None:
-        return None
-    return occurred_on + timedelta(days=int(days))
+# --- 单位登记时限 (langfang 第七条、第八条): in enrollment.calculations.enrolment_checks -------------------
 
 
 def days_late(deadline: date | None, reported_on: date | None) -> int:
     """Days the report came after the deadline (0 when on time, or with no deadline or no report date)."""
-    if deadline is None or reported_on is None or reported_on <= deadline:
-        return 0
-    return (reported_on - deadline).days
+    return 0 if reported_on is None else _days_late(deadline, reported_on)
 
 
 # --- 欠费承继 (langfang 第二十七条, sanmenxia 第二十条, ziyang 第三十六条(五)) ----------------------------------
@@ -185,6 +168,7 @@ class DueFact:
     month: date
     due_date: date | None
     settled_on: date | None
+    employer_id: int | None = None  # the employer the due is billed to now (a successor after a merger)
 
 
 def _late(d: DueFact, as_of: date) -> bool:
@@ -196,7 +180,12 @@ def _late(d: DueFact, as_of: date) -> bool:
 
 def interruption_months(dues: Iterable[DueFact], *, day: date, as_of: date) -> int:
     """Unpaid months of the interruption that covers ``day`` (0 when ``day`` is in none), counted as D-X5 does:
-    the consecutive months in arrears around ``day``, seen on ``as_of`` (the run ends at the make-up payment).
+    the consecutive months in arrears around ``day``, seen on ``as_of`` (the run ends at the make-up payment)."""
+    return len(interruption_run(dues, day=day, as_of=as_of))
+
+
+def interruption_run(dues: Iterable[DueFact], *, day: date, as_of: date) -> list[DueFact]:
+    """The months in arrears of the interruption that covers ``day`` (empty when ``day`` is in none).
 
     ``day`` is inside the interruption from the day after the first month's due date until the day the arrears
     were made up (the make-up day included: langfang 第二十三条 "欠费期间及补缴当月"), or for good while unpaid.
@@ -216,8 +205,8 @@ def interruption_months(dues: Iterable[DueFact], *, day: date, as_of: date) -> i
             made_up = None  # a payment after the evaluation date is not known yet
         last = add_months(made_up, 1) - timedelta(days=1) if made_up is not None else None  # 补缴当月 included
         if first_late <= day and (last is None or day <= last):
-            return len(run)
-    return 0
+            return run
+    return []
 
 
 @dataclass(frozen=True)
