@@ -568,3 +568,7 @@ class BackPaymentBillAdmin(MaskedExportMixin, ReadOnlyMixin, ContributionsAdmin)
     @admin.display(description="参保人员", ordering="person_id")
     def history_link(self, obj):
         return _history_link(obj)
+
+
+# 单位变动 (issue #14 item 4): the screens live with the models in contributions.employer_events.
+from .employer_events import admin as _employer_events_admin  # noqa: E402, F401

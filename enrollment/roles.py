@@ -10,8 +10,17 @@ from django.contrib.auth.models import Group, Permission
 
 BUREAU_ADMIN, CASE_WORKER, AUDITOR, EMPLOYER_USER = "经办管理员", "经办人员", "审计人员", "单位经办员"
 OUR_APPS = (
-    "enrollment", "contributions", "retirement", "benefits", "institutions", "claims", "registers", "funds", "policy",
-    "batch", "operations",
+    "enrollment",
+    "contributions",
+    "retirement",
+    "benefits",
+    "institutions",
+    "claims",
+    "registers",
+    "funds",
+    "policy",
+    "batch",
+    "operations",
 )
 PII = "enrollment.view_pii"
 
@@ -26,6 +35,8 @@ EMPLOYER_USER_PERMS = {
         "requestattachment": ("view", "add"),
     },
     "contributions": {"*": ("view",), "wagedeclaration": ("view", "add", "change")},
+    # 单位承担医疗费用通知单 (hunan 第二十条, langfang 第二十三条): an employer reads its own bills (issue #14)
+    "claims": {"employerliabilitybill": ("view",)},
 }
 
 
@@ -57,7 +68,14 @@ def roles_sync() -> None:
 
     worker_perms = []
     worker_apps = (
-        "enrollment", "contributions", "retirement", "benefits", "institutions", "claims", "registers", "funds",
+        "enrollment",
+        "contributions",
+        "retirement",
+        "benefits",
+        "institutions",
+        "claims",
+        "registers",
+        "funds",
     )
     for app in worker_apps:
         worker_perms += _perms_for(app, ("view", "add", "change"))
