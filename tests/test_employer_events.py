@@ -135,7 +135,7 @@ def test_successor_takes_arrears_where_the_document_says(j):
 
 @pytest.mark.parametrize("j", ["hunan", "xianning"])
 def test_successor_liability_is_staff_entered_where_silent(j):
-    with pytest.raises(PolicyMissing, match="employers.successor_takes_arrears"):
+    with pytest.raises(PolicyMissing, match=r"employers\.successor_takes_arrears"):
         rules.successor_takes_arrears(Policy(j, date(2024, 6, 1)))
 
 
@@ -268,7 +268,7 @@ def test_hunan_merger_names_the_missing_key_and_changes_nothing():
     a, b = employer("hunan"), employer("hunan")
     person("hunan", a)
     before = (EmployerEvent.objects.count(), EmployerEventDueMove.objects.count(), EnrolmentSpan.objects.count())
-    with pytest.raises(ValidationError, match="employers.successor_takes_arrears"):
+    with pytest.raises(ValidationError, match=r"employers\.successor_takes_arrears"):
         employer_event_apply(
             employer=a, kind="merger", occurred_on=date(2024, 6, 1), successor=b, as_of=date(2024, 6, 1)
         )
@@ -343,7 +343,7 @@ def test_sanmenxia_counts_resigned_persons_and_needs_the_staff_entered_cost():
     r = person("sanmenxia", a)
     _retire(r, a, date(2023, 1, 1))
     before = EmployerEvent.objects.count()
-    with pytest.raises(ValidationError, match="employers.retiree_average_medical_cost"):
+    with pytest.raises(ValidationError, match=r"employers\.retiree_average_medical_cost"):
         employer_event_apply(
             employer=a, kind="closure", occurred_on=date(2024, 6, 1), resigned_count=2, as_of=date(2024, 6, 1)
         )
@@ -364,7 +364,7 @@ def test_reserve_rules_at_their_boundaries():
     assert rules.reserve_applies(hunan, ownership="state_controlled")[0] is True
     assert rules.reserve_applies(hunan, ownership="")[0] is False
     assert rules.reserve_persons(hunan, retirees=3, resigned=0) == 3
-    with pytest.raises(PolicyMissing, match="employers.closure_reserve_resigned_as_retirees"):
+    with pytest.raises(PolicyMissing, match=r"employers\.closure_reserve_resigned_as_retirees"):
         rules.reserve_persons(hunan, retirees=3, resigned=1)
     sm = Policy("sanmenxia", date(2024, 6, 1), params={"employers.retiree_average_medical_cost": "0.05"})
     assert rules.reserve_per_person(sm) == D("0.50")

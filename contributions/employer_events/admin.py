@@ -176,6 +176,9 @@ class EmployerEventAdmin(ServiceWrittenAdmin, SafeExportAdmin, BureauAdmin):
             return qs
         return qs.filter(Q(employer_id=employer_id) | Q(successor_id=employer_id))
 
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
     def get_fields(self, request, obj=None):
         if obj is None:
             return list(EmployerEventForm.Meta.fields)
