@@ -92,10 +92,12 @@ ORDER: tuple[str, ...] = (
     "contributions.EmployerBase",
     "contributions.Deferral",
     "contributions.BackPaymentBill",
+    "contributions.EmployerEvent",  # 单位变动（合并、分立、转制、破产、关闭）
     "retirement.RetirementClearanceCase",
     # 待遇
     "benefits.EligibilityPeriod",
     "claims.Claim",
+    "claims.EmployerLiabilityBill",  # 单位承担医疗费用通知单
     "claims.SettlementFile",
     "claims.BenefitAccumulator",
     "benefits.EligibilityState",
