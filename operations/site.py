@@ -62,6 +62,7 @@ MODEL_SECTION: dict[str, str] = {
     "operations.Simulation": "policy",  # 政策测算
     "operations.IssuedDocument": "enrolment",  # 参保证明 and the other printed documents
     "operations.DocumentBatch": "enrolment",
+    "claims.EmployerLiabilityBill": "contributions",  # 单位承担医疗费用通知单 (hunan 第二十条, langfang 第二十三条)
 }
 
 #: Names for models whose package ships no Chinese name (django-axes).
@@ -93,11 +94,11 @@ ORDER: tuple[str, ...] = (
     "contributions.Deferral",
     "contributions.BackPaymentBill",
     "contributions.EmployerEvent",  # 单位变动（合并、分立、转制、破产、关闭）
+    "claims.EmployerLiabilityBill",  # 单位承担医疗费用通知单: a bill to the employer, beside its other bills
     "retirement.RetirementClearanceCase",
     # 待遇
     "benefits.EligibilityPeriod",
     "claims.Claim",
-    "claims.EmployerLiabilityBill",  # 单位承担医疗费用通知单
     "claims.SettlementFile",
     "claims.BenefitAccumulator",
     "benefits.EligibilityState",

@@ -114,3 +114,32 @@ def test_a_refusal_that_is_not_an_interruption_bills_nobody():
     claim = claim_adjudicate(make_claim(person, "langfang", inscp_scp_amt=D(10000)), as_of=AS_OF)
     assert (claim.status, claim.cost_payer) == (ClaimStatus.REFUSED, "")
     assert not any(s["stage"] == "费用承担" for s in claim.steps)
+
+
+def test_a_settlement_file_bills_the_employer_the_same_way(settings, tmp_path):
+    # The bulk path (结算文件, one chunk) takes the same 费用承担 step and writes the bills in one INSERT.
+    from batch.runs import run_in_process
+    from benefits.claims.imports import settlement_file_import
+    from benefits.claims.jobs import JOB
+    from benefits.claims.models import Claim
+    from tests.test_claims_bulk import _file, settlement_row
+
+    person, _ = in_arrears("langfang", 4)
+    row = settlement_row(
+        business_key="ARREARS-1",
+        id_number=person.id_number,
+        med_type="21",
+        start_date="2024-03-01",
+        end_date="2024-03-10",
+        hospital_level="level1",
+        inscp_scp_amt="10000",
+        medfee_sumamt="10000",
+    )
+    sfile = _file("langfang", [row], settings, tmp_path)
+    assert settlement_file_import(sfile, today=sfile.as_of)["imported"] == 1
+    run = run_in_process(JOB, as_of=sfile.as_of, jurisdiction="langfang", params={"file_id": sfile.pk})
+    assert run.status == "done"
+    claim = Claim.objects.get(settlement_file=sfile)
+    assert (claim.status, claim.cost_payer, claim.employer_liability) == (ClaimStatus.REFUSED, "employer", D("9408.00"))
+    bill = EmployerLiabilityBill.objects.get(claim=claim)
+    assert bill.amount == D("9408.00") and bill.history.count() == 1

@@ -199,12 +199,18 @@ def ledger_amounts(decision: Decision) -> dict[str, Decimal]:
 
 
 def _bill_employer(claim: Claim, decision: Decision, *, as_of: date) -> None:
-    """单位承担医疗费用通知单 for a refused claim whose costs the employer bears
-    (hunan 第二十条, langfang 第二十三条)."""
+    bill = liability_bill(claim, decision, as_of=as_of)
+    if bill is not None:
+        bill.save()
+
+
+def liability_bill(claim: Claim, decision: Decision, *, as_of: date) -> EmployerLiabilityBill | None:
+    """单位承担医疗费用通知单 (unsaved) for a refused claim whose costs the employer bears
+    (hunan 第二十条, langfang 第二十三条); ``None`` otherwise."""
     extra = decision.extra
     if extra.get("cost_payer") != CostPayer.EMPLOYER or not extra.get("liable_employer_id"):
-        return
-    EmployerLiabilityBill.objects.create(
+        return None
+    return EmployerLiabilityBill(
         claim=claim,
         employer_id=extra["liable_employer_id"],
         person_id=claim.person_id,
