@@ -457,3 +457,16 @@ def test_cost_bearer_own_fault_and_no_interruption():
     assert (
         rules.cost_bearer(p, employer_caused=True, months=1, fund_share=D(-5), person_share=D(0)).employer_amount == 0
     )
+
+
+def test_late_change_reports_are_listed(admin_client):
+    # langfang 第八条: termination reported more than 30 days after it happened.
+    a, b = employer("langfang", "迟报单位"), employer("langfang", "准时单位")
+    employer_event_apply(
+        employer=a, kind="closure", occurred_on=date(2024, 6, 1), reported_on=date(2024, 7, 2), as_of=date(2024, 7, 2)
+    )
+    employer_event_apply(
+        employer=b, kind="closure", occurred_on=date(2024, 6, 1), reported_on=date(2024, 7, 1), as_of=date(2024, 7, 2)
+    )
+    page = admin_client.get("/admin/contributions/employerevent/?late_report=late").content.decode()
+    assert "迟报单位" in page and "准时单位" not in page

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import F, Q
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
@@ -95,6 +95,21 @@ class EmployerEventForm(forms.ModelForm):
         return data
 
 
+class LateReportFilter(admin.SimpleListFilter):
+    """逾期申报 (langfang 第八条: 变更、终止之日起30日内): reported after the deadline recorded with the event."""
+
+    title = "变更注销是否逾期申报"
+    parameter_name = "late_report"
+
+    def lookups(self, request, model_admin):
+        return (("late", "逾期申报"),)
+
+    def queryset(self, request, queryset):
+        if self.value() == "late":
+            return queryset.filter(report_deadline__isnull=False, reported_on__gt=F("report_deadline"))
+        return queryset
+
+
 class ReservePaidForm(forms.Form):
     paid_on = forms.DateField(label="缴纳（到账）日期", widget=DATE)
 
@@ -140,7 +155,7 @@ class EmployerEventAdmin(ServiceWrittenAdmin, SafeExportAdmin, BureauAdmin):
         "reported_on",
         "report_deadline",
     )
-    list_filter = ("jurisdiction", "kind", "reserve_status")
+    list_filter = ("jurisdiction", "kind", "reserve_status", LateReportFilter)
     search_fields = ("employer__name", "employer__credit_code", "successor__name")
     autocomplete_fields = ("employer", "successor", "trustee", "moved_persons")
     list_select_related = ("employer", "successor", "trustee", "jurisdiction")
