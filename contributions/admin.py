@@ -576,5 +576,7 @@ class BackPaymentBillAdmin(MaskedExportMixin, ReadOnlyMixin, ContributionsAdmin)
         return _history_link(obj)
 
 
+# 单位变动 (issue #14 item 4): the screens live with the models in contributions.employer_events.
 # 城乡居民医保年度应缴 (issue #15): the yearly bills, read-only (the billing job and payments write them).
+from .employer_events import admin as _employer_events_admin  # noqa: E402, F401
 from .residents import admin as _resident_admin  # noqa: E402, F401

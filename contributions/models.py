@@ -570,5 +570,6 @@ class PaymentAllocation(models.Model):
         return f"{self.payment_id} → {self.due_id}"
 
 
-# 城乡居民医保征缴 (issue #15): defined in contributions.residents, registered under this app.
+# 用人单位变动 (issue #14 item 4) and 城乡居民医保征缴 (issue #15): defined in their packages, registered here.
+from .employer_events.models import EmployerEvent, EmployerEventDueMove  # noqa: E402, F401
 from .residents.models import ResidentAllocation, ResidentDue  # noqa: E402, F401

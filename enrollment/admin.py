@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
@@ -20,10 +20,28 @@ from policy.resolver import Policy
 from . import services
 from .access import can_see_pii, scope_queryset
 from .admin_mixins import BigListMixin, BureauAdmin, SafeExportAdmin
+from .bounds import date_in_bounds
 from .identifiers import mask_id_number
 from .models import Category, Employer, EmployerUser, EnrolmentSpan, InsuredPerson, LifeEvent, employer_id_of
 from .resources import EmployerResource, PersonResource
 from .search import employer_filter, person_filter
+
+
+class LateEmployerRegistrationFilter(admin.SimpleListFilter):
+    """单位逾期登记 (langfang 第七条: 自成立之日起30日内): registered after the deadline from the founding date."""
+
+    title = "单位登记是否逾期"
+    parameter_name = "late_registration"
+
+    def lookups(self, request, model_admin):
+        return (("late", "逾期登记（自成立之日起超过时限）"), ("on_time", "按期登记"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "late":
+            return queryset.filter(registration_deadline__isnull=False, registered_on__gt=F("registration_deadline"))
+        if self.value() == "on_time":
+            return queryset.filter(registration_deadline__isnull=False, registered_on__lte=F("registration_deadline"))
+        return queryset
 
 
 @admin.register(Employer)
@@ -40,16 +58,17 @@ class EmployerAdmin(BigListMixin, SafeExportAdmin, BureauAdmin):
         "is_difficult",
         "registered_on",
     )
-    list_filter = ("jurisdiction", "kind", "scheme", "status", "is_difficult")
+    list_filter = ("jurisdiction", "kind", "scheme", "status", "is_difficult", LateEmployerRegistrationFilter)
     search_fields = ("name", "credit_code")  # read by get_search_results (and required by autocomplete)
     search_help_text = "单位名称任意部分，或统一社会信用代码任意4位以上片段"
-    readonly_fields = ("related_pages",)
+    readonly_fields = ("related_pages", "registration_deadline")
     fieldsets = (
         (
             None,
             {"fields": ("related_pages", "credit_code", "name", "jurisdiction", "kind", "management_type", "scheme")},
         ),
-        ("参保", {"fields": ("registered_on", "status", "payment_frequency")}),
+        ("参保", {"fields": ("founded_on", "registered_on", "registration_deadline", "status", "payment_frequency")}),
+        ("经济类型", {"fields": ("ownership",)}),
         ("困难企业", {"fields": ("is_difficult", "difficult_from", "difficult_until")}),
         ("联系", {"fields": ("contact_name", "contact_phone", "address")}),
     )
@@ -60,6 +79,29 @@ class EmployerAdmin(BigListMixin, SafeExportAdmin, BureauAdmin):
             return queryset, False
         found = employer_filter(search_term)
         return (queryset.filter(found) if found is not None else queryset.none()), False
+
+    def save_model(self, request, obj, form, change):
+        """The registration deadline from the founding date (langfang 第七条) is computed, never typed."""
+        services.employer_deadline_fill(obj)  # the form's clean refused a registration before the founding
+        super().save_model(request, obj, form, change)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+
+        class EmployerForm(form):
+            def clean(self):
+                data = super().clean()
+                founded, registered = data.get("founded_on"), data.get("registered_on")
+                if founded and registered and registered < founded:
+                    self.add_error("registered_on", f"参保登记日期 {registered} 早于单位成立日期 {founded}。")
+                if founded:
+                    try:
+                        date_in_bounds(founded, field="founded_on", latest=timezone.localdate())
+                    except ValidationError as exc:
+                        self.add_error("founded_on", exc.message_dict["founded_on"])
+                return data
+
+        return EmployerForm
 
     @admin.display(description="相关业务")
     def related_pages(self, obj: Employer) -> str:

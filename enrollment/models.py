@@ -51,6 +51,15 @@ class EmployerStatus(models.TextChoices):
     TERMINATED = "4", "终止参保"
 
 
+class Ownership(models.TextChoices):
+    """经济类型 (hunan 第二十四条 names 国有企业（含国有控股企业）、集体企业)."""
+
+    STATE = "state", "国有企业"
+    STATE_CONTROLLED = "state_controlled", "国有控股企业"
+    COLLECTIVE = "collective", "集体企业"
+    OTHER = "other", "其他"
+
+
 class PaymentFrequency(models.TextChoices):
     MONTHLY = "monthly", "按月"
     QUARTERLY = "quarterly", "按季"
@@ -76,6 +85,15 @@ class Employer(models.Model):
     scheme = models.CharField("参保方式", max_length=16, choices=Scheme.choices, default=Scheme.COMBINED)
     jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, verbose_name="统筹区")
     registered_on = models.DateField("参保登记日期")
+    founded_on = models.DateField("成立日期", null=True, blank=True, help_text="营业执照或批准成立之日（廊坊第七条）")
+    registration_deadline = models.DateField(
+        "登记时限",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="自成立之日起的登记期限（廊坊第七条）；文件未规定时为空",
+    )
+    ownership = models.CharField("经济类型", max_length=20, choices=Ownership.choices, blank=True)
     status = models.CharField(
         "单位参保状态", max_length=1, choices=EmployerStatus.choices, default=EmployerStatus.PAYING
     )
@@ -103,7 +121,11 @@ class Employer(models.Model):
                 | Q(difficult_from__isnull=True)
                 | Q(difficult_until__gt=models.F("difficult_from")),
                 name="employer_difficult_period_ordered",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(founded_on__isnull=True) | Q(registered_on__gte=models.F("founded_on")),
+                name="employer_registered_after_founding",
+            ),
         ]
 
     def __str__(self) -> str:

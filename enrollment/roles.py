@@ -37,6 +37,8 @@ EMPLOYER_USER_PERMS = {
     "contributions": {"*": ("view",), "wagedeclaration": ("view", "add", "change")},
     # 接口导出 (issue #16 item 4): its own lists' result sets as background jobs
     "operations": {"exportjob": ("view", "add")},
+    # 单位承担医疗费用通知单 (hunan 第二十条, langfang 第二十三条): an employer reads its own bills (issue #14)
+    "claims": {"employerliabilitybill": ("view",)},
 }
 
 

@@ -16,7 +16,12 @@ from django.db.models import Q
 from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyError
 
-from .calculations.enrolment_checks import registration_deadline, retiree_transfer_refusal, scheme_change_start
+from .calculations.enrolment_checks import (
+    employer_registration_deadline,
+    registration_deadline,
+    retiree_transfer_refusal,
+    scheme_change_start,
+)
 from .calculations.resident_checks import scheme_clash
 from .identifiers import parse_id_number, validate_credit_code
 from .models import (
@@ -54,9 +59,24 @@ def employer_register(*, credit_code: str, name: str, jurisdiction: str, registe
         registered_on=registered_on,
         **fields,
     )
+    employer_deadline_fill(employer)
     employer.full_clean()
     employer.save()
     return employer
+
+
+def employer_deadline_fill(employer: Employer) -> None:
+    """单位登记时限: the deadline from the founding date (langfang 第七条, ``employers.registration_deadline_days``);
+    none without a founding date or where no document sets one. Refuses a registration before the founding."""
+    if employer.founded_on is None:
+        employer.registration_deadline = None
+        return
+    if employer.registered_on is not None and employer.registered_on < employer.founded_on:
+        raise ValidationError(
+            {"registered_on": f"参保登记日期 {employer.registered_on} 早于单位成立日期 {employer.founded_on}。"}
+        )
+    policy = Policy(employer.jurisdiction.code, employer.founded_on)
+    employer.registration_deadline = employer_registration_deadline(policy, employer.founded_on)
 
 
 def person_derive(person: InsuredPerson) -> None:

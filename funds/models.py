@@ -135,6 +135,7 @@ class EntryKind(models.TextChoices):
     RESERVE_SUPPORT = "reserve_support", "风险储备金调剂"
     CONTRIBUTION_REFUND = "contribution_refund", "缴费退还（待遇享受期前退费）"
     PREMIUM_FROM_ACCOUNT = "premium_from_account", "个人账户代扣大病保险费"
+    CLOSURE_RESERVE = "closure_reserve", "关闭破产单位退休人员一次性预留医保费"
     OPENING = "opening", "期初余额"
     RESIDENT_CONTRIBUTION = "resident_contribution", "居民个人缴费收入"
     RESIDENT_SUBSIDY = "resident_subsidy", "居民医保财政补助收入"
@@ -152,6 +153,7 @@ POOL_INCOME_KINDS = frozenset(
         EntryKind.RESIDENT_CONTRIBUTION,
         EntryKind.RESIDENT_SUBSIDY,
         EntryKind.FUND_INTEREST,
+        EntryKind.CLOSURE_RESERVE,
     }
 )
 POOL_SPENDING_KINDS = frozenset({EntryKind.RETIREE_CREDIT, EntryKind.BENEFIT_PAYMENT})

@@ -509,6 +509,31 @@ def post_reserve_extraction(
     )
 
 
+def post_closure_reserve(event, *, paid_on: date | None = None, user=None) -> JournalEntry:
+    """关闭破产单位退休人员一次性预留医保费 (hunan 第二十四条, sanmenxia 第二十条).
+
+    Billed (``paid_on`` None): receivable → pooled fund (the fund's income, owed by the employer); paid: bank →
+    receivable. One entry each (business keys ``closure-reserve:<id>`` and ``closure-reserve-paid:<id>``)."""
+    jur = jurisdiction_of(event.jurisdiction)
+    amount = money(Decimal(event.reserve_amount))
+    receivable, who = fund_account(jur, AccountKind.RECEIVABLE), f"{event.employer} 退休人员一次性预留医保费"
+    if paid_on is None:
+        legs = [Leg(receivable, -amount), Leg(fund_account(jur, AccountKind.POOLED), amount)]
+        key, on, memo = f"closure-reserve:{event.pk}", event.occurred_on, f"{who}（应收）"
+    else:
+        legs = [Leg(fund_account(jur, AccountKind.BANK), -amount), Leg(receivable, amount)]
+        key, on, memo = f"closure-reserve-paid:{event.pk}", paid_on, f"{who}到账"
+    return post_entry(
+        business_key=key,
+        kind=EntryKind.CLOSURE_RESERVE,
+        jurisdiction=jur,
+        effective_on=on,
+        legs=legs,
+        memo=memo,
+        user=user,
+    )
+
+
 # ---------------------------------------------------------------------------
 # sanmenxia 第十九条: suspended credits
 

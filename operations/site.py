@@ -64,6 +64,7 @@ MODEL_SECTION: dict[str, str] = {
     "operations.DocumentBatch": "enrolment",
     "funds.Prepayment": "contributions",  # 预缴: a case worker's collection task (funds.prepayment)
     "funds.ContributionRefund": "contributions",  # 退费
+    "claims.EmployerLiabilityBill": "contributions",  # 单位承担医疗费用通知单 (hunan 第二十条, langfang 第二十三条)
 }
 
 #: Names for models whose package ships no Chinese name (django-axes).
@@ -99,6 +100,8 @@ ORDER: tuple[str, ...] = (
     "contributions.BackPaymentBill",
     "funds.Prepayment",
     "funds.ContributionRefund",
+    "contributions.EmployerEvent",  # 单位变动（合并、分立、转制、破产、关闭）
+    "claims.EmployerLiabilityBill",  # 单位承担医疗费用通知单: a bill to the employer, beside its other bills
     "retirement.RetirementClearanceCase",
     # 待遇
     "benefits.EligibilityPeriod",

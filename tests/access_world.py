@@ -235,6 +235,24 @@ def build_world() -> SimpleNamespace:
         inscp_scp_amt=D(100),
     )
     BenefitAccumulator.objects.create(person=w.p2, jurisdiction=hunan, year=2024)
+    # 单位变动 of employer 2 (recorded as a row, not applied) and a liability bill for its claim (issue #14)
+    from benefits.claims.models import EmployerLiabilityBill
+    from contributions.models import EmployerEvent
+
+    w.employer_event = EmployerEvent.objects.create(
+        employer=w.e2, jurisdiction=hunan, kind="closure", occurred_on=date(2024, 6, 1), rules="探针"
+    )
+    w.liability_bill = EmployerLiabilityBill.objects.create(
+        claim=w.claim,
+        employer=w.e2,
+        person=w.p2,
+        jurisdiction=hunan,
+        amount=D(80),
+        person_share=D(20),
+        interruption_months=2,
+        reason="探针",
+        issued_on=date(2024, 4, 1),
+    )
     _institutions(w, hunan)
     _institution_api(w, hunan)
     settlement = SettlementFile(jurisdiction=hunan, as_of=date(2024, 4, 1), uploaded_by=w.worker)

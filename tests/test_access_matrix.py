@@ -83,10 +83,15 @@ MODELS: dict[str, tuple] = {
     "contributions.paymentallocation": _READ_ONLY,
     "contributions.deferral": (STAFF | E2, NOBODY, WRITERS, NOBODY, WRITERS),
     "contributions.backpaymentbill": _READ_ONLY,
+    # 单位变动 (issue #14 item 4): case workers record one through the service; never edited or deleted; the
+    # employer (predecessor or successor) reads its own
+    "contributions.employerevent": (STAFF | E2, NOBODY, WRITERS, NOBODY),
     "retirement.retirementclearancecase": (STAFF, WRITERS, WRITERS, ADMIN),
     "benefits.eligibilityperiod": (STAFF, NOBODY, NOBODY, NOBODY),
     "benefits.eligibilitystate": (STAFF, NOBODY, NOBODY, ADMIN),
     "claims.claim": (STAFF, WRITERS, WRITERS, ADMIN),
+    # 单位承担医疗费用通知单 (issue #14 item 5): issued by the adjudication; staff read, an employer its own
+    "claims.employerliabilitybill": (STAFF | E2, NOBODY, NOBODY, NOBODY),
     # 两定机构登记 (issue #17 item 1): bureau staff read, case workers enter and import, employers see nothing
     "institutions.institution": (STAFF, WRITERS, WRITERS, ADMIN, WRITERS),
     "institutions.agreement": (STAFF, WRITERS, WRITERS, ADMIN),
@@ -360,6 +365,8 @@ def _picks(w) -> dict[str, tuple[int, int | None]]:
         "operations.simulation": w.simulation,
         "batch.batchrun": w.run,
         "claims.claim": w.claim,
+        "contributions.employerevent": w.employer_event,
+        "claims.employerliabilitybill": w.liability_bill,
         "retirement.retirementclearancecase": w.case,
         "operations.issueddocument": w.document,
     }

@@ -220,6 +220,8 @@ def test_employer_user_menu(world):
     sections = _sections(world.emp2)
     assert list(sections) == ["参保登记", "征缴"]
     assert "工资申报导入" in sections["征缴"] and "实缴导入（税务缴费文件）" not in sections["征缴"]
+    # its own bills, the one for care in an interruption it caused included (issue #14 item 5)
+    assert "单位承担医疗费用通知单" in sections["征缴"]
 
 
 @pytest.mark.parametrize("role", ["admin", "worker", "auditor", "emp2"])

@@ -74,6 +74,7 @@ from .facts import ClaimFacts, Coverage, PersonFacts
 from .families.base import LAYER_FIELDS, POOL_FIELDS, Acc, Book, Parts
 from .families.base import policy_for as _policy
 from .families.consultation import pay_consultation_apart
+from .families.employer_liability import Interruption, bear_costs
 from .families.inpatient import pay_inpatient
 from .families.layers import above_cap
 from .families.maternity import pay_maternity
@@ -130,16 +131,30 @@ def decide(
     coverage: Coverage,
     accs: Mapping[int, Acc],
     balance: Decimal,
+    interruption: Interruption | None = None,
 ) -> Decision:
     """Settle one claim. Raises ``PolicyError`` (a value the seed does not give) or ``InputError``.
 
     Steps: 待遇资格 and 申请期限 (:func:`_deadline`), 费用 (:func:`_costs`), the benefit by medical type
     (:func:`_pay_benefit`), 个人账户 and cash (:func:`_breakdown`), 结算 (:func:`_settlement_steps`).
+    A claim refused because its first day fell in an interruption of cover (``interruption``) gets the step
+    费用承担 (:func:`benefits.claims.families.employer_liability.bear_costs`: hunan 第二十条, langfang 第二十三条):
+    it stays refused for the fund, and the employer's liability is computed.
     """
     book = Book()
     book.step("待遇资格", coverage.reason, coverage.citation)
     if not coverage.ok:
-        return Decision("refused", refusal_reason=coverage.reason, steps=book.steps)
+        refused = Decision("refused", refusal_reason=coverage.reason, steps=book.steps)
+        if interruption is not None:
+            steps, extra = bear_costs(
+                facts,
+                person,
+                interruption,
+                settle=lambda cover: decide(facts, person, coverage=cover, accs=accs, balance=balance),
+            )
+            refused.steps.extend(steps)
+            refused.extra.update(extra)
+        return refused
     facts, accs, unregistered = check_registers(facts, accs, book)  # 就医登记 (benefits.registers)
     if unregistered:
         return Decision("refused", refusal_reason=unregistered, steps=book.steps)

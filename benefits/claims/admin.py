@@ -32,6 +32,7 @@ from .models import (
     Claim,
     ClaimItem,
     ClaimStatus,
+    EmployerLiabilityBill,
     SettlementFile,
     SettlementFileStatus,
 )
@@ -234,6 +235,7 @@ class ClaimAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
                     tuple(RESULT_FIELDS[8:]),
                     tuple(EXTRA_RESULT_FIELDS),
                     "refusal_reason",
+                    ("cost_payer", "employer_liability", "liable_employer"),
                     "error",
                 )
             },
@@ -259,6 +261,9 @@ class ClaimAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
         *RESULT_FIELDS,
         *EXTRA_RESULT_FIELDS,
         "refusal_reason",
+        "cost_payer",
+        "employer_liability",
+        "liable_employer",
         "error",
         "source",
         "settlement_file",
@@ -561,3 +566,49 @@ class SettlementFileAdmin(BureauAdmin):
             messages.error(request, f"文件未读入：{obj.error_rows} 处错误，未写入任何数据；错误明细见该文件页面")
         else:
             messages.info(request, "文件已上传，正在后台读入并审核结算；刷新本页查看进度")
+
+
+@admin.register(EmployerLiabilityBill)
+class EmployerLiabilityBillAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
+    """单位承担医疗费用通知单 (hunan 第二十条, langfang 第二十三条): issued with the refused claim by the adjudication;
+    case workers and auditors read them, an employer user its own; nobody edits them by hand."""
+
+    employer_path = "employer_id"
+    history_revert = False
+    list_display = (
+        "employer",
+        "person",
+        "claim",
+        "amount",
+        "person_share",
+        "interruption_months",
+        "citation",
+        "issued_on",
+        "status",
+    )
+    list_filter = ("jurisdiction", "status")
+    search_fields = ("person__name",)
+    list_select_related = ("employer", "person", "claim")
+    readonly_fields = (
+        "claim",
+        "employer",
+        "person",
+        "jurisdiction",
+        "amount",
+        "person_share",
+        "interruption_months",
+        "reason",
+        "citation",
+        "issued_on",
+        "status",
+    )
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

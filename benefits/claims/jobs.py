@@ -20,6 +20,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from batch.bulk import insert_objects, update_rows, upsert_rows
+from batch.history import history_record
 from batch.models import BatchRun
 from batch.runs import ChunkContext, batch_job
 from benefits.institutions.selectors import registers_of
@@ -43,10 +44,11 @@ from .models import (
     Claim,
     ClaimItem,
     ClaimStatus,
+    EmployerLiabilityBill,
     SettlementFile,
     SettlementFileStatus,
 )
-from .selectors import accumulators_of, balances_of, person_contexts
+from .selectors import accumulators_of, balances_of, interruption_of, person_contexts
 from .services import (
     LAYER_ACCOUNT,
     ClaimError,
@@ -55,6 +57,7 @@ from .services import (
     evaluate,
     fund_kinds,
     ledger_amounts,
+    liability_bill,
     memo_prefix,
     transfer_source,
 )
@@ -65,6 +68,9 @@ CLAIM_FIELDS = [
     *EXTRA_RESULT_FIELDS,
     "status",
     "refusal_reason",
+    "cost_payer",
+    "employer_liability",
+    "liable_employer",
     "error",
     "steps",
     "effects",
@@ -129,6 +135,7 @@ def settle_claims(
     person_registers = register_facts({(c.person_id, c.jurisdiction_id) for c in claims})  # 就医登记
     institutions = registers_of(c.institution_id for c in claims if c.institution_id)  # 两定机构 on the date
     settled: list[tuple[Claim, object]] = []
+    bills: list[EmployerLiabilityBill] = []
     user = _User(user_id)
     for claim in claims:
         try:
@@ -146,7 +153,15 @@ def settle_claims(
             )
             year_accs = {y: accs[(claim.person_id, claim.jurisdiction_id, y)] for y in facts.years}
             key = (claim.person_id, claim.jurisdiction_id)
-            decision = evaluate(facts, contexts[claim.person_id], year_accs, balances[key])
+            decision = evaluate(
+                facts,
+                contexts[claim.person_id],
+                year_accs,
+                balances[key],
+                interruption=lambda c=claim, f=facts: interruption_of(
+                    c.person_id, c.jurisdiction_id, day=f.start, as_of=as_of
+                ),
+            )
         except (PolicyError, InputError, ClaimError) as exc:
             if claim.error != str(exc):
                 claim.error = str(exc)
@@ -154,6 +169,9 @@ def settle_claims(
             counts["errors"] += 1
             continue
         apply_decision(claim, decision, as_of=as_of, user=user, run_id=run_id)
+        bill = liability_bill(claim, decision, as_of=as_of)  # 费用承担 (hunan 第二十条, langfang 第二十三条)
+        if bill is not None:
+            bills.append(bill)
         counts[claim.status] += 1
         if claim.status != ClaimStatus.ADJUDICATED:
             continue
@@ -168,7 +186,18 @@ def settle_claims(
     counts["entries"] = entries
     _write_accumulators(settled, accs, run_id)
     _update_claims(claims)
+    _insert_bills(bills)
+    counts["liability_bills"] = len(bills)
     return dict(counts)
+
+
+def _insert_bills(bills: list[EmployerLiabilityBill]) -> None:
+    """The chunk's 单位承担医疗费用通知单 in one INSERT, with their history rows."""
+    if not bills:
+        return
+    insert_objects(EmployerLiabilityBill, bills)
+    ids = ", ".join(str(int(b.claim_id)) for b in bills)
+    history_record(EmployerLiabilityBill, f"claim_id IN ({ids})", [], when=timezone.now(), reason="结算文件审核")
 
 
 def items_of(claim_ids: list[int]) -> dict[int, list[dict]]:

@@ -36,7 +36,7 @@ from benefits.calculations.inpatient import (
 )
 from benefits.calculations.maternity import EVENT_ZH, EVENTS, EXCLUDED_ITEM_ZH, EXCLUDED_ITEMS
 from benefits.calculations.outpatient import OUTPATIENT_LEVELS
-from enrollment.models import InsuredPerson
+from enrollment.models import Employer, InsuredPerson
 from policy.models import Jurisdiction
 
 from .items import BED_TYPE_ZH, BED_TYPES, ITEM_KIND_ZH, ITEM_KINDS
@@ -79,6 +79,14 @@ class ClaimStatus(models.TextChoices):
     REFUSED = "refused", "不予支付"
     PAID = "paid", "已支付"
     REVERSED = "reversed", "已冲正"
+
+
+class CostPayer(models.TextChoices):
+    """费用承担方 of a claim refused for an interruption of cover (hunan 第二十条, langfang 第二十三条)."""
+
+    FUND = "fund", "医保基金（补缴后支付）"
+    EMPLOYER = "employer", "用人单位"
+    PERSON = "person", "个人"
 
 
 class ClaimSource(models.TextChoices):
@@ -455,6 +463,18 @@ class Claim(models.Model):
     )
     status = models.CharField("状态", max_length=12, choices=ClaimStatus.choices, default=ClaimStatus.DRAFT)
     refusal_reason = models.TextField("不予支付原因", blank=True)
+    # 中断缴费期间的费用承担 (hunan 第二十条, langfang 第二十三条): who bears what the fund does not pay
+    cost_payer = models.CharField("费用承担方", max_length=8, blank=True, choices=CostPayer.choices)
+    employer_liability = _result("单位承担金额")
+    liable_employer = models.ForeignKey(
+        Employer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="承担费用的用人单位",
+        db_index=False,
+    )
     error = models.TextField("无法结算的原因", blank=True)
     steps = models.JSONField("计算步骤", default=list, blank=True)
     effects = models.JSONField("累计额变动", default=dict, blank=True)
@@ -720,3 +740,42 @@ class ApiSettlement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.setl_id}"
+
+
+class LiabilityStatus(models.TextChoices):
+    ISSUED = "issued", "已开具"
+    PAID = "paid", "单位已支付"
+    CANCELLED = "cancelled", "已撤销"
+
+
+class EmployerLiabilityBill(models.Model):
+    """单位承担医疗费用通知单: what an employer owes for care inside the interruption of cover its arrears caused
+    (hunan 第二十条; langfang 第二十三条 over 3 months) — the part the fund would have paid; the person's own share
+    stays with the person. Written by :func:`benefits.claims.services.claim_adjudicate` with the refused claim."""
+
+    claim = models.OneToOneField(
+        Claim, on_delete=models.PROTECT, related_name="liability_bill", verbose_name="费用报销"
+    )
+    employer = models.ForeignKey(
+        Employer, on_delete=models.PROTECT, related_name="liability_bills", verbose_name="用人单位"
+    )
+    person = models.ForeignKey(InsuredPerson, on_delete=models.PROTECT, related_name="+", verbose_name="参保人员")
+    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, verbose_name="统筹区")
+    amount = models.DecimalField("单位承担金额", max_digits=14, decimal_places=2)
+    person_share = models.DecimalField("个人负担金额", max_digits=14, decimal_places=2)
+    interruption_months = models.PositiveIntegerField("中断缴费月数")
+    reason = models.TextField("依据")
+    citation = models.CharField("条款出处", max_length=255, blank=True)
+    issued_on = models.DateField("开具日期")
+    status = models.CharField("状态", max_length=12, choices=LiabilityStatus.choices, default=LiabilityStatus.ISSUED)
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+    history = HistoricalRecords(excluded_fields=["created_at"])
+
+    class Meta:
+        verbose_name = "单位承担医疗费用通知单"
+        verbose_name_plural = "单位承担医疗费用通知单"
+        ordering = ["-issued_on", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="liability_amount_non_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.employer} 承担 {self.amount}（{self.claim_id}）"

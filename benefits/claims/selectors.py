@@ -17,14 +17,19 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.db.models import Q
+
 from benefits.models import EligibilityPeriod, EligibilityState, EligibilityStatus
 from benefits.services import eligibility_refresh
+from contributions.employer_events.calculations import DueFact
+from contributions.models import MonthlyDue
 from contributions.residents.models import ResidentDue
-from enrollment.models import EnrolmentSpan, InsuredPerson, ResidentKind
+from enrollment.models import Category, EnrolmentSpan, InsuredPerson, ResidentKind
 from funds.models import AccountBalance, AccountKind
 from policy.resolver import Policy
 
 from .adjudication import Acc, Coverage, PersonFacts
+from .families.employer_liability import Interruption, interruption_on
 from .models import ACCUMULATOR_AMOUNTS, ACCUMULATOR_COUNTS, BenefitAccumulator
 
 ONE_DAY = timedelta(days=1)
@@ -223,3 +228,20 @@ def balances_of(pairs: Iterable[tuple[int, int]], *, lock: bool = False) -> dict
         if (pid, jid) in pairs:
             out[(pid, jid)] = bal
     return out
+
+
+def interruption_of(person_id: int, jurisdiction_id: int, *, day: date, as_of: date) -> Interruption | None:
+    """The interruption of cover the person's ``day`` fell in, from their dues (费用承担, hunan 第二十条,
+    langfang 第二十三条); ``None`` when the day is in none or the person has no span that day."""
+    category = (
+        EnrolmentSpan.objects.filter(person_id=person_id, jurisdiction_id=jurisdiction_id, start__lte=day)
+        .filter(Q(end__isnull=True) | Q(end__gt=day))
+        .values_list("category", flat=True)
+        .first()
+    )
+    if category is None:
+        return None
+    rows = MonthlyDue.objects.filter(person_id=person_id, jurisdiction_id=jurisdiction_id, month__lte=as_of)
+    facts = rows.values_list("month", "due_date", "settled_on", "employer_id")
+    dues = [DueFact(month, due_date, settled_on, employer_id) for month, due_date, settled_on, employer_id in facts]
+    return interruption_on(dues, day=day, as_of=as_of, employee=category == Category.EMPLOYEE)

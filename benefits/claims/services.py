@@ -16,7 +16,7 @@ becomes ``reversed`` (history kept by django-simple-history).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -36,10 +36,11 @@ from benefits.registers.calculations.rules import RegisterFacts
 from benefits.registers.selectors import register_facts
 from funds.models import SCHEME_ACCOUNTS, AccountKind, EntryKind
 from funds.posting import Leg, entry_reverse, fund_account, personal_account, post_entry
-from policy.calculations import InputError
+from policy.calculations import InputError, money
 from policy.resolver import Policy, PolicyError
 
 from .adjudication import Acc, ClaimFacts, Coverage, Decision, PersonFacts, decide
+from .families.employer_liability import Interruption
 from .items import item_from_row
 from .models import (
     ACCUMULATOR_AMOUNTS,
@@ -53,6 +54,8 @@ from .models import (
     Claim,
     ClaimSource,
     ClaimStatus,
+    CostPayer,
+    EmployerLiabilityBill,
 )
 from .registers import with_register
 from .selectors import (
@@ -60,6 +63,7 @@ from .selectors import (
     accumulators_of,
     balances_of,
     coverage_of,
+    interruption_of,
     person_contexts,
     resident_coverage_of,
 )
@@ -163,9 +167,19 @@ def transfer_source(stay_deductible: Decimal | None, act_pay_dedc: Decimal | Non
     return (Decimal(borne or 0), level)
 
 
-def evaluate(facts: ClaimFacts, ctx: PersonContext, accs: Mapping[int, Acc], balance: Decimal) -> Decision:
+def evaluate(
+    facts: ClaimFacts,
+    ctx: PersonContext,
+    accs: Mapping[int, Acc],
+    balance: Decimal,
+    *,
+    interruption: Callable[[], Interruption | None] | None = None,
+) -> Decision:
     """Coverage on the claim's dates, the person's facts on the first day (险种 of the span in force), then
-    :func:`decide`; costs in the employee waiting period go to the resident scheme where a seed says so."""
+    :func:`decide`; costs in the employee waiting period go to the resident scheme where a seed says so.
+
+    ``interruption`` (the single-claim screen passes it): read, only when the claim is refused for its cover,
+    the interruption the first day fell in, for the 费用承担 step (hunan 第二十条, langfang 第二十三条)."""
     person = ctx.facts_on(facts.jurisdiction, facts.start)
     if person is not None and person.insutype == RESIDENT_INSUTYPE:
         coverage = resident_coverage_of(ctx, facts.jurisdiction, facts.start, facts.end)
@@ -176,7 +190,8 @@ def evaluate(facts: ClaimFacts, ctx: PersonContext, accs: Mapping[int, Acc], bal
         coverage = Coverage(False, f"{facts.start} 不在 {facts.jurisdiction} 的参保期间内：无职工医保待遇")
     if person is None:
         return decide(facts, _nobody(ctx), coverage=coverage, accs=accs, balance=balance)
-    return decide(facts, person, coverage=coverage, accs=accs, balance=balance)
+    gap = interruption() if interruption is not None and not coverage.ok else None
+    return decide(facts, person, coverage=coverage, accs=accs, balance=balance, interruption=gap)
 
 
 def waiting_with_resident_cover(
@@ -211,6 +226,32 @@ def ledger_amounts(decision: Decision) -> dict[str, Decimal]:
     return {"pool": pool, "layer": layer, "acct": acct, "total": pool + layer + acct}
 
 
+def _bill_employer(claim: Claim, decision: Decision, *, as_of: date) -> None:
+    bill = liability_bill(claim, decision, as_of=as_of)
+    if bill is not None:
+        bill.save()
+
+
+def liability_bill(claim: Claim, decision: Decision, *, as_of: date) -> EmployerLiabilityBill | None:
+    """单位承担医疗费用通知单 (unsaved) for a refused claim whose costs the employer bears
+    (hunan 第二十条, langfang 第二十三条); ``None`` otherwise."""
+    extra = decision.extra
+    if extra.get("cost_payer") != CostPayer.EMPLOYER or not extra.get("liable_employer_id"):
+        return None
+    return EmployerLiabilityBill(
+        claim=claim,
+        employer_id=extra["liable_employer_id"],
+        person_id=claim.person_id,
+        jurisdiction_id=claim.jurisdiction_id,
+        amount=extra["employer_liability"],
+        person_share=money(extra.get("person_share") or ZERO),
+        interruption_months=extra.get("interruption_months") or 0,
+        reason=extra.get("liability_reason") or "",
+        citation=(extra.get("liability_citation") or "")[:255],
+        issued_on=as_of,
+    )
+
+
 def apply_decision(claim: Claim, decision: Decision, *, as_of: date, user=None, run_id: int | None = None) -> None:
     """Copy a decision onto the claim (not saved)."""
     claim.status = decision.status
@@ -226,6 +267,9 @@ def apply_decision(claim: Claim, decision: Decision, *, as_of: date, user=None, 
     claim.benefit_scope = decision.extra.get("benefit_scope") or ""
     claim.allowance_payee = decision.extra.get("allowance_payee") or ""
     claim.stay_deductible = decision.extra.get("stay_deductible")
+    claim.cost_payer = decision.extra.get("cost_payer") or ""
+    claim.employer_liability = decision.extra.get("employer_liability")
+    claim.liable_employer_id = decision.extra.get("liable_employer_id")
     claim.adjudicated_on = as_of
     claim.adjudicated_at = timezone.now()
     claim.adjudicated_by_id = getattr(user, "pk", None) if user is not None else None
@@ -298,12 +342,21 @@ def claim_adjudicate(claim: Claim, *, as_of: date, user=None) -> Claim:
             balance = balances_of([(claim.person_id, claim.jurisdiction_id)], lock=True)[
                 (claim.person_id, claim.jurisdiction_id)
             ]
-            decision = evaluate(facts, ctx, accs, balance)
+            decision = evaluate(
+                facts,
+                ctx,
+                accs,
+                balance,
+                interruption=lambda: interruption_of(
+                    claim.person_id, claim.jurisdiction_id, day=facts.start, as_of=as_of
+                ),
+            )
             apply_decision(claim, decision, as_of=as_of, user=user)
             if decision.status == ClaimStatus.ADJUDICATED:
                 _accumulate(claim, decision.effects, sign=1)
                 claim.journal_entry = _post(claim, decision, as_of=as_of, user=user)
             claim.save()
+            _bill_employer(claim, decision, as_of=as_of)
     except (PolicyError, InputError, ValidationError) as exc:
         message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         Claim.objects.filter(pk=pk, status=ClaimStatus.DRAFT).update(error=message)

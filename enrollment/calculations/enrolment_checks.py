@@ -28,6 +28,8 @@ DUAL = "enrollment.no_employee_and_resident_at_once"
 RETIREE_TRANSFER = "enrollment.retiree_transfer_out_allowed"
 SCHEME_CHANGE = "enrollment.scheme_change_rule"
 MAKEUP_LIMIT = "enrollment.makeup_break_limit_months"
+EMPLOYER_REGISTRATION_DEADLINE = "employers.registration_deadline_days"
+EMPLOYER_CHANGE_DEADLINE = "employers.change_deadline_days"
 
 #: 险种: 310 职工基本医疗保险, 390 城乡居民基本医疗保险 (national platform codes).
 EMPLOYEE_INSUTYPE, RESIDENT_INSUTYPE = "310", "390"
@@ -40,6 +42,24 @@ def registration_deadline(policy: Policy, occurred_on: date) -> date | None:
     """Last day to report a hire or separation that occurred on ``occurred_on``; ``None`` where no document
     sets a deadline (the event is then not judged late). Day 1 is the day after the change (30日内)."""
     days = policy.at(occurred_on).value(DEADLINE, None)
+    if days is None:
+        return None
+    return occurred_on + timedelta(days=int(days))
+
+
+def employer_registration_deadline(policy: Policy, founded_on: date) -> date | None:
+    """Last day for an employer founded on ``founded_on`` to apply for registration (langfang 第七条
+    "自成立之日起30日内": day 1 is the day after founding); ``None`` where no document sets a deadline."""
+    days = policy.at(founded_on).value(EMPLOYER_REGISTRATION_DEADLINE, None)
+    if days is None:
+        return None
+    return founded_on + timedelta(days=int(days))
+
+
+def employer_change_deadline(policy: Policy, occurred_on: date) -> date | None:
+    """Last day to report a change or the termination of an employer (langfang 第八条 "自变更或者终止之日起30日内");
+    ``None`` where no document sets one."""
+    days = policy.at(occurred_on).value(EMPLOYER_CHANGE_DEADLINE, None)
     if days is None:
         return None
     return occurred_on + timedelta(days=int(days))
