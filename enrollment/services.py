@@ -6,7 +6,8 @@ admin and the API show the message next to the field, and nothing is saved.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -16,7 +17,13 @@ from django.db.models import Q
 from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyError
 
-from .calculations.enrolment_checks import registration_deadline, retiree_transfer_refusal, scheme_change_start
+from .calculations.enrolment_checks import (
+    AgeFactMissing,
+    enrolment_age_refusal,
+    registration_deadline,
+    retiree_transfer_refusal,
+    scheme_change_start,
+)
 from .identifiers import parse_id_number, validate_credit_code
 from .models import (
     Category,
@@ -75,8 +82,54 @@ def person_register(*, id_number: str, name: str, **fields) -> InsuredPerson:
     return person
 
 
-def span_validate(span: EnrolmentSpan) -> None:
-    """Field-level checks for a span, including the no-overlap rule (一人不得重复参加职工医保)."""
+def _is_new_enrolment(span: EnrolmentSpan) -> bool:
+    """Whether saving ``span`` enrols someone: a new in-service span, or one whose person, place, category or
+    start changed (an end date or a status set on an existing span is not an enrolment)."""
+    if span.category == Category.RETIREE:
+        return False
+    if span.pk is None:
+        return True
+    fields = ("person_id", "jurisdiction_id", "category", "start")
+    before = EnrolmentSpan.objects.filter(pk=span.pk).values(*fields).first()
+    now = {
+        "person_id": span.person_id,
+        "jurisdiction_id": span.jurisdiction_id,
+        "category": span.category,
+        "start": span.start,
+    }
+    return before != now
+
+
+def span_enrolment_check(span: EnrolmentSpan) -> None:
+    """参保登记核查 on every enrolment, whatever the way in (span and life-event screens, employers' requests,
+    services): the age rule (hunan 第十六条 with 第二十八条、第二十九条; langfang 第六条), in the words of
+    :func:`enrollment.calculations.enrolment_checks.enrolment_age_refusal`, as a field error on ``start``
+    (``person`` when a woman's 女干部/女工人 role decides it; ``category`` when a value is missing)."""
+    if not _is_new_enrolment(span) or span.start is None or span.person_id is None or span.jurisdiction_id is None:
+        return
+    person = span.person
+    policy = Policy(span.jurisdiction.code, span.start)
+    try:
+        refusal = enrolment_age_refusal(
+            policy,
+            category=span.category,
+            birth_date=person.birth_date,
+            sex=person.sex,
+            female_role=person.female_role,
+            on=span.start,
+        )
+    except AgeFactMissing as exc:
+        raise ValidationError({"person": f"{person.name}：{exc}"}) from None
+    except PolicyError as exc:
+        raise ValidationError({"category": f"无法核查参保年龄：{exc}"}) from None
+    if refusal:
+        raise ValidationError({"start": f"{person.name}：{refusal}"})
+
+
+def span_validate(span: EnrolmentSpan, *, enrolment: bool = True) -> None:
+    """Field-level checks for a span, including the no-overlap rule (一人不得重复参加职工医保) and, for an
+    enrolment, the age rule (:func:`span_enrolment_check`; ``enrolment=False`` for a span continuing one
+    already open, e.g. the 统账结合 span after a scheme change)."""
     errors: dict[str, str] = {}
     if span.end is not None and span.start is not None and span.end <= span.start:
         errors["end"] = f"结束日期 {span.end} 应晚于开始日期 {span.start}。"
@@ -96,6 +149,8 @@ def span_validate(span: EnrolmentSpan) -> None:
     if clash is not None:
         period = f"{clash.start}–{clash.end or '至今'}"
         raise ValidationError({"start": f"与已有参保关系重叠：{clash.get_category_display()} {period}。"})
+    if enrolment:
+        span_enrolment_check(span)
 
 
 @transaction.atomic
@@ -108,8 +163,9 @@ def span_open(
     employer: Employer | None = None,
     scheme: str | None = None,
     end: date | None = None,
+    enrolment: bool = True,
 ) -> EnrolmentSpan:
-    """开始一段参保关系."""
+    """开始一段参保关系 (checked by :func:`span_validate`; ``enrolment=False``: continues a span, no age check)."""
     jur = jurisdiction if isinstance(jurisdiction, Jurisdiction) else jurisdiction_get(jurisdiction)
     # Lock the person so two concurrent openings cannot both pass the overlap check.
     InsuredPerson.objects.select_for_update().filter(pk=person.pk).first()
@@ -122,7 +178,7 @@ def span_open(
         start=start,
         end=end,
     )
-    span_validate(span)
+    span_validate(span, enrolment=enrolment)
     span.full_clean(validate_constraints=False)
     span.save()
     return span
@@ -136,6 +192,18 @@ def span_close(*, span: EnrolmentSpan, end: date, status: str = InsuranceStatus.
     span.end, span.status = end, status
     span.save(update_fields=["end", "status"])
     return span
+
+
+@contextmanager
+def _as_event_fields() -> Iterator[None]:
+    """A span's errors under the life event's fields: its ``start`` is the event's ``occurred_on``."""
+    try:
+        yield
+    except ValidationError as exc:
+        if not hasattr(exc, "error_dict"):
+            raise
+        names = {"start": "occurred_on", "category": "kind"}
+        raise ValidationError({names.get(k, k): v for k, v in exc.message_dict.items()}) from None
 
 
 def current_span(person: InsuredPerson, on: date) -> EnrolmentSpan | None:
@@ -221,7 +289,8 @@ def life_event_record(
     if kind == LifeEventKind.HIRE:
         if open_span is not None and open_span.category != Category.EMPLOYEE:
             span_close(span=open_span, end=occurred_on)
-        span_open(person=person, jurisdiction=jur, category=Category.EMPLOYEE, start=occurred_on, employer=employer)
+        with _as_event_fields():
+            span_open(person=person, jurisdiction=jur, category=Category.EMPLOYEE, start=occurred_on, employer=employer)
     elif kind == LifeEventKind.SCHEME_CHANGE:
         _scheme_change(person, event, open_span, jur, occurred_on)
     elif kind in (
@@ -288,4 +357,5 @@ def _scheme_change(person: InsuredPerson, event: LifeEvent, open_span, jur: Juri
         employer=open_span.employer,
         scheme="combined",
         end=old_end,
+        enrolment=False,
     )
