@@ -121,6 +121,11 @@ class EntryKind(models.TextChoices):
     RESERVE_EXTRACTION = "reserve_extraction", "提取风险储备金"
     RESERVE_SUPPORT = "reserve_support", "风险储备金调剂"
     OPENING = "opening", "期初余额"
+    # 第三人责任 (hunan 第三十五条): the pool's advance becomes a receivable from the third party; a recovery
+    # pays it in; a write-off leaves it on the pool
+    THIRD_PARTY_ADVANCE = "third_party_advance", "第三人责任：先行支付转应收"
+    THIRD_PARTY_RECOVERY = "third_party_recovery", "第三人责任：追偿到账"
+    THIRD_PARTY_WRITE_OFF = "third_party_write_off", "第三人责任：核销（不再追偿）"
 
 
 #: Money coming into the pooled fund (收入) and going out of it (支出); the rest are internal moves.

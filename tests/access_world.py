@@ -210,6 +210,13 @@ def build_world() -> SimpleNamespace:
         inscp_scp_amt=D(100),
     )
     BenefitAccumulator.objects.create(person=w.p2, jurisdiction=hunan, year=2024)
+    # 第三人责任先行支付 (hunan 第三十五条): a case on the claim, being recovered
+    from benefits.claims.models import ThirdPartyCase
+
+    w.third_party_case = ThirdPartyCase.objects.create(
+        claim=w.claim, person=w.p2, jurisdiction=hunan, applied_on=date(2024, 3, 6), reason="unknown",
+        cause="交通事故，肇事车辆逃逸", state="recovering", advanced=D(80),
+    )  # fmt: skip
     _institutions(w, hunan)
     settlement = SettlementFile(jurisdiction=hunan, as_of=date(2024, 4, 1), uploaded_by=w.worker)
     settlement.file.save("access-settlement.csv", ContentFile(b"business_key\r\n"), save=True)

@@ -561,3 +561,7 @@ class SettlementFileAdmin(BureauAdmin):
             messages.error(request, f"文件未读入：{obj.error_rows} 处错误，未写入任何数据；错误明细见该文件页面")
         else:
             messages.info(request, "文件已上传，正在后台读入并审核结算；刷新本页查看进度")
+
+
+# 第三人责任先行支付 (hunan 第三十五条): its screens live with its models in benefits.claims.third_party.
+from .third_party import admin as _third_party_admin  # noqa: E402, F401
