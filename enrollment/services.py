@@ -18,6 +18,8 @@ from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyError
 
 from .calculations.enrolment_checks import (
+    DUAL,
+    RESIDENT_INSUTYPE,
     AgeFactMissing,
     enrolment_age_refusal,
     registration_deadline,
@@ -126,6 +128,14 @@ def span_enrolment_check(span: EnrolmentSpan) -> None:
         raise ValidationError({"start": f"{person.name}：{refusal}"})
 
 
+def _dual_rule(span: EnrolmentSpan) -> str:
+    """The article forbidding employee and resident insurance at once (hunan 第十六条), where there is one."""
+    policy = Policy(span.jurisdiction.code, span.start)
+    if policy.value(DUAL, None):
+        return f"不得同时参加职工医保和居民医保（{policy.citation(DUAL)}）。"
+    return "一人同一时间只能有一段参保关系。"
+
+
 def span_validate(span: EnrolmentSpan, *, enrolment: bool = True) -> None:
     """Field-level checks for a span, including the no-overlap rule (一人不得重复参加职工医保) and, for an
     enrolment, the age rule (:func:`span_enrolment_check`; ``enrolment=False`` for a span continuing one
@@ -148,6 +158,8 @@ def span_validate(span: EnrolmentSpan, *, enrolment: bool = True) -> None:
     clash = overlapping.first()
     if clash is not None:
         period = f"{clash.start}–{clash.end or '至今'}"
+        if clash.insutype == RESIDENT_INSUTYPE and span.insutype != RESIDENT_INSUTYPE:
+            raise ValidationError({"start": f"与居民医保参保关系重叠（{period}）。{_dual_rule(span)}"})
         raise ValidationError({"start": f"与已有参保关系重叠：{clash.get_category_display()} {period}。"})
     if enrolment:
         span_enrolment_check(span)

@@ -225,3 +225,21 @@ def test_unknown_key_is_still_missing_error():
         ec.enrolment_age_refusal(
             Policy("langfang", ON), category="flexible", birth_date=date(1960, 1, 1), sex="2", female_role="", on=ON
         )
+
+
+def test_enrolment_over_a_resident_span_is_refused_with_the_article(employer_a):
+    """hunan 第十六条 "不得同时参加职工医保和居民医保": a resident span (险种 390) covering the start refuses an
+    employee span opened on the span screen or by a service (the shared overlap check), naming the article;
+    the day it ends is fine (half-open periods)."""
+    person = _person(date(1990, 1, 1), n=14)
+    EnrolmentSpan.objects.create(
+        person=person, jurisdiction=_hunan(), category="flexible", start=date(2024, 1, 1), end=ON, insutype="390"
+    )
+    with pytest.raises(ValidationError) as exc:
+        services.span_open(
+            person=person, jurisdiction="hunan", category="employee", start=date(2025, 5, 31), employer=employer_a
+        )
+    message = exc.value.message_dict["start"][0]
+    assert "居民医保" in message and "hunan 第十六条" in message
+    services.span_open(person=person, jurisdiction="hunan", category="employee", start=ON, employer=employer_a)
+    assert EnrolmentSpan.objects.filter(person=person, insutype="310").get().start == ON

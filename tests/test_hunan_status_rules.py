@@ -31,7 +31,7 @@ from contributions.selectors import months_by_kind, payment_years
 from enrollment import services as enrol
 from enrollment.models import EnrolmentSpan, LifeEvent
 from policy.calculations import InputError
-from policy.resolver import Policy
+from policy.resolver import Policy, PolicyError
 from tests.test_retirement_clearance_cases import employee, paid_months, stat
 
 pytestmark = pytest.mark.django_db
@@ -172,8 +172,10 @@ def test_longest_place_edges() -> None:
 def test_no_rule_no_decision_and_bad_status() -> None:
     assert place_rule(Policy("langfang", ON)) is None
     assert retirement_place(Policy("langfang", ON), status="suspended", current_place="x", months_by_place={}) is None
-    with pytest.raises(InputError):
-        retirement_place(Policy("hunan", ON), status="retired", current_place="hunan", months_by_place={})
+    with pytest.raises(InputError, match="参保状态"):
+        retirement_place(Policy("hunan", ON), status="retired", current_place="hunan", months_by_place={"hunan": D(9)})
+    with pytest.raises(PolicyError, match="未知取值"):
+        place_rule(Policy("hunan", ON, params={"retirement.place_rule": "wherever"}))
 
 
 # --- 第三十一条 in the clearance --------------------------------------------------------------------------------
