@@ -102,30 +102,50 @@ def _is_new_enrolment(span: EnrolmentSpan) -> bool:
     return before != now
 
 
+def _age_refusal(span: EnrolmentSpan) -> str | None:
+    person = span.person
+    return enrolment_age_refusal(
+        Policy(span.jurisdiction.code, span.start),
+        category=span.category,
+        birth_date=person.birth_date,
+        sex=person.sex,
+        female_role=person.female_role,
+        on=span.start,
+    )
+
+
 def span_enrolment_check(span: EnrolmentSpan) -> None:
     """参保登记核查 on every enrolment, whatever the way in (span and life-event screens, employers' requests,
     services): the age rule (hunan 第十六条 with 第二十八条、第二十九条; langfang 第六条), in the words of
     :func:`enrollment.calculations.enrolment_checks.enrolment_age_refusal`, as a field error on ``start``
-    (``person`` when a woman's 女干部/女工人 role decides it; ``category`` when a value is missing)."""
+    (``person`` when a woman's 女干部/女工人 role decides it).
+
+    Where the rule needs a value the document leaves to staff (langfang's legal retirement ages, D-X16) the
+    check cannot be made: the enrolment is not refused on a guess, and :func:`enrolment_check_gap` names the
+    missing key for the screens to show."""
     if not _is_new_enrolment(span) or span.start is None or span.person_id is None or span.jurisdiction_id is None:
         return
-    person = span.person
-    policy = Policy(span.jurisdiction.code, span.start)
     try:
-        refusal = enrolment_age_refusal(
-            policy,
-            category=span.category,
-            birth_date=person.birth_date,
-            sex=person.sex,
-            female_role=person.female_role,
-            on=span.start,
-        )
+        refusal = _age_refusal(span)
     except AgeFactMissing as exc:
-        raise ValidationError({"person": f"{person.name}：{exc}"}) from None
-    except PolicyError as exc:
-        raise ValidationError({"category": f"无法核查参保年龄：{exc}"}) from None
+        raise ValidationError({"person": f"{span.person.name}：{exc}"}) from None
+    except PolicyError:
+        return
     if refusal:
-        raise ValidationError({"start": f"{person.name}：{refusal}"})
+        raise ValidationError({"start": f"{span.person.name}：{refusal}"})
+
+
+def enrolment_check_gap(span: EnrolmentSpan) -> str | None:
+    """Why the age rule could not be checked for this enrolment (the missing staff-entered key), or ``None``."""
+    if span.category == Category.RETIREE:
+        return None
+    try:
+        _age_refusal(span)
+    except PolicyError as exc:
+        return f"未能核查参保年龄：{exc}"
+    except AgeFactMissing:
+        return None
+    return None
 
 
 def _dual_rule(span: EnrolmentSpan) -> str:
