@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from enrollment.models import EnrolmentSpan, InsuredPerson, LifeEvent, LifeEventKind
 from policy.resolver import Policy
 
-from .calculations.payment_years import PaymentMonths, count_payment_months
+from .calculations.payment_years import LOSS_EVENTS, PaymentMonths, count_payment_months
 from .models import BackPaymentBill, ContributionBase, EmployerBase, MonthlyDue, Payment, PaymentAllocation
 
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
@@ -120,13 +120,21 @@ class PaymentYears:
         """Months actually paid (local and brought in by transfer)."""
         return self.kinds["local_months"] + self.kinds["other_region_months"]
 
+    @property
+    def deemed_lost_by(self) -> str:
+        """The 人员变动 (被单位开除, 被法院判刑, 服刑) after which deemed months may no longer count (第三十条)."""
+        return str(self.kinds.get("deemed_lost_by", ""))
 
-def months_by_kind(person_ids: list[int], on: date) -> dict[int, dict[str, Decimal]]:
+
+def months_by_kind(person_ids: list[int], on: date) -> dict[int, dict[str, Decimal | str]]:
     """Set-based: each person's months by kind on ``on``.
 
     deemed (InsuredPerson.deemed_months), military (military_months), local actual (paid
     MonthlyDue months of in-service categories, in the jurisdiction of the person's latest span),
-    other-region actual (months brought by transfer_in life events).
+    other-region actual (months brought by transfer_in life events). A person with a 人员变动 that can cost
+    the deemed years (被单位开除, 被法院判刑, 服刑: hunan 第三十条) on or before ``on`` also gets
+    ``deemed_lost_by`` (the earliest such event's kind), which ``count_payment_months`` judges by the
+    jurisdiction's rule (:func:`contributions.calculations.payment_years.deemed_lost`).
     """
     out: dict[int, dict[str, Decimal]] = {}
     for pid, deemed, military in InsuredPerson.objects.filter(pk__in=person_ids).values_list(
@@ -156,6 +164,13 @@ def months_by_kind(person_ids: list[int], on: date) -> dict[int, dict[str, Decim
     )
     for pid, n in transfers:
         out[pid]["other_region_months"] += Decimal(n or 0)
+    losses = (
+        LifeEvent.objects.filter(person_id__in=person_ids, kind__in=list(LOSS_EVENTS), occurred_on__lte=on)
+        .order_by("person_id", "-occurred_on", "-id")
+        .values_list("person_id", "kind")
+    )
+    for pid, kind in losses:  # the earliest one is written last
+        out[pid]["deemed_lost_by"] = kind
     return out
 
 

@@ -349,6 +349,11 @@ class EnrolmentSpanAdmin(BigListMixin, BureauAdmin):
     autocomplete_fields = ("person", "employer")
     list_select_related = ("person", "employer", "jurisdiction")
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if gap := services.enrolment_check_gap(obj):  # a value the age rule needs is staff-entered and missing
+            messages.warning(request, gap)
+
     def get_search_results(self, request, queryset, search_term):
         """The person, by the search box's rule (:func:`enrollment.search.person_filter`)."""
         if not search_term.strip():
@@ -449,6 +454,9 @@ class LifeEventAdmin(BigListMixin, BureauAdmin):
             **form.service_kwargs(), user=request.user, recompute_as_of=today, reported_on=today
         )
         obj.pk = event.pk
+        span = event.person.spans.filter(start=event.occurred_on).first() if event.kind == "hire" else None
+        if span is not None and (gap := services.enrolment_check_gap(span)):
+            messages.warning(request, gap)
 
 
 @admin.register(EmployerUser)

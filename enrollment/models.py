@@ -321,6 +321,8 @@ class LifeEventKind(models.TextChoices):
     DEEMED_MONTHS = "deemed_months", "核定视同缴费月数"
     MILITARY_MONTHS = "military_months", "核定军龄月数"
     SCHEME_CHANGE = "scheme_change", "参保方式变更（单建统筹→统账结合）"
+    EXPULSION = "expulsion", "被单位开除"
+    CONVICTION = "conviction", "被法院判刑"
 
 
 class LifeEvent(models.Model):

@@ -66,6 +66,10 @@ def roles_sync() -> None:
     admin_perms += list(Permission.objects.filter(codename="view_pii"))
     # 政策草案 are published by an administrator other than their author (issue #18, 双人复核)
     admin_perms += list(Permission.objects.filter(content_type__app_label="policy", codename="publish_policydraft"))
+    # 第三人责任追偿核销 is approved by an administrator, not by the case worker who asks (hunan 第三十五条 按程序审批)
+    admin_perms += list(
+        Permission.objects.filter(content_type__app_label="claims", codename="approve_thirdpartywriteoff")
+    )
     admin.permissions.set(admin_perms)
 
     worker_perms = []

@@ -6,7 +6,8 @@ admin and the API show the message next to the field, and nothing is saved.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -17,7 +18,10 @@ from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyError
 
 from .calculations.enrolment_checks import (
+    DUAL,
+    AgeFactMissing,
     employer_registration_deadline,
+    enrolment_age_refusal,
     registration_deadline,
     retiree_transfer_refusal,
     scheme_change_start,
@@ -98,8 +102,82 @@ def person_register(*, id_number: str, name: str, **fields) -> InsuredPerson:
     return person
 
 
-def span_validate(span: EnrolmentSpan) -> None:
-    """Field-level checks for a span, including the no-overlap rule (一人不得重复参加职工医保)."""
+def _is_new_enrolment(span: EnrolmentSpan) -> bool:
+    """Whether saving ``span`` enrols someone: a new in-service span, or one whose person, place, category or
+    start changed (an end date or a status set on an existing span is not an enrolment)."""
+    if span.category == Category.RETIREE:
+        return False
+    if span.pk is None:
+        return True
+    fields = ("person_id", "jurisdiction_id", "category", "start")
+    before = EnrolmentSpan.objects.filter(pk=span.pk).values(*fields).first()
+    now = {
+        "person_id": span.person_id,
+        "jurisdiction_id": span.jurisdiction_id,
+        "category": span.category,
+        "start": span.start,
+    }
+    return before != now
+
+
+def _age_refusal(span: EnrolmentSpan) -> str | None:
+    person = span.person
+    return enrolment_age_refusal(
+        Policy(span.jurisdiction.code, span.start),
+        category=span.category,
+        birth_date=person.birth_date,
+        sex=person.sex,
+        female_role=person.female_role,
+        on=span.start,
+    )
+
+
+def span_enrolment_check(span: EnrolmentSpan) -> None:
+    """参保登记核查 on every enrolment, whatever the way in (span and life-event screens, employers' requests,
+    services): the age rule (hunan 第十六条 with 第二十八条、第二十九条; langfang 第六条), in the words of
+    :func:`enrollment.calculations.enrolment_checks.enrolment_age_refusal`, as a field error on ``start``
+    (``person`` when a woman's 女干部/女工人 role decides it).
+
+    Where the rule needs a value the document leaves to staff (langfang's legal retirement ages, D-X16) the
+    check cannot be made: the enrolment is not refused on a guess, and :func:`enrolment_check_gap` names the
+    missing key for the screens to show."""
+    if not _is_new_enrolment(span) or span.start is None or span.person_id is None or span.jurisdiction_id is None:
+        return
+    try:
+        refusal = _age_refusal(span)
+    except AgeFactMissing as exc:
+        raise ValidationError({"person": f"{span.person.name}：{exc}"}) from None
+    except PolicyError:
+        return
+    if refusal:
+        raise ValidationError({"start": f"{span.person.name}：{refusal}"})
+
+
+def enrolment_check_gap(span: EnrolmentSpan) -> str | None:
+    """Why the age rule could not be checked for this enrolment (the missing staff-entered key), or ``None``."""
+    if span.category == Category.RETIREE:
+        return None
+    try:
+        _age_refusal(span)
+    except PolicyError as exc:
+        return f"未能核查参保年龄：{exc}"
+    except AgeFactMissing:
+        return None
+    return None
+
+
+def _dual_rule(span: EnrolmentSpan) -> str:
+    """The article forbidding employee and resident insurance at once (hunan 第十六条), where there is one."""
+    policy = Policy(span.jurisdiction.code, span.start)
+    if policy.value(DUAL, None):
+        return f"（{policy.citation(DUAL)}）"
+    return ""
+
+
+def span_validate(span: EnrolmentSpan, *, enrolment: bool = True) -> None:
+    """Field-level checks for a span, including the no-overlap rule (一人不得重复参加职工医保) and, for an
+    enrolment, the age rule (:func:`span_enrolment_check`; ``enrolment=False`` for a span continuing one
+    already open, e.g. the 统账结合 span after a scheme change)."""
     errors: dict[str, str] = {}
     if span.end is not None and span.start is not None and span.end <= span.start:
         errors["end"] = f"结束日期 {span.end} 应晚于开始日期 {span.start}。"
@@ -125,15 +203,17 @@ def span_validate(span: EnrolmentSpan) -> None:
     clash = overlapping.first()
     if clash is not None:
         period = f"{clash.start}–{clash.end or '至今'}"
-        if clash.insutype != span.insutype:  # 一人不得同时参加职工医保和居民医保
+        if clash.insutype != span.insutype:  # 一人不得同时参加职工医保和居民医保 (hunan 第十六条)
             message = scheme_clash(
                 new_insutype=span.insutype,
                 existing_insutype=clash.insutype,
                 existing_start=clash.start,
                 existing_end=clash.end,
             )
-            raise ValidationError({"start": message})
+            raise ValidationError({"start": f"{message}{_dual_rule(span)}"})
         raise ValidationError({"start": f"与已有参保关系重叠：{clash.get_category_display()} {period}。"})
+    if enrolment:
+        span_enrolment_check(span)
 
 
 @transaction.atomic
@@ -147,8 +227,10 @@ def span_open(
     scheme: str | None = None,
     end: date | None = None,
     resident_kind: str = "",
+    enrolment: bool = True,
 ) -> EnrolmentSpan:
-    """开始一段参保关系. ``category="resident"`` opens a 城乡居民 span (险种 390) of ``resident_kind``."""
+    """开始一段参保关系 (checked by :func:`span_validate`; ``enrolment=False``: continues a span, no age check).
+    ``category="resident"`` opens a 城乡居民 span (险种 390) of ``resident_kind``."""
     jur = jurisdiction if isinstance(jurisdiction, Jurisdiction) else jurisdiction_get(jurisdiction)
     # Lock the person so two concurrent openings cannot both pass the overlap check.
     InsuredPerson.objects.select_for_update().filter(pk=person.pk).first()
@@ -163,7 +245,7 @@ def span_open(
         insutype=Insutype.RESIDENT if category == Category.RESIDENT else Insutype.EMPLOYEE,
         resident_kind=resident_kind,
     )
-    span_validate(span)
+    span_validate(span, enrolment=enrolment)
     span.full_clean(validate_constraints=False)
     span.save()
     return span
@@ -177,6 +259,18 @@ def span_close(*, span: EnrolmentSpan, end: date, status: str = InsuranceStatus.
     span.end, span.status = end, status
     span.save(update_fields=["end", "status"])
     return span
+
+
+@contextmanager
+def _as_event_fields() -> Iterator[None]:
+    """A span's errors under the life event's fields: its ``start`` is the event's ``occurred_on``."""
+    try:
+        yield
+    except ValidationError as exc:
+        if not hasattr(exc, "error_dict"):
+            raise
+        names = {"start": "occurred_on", "category": "kind"}
+        raise ValidationError({names.get(k, k): v for k, v in exc.message_dict.items()}) from None
 
 
 def current_span(person: InsuredPerson, on: date) -> EnrolmentSpan | None:
@@ -262,7 +356,8 @@ def life_event_record(
     if kind == LifeEventKind.HIRE:
         if open_span is not None and open_span.category != Category.EMPLOYEE:
             span_close(span=open_span, end=occurred_on)
-        span_open(person=person, jurisdiction=jur, category=Category.EMPLOYEE, start=occurred_on, employer=employer)
+        with _as_event_fields():
+            span_open(person=person, jurisdiction=jur, category=Category.EMPLOYEE, start=occurred_on, employer=employer)
     elif kind == LifeEventKind.SCHEME_CHANGE:
         _scheme_change(person, event, open_span, jur, occurred_on)
     elif kind in (
@@ -329,4 +424,5 @@ def _scheme_change(person: InsuredPerson, event: LifeEvent, open_span, jur: Juri
         employer=open_span.employer,
         scheme="combined",
         end=old_end,
+        enrolment=False,
     )

@@ -140,6 +140,11 @@ class EntryKind(models.TextChoices):
     RESIDENT_CONTRIBUTION = "resident_contribution", "居民个人缴费收入"
     RESIDENT_SUBSIDY = "resident_subsidy", "居民医保财政补助收入"
     FUND_INTEREST = "fund_interest", "基金利息收入"
+    # 第三人责任 (hunan 第三十五条): the pool's advance becomes a receivable from the third party; a recovery
+    # pays it in; a write-off leaves it on the pool
+    THIRD_PARTY_ADVANCE = "third_party_advance", "第三人责任：先行支付转应收"
+    THIRD_PARTY_RECOVERY = "third_party_recovery", "第三人责任：追偿到账"
+    THIRD_PARTY_WRITE_OFF = "third_party_write_off", "第三人责任：核销（不再追偿）"
 
 
 #: Money coming into the pooled fund (收入) and going out of it (支出); the rest are internal moves.

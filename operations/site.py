@@ -107,6 +107,7 @@ ORDER: tuple[str, ...] = (
     "benefits.EligibilityPeriod",
     "claims.Claim",
     "claims.SettlementFile",
+    "claims.ThirdPartyCase",  # 第三人责任先行支付 (hunan 第三十五条)
     "claims.BenefitAccumulator",
     "benefits.EligibilityState",
     # 基金

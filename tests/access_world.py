@@ -253,6 +253,13 @@ def build_world() -> SimpleNamespace:
         reason="探针",
         issued_on=date(2024, 4, 1),
     )
+    # 第三人责任先行支付 (hunan 第三十五条): a case on the claim, being recovered
+    from benefits.claims.models import ThirdPartyCase
+
+    w.third_party_case = ThirdPartyCase.objects.create(
+        claim=w.claim, person=w.p2, jurisdiction=hunan, applied_on=date(2024, 3, 6), reason="unknown",
+        cause="交通事故，肇事车辆逃逸", state="recovering", advanced=D(80),
+    )  # fmt: skip
     _institutions(w, hunan)
     _institution_api(w, hunan)
     settlement = SettlementFile(jurisdiction=hunan, as_of=date(2024, 4, 1), uploaded_by=w.worker)

@@ -92,6 +92,8 @@ MODELS: dict[str, tuple] = {
     "claims.claim": (STAFF, WRITERS, WRITERS, ADMIN),
     # 单位承担医疗费用通知单 (issue #14 item 5): issued by the adjudication; staff read, an employer its own
     "claims.employerliabilitybill": (STAFF | E2, NOBODY, NOBODY, NOBODY),
+    # 第三人责任先行支付 (hunan 第三十五条): staff read; case workers file the application and move it by actions
+    "claims.thirdpartycase": (STAFF, NOBODY, WRITERS, NOBODY),
     # 两定机构登记 (issue #17 item 1): bureau staff read, case workers enter and import, employers see nothing
     "institutions.institution": (STAFF, WRITERS, WRITERS, ADMIN, WRITERS),
     "institutions.agreement": (STAFF, WRITERS, WRITERS, ADMIN),

@@ -612,3 +612,7 @@ class EmployerLiabilityBillAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# 第三人责任先行支付 (hunan 第三十五条): its screens live with its models in benefits.claims.third_party.
+from .third_party import admin as _third_party_admin  # noqa: E402, F401

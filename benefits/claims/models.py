@@ -779,3 +779,7 @@ class EmployerLiabilityBill(models.Model):
 
     def __str__(self) -> str:
         return f"{self.employer} 承担 {self.amount}（{self.claim_id}）"
+
+
+# 第三人责任先行支付 (hunan 第三十五条): defined in benefits.claims.third_party, registered under this app.
+from .third_party.models import ThirdPartyAction, ThirdPartyCase, ThirdPartyReason, ThirdPartyState  # noqa: E402, F401

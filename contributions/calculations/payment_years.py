@@ -49,6 +49,9 @@ class PaymentMonths:
 
 
 DEEMED_CUTOFF_KEY = "retirement.deemed_cutoff"
+DEEMED_LOST_KEY = "retirement.deemed_lost_events"
+#: 人员变动 that can cost the pre-cut-off deemed years (hunan 第三十条), in words.
+LOSS_EVENTS = {"expulsion": "被单位开除", "conviction": "被法院判刑", "imprisonment": "服刑"}
 
 
 def deemed_cutoff(policy: Policy) -> date:
@@ -63,6 +66,26 @@ def deemed_cutoff(policy: Policy) -> date:
         raise PolicyError(f"{DEEMED_CUTOFF_KEY}: 应为日期 YYYY-MM-DD，实为 {raw!r}") from exc
 
 
+def deemed_lost(policy: Policy, lost_by: str | None) -> str | None:
+    """视同缴费年限的丧失 (hunan 第三十条): the reason the deemed months no longer count, or ``None``.
+
+    ``lost_by`` is the kind of the person's earliest 人员变动 among ``LOSS_EVENTS`` on or before the day
+    counted (被单位开除 expulsion, 被法院判刑 conviction, 服刑 imprisonment), or empty. Where the document
+    lists such events (``retirement.deemed_lost_events``) and the person's event is one of them, the
+    continuous service before the cut-off (2003-01-01, 第二十六条) "不再视同为职工医保缴费年限"; actual
+    months still count. A document without the key has no such rule (langfang 第二十九条: after release
+    the earlier years link up), so nothing is lost.
+    """
+    if not lost_by:
+        return None
+    if lost_by not in LOSS_EVENTS:
+        raise InputError(f"deemed_lost_by: 未知人员变动 {lost_by!r}（可选：{', '.join(LOSS_EVENTS)}）")
+    events = policy.value(DEEMED_LOST_KEY, None)
+    if not events or lost_by not in events:
+        return None
+    return f"{LOSS_EVENTS[lost_by]}后不再视同缴费年限（{policy.citation(DEEMED_LOST_KEY)}）"
+
+
 def _amount(name: str, value: Any) -> Decimal:
     number = ZERO if value is None else parse_value("decimal", value)
     if number < 0:
@@ -70,13 +93,21 @@ def _amount(name: str, value: Any) -> Decimal:
     return number
 
 
-def count_payment_months(policy: Policy, **kinds: Any) -> PaymentMonths:
-    """Cumulative and local contribution months from the kinds of months given (see ``KINDS``)."""
+def count_payment_months(policy: Policy, deemed_lost_by: str | None = None, **kinds: Any) -> PaymentMonths:
+    """Cumulative and local contribution months from the kinds of months given (see ``KINDS``).
+
+    ``deemed_lost_by``: the 人员变动 after which the deemed months no longer count (:func:`deemed_lost`,
+    hunan 第三十条); the part then shows the months not counted.
+    """
     unknown = set(kinds) - set(KINDS)
     if unknown:
         raise InputError(f"未知的缴费年限类别 (unknown kind): {', '.join(sorted(unknown))}")
     n = {name: _amount(name, kinds.get(name)) for name in KINDS}
     parts: dict[str, Decimal] = {}
+    lost = deemed_lost(policy, deemed_lost_by) if n["deemed_months"] else None
+    if lost:  # step: 第三十条 — the pre-cut-off service is no longer deemed
+        parts[f"视同缴费年限{n['deemed_months']}个月不再计入：{lost}"] = ZERO
+        n["deemed_months"] = ZERO
     # 累计 = 视同 + 实际 (hunan 第二十七条; langfang 第三十条; sanmenxia 第八条; ziyang 第九条(七)1)
     with_deemed = policy.value("retirement.cumulative_includes_deemed")
     cumulative = (n["deemed_months"] if with_deemed else ZERO) + n["local_months"]
@@ -128,10 +159,15 @@ def count_payment_months(policy: Policy, **kinds: Any) -> PaymentMonths:
 
 @calculation(
     "payment_years",
-    inputs={name: Field("decimal", default=0) for name in KINDS},
-    outputs={"cumulative_months": "decimal", "local_months": "decimal"},
+    inputs={
+        **{name: Field("decimal", default=0) for name in KINDS},
+        "deemed_lost_by": Field("str", default=None, choices=tuple(LOSS_EVENTS)),
+    },
+    outputs={"cumulative_months": "decimal", "local_months": "decimal", "deemed_counted_months": "decimal"},
 )
 def payment_years(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
-    """缴费年限（月）：累计缴费月数与计入本地的实际缴费月数。"""
-    counted = count_payment_months(policy, **inputs)
-    return {"cumulative_months": counted.cumulative, "local_months": counted.local}
+    """缴费年限（月）：累计缴费月数与计入本地的实际缴费月数；被开除或判刑的不再计入视同缴费年限（hunan 第三十条）。"""
+    lost_by = inputs.pop("deemed_lost_by", None)
+    counted = count_payment_months(policy, deemed_lost_by=lost_by, **inputs)
+    deemed = ZERO if deemed_lost(policy, lost_by) else parse_value("decimal", inputs.get("deemed_months") or 0)
+    return {"cumulative_months": counted.cumulative, "local_months": counted.local, "deemed_counted_months": deemed}

@@ -73,6 +73,7 @@ class RetirementClearanceCaseAdmin(BigListMixin, PersonSearchMixin, BureauAdmin)
                 "fields": (
                     ("person", "jurisdiction", "category_zh"),
                     ("reason", "retire_on", "opened_on"),
+                    ("status_at_retirement", "place_basis"),  # 退休地: hunan 第三十一条
                     "status",
                     "run",
                 )

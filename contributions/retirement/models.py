@@ -28,6 +28,13 @@ class CaseOption(models.TextChoices):
     KEEP_PAYING = "keep_paying", "按在职职工继续缴费至年限满"
 
 
+class StatusAtRetirement(models.TextChoices):
+    """职工医保参保状态 at the legal age or the pension's completion (hunan 第三十一条)."""
+
+    NORMAL = "normal", "正常参保"
+    SUSPENDED = "suspended", "暂停缴费"
+
+
 class CaseStatus(models.TextChoices):
     OPEN = "open", "待审核"
     APPROVED = "approved", "已审核"
@@ -55,6 +62,10 @@ class RetirementClearanceCase(models.Model):
     opened_on = models.DateField("立案日期")
     reason = models.CharField("立案原因", max_length=20, choices=CaseReason.choices)
     retire_on = models.DateField("退休日期（达到法定年龄或核准日）")
+    status_at_retirement = models.CharField(
+        "退休时参保状态", max_length=16, choices=StatusAtRetirement.choices, default=StatusAtRetirement.NORMAL
+    )
+    place_basis = models.TextField("退休地确定依据", blank=True, help_text="湖南第三十一条：正常参保→当前参保地")
     required_months = models.PositiveIntegerField("累计最低缴费月数", null=True, blank=True)
     required_local_months = models.PositiveIntegerField("本地最低实际缴费月数", null=True, blank=True)
     deemed_months = _months("视同缴费月数")

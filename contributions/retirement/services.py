@@ -21,6 +21,7 @@ every night until the years are met.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import inspect
 import sys
@@ -40,11 +41,12 @@ from django.utils import timezone
 from batch.bulk import insert_objects
 from batch.dates import first_of_next_month, latest_birth_for_age
 from batch.history import history_record
-from contributions.calculations.payment_years import count_payment_months
+from contributions.calculations.payment_years import LOSS_EVENTS, count_payment_months
 from contributions.calculations.retirement import KEEP_PAYING_KEY, clearance, legal_age_date
+from contributions.calculations.retirement_place import RetirementPlace, place_rule, retirement_place
 from contributions.models import MonthlyDue
 from contributions.selectors import months_by_kind
-from enrollment.models import EnrolmentSpan, InsuredPerson, LifeEvent, Sex
+from enrollment.models import EnrolmentSpan, InsuranceStatus, InsuredPerson, LifeEvent, Sex
 from enrollment.services import life_event_record
 from policy.calculations import InputError
 from policy.models import Jurisdiction
@@ -57,6 +59,7 @@ from .models import (
     ClearanceInputChange,
     ClearanceScanMark,
     RetirementClearanceCase,
+    StatusAtRetirement,
 )
 
 IN_SERVICE = ("employee", "flexible", "unemployed")
@@ -67,9 +70,12 @@ KIND_ZH = {
     "other_region_months": "统筹区外转入实际缴费月数",
     "resident_years": "居民医保年数",
     "pre2000_pooling_months": "2000年12月以前大病统筹月数",
+    "deemed_lost_by": "视同缴费年限丧失事由（被开除/判刑，hunan 第三十条）",
 }
 # Fields a nightly recomputation may change on a case still open.
 COMPUTED = (
+    "category",
+    "place_basis",
     "required_months",
     "required_local_months",
     "deemed_months",
@@ -115,6 +121,7 @@ class PersonFacts:
     birth_date: date
     female_role: str
     category: str  # employee | flexible (the unemployed clear as employees)
+    status: str = "normal"  # 退休时参保状态: normal 正常参保 | suspended 暂停缴费 (hunan 第三十一条)
 
 
 def _last_bases(person_ids: Sequence[int], jurisdiction_id: int) -> dict[int, Decimal]:
@@ -150,13 +157,24 @@ def compute(
             "出生日期": facts.birth_date.isoformat(),
             "女职工身份": {"cadre": "干部", "worker": "工人"}.get(facts.female_role, ""),
             "人员类别": "灵活就业人员" if facts.category == "flexible" else "在职职工",
-            **{KIND_ZH.get(k, k): str(v) for k, v in kinds.items()},
+            **{KIND_ZH.get(k, k): LOSS_EVENTS.get(str(v), str(v)) for k, v in kinds.items()},
             "上月缴费基数": None if last_base is None else str(last_base),
         },
         "problem": "",
     }
     try:
-        counted = count_payment_months(policy, **kinds)
+        place = _place(policy, facts, kinds)  # 退休地: hunan 第三十一条
+    except InputError as exc:
+        out["problem"] = f"退休地未能确定：{exc}"
+        return out
+    if place is not None:
+        out["place_basis"] = place.reason
+        if place.as_flexible:
+            facts = dataclasses.replace(facts, category="flexible")
+            out["category"] = "flexible"
+            out["facts"]["人员类别"] = "灵活就业人员"
+    try:
+        counted = count_payment_months(policy, **kinds)  # deemed_lost_by: hunan 第三十条
         actual = kinds["local_months"] + kinds["other_region_months"]
         result = clearance(
             policy,
@@ -194,6 +212,15 @@ def compute(
     return out
 
 
+def _place(policy: Policy, facts: PersonFacts, kinds: dict[str, Any]) -> RetirementPlace | None:
+    """退休地 (hunan 第三十一条) from the status at retirement. Each pooling area of this system lies in its own
+    province, so the province's places known here are the case's own area, with its actual months."""
+    here = policy.jurisdiction
+    return retirement_place(
+        policy, status=facts.status, current_place=here, months_by_place={here: Decimal(kinds["local_months"])}
+    )
+
+
 def _person_facts(person: InsuredPerson, category: str) -> PersonFacts:
     return PersonFacts(
         person.pk,
@@ -210,7 +237,9 @@ def case_compute(case: RetirementClearanceCase, *, on: date, paid_on: date | Non
     policy = Policy(case.jurisdiction.code, on)
     kinds = months_by_kind([person.pk], on)[person.pk]
     last = _last_bases([person.pk], case.jurisdiction_id).get(person.pk)
-    facts = PersonFacts(person.pk, person.sex, person.birth_date, person.female_role, case.category)
+    facts = PersonFacts(
+        person.pk, person.sex, person.birth_date, person.female_role, case.category, case.status_at_retirement
+    )
     return compute(policy, facts, kinds, retire_on=case.retire_on, last_base=last, paid_on=paid_on)
 
 
@@ -238,6 +267,21 @@ def _in_service_span(person_id: int, on: date) -> EnrolmentSpan | None:
     )
 
 
+def _last_in_service_span(person_id: int, before: date) -> EnrolmentSpan | None:
+    """The latest in-service span that ended on or before ``before`` (contributions stopped: 暂停缴费)."""
+    return (
+        EnrolmentSpan.objects.filter(person_id=person_id, category__in=IN_SERVICE, end__isnull=False, end__lte=before)
+        .select_related("jurisdiction")
+        .order_by("-end", "-id")
+        .first()
+    )
+
+
+def _status_of(span_status: str) -> str:
+    """参保状态 of the span (psn_insu_stas) in the words of 第三十一条: 暂停参保 → 暂停缴费, else 正常参保."""
+    return StatusAtRetirement.SUSPENDED if span_status == InsuranceStatus.SUSPENDED else StatusAtRetirement.NORMAL
+
+
 @transaction.atomic
 def case_open(
     *, person: InsuredPerson, reason: str, retire_on: date | None, opened_on: date, user=None
@@ -246,8 +290,16 @@ def case_open(
     if reason not in CaseReason.values:
         raise ValidationError({"reason": f"未知立案原因 {reason!r}"})
     span = _in_service_span(person.pk, retire_on or opened_on)
+    status = StatusAtRetirement.NORMAL
     if span is None:
-        raise ValidationError({"person": "该人员在退休日期没有在职参保关系，无需退休清缴。"})
+        # 第三十一条（二）: contributions stopped before the retirement date (暂停缴费) — cleared in the place
+        # of the longest actual years as a flexible worker, where the document has that rule
+        span = _last_in_service_span(person.pk, retire_on or opened_on)
+        if span is None or place_rule(Policy(span.jurisdiction.code, retire_on or opened_on)) is None:
+            raise ValidationError({"person": "该人员在退休日期没有在职参保关系，无需退休清缴。"})
+        status = StatusAtRetirement.SUSPENDED
+    elif span.status == InsuranceStatus.SUSPENDED:
+        status = StatusAtRetirement.SUSPENDED
     if RetirementClearanceCase.objects.filter(person=person).exclude(status=CaseStatus.CLOSED).exists():
         raise ValidationError({"person": "该人员已有办理中的退休清缴案件。"})
     case = RetirementClearanceCase(
@@ -257,6 +309,7 @@ def case_open(
         opened_on=opened_on,
         reason=reason,
         retire_on=retire_on or opened_on,
+        status_at_retirement=status,
     )
     values = case_compute(case, on=opened_on)
     case.retire_on = values.get("retire_on", case.retire_on)
@@ -525,7 +578,7 @@ def _scan(
         only_sql = "" if select_only is None else f" AND {_ids_sql('p.id', sorted(select_only))}"
         with connection.cursor() as cur:
             cur.execute(
-                f"""SELECT p.id, p.sex, p.birth_date, p.female_role, s.category {in_service}
+                f"""SELECT p.id, p.sex, p.birth_date, p.female_role, s.category, s.status {in_service}
                     AND s.jurisdiction_id = %s AND ({" OR ".join(clauses)}){only_sql}
                     AND NOT EXISTS (SELECT 1 FROM {case_t} c WHERE c.person_id = p.id AND c.status <> 'closed')
                     ORDER BY p.id""",
@@ -537,10 +590,12 @@ def _scan(
         ids = [r[0] for r in rows]
         kinds = months_by_kind(ids, as_of)
         last = _last_bases(ids, jid)
-        for pid, sex, birth, role, category in rows:
+        for pid, sex, birth, role, category, span_status in rows:
             if isinstance(birth, str):
                 birth = date.fromisoformat(birth)
-            facts = PersonFacts(pid, sex, birth, role, "flexible" if category == "flexible" else "employee")
+            facts = PersonFacts(
+                pid, sex, birth, role, "flexible" if category == "flexible" else "employee", _status_of(span_status)
+            )
             legal = legal_age_date(
                 policy,
                 sex="male" if sex == Sex.MALE else "female",
@@ -558,6 +613,7 @@ def _scan(
                 opened_on=as_of,
                 reason=CaseReason.LEGAL_AGE,
                 retire_on=legal,
+                status_at_retirement=facts.status,
                 run_id=run_id,
             )
             _apply(case, values)
@@ -633,7 +689,7 @@ def pending_recompute(
         last = _last_bases([c.person_id for c in cases], jid)
         for case in cases:
             p = case.person
-            facts = PersonFacts(p.pk, p.sex, p.birth_date, p.female_role, case.category)
+            facts = PersonFacts(p.pk, p.sex, p.birth_date, p.female_role, case.category, case.status_at_retirement)
             values = compute(policy, facts, kinds[p.pk], retire_on=case.retire_on, last_base=last.get(p.pk))
             if _apply(case, values):
                 changed.append(case)

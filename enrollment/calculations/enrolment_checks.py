@@ -2,7 +2,9 @@
 
 Each function reads its rule values from a :class:`policy.resolver.Policy` (dated, cited) and returns a
 fact or the refusal message citing the article; nothing here writes. Services and screens call them:
-:mod:`enrollment.requests.services` (增减员申请), :func:`enrollment.services.life_event_record` (登记时限).
+:mod:`enrollment.requests.services` (增减员申请), :func:`enrollment.services.life_event_record` (登记时限),
+:func:`enrollment.services.span_enrolment_check` (the age rule on every enrolment: the span and life-event
+screens, the requests, any service opening a span).
 
 - 登记时限 registration deadline: hunan 第十七条, langfang 第十条 (第七条、第八条), sanmenxia 第十六条;
 - 参保年龄 age: hunan 第十六条 (非劳动年龄段不得参加, 上限为第二十八条、第二十九条的法定退休年龄);
@@ -97,6 +99,12 @@ def retirement_age(policy: Policy, *, sex: str, female_role: str, category: str)
     raise AgeFactMissing("女职工须登记女职工身份（女干部/女工人），据此确定法定退休年龄。")
 
 
+def female_age_bounds(policy: Policy) -> tuple[int, int]:
+    """The lower and the higher of the female workers' and cadres' retirement ages (hunan 第二十八条: 50, 55)."""
+    ages = (int(policy.value("retirement.age_female_worker")), int(policy.value("retirement.age_female_cadre")))
+    return min(ages), max(ages)
+
+
 class AgeFactMissing(ValueError):
     """A fact the age rule needs is not in the register (a woman's 女干部/女工人 role)."""
 
@@ -108,7 +116,9 @@ def enrolment_age_refusal(
 
     working_age (hunan 第十六条): at or past the legal retirement age an in-service or flexible enrolment
     is refused (retirees and make-up payments are not enrolments). flexible_not_over_retirement_age
-    (langfang 第六条): only flexible workers are refused. No key: no age rule in the document.
+    (langfang 第六条): only flexible workers are refused. No key: no age rule in the document. A woman
+    without a registered 女干部/女工人 role is judged when both ages give the same answer (under the lower:
+    admitted; at or over the higher: refused); between them :class:`AgeFactMissing` asks for the role.
     """
     policy = policy.at(on)
     rule = policy.value(AGE_RULE, None)
@@ -116,8 +126,17 @@ def enrolment_age_refusal(
         return None
     if rule == "flexible_not_over_retirement_age" and category != "flexible":
         return None
-    limit = retirement_age(policy, sex=sex, female_role=female_role, category=category)
     age = age_on(birth_date, on)
+    try:
+        limit = retirement_age(policy, sex=sex, female_role=female_role, category=category)
+    except AgeFactMissing:
+        # a woman whose 女干部/女工人 role is not registered: the role matters only between the two ages
+        low, high = female_age_bounds(policy)
+        if age < low:
+            return None
+        if age < high:
+            raise
+        limit = high
     if age < limit:
         return None
     cite = policy.citation(AGE_RULE)
