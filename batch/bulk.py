@@ -127,6 +127,8 @@ def insert_dicts(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -
             fill.append((f.attname, False, now if isinstance(f, models.DateTimeField) else timezone.localdate()))
         elif f.has_default() and callable(f.default):
             fill.append((f.attname, True, f.get_default))
+        elif f.has_db_default() and not f.has_default():  # a plain value as the database would give it
+            fill.append((f.attname, False, getattr(f.db_default, "value", f.db_default)))
         else:
             fill.append((f.attname, False, f.get_default()))
     columns = [connection.ops.quote_name(f.column) for f in fields]

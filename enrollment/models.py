@@ -272,7 +272,12 @@ class EnrolmentSpan(models.Model):
         "险种", max_length=3, choices=Insutype.choices, default=Insutype.EMPLOYEE, editable=False
     )
     resident_kind = models.CharField(
-        "居民类型", max_length=20, choices=ResidentKind.choices, blank=True, help_text="仅城乡居民（险种 390）"
+        "居民类型",
+        max_length=20,
+        choices=ResidentKind.choices,
+        blank=True,
+        db_default="",
+        help_text="仅城乡居民（险种 390）",
     )
     history = HistoricalRecords()
 
