@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError
 from datetime import date
 
 import pytest
@@ -295,3 +296,5 @@ def test_newborn_cover_rule_by_parents_and_registration_day(parents, registered_
     assert (got.covered, got.deadline) == (covered, deadline)
     assert (got.start, got.end) == ((date(2024, 3, 1), date(2025, 1, 1)) if covered else (None, None))
     assert words in got.reason and "sanmenxia 第三十八条" in got.reason
+    with pytest.raises(FrozenInstanceError):  # a decision read from the rule, never edited afterwards
+        got.covered = not covered
