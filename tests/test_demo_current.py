@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -93,3 +94,50 @@ def test_demo_is_idempotent():
     text = _setup()
     assert (MonthlyDue.objects.count(), Payment.objects.count(), PolicyParameter.objects.count()) == counts
     assert "未重复生成" in text and "未改动" in text
+
+
+@pytest.mark.parametrize("today", [TODAY, date(2027, 1, 28)])  # the second: the stay is cut at 1 January
+def test_demo_has_resident_claims_settled_by_the_resident_rules_and_paid_from_the_resident_fund(today):
+    """Issue #15: a sanmenxia resident's stay at a registered county hospital (tier from the register) and a
+    caesarean birth settled through the ordinary adjudication and posted to the resident pooled fund; hunan's
+    resident stay stays a draft naming the resident value staff must enter; the two funds' books stay apart."""
+    from benefits.claims.models import Claim, ClaimStatus, MedType
+    from funds.models import AccountKind, Posting
+
+    text = _setup(today)
+    residents = Claim.objects.filter(person__household_membership__isnull=False)
+    stay = residents.get(jurisdiction__code="sanmenxia", med_type=MedType.INPATIENT)
+    birth = residents.get(jurisdiction__code="sanmenxia", med_type=MedType.MATERNITY_INPATIENT)
+    assert stay.status == ClaimStatus.ADJUDICATED, stay.error or stay.refusal_reason
+    # 第三十三条 县级二级: 起付 400; (1500 − 400) × 63% + (9600 − 1500) × 83% = 693 + 6723
+    assert (stay.act_pay_dedc, stay.hifp_pay) == (Decimal("400.00"), Decimal("7416.00"))
+    assert stay.start_date.year == stay.end_date.year and stay.end_date < today
+    assert any(s["stage"] == "险种" and "390" in s["description"] for s in stay.steps)
+    # 第三十七条 剖宫产 1870 (the cost above it)
+    assert (birth.status, birth.maternity_event, birth.hifp_pay) == (
+        ClaimStatus.ADJUDICATED,
+        "caesarean",
+        Decimal("1870.00"),
+    )
+    hunan = residents.get(jurisdiction__code="hunan")
+    assert hunan.status == ClaimStatus.DRAFT and "resident_benefits." in hunan.error
+    assert hunan.journal_entry_id is None
+    # the resident claims are booked in the resident fund only, the employees' in the employee fund only
+    resident_entries = [c.journal_entry_id for c in (stay, birth)]
+    kinds = set(Posting.objects.filter(entry_id__in=resident_entries).values_list("account__kind", flat=True))
+    assert kinds == {AccountKind.RESIDENT_POOLED, AccountKind.RESIDENT_BANK}
+    assert Posting.objects.filter(
+        entry_id=stay.journal_entry_id, account__kind=AccountKind.RESIDENT_POOLED
+    ).get().amount == Decimal("-7416.00")
+    employee_entries = Claim.objects.filter(
+        person__household_membership__isnull=True, journal_entry__isnull=False
+    ).values_list("journal_entry_id", flat=True)
+    assert employee_entries
+    employee_kinds = set(Posting.objects.filter(entry_id__in=employee_entries).values_list("account__kind", flat=True))
+    assert AccountKind.POOLED in employee_kinds
+    assert not employee_kinds & {AccountKind.RESIDENT_POOLED, AccountKind.RESIDENT_BANK}
+    assert "演示居民报销" in text
+    # a second run adds no resident claim
+    count = residents.count()
+    _setup(today)
+    assert Claim.objects.filter(person__household_membership__isnull=False).count() == count

@@ -3,6 +3,7 @@ the resident fund in its own books (xianning 办法 四(三)), staff-entered fig
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError
 from datetime import date
 from decimal import Decimal
 
@@ -78,6 +79,8 @@ def test_yearly_amounts_name_the_missing_key_then_round_to_the_fen():
     staff_enter("sanmenxia", {"resident.fiscal_subsidy": "670.5"}, effective_from=date(2024, 1, 1), document="测试")
     yearly = rr.yearly_amounts(Policy("sanmenxia", date(2024, 9, 1)))
     assert (yearly.individual, yearly.subsidy, yearly.total) == (D("380.00"), D("670.50"), D("1050.50"))
+    with pytest.raises(FrozenInstanceError):  # the year's figures are facts read from policy, never edited
+        yearly.individual = D("0")
     with pytest.raises(PolicyMissing):  # the day before the staff entry takes effect
         rr.yearly_amounts(Policy("sanmenxia", date(2023, 12, 31)))
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError
 from datetime import date
 
 import pytest
@@ -270,3 +271,30 @@ def test_rules_switched_off_by_staff_values():
     assert rc.student_place_refusal(p, kind="student", jurisdiction="hunan", study_jurisdiction="ziyang") is None
     off = rc.newborn_cover(p, birth_date=date(2024, 3, 1), parents_insured="here", registered_on=date(2024, 3, 2))
     assert not off.covered and off.start is None and "hunan 测试假设值" in off.reason
+
+
+@pytest.mark.parametrize(
+    ("parents", "registered_on", "covered", "deadline", "words"),
+    [
+        # 第三十八条: parents insured here → covered whenever registered, no deadline to keep
+        ("here", date(2024, 11, 30), True, None, "随在本统筹区参保的父母"),
+        # parents insured elsewhere: 90 days counted from the day after birth (1 March 2024 → 30 May, leap year)
+        ("elsewhere", date(2024, 5, 29), True, date(2024, 5, 30), "已于 2024-05-30 前办理参保登记"),
+        ("elsewhere", date(2024, 5, 30), True, date(2024, 5, 30), "已于 2024-05-30 前办理参保登记"),
+        ("elsewhere", date(2024, 5, 31), False, date(2024, 5, 30), "应于出生后 90 天内（2024-05-30 前）"),
+        ("none", date(2024, 3, 1), False, None, "父母均未参加基本医疗保险"),
+    ],
+)
+def test_newborn_cover_rule_by_parents_and_registration_day(parents, registered_on, covered, deadline, words):
+    """sanmenxia 第三十八条 as the rule function reads it: day 90 is the last day, day 91 is late."""
+    got = rc.newborn_cover(
+        Policy("sanmenxia", date(2024, 1, 1)),
+        birth_date=date(2024, 3, 1),
+        parents_insured=parents,
+        registered_on=registered_on,
+    )
+    assert (got.covered, got.deadline) == (covered, deadline)
+    assert (got.start, got.end) == ((date(2024, 3, 1), date(2025, 1, 1)) if covered else (None, None))
+    assert words in got.reason and "sanmenxia 第三十八条" in got.reason
+    with pytest.raises(FrozenInstanceError):  # a decision read from the rule, never edited afterwards
+        got.covered = not covered

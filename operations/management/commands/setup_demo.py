@@ -18,7 +18,7 @@ from django.utils import timezone
 from enrollment.models import Employer, EmployerUser, InsuredPerson
 from enrollment.roles import AUDITOR, BUREAU_ADMIN, CASE_WORKER, EMPLOYER_USER
 from funds.models import JournalEntry
-from operations.demo.claims import demo_claims
+from operations.demo.claims import demo_claims, demo_resident_claims
 from operations.demo.current import add_months, demo_current, showcase
 from operations.demo.institutions import demo_institutions
 from operations.demo.ledger import demo_ledger
@@ -87,6 +87,7 @@ class Command(BaseCommand):
         if InsuredPerson.objects.exists():
             demo_claims(today, log=say)  # 住院、门诊、生育 through the ordinary adjudication
             demo_residents(today, log=say)  # 城乡居民医保: households, yearly bills and payments, the resident fund
+            demo_resident_claims(today, log=say)  # a resident's stay and birth, paid by the resident fund
         User = get_user_model()
         for username, password, group, superuser in DEMO_USERS:
             user, created = User.objects.get_or_create(username=username, defaults={"is_staff": True})
