@@ -267,3 +267,25 @@ def test_due_list_filter_and_column(client, case_worker):
     due = MonthlyDue.objects.filter(person=person, makeup_closed_on__isnull=False).first()
     page = client.get(reverse("admin:contributions_monthlydue_change", args=[due.pk]))
     assert page.status_code == 200 and "资阳 第十三条" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_eligibility_after_a_waived_break_is_a_new_waiting_period(db):
+    """第十三条: 断保…从重新续保缴费当月起6个月后开始享受; 待遇不追溯. Dues 2024-01 … 2025-09, 800.00 paid on
+    2025-02-10: 2024-01 … 2025-01 waived, 2025-02 … 2025-09 paid. The break is not covered, the months after
+    the resumption wait (6 months from the payment month), then the person is covered again."""
+    from benefits.selectors import status_on
+    from benefits.services import eligibility_refresh
+
+    person = _person_with_dues("ziyang", date(2024, 1, 1), 21)
+    services.payment_record(person=person, amount=Decimal("800"), paid_on=date(2025, 2, 10), reference="E1")
+    assert MonthlyDue.objects.filter(person=person, makeup_closed_on__isnull=False).count() == 13
+    assert MonthlyDue.objects.filter(person=person, settled_on__isnull=False).count() == 8
+    eligibility_refresh([person.pk], date(2025, 9, 1))
+    gap = status_on(person, date(2024, 6, 15))
+    assert gap.status == "none" and "中断期间未补缴" in gap.reason  # 中断期间待遇不追溯
+    assert status_on(person, date(2025, 1, 31)).status == "none"
+    waiting = status_on(person, date(2025, 2, 1))
+    assert waiting.status == "waiting" and "2025-08-01" in waiting.reason
+    assert status_on(person, date(2025, 7, 31)).status == "waiting"
+    assert status_on(person, date(2025, 8, 1)).status == "covered"
