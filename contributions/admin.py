@@ -448,7 +448,8 @@ class PaymentAdmin(MaskedExportMixin, ContributionsAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["person", "amount", "paid_on", "reference", "insutype", "for_month"]
-        return super().get_fields(request, obj)
+        # for_month is an entry-time check only (ziyang 第十三条), not stored on the payment
+        return [f for f in super().get_fields(request, obj) if f != "for_month"]
 
     def save_form(self, request, form, change):
         # The service writes the payment (and applies it); the admin logs and shows what it wrote.
