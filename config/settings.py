@@ -248,6 +248,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "EntryKindEnum": "funds.models.EntryKind",
         "ImportKindEnum": "contributions.models.ImportKind",
+        "RequestKindEnum": "enrollment.requests.models.RequestKind",
     },
     "DESCRIPTION": "职工医保经办接口。机器客户端以令牌访问（Authorization: Token …），工作人员以会话访问；"
     "单位经办员只见本单位数据；写入逐笔审计；按客户端限流。变更记录见 /api/changelog/。",

@@ -366,6 +366,12 @@ class PaymentForm(ServiceForm):
         model = Payment
         fields = ("person", "amount", "paid_on", "reference", "insutype")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # 险种 defaults to 310 (职工医保): a form posted without it pays monthly dues, as before issue #15
+        if "insutype" in self.fields:
+            self.fields["insutype"].required = False
+
     def clean_amount(self):
         return _bounded(inputs.payment_amount, self.cleaned_data["amount"], "amount")
 

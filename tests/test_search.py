@@ -71,7 +71,7 @@ def test_data_migration_fills_existing_rows(w):
 
     migration.fill(django_apps, Editor())
     filled = dict(InsuredPerson.objects.values_list("name", "name_initials"))
-    assert filled == {"甲一": "jy", "乙一": "yy", "调动人": "ddr"}
+    assert filled == {"甲一": "jy", "乙一": "yy", "调动人": "ddr", "居民甲": "jmj"}
 
 
 # --- what the box finds ---------------------------------------------------------------------------------

@@ -113,6 +113,12 @@ class RowErrorSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+class RowErrorsSerializer(serializers.Serializer):
+    """逐行逐字段的错误: the whole file is refused."""
+
+    rows = RowErrorSerializer(many=True)
+
+
 class RequestPermission(permissions.BasePermission):
     """GET: ``enrollment.view_employerrequest``; POST: ``enrollment.add_employerrequest`` (as on the screens)."""
 
@@ -231,7 +237,7 @@ class EmployerRequestViewSet(
         responses={
             201: EmployerRequestSerializer(many=True),
             400: OpenApiResponse(
-                response=serializers.DictField(child=RowErrorSerializer(many=True)),
+                response=RowErrorsSerializer,
                 description="逐行逐字段的错误；未提交任何申请",
             ),
             401: OpenApiResponse(description="未认证"),
