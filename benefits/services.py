@@ -54,6 +54,10 @@ How enrolment spans become the rule's inputs (conventions of this module, listed
 * A span with no dues yet is given its first month, unpaid (the rule then answers
   "尚无缴费到账记录", waiting); a retiree span with no dues (retirees pay nothing)
   its first month with nothing owed.
+* A due waived as part of a break too old to make up (``makeup_closed_on``, ziyang 第十三条 断保一年以上不再补缴)
+  reaches the rule as closed on that day (the payment that resumed contributions): the arrears episode ends
+  there, over the retroactive window, so cover is not retroactive and a new waiting period runs from the
+  payment (待遇不追溯; 第十三条 "从…重新续保缴费当月起6个月后"). It is not a paid month for payment years.
 * When the rule cannot be evaluated (a policy value missing, D-X16) the person's
   last computed periods are kept and the reason is stored on the state row and
   counted (``eligibility.error:<key>``).
@@ -187,7 +191,7 @@ def _dues_sql(where: str) -> str:
         WHERE df.employer_id = {table}.employer_id AND df.{_q("start")} <= {table}.due_date
           AND df.{_q("end")} > {table}.due_date)"""
     token = (
-        f"{_day_sql('month')} || ':' || COALESCE({_day_sql('settled_on')}, '')"
+        f"{_day_sql('month')} || ':' || COALESCE({_day_sql('settled_on')}, {_day_sql('makeup_closed_on')}, '')"
         f" || CASE WHEN deferred THEN ':d' || COALESCE({deferral_end}, '') ELSE '' END"
     )
     if is_postgres():

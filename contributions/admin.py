@@ -251,16 +251,24 @@ class ArrearsFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return (("arrears", "欠费（已过截止日未缴清）"), ("open", "未缴清"), ("settled", "已缴清"))
+        return (
+            ("arrears", "欠费（已过截止日未缴清）"),
+            ("open", "未缴清"),
+            ("settled", "已缴清"),
+            ("makeup_closed", "不再补缴（断保超过补缴时限）"),
+        )
 
     def queryset(self, request, queryset):
 
+        open_dues = queryset.filter(settled_on__isnull=True, makeup_closed_on__isnull=True)
         if self.value() == "arrears":  # D-X5: unsettled after the due date (contributions.selectors.arrears)
-            return queryset.filter(settled_on__isnull=True, due_date__lt=timezone.localdate())
+            return open_dues.filter(due_date__lt=timezone.localdate())
         if self.value() == "open":
-            return queryset.filter(settled_on__isnull=True)
+            return open_dues
         if self.value() == "settled":
             return queryset.filter(settled_on__isnull=False)
+        if self.value() == "makeup_closed":  # ziyang 第十三条: 断保一年以上不再补缴
+            return queryset.filter(makeup_closed_on__isnull=False)
         return queryset
 
 
@@ -287,6 +295,7 @@ class MonthlyDueAdmin(MaskedExportMixin, ReadOnlyMixin, ContributionsAdmin):
         "settled_on",
         "late_fee",
         "deferred",
+        "makeup_closed",
     )
     list_filter = (ArrearsFilter, "jurisdiction", "category", "deferred")
     search_fields = ("=person__id_number",)
@@ -299,6 +308,13 @@ class MonthlyDueAdmin(MaskedExportMixin, ReadOnlyMixin, ContributionsAdmin):
     @admin.display(description="参保人员", ordering="person_id")
     def history_link(self, obj):
         return _history_link(obj)
+
+    @admin.display(description="不再补缴", ordering="makeup_closed_on")
+    def makeup_closed(self, obj):
+        """ziyang 第十三条: 断保一年以上不再补缴断保期间基本医疗保险费 — the day the break was found closed."""
+        if obj.makeup_closed_on is None:
+            return ""
+        return f"{obj.makeup_closed_on} 起不再补缴（断保超过补缴时限）"
 
 
 class _DryRun(Exception):
@@ -340,6 +356,12 @@ def _bounded(check, value, field: str, **kwargs):
 class PaymentForm(ServiceForm):
     """手工录入实缴 through ``contributions.services.payment_record``."""
 
+    for_month = forms.DateField(
+        label="费款所属期（补缴时填）",
+        required=False,
+        help_text="补缴某月时填该月任一日；断保超过补缴时限的月份不再补缴（资阳 第十三条），此处会提示。",
+    )
+
     class Meta:
         model = Payment
         fields = ("person", "amount", "paid_on", "reference", "insutype")
@@ -360,6 +382,12 @@ class PaymentForm(ServiceForm):
     def clean_reference(self):
         return _bounded(inputs.payment_reference, self.cleaned_data["reference"], "reference")
 
+    def clean_for_month(self):
+        value = self.cleaned_data.get("for_month")
+        if value is None:
+            return None
+        return _bounded(inputs.business_date, value, "for_month", latest=timezone.localdate())
+
     def service_call(self, **extra):
 
         d = self.cleaned_data
@@ -369,6 +397,7 @@ class PaymentForm(ServiceForm):
             paid_on=d["paid_on"],
             reference=d["reference"],
             insutype=d.get("insutype") or "310",
+            for_month=d.get("for_month"),
             **extra,
         )
 
@@ -424,8 +453,9 @@ class PaymentAdmin(MaskedExportMixin, ContributionsAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["person", "amount", "paid_on", "reference", "insutype"]
-        return super().get_fields(request, obj)
+            return ["person", "amount", "paid_on", "reference", "insutype", "for_month"]
+        # for_month is an entry-time check only (ziyang 第十三条), not stored on the payment
+        return [f for f in super().get_fields(request, obj) if f != "for_month"]
 
     def save_form(self, request, form, change):
         # The service writes the payment (and applies it); the admin logs and shows what it wrote.

@@ -451,6 +451,14 @@ class MonthlyDue(models.Model):
     # ziyang 第九条(三): contributions refunded before the benefit period began (funds.ContributionRefund);
     # the due stays settled (its allocations and postings are kept), but the month no longer counts as paid.
     refunded_on = models.DateField("退费日期", null=True, blank=True)
+    # ziyang 第十三条: 断保一年以上不再补缴断保期间基本医疗保险费. The day the break was found closed (the date of
+    # the payment that resumed contributions); such a due is neither arrears nor a paid month and accrues no fee.
+    makeup_closed_on = models.DateField(
+        "不再补缴日期",
+        null=True,
+        blank=True,
+        help_text="断保超过补缴时限，断保期间不再补缴（资阳 第十三条）；不计欠费、不计滞纳金、不计缴费月份",
+    )
     run = _run_fk("dues")
     created_at = models.DateTimeField("生成时间")
 

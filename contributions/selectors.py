@@ -30,9 +30,12 @@ def _with_outstanding(qs: QuerySet[MonthlyDue]) -> QuerySet[MonthlyDue]:
 
 
 def arrears(as_of: date) -> QuerySet[MonthlyDue]:
-    """Unsettled dues whose due date has passed on ``as_of`` (欠费), with what is outstanding."""
+    """Unsettled dues whose due date has passed on ``as_of`` (欠费), with what is outstanding; dues of a break
+    no longer made up (``makeup_closed_on``, ziyang 第十三条 断保一年以上不再补缴) are not arrears."""
     return _with_outstanding(
-        MonthlyDue.objects.filter(settled_on__isnull=True, due_date__isnull=False, due_date__lt=as_of)
+        MonthlyDue.objects.filter(
+            settled_on__isnull=True, makeup_closed_on__isnull=True, due_date__isnull=False, due_date__lt=as_of
+        )
     )
 
 

@@ -28,7 +28,7 @@ from django.utils import timezone
 from batch.models import BatchRun
 from batch.runs import run_in_process
 from batch.tasks import start_run
-from enrollment.calculations.enrolment_checks import makeup_refusal
+from enrollment.calculations.enrolment_checks import makeup_closed_months, makeup_refusal
 from enrollment.models import Employer, EnrolmentSpan, InsuredPerson, Insutype
 from policy.calculations import money
 from policy.models import Jurisdiction
@@ -298,6 +298,7 @@ def payment_record(
     apply: bool = True,
     recompute_as_of: date | None = None,
     insutype: str = "310",
+    for_month: date | None = None,
 ) -> Payment:
     """实缴登记: record money received for a person and apply it to the oldest unpaid dues.
 
@@ -307,6 +308,10 @@ def payment_record(
     the same payment can never be applied twice. ``recompute_as_of`` (the day of entry, given by the
     screen, import or API): the person's fees, eligibility and account credits are brought up to that
     day in the same transaction (:func:`persons_recompute`), so the why page and claims see it at once.
+
+    ``for_month`` (费款所属期, optional): the month the payer means to pay; a month of a break that can no longer
+    be made up on ``paid_on`` (ziyang 第十三条 断保一年以上不再补缴) is refused with the article, instead of the
+    money being silently applied elsewhere (:func:`makeup_closed_message`).
     """
     reference = (reference or "").strip()
     errors = {}
@@ -329,9 +334,15 @@ def payment_record(
         errors["source"] = f"来源应为 {', '.join(PaymentSource.values)}。"
     if insutype not in Insutype.values:
         errors["insutype"] = f"险种应为 {', '.join(Insutype.values)}。"
+    person_id = person if isinstance(person, int) else person.pk
+    if (
+        for_month is not None
+        and "paid_on" not in errors
+        and (bad := makeup_closed_message(person_id, for_month, paid_on))
+    ):
+        errors["for_month"] = bad
     if errors:
         raise ValidationError(errors)
-    person_id = person if isinstance(person, int) else person.pk
     try:
         with transaction.atomic():
             payment = Payment.objects.create(
@@ -351,6 +362,28 @@ def payment_record(
         raise ValidationError({"reference": f"电子税票号 {reference} 已登记，不能重复入账。"}) from exc
     payment.refresh_from_db()
     return payment
+
+
+def makeup_closed_message(person_id: int, month: date, on: date) -> str | None:
+    """Why ``month`` of this person can no longer be paid on ``on``, or ``None``: it was waived already
+    (``makeup_closed_on``) or lies in a break begun more than the limit before ``on``
+    (:func:`enrollment.calculations.enrolment_checks.makeup_closed_months`, ziyang 第十三条)."""
+    month = month_start(month)
+    due = MonthlyDue.objects.filter(person_id=person_id, month=month).select_related("jurisdiction").first()
+    if due is None or due.settled_on is not None:
+        return None
+    policy = Policy(due.jurisdiction.code, on)
+    rows = MonthlyDue.objects.filter(person_id=person_id, jurisdiction_id=due.jurisdiction_id, makeup_closed_on=None)
+    unpaid = [m for m, settled in rows.values_list("month", "settled_on") if settled is None]
+    paid = list(rows.filter(settled_on__isnull=False).values_list("month", flat=True))
+    if due.makeup_closed_on is None and month not in makeup_closed_months(policy, unpaid=unpaid, paid=paid, on=on):
+        return None
+    limit_key = "enrollment.makeup_break_limit_months"
+    return (
+        f"{month:%Y-%m} 属于中断缴费超过 {policy.value(limit_key)} 个月的断保期间，不再补缴（"
+        f"{policy.citation(limit_key)}：断保一年以上不再补缴断保期间基本医疗保险费，原有缴费年限合并计算）；"
+        "本笔缴费只能用于续保当月及以后的应缴。"
+    )
 
 
 def _input_error(check, value, *, field: str | None = None) -> str | None:

@@ -89,7 +89,9 @@ def _refuse(field: str, message: str | None) -> None:
 
 def _no_open_dues(person: InsuredPerson) -> None:
     """Prepaid money is held for the months ahead: it must not be swallowed by older unpaid dues."""
-    open_dues = MonthlyDue.objects.filter(person=person, settled_on__isnull=True).order_by("month")
+    # dues of a break no longer made up (ziyang 第十三条, makeup_closed_on) are owed no more
+    open_dues = MonthlyDue.objects.filter(person=person, settled_on__isnull=True, makeup_closed_on__isnull=True)
+    open_dues = open_dues.order_by("month")
     n = open_dues.count()
     if n:
         first = open_dues.first()

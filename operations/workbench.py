@@ -299,7 +299,9 @@ def employer_arrears_tile(user, today: date) -> Tile | None:
     if employer_id_of(user) is None or not user.has_perm("contributions.view_monthlydue"):
         return None
     own, dues = _own_dues(user)
-    count, capped = capped_count(dues.filter(settled_on__isnull=True, due_date__lt=today))
+    count, capped = capped_count(
+        dues.filter(settled_on__isnull=True, makeup_closed_on__isnull=True, due_date__lt=today)
+    )
     return Tile(
         key="employer_arrears",
         title="本单位欠费（人·月）",

@@ -92,8 +92,9 @@ def retiree_spans(employer: Employer, day: date):
 
 
 def _owed(dues):
-    """Dues with principal or late fee still owed."""
-    return dues.filter(Q(settled_on__isnull=True) | Q(late_fee__gt=F("late_fee_paid")))
+    """Dues with principal or late fee still owed (not those of a break no longer made up: ziyang 第十三条)."""
+    owed = Q(settled_on__isnull=True, makeup_closed_on__isnull=True) | Q(late_fee__gt=F("late_fee_paid"))
+    return dues.filter(owed)
 
 
 # --- checks ------------------------------------------------------------------------------------------------

@@ -126,7 +126,8 @@ def fees_accrue_all(
     persons = "" if only is None else f" AND {_in_list('person_id', list(only) or [0])}"
     jids = ", ".join(str(int(j)) for j in sorted(rates))
     count_sql = f"""SELECT jurisdiction_id, COUNT(*) FROM {DU} WHERE person_id >= %s AND person_id < %s
-        AND settled_on IS NULL AND jurisdiction_id IN ({jids}) AND due_date IS NOT NULL AND due_date < %s{persons}
+        AND settled_on IS NULL AND makeup_closed_on IS NULL AND jurisdiction_id IN ({jids})
+        AND due_date IS NOT NULL AND due_date < %s{persons}
         GROUP BY jurisdiction_id"""
     count_params = [lo, hi, as_of_p]
     known = {j: r for j, r in rates.items() if r is not None}
@@ -141,7 +142,7 @@ def fees_accrue_all(
         deferred = deferred_sql("u", deferring)
         known_ids = ", ".join(str(int(j)) for j in sorted(known))
         update_sql = f"""UPDATE {DU} AS u SET late_fee = {from_cents(new_fee)}, deferred = {deferred}
-            WHERE u.person_id >= %s AND u.person_id < %s AND u.settled_on IS NULL
+            WHERE u.person_id >= %s AND u.person_id < %s AND u.settled_on IS NULL AND u.makeup_closed_on IS NULL
               AND u.jurisdiction_id IN ({known_ids}){persons} AND u.due_date IS NOT NULL
               AND (u.due_date < %s OR u.late_fee <> u.late_fee_paid OR u.deferred)
               AND ({cents("u.late_fee")} <> {new_fee} OR (u.deferred <> {deferred}))"""

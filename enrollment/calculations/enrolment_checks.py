@@ -224,3 +224,55 @@ def makeup_refusal(policy: Policy, *, break_start: date, resumed_on: date) -> st
         f"中断缴费自 {break_start} 起已超过 {int(limit)} 个月，中断期间不再补缴；原有缴费年限合并计算"
         f"（{policy.citation(MAKEUP_LIMIT)}）。"
     )
+
+
+def makeup_closed_before(policy: Policy, on: date) -> date | None:
+    """The latest 断保起始月 whose break can no longer be made up on ``on`` (ziyang 第十三条: 断保一年以上
+    不再补缴断保期间基本医疗保险费); ``None`` where no document sets a limit (every break may be made up).
+
+    Step of :func:`makeup_refusal` read backwards: a break starting on the 1st ``break_start`` is closed on
+    ``on`` when ``on > break_start + limit months``, i.e. when ``break_start + limit`` is a 1st strictly
+    before ``on``. The answer is that 1st minus the limit, so the allocation SQL compares one date.
+    """
+    policy = policy.at(on)
+    limit = policy.value(MAKEUP_LIMIT, None)
+    if limit is None:
+        return None
+    latest_first = on.replace(day=1) if on.day > 1 else add_months(on.replace(day=1), -1)
+    return add_months(latest_first, -int(limit))
+
+
+def break_runs(unpaid: Iterable[date], paid: Iterable[date]) -> list[list[date]]:
+    """断保期间: the unpaid months (1sts) cut into runs; a paid month between two unpaid ones ends a run.
+
+    Months with no due at all (not enrolled) do not end a run: the break is counted from its first unpaid
+    month to the resumption, as :func:`makeup_refusal` reads it.
+    """
+    paid_sorted = sorted(set(paid))
+    runs: list[list[date]] = []
+    for month in sorted(set(unpaid)):
+        if runs and not any(runs[-1][-1] < p < month for p in paid_sorted):
+            runs[-1].append(month)
+        else:
+            runs.append([month])
+    return runs
+
+
+def makeup_closed_months(policy: Policy, *, unpaid: Iterable[date], paid: Iterable[date], on: date) -> list[date]:
+    """不再补缴的月份: the unpaid months before the month of ``on`` (the payment or evaluation date) that lie
+    in a break begun more than ``enrollment.makeup_break_limit_months`` before ``on`` (ziyang 第十三条:
+    断保一年以上不再补缴断保期间基本医疗保险费, 原有缴费年限合并计算). The month of ``on`` and later months are
+    the resumption (重新续保缴费当月) and stay payable. Empty where no document sets a limit.
+
+    Steps: :func:`break_runs` (the runs of unpaid months), :func:`makeup_closed_before` (the cut-off),
+    then every month before ``on``'s month of a run starting on or before the cut-off.
+    """
+    cutoff = makeup_closed_before(policy, on)
+    if cutoff is None:
+        return []
+    current = on.replace(day=1)
+    closed: list[date] = []
+    for run in break_runs((m for m in unpaid if m < current), paid):
+        if run[0] <= cutoff:
+            closed.extend(run)
+    return closed
