@@ -1,4 +1,15 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+from batch.dialect import sqlite_triggers_reinstaller
+
+_SQLITE_TRIGGERS = sqlite_triggers_reinstaller(
+    "benefits",
+    "0006_due_makeup_closed_trigger",
+    "benefits.migrations.0005_eligibility_incremental_nights:drop_triggers",
+    "benefits.migrations.0005_eligibility_incremental_nights:create_triggers",
+    "benefits.migrations.0006_due_makeup_closed_trigger:forwards",
+)
 
 
 class BenefitsConfig(AppConfig):
@@ -22,3 +33,5 @@ class BenefitsConfig(AppConfig):
         span_change_listener_register(eligibility_refresh)
         # ziyang 第九条(三): a refund is allowed only before the benefit period began (funds.prepayment)
         benefit_start_register(benefit_period_start)
+        # the incremental nights' triggers (0005, 0006) survive SQLite's table rebuilds by later migrations
+        post_migrate.connect(_SQLITE_TRIGGERS, sender=self, dispatch_uid="benefits.sqlite_triggers")

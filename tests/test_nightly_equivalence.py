@@ -569,31 +569,39 @@ def test_incremental_fees_and_clearance_scan_give_the_tables_of_a_full_night():
     )
     seq = iter(range(400, 499))
 
-    def worker(birth: date, *, male=True, role="", start=date(2024, 1, 1), paid=None, category="employee"):
+    def worker(
+        birth: date, *, male=True, role="", start=date(2024, 1, 1), paid=None, category="employee", enrolment=True
+    ):
         n = next(seq)
         p = services.person_register(id_number=id_number(REGION["hunan"], birth, n, male), name=f"清{n}")
         if role:
             InsuredPerson.objects.filter(pk=p.pk).update(female_role=role)
+            p.female_role = role
         services.span_open(
             person=p,
             jurisdiction=hunan,
             category=category,
             start=start,
             employer=emp if category == "employee" else None,
+            enrolment=enrolment,
         )
         if paid is not None:
             dues(p, hunan, category, emp if category == "employee" else None, paid)
         return p
 
     paid = on_day(months("2024-01", "2024-08"))
-    over = worker(date(1964, 1, 1), paid=paid)  # 60 before the first night: opened on it
+    # over and arrives are past 60 on their spans' start: transferred in (转移接续), not new enrolments (第十六条)
+    over = worker(date(1964, 1, 1), paid=paid, enrolment=False)  # 60 before the first night: opened on it
     turning = worker(date(1964, 9, 11), paid=paid)  # 60 on 2024-09-11
     later = worker(date(1964, 9, 20), paid=on_day(months("2024-01", "2024-06")) | {"2024-07": None, "2024-08": None})
     cadre = worker(date(1969, 9, 12), male=False, role="cadre", paid=paid)  # 55 on 2024-09-12
-    worker(date(1974, 9, 1), male=False, paid=paid)  # a woman employee without a role: counted, never selected
+    # a woman employee without a role (registered before the role was asked): counted, never selected
+    worker(date(1974, 9, 1), male=False, paid=paid, enrolment=False)
     young = worker(date(1990, 3, 3), paid=paid)  # its birth date is corrected below
     flexible = worker(date(1964, 9, 15), category="flexible", paid=on_day(months("2024-02", "2024-08"), 5))
-    arrives = worker(date(1960, 5, 5), start=date(2024, 9, 20), paid={})  # over 60, insured from 2024-09-20
+    arrives = worker(
+        date(1960, 5, 5), start=date(2024, 9, 20), paid={}, enrolment=False
+    )  # over 60, insured from 2024-09-20
     nights = []
 
     def check(night: date) -> None:
