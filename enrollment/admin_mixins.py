@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from django import http
+from django import forms, http
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import flatten_fieldsets, unquote
@@ -25,6 +25,8 @@ from import_export.admin import ExportMixin
 from import_export.formats import base_formats
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
+
+from policy.resolver import PolicyError
 
 from .access import can_see_pii, scope_queryset
 from .identifiers import mask_id_number, mask_phone
@@ -333,6 +335,27 @@ def service_errors_to_form(form, exc: Exception) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
+
+
+class ServiceRunForm(forms.ModelForm):
+    """A form that runs its service in ``clean`` (inside the admin's transaction): the refusal is a field message.
+    Subclasses define ``run(data)``; the admin saves nothing else (:class:`ServiceWrittenAdmin`)."""
+
+    service_result = None
+    user = None
+
+    def run(self, data):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            self.service_result = self.run(data)
+        except (ValidationError, PolicyError) as exc:
+            service_errors_to_form(self, exc)
+        return data
 
 
 class ServiceWrittenAdmin:

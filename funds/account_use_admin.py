@@ -16,35 +16,14 @@ from enrollment.admin_mixins import (
     BureauAdmin,
     PersonSearchMixin,
     SafeExportAdmin,
+    ServiceRunForm,
     ServiceWrittenAdmin,
-    service_errors_to_form,
 )
-from policy.resolver import PolicyError
 
 from . import account_use
 from .models import AccountPayout, AccountUse, FamilyBinding
 
 DATE = forms.DateInput(attrs={"type": "date"})
-
-
-class _ServiceForm(forms.ModelForm):
-    """Runs the service in ``clean`` (inside the admin's transaction): its refusal is a field message."""
-
-    service_result = None
-    user = None
-
-    def run(self, data):  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
-        try:
-            self.service_result = self.run(data)
-        except (ValidationError, PolicyError) as exc:
-            service_errors_to_form(self, exc)
-        return data
 
 
 class _ServiceAdmin(ServiceWrittenAdmin, BigListMixin, PersonSearchMixin, SafeExportAdmin, BureauAdmin):
@@ -60,7 +39,7 @@ class _ServiceAdmin(ServiceWrittenAdmin, BigListMixin, PersonSearchMixin, SafeEx
         return False
 
 
-class BindingForm(_ServiceForm):
+class BindingForm(ServiceRunForm):
     class Meta:
         model = FamilyBinding
         fields = ("holder", "jurisdiction", "member_name", "member_id_number", "relationship", "proof", "start")
@@ -126,7 +105,7 @@ class FamilyBindingAdmin(_ServiceAdmin):
         )
 
 
-class AccountUseForm(_ServiceForm):
+class AccountUseForm(ServiceRunForm):
     class Meta:
         model = AccountUse
         fields = ("holder", "jurisdiction", "purpose", "binding", "amount", "used_on")
@@ -156,7 +135,7 @@ class AccountUseAdmin(_ServiceAdmin):
     ordering = ("-used_on", "-id")
 
 
-class PayoutForm(_ServiceForm):
+class PayoutForm(ServiceRunForm):
     class Meta:
         model = AccountPayout
         fields = ("holder", "jurisdiction", "ground", "bank_name", "bank_account", "paid_on")

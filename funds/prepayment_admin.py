@@ -19,7 +19,7 @@ from contributions.inputs import REFERENCE_MAX_LENGTH
 from enrollment.bounds import MIN_BUSINESS_DATE
 
 from . import prepayment
-from .account_use_admin import DATE, _ServiceAdmin, _ServiceForm
+from .account_use_admin import DATE, ServiceRunForm, _ServiceAdmin
 from .models import ContributionRefund, PaidFrom, Prepayment, PrepaymentKind, RefundKind
 
 MAX_YEAR = 2100
@@ -57,7 +57,7 @@ def _bounded_date(value: date) -> date:
     return value
 
 
-class PrepaymentForm(_ServiceForm):
+class PrepaymentForm(ServiceRunForm):
     year = forms.IntegerField(
         label="预缴年度",
         required=False,
@@ -160,7 +160,7 @@ class PrepaymentAdmin(_PersonAdmin):
         )
 
 
-class RefundForm(_ServiceForm):
+class RefundForm(ServiceRunForm):
     ground = forms.ChoiceField(label="退费情形", choices=list(REFUND_GROUNDS.items()))
 
     class Meta:

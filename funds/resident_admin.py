@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from enrollment.admin_mixins import BigListMixin, BureauAdmin, SafeExportAdmin, ServiceWrittenAdmin
+from enrollment.admin_mixins import BigListMixin, BureauAdmin, SafeExportAdmin, ServiceRunForm, ServiceWrittenAdmin
 
 from . import resident_fund
-from .account_use_admin import DATE, _ServiceForm
+from .account_use_admin import DATE
 from .models import ResidentFundReceipt
 
 
-class ResidentReceiptForm(_ServiceForm):
+class ResidentReceiptForm(ServiceRunForm):
     class Meta:
         model = ResidentFundReceipt
         fields = ("jurisdiction", "kind", "year", "amount", "received_on", "reference", "note")

@@ -11,10 +11,9 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from policy.models import Jurisdiction
-from policy.resolver import PolicyError
 
 from ..access import is_bureau
-from ..admin_mixins import BigListMixin, BureauAdmin, ServiceWrittenAdmin, service_errors_to_form
+from ..admin_mixins import BigListMixin, BureauAdmin, ServiceRunForm, ServiceWrittenAdmin
 from ..calculations.resident_checks import PARENTS_INSURED
 from ..models import ResidentKind
 from . import services
@@ -30,27 +29,7 @@ def _study_choices():
     return [("", "（非学生 / 未知）"), *Jurisdiction.objects.order_by("code").values_list("code", "name")]
 
 
-class _ServiceForm(forms.ModelForm):
-    """Runs the service in ``clean`` (inside the admin's transaction): its refusal is a field message."""
-
-    service_result = None
-    user = None
-
-    def run(self, data):  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
-        try:
-            self.service_result = self.run(data)
-        except (ValidationError, PolicyError) as exc:
-            service_errors_to_form(self, exc)
-        return data
-
-
-class HouseholdForm(_ServiceForm):
+class HouseholdForm(ServiceRunForm):
     head_id_number = forms.CharField(label="户主身份证号", max_length=18)
     head_name = forms.CharField(label="户主姓名", max_length=50)
     phone = forms.CharField(label="联系电话", max_length=20, required=False)
@@ -134,7 +113,7 @@ class HouseholdAdmin(_ResidentAdmin):
         return self.inlines if obj is not None else []
 
 
-class MemberForm(_ServiceForm):
+class MemberForm(ServiceRunForm):
     id_number = forms.CharField(label="身份证号", max_length=18)
     name = forms.CharField(label="姓名", max_length=50)
     kind = forms.ChoiceField(
