@@ -93,7 +93,9 @@ class Employer(models.Model):
         editable=False,
         help_text="自成立之日起的登记期限（廊坊第七条）；文件未规定时为空",
     )
-    ownership = models.CharField("经济类型", max_length=20, choices=Ownership.choices, blank=True, db_default="")
+    ownership = models.CharField(
+        "经济类型", max_length=20, choices=Ownership.choices, blank=True, default="", db_default=""
+    )
     status = models.CharField(
         "单位参保状态", max_length=1, choices=EmployerStatus.choices, default=EmployerStatus.PAYING
     )
@@ -276,6 +278,7 @@ class EnrolmentSpan(models.Model):
         max_length=20,
         choices=ResidentKind.choices,
         blank=True,
+        default="",
         db_default="",
         help_text="仅城乡居民（险种 390）",
     )

@@ -464,7 +464,9 @@ class Claim(models.Model):
     status = models.CharField("状态", max_length=12, choices=ClaimStatus.choices, default=ClaimStatus.DRAFT)
     refusal_reason = models.TextField("不予支付原因", blank=True)
     # 中断缴费期间的费用承担 (hunan 第二十条, langfang 第二十三条): who bears what the fund does not pay
-    cost_payer = models.CharField("费用承担方", max_length=8, blank=True, choices=CostPayer.choices, db_default="")
+    cost_payer = models.CharField(
+        "费用承担方", max_length=8, blank=True, choices=CostPayer.choices, default="", db_default=""
+    )
     employer_liability = _result("单位承担金额")
     liable_employer = models.ForeignKey(
         Employer,

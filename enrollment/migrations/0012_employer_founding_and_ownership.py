@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='employer',
             name='ownership',
-            field=models.CharField(blank=True, choices=[('state', '国有企业'), ('state_controlled', '国有控股企业'), ('collective', '集体企业'), ('other', '其他')], max_length=20, verbose_name='经济类型', db_default=''),
+            field=models.CharField(blank=True, choices=[('state', '国有企业'), ('state_controlled', '国有控股企业'), ('collective', '集体企业'), ('other', '其他')], max_length=20, verbose_name='经济类型', db_default='', default=''),
         ),
         migrations.AddField(
             model_name='employer',
@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicalemployer',
             name='ownership',
-            field=models.CharField(blank=True, choices=[('state', '国有企业'), ('state_controlled', '国有控股企业'), ('collective', '集体企业'), ('other', '其他')], max_length=20, verbose_name='经济类型', db_default=''),
+            field=models.CharField(blank=True, choices=[('state', '国有企业'), ('state_controlled', '国有控股企业'), ('collective', '集体企业'), ('other', '其他')], max_length=20, verbose_name='经济类型', db_default='', default=''),
         ),
         migrations.AddField(
             model_name='historicalemployer',

@@ -13,11 +13,11 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='enrolmentspan',
             name='resident_kind',
-            field=models.CharField(blank=True, choices=[('rural', '农村居民'), ('urban_non_working', '城镇非从业居民'), ('student', '全日制学生'), ('preschool', '学龄前儿童'), ('newborn', '新生儿'), ('other', '国家和省规定的其他人员')], db_default='', help_text='仅城乡居民（险种 390）', max_length=20, verbose_name='居民类型'),
+            field=models.CharField(blank=True, choices=[('rural', '农村居民'), ('urban_non_working', '城镇非从业居民'), ('student', '全日制学生'), ('preschool', '学龄前儿童'), ('newborn', '新生儿'), ('other', '国家和省规定的其他人员')], db_default='', default='', help_text='仅城乡居民（险种 390）', max_length=20, verbose_name='居民类型'),
         ),
         migrations.AlterField(
             model_name='historicalenrolmentspan',
             name='resident_kind',
-            field=models.CharField(blank=True, choices=[('rural', '农村居民'), ('urban_non_working', '城镇非从业居民'), ('student', '全日制学生'), ('preschool', '学龄前儿童'), ('newborn', '新生儿'), ('other', '国家和省规定的其他人员')], db_default='', help_text='仅城乡居民（险种 390）', max_length=20, verbose_name='居民类型'),
+            field=models.CharField(blank=True, choices=[('rural', '农村居民'), ('urban_non_working', '城镇非从业居民'), ('student', '全日制学生'), ('preschool', '学龄前儿童'), ('newborn', '新生儿'), ('other', '国家和省规定的其他人员')], db_default='', default='', help_text='仅城乡居民（险种 390）', max_length=20, verbose_name='居民类型'),
         ),
     ]

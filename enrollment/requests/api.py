@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -105,18 +106,6 @@ class RequestRowSerializer(serializers.Serializer):
 class RequestBatchInSerializer(serializers.Serializer):
     employer = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
     rows = RequestRowSerializer(many=True, allow_empty=False, max_length=MAX_REQUEST_ROWS)
-
-
-class RowErrorSerializer(serializers.Serializer):
-    row = serializers.IntegerField(help_text="行号（第 1 行为表头，数据从第 2 行起）")
-    field = serializers.CharField()
-    message = serializers.CharField()
-
-
-class RowErrorsSerializer(serializers.Serializer):
-    """逐行逐字段的错误: the whole file is refused."""
-
-    rows = RowErrorSerializer(many=True)
 
 
 class RequestPermission(permissions.BasePermission):
@@ -237,8 +226,9 @@ class EmployerRequestViewSet(
         responses={
             201: EmployerRequestSerializer(many=True),
             400: OpenApiResponse(
-                response=RowErrorsSerializer,
-                description="逐行逐字段的错误；未提交任何申请",
+                response=OpenApiTypes.OBJECT,
+                description='逐行逐字段的错误 `{"rows": [{"row", "field", "message"}]}`，'
+                "或请求本身的字段错误；未提交任何申请",
             ),
             401: OpenApiResponse(description="未认证"),
             403: OpenApiResponse(description="无权申报，或不是本单位"),

@@ -13,11 +13,11 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='claim',
             name='cost_payer',
-            field=models.CharField(blank=True, choices=[('fund', '医保基金（补缴后支付）'), ('employer', '用人单位'), ('person', '个人')], db_default='', max_length=8, verbose_name='费用承担方'),
+            field=models.CharField(blank=True, choices=[('fund', '医保基金（补缴后支付）'), ('employer', '用人单位'), ('person', '个人')], db_default='', default='', max_length=8, verbose_name='费用承担方'),
         ),
         migrations.AlterField(
             model_name='historicalclaim',
             name='cost_payer',
-            field=models.CharField(blank=True, choices=[('fund', '医保基金（补缴后支付）'), ('employer', '用人单位'), ('person', '个人')], db_default='', max_length=8, verbose_name='费用承担方'),
+            field=models.CharField(blank=True, choices=[('fund', '医保基金（补缴后支付）'), ('employer', '用人单位'), ('person', '个人')], db_default='', default='', max_length=8, verbose_name='费用承担方'),
         ),
     ]
