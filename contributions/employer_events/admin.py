@@ -11,7 +11,7 @@ from django.db.models import F, Q
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from enrollment.admin_mixins import BureauAdmin, SafeExportAdmin, ServiceWrittenAdmin, service_errors_to_form
+from enrollment.admin_mixins import BureauAdmin, SafeExportAdmin, ServiceRunForm, ServiceWrittenAdmin
 from enrollment.bounds import date_in_bounds
 from enrollment.models import employer_id_of
 from policy.resolver import PolicyError
@@ -24,11 +24,8 @@ DATE = forms.DateInput(attrs={"type": "date"})
 RESIGNED_MAX = 100_000
 
 
-class EmployerEventForm(forms.ModelForm):
+class EmployerEventForm(ServiceRunForm):
     """Runs :func:`services.employer_event_apply` in ``clean`` (inside the admin's transaction)."""
-
-    service_result = None
-    user = None
 
     class Meta:
         model = EmployerEvent
@@ -72,27 +69,20 @@ class EmployerEventForm(forms.ModelForm):
             raise forms.ValidationError("说明不能超过 2000 个字符。")
         return note
 
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
-        try:
-            self.service_result = services.employer_event_apply(
-                employer=data["employer"],
-                kind=data["kind"],
-                occurred_on=data["occurred_on"],
-                reported_on=data.get("reported_on"),
-                successor=data.get("successor"),
-                trustee=data.get("trustee"),
-                moved_persons=list(data.get("moved_persons") or []),
-                resigned_count=data.get("resigned_count") or 0,
-                note=data.get("note") or "",
-                user=self.user,
-                as_of=timezone.localdate(),
-            )
-        except (ValidationError, PolicyError) as exc:
-            service_errors_to_form(self, exc)
-        return data
+    def run(self, data):
+        return services.employer_event_apply(
+            employer=data["employer"],
+            kind=data["kind"],
+            occurred_on=data["occurred_on"],
+            reported_on=data.get("reported_on"),
+            successor=data.get("successor"),
+            trustee=data.get("trustee"),
+            moved_persons=list(data.get("moved_persons") or []),
+            resigned_count=data.get("resigned_count") or 0,
+            note=data.get("note") or "",
+            user=self.user,
+            as_of=timezone.localdate(),
+        )
 
 
 class LateReportFilter(admin.SimpleListFilter):

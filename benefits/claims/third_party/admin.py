@@ -19,8 +19,8 @@ from enrollment.admin_mixins import (
     BigListMixin,
     BureauAdmin,
     PersonSearchMixin,
+    ServiceRunForm,
     ServiceWrittenAdmin,
-    service_errors_to_form,
 )
 from enrollment.bounds import MAX_AMOUNT, MAX_REASON_LENGTH, MIN_BUSINESS_DATE
 from policy.resolver import PolicyError
@@ -69,11 +69,8 @@ class DecideForm(_Dated):
     note = forms.CharField(label="审批意见", max_length=MAX_REASON_LENGTH, required=False)
 
 
-class ApplyForm(forms.ModelForm):
+class ApplyForm(ServiceRunForm):
     """书面申请: the service runs in ``clean`` (inside the admin's transaction); its refusal is a field message."""
-
-    service_result = None
-    user = None
 
     class Meta:
         model = ThirdPartyCase
@@ -89,22 +86,15 @@ class ApplyForm(forms.ModelForm):
             raise ValidationError("申请日期不能晚于今天。")
         return on
 
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
-        try:
-            self.service_result = services.case_apply(
-                claim=data["claim"],
-                applied_on=data["applied_on"],
-                reason=data["reason"],
-                cause=data["cause"],
-                third_party=data.get("third_party") or "",
-                user=self.user,
-            )
-        except (ValidationError, PolicyError) as exc:
-            service_errors_to_form(self, exc)
-        return data
+    def run(self, data):
+        return services.case_apply(
+            claim=data["claim"],
+            applied_on=data["applied_on"],
+            reason=data["reason"],
+            cause=data["cause"],
+            third_party=data.get("third_party") or "",
+            user=self.user,
+        )
 
 
 class ActionInline(admin.TabularInline):
