@@ -18,10 +18,10 @@ output into rows, for a whole chunk of persons at once:
    together share one evaluation (:class:`Evaluator`, one per worker process and night);
 4. compare a digest of each person's new periods with the stored one and write in
    bulk: the periods of the persons that changed, clipped to their spans, and every
-   evaluated person's state go straight to their tables by one COPY each on
-   PostgreSQL (the text of a rule answer escaped once, shared by the persons who got
-   it); the old rows are deleted first only for persons that had some. Never a
-   ``save()`` per row.
+   evaluated person's state go straight to their tables. On PostgreSQL the states by one
+   COPY, the periods by one INSERT … SELECT that clips each rule answer (copied once
+   per chunk into a temporary table) to the spans of the persons who got it; the
+   old rows are deleted first only for persons that had some. Never a ``save()`` per row.
 
 How enrolment spans become the rule's inputs (conventions of this module, listed in the report):
 
@@ -74,6 +74,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from django.db import connection, transaction
@@ -226,7 +227,9 @@ def _fetch_map(sql: str, params: list) -> dict[int, str]:
         return dict(cur.fetchall())
 
 
+@lru_cache(maxsize=1 << 16)
 def _parse_day(text: str) -> date:
+    """A day token as loaded (days since 2000-01-01, or ISO on SQLite); the same days recur across persons."""
     if "-" in text:
         return date.fromisoformat(text)
     return date.fromordinal(EPOCH_ORD + int(text))
@@ -316,6 +319,7 @@ class Evaluator:
         self.policies: dict[str, Policy] = {}
         self.memo: dict[tuple, Segment] = {}
         self.people: dict[tuple[str, str], PersonResult] = {}
+        self.open_people: dict[tuple, PersonResult] = {}  # see :meth:`single`
         self.hits = 0
         self.misses = 0
         self.snap = snapshot()
@@ -326,6 +330,7 @@ class Evaluator:
         ).hexdigest()
         self._sid = 0
         self._policy_next: dict[str, date | None] = {}
+        self.pg = is_postgres()  # the token format of the loaded facts (:func:`_day_sql`)
 
     def policy_next(self, code: str) -> date | None:
         """The first date after ``as_of`` on which a policy value of ``code`` takes effect (None: none on file)."""
@@ -342,16 +347,33 @@ class Evaluator:
 
     def single(self, span_text: str, dues: str) -> PersonResult:
         """:func:`_single` for a span given as loaded (``code:category:start:end``), memoised by span and dues:
-        persons with the same span dates and the same dues share one result (it holds no person id)."""
+        persons with the same span dates and the same dues share one result (it holds no person id).
+
+        An open span's start matters to :func:`_single` only through ``legacy`` (a start before the first month
+        on file) and the clip of periods starting before it: persons of the same jurisdiction, category, dues
+        and ``legacy`` whose periods all start on or after their span's start get the same rows whatever the
+        start (the clip is then the identity), so they share one result too (:attr:`open_people`)."""
         key = (span_text, dues)
         result = self.people.get(key)
-        if result is None:
-            code, category, start, end = span_text.split(":")
-            span = SpanFact(0, code, category, _parse_day(start), _parse_day(end) if end else None)
-            result = _single(self, span, dues)
-            if len(self.people) >= MEMO_LIMIT:
-                self.people.clear()
-            self.people[key] = result
+        if result is not None:
+            return result
+        code, category, start_text, end = span_text.split(":")
+        start = _parse_day(start_text)
+        open_key = None
+        if not end:
+            legacy = category != "retiree" and start < _parse_day(dues[: dues.index(":")])
+            open_key = (code, category, legacy, dues)
+            result = self.open_people.get(open_key)
+            if result is not None and _unclipped(result, start):
+                self.hits += 1
+                return result
+        result = _single(self, SpanFact(0, code, category, start, _parse_day(end) if end else None), dues)
+        if len(self.people) >= MEMO_LIMIT:
+            self.people.clear()
+            self.open_people.clear()
+        self.people[key] = result
+        if open_key is not None and _unclipped(result, start):
+            self.open_people[open_key] = result
         return result
 
     def inputs_digest(self, spans: str | None, dues: str | None, transfers: str | None) -> str:
@@ -573,8 +595,8 @@ def person_evaluate(
             first_month = month_start(span.start)
             if previous_end is not None and first_month <= previous_end:
                 first_month = add_months(previous_end, 1)
-            paid = "" if span.category != "retiree" else _day_token(span.start)
-            mine = [f"{_day_token(first_month)}:{paid}"]
+            paid = "" if span.category != "retiree" else _day_token(span.start, ev.pg)
+            mine = [f"{_day_token(first_month, ev.pg)}:{paid}"]
         transfer = moved_in.get(n) if not legacy and span.category != "retiree" else None
         if transfer is not None:
             # 转移接续 / 居民医保转职工医保: covered elsewhere until the day before the transfer took effect
@@ -618,6 +640,15 @@ def person_evaluate(
     return result
 
 
+def _unclipped(result: PersonResult, start: date) -> bool:
+    """A one-span result (of :func:`_single`) for an open span: an error, or periods that all start on or after
+    ``start``, and so the same rows for any such span start (see :meth:`Evaluator.single`)."""
+    if result.error:
+        return True
+    ((seg, _code, _lo, hi),) = result.parts
+    return hi is None and (not seg.periods or seg.periods[0].start >= start)
+
+
 def _single(ev: Evaluator, span: SpanFact, dues: str) -> PersonResult:
     """The common shape, one span with dues and no transfer in: :func:`person_evaluate` without the bookkeeping."""
     first_month = _parse_day(dues[: dues.index(":")])
@@ -654,8 +685,11 @@ def _cover_until(ev: Evaluator, span: SpanFact, following: SpanFact | None) -> d
     return hi if following is None else min(hi, following.start)
 
 
-def _day_token(day: date) -> str:
-    return str(day.toordinal() - EPOCH_ORD) if is_postgres() else day.isoformat()
+def _day_token(day: date, pg: bool | None = None) -> str:
+    """A day as :func:`_day_sql` loads it (``pg``: the evaluator's dialect, asked once per night)."""
+    if pg is None:
+        pg = is_postgres()
+    return str(day.toordinal() - EPOCH_ORD) if pg else day.isoformat()
 
 
 def _digest(rows: Iterable[tuple]) -> str:
@@ -809,39 +843,75 @@ def _delete(table: str, person_ids: list[int]) -> None:
 
 
 def _period_rows(segments: dict[int, tuple[Segment, int]], parts: list[tuple], *, now, run_id: int | None) -> list:
-    """The rows of ``parts`` (person, sid, lo, hi): each segment's periods clipped to the span as
-    :func:`_rows` clips them; COPY lines on PostgreSQL (the constant tail escaped once per segment)."""
-    pg = is_postgres()
-    tail = f"\t{now}\t{_NULL if run_id is None else run_id}\n"
-    prepared = {
-        sid: (
-            seg,
-            jid,
-            [
-                f"{p.status}\t{_copy_text(p.reason)}\t{_copy_text(p.citation)}"
-                f"\t{_copy_text(period_facts(seg.facts_json, p))}{tail}"
-                for p in seg.periods
-            ]
-            if pg
-            else [None] * len(seg.periods),
-        )
-        for sid, (seg, jid) in segments.items()
-    }
+    """The rows of ``parts`` (person, sid, lo, hi): each segment's periods clipped to the span as :func:`_rows`
+    clips them (SQLite; PostgreSQL clips the same way in SQL, :func:`_insert_periods_pg`)."""
     out: list = []
     for pid, sid, lo, hi in parts:
-        seg, jid, texts = prepared[sid]
-        for p, text in zip(seg.periods, texts, strict=True):
+        seg, jid = segments[sid]
+        for p in seg.periods:
             start = p.start if lo is None or p.start >= lo else lo
             end = p.end if hi is None else (hi if p.end is None or p.end > hi else p.end)
             if end is not None and end <= start:
                 continue
-            if pg:
-                out.append(f"{pid}\t{jid}\t{start}\t{_NULL if end is None else end}\t{text}")
-            else:
-                out.append(
-                    (pid, jid, start, end, p.status, p.reason, p.citation, period_facts(seg.facts_json, p), now, run_id)
-                )
+            out.append(
+                (pid, jid, start, end, p.status, p.reason, p.citation, period_facts(seg.facts_json, p), now, run_id)
+            )
     return out
+
+
+_SEGMENT_PERIODS, _PARTS = "elig_segment_periods", "elig_parts"
+
+
+def _insert_periods_pg(segments: dict[int, tuple[Segment, int]], parts: list[tuple], *, now, run_id: int | None) -> int:
+    """:func:`_period_rows` into the periods table on PostgreSQL, with fewer rows shipped: each segment's periods
+    once (the text of a rule answer, its facts parsed once) and one short line per span (person, segment, clip
+    bounds) into two temporary tables, then one INSERT … SELECT that clips and writes the rows in the order of
+    :func:`_period_rows`. Returns the periods written."""
+    if not parts:
+        return 0
+    with connection.cursor() as cur:
+        # session tables, emptied at commit and before use (several refreshes may share one transaction)
+        cur.execute(
+            f"""CREATE TEMPORARY TABLE IF NOT EXISTS {_SEGMENT_PERIODS} (sid integer, n integer, start date,
+                    "end" date, status varchar(16), reason text, citation varchar(255), facts jsonb)
+                ON COMMIT DELETE ROWS;
+                CREATE TEMPORARY TABLE IF NOT EXISTS {_PARTS} (k integer, person_id bigint, jurisdiction_id bigint,
+                    sid integer, lo date, hi date) ON COMMIT DELETE ROWS;
+                TRUNCATE {_SEGMENT_PERIODS}, {_PARTS}"""
+        )
+        used = {sid for _pid, sid, _lo, _hi in parts}
+        with cur.connection.cursor().copy(f"COPY {_SEGMENT_PERIODS} FROM STDIN") as copy:
+            for sid in used:
+                seg, _jid = segments[sid]
+                copy.write(
+                    "".join(
+                        f"{sid}\t{n}\t{p.start}\t{_NULL if p.end is None else p.end}\t{p.status}"
+                        f"\t{_copy_text(p.reason)}\t{_copy_text(p.citation)}"
+                        f"\t{_copy_text(period_facts(seg.facts_json, p))}\n"
+                        for n, p in enumerate(seg.periods)
+                    )
+                )
+        with cur.connection.cursor().copy(f"COPY {_PARTS} FROM STDIN") as copy:
+            lines = [
+                f"{k}\t{pid}\t{segments[sid][1]}\t{sid}\t{_NULL if lo is None else lo}\t{_NULL if hi is None else hi}\n"
+                for k, (pid, sid, lo, hi) in enumerate(parts)
+            ]
+            for k in range(0, len(lines), 5000):
+                copy.write("".join(lines[k : k + 5000]))
+        cols = ", ".join(_q(c) for c in PERIOD_COLUMNS)
+        cur.execute(
+            f"""INSERT INTO {EligibilityPeriod._meta.db_table} ({cols})
+            SELECT person_id, jurisdiction_id, s, e, status, reason, citation, facts, %s, %s FROM (
+                SELECT p.k, x.n, p.person_id, p.jurisdiction_id, x.status, x.reason, x.citation, x.facts,
+                       CASE WHEN p.lo IS NULL OR x.start >= p.lo THEN x.start ELSE p.lo END AS s,
+                       CASE WHEN p.hi IS NULL THEN x."end" WHEN x."end" IS NULL OR x."end" > p.hi THEN p.hi
+                            ELSE x."end" END AS e
+                FROM {_PARTS} p JOIN {_SEGMENT_PERIODS} x ON x.sid = p.sid) r
+            WHERE e IS NULL OR e > s
+            ORDER BY k, n""",
+            [now, run_id],
+        )
+        return cur.rowcount
 
 
 def _write(
@@ -862,9 +932,13 @@ def _write(
     had a state row, the only ones with rows to delete (a first night deletes nothing). Periods and
     states go straight to their tables (COPY on PostgreSQL). Returns the periods written.
     """
-    periods = _period_rows(segments, parts, now=now, run_id=run_id)
     _delete(EligibilityPeriod._meta.db_table, [s[0] for s in states if s[5] and s[0] in stored])
-    _insert(EligibilityPeriod._meta.db_table, PERIOD_COLUMNS, periods)
+    if is_postgres():
+        written = _insert_periods_pg(segments, parts, now=now, run_id=run_id)
+    else:
+        periods = _period_rows(segments, parts, now=now, run_id=run_id)
+        _insert(EligibilityPeriod._meta.db_table, PERIOD_COLUMNS, periods)
+        written = len(periods)
     _delete(EligibilityState._meta.db_table, [s[0] for s in states if s[0] in stored])
     run = _NULL if run_id is None else run_id
     tail = f"\t{now}\t{run}\t{as_of}\t"
@@ -882,7 +956,7 @@ def _write(
             for pid, digest, inputs, error, key, _rewrite, nxt in states
         ],
     )
-    return len(periods)
+    return written
 
 
 # --- the chunk refresh --------------------------------------------------------------------------

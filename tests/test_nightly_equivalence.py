@@ -234,6 +234,66 @@ def test_simple_enrolments_equal_eligibility_timeline_called_directly():
     assert checked >= 20
 
 
+def test_persons_of_the_same_dues_share_one_answer_only_where_their_span_start_cannot_change_it():
+    """The fast path of :meth:`Evaluator.single` (one answer per jurisdiction, category, dues and ``legacy`` for
+    open spans whose periods start on or after the span's start) gives, person by person, the rows of the
+    general path: colleagues paid on the same days with span starts before the first month on file (legacy),
+    on its first day, inside it (periods clipped: never shared) and a closed span; in arrears or not."""
+    people = []
+    seq = iter(range(200, 499))
+    starts = (date(2019, 5, 1), date(2021, 3, 15), date(2023, 12, 31), date(2024, 1, 1), date(2024, 1, 10))
+    patterns = (
+        on_day(months("2024-01", "2024-08")),
+        on_day(months("2024-01", "2024-06")) | {"2024-07": None, "2024-08": None},
+        on_day(months("2024-01", "2024-08")) | {"2024-04": date(2024, 8, 2)},
+    )
+    for k, code in enumerate(JURISDICTIONS):
+        jur = Jurisdiction.objects.get(code=code)
+        emp = services.employer_register(
+            credit_code=credit_code(REGION[code], 800 + k),
+            name=f"{code}同日缴费单位",
+            jurisdiction=code,
+            registered_on=date(2015, 1, 1),
+        )
+        for paid in patterns:
+            for start in (*starts, *starts):  # each start twice: the second of the pair hits either memo
+                n = next(seq)
+                p = services.person_register(
+                    id_number=id_number(REGION[code], date(1975, 1, 1) + timedelta(days=n), n, n % 2 == 1),
+                    name=f"同{n}",
+                )
+                services.span_open(person=p, jurisdiction=jur, category="employee", start=start, employer=emp)
+                dues(p, jur, "employee", emp, paid)
+                people.append(p)
+        # a closed span with the same dues: never shared by the open-span path
+        n = next(seq)
+        p = services.person_register(
+            id_number=id_number(REGION[code], date(1975, 1, 1) + timedelta(days=n), n, n % 2 == 1), name=f"同{n}"
+        )
+        services.span_open(
+            person=p, jurisdiction=jur, category="employee", start=starts[0], employer=emp, end=date(2024, 7, 1)
+        )
+        dues(p, jur, "employee", emp, patterns[0])
+        people.append(p)
+    ev = svc.Evaluator(NIGHT)
+    with transaction.atomic():
+        svc.refresh(NIGHT, ids=[p.pk for p in people], evaluator=ev)
+    shared = len(ev.open_people)
+    assert 0 < shared < len(people) // 4  # the fast path was taken and shared across the starts
+    fresh = svc.Evaluator(NIGHT)  # the general path, nothing shared
+    computed = clipped = 0
+    for p in people:
+        rows, error_key = expected(p.pk, fresh)
+        assert EligibilityState.objects.get(person_id=p.pk).error_key == error_key, p.pk
+        if error_key:
+            continue
+        assert stored(p.pk) == rows, p.pk
+        computed += 1
+        span = EnrolmentSpan.objects.get(person_id=p.pk)
+        clipped += rows[0][0] == span.start and span.start.day != 1
+    assert computed >= 60 and clipped >= 6  # periods clipped to a start inside the first month are checked too
+
+
 def test_second_run_skips_everybody_and_a_changed_fact_reevaluates_one_person():
     people = mixed_population()
     run_in_process(NIGHTLY, as_of=NIGHT)
