@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from datetime import date
 
+from batch.partitioning import ensure_current_partitions
 from batch.runs import ChunkContext, batch_job
 from benefits.jobs import shared_evaluator
 from benefits.services import CHANGE_KINDS as ELIGIBILITY_CHANGES
@@ -34,7 +36,17 @@ def changes(counts: dict[str, int]) -> dict[str, int]:
     return {k: counts.get(k, 0) for k in CHANGE_KINDS}
 
 
-@batch_job("operations.nightly", ids=person_id_bounds, label="夜间批处理（欠费滞纳金、待遇状态、退休清缴）")
+def ensure_partitions(as_of: date) -> None:
+    """The year partitions the night writes into (PostgreSQL): this year's, next year's and the run date's."""
+    ensure_current_partitions(years=(as_of.year,))
+
+
+@batch_job(
+    "operations.nightly",
+    ids=person_id_bounds,
+    label="夜间批处理（欠费滞纳金、待遇状态、退休清缴）",
+    prepare=ensure_partitions,
+)
 def nightly_step(ctx: ChunkContext) -> dict[str, int]:
     counts: Counter = Counter()
     t0 = time.perf_counter()
