@@ -51,8 +51,17 @@ def is_partitioned(table: str, conn=None) -> bool:
         return bool(_one(cur, "SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass(%s)", [table]))
 
 
+#: a year before the first one holding this share of the busiest year's rows goes to the early partition
+SPARSE_SHARE = 0.10
+
+
 def partition_name(table: str, year: int | None) -> str:
     return f"{table}_default" if year is None else f"{table}_y{year}"
+
+
+def early_name(table: str) -> str:
+    """The partition of the sparse years before the first year of its own (``FROM (MINVALUE) TO (…)``)."""
+    return f"{table}_early"
 
 
 def year_partitions(table: str) -> dict[int | None, str]:
@@ -72,6 +81,15 @@ def year_partitions(table: str) -> dict[int | None, str]:
             elif name.startswith(f"{table}_y") and name[len(table) + 2 :].isdigit():
                 out[int(name[len(table) + 2 :])] = name
         return out
+
+
+def early_bound(table: str) -> int | None:
+    """The first year not in TABLE's early partition (``None``: it has none)."""
+    with connection.cursor() as cur:
+        bound = _one(
+            cur, "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE oid = to_regclass(%s)", [early_name(table)]
+        )
+    return int(bound.split("TO ('")[1][:4]) if bound else None
 
 
 def _bounds(year: int) -> str:
@@ -185,13 +203,30 @@ def _global_unique_sql(table: str, column: str) -> list[str]:
     ]
 
 
-def data_years(table: str, key: str) -> list[int]:
+def data_years(table: str, key: str) -> dict[int, int]:
+    """Rows per year of KEY in TABLE."""
     with connection.cursor() as cur:
-        cur.execute(f"SELECT DISTINCT EXTRACT(YEAR FROM {_q(key)})::int FROM {table} ORDER BY 1")
-        return [r[0] for r in cur.fetchall()]
+        cur.execute(f"SELECT EXTRACT(YEAR FROM {_q(key)})::int, count(*) FROM {table} GROUP BY 1 ORDER BY 1")
+        return dict(cur.fetchall())
 
 
-def _rebuild(table: str, key: str | None, years: Iterable[int], global_unique: Iterable[str]) -> None:
+def plan_years(counts: dict[int, int], this: int) -> tuple[list[int], int | None]:
+    """The years that get a partition of their own, and the bound of the early partition (``None``: none).
+
+    Every year from the first one holding at least :data:`SPARSE_SHARE` of the busiest year's rows up to next
+    year gets its own partition; the sparse years before it share the early partition (a person's lookup probes
+    every partition's index, so a long thin tail of old years would cost every lookup a probe per year).
+    """
+    busiest = max(counts.values(), default=0)
+    dense = [y for y, n in sorted(counts.items()) if n >= busiest * SPARSE_SHARE and y <= this + 1]
+    first = min(dense[0] if dense else this, this)
+    early = first if any(y < first for y in counts) else None
+    return list(range(first, this + 2)), early
+
+
+def _rebuild(
+    table: str, key: str | None, years: Iterable[int], global_unique: Iterable[str], early: int | None = None
+) -> None:
     """Rebuild TABLE partitioned by year on KEY (``key=None``: back to a plain table), keeping everything."""
     global_unique = tuple(global_unique)
     with connection.cursor() as cur:
@@ -221,6 +256,11 @@ def _rebuild(table: str, key: str | None, years: Iterable[int], global_unique: I
             for year in sorted(set(years)):
                 cur.execute(
                     f"CREATE TABLE {partition_name(table, year)} PARTITION OF {table} {_bounds(year)}{with_options}"
+                )
+            if early is not None:
+                cur.execute(
+                    f"CREATE TABLE {early_name(table)} PARTITION OF {table} "
+                    f"FOR VALUES FROM (MINVALUE) TO ('{early:04d}-01-01'){with_options}"
                 )
             cur.execute(f"CREATE TABLE {partition_name(table, None)} PARTITION OF {table} DEFAULT{with_options}")
         cur.execute(f"INSERT INTO {table} SELECT * FROM {old}")
@@ -258,14 +298,15 @@ def _rebuild(table: str, key: str | None, years: Iterable[int], global_unique: I
 
 
 def partition_by_year(table: str, key: str, *, years: Iterable[int] = (), global_unique: Iterable[str] = ()) -> None:
-    """Rebuild TABLE as ``PARTITION BY RANGE (key)``: one partition per year in the data, ``years`` and
-    this year and the next, plus DEFAULT. No-op unless PostgreSQL or if it is partitioned already."""
+    """Rebuild TABLE as ``PARTITION BY RANGE (key)``: a partition per year from the first busy year in the data
+    to next year (:func:`plan_years`) and ``years``, the sparse years before in an early partition, and DEFAULT.
+    No-op unless PostgreSQL or if it is partitioned already."""
     if connection.vendor != "postgresql" or is_partitioned(table):
         return
-    this = date.today().year
-    wanted = {*data_years(table, key), *years, this, this + 1}
+    own, early = plan_years(data_years(table, key), date.today().year)
+    wanted = {*own, *(y for y in years if early is None or y >= early)}
     with transaction.atomic():
-        _rebuild(table, key, wanted, global_unique)
+        _rebuild(table, key, wanted, global_unique, early)
 
 
 def unpartition(table: str, *, global_unique: Iterable[str] = ()) -> None:
@@ -288,7 +329,10 @@ def ensure_year_partitions(table: str, years: Iterable[int]) -> list[str]:
         return []
     key = PARTITIONED[table]
     made = []
+    early = early_bound(table)
     for year in sorted(set(years) - set(have)):
+        if early is not None and year < early:
+            continue  # in the early partition
         name, default = partition_name(table, year), have.get(None)
         lo, hi = date(year, 1, 1), date(year + 1, 1, 1)
         with transaction.atomic(), connection.cursor() as cur:

@@ -21,6 +21,9 @@ from batch.partitioning import (
     ensure_current_partitions,
     ensure_year_partitions,
     is_partitioned,
+    partition_by_year,
+    plan_years,
+    unpartition,
     year_partitions,
 )
 from batch.runs import create_run
@@ -192,6 +195,46 @@ def test_an_old_year_detaches_for_archiving(employer_a, person_factory):
         assert cur.fetchone()[0] == 1
     with pytest.raises(ValueError):
         detach_year(DUES, 2018)
+
+
+def test_sparse_old_years_share_the_early_partition():
+    """The periods of the benchmark: a thin tail back to 2005, the bulk from 2023 (10 % of the busiest year)."""
+    counts = {2005: 322, 2010: 676, 2022: 730, 2023: 14902, 2024: 18589, 2025: 1845}
+    assert plan_years(counts, 2026) == ([2023, 2024, 2025, 2026, 2027], 2023)
+    assert plan_years({2024: 50000}, 2026) == ([2024, 2025, 2026, 2027], None)
+    assert plan_years({}, 2026) == ([2026, 2027], None)
+    assert plan_years({2027: 10, 2030: 5}, 2026) == ([2026, 2027], None)  # the far future stays in DEFAULT
+
+
+@postgres
+def test_the_rebuild_keeps_rows_and_ids_and_puts_sparse_years_early(employer_a, person_factory):
+    """Back to a plain table and partitioned again (the migration's two directions), on the periods."""
+    from benefits.models import EligibilityPeriod
+
+    table = "benefits_eligibilityperiod"
+    a = person_factory(employer=employer_a)
+
+    def period(start: date) -> EligibilityPeriod:
+        return EligibilityPeriod.objects.create(
+            person=a,
+            jurisdiction=employer_a.jurisdiction,
+            start=start,
+            status="covered",
+            reason="测试",
+            computed_at=timezone.now(),
+        )
+
+    unpartition(table)
+    assert not is_partitioned(table)
+    rows = [period(date(2005, 1, 1))] + [period(date(2024, m, 1)) for m in range(1, 13)]
+    partition_by_year(table, "start")
+    assert is_partitioned(table)
+    assert _where(table, rows[0].pk) == f"{table}_early" and _where(table, rows[1].pk) == f"{table}_y2024"
+    assert ensure_year_partitions(table, [2005]) == []  # inside the early partition
+    assert sorted(EligibilityPeriod.objects.filter(person=a).values_list("pk", flat=True)) == [r.pk for r in rows]
+    assert period(date(2024, 12, 2)).pk > rows[-1].pk  # the identity goes on from the old sequence
+    with pytest.raises(IntegrityError), transaction.atomic():
+        EligibilityPeriod.objects.filter(pk=rows[1].pk).update(end=date(2023, 1, 1))  # CHECK kept
 
 
 def test_sqlite_keeps_plain_tables():
