@@ -8,8 +8,9 @@ recomputation of pending clearance cases (incremental too: only the persons whos
 or whom the date carries past a legal age or a dated fact; see
 :func:`contributions.retirement.services.clearance_scan`). The late fees are one statement over the chunk's
 unsettled dues (:func:`contributions.sql.fees_accrue_all`): a settled due is never read again.
-Counts are prefixed by area; every step is idempotent, so a second run the same night reports zero in every
-change kind (:data:`CHANGE_KINDS`).
+Before the run is recorded, :func:`ensure_partitions` makes this year's and next year's partitions of the big
+tables (PostgreSQL; :mod:`batch.partitioning`). Counts are prefixed by area; every step is idempotent, so a
+second run the same night reports zero in every change kind (:data:`CHANGE_KINDS`).
 """
 
 from __future__ import annotations
