@@ -80,20 +80,30 @@ class Job:
     step: Callable[[ChunkContext], dict[str, int]]
     ids: IdBounds
     finish: Callable[[BatchRun], None] | None = field(default=None)
+    #: runs before the run is recorded, with its business date (e.g. the year partitions the run writes into)
+    prepare: Callable[[date], None] | None = field(default=None)
 
 
 JOBS: dict[str, Job] = {}
 
 
-def batch_job(name: str, *, ids: IdBounds, label: str = "", finish: Callable[[BatchRun], None] | None = None):
+def batch_job(
+    name: str,
+    *,
+    ids: IdBounds,
+    label: str = "",
+    finish: Callable[[BatchRun], None] | None = None,
+    prepare: Callable[[date], None] | None = None,
+):
     """Register ``step`` as the chunk step of job NAME.
 
     ``ids`` returns the smallest and largest id the job covers (usually insured persons'); the run is cut
-    into ``lo <= id < hi`` ranges of it. ``finish`` runs once when all chunks are done.
+    into ``lo <= id < hi`` ranges of it. ``finish`` runs once when all chunks are done; ``prepare(as_of)`` once
+    before the run is recorded.
     """
 
     def register(step):
-        JOBS[name] = Job(name, label or name, step, ids, finish)
+        JOBS[name] = Job(name, label or name, step, ids, finish, prepare)
         return step
 
     return register
@@ -141,6 +151,8 @@ def create_run(
     if job not in discover():
         raise ValueError(f"未知批处理作业 (unknown batch job): {job}")
     jur = Jurisdiction.objects.get(code=jurisdiction) if jurisdiction else None
+    if JOBS[job].prepare is not None:
+        JOBS[job].prepare(as_of)
     ranges = _id_ranges(JOBS[job], chunk_size or settings.BATCH_CHUNK_SIZE)
     with transaction.atomic():
         run = BatchRun.objects.create(

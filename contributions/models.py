@@ -563,7 +563,13 @@ class PaymentAllocation(models.Model):
     """冲抵: part of a payment applied to one due (principal and late fee), oldest due first."""
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations", verbose_name="实缴")
-    due = models.ForeignKey(MonthlyDue, on_delete=models.PROTECT, related_name="allocations", verbose_name="应缴")
+    due = models.ForeignKey(
+        MonthlyDue,
+        on_delete=models.PROTECT,
+        related_name="allocations",
+        verbose_name="应缴",
+        db_constraint=False,  # dues are partitioned on PostgreSQL (batch/partitioning.py): PROTECT by the ORM
+    )
     principal = _money("冲抵本金")
     late_fee = _money("冲抵滞纳金")
     created_at = models.DateTimeField("冲抵时间")

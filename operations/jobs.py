@@ -8,15 +8,18 @@ recomputation of pending clearance cases (incremental too: only the persons whos
 or whom the date carries past a legal age or a dated fact; see
 :func:`contributions.retirement.services.clearance_scan`). The late fees are one statement over the chunk's
 unsettled dues (:func:`contributions.sql.fees_accrue_all`): a settled due is never read again.
-Counts are prefixed by area; every step is idempotent, so a second run the same night reports zero in every
-change kind (:data:`CHANGE_KINDS`).
+Before the run is recorded, :func:`ensure_partitions` makes this year's and next year's partitions of the big
+tables (PostgreSQL; :mod:`batch.partitioning`). Counts are prefixed by area; every step is idempotent, so a
+second run the same night reports zero in every change kind (:data:`CHANGE_KINDS`).
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from datetime import date
 
+from batch.partitioning import ensure_current_partitions
 from batch.runs import ChunkContext, batch_job
 from benefits.jobs import shared_evaluator
 from benefits.services import CHANGE_KINDS as ELIGIBILITY_CHANGES
@@ -34,7 +37,17 @@ def changes(counts: dict[str, int]) -> dict[str, int]:
     return {k: counts.get(k, 0) for k in CHANGE_KINDS}
 
 
-@batch_job("operations.nightly", ids=person_id_bounds, label="夜间批处理（欠费滞纳金、待遇状态、退休清缴）")
+def ensure_partitions(as_of: date) -> None:
+    """The year partitions the night writes into (PostgreSQL): this year's, next year's and the run date's."""
+    ensure_current_partitions(years=(as_of.year,))
+
+
+@batch_job(
+    "operations.nightly",
+    ids=person_id_bounds,
+    label="夜间批处理（欠费滞纳金、待遇状态、退休清缴）",
+    prepare=ensure_partitions,
+)
 def nightly_step(ctx: ChunkContext) -> dict[str, int]:
     counts: Counter = Counter()
     t0 = time.perf_counter()

@@ -268,6 +268,7 @@ class Claim(models.Model):
         related_name="transfers",
         verbose_name="转院前住院（同一次连续住院）",
         help_text="按转院规定的连续住院：只付起付标准差额，不算新的住院次数",
+        db_constraint=False,  # claims are partitioned on PostgreSQL (batch/partitioning.py): PROTECT by the ORM
     )
     continued_stay = models.CharField(
         "连续住院类型",
@@ -579,7 +580,9 @@ class Claim(models.Model):
 class ClaimItem(models.Model):
     """费用明细: one line of a claim whose amounts are computed from its lines."""
 
-    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="items", verbose_name="报销申请")
+    claim = models.ForeignKey(
+        Claim, on_delete=models.CASCADE, related_name="items", verbose_name="报销申请", db_constraint=False
+    )  # claims are partitioned on PostgreSQL (batch/partitioning.py): the ORM cascades and protects
     kind = models.CharField("费用类别", max_length=32, choices=[(k, ITEM_KIND_ZH[k]) for k in ITEM_KINDS])
     name = models.CharField("项目名称", max_length=200, blank=True)
     quantity = models.DecimalField("数量（床位费为天数）", max_digits=10, decimal_places=2, default=1)
@@ -687,7 +690,9 @@ class AccumulatorAdjustment(models.Model):
     accumulator = models.ForeignKey(
         BenefitAccumulator, on_delete=models.PROTECT, related_name="adjustments", verbose_name="年度累计"
     )
-    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="adjustments", verbose_name="报销申请")
+    claim = models.ForeignKey(
+        Claim, on_delete=models.PROTECT, related_name="adjustments", verbose_name="报销申请", db_constraint=False
+    )
     kind = models.CharField("类型", max_length=8, choices=AdjustmentKind.choices)
     deltas = models.JSONField("变动")
     created_at = models.DateTimeField("时间", auto_now_add=True)
@@ -719,7 +724,7 @@ class ApiSettlement(models.Model):
     setl_id = models.CharField("结算ID", max_length=30)
     mdtrt_id = models.CharField("就诊ID", max_length=30)
     claim = models.OneToOneField(
-        Claim, on_delete=models.PROTECT, related_name="api_settlement", verbose_name="报销申请"
+        Claim, on_delete=models.PROTECT, related_name="api_settlement", verbose_name="报销申请", db_constraint=False
     )
     digest = models.CharField("报文摘要", max_length=64)
     body = models.JSONField("报文", default=dict)
@@ -756,7 +761,7 @@ class EmployerLiabilityBill(models.Model):
     stays with the person. Written by :func:`benefits.claims.services.claim_adjudicate` with the refused claim."""
 
     claim = models.OneToOneField(
-        Claim, on_delete=models.PROTECT, related_name="liability_bill", verbose_name="费用报销"
+        Claim, on_delete=models.PROTECT, related_name="liability_bill", verbose_name="费用报销", db_constraint=False
     )
     employer = models.ForeignKey(
         Employer, on_delete=models.PROTECT, related_name="liability_bills", verbose_name="用人单位"

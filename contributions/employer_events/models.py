@@ -128,7 +128,11 @@ class EmployerEventDueMove(models.Model):
         EmployerEvent, on_delete=models.PROTECT, related_name="due_moves", verbose_name="单位变动"
     )
     due = models.ForeignKey(
-        "contributions.MonthlyDue", on_delete=models.PROTECT, related_name="employer_moves", verbose_name="应缴"
+        "contributions.MonthlyDue",
+        on_delete=models.PROTECT,
+        related_name="employer_moves",
+        verbose_name="应缴",
+        db_constraint=False,  # dues are partitioned on PostgreSQL (batch/partitioning.py): PROTECT by the ORM
     )
     from_employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="+", verbose_name="原单位")
     to_employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="+", verbose_name="接收单位")

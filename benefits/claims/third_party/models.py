@@ -43,7 +43,11 @@ class ThirdPartyCase(models.Model):
     """第三人责任先行支付案件."""
 
     claim = models.OneToOneField(
-        "claims.Claim", on_delete=models.PROTECT, related_name="third_party_case", verbose_name="费用报销"
+        "claims.Claim",
+        on_delete=models.PROTECT,
+        related_name="third_party_case",
+        verbose_name="费用报销",
+        db_constraint=False,  # claims are partitioned on PostgreSQL (batch/partitioning.py)
     )
     person = models.ForeignKey(InsuredPerson, on_delete=models.PROTECT, related_name="+", verbose_name="参保人员")
     jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, verbose_name="参保统筹区")

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from batch.bulk import copy_rows
 from batch.models import BatchRun, RunStatus
+from batch.partitioning import ensure_current_partitions
 from batch.runs import run_in_process
 from batch.tasks import start_run
 from benefits.claims.imports import COLUMNS, ITEM_COLUMNS, analyze_claims, settlement_file_import
@@ -105,6 +106,7 @@ class Command(BaseCommand):
             InsuredPerson.objects.filter(spans__jurisdiction=jur).values_list("id_number", flat=True).distinct()
         )
         tag = timezone.now().strftime("%H%M%S")
+        ensure_current_partitions(years=(2024, 2025))  # the generated claims' start dates (see _csv)
         data = self._csv(people, claims, rnd, f"B{tag}", lines=jurisdiction == "ziyang")
         sfile = SettlementFile.objects.create(jurisdiction=jur, as_of=date(2024, 12, 31), original_name="bench.csv")
         sfile.file.save(f"bench-{tag}.csv", ContentFile(data), save=True)

@@ -24,6 +24,7 @@ from django.test import Client
 from django.urls import reverse
 
 from batch.dialect import is_postgres
+from batch.partitioning import ensure_current_partitions
 from batch.runs import chunk_execute, create_run, run_in_process
 from devtools import funds_bench as bench
 from enrollment.models import EnrolmentSpan, InsuredPerson
@@ -99,14 +100,24 @@ class Command(BaseCommand):
             n = bench.open_all_accounts(jur.pk, first)
             self.out(f"accounts: {n} personal accounts opened in {time.perf_counter() - t:.1f} s")
             self.out(f"history: {o['history_months']} months from {first:%Y-%m} …")
+            last = first.year + (first.month - 1 + o["history_months"]) // 12
+            ensure_current_partitions(years=range(first.year, last + 1))  # the history's years get partitions
             h = bench.load_history(jurisdiction_id=jur.pk, first_month=first, months=o["history_months"], log=self.out)
             self.out(
                 f"history: {h['entries']:,} entries, {h['postings']:,} postings in {h['seconds']:.1f} s "
                 f"({h['postings'] / h['seconds']:,.0f} postings/s)"
             )
-        total_postings = self._scalar("SELECT reltuples::bigint FROM pg_class WHERE relname = 'funds_posting'")
+        # the postings may be partitioned by year (batch/partitioning.py): count and size their partitions too
+        parts = "SELECT inhrelid FROM pg_inherits WHERE inhparent = 'funds_posting'::regclass"
+        total_postings = self._scalar(
+            f"SELECT COALESCE((SELECT sum(reltuples) FROM pg_class WHERE oid IN ({parts})), "
+            "(SELECT reltuples FROM pg_class WHERE relname = 'funds_posting'))::bigint"
+        )
         total_entries = self._scalar("SELECT reltuples::bigint FROM pg_class WHERE relname = 'funds_journalentry'")
-        size = self._scalar("SELECT pg_size_pretty(pg_total_relation_size('funds_posting'))")
+        size = self._scalar(
+            f"SELECT pg_size_pretty(pg_total_relation_size('funds_posting') + "
+            f"COALESCE((SELECT sum(pg_total_relation_size(inhrelid)) FROM ({parts}) p), 0))"
+        )
         self.out(f"ledger: ~{total_postings:,} postings, ~{total_entries:,} entries (postings table {size})")
         if o["prepare_only"]:
             return

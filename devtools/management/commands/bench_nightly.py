@@ -31,6 +31,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from batch.dialect import is_postgres
+from batch.partitioning import ensure_current_partitions
 from batch.runs import create_run, execute_in_processes, run_in_process
 from benefits.calculations.eligibility import ContributionMonth, eligibility_timeline
 from benefits.models import EligibilityPeriod, EligibilityState
@@ -256,6 +257,8 @@ class Command(BaseCommand):
                 generate_population(
                     jurisdiction=code, employers=max(1, n // 200), persons=n, as_of=date(2024, 1, 1), seed=i + 1
                 )
+            # the dues' years (12–24 months back) get their own partitions before the rows arrive
+            ensure_current_partitions(years=range(as_of.year - 2, as_of.year + 1))
             dues = generate_dues(as_of)
             with connection.cursor() as cur:
                 cur.execute("ANALYZE")
