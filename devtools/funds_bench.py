@@ -90,8 +90,13 @@ _RESTORE = [
 ]
 
 
-def load_history(*, jurisdiction_id: int, first_month: date, months: int, log=print) -> dict[str, float]:
-    """Write MONTHS months of history from FIRST_MONTH; returns counts and seconds."""
+def load_history(
+    *, jurisdiction_id: int, first_month: date, months: int, log=print, finish: bool = True
+) -> dict[str, float]:
+    """Write MONTHS months of history from FIRST_MONTH; returns counts and seconds.
+
+    ``finish=False`` leaves the balances, month totals, index and triggers for a later call (several
+    jurisdictions loaded one after the other finish once)."""
     if not is_postgres():
         raise RuntimeError("bench history is PostgreSQL only")
 
@@ -112,6 +117,8 @@ def load_history(*, jurisdiction_id: int, first_month: date, months: int, log=pr
             postings += np
             log(f"  history {month:%Y-%m}: {ne} entries, {np} postings in {time.perf_counter() - mt:.1f} s")
             month = next_month(month)
+        if not finish:
+            return {"entries": entries, "postings": postings, "seconds": time.perf_counter() - t0}
         bt = time.perf_counter()
         with transaction.atomic():
             _exec(
@@ -206,9 +213,10 @@ def _load_month(cur, jid: int, pool: int, bank: int, month: date, i: int) -> tup
         SELECT {base_p} + e.person_id, 'bench-payment:' || e.person_id || ':{tag}', 'account_payment', %s,
                e.person_id, %s, now(), '定点药店购药（基准测试）', NULL, NULL, NULL
         FROM funds_journalentry e
-        WHERE (e.id >= {base_c} AND e.id < {base_c + 10**8}) OR (e.id >= {base_r} AND e.id < {base_r + 10**8})
+        WHERE ((e.id >= {base_c} AND e.id < {base_c + 10**8}) OR (e.id >= {base_r} AND e.id < {base_r + 10**8}))
+          AND e.jurisdiction_id = %s
         """,
-        [jid, eff_pay],
+        [jid, eff_pay, jid],
     )
     _exec(cur, "ANALYZE funds_journalentry")
     np += _exec(

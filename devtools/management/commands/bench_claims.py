@@ -24,6 +24,7 @@ from decimal import Decimal
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import connection
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from batch.bulk import copy_rows
@@ -148,7 +149,8 @@ class Command(BaseCommand):
         now = timezone.now()
         spans = (
             EnrolmentSpan.objects.filter(jurisdiction=jur)
-            .exclude(person__in=EligibilityState.objects.values("person_id"))
+            # NOT EXISTS, not NOT IN: a million stored states do not fit a hashed subplan (quadratic)
+            .filter(~Exists(EligibilityState.objects.filter(person_id=OuterRef("person_id"))))
             .values_list("person_id", "start")
         )
         rows = list(spans)
