@@ -28,6 +28,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from batch.dialect import is_postgres
+from batch.partitioning import ensure_current_partitions
 from batch.runs import create_run, execute_in_processes, run_in_process
 from benefits.claims.models import Claim
 from contributions.models import MonthlyDue
@@ -140,6 +141,8 @@ class Command(BaseCommand):
         if not is_postgres():
             raise CommandError("bench_world needs PostgreSQL (DATABASE_URL=postgres://...)")
         t_all = time.perf_counter()
+        # where the big tables are partitioned by year, the years the generated rows fall in get theirs first
+        ensure_current_partitions(as_of, years=range(as_of.year - 2, as_of.year + 1))
         self._population(persons, as_of)
         if not options["skip_nightly"]:
             self._nightly(as_of, processes)
