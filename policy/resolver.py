@@ -132,6 +132,15 @@ class Snapshot:
     labels: dict[str, str]
     built_at: float
 
+    def same_values(self, other: Snapshot) -> bool:
+        """The same policy data (only the build time differs)."""
+        return (self.jurisdictions, self.parameters, self.statistics, self.labels) == (
+            other.jurisdictions,
+            other.parameters,
+            other.statistics,
+            other.labels,
+        )
+
 
 _lock = threading.Lock()
 _snapshot: Snapshot | None = None
@@ -148,7 +157,13 @@ def snapshot() -> Snapshot:
     snap = _snapshot
     if snap is None or time.monotonic() - snap.built_at > SNAPSHOT_TTL:
         with _lock:
-            snap = _snapshot = _build_snapshot()
+            fresh = _build_snapshot()
+            if snap is not None and snap.same_values(fresh):
+                # nothing changed since: keep the object, so that what is memoised on it (the nightly's rule
+                # answers, issue #13) survives the expiry instead of being thrown away every minute
+                snap.built_at = fresh.built_at
+                fresh = snap
+            snap = _snapshot = fresh
     return snap
 
 

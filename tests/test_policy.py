@@ -219,3 +219,17 @@ def test_staff_add_a_dated_value_in_the_admin_and_history_is_kept(client, admin_
     row = PolicyParameter.objects.get(jurisdiction=xianning, key=KEY, effective_from=date(2025, 1, 1))
     assert row.origin == ParameterOrigin.STAFF and row.history.get().history_user == admin_user
     assert Policy("xianning", date(2025, 3, 1)).decimal(KEY) == Decimal("7.5")
+
+
+def test_expired_snapshot_is_kept_while_the_policy_data_is_the_same(monkeypatch):
+    """An expired snapshot with unchanged data stays the same object (what is memoised on it survives, issue #13);
+    a value changed behind the signals' back (another process) gives a new snapshot on expiry."""
+    _param("hunan", date(2024, 1, 1), "7")
+    first = policy.snapshot()
+    monkeypatch.setattr(policy, "SNAPSHOT_TTL", -1.0)  # every lookup finds it expired
+    again = policy.snapshot()
+    assert again is first
+    PolicyParameter.objects.filter(key=KEY, jurisdiction__code="hunan").update(value="8")  # no signal
+    changed = policy.snapshot()
+    assert changed is not first
+    assert Policy("hunan", date(2024, 6, 1)).percent(KEY) == Decimal("0.08")
