@@ -500,3 +500,47 @@ def test_bulk_equals_one_at_a_time_across_medical_types(db, settings, tmp_path):
     assert statuses[fiscal.pk][1] == 0 and statuses[women[0].pk][1] > 0
     assert statuses[man.pk][2] == D(1750)  # 3500 × 50%
     assert all(s == ClaimStatus.ADJUDICATED for s, *_ in statuses.values())
+
+
+def test_dense_chunk_reads_persons_by_range_as_by_list(population, monkeypatch):
+    # the bulk run reads a chunk's persons by id range when they are dense (issue #13): the contexts must be the
+    # same as read by the list of ids, and a person inside the range but not asked for must not appear
+    from benefits.claims import selectors
+
+    ids = sorted(p.pk for people in population.values() for p in people)
+    asked = [pid for i, pid in enumerate(ids) if i % 3 != 1]  # gaps: the range covers persons not asked for
+    by_list = selectors.person_contexts(asked, as_of=date(2024, 7, 1))
+    assert selectors._persons_q(sorted(asked)).children[0][0] == "person_id__in"
+    monkeypatch.setattr(selectors, "RANGE_FROM", 2)
+    assert selectors._persons_q(sorted(asked)).children[0][0] == "person_id__gte"
+    by_range = selectors.person_contexts(asked, as_of=date(2024, 7, 1))
+    assert set(by_range) == set(asked) and by_range == by_list
+    assert all(ctx.spans and ctx.timeline_known for ctx in by_range.values())
+
+
+def test_bulk_equals_one_at_a_time_with_persons_read_by_range(population, settings, tmp_path, monkeypatch):
+    from benefits.claims import selectors
+    from benefits.claims.imports import settlement_file_import
+
+    monkeypatch.setattr(selectors, "RANGE_FROM", 2)
+    people = population["hunan"]
+    rows = _rows({"hunan": [people[0], people[2], people[3]]})  # people[1] is inside the range, not in the file
+    sfile = _file("hunan", rows, settings, tmp_path)
+    assert settlement_file_import(sfile, today=sfile.as_of)["imported"] == len(rows)
+    claims = list(Claim.objects.filter(settlement_file=sfile).order_by("person_id", "row_number"))
+    one_by_one = {}
+    try:
+        with transaction.atomic():
+            for claim in claims:
+                one_by_one[claim.row_number] = _result(claim_adjudicate(claim, as_of=sfile.as_of))
+            raise _Rollback
+    except _Rollback:
+        pass
+    run = run_in_process(JOB, as_of=sfile.as_of, jurisdiction="hunan", params={"file_id": sfile.pk})
+    assert run.status == "done"
+    assert {c.row_number: _result(c) for c in Claim.objects.filter(settlement_file=sfile)} == one_by_one
+    assert set(one_by_one) and {r[0] for r in one_by_one.values()} >= {"adjudicated"}
+    linked = Claim.objects.filter(settlement_file=sfile, status=ClaimStatus.ADJUDICATED).exclude(fund_pay_sumamt=0)
+    assert linked.exists() and not linked.filter(journal_entry__isnull=True).exists()
+    for claim in linked.select_related("journal_entry"):
+        assert claim.journal_entry.business_key == f"claim:{claim.business_key}"

@@ -101,11 +101,15 @@ def _employer_kind(kind: str | None, difficult: bool) -> str:
     return "fiscal_institution" if kind == "fiscal_institution" else "enterprise"
 
 
+#: From this many persons on, a dense set of ids is read as a range (:func:`_persons_q`).
+RANGE_FROM = 500
+
+
 def _persons_q(ids: list[int], field: str = "person_id") -> Q:
     """These persons (sorted ids) as a filter: a range when they are dense (a chunk of the bulk run: thousands
     of ids an IN list would spell out and the database look up one by one), else the list itself. A range
     reads persons not asked for: callers skip them."""
-    if len(ids) >= 500 and ids[-1] - ids[0] < 4 * len(ids):
+    if len(ids) >= RANGE_FROM and ids[-1] - ids[0] < 4 * len(ids):
         return Q(**{f"{field}__gte": ids[0], f"{field}__lte": ids[-1]})
     return Q(**{f"{field}__in": ids})
 
