@@ -544,3 +544,43 @@ def test_bulk_equals_one_at_a_time_with_persons_read_by_range(population, settin
     assert linked.exists() and not linked.filter(journal_entry__isnull=True).exists()
     for claim in linked.select_related("journal_entry"):
         assert claim.journal_entry.business_key == f"claim:{claim.business_key}"
+
+
+def test_bulk_links_a_claim_to_its_entry_posted_before(population, settings, tmp_path):
+    # an entry whose key was posted before (a run that stopped after posting) is not posted again: the claim is
+    # linked to the existing entry, read back by its key (the new entries' ids come from the posting itself)
+    from django.utils import timezone
+
+    from benefits.claims.imports import settlement_file_import
+    from funds.ledger_sql import post_entries_bulk
+    from funds.models import AccountKind, EntryKind
+    from funds.posting import fund_account
+
+    rows = _rows({"hunan": population["hunan"][:1]})
+    sfile = _file("hunan", rows, settings, tmp_path)
+    assert settlement_file_import(sfile, today=sfile.as_of)["imported"] == len(rows)
+    first = Claim.objects.filter(settlement_file=sfile).order_by("row_number").first()
+    pool, bank = fund_account("hunan", AccountKind.POOLED), fund_account("hunan", AccountKind.BANK)
+    before = post_entries_bulk(
+        [
+            {
+                "business_key": f"claim:{first.business_key}",
+                "kind": EntryKind.BENEFIT_PAYMENT,
+                "jurisdiction_id": pool.jurisdiction_id,
+                "person_id": first.person_id,
+                "effective_on": sfile.as_of,
+                "memo": "posted before",
+                "legs": [(pool.pk, D("-1.00")), (bank.pk, D("1.00"))],
+            }
+        ],
+        recorded_at=timezone.now(),
+        with_ids=True,
+    )["ids"][f"claim:{first.business_key}"]
+    run = run_in_process(JOB, as_of=sfile.as_of, jurisdiction="hunan", params={"file_id": sfile.pk})
+    assert run.status == "done"
+    first.refresh_from_db()
+    assert first.status == ClaimStatus.ADJUDICATED and first.fund_pay_sumamt > 0
+    assert first.journal_entry_id == before
+    assert JournalEntry.objects.filter(business_key=f"claim:{first.business_key}").count() == 1
+    others = Claim.objects.filter(settlement_file=sfile, status=ClaimStatus.ADJUDICATED).exclude(pk=first.pk)
+    assert all(c.journal_entry.business_key == f"claim:{c.business_key}" for c in others.exclude(fund_pay_sumamt=0))
