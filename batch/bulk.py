@@ -133,15 +133,26 @@ def insert_dicts(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -
             fill.append((f.attname, False, f.get_default()))
     columns = [connection.ops.quote_name(f.column) for f in fields]
     convs = _converters(fields)
-    missing = object()
+    # The row every insert starts from: each default converted once (a JSON default such as ``list`` gives the
+    # same text every time); only other callable defaults are called per row. A row's own values go over it.
+    template: list[Any] = []
+    per_row: list[tuple[int, Any, Any]] = []
+    for i, ((_name, call, default), conv, f) in enumerate(zip(fill, convs, fields, strict=True)):
+        if call and f.get_internal_type() != "JSONField":
+            per_row.append((i, default, conv))
+            template.append(None)
+        else:
+            template.append(conv(default() if call else default))
+    position = {name: (i, conv) for i, ((name, _, _), conv) in enumerate(zip(fill, convs, strict=True))}
 
     def values(row: Mapping[str, Any]) -> list[Any]:
-        out = []
-        for (name, per_row, default), conv in zip(fill, convs, strict=True):
-            value = row.get(name, missing)
-            if value is missing:
-                value = default() if per_row else default
-            out.append(conv(value))
+        out = template.copy()
+        for i, default, conv in per_row:
+            out[i] = conv(default())
+        for name, value in row.items():
+            at = position.get(name)  # a key that is no column is left out, as before
+            if at is not None:
+                out[at[0]] = at[1](value)
         return out
 
     with connection.cursor() as cur:

@@ -500,3 +500,87 @@ def test_bulk_equals_one_at_a_time_across_medical_types(db, settings, tmp_path):
     assert statuses[fiscal.pk][1] == 0 and statuses[women[0].pk][1] > 0
     assert statuses[man.pk][2] == D(1750)  # 3500 × 50%
     assert all(s == ClaimStatus.ADJUDICATED for s, *_ in statuses.values())
+
+
+def test_dense_chunk_reads_persons_by_range_as_by_list(population, monkeypatch):
+    # the bulk run reads a chunk's persons by id range when they are dense (issue #13): the contexts must be the
+    # same as read by the list of ids, and a person inside the range but not asked for must not appear
+    from benefits.claims import selectors
+
+    ids = sorted(p.pk for people in population.values() for p in people)
+    asked = [pid for i, pid in enumerate(ids) if i % 3 != 1]  # gaps: the range covers persons not asked for
+    by_list = selectors.person_contexts(asked, as_of=date(2024, 7, 1))
+    assert selectors._persons_q(sorted(asked)).children[0][0] == "person_id__in"
+    monkeypatch.setattr(selectors, "RANGE_FROM", 2)
+    assert selectors._persons_q(sorted(asked)).children[0][0] == "person_id__gte"
+    by_range = selectors.person_contexts(asked, as_of=date(2024, 7, 1))
+    assert set(by_range) == set(asked) and by_range == by_list
+    assert all(ctx.spans and ctx.timeline_known for ctx in by_range.values())
+
+
+def test_bulk_equals_one_at_a_time_with_persons_read_by_range(population, settings, tmp_path, monkeypatch):
+    from benefits.claims import selectors
+    from benefits.claims.imports import settlement_file_import
+
+    monkeypatch.setattr(selectors, "RANGE_FROM", 2)
+    people = population["hunan"]
+    rows = _rows({"hunan": [people[0], people[2], people[3]]})  # people[1] is inside the range, not in the file
+    sfile = _file("hunan", rows, settings, tmp_path)
+    assert settlement_file_import(sfile, today=sfile.as_of)["imported"] == len(rows)
+    claims = list(Claim.objects.filter(settlement_file=sfile).order_by("person_id", "row_number"))
+    one_by_one = {}
+    try:
+        with transaction.atomic():
+            for claim in claims:
+                one_by_one[claim.row_number] = _result(claim_adjudicate(claim, as_of=sfile.as_of))
+            raise _Rollback
+    except _Rollback:
+        pass
+    run = run_in_process(JOB, as_of=sfile.as_of, jurisdiction="hunan", params={"file_id": sfile.pk})
+    assert run.status == "done"
+    assert {c.row_number: _result(c) for c in Claim.objects.filter(settlement_file=sfile)} == one_by_one
+    assert set(one_by_one) and {r[0] for r in one_by_one.values()} >= {"adjudicated"}
+    linked = Claim.objects.filter(settlement_file=sfile, status=ClaimStatus.ADJUDICATED).exclude(fund_pay_sumamt=0)
+    assert linked.exists() and not linked.filter(journal_entry__isnull=True).exists()
+    for claim in linked.select_related("journal_entry"):
+        assert claim.journal_entry.business_key == f"claim:{claim.business_key}"
+
+
+def test_bulk_links_a_claim_to_its_entry_posted_before(population, settings, tmp_path):
+    # an entry whose key was posted before (a run that stopped after posting) is not posted again: the claim is
+    # linked to the existing entry, read back by its key (the new entries' ids come from the posting itself)
+    from django.utils import timezone
+
+    from benefits.claims.imports import settlement_file_import
+    from funds.ledger_sql import post_entries_bulk
+    from funds.models import AccountKind, EntryKind
+    from funds.posting import fund_account
+
+    rows = _rows({"hunan": population["hunan"][:1]})
+    sfile = _file("hunan", rows, settings, tmp_path)
+    assert settlement_file_import(sfile, today=sfile.as_of)["imported"] == len(rows)
+    first = Claim.objects.filter(settlement_file=sfile).order_by("row_number").first()
+    pool, bank = fund_account("hunan", AccountKind.POOLED), fund_account("hunan", AccountKind.BANK)
+    before = post_entries_bulk(
+        [
+            {
+                "business_key": f"claim:{first.business_key}",
+                "kind": EntryKind.BENEFIT_PAYMENT,
+                "jurisdiction_id": pool.jurisdiction_id,
+                "person_id": first.person_id,
+                "effective_on": sfile.as_of,
+                "memo": "posted before",
+                "legs": [(pool.pk, D("-1.00")), (bank.pk, D("1.00"))],
+            }
+        ],
+        recorded_at=timezone.now(),
+        with_ids=True,
+    )["ids"][f"claim:{first.business_key}"]
+    run = run_in_process(JOB, as_of=sfile.as_of, jurisdiction="hunan", params={"file_id": sfile.pk})
+    assert run.status == "done"
+    first.refresh_from_db()
+    assert first.status == ClaimStatus.ADJUDICATED and first.fund_pay_sumamt > 0
+    assert first.journal_entry_id == before
+    assert JournalEntry.objects.filter(business_key=f"claim:{first.business_key}").count() == 1
+    others = Claim.objects.filter(settlement_file=sfile, status=ClaimStatus.ADJUDICATED).exclude(pk=first.pk)
+    assert all(c.journal_entry.business_key == f"claim:{c.business_key}" for c in others.exclude(fund_pay_sumamt=0))

@@ -165,6 +165,38 @@ def test_the_bulk_path_refuses_a_withdrawal_larger_than_the_balance_too():
     assert bal(acct) == D("0.00")
 
 
+def test_the_bulk_path_returns_the_new_entries_ids_and_skips_keys_posted_before():
+    # the claims batch links each claim to its entry from these ids instead of reading 50 000 keys back
+    from django.utils import timezone
+
+    from funds.ledger_sql import post_entries_bulk
+
+    p = person("hunan", category="retiree")
+    pool = posting.fund_account("hunan", AccountKind.POOLED)
+    bank = posting.fund_account("hunan", AccountKind.BANK)
+
+    def spec(key, amount):
+        return {
+            "business_key": key,
+            "kind": EntryKind.BENEFIT_PAYMENT,
+            "jurisdiction_id": pool.jurisdiction_id,
+            "person_id": p.pk,
+            "effective_on": date(2024, 2, 1),
+            "memo": f"memo {key}",
+            "legs": [(pool.pk, -D(amount)), (bank.pk, D(amount))],
+        }
+
+    first = post_entries_bulk([spec("i:1", "10.00"), spec("i:2", "20.00")], recorded_at=timezone.now(), with_ids=True)
+    stored = dict(JournalEntry.objects.filter(business_key__startswith="i:").values_list("business_key", "pk"))
+    assert first["entries"] == 2 and first["postings"] == 4 and first["ids"] == stored
+    again = post_entries_bulk([spec("i:2", "20.00"), spec("i:3", "5.00")], recorded_at=timezone.now(), with_ids=True)
+    assert again["entries"] == 1 and set(again["ids"]) == {"i:3"}
+    assert again["ids"]["i:3"] == JournalEntry.objects.get(business_key="i:3").pk
+    assert JournalEntry.objects.get(business_key="i:1").memo == "memo i:1"
+    assert bal(pool) == D("-35.00") and bal(bank) == D("35.00")
+    assert "ids" not in post_entries_bulk([spec("i:4", "1.00")], recorded_at=timezone.now())
+
+
 def test_the_database_refuses_a_negative_personal_balance():
     p = person("hunan", category="retiree")
     acct = posting.personal_account(p, "hunan", on=date(2024, 1, 1))

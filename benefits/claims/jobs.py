@@ -273,12 +273,11 @@ def _post(settled: list, *, as_of, run_id: int | None, user_id: int | None) -> i
         )
     if not specs:
         return 0
-    result = post_entries_bulk(specs, recorded_at=timezone.now(), run_id=run_id, user_id=user_id)
-    by_key = dict(
-        JournalEntry.objects.filter(business_key__in=[s["business_key"] for s in specs]).values_list(
-            "business_key", "pk"
-        )
-    )
+    result = post_entries_bulk(specs, recorded_at=timezone.now(), run_id=run_id, user_id=user_id, with_ids=True)
+    by_key = result["ids"]  # the new entries; a key posted before (skipped) is read back
+    posted_before = [s["business_key"] for s in specs if s["business_key"] not in by_key]
+    if posted_before:
+        by_key.update(JournalEntry.objects.filter(business_key__in=posted_before).values_list("business_key", "pk"))
     for claim, _, _ in paying:
         claim.journal_entry_id = by_key.get(f"claim:{claim.business_key}")
     return result["entries"]

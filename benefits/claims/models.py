@@ -213,11 +213,14 @@ class Claim(models.Model):
     business_key = models.CharField("业务流水号", max_length=64, unique=True)
     # Indexes: the bulk adjudication rewrites 100 000 rows at a time and each index costs every row (issue #13).
     # person and settlement_file are served by the composite indexes of Meta; the users, the run and the
-    # journal entries are never looked up from here (a user deleted sets NULL through a scan: rare).
+    # journal entries are never looked up from here (a user deleted sets NULL through a scan: rare). The
+    # jurisdiction (a handful of values) has no index of its own; transfer_from, institution and
+    # review_cleared_by are indexed only where set (partial indexes of Meta), so a claim without them costs
+    # those indexes nothing when it is written.
     person = models.ForeignKey(
         InsuredPerson, on_delete=models.PROTECT, related_name="claims", verbose_name="参保人员", db_index=False
     )
-    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, verbose_name="参保统筹区")
+    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, verbose_name="参保统筹区", db_index=False)
     med_type = models.CharField("医疗类别", max_length=2, choices=MedType.choices)
     special_kind = models.CharField(
         "慢特病类别", max_length=24, choices=SpecialKind.choices, default=SpecialKind.CHRONIC, blank=True
@@ -247,6 +250,7 @@ class Claim(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name="定点医药机构",
+        db_index=False,
         help_text="按两定机构登记结算：等级、中医医院、级别和所在地取自登记中就医日有效的记录，须有就医日有效的服务协议",
     )
     hospital_level = models.CharField(
@@ -267,6 +271,7 @@ class Claim(models.Model):
         on_delete=models.PROTECT,
         related_name="transfers",
         verbose_name="转院前住院（同一次连续住院）",
+        db_index=False,
         help_text="按转院规定的连续住院：只付起付标准差额，不算新的住院次数",
         db_constraint=False,  # claims are partitioned on PostgreSQL (batch/partitioning.py): PROTECT by the ORM
     )
@@ -418,6 +423,7 @@ class Claim(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         verbose_name="复核人",
+        db_index=False,
     )
     # 费用
     medfee_sumamt = _money("医疗费总额")
@@ -559,8 +565,21 @@ class Claim(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["person", "start_date"], name="claim_person_start"),
-            models.Index(fields=["settlement_file", "person"], name="claim_file_person"),
+            # the batch reads a file's draft claims by person range; an adjudicated claim leaves this index
+            models.Index(
+                fields=["settlement_file", "person"], name="claim_file_draft_person", condition=Q(status="draft")
+            ),
             models.Index(fields=["status", "jurisdiction", "med_type"], name="claim_status_jur_type"),
+            # only where set: a reversal checks its transfers, an institution's API lists its own claims
+            models.Index(
+                fields=["transfer_from"], name="claim_transfer_from", condition=Q(transfer_from__isnull=False)
+            ),
+            models.Index(fields=["institution"], name="claim_institution", condition=Q(institution__isnull=False)),
+            models.Index(
+                fields=["review_cleared_by"],
+                name="claim_review_cleared_by",
+                condition=Q(review_cleared_by__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -101,17 +101,34 @@ def _employer_kind(kind: str | None, difficult: bool) -> str:
     return "fiscal_institution" if kind == "fiscal_institution" else "enterprise"
 
 
+#: From this many persons on, a dense set of ids is read as a range (:func:`_persons_q`).
+RANGE_FROM = 500
+
+
+def _persons_q(ids: list[int], field: str = "person_id") -> Q:
+    """These persons (sorted ids) as a filter: a range when they are dense (a chunk of the bulk run: thousands
+    of ids an IN list would spell out and the database look up one by one), else the list itself. A range
+    reads persons not asked for: callers skip them."""
+    if len(ids) >= RANGE_FROM and ids[-1] - ids[0] < 4 * len(ids):
+        return Q(**{f"{field}__gte": ids[0], f"{field}__lte": ids[-1]})
+    return Q(**{f"{field}__in": ids})
+
+
 def person_contexts(
     person_ids: Iterable[int], *, as_of: date, refresh_missing: bool = True
 ) -> dict[int, PersonContext]:
     """Everything adjudication reads about these persons, in four queries (plus a refresh of missing timelines)."""
     ids = sorted(set(person_ids))
+    wanted = set(ids)
     out = {
         pid: PersonContext(pid, birth, "male" if sex == "1" else "female")
-        for pid, birth, sex in InsuredPerson.objects.filter(pk__in=ids).values_list("pk", "birth_date", "sex")
+        for pid, birth, sex in InsuredPerson.objects.filter(_persons_q(ids, "pk")).values_list(
+            "pk", "birth_date", "sex"
+        )
+        if pid in wanted
     }
     for row in (
-        EnrolmentSpan.objects.filter(person_id__in=ids)
+        EnrolmentSpan.objects.filter(_persons_q(ids))
         .order_by("person_id", "start")
         .values_list(
             "person_id",
@@ -127,27 +144,32 @@ def person_contexts(
         )
     ):
         pid, code, start, end, category, scheme, kind, difficult, insutype, resident_kind = row
+        if pid not in out:
+            continue
         out[pid].spans.append(
             SpanFact(code, start, end, category, scheme, _employer_kind(kind, bool(difficult)), insutype, resident_kind)
         )
-    for pid, year in ResidentDue.objects.filter(person_id__in=ids, settled_on__isnull=False).values_list(
+    for pid, year in ResidentDue.objects.filter(_persons_q(ids), settled_on__isnull=False).values_list(
         "person_id", "benefit_year"
     ):
-        out[pid].resident_paid_years.add(year)
-    states = dict(EligibilityState.objects.filter(person_id__in=ids).values_list("person_id", "error"))
+        if pid in out:
+            out[pid].resident_paid_years.add(year)
+    states = dict(EligibilityState.objects.filter(_persons_q(ids)).values_list("person_id", "error"))
     missing = [pid for pid in ids if pid not in states]
     if missing and refresh_missing:
         eligibility_refresh(missing, as_of)
-        states = dict(EligibilityState.objects.filter(person_id__in=ids).values_list("person_id", "error"))
+        states = dict(EligibilityState.objects.filter(_persons_q(ids)).values_list("person_id", "error"))
     for pid, error in states.items():
-        out[pid].timeline_known = True
-        out[pid].timeline_error = error or ""
+        if pid in out:
+            out[pid].timeline_known = True
+            out[pid].timeline_error = error or ""
     for pid, start, end, status, reason, citation, level in (
-        EligibilityPeriod.objects.filter(person_id__in=ids)
+        EligibilityPeriod.objects.filter(_persons_q(ids))
         .order_by("person_id", "start")
         .values_list("person_id", "start", "end", "status", "reason", "citation", "facts__benefit_level")
     ):
-        out[pid].periods.append(PeriodFact(start, end, status, reason, citation, level or ""))
+        if pid in out:
+            out[pid].periods.append(PeriodFact(start, end, status, reason, citation, level or ""))
     return out
 
 
