@@ -47,7 +47,6 @@ from .payroll import (
     contribution_year_of,
     employees_at,
     payroll_validate,
-    payroll_write,
     payroll_years,
 )
 from .readers import (
@@ -114,7 +113,6 @@ __all__ = [
     "payment_validate",
     "payment_write",
     "payroll_validate",
-    "payroll_write",
     "payroll_years",
     "persons_by_id_number",
     "read_table",
