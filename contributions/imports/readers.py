@@ -80,7 +80,7 @@ def read_table(data: bytes, name: str) -> Table:
     table = Table(headers=headers, rows=[])
     try:
         for number, cells in enumerate(rows, start=2):
-            if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
+            if _blank(cells):
                 continue
             if len(cells) > MAX_COLUMNS:
                 raise FileRejected(_too_many_columns(number))
@@ -94,6 +94,14 @@ def read_table(data: bytes, name: str) -> Table:
     if not table.rows:
         raise FileRejected("文件中没有数据行：只有表头。")
     return table
+
+
+def _blank(cells: tuple[Any, ...]) -> bool:
+    """Every cell empty or spaces (a loop that stops at the first filled cell, usually the first)."""
+    for c in cells:
+        if c is not None and not (isinstance(c, str) and not c.strip()):
+            return False
+    return True
 
 
 #: An .xlsx is a zip: refuse one that would expand beyond this (a "zip bomb"); the sum of the members'
@@ -473,7 +481,7 @@ def _read_csv(data: bytes) -> Iterator[tuple[Any, ...]]:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
-    return (tuple(row) for row in csv.reader(io.StringIO(text), dialect))
+    return map(tuple, csv.reader(io.StringIO(text), dialect))
 
 
 def _implausible(text: str) -> bool:
