@@ -131,12 +131,15 @@ class WageDeclaration(models.Model):
     # No database foreign keys: a payroll import checks its references set-wise in staging
     # (:class:`PayrollStagedRow`) before it writes, instead of the database checking four deferred
     # constraints for each of 100 000 rows at COMMIT (issue #13); the ORM still protects deletes.
+    # Nor an index of their own: the unique (person, employer, year) and the (employer, …) indexes lead
+    # with them, and every index is one more write for each row a payroll import upserts.
     person = models.ForeignKey(
         InsuredPerson,
         on_delete=models.PROTECT,
         related_name="wage_declarations",
         verbose_name="参保人员",
         db_constraint=False,
+        db_index=False,
     )
     employer = models.ForeignKey(
         Employer,
@@ -144,6 +147,7 @@ class WageDeclaration(models.Model):
         related_name="wage_declarations",
         verbose_name="用人单位",
         db_constraint=False,
+        db_index=False,
     )
     year = models.PositiveSmallIntegerField("缴费年度", help_text="缴费年度开始的日历年")
     monthly_wage = _money("月平均工资", null=True, blank=True)

@@ -5,10 +5,12 @@ The pipeline, for both kinds of file:
 1. **upload** (:func:`import_job_create`): the file is checked for size and type and
    stored on an :class:`~contributions.models.ImportJob`; validation is queued.
 2. **validate** — the dry run (:func:`import_job_validate`, a Celery task over the job):
-   the file is read once, each row is normalised in Python, and everything that needs
-   the database is checked *set-wise*: one query per 10 000 身份证号 for the persons,
-   one query per year for the spans at the employer, one per 10 000 税票号 for the
-   payments already imported. Every bad row is recorded as ``{row, field, message}``
+   the file is read once. A payroll's cells are parsed a column at a time (fast paths for clean cells,
+   the cell parsers and their messages for every other), its rows that parse are copied into a temporary
+   table and their references checked there by joins (the person by 身份证号, an 在职职工 span at the
+   employer in the year), and the valid rows staged by one INSERT … SELECT. A payment file is checked
+   row by row in Python and set-wise for the persons (one query per 10 000 身份证号) and the payments
+   already imported (one per 10 000 税票号). Every bad row is recorded as ``{row, field, message}``
    with the spreadsheet's own row number (the header is row 1).
 3. **confirm** (:func:`import_job_commit`): a payroll is confirmed from the rows its dry run
    staged (:class:`~contributions.models.PayrollStagedRow`: the file is read once), their
@@ -47,7 +49,6 @@ from .payroll import (
     contribution_year_of,
     employees_at,
     payroll_validate,
-    payroll_write,
     payroll_years,
 )
 from .readers import (
@@ -114,7 +115,6 @@ __all__ = [
     "payment_validate",
     "payment_write",
     "payroll_validate",
-    "payroll_write",
     "payroll_years",
     "persons_by_id_number",
     "read_table",

@@ -19,14 +19,7 @@ from enrollment.models import Employer, employer_id_of
 
 from ..models import ImportJob, ImportKind, ImportStatus, Payment
 from .payments import apply_payment_ids, payment_validate, payment_write
-from .payroll import (
-    payroll_stage,
-    payroll_staged_check,
-    payroll_unstage,
-    payroll_validate,
-    payroll_write,
-    payroll_write_staged,
-)
+from .payroll import payroll_staged_check, payroll_unstage, payroll_validate, payroll_write_staged
 from .readers import MAX_ROWS, FileRejected, Table, check_upload, read_table
 from .validation import Progress, RowError, Validation
 
@@ -95,7 +88,13 @@ def _validate(job: ImportJob, table: Table, progress: Progress | None) -> Valida
         # An employer user's file never tells whether a 身份证号 is registered elsewhere (issue #12 item 9).
         precise = employer_id_of(job.uploaded_by) is None
         return payroll_validate(
-            table, employer=job.employer, as_of=as_of, default_year=year, progress=progress, precise_ids=precise
+            table,
+            employer=job.employer,
+            as_of=as_of,
+            job=job,
+            default_year=year,
+            progress=progress,
+            precise_ids=precise,
         )
     return payment_validate(table, as_of=as_of, progress=progress)
 
@@ -160,9 +159,7 @@ def import_job_validate(job_id: int) -> ImportJob:
         ImportJob.objects.filter(pk=job.pk).update(total_rows=len(table))
         job.total_rows = len(table)
         result = _validate(job, table, progress)
-        staged = job.kind == ImportKind.PAYROLL
-        if staged:  # the confirm writes from these rows: the file is read once
-            payroll_stage(job, result)
+        staged = job.kind == ImportKind.PAYROLL  # the confirm writes from the staged rows: the file is read once
     except FileRejected as exc:
         return _fail(job, str(exc))
     except Exception as exc:  # never leave a job "校验中" for ever: say what went wrong
@@ -242,8 +239,12 @@ def import_job_commit(job_id: int, *, skip_errors: bool = False) -> ImportJob:
             _lock_job(job_id)
             if ImportJob.objects.filter(pk=job_id, status=ImportStatus.DONE).exists():
                 return ImportJob.objects.get(pk=job_id)
-            if job.kind == ImportKind.PAYROLL and job.dry_run_summary.get("staged"):
-                result = _staged_result(job)
+            if job.kind == ImportKind.PAYROLL:
+                if job.dry_run_summary.get("staged"):
+                    result = _staged_result(job)
+                else:  # validated before dry runs staged their rows: validated and staged again now
+                    result = _validate(job, _read_job_file(job), None)
+                    _unchanged(job, int(result.summary["valid_rows"]))
                 counts = _commit_staged(job, result, skip_errors=skip_errors, progress=progress)
                 _done(job, counts, result.error_rows)
                 return job
@@ -253,15 +254,8 @@ def import_job_commit(job_id: int, *, skip_errors: bool = False) -> ImportJob:
                 raise ImportAborted("文件中没有可导入的有效行，未导入任何数据。")
             if result.error_rows and not skip_errors:
                 raise ImportAborted(f"文件有 {result.error_rows} 行错误，未导入任何数据。")
-            if len(result.valid) != job.dry_run_summary.get("valid_rows"):
-                raise ImportAborted(
-                    f"数据自试导入后已变化（有效行 {job.dry_run_summary.get('valid_rows')} → {len(result.valid)}），"
-                    "未导入任何数据；请查看新的校验结果后重新确认。"
-                )
-            if job.kind == ImportKind.PAYROLL:
-                counts = payroll_write(result, employer=job.employer, job=job, progress=progress)
-            else:
-                counts = payment_write(result, job=job, progress=progress)
+            _unchanged(job, len(result.valid))
+            counts = payment_write(result, job=job, progress=progress)
             _done(job, counts, result.error_rows)
     except ImportAborted as exc:
         job.status, job.processed_rows = ImportStatus.VALIDATED, job.total_rows
@@ -286,6 +280,15 @@ def import_job_commit(job_id: int, *, skip_errors: bool = False) -> ImportJob:
     if job.kind == ImportKind.PAYMENT:
         _apply_payments(job)
     return job
+
+
+def _unchanged(job: ImportJob, valid: int) -> None:
+    """Refuse the commit when validating again found another number of valid rows than the dry run."""
+    if valid != job.dry_run_summary.get("valid_rows"):
+        raise ImportAborted(
+            f"数据自试导入后已变化（有效行 {job.dry_run_summary.get('valid_rows')} → {valid}），"
+            "未导入任何数据；请查看新的校验结果后重新确认。"
+        )
 
 
 def _done(job: ImportJob, counts: dict[str, int], error_rows: int) -> None:

@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from batch.dialect import is_postgres
 from enrollment.bounds import MAX_MONTHLY_WAGE, MIN_BUSINESS_DATE
-from enrollment.models import Category, Employer, EnrolmentSpan
+from enrollment.models import Category, Employer, EnrolmentSpan, InsuredPerson
 from policy.resolver import Policy
 
 from .. import periods
 from ..inputs import MAX_ANNUAL_WAGE
 from ..models import ImportJob, PayrollStagedRow, WageDeclaration
-from .cells import parse_id_cell, parse_money, parse_month_cell, parse_name_cell, parse_period
+from .cells import (
+    BAD,
+    SLOW,
+    fast_id,
+    fast_money,
+    fast_name,
+    fast_none,
+    parse_column,
+    parse_id_cell,
+    parse_money,
+    parse_month_cell,
+    parse_name_cell,
+    parse_period,
+)
 from .columns import _LABEL, PAYROLL_COLUMNS, map_headers
 from .readers import Table
 from .validation import (
@@ -27,14 +42,9 @@ from .validation import (
     Progress,
     RowError,
     Validation,
-    _cells,
-    _check_name,
-    _duplicates,
-    _keys,
-    _normalise,
-    persons_by_id_number,
+    _chunks,
 )
-from .writing import COMMIT_BATCH, _write_all, _Writer
+from .writing import _write_all, _Writer
 
 
 def contribution_year_bounds(jurisdiction: str, year: int, *, on: date) -> tuple[date, date]:
@@ -71,16 +81,22 @@ def payroll_validate(
     *,
     employer: Employer,
     as_of: date,
+    job: ImportJob,
     default_year: int | None = None,
     progress: Progress | None = None,
     precise_ids: bool = True,
 ) -> Validation:
-    """Check a payroll file for ``employer`` (dry run). Writes nothing.
+    """Check a payroll file for ``employer`` (dry run) and stage its valid rows for ``job``'s confirm
+    (:class:`~contributions.models.PayrollStagedRow`, replacing an earlier dry run's). Writes no declaration.
 
     Rows must name a person enrolled as 在职职工 at this employer during the declared
     contribution year, which must be the current or the next one on ``as_of``.
     ``precise_ids`` False (an employer user uploads): "not registered" and "not at this employer"
     read the same, so the file cannot be used to learn whether a 身份证号 is registered elsewhere.
+
+    Set-wise: the cells are parsed a column at a time (:func:`~.cells.parse_column`, the cell parsers'
+    messages), the rows that parse are copied into a temporary table and their references checked there
+    with joins (:func:`_check_and_stage`); the rows that pass are staged from it by one INSERT … SELECT.
     """
     index = map_headers(table.headers, PAYROLL_COLUMNS)
     jurisdiction = employer.jurisdiction.code
@@ -101,195 +117,240 @@ def payroll_validate(
             raise ValueError(f"年度 {year} 不可申报：只能申报当前缴费年度 {allowed[0]} 或下一缴费年度 {allowed[1]}。")
         return year
 
+    allowed_text = {str(y): y for y in allowed}
+
+    def fast_year(value: Any) -> Any:
+        """An allowed year as an int or its plain text (or the form's year for an empty cell): itself."""
+        if value is None:
+            return SLOW if default_year is None else default_year
+        kind = type(value)
+        if kind is int:
+            return value if value in allowed else SLOW
+        if kind is str:
+            return allowed_text.get(value, SLOW)
+        return SLOW
+
     def first_pay_month(value: Any) -> date | None:
         month = parse_month_cell(value, label="起薪月份")
         if month is not None and month < MIN_BUSINESS_DATE:
             raise ValueError(f"起薪月份不能早于 {MIN_BUSINESS_DATE:%Y-%m}。")
         return month
 
+    # field → (fast path, cell parser); in this order a row's cell errors are listed.
     parsers = {
-        "id_number": parse_id_cell,
-        "name": parse_name_cell,
+        "id_number": (fast_id, parse_id_cell),
+        "name": (fast_name, parse_name_cell),
         # A wage of 0 is refused, and none above the product bound (enrollment.bounds): a typing error
         # there would overflow the yearly base reset (issue #12 item 5).
-        "monthly_wage": lambda v: parse_money(v, label="月工资", positive=True, maximum=MAX_MONTHLY_WAGE),
-        "annual_wage_total": lambda v: parse_money(v, label="上年工资总额", positive=True, maximum=MAX_ANNUAL_WAGE),
-        "year": year_of,
-        "first_pay_month": first_pay_month,
+        "monthly_wage": (
+            fast_money(MAX_MONTHLY_WAGE),
+            lambda v: parse_money(v, label="月工资", positive=True, maximum=MAX_MONTHLY_WAGE),
+        ),
+        "annual_wage_total": (
+            fast_money(MAX_ANNUAL_WAGE),
+            lambda v: parse_money(v, label="上年工资总额", positive=True, maximum=MAX_ANNUAL_WAGE),
+        ),
+        "year": (fast_year, year_of),
+        "first_pay_month": (fast_none, first_pay_month),
     }
-    parsed: dict[int, dict[str, Any]] = {}
-    for i, (number, cells) in enumerate(table.rows, start=1):
-        row = parsed[number] = _normalise(result, number, _cells(cells, index), parsers)
-        if not row.get("name") and "name" in row:
-            result.add(number, "name", "姓名未填写。")
-        if "monthly_wage" in row and "annual_wage_total" in row and row["monthly_wage"] is None:
-            if row["annual_wage_total"] is None:
-                result.add(number, "monthly_wage", "月工资和上年工资总额至少填写一项。")
-        if progress and i % PROGRESS_EVERY == 0:
-            progress(i // 2)  # parsing is the first half of the work
+    numbers = [number for number, _ in table.rows]
+    count = len(numbers)
+    columns: dict[str, list[Any]] = {f: [] for f in parsers}
+    cell_errors: dict[str, list[tuple[int, str]]] = {f: [] for f in parsers}
+    every = PROGRESS_EVERY
+    for start in range(0, count, every):
+        chunk = table.rows[start : start + every]
+        for field_name, (fast, slow) in parsers.items():
+            i = index.get(field_name)
+            raw = [None] * len(chunk) if i is None else [c[i] if i < len(c) else None for _, c in chunk]
+            values, errors = parse_column(raw, fast, slow)
+            columns[field_name] += values
+            cell_errors[field_name] += [(start + p, m) for p, m in errors]
+        if progress and start + every <= count:
+            progress((start + every) // 2)  # parsing is the first half of the work
+
+    # Every error of a row is appended in the order the row checks were made; the list is sorted by row
+    # at the end (a stable sort), so a row's errors read in that order.
+    errors: list[RowError] = []
+    bad = bytearray(count)
+
+    def add(position: int, field_name: str, message: str, code: str = "") -> None:
+        errors.append(RowError(numbers[position], _LABEL[field_name], message, code))
+        bad[position] = 1
+
+    for field_name in parsers:
+        for position, message in cell_errors[field_name]:
+            add(position, field_name, message)
+    ids, names, years = columns["id_number"], columns["name"], columns["year"]
+    monthly, annual = columns["monthly_wage"], columns["annual_wage_total"]
+    for position, name in enumerate(names):
+        if name is not BAD and not name:
+            add(position, "name", "姓名未填写。")
+    for position, (m, a) in enumerate(zip(monthly, annual, strict=True)):
+        if m is None and a is None:
+            add(position, "monthly_wage", "月工资和上年工资总额至少填写一项。")
     # Duplicates among all rows that name a person and a year, whatever else is wrong with them.
-    _duplicates(result, parsed, _keys("id_number", "year"), "id_number", "同一人员同一年度")
+    seen: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for position, (number, year) in enumerate(zip(ids, years, strict=True)):
+        if number is not BAD and year is not BAD:
+            seen[(number, year)].append(position)
+    for positions in seen.values():
+        if len(positions) > 1:
+            for p in positions:
+                others = "、".join(str(numbers[o]) for o in positions if o != p)
+                add(p, "id_number", f"同一人员同一年度在文件中重复：与第 {others} 行重复，请只保留一行。")
 
-    # Set-wise checks: the persons, then the employer's employees for each year.
-    persons = persons_by_id_number(r["id_number"] for r in result.valid.values())
+    # References, set-wise in a temporary table: the persons, each an employee of the employer in the year.
+    candidates = [
+        (numbers[p], ids[p], names[p], years[p], monthly[p], annual[p], columns["first_pay_month"][p])
+        for p in range(count)
+        if not bad[p]
+    ]
+    bounds = {y: contribution_year_bounds(jurisdiction, y, on=as_of) for y in allowed}
+    with transaction.atomic():
+        problems, counts = _check_and_stage(job, employer, candidates, bounds)
     if progress:
-        progress(len(table) * 3 // 4)
-    spans = {
-        year: employees_at(employer.pk, *contribution_year_bounds(jurisdiction, year, on=as_of)) for year in allowed
-    }
-    for number, row in list(result.valid.items()):
-        person = persons.get(row["id_number"])
-        if person is None:
+        progress(count * 3 // 4)
+    for number, year, missing, here in problems:
+        if missing:
             message = "未找到该身份证号的参保登记，请先办理参保登记。" if precise_ids else NOT_OUR_EMPLOYEE
-            result.add(number, "id_number", message, ID_NOT_FOUND)
-            continue
-        person_id, registered_name = person
-        if person_id not in spans[row["year"]]:
-            message = f"该人员在 {row['year']} 缴费年度未在本单位以在职职工身份参保。"
-            result.add(number, "id_number", message if precise_ids else NOT_OUR_EMPLOYEE, ID_NOT_HERE)
-            continue
-        _check_name(result, number, row["name"], registered_name)
-        row["person_id"] = person_id
-
-    existing = {
-        (p, y): (m, a, f)
-        for p, y, m, a, f in WageDeclaration.objects.filter(employer=employer, year__in=allowed).values_list(
-            "person_id", "year", "monthly_wage", "annual_wage_total", "first_pay_month"
-        )
-    }
-    new = changed = unchanged = 0
-    for row in result.valid.values():
-        old = existing.get((row["person_id"], row["year"]))
-        values = (row["monthly_wage"], row["annual_wage_total"], row["first_pay_month"])
-        row["change"] = "new" if old is None else ("same" if old == values else "update")
-        new += old is None
-        changed += old is not None and old != values
-        unchanged += old == values
-    result.errors.sort(key=lambda e: e.row)
+            errors.append(RowError(number, _LABEL["id_number"], message, ID_NOT_FOUND))
+        elif not here:
+            message = f"该人员在 {year} 缴费年度未在本单位以在职职工身份参保。"
+            errors.append(
+                RowError(number, _LABEL["id_number"], message if precise_ids else NOT_OUR_EMPLOYEE, ID_NOT_HERE)
+            )
+        else:  # Do not show the registered name: the row may be someone else's person.
+            errors.append(RowError(number, _LABEL["name"], "姓名与参保登记信息不一致，请核对身份证号和姓名。"))
+    errors.sort(key=lambda e: e.row)
+    result.errors = errors
+    wrong = {number for number, *_ in problems}
+    valid_years = {row[3] for row in candidates if row[0] not in wrong}
     result.summary = {
-        "valid_rows": len(result.valid),
+        "valid_rows": len(candidates) - len(wrong),
         "error_rows": result.error_rows,
-        "to_create": new,
-        "to_update": changed,
-        "unchanged": unchanged,
-        "years": sorted({r["year"] for r in result.valid.values()}),
+        **counts,
+        "years": sorted(valid_years),
         "allowed_years": list(allowed),
     }
     if progress:
-        progress(len(table))
+        progress(count)
     return result
-
-
-class _WageWriter(_Writer):
-    """Upsert of WageDeclaration on (person, employer, year): INSERT … ON CONFLICT DO UPDATE."""
-
-    STAGE = "contributions_import_wage"
-    FIELDS = ("monthly_wage", "annual_wage_total", "first_pay_month", "import_job_id", "declared_by_id", "declared_at")
-
-    def __init__(self, job: ImportJob, now: datetime, employer: Employer):
-        super().__init__(job, now)
-        self.employer = employer
-        if self.pg:
-            with connection.cursor() as cur:
-                cur.execute(f"DROP TABLE IF EXISTS {self.STAGE}")
-                cur.execute(
-                    f"CREATE TEMPORARY TABLE {self.STAGE} (person_id bigint, year smallint, "
-                    "monthly_wage numeric(14, 2), annual_wage_total numeric(14, 2), first_pay_month date) "
-                    "ON COMMIT DROP"
-                )
-
-    def write(self, rows: list[tuple]) -> None:
-        if self.pg:
-            self._copy(self.STAGE, ("person_id", "year", "monthly_wage", "annual_wage_total", "first_pay_month"), rows)
-            return
-        WageDeclaration.objects.bulk_create(
-            [
-                WageDeclaration(
-                    person_id=p,
-                    employer_id=self.employer.pk,
-                    year=y,
-                    monthly_wage=m,
-                    annual_wage_total=a,
-                    first_pay_month=f,
-                    import_job_id=self.job.pk,
-                    declared_by_id=self.job.uploaded_by_id,
-                    declared_at=self.now,
-                )
-                for p, y, m, a, f in rows
-            ],
-            batch_size=COMMIT_BATCH,
-            update_conflicts=True,
-            unique_fields=["person", "employer", "year"],
-            update_fields=[
-                "monthly_wage",
-                "annual_wage_total",
-                "first_pay_month",
-                "import_job",
-                "declared_by",
-                "declared_at",
-            ],
-        )
-
-    def finish(self) -> None:
-        if not self.pg:
-            return
-        table = WageDeclaration._meta.db_table
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in self.FIELDS)
-        with connection.cursor() as cur:
-            cur.execute(
-                f"INSERT INTO {table} (person_id, employer_id, year, monthly_wage, annual_wage_total, "
-                f"first_pay_month, import_job_id, declared_by_id, declared_at) "
-                f"SELECT person_id, %s, year, monthly_wage, annual_wage_total, first_pay_month, %s, %s, %s "
-                f"FROM {self.STAGE} ON CONFLICT (person_id, employer_id, year) DO UPDATE SET {updates}",
-                [self.employer.pk, self.job.pk, self.job.uploaded_by_id, self.now],
-            )
-            cur.execute(f"DROP TABLE {self.STAGE}")
-
-
-def payroll_write(
-    validation: Validation, *, employer: Employer, job: ImportJob, progress: Progress | None = None
-) -> dict[str, int]:
-    """Upsert the valid rows into WageDeclaration (person, employer, year), batch by batch.
-
-    Rows whose declaration is already exactly as in the file are not written again,
-    so importing the same file twice changes nothing the second time.
-    """
-    rows = [
-        (r["person_id"], r["year"], r["monthly_wage"], r["annual_wage_total"], r["first_pay_month"])
-        for r in validation.valid.values()
-        if r["change"] != "same"
-    ]
-    _write_all(_WageWriter(job, timezone.now(), employer), rows, progress)
-    s = validation.summary
-    return {"created": s["to_create"], "updated": s["to_update"], "unchanged": s["unchanged"]}
 
 
 # --- staging: the dry run's valid rows, written once, confirmed from the database -------------------------
 
 STAGED_COLUMNS = ("job_id", "row", "person_id", "year", "monthly_wage", "annual_wage_total", "first_pay_month")
+#: The temporary table of a dry run's rows that parsed, their references checked by joins.
+CHECK_TABLE = "contributions_payroll_check"
+#: Row numbers per DELETE … IN (…) on SQLite (its limit on a statement's parameters).
+SQLITE_BATCH = 500
+CHECK_COLUMNS = ("line", "id_number", "name", "yr", "monthly_wage", "annual_wage_total", "first_pay_month")
 
 
-def payroll_stage(job: ImportJob, validation: Validation) -> int:
-    """Keep the dry run's valid rows for the confirm (replacing an earlier dry run's). COPY on PostgreSQL."""
-    table = PayrollStagedRow._meta.db_table
-    rows = [
-        (job.pk, number, r["person_id"], r["year"], r["monthly_wage"], r["annual_wage_total"], r["first_pay_month"])
-        for number, r in validation.valid.items()
-    ]
+def _check_and_stage(
+    job: ImportJob,
+    employer: Employer,
+    candidates: list[tuple],
+    bounds: dict[int, tuple[date, date]],
+) -> tuple[list[tuple[int, int, bool, bool]], dict[str, int]]:
+    """Check the references of the rows that parsed and stage those that pass, in the caller's transaction.
+
+    The rows go into a temporary table (COPY on PostgreSQL); one query per declared year joins them with
+    the register (身份证号) and the employer's 在职职工 spans in that contribution year and returns the rows
+    that fail: ``(row, year, person missing, employee here)`` (a row with both is misnamed). Those are
+    removed, the rest staged by one INSERT … SELECT, and the declarations it would create, update or leave
+    unchanged counted against the table.
+    """
+    pg = is_postgres()
+    person_table = InsuredPerson._meta.db_table
+    q = connection.ops.quote_name
+    span = EnrolmentSpan._meta
+    span_col = {f: q(span.get_field(f).column) for f in ("person", "employer", "category", "start", "end")}
+    staged = PayrollStagedRow._meta.db_table
+    day = (lambda d: d) if pg else (lambda d: d and d.isoformat())
+    temp = "pg_temp" if pg else "temp"
     with connection.cursor() as cur:
-        cur.execute(f"DELETE FROM {table} WHERE job_id = %s", [job.pk])
-        if connection.vendor == "postgresql":
-            cols = ", ".join(connection.ops.quote_name(c) for c in STAGED_COLUMNS)
-            with cur.connection.cursor().copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cur.execute(f"ANALYZE {table}")  # the confirm's queries plan with the staged rows counted
-        else:
-            PayrollStagedRow.objects.bulk_create(
-                [PayrollStagedRow(**dict(zip(STAGED_COLUMNS, row, strict=True))) for row in rows],
-                batch_size=COMMIT_BATCH,
+        cur.execute(f"DROP TABLE IF EXISTS {temp}.{CHECK_TABLE}")  # a dry run before, in this transaction
+        if pg:
+            cur.execute(
+                f"CREATE TEMPORARY TABLE {CHECK_TABLE} (line integer, id_number varchar(18), name text, "
+                "yr smallint, monthly_wage numeric(14, 2), annual_wage_total numeric(14, 2), first_pay_month date) "
+                "ON COMMIT DROP"
             )
-    return len(rows)
+            with cur.connection.cursor().copy(f"COPY {CHECK_TABLE} ({', '.join(CHECK_COLUMNS)}) FROM STDIN") as copy:
+                for row in candidates:
+                    copy.write_row(row)
+            cur.execute(f"ANALYZE {CHECK_TABLE}")
+        else:
+            cur.execute(
+                f"CREATE TEMPORARY TABLE {CHECK_TABLE} (line integer, id_number varchar(18), name text, "
+                "yr smallint, monthly_wage decimal, annual_wage_total decimal, first_pay_month date)"
+            )
+            cur.executemany(
+                f"INSERT INTO {CHECK_TABLE} ({', '.join(CHECK_COLUMNS)}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [(*row[:6], day(row[6])) for row in candidates],
+            )
+        problems: list[tuple[int, int, bool, bool]] = []
+        for year in sorted({row[3] for row in candidates}):
+            start, end = bounds[year]
+            cur.execute(
+                f"""SELECT line, yr, pid IS NULL, here FROM (
+                      SELECT t.line, t.yr, p.id AS pid,
+                             EXISTS (SELECT 1 FROM {span.db_table} s
+                                     WHERE s.{span_col["person"]} = p.id AND s.{span_col["employer"]} = %s
+                                       AND s.{span_col["category"]} = %s AND s.{span_col["start"]} < %s
+                                       AND (s.{span_col["end"]} IS NULL OR s.{span_col["end"]} > %s)) AS here,
+                             t.name <> '' AND REPLACE(t.name, ' ', '') <> REPLACE(p.name, ' ', '') AS misnamed
+                      FROM {CHECK_TABLE} t LEFT JOIN {person_table} p ON p.id_number = t.id_number
+                      WHERE t.yr = %s) c
+                    WHERE pid IS NULL OR NOT here OR misnamed
+                    ORDER BY line""",
+                [employer.pk, Category.EMPLOYEE, day(end), day(start), year],
+            )
+            problems += [(row, y, bool(missing), bool(here)) for row, y, missing, here in cur.fetchall()]
+        wrong = sorted(row for row, *_ in problems)
+        if pg:
+            cur.execute(f"DELETE FROM {CHECK_TABLE} WHERE line = ANY(%s)", [wrong])
+        else:
+            for chunk in _chunks(wrong, SQLITE_BATCH):
+                cur.execute(f"DELETE FROM {CHECK_TABLE} WHERE line IN ({', '.join(['%s'] * len(chunk))})", list(chunk))
+        cur.execute(f"DELETE FROM {staged} WHERE job_id = %s", [job.pk])
+        columns = ", ".join(q(c) for c in STAGED_COLUMNS)
+        cur.execute(
+            f"""INSERT INTO {staged} ({columns})
+                SELECT %s, t.line, p.id, t.yr, t.monthly_wage, t.annual_wage_total, t.first_pay_month
+                FROM {CHECK_TABLE} t JOIN {person_table} p ON p.id_number = t.id_number""",
+            [job.pk],
+        )
+        if cur.rowcount != len(candidates) - len(wrong):  # a person removed from the register meanwhile
+            raise RuntimeError("参保登记在校验过程中发生变化，请重新试导入。")
+        cur.execute(f"DROP TABLE {temp}.{CHECK_TABLE}")
+        if pg:
+            cur.execute(f"ANALYZE {staged}")  # the confirm's queries plan with the staged rows counted
+    return problems, _staged_counts(job, employer)
+
+
+def _staged_counts(job: ImportJob, employer: Employer) -> dict[str, int]:
+    """The declarations the staged rows would create, update, or leave as they are."""
+    staged, table = PayrollStagedRow._meta.db_table, WageDeclaration._meta.db_table
+    pg = connection.vendor == "postgresql"
+    same = " AND ".join(
+        f"w.{c} IS NOT DISTINCT FROM st.{c}" if pg else f"w.{c} IS st.{c}"
+        for c in ("monthly_wage", "annual_wage_total", "first_pay_month")
+    )
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""SELECT SUM(CASE WHEN w.id IS NULL THEN 1 ELSE 0 END),
+                       SUM(CASE WHEN w.id IS NOT NULL AND NOT ({same}) THEN 1 ELSE 0 END),
+                       SUM(CASE WHEN w.id IS NOT NULL AND ({same}) THEN 1 ELSE 0 END)
+                FROM {staged} st LEFT JOIN {table} w
+                  ON w.person_id = st.person_id AND w.employer_id = %s AND w.year = st.year
+                WHERE st.job_id = %s""",
+            [employer.pk, job.pk],
+        )
+        created, updated, unchanged = (int(n or 0) for n in cur.fetchone())
+    return {"to_create": created, "to_update": updated, "unchanged": unchanged}
 
 
 def payroll_staged_check(job: ImportJob, *, employer: Employer, as_of: date) -> list[RowError]:

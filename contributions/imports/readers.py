@@ -80,7 +80,7 @@ def read_table(data: bytes, name: str) -> Table:
     table = Table(headers=headers, rows=[])
     try:
         for number, cells in enumerate(rows, start=2):
-            if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
+            if _blank(cells):
                 continue
             if len(cells) > MAX_COLUMNS:
                 raise FileRejected(_too_many_columns(number))
@@ -94,6 +94,14 @@ def read_table(data: bytes, name: str) -> Table:
     if not table.rows:
         raise FileRejected("文件中没有数据行：只有表头。")
     return table
+
+
+def _blank(cells: tuple[Any, ...]) -> bool:
+    """Every cell empty or spaces (a loop that stops at the first filled cell, usually the first)."""
+    for c in cells:
+        if c is not None and not (isinstance(c, str) and not c.strip()):
+            return False
+    return True
 
 
 #: An .xlsx is a zip: refuse one that would expand beyond this (a "zip bomb"); the sum of the members'
@@ -136,6 +144,9 @@ def _read_xlsx(data: bytes) -> Iterator[tuple[Any, ...]]:
     except Exception:
         return _read_xlsx_openpyxl(data)
     _check_dimension(book, sheet)
+    rows = _xlsx_rows_plain(book, sheet, shared, date_styles)
+    if rows is not None:
+        return iter(rows)
     return _xlsx_rows(book, sheet, shared, date_styles)
 
 
@@ -310,6 +321,113 @@ def _xlsx_rows(
                 break
 
 
+# --- the plain sheet: rows matched whole by a regular expression ---------------------------------------------
+#
+# The sheets Excel, WPS and openpyxl write have one shape: ``<row r="N" …>`` holding ``<c r="A1" s="…" t="…">``
+# cells with a ``<v>`` value or an inline ``<is><t>`` string, and no entities. Such a sheet is read about
+# six times faster by matching each row whole (the cells found by ``findall``) than through pyexpat's
+# callbacks. Anything else — a formula, a prefix, an entity, rich text, another attribute order — and the
+# whole sheet is read by :func:`_xlsx_rows` instead, which reads every sheet; the same values either way.
+
+_PLAIN_CELL = (
+    rb'<c r="([A-Z]{1,3})[0-9]+"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?(?: s="([0-9]+)")?\s*'
+    rb'(?:/>|>\s*(?:(<v>)([^<&]*)</v>|<is>\s*<t(?: xml:space="preserve")?>([^<&]*)</t>\s*</is>)?\s*</c>)'
+)
+_PLAIN_ROW = re.compile(
+    rb'\s*<row r="([0-9]+)"(?: [\w:]+="[^"<>&]*")*\s*(?:/>|>((?:\s*' + _PLAIN_CELL + rb")*)\s*</row>)"
+)
+_PLAIN_CELLS = re.compile(_PLAIN_CELL)
+_SHEET_DATA = re.compile(rb"<sheetData\s*(/?)>")
+_SHEET_DATA_END = re.compile(rb"\s*</sheetData>")
+#: Bytes read at a time; a row longer than this (unmatched) sends the sheet to the pyexpat reader.
+_PLAIN_CHUNK = 1 << 20
+
+
+def _xlsx_rows_plain(
+    book: zipfile.ZipFile, sheet: str, shared: list[str], date_styles: set[int]
+) -> list[tuple[Any, ...]] | None:
+    """The sheet's rows (blank rows filled in, as :func:`_xlsx_rows` yields them) when the whole sheet is
+    plain (see above). ``None`` — read it with :func:`_xlsx_rows` — when it is not, or when a cell does not
+    convert or a row is beyond a bound (the pyexpat reader then says so in its own words)."""
+    try:
+        return _plain_rows(book, sheet, shared, date_styles)
+    except Exception:  # a cell that does not convert (the pyexpat reader refuses the file with its reason)
+        return None
+
+
+def _plain_rows(book, sheet, shared, date_styles) -> list[tuple[Any, ...]] | None:
+    columns: dict[bytes, int] = {}
+    out: list[tuple[Any, ...]] = []
+    expected = 1
+    with book.open(sheet) as stream:
+        buf = stream.read(_PLAIN_CHUNK)
+        start = _SHEET_DATA.search(buf)
+        if start is None:
+            return None
+        if start[1]:  # <sheetData/>: no rows
+            return out
+        pos, eof = start.end(), False
+        while True:
+            match = _PLAIN_ROW.match(buf, pos)
+            if match is None:
+                if _SHEET_DATA_END.match(buf, pos):
+                    return out
+                if eof or len(buf) - pos > _PLAIN_CHUNK:
+                    return None
+                more = stream.read(_PLAIN_CHUNK)
+                eof = not more
+                buf = buf[pos:] + more
+                pos = 0
+                continue
+            pos = match.end()
+            number = int(match[1])
+            if number > 2 * MAX_ROWS or len(out) > 2 * MAX_ROWS:
+                return None
+            cells: dict[int, Any] = {}
+            if match[2]:
+                for letters, s1, kind, s2, v, value, inline in _PLAIN_CELLS.findall(match[2]):
+                    if s1 and s2:
+                        return None  # the style twice: not a well-formed cell
+                    index = columns.get(letters)
+                    if index is None:
+                        index = columns[letters] = _column_index(letters.decode(), {})
+                    if index >= MAX_COLUMNS:
+                        return None
+                    if kind == b"inlineStr":  # the two common cells first, as _plain_value reads them
+                        cells[index] = inline.decode()
+                    elif v and (not kind or kind == b"n") and b"." not in value and b"E" not in value:
+                        amount = float(value) if b"e" in value else int(value)
+                        cells[index] = from_excel(amount) if int(s1 or s2 or 0) in date_styles else amount
+                    else:
+                        text = value.decode() if v else None
+                        cells[index] = _plain_value(
+                            kind.decode() or "n", int(s1 or s2 or 0), text, inline.decode(), shared, date_styles
+                        )
+            while expected < number:  # rows absent from the XML are blank rows
+                out.append(())
+                expected += 1
+            out.append(tuple(cells.get(i) for i in range(max(cells) + 1)) if cells else ())
+            expected = number + 1
+
+
+def _plain_value(kind: str, style: int, text: str | None, inline: str, shared: list[str], date_styles: set[int]):
+    """A cell's value exactly as :meth:`_SheetHandler._value` gives it."""
+    if kind == "s":
+        return shared[int(text)] if text is not None else None
+    if kind == "inlineStr":
+        return inline
+    if kind in ("str", "e"):
+        return text
+    if kind == "b":
+        return None if text is None else text == "1"
+    if kind == "d":
+        return datetime.fromisoformat(text) if text else None
+    if text is None:
+        return None
+    value = float(text) if ("." in text or "E" in text or "e" in text) else int(text)
+    return from_excel(value) if style in date_styles else value
+
+
 def _read_xlsx_openpyxl(data: bytes) -> Iterator[tuple[Any, ...]]:
 
     try:
@@ -363,7 +481,7 @@ def _read_csv(data: bytes) -> Iterator[tuple[Any, ...]]:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
-    return (tuple(row) for row in csv.reader(io.StringIO(text), dialect))
+    return map(tuple, csv.reader(io.StringIO(text), dialect))
 
 
 def _implausible(text: str) -> bool:

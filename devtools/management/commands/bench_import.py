@@ -4,8 +4,9 @@ Builds a payroll file (身份证号, 姓名, 月工资, 年度) of ROWS employee
 the demo population (one is generated with ``operations.demo.population.generate_population`` when
 no employer has enough employees), then imports it twice into an empty table:
 
-1. our pipeline (:mod:`contributions.imports`): dry run (read, set-based validation)
-   and confirm (validate again, bulk upsert in one transaction), timed separately;
+1. our pipeline (:mod:`contributions.imports`): dry run (read, column-wise parsing, references checked
+   by joins, valid rows staged) and confirm (staged rows checked again, upserted in one transaction),
+   timed separately, with this process's CPU time, the load average and the peak RSS;
 2. django-import-export's default per-row import of the same file:
    ``WageDeclarationResource().import_data(dataset, dry_run=False)`` (one instance
    lookup, ``full_clean``-free save and savepoint per row), the dataset read by its XLSX/CSV format.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import resource
 import time
 from datetime import date
 from decimal import Decimal
@@ -76,6 +78,7 @@ class Command(BaseCommand):
             f"file {format} {len(data) / 1024 / 1024:.1f} MB"
         )
         user = _bench_user()
+        rss0 = _rss_mb()
 
         # 1. Our pipeline.
         _clear(employer, year)
@@ -87,13 +90,14 @@ class Command(BaseCommand):
             employer=employer,
             year=year,
         )
-        t0 = time.perf_counter()
+        load0 = _loadavg()
+        t0, c0 = time.perf_counter(), time.process_time()
         job = imports.import_job_validate(job.pk)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         if job.status != ImportStatus.VALIDATED or job.error_rows:
             raise CommandError(f"dry run failed: {job.status} {job.dry_run_summary} {job.errors[:5]}")
         job = imports.import_job_commit(job.pk)
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         written = WageDeclaration.objects.filter(employer=employer, year=year).count()
         if job.status != ImportStatus.DONE or written != len(table):
             raise CommandError(f"commit failed: {job.status} {job.dry_run_summary}; {written} rows written")
@@ -101,6 +105,12 @@ class Command(BaseCommand):
         self.stdout.write(
             f"ours: dry run {t1 - t0:.1f} s ({n / (t1 - t0):,.0f} rows/s), confirm {t2 - t1:.1f} s "
             f"({n / (t2 - t1):,.0f} rows/s); end to end {t2 - t0:.1f} s = {n / (t2 - t0):,.0f} rows/s"
+        )
+        self.stdout.write(
+            f"  this process's CPU: dry run {c1 - c0:.2f} s, confirm {c2 - c1:.2f} s (the rest is the database "
+            f"and waiting); load average {load0} before, {_loadavg()} after; peak RSS of the process so far "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (RSS before the import "
+            f"{rss0:.0f} MB)"
         )
 
         # 2. django-import-export, default per-row import of the same file.
@@ -152,6 +162,17 @@ class Command(BaseCommand):
         if employer is None or n < rows:
             raise CommandError(f"the largest employer has {n} employees, need {rows}")
         return employer
+
+
+def _loadavg() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def _rss_mb() -> float:
+    """The resident set size now (Linux), in MB."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 1024 / 1024
 
 
 def _clear(employer: Employer, year: int) -> None:
