@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("batch", "0002_skips_and_done_with_errors"),
-        ("claims", "0014_db_defaults_for_bulk_inserts"),
+        ("claims", "0016_partition_claims_by_year"),
         ("enrollment", "0014_db_defaults_for_bulk_inserts"),
         ("funds", "0019_entry_kinds_after_merge"),
         ("institutions", "0003_township_tier"),
@@ -63,6 +63,7 @@ class Migration(migrations.Migration):
             name="transfer_from",
             field=models.ForeignKey(
                 blank=True,
+                db_constraint=False,
                 db_index=False,
                 help_text="按转院规定的连续住院：只付起付标准差额，不算新的住院次数",
                 null=True,

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contributions', '0012_due_makeup_closed_on'),
+        ('contributions', '0014_partition_dues_by_year'),
         ('enrollment', '0014_db_defaults_for_bulk_inserts'),
     ]
 
