@@ -70,7 +70,11 @@ class EligibilityPeriod(models.Model):
         verbose_name = "待遇享受状态"
         verbose_name_plural = "待遇享受状态"
         ordering = ["person_id", "start"]
-        indexes = [models.Index(fields=["person", "start"], name="elig_period_person_start")]
+        indexes = [
+            models.Index(fields=["person", "start"], name="elig_period_person_start"),
+            # the list filtered by 状态, in its order (issue #13: 4 s at a million persons without it)
+            models.Index(fields=["status", "person", "start"], name="elig_period_status_person"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(end__isnull=True) | Q(end__gt=F("start")), name="elig_period_ordered"),
         ]

@@ -124,9 +124,12 @@ class PersonSearchMixin:
     a 身份证号 (exact), anything else a 姓名 prefix (``person_name_prefix``) or, when ``search_exact`` names
     fields, an exact value of one of them (e.g. a 业务流水号). ``search_person_path`` is the lookup to the
     person (a relation, not the scope rule's ``person_path``).
-    Substring search (``LIKE '%…%'``) would read every row of a table of millions.
+    Substring search (``LIKE '%…%'``) would read every row of a table of millions. The persons a name prefix
+    finds are looked up first (up to ``NAME_MATCH_LIMIT``) and the list filtered by their ids: a name test
+    through the join, OR-ed with an exact field, would make the database read the whole list (issue #13).
     """
 
+    NAME_MATCH_LIMIT = 1000
     search_person_path = "person"
     search_exact: tuple[str, ...] = ()
 
@@ -139,7 +142,17 @@ class PersonSearchMixin:
             return queryset.filter(**{f"{p}__pk": int(term)}), False
         if len(term) == 18:
             return queryset.filter(**{f"{p}__id_number": term.upper()}), False
-        found = Q(**{f"{p}__name__startswith": term})
+        from .models import InsuredPerson
+
+        ids = list(
+            InsuredPerson.objects.filter(name__startswith=term).values_list("pk", flat=True)[
+                : self.NAME_MATCH_LIMIT + 1
+            ]
+        )
+        # a common prefix (more persons than the limit): the join, whose rows come early in the list's order
+        found = (
+            Q(**{f"{p}__pk__in": ids}) if len(ids) <= self.NAME_MATCH_LIMIT else Q(**{f"{p}__name__startswith": term})
+        )
         for field in self.search_exact:
             found |= Q(**{field: term})
         return queryset.filter(found), False

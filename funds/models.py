@@ -228,7 +228,11 @@ class JournalEntry(models.Model):
         verbose_name = "记账凭证"
         verbose_name_plural = "记账凭证"
         ordering = ["-id"]
-        indexes = [models.Index(fields=["person", "effective_on"], name="funds_entry_person_eff")]
+        indexes = [
+            models.Index(fields=["person", "effective_on"], name="funds_entry_person_eff"),
+            # the list filtered by kind, in its order (a rare kind would otherwise walk the whole pk index)
+            models.Index(fields=["kind", "-id"], name="funds_entry_kind_id"),
+        ]
         constraints = [
             # posting the same business twice is impossible (ON CONFLICT DO NOTHING in the batch jobs)
             models.UniqueConstraint(fields=["business_key"], name="funds_entry_unique_business_key"),

@@ -90,6 +90,14 @@ def test_person_search_by_id_number_or_name_prefix(employer_a, person_factory):
     assert found("三") == set()  # a prefix, not a substring (no index could serve that)
     assert found("") == {"张三", "李四"}
     assert found("employee", search_exact=("category",)) == {"张三", "李四"}
+    # the persons a prefix finds are looked up by id; over the limit the list is filtered through the join
+    assert found("张", search_exact=("category",)) == {"张三"}
+    assert found("张", NAME_MATCH_LIMIT=0) == {"张三"}
+    assert found("李", NAME_MATCH_LIMIT=1, search_exact=("category",)) == {"李四"}
+    with CaptureQueriesContext(connection) as queries:
+        assert found("李", search_exact=("category",)) == {"李四"}
+    listed = [q["sql"] for q in queries.captured_queries if EnrolmentSpan._meta.db_table in q["sql"]]
+    assert listed and all("name" not in sql for sql in listed)  # by the ids found, not by a name test
 
 
 def test_bench_lists_opens_every_list_and_leaves_the_database_as_it_was(employer_a, person_factory):

@@ -570,6 +570,10 @@ class Claim(models.Model):
                 fields=["settlement_file", "person"], name="claim_file_draft_person", condition=Q(status="draft")
             ),
             models.Index(fields=["status", "jurisdiction", "med_type"], name="claim_status_jur_type"),
+            # the list filtered by a rare 来源 (manual, api); the settlement files' claims stay out of it
+            models.Index(
+                fields=["source", "-id"], name="claim_source_not_file", condition=~Q(source="settlement_file")
+            ),
             # only where set: a reversal checks its transfers, an institution's API lists its own claims
             models.Index(
                 fields=["transfer_from"], name="claim_transfer_from", condition=Q(transfer_from__isnull=False)
