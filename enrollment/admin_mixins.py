@@ -89,6 +89,20 @@ class BigListMixin:
 
     show_full_result_count = False
     paginator = CappedCountPaginator
+    #: columns the list never shows and that cost to read (a claim's 计算步骤 JSON): left out of the list's rows
+    list_defer: tuple[str, ...] = ()
+
+    def get_changelist(self, request, **kwargs):
+        base = super().get_changelist(request, **kwargs)
+        defer = self.list_defer
+        if not defer:
+            return base
+
+        class DeferringChangeList(base):
+            def get_queryset(self, request, exclude_parameters=None):
+                return super().get_queryset(request, exclude_parameters).defer(*defer)
+
+        return DeferringChangeList
 
 
 class EmployerScopedAdmin(admin.ModelAdmin):

@@ -117,3 +117,18 @@ def test_bench_lists_opens_every_list_and_leaves_the_database_as_it_was(employer
     ):
         assert label in text
     assert get_user_model().objects.count() == users and Session.objects.count() == sessions
+
+
+def test_the_claims_list_leaves_out_the_calculation_steps(admin_user, client, person_factory):
+    """The claims list reads its rows without 计算步骤 and 累计额变动 (list_defer): the page shows neither."""
+    from tests.test_claims import make_claim
+
+    person = person_factory(name="王五", category="flexible")
+    claim = make_claim(person, "hunan", inscp_scp_amt=100, steps=[{"step": "起付标准", "amount": "0"}])
+    client.force_login(admin_user)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("admin:claims_claim_changelist"))
+    assert response.status_code == 200
+    assert claim.business_key in response.content.decode()
+    listed = [q["sql"] for q in queries.captured_queries if 'FROM "claims_claim"' in q["sql"] and "LIMIT" in q["sql"]]
+    assert listed and all('"steps"' not in sql and '"effects"' not in sql for sql in listed)

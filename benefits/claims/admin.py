@@ -133,6 +133,7 @@ class ClaimAdmin(BigListMixin, PersonSearchMixin, BureauAdmin):
     search_fields = ("=person__id", "business_key", "person__name", "person__id_number")
     search_exact = ("business_key",)
     search_help_text = "人员编号、18位身份证号、姓名开头或业务流水号"
+    list_defer = ("steps", "effects")  # decoding 100 rows' calculation steps cost ~50 ms a page (issue #13)
     raw_id_fields = ("transfer_from",)
     autocomplete_fields = ("person", "institution")  # 两定机构登记 (benefits.institutions.admin)
     list_select_related = ("person", "jurisdiction")
