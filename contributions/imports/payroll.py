@@ -393,24 +393,14 @@ def payroll_write_staged(job: ImportJob, *, employer: Employer, progress: Progre
     differs = " OR ".join(
         f"{table}.{c} IS DISTINCT FROM EXCLUDED.{c}" if pg else f"{table}.{c} IS NOT excluded.{c}" for c in values
     )
-    same = " AND ".join(f"w.{c} IS NOT DISTINCT FROM st.{c}" if pg else f"w.{c} IS st.{c}" for c in values)
+    counts = _staged_counts(job, employer)
     with connection.cursor() as cur:
-        cur.execute(
-            f"""SELECT SUM(CASE WHEN w.id IS NULL THEN 1 ELSE 0 END),
-                       SUM(CASE WHEN w.id IS NOT NULL AND NOT ({same}) THEN 1 ELSE 0 END),
-                       SUM(CASE WHEN w.id IS NOT NULL AND ({same}) THEN 1 ELSE 0 END)
-                FROM {staged} st LEFT JOIN {table} w
-                  ON w.person_id = st.person_id AND w.employer_id = %s AND w.year = st.year
-                WHERE st.job_id = %s""",
-            [employer.pk, job.pk],
-        )
-        created, updated, unchanged = (int(n or 0) for n in cur.fetchone())
         cur.execute(f'SELECT "row" FROM {staged} WHERE job_id = %s ORDER BY "row"', [job.pk])
         numbers = [r[0] for r in cur.fetchall()]
     writer = _StagedWageWriter(job, timezone.now(), employer, differs=differs)
     _write_all(writer, [(n, n) for n in numbers], progress)  # batches of row numbers
     payroll_unstage(job)
-    return {"created": created, "updated": updated, "unchanged": unchanged}
+    return {"created": counts["to_create"], "updated": counts["to_update"], "unchanged": counts["unchanged"]}
 
 
 class _StagedWageWriter(_Writer):
