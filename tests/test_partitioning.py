@@ -35,28 +35,12 @@ from operations.jobs import NIGHTLY
 from .test_claims import make_claim
 from .test_funds_ledger import credit
 from .test_funds_support import fresh_policy, person  # noqa: F401
+from .test_incremental_nights import _due
 
 pytestmark = pytest.mark.django_db
+
 postgres = pytest.mark.skipif(connection.vendor != "postgresql", reason="declarative partitioning is PostgreSQL's")
 DUES = "contributions_monthlydue"
-
-
-def _due(p, employer, month: date) -> MonthlyDue:
-    return MonthlyDue.objects.create(
-        person=p,
-        employer=employer,
-        jurisdiction=employer.jurisdiction,
-        month=month,
-        category="employee",
-        base=Decimal("6000"),
-        employer_amount=Decimal("360"),
-        individual_amount=Decimal("120"),
-        personal_account_amount=Decimal("120"),
-        pool_amount=Decimal("360"),
-        total=Decimal("480"),
-        due_date=month.replace(day=25),
-        created_at=timezone.now(),
-    )
 
 
 def _where(table: str, pk: int) -> str:
