@@ -125,6 +125,12 @@ class EligibilityState(models.Model):
     class Meta:
         verbose_name = "待遇状态计算记录"
         verbose_name_plural = "待遇状态计算记录"
+        # the list's 无法计算的原因 filter in its order (person DESC): the persons of a whole pooling area may share
+        # one missing value, so a scan of the primary key alone would pass hundreds of thousands of rows (#13)
+        indexes = [
+            models.Index(fields=["-person"], condition=Q(error=""), name="elig_state_no_error"),
+            models.Index(fields=["-person"], condition=~Q(error=""), name="elig_state_error"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.person_id} {self.digest}"
