@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
+from multiprocessing import util
 from typing import Any
 
 from django.apps import apps
@@ -407,12 +408,11 @@ def maybe_finish(run_id: int) -> None:
             run.save(update_fields=["chunks_done"])
 
 
-def _chunk_in_child(chunk_id: int) -> None:
-    try:
-        chunk_execute(chunk_id)
-    finally:
-        # a pool process ends without closing its connection: close it here, or its session outlives the run
-        connection.close()
+def _child_start() -> None:
+    """A chunk process keeps one database connection for all its chunks (a new session per chunk costs the
+    connection and a cold catalog cache: the first plans over the partitioned tables read it again) and closes it
+    when the pool ends it (a finaliser run at the process's exit), or its session would outlive the run."""
+    util.Finalize(None, connection.close, exitpriority=10)
 
 
 def execute_in_processes(run_id: int, processes: int) -> None:
@@ -433,6 +433,11 @@ def execute_in_processes(run_id: int, processes: int) -> None:
     discover()
     snapshot()
     connections.close_all()  # a forked child must not share the parent's connection
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
-        for _ in pool.imap_unordered(_chunk_in_child, ids, chunksize=1):
+    pool = multiprocessing.get_context("fork").Pool(processes, initializer=_child_start)
+    try:
+        for _ in pool.imap_unordered(chunk_execute, ids, chunksize=1):
             pass
+        pool.close()  # the processes end normally: their finalisers close their connections
+        pool.join()
+    finally:
+        pool.terminate()

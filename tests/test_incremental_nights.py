@@ -8,17 +8,17 @@ migration ``benefits/0005`` note the persons whose inputs change, and only those
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
-from benefits.calculations.eligibility import ContributionMonth, next_change
+from benefits.calculations.eligibility import ContributionMonth, eligibility_timeline, next_change
 from benefits.models import EligibilityInputChange
 from contributions.models import MonthlyDue
 from enrollment import services
-from policy.resolver import Policy
+from policy.resolver import Policy, PolicyMissing
 
 pytestmark = pytest.mark.django_db
 
@@ -44,12 +44,42 @@ def test_a_payment_dated_ahead_and_a_deferral_ending_are_boundaries():
     assert next_change(policy, [deferred], date(2024, 9, 10)) == date(2024, 9, 15)
 
 
-def test_without_a_due_day_every_day_of_the_month_may_decide():
-    """hunan gives no due day (D-X16): within the month the next day is a boundary, from the 2nd."""
+def test_without_a_due_day_the_month_decides_on_its_2nd_and_on_the_1st_of_the_next():
+    """hunan gives no due day (D-X16): an unpaid month cannot be told overdue from its 2nd to its last day (the
+    same missing parameter each day) and is overdue from the 1st of the next month: those two are the boundaries,
+    not every day of the month."""
     policy = Policy("hunan", date(2024, 9, 10))
     unpaid = ContributionMonth(date(2024, 9, 1))
-    assert next_change(policy, [unpaid], date(2024, 9, 10)) == date(2024, 9, 11)
+    assert next_change(policy, [unpaid], date(2024, 9, 10)) == date(2024, 10, 1)
+    assert next_change(policy, [unpaid], date(2024, 9, 2)) == date(2024, 10, 1)
+    assert next_change(policy, [unpaid], date(2024, 9, 1)) == date(2024, 9, 2)
     assert next_change(policy, [unpaid], date(2024, 8, 20)) == date(2024, 9, 2)
+
+
+@pytest.mark.parametrize("code", ["hunan", "sanmenxia"])
+def test_the_answer_without_a_due_day_changes_only_on_the_days_next_change_names(code):
+    """Day by day over the end of August to October, the timeline of the same months (paid to August, September
+    unpaid) read on ``d + 1`` differs from that on ``d`` only where ``next_change`` on ``d`` named a day no later
+    than ``d + 1`` (the evaluation date in an error's text aside: it is the state row's 判定依据截至)."""
+    months = [ContributionMonth(date(2024, m, 1), date(2024, m, 10)) for m in range(1, 9)]
+    months.append(ContributionMonth(date(2024, 9, 1)))
+
+    def answer(day: date):
+        try:
+            rows = eligibility_timeline(Policy(code, day), category="employee", months=months, as_of=day)
+            return [(p.start, p.end, p.status, p.reason) for p in rows]
+        except PolicyMissing as exc:
+            return ("missing", exc.key, str(exc).replace(day.isoformat(), "…"))
+
+    day, changes = date(2024, 8, 25), []
+    while day < date(2024, 10, 5):
+        following = day + timedelta(days=1)
+        if answer(following) != answer(day):
+            changes.append(following)
+            nxt = next_change(Policy(code, day), months, day)
+            assert nxt is not None and nxt <= following, (day, nxt)
+        day = following
+    assert changes == [date(2024, 9, 2), date(2024, 10, 1)]
 
 
 def _due(person, employer, month: date) -> MonthlyDue:
