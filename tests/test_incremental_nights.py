@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from benefits.calculations.eligibility import ContributionMonth, eligibility_timeline, next_change
@@ -125,3 +126,27 @@ def test_the_triggers_mark_the_persons_whose_inputs_change_and_no_other(employer
         other_region="广东省深圳市",
     )
     assert marked() == {b.pk}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL triggers")
+def test_the_note_triggers_join_their_transition_tables_without_nested_loops(employer_a, person_factory):
+    """benefits/0009, retirement/0006: a note trigger's join of OLD and NEW rows is planned once per session, with
+    the row counts of its first call; a nested loop kept from a first UPDATE of no row would be quadratic in every
+    later UPDATE. Every note function joining the two transition tables is planned without nested loops."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT proname, COALESCE(array_to_string(proconfig, ','), '') FROM pg_proc
+               WHERE prosrc LIKE '%%new_rows n JOIN old_rows o%%'
+                 AND (proname LIKE '%%\\_elig\\_mark' OR proname LIKE '%%\\_clr\\_update')"""
+        )
+        functions = dict(cur.fetchall())
+    assert {"contributions_monthlydue_elig_mark", "contributions_monthlydue_clr_update"} <= set(functions)
+    assert len(functions) == 8, functions
+    assert all("enable_nestloop=off" in config for config in functions.values()), functions
+    # and they still note the persons of a many-row UPDATE after a first UPDATE of none in the same session
+    people = [person_factory(employer=employer_a) for _ in range(12)]
+    dues = [_due(p, employer_a, date(2024, 9, 1)).pk for p in people]
+    EligibilityInputChange.objects.all().delete()
+    assert MonthlyDue.objects.filter(pk__in=[]).update(settled_on=date(2024, 9, 20)) == 0
+    assert MonthlyDue.objects.filter(pk__in=dues).update(settled_on=date(2024, 9, 20)) == len(people)
+    assert marked() == {p.pk for p in people}
