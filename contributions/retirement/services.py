@@ -555,29 +555,21 @@ def _scan(
           AND s.{q("start")} <= %s AND (s.{q("end")} IS NULL OR s.{q("end")} > %s)
           AND s.category IN ('employee', 'flexible', 'unemployed')"""
     # what the scan cannot select (a jurisdiction without legal ages; a woman employee without a cadre/worker
-    # role where ages go by role): one count over the chunk's in-service spans, for every jurisdiction; the person
-    # (sex, role) is looked up only for the employee spans of the jurisdictions whose ages go by role
-    by_role = [j for j, groups in groups_of.items() if any(g[0] == Sex.FEMALE and g[1] == "employee" for g in groups)]
-    no_role = "0"
-    if by_role:
-        no_role = f"""CASE WHEN s.jurisdiction_id IN ({", ".join(str(int(j)) for j in by_role)})
-                AND s.category IN ('employee', 'unemployed')
-                AND EXISTS (SELECT 1 FROM {person_t} p WHERE p.id = s.person_id AND p.sex = %s AND p.female_role = '')
-            THEN 1 ELSE 0 END"""
+    # role where ages go by role): one count over the chunk's in-service persons, for every jurisdiction
     with connection.cursor() as cur:
         cur.execute(
-            f"""SELECT s.jurisdiction_id, {no_role}, COUNT(*) FROM {span_t} s
-                WHERE s.person_id >= %s AND s.person_id < %s
-                  AND s.{q("start")} <= %s AND (s.{q("end")} IS NULL OR s.{q("end")} > %s)
-                  AND s.category IN ('employee', 'flexible', 'unemployed')
-                GROUP BY 1, 2""",
-            [*([Sex.FEMALE] if by_role else []), lo, hi, as_of, as_of],
+            f"""SELECT s.jurisdiction_id,
+                       CASE WHEN p.sex = %s AND s.category IN ('employee', 'unemployed') AND p.female_role = ''
+                            THEN 1 ELSE 0 END, COUNT(*)
+                {in_service} GROUP BY 1, 2""",
+            [Sex.FEMALE, lo, hi, lo, hi, as_of, as_of],
         )
         code_of = dict(jurs)
-        for jid, missing_role, n in cur.fetchall():
-            if not groups_of.get(jid):
+        for jid, no_role, n in cur.fetchall():
+            groups = groups_of.get(jid)
+            if not groups:
                 counts[f"clearance.age_unknown:{code_of[jid]}"] += n
-            elif missing_role:
+            elif no_role and any(g[0] == Sex.FEMALE and g[1] == "employee" for g in groups):
                 counts["clearance.female_role_missing"] += n
     for jid, _code in jurs:
         groups = groups_of[jid]
