@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
+from multiprocessing import util
 from typing import Any
 
 from django.apps import apps
@@ -407,12 +408,23 @@ def maybe_finish(run_id: int) -> None:
             run.save(update_fields=["chunks_done"])
 
 
-def _chunk_in_child(chunk_id: int) -> None:
-    try:
-        chunk_execute(chunk_id)
-    finally:
-        # a pool process ends without closing its connection: close it here, or its session outlives the run
-        connection.close()
+def _child_start() -> None:
+    """A chunk process keeps one database connection for all its chunks (a new session per chunk costs the
+    connection and a cold catalog cache: the first plans over the partitioned tables read it again) and closes it
+    when the pool ends it (a finaliser run at the process's exit), or its session would outlive the run.
+
+    Its commits do not wait for the WAL flush (PostgreSQL ``synchronous_commit = off``, as each chunk's own
+    transaction already does: :func:`contributions.sql.tune`): the bookkeeping around a chunk (its running mark,
+    the run's progress) is two commits of its own, ~7 ms each when waited for. A crash loses at most the last
+    commits, whole: a chunk not marked done runs again (chunks are idempotent), the progress is recounted and a
+    run whose chunks are all done is closed by :func:`batch.tasks.resume_run`."""
+    util.Finalize(None, connection.close, exitpriority=10)
+    if connection.vendor == "postgresql":
+        try:
+            with connection.cursor() as cur:
+                cur.execute("SET synchronous_commit = off")
+        except INFRASTRUCTURE_ERRORS:  # no database now: the first chunk fails and says so (a pool initialiser
+            pass  # that raises would only be started again, for ever)
 
 
 def execute_in_processes(run_id: int, processes: int) -> None:
@@ -433,6 +445,11 @@ def execute_in_processes(run_id: int, processes: int) -> None:
     discover()
     snapshot()
     connections.close_all()  # a forked child must not share the parent's connection
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
-        for _ in pool.imap_unordered(_chunk_in_child, ids, chunksize=1):
+    pool = multiprocessing.get_context("fork").Pool(processes, initializer=_child_start)
+    try:
+        for _ in pool.imap_unordered(chunk_execute, ids, chunksize=1):
             pass
+        pool.close()  # the processes end normally: their finalisers close their connections
+        pool.join()
+    finally:
+        pool.terminate()

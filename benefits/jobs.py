@@ -8,6 +8,8 @@ The composite night run that also accrues arrears and scans for retirement is
 
 from __future__ import annotations
 
+from datetime import date
+
 from batch.runs import ChunkContext, batch_job
 from enrollment.selectors import person_id_bounds
 from policy.resolver import snapshot
@@ -19,9 +21,15 @@ _evaluator: Evaluator | None = None
 
 def shared_evaluator(ctx: ChunkContext) -> Evaluator:
     """One memo per worker process and night: chunks of the same run reuse each other's evaluations."""
+    return evaluator_on(ctx.as_of)
+
+
+def evaluator_on(as_of: date) -> Evaluator:
+    """The evaluator of the night ``as_of`` in this process (made before the chunk processes are forked, they
+    inherit it and do not each compute its policy and code digests again)."""
     global _evaluator
-    if _evaluator is None or _evaluator.as_of != ctx.as_of or _evaluator.snap is not snapshot():
-        _evaluator = Evaluator(ctx.as_of)
+    if _evaluator is None or _evaluator.as_of != as_of or _evaluator.snap is not snapshot():
+        _evaluator = Evaluator(as_of)
     return _evaluator
 
 

@@ -870,14 +870,15 @@ def _insert_periods_pg(segments: dict[int, tuple[Segment, int]], parts: list[tup
     if not parts:
         return 0
     with connection.cursor() as cur:
-        # session tables, emptied at commit and before use (several refreshes may share one transaction)
+        # session tables, emptied at commit and before use (several refreshes may share one transaction): by
+        # DELETE, not TRUNCATE, which gives each table new files on every chunk
         cur.execute(
             f"""CREATE TEMPORARY TABLE IF NOT EXISTS {_SEGMENT_PERIODS} (sid integer, n integer, start date,
                     "end" date, status varchar(16), reason text, citation varchar(255), facts jsonb)
                 ON COMMIT DELETE ROWS;
                 CREATE TEMPORARY TABLE IF NOT EXISTS {_PARTS} (k integer, person_id bigint, jurisdiction_id bigint,
                     sid integer, lo date, hi date) ON COMMIT DELETE ROWS;
-                TRUNCATE {_SEGMENT_PERIODS}, {_PARTS}"""
+                DELETE FROM {_SEGMENT_PERIODS}; DELETE FROM {_PARTS}"""
         )
         used = {sid for _pid, sid, _lo, _hi in parts}
         with cur.connection.cursor().copy(f"COPY {_SEGMENT_PERIODS} FROM STDIN") as copy:

@@ -235,7 +235,7 @@ def arrears_accrue(ctx: ChunkContext) -> dict[str, int]:
     missing:contribution.late_fee_daily_pct.
     """
     sql.tune()
-    rates = _rates_on(ctx.as_of)
+    rates = rates_on(ctx.as_of)
     if ctx.jurisdiction:
         rates = {jid: r for jid, r in rates.items() if jid == sql.jurisdiction_id(ctx.jurisdiction)}
     # one count and one UPDATE over the chunk's unsettled dues, every jurisdiction at once (issue #13)
@@ -245,7 +245,7 @@ def arrears_accrue(ctx: ChunkContext) -> dict[str, int]:
 _RATES: dict[tuple[date, float], dict[int, int | None]] = {}
 
 
-def _rates_on(on: date) -> dict[int, int | None]:
+def rates_on(on: date) -> dict[int, int | None]:
     """Jurisdiction id → daily late-fee rate on ``on`` (None where none is in force), kept per worker process for
     the policy snapshot it was read from (a policy change builds a new snapshot and so new rates)."""
     key = (on, snapshot().built_at)

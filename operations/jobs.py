@@ -8,7 +8,7 @@ recomputation of pending clearance cases (incremental too: only the persons whos
 or whom the date carries past a legal age or a dated fact; see
 :func:`contributions.retirement.services.clearance_scan`). The late fees are one statement over the chunk's
 unsettled dues (:func:`contributions.sql.fees_accrue_all`): a settled due is never read again.
-Before the run is recorded, :func:`ensure_partitions` makes this year's and next year's partitions of the big
+Before the run is recorded, :func:`prepare_night` makes this year's and next year's partitions of the big
 tables (PostgreSQL; :mod:`batch.partitioning`). Counts are prefixed by area; every step is idempotent, so a
 second run the same night reports zero in every change kind (:data:`CHANGE_KINDS`).
 """
@@ -21,11 +21,11 @@ from datetime import date
 
 from batch.partitioning import ensure_current_partitions
 from batch.runs import ChunkContext, batch_job
-from benefits.jobs import shared_evaluator
+from benefits.jobs import evaluator_on, shared_evaluator
 from benefits.services import CHANGE_KINDS as ELIGIBILITY_CHANGES
 from benefits.services import refresh
-from contributions.jobs import arrears_accrue
-from contributions.retirement.services import clearance_scan
+from contributions.jobs import arrears_accrue, rates_on
+from contributions.retirement.services import clearance_scan, scan_prepare
 from enrollment.selectors import person_id_bounds
 
 NIGHTLY = "operations.nightly"
@@ -37,16 +37,22 @@ def changes(counts: dict[str, int]) -> dict[str, int]:
     return {k: counts.get(k, 0) for k in CHANGE_KINDS}
 
 
-def ensure_partitions(as_of: date) -> None:
-    """The year partitions the night writes into (PostgreSQL): this year's, next year's and the run date's."""
+def prepare_night(as_of: date) -> None:
+    """Before the run is recorded: the year partitions the night writes into (PostgreSQL: this year's, next
+    year's and the run date's), then what each chunk process would otherwise read once for itself (the late-fee
+    rates of the night, the clearance scan's version and jurisdictions, the eligibility evaluator's digests) —
+    read here, in the process that forks the chunk processes (``--processes``), they inherit it."""
     ensure_current_partitions(years=(as_of.year,))
+    rates_on(as_of)
+    scan_prepare()
+    evaluator_on(as_of)
 
 
 @batch_job(
     "operations.nightly",
     ids=person_id_bounds,
     label="夜间批处理（欠费滞纳金、待遇状态、退休清缴）",
-    prepare=ensure_partitions,
+    prepare=prepare_night,
 )
 def nightly_step(ctx: ChunkContext) -> dict[str, int]:
     counts: Counter = Counter()

@@ -8,17 +8,18 @@ migration ``benefits/0005`` note the persons whose inputs change, and only those
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
-from benefits.calculations.eligibility import ContributionMonth, next_change
+from benefits.calculations.eligibility import ContributionMonth, eligibility_timeline, next_change
 from benefits.models import EligibilityInputChange
 from contributions.models import MonthlyDue
 from enrollment import services
-from policy.resolver import Policy
+from policy.resolver import Policy, PolicyMissing
 
 pytestmark = pytest.mark.django_db
 
@@ -44,12 +45,42 @@ def test_a_payment_dated_ahead_and_a_deferral_ending_are_boundaries():
     assert next_change(policy, [deferred], date(2024, 9, 10)) == date(2024, 9, 15)
 
 
-def test_without_a_due_day_every_day_of_the_month_may_decide():
-    """hunan gives no due day (D-X16): within the month the next day is a boundary, from the 2nd."""
+def test_without_a_due_day_the_month_decides_on_its_2nd_and_on_the_1st_of_the_next():
+    """hunan gives no due day (D-X16): an unpaid month cannot be told overdue from its 2nd to its last day (the
+    same missing parameter each day) and is overdue from the 1st of the next month: those two are the boundaries,
+    not every day of the month."""
     policy = Policy("hunan", date(2024, 9, 10))
     unpaid = ContributionMonth(date(2024, 9, 1))
-    assert next_change(policy, [unpaid], date(2024, 9, 10)) == date(2024, 9, 11)
+    assert next_change(policy, [unpaid], date(2024, 9, 10)) == date(2024, 10, 1)
+    assert next_change(policy, [unpaid], date(2024, 9, 2)) == date(2024, 10, 1)
+    assert next_change(policy, [unpaid], date(2024, 9, 1)) == date(2024, 9, 2)
     assert next_change(policy, [unpaid], date(2024, 8, 20)) == date(2024, 9, 2)
+
+
+@pytest.mark.parametrize("code", ["hunan", "sanmenxia"])
+def test_the_answer_without_a_due_day_changes_only_on_the_days_next_change_names(code):
+    """Day by day over the end of August to October, the timeline of the same months (paid to August, September
+    unpaid) read on ``d + 1`` differs from that on ``d`` only where ``next_change`` on ``d`` named a day no later
+    than ``d + 1`` (the evaluation date in an error's text aside: it is the state row's 判定依据截至)."""
+    months = [ContributionMonth(date(2024, m, 1), date(2024, m, 10)) for m in range(1, 9)]
+    months.append(ContributionMonth(date(2024, 9, 1)))
+
+    def answer(day: date):
+        try:
+            rows = eligibility_timeline(Policy(code, day), category="employee", months=months, as_of=day)
+            return [(p.start, p.end, p.status, p.reason) for p in rows]
+        except PolicyMissing as exc:
+            return ("missing", exc.key, str(exc).replace(day.isoformat(), "…"))
+
+    day, changes = date(2024, 8, 25), []
+    while day < date(2024, 10, 5):
+        following = day + timedelta(days=1)
+        if answer(following) != answer(day):
+            changes.append(following)
+            nxt = next_change(Policy(code, day), months, day)
+            assert nxt is not None and nxt <= following, (day, nxt)
+        day = following
+    assert changes == [date(2024, 9, 2), date(2024, 10, 1)]
 
 
 def _due(person, employer, month: date) -> MonthlyDue:
@@ -95,3 +126,27 @@ def test_the_triggers_mark_the_persons_whose_inputs_change_and_no_other(employer
         other_region="广东省深圳市",
     )
     assert marked() == {b.pk}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL triggers")
+def test_the_note_triggers_join_their_transition_tables_without_nested_loops(employer_a, person_factory):
+    """benefits/0009, retirement/0006: a note trigger's join of OLD and NEW rows is planned once per session, with
+    the row counts of its first call; a nested loop kept from a first UPDATE of no row would be quadratic in every
+    later UPDATE. Every note function joining the two transition tables is planned without nested loops."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT proname, COALESCE(array_to_string(proconfig, ','), '') FROM pg_proc
+               WHERE prosrc LIKE '%%new_rows n JOIN old_rows o%%'
+                 AND (proname LIKE '%%\\_elig\\_mark' OR proname LIKE '%%\\_clr\\_update')"""
+        )
+        functions = dict(cur.fetchall())
+    assert {"contributions_monthlydue_elig_mark", "contributions_monthlydue_clr_update"} <= set(functions)
+    assert len(functions) == 8, functions
+    assert all("enable_nestloop=off" in config for config in functions.values()), functions
+    # and they still note the persons of a many-row UPDATE after a first UPDATE of none in the same session
+    people = [person_factory(employer=employer_a) for _ in range(12)]
+    dues = [_due(p, employer_a, date(2024, 9, 1)).pk for p in people]
+    EligibilityInputChange.objects.all().delete()
+    assert MonthlyDue.objects.filter(pk__in=[]).update(settled_on=date(2024, 9, 20)) == 0
+    assert MonthlyDue.objects.filter(pk__in=dues).update(settled_on=date(2024, 9, 20)) == len(people)
+    assert marked() == {p.pk for p in people}

@@ -164,8 +164,10 @@ def next_change(policy: Policy, months: Iterable[ContributionMonth], as_of: date
     ``as_of`` is not known yet (it becomes known on its date), an unpaid month is in arrears only from the
     day after its due date (D-X5: :meth:`_DueDates.overdue`), a deferral lapses the day after it ends
     (langfang 第二十六条: :func:`_lapsed`). The nightly run stores this date and re-evaluates a person whose
-    facts did not change only once it is reached. Where the due day is missing (D-X16), every day of the
-    month may change the answer: the next day is given. Early is safe (the same answer is found again).
+    facts did not change only once it is reached. Where the due day is missing (D-X16), whether an unpaid month
+    is overdue cannot be told from its 2nd day to its last (:meth:`_DueDates.overdue` raises the same
+    ``PolicyMissing`` on each of them) and is certain from the 1st of the next month: the answer may change on
+    the 2nd and on the 1st of the next month only. Early is safe (the same answer is found again).
     """
     due = _DueDates(policy)
     best: date | None = None
@@ -189,8 +191,8 @@ def next_change(policy: Policy, months: Iterable[ContributionMonth], as_of: date
             if due.overdue(m.month, as_of):
                 continue
             keep(min(max(due.due(m.month) + ONE_DAY, m.month + ONE_DAY), following))
-        except PolicyMissing:
-            keep(max(m.month + ONE_DAY, as_of + ONE_DAY))
+        except PolicyMissing:  # no due day (D-X16): unknown from the 2nd, overdue from the next month
+            keep(m.month + ONE_DAY if as_of <= m.month else following)
     return best
 
 

@@ -401,6 +401,13 @@ def _jurisdictions() -> list[tuple[int, str]]:
 _JURISDICTIONS: dict[float, list[tuple[int, str]]] = {}
 
 
+def scan_prepare() -> None:
+    """Read what every scan of a policy snapshot reads once (its version, the jurisdictions) in this process: a
+    process that then forks the chunk processes reads it for all of them."""
+    scan_version()
+    _jurisdictions()
+
+
 @contextmanager
 def _own_writes():
     """The scan's own case writes are its answer, not a change of its inputs: on PostgreSQL the case triggers
