@@ -27,6 +27,6 @@ def backwards(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("benefits", "0008_eligibilityperiod_elig_period_status_person")]
+    dependencies = [("benefits", "0009_eligibilitystate_error_filter")]
 
     operations = [migrations.RunPython(forwards, backwards)]
