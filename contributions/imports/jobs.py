@@ -19,7 +19,7 @@ from enrollment.models import Employer, employer_id_of
 
 from ..models import ImportJob, ImportKind, ImportStatus, Payment
 from .payments import apply_payment_ids, payment_validate, payment_write
-from .payroll import payroll_staged_check, payroll_unstage, payroll_validate, payroll_write_staged
+from .payroll import payroll_staged_check, payroll_unstage, payroll_validate, payroll_write_staged, without_jit
 from .readers import MAX_ROWS, FileRejected, Table, check_upload, read_table
 from .validation import Progress, RowError, Validation
 
@@ -190,6 +190,7 @@ def _commit_staged(job: ImportJob, result: Validation, *, skip_errors: bool, pro
     one set-wise upsert. Raises :class:`ImportAborted` (nothing written) as the file-reading confirm does."""
     as_of, _year = _params(job)
     valid = int(job.dry_run_summary.get("valid_rows") or 0)
+    without_jit()
     moved = payroll_staged_check(job, employer=job.employer, as_of=as_of)
     if moved:
         result.errors = sorted([*result.errors, *moved], key=lambda e: e.row)

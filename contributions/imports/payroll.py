@@ -258,9 +258,10 @@ def _check_and_stage(
 
     The rows go into a temporary table (COPY on PostgreSQL); one query per declared year joins them with
     the register (身份证号) and the employer's 在职职工 spans in that contribution year and returns the rows
-    that fail: ``(row, year, person missing, employee here)`` (a row with both is misnamed). Those are
-    removed, the rest staged by one INSERT … SELECT, and the declarations it would create, update or leave
-    unchanged counted against the table.
+    that fail: ``(row, year, person missing, employee here)`` (a row with both is misnamed). On PostgreSQL
+    the same statement stages the rows that pass (an INSERT in a WITH: one join, one snapshot); elsewhere
+    the failed rows are deleted and the rest staged by an INSERT … SELECT. Then the declarations the staged
+    rows would create, update or leave unchanged are counted against the table.
     """
     pg = is_postgres()
     person_table = InsuredPerson._meta.db_table
@@ -270,6 +271,7 @@ def _check_and_stage(
     staged = PayrollStagedRow._meta.db_table
     day = (lambda d: d) if pg else (lambda d: d and d.isoformat())
     temp = "pg_temp" if pg else "temp"
+    without_jit()
     with connection.cursor() as cur:
         cur.execute(f"DROP TABLE IF EXISTS {temp}.{CHECK_TABLE}")  # a dry run before, in this transaction
         if pg:
@@ -291,44 +293,60 @@ def _check_and_stage(
                 f"INSERT INTO {CHECK_TABLE} ({', '.join(CHECK_COLUMNS)}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
                 [(*row[:6], day(row[6])) for row in candidates],
             )
+        cur.execute(f"DELETE FROM {staged} WHERE job_id = %s", [job.pk])
+        columns = ", ".join(q(c) for c in STAGED_COLUMNS)
         problems: list[tuple[int, int, bool, bool]] = []
         for year in sorted({row[3] for row in candidates}):
             start, end = bounds[year]
-            cur.execute(
-                f"""SELECT line, yr, pid IS NULL, here FROM (
-                      SELECT t.line, t.yr, p.id AS pid,
+            # Every row of the year with its person, whether an 在职职工 span at the employer overlaps the
+            # year, and whether the names differ.
+            checked = f"""SELECT t.line, t.yr, p.id AS pid, t.monthly_wage, t.annual_wage_total, t.first_pay_month,
                              EXISTS (SELECT 1 FROM {span.db_table} s
                                      WHERE s.{span_col["person"]} = p.id AND s.{span_col["employer"]} = %s
                                        AND s.{span_col["category"]} = %s AND s.{span_col["start"]} < %s
                                        AND (s.{span_col["end"]} IS NULL OR s.{span_col["end"]} > %s)) AS here,
                              t.name <> '' AND REPLACE(t.name, ' ', '') <> REPLACE(p.name, ' ', '') AS misnamed
                       FROM {CHECK_TABLE} t LEFT JOIN {person_table} p ON p.id_number = t.id_number
-                      WHERE t.yr = %s) c
-                    WHERE pid IS NULL OR NOT here OR misnamed
-                    ORDER BY line""",
-                [employer.pk, Category.EMPLOYEE, day(end), day(start), year],
-            )
-            problems += [(row, y, bool(missing), bool(here)) for row, y, missing, here in cur.fetchall()]
-        wrong = sorted(row for row, *_ in problems)
-        if pg:
-            cur.execute(f"DELETE FROM {CHECK_TABLE} WHERE line = ANY(%s)", [wrong])
-        else:
-            for chunk in _chunks(wrong, SQLITE_BATCH):
+                      WHERE t.yr = %s"""
+            params = [employer.pk, Category.EMPLOYEE, day(end), day(start), year]
+            wrong = "pid IS NULL OR NOT here OR misnamed"
+            if pg:  # one statement: the rows that pass staged, those that fail returned (one join, one snapshot)
+                cur.execute(
+                    f"""WITH c AS MATERIALIZED ({checked}),
+                             s AS (INSERT INTO {staged} ({columns})
+                                   SELECT %s, line, pid, yr, monthly_wage, annual_wage_total, first_pay_month
+                                   FROM c WHERE NOT ({wrong}))
+                        SELECT line, yr, pid IS NULL, here FROM c WHERE {wrong} ORDER BY line""",
+                    [*params, job.pk],
+                )
+                problems += [(row, y, bool(missing), bool(here)) for row, y, missing, here in cur.fetchall()]
+                continue
+            cur.execute(f"SELECT line, yr, pid IS NULL, here FROM ({checked}) c WHERE {wrong} ORDER BY line", params)
+            failed = [(row, y, bool(missing), bool(here)) for row, y, missing, here in cur.fetchall()]
+            problems += failed
+            for chunk in _chunks([row for row, *_ in failed], SQLITE_BATCH):
                 cur.execute(f"DELETE FROM {CHECK_TABLE} WHERE line IN ({', '.join(['%s'] * len(chunk))})", list(chunk))
-        cur.execute(f"DELETE FROM {staged} WHERE job_id = %s", [job.pk])
-        columns = ", ".join(q(c) for c in STAGED_COLUMNS)
-        cur.execute(
-            f"""INSERT INTO {staged} ({columns})
-                SELECT %s, t.line, p.id, t.yr, t.monthly_wage, t.annual_wage_total, t.first_pay_month
-                FROM {CHECK_TABLE} t JOIN {person_table} p ON p.id_number = t.id_number""",
-            [job.pk],
-        )
-        if cur.rowcount != len(candidates) - len(wrong):  # a person removed from the register meanwhile
-            raise RuntimeError("参保登记在校验过程中发生变化，请重新试导入。")
+            cur.execute(
+                f"""INSERT INTO {staged} ({columns})
+                    SELECT %s, t.line, p.id, t.yr, t.monthly_wage, t.annual_wage_total, t.first_pay_month
+                    FROM {CHECK_TABLE} t JOIN {person_table} p ON p.id_number = t.id_number WHERE t.yr = %s""",
+                [job.pk, year],
+            )
+            if cur.rowcount != sum(1 for row in candidates if row[3] == year) - len(failed):
+                raise RuntimeError("参保登记在校验过程中发生变化，请重新试导入。")  # a person removed meanwhile
         cur.execute(f"DROP TABLE {temp}.{CHECK_TABLE}")
         if pg:
             cur.execute(f"ANALYZE {staged}")  # the confirm's queries plan with the staged rows counted
     return problems, _staged_counts(job, employer)
+
+
+def without_jit() -> None:
+    """PostgreSQL: no JIT compiling for the rest of the transaction (SET LOCAL). An import's statements over
+    100 000 rows are costed high enough to be compiled, which took half a second of the dry run's reference
+    check (docs/scale.md §8) and buys nothing on joins of this size."""
+    if is_postgres():
+        with connection.cursor() as cur:
+            cur.execute("SET LOCAL jit = off")
 
 
 def _staged_counts(job: ImportJob, employer: Employer) -> dict[str, int]:
