@@ -19,7 +19,14 @@ from enrollment.models import Employer, employer_id_of
 
 from ..models import ImportJob, ImportKind, ImportStatus, Payment
 from .payments import apply_payment_ids, payment_validate, payment_write
-from .payroll import payroll_staged_check, payroll_unstage, payroll_validate, payroll_write_staged, without_jit
+from .payroll import (
+    payroll_staged_check,
+    payroll_staged_rows,
+    payroll_unstage,
+    payroll_validate,
+    payroll_write_staged,
+    without_jit,
+)
 from .readers import MAX_ROWS, FileRejected, Table, check_upload, read_table
 from .validation import Progress, RowError, Validation
 
@@ -189,8 +196,7 @@ def _commit_staged(job: ImportJob, result: Validation, *, skip_errors: bool, pro
     """Confirm a payroll from the rows its dry run staged: the references checked again in staging, then
     one set-wise upsert. Raises :class:`ImportAborted` (nothing written) as the file-reading confirm does."""
     as_of, _year = _params(job)
-    valid = int(job.dry_run_summary.get("valid_rows") or 0)
-    without_jit()
+    valid = _valid_rows(job)
     moved = payroll_staged_check(job, employer=job.employer, as_of=as_of)
     if moved:
         result.errors = sorted([*result.errors, *moved], key=lambda e: e.row)
@@ -204,6 +210,10 @@ def _commit_staged(job: ImportJob, result: Validation, *, skip_errors: bool, pro
     if result.error_rows and not skip_errors:
         raise ImportAborted(f"文件有 {result.error_rows} 行错误，未导入任何数据。")
     return payroll_write_staged(job, employer=job.employer, progress=progress)
+
+
+def _valid_rows(job: ImportJob) -> int:
+    return int(job.dry_run_summary.get("valid_rows") or 0)
 
 
 def _lock_job(job_id: int) -> None:
@@ -238,12 +248,14 @@ def import_job_commit(job_id: int, *, skip_errors: bool = False) -> ImportJob:
     try:
         with transaction.atomic():
             _lock_job(job_id)
+            without_jit()
             if ImportJob.objects.filter(pk=job_id, status=ImportStatus.DONE).exists():
                 return ImportJob.objects.get(pk=job_id)
             if job.kind == ImportKind.PAYROLL:
-                if job.dry_run_summary.get("staged"):
+                if job.dry_run_summary.get("staged") and payroll_staged_rows(job) == _valid_rows(job):
                     result = _staged_result(job)
-                else:  # validated before dry runs staged their rows: validated and staged again now
+                else:  # validated before dry runs staged their rows, or its staged rows lost (the unlogged
+                    # staging is emptied by a crash of PostgreSQL): validated and staged again now
                     result = _validate(job, _read_job_file(job), None)
                     _unchanged(job, int(result.summary["valid_rows"]))
                 counts = _commit_staged(job, result, skip_errors=skip_errors, progress=progress)

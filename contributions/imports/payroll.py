@@ -391,6 +391,11 @@ def payroll_staged_check(job: ImportJob, *, employer: Employer, as_of: date) -> 
     return out
 
 
+def payroll_staged_rows(job: ImportJob) -> int:
+    """How many rows ``job``'s dry run left staged (an index-only count)."""
+    return PayrollStagedRow.objects.filter(job=job).count()
+
+
 def payroll_unstage(job: ImportJob, rows: list[int] | None = None) -> None:
     """Forget the staged rows of ``job`` (those numbered ``rows``; all if None)."""
     qs = PayrollStagedRow.objects.filter(job=job)
