@@ -25,7 +25,7 @@ from .payroll import (
     payroll_unstage,
     payroll_validate,
     payroll_write_staged,
-    without_jit,
+    tune_transaction,
 )
 from .readers import MAX_ROWS, FileRejected, Table, check_upload, read_table
 from .validation import Progress, RowError, Validation
@@ -248,7 +248,7 @@ def import_job_commit(job_id: int, *, skip_errors: bool = False) -> ImportJob:
     try:
         with transaction.atomic():
             _lock_job(job_id)
-            without_jit()
+            tune_transaction()
             if ImportJob.objects.filter(pk=job_id, status=ImportStatus.DONE).exists():
                 return ImportJob.objects.get(pk=job_id)
             if job.kind == ImportKind.PAYROLL:

@@ -277,11 +277,16 @@ def _rss_mb() -> float:
 
 
 def _clear(employer: Employer, year: int) -> None:
-    """Empty the employer's declarations for the year (plain SQL: no per-row delete signals/history)."""
+    """Empty the employer's declarations for the year (plain SQL: no per-row delete signals/history).
+
+    PostgreSQL: then VACUUM the table, as a year's first payroll meets it. Without it every run leaves
+    100 000 dead versions of the same keys, autovacuum lags behind back-to-back runs, and each later run's
+    upsert visits all of them for every row (1.6 M dead rows after 16 runs)."""
+    table = WageDeclaration._meta.db_table
     with connection.cursor() as cur:
-        cur.execute(
-            f"DELETE FROM {WageDeclaration._meta.db_table} WHERE employer_id = %s AND year = %s", [employer.pk, year]
-        )
+        cur.execute(f"DELETE FROM {table} WHERE employer_id = %s AND year = %s", [employer.pk, year])
+        if connection.vendor == "postgresql":
+            cur.execute(f"VACUUM (ANALYZE) {table}")
 
 
 def _bench_user():
