@@ -192,7 +192,9 @@ def _staged_result(job: ImportJob) -> Validation:
     return result
 
 
-def _commit_staged(job: ImportJob, result: Validation, *, skip_errors: bool, progress: Progress) -> dict[str, int]:
+def _commit_staged(
+    job: ImportJob, result: Validation, *, skip_errors: bool, progress: Progress, rows: list[int] | None = None
+) -> dict[str, int]:
     """Confirm a payroll from the rows its dry run staged: the references checked again in staging, then
     one set-wise upsert. Raises :class:`ImportAborted` (nothing written) as the file-reading confirm does."""
     as_of, _year = _params(job)
@@ -209,7 +211,7 @@ def _commit_staged(job: ImportJob, result: Validation, *, skip_errors: bool, pro
         raise ImportAborted("文件中没有可导入的有效行，未导入任何数据。")
     if result.error_rows and not skip_errors:
         raise ImportAborted(f"文件有 {result.error_rows} 行错误，未导入任何数据。")
-    return payroll_write_staged(job, employer=job.employer, progress=progress)
+    return payroll_write_staged(job, employer=job.employer, progress=progress, rows=rows)
 
 
 def _valid_rows(job: ImportJob) -> int:
@@ -252,13 +254,15 @@ def import_job_commit(job_id: int, *, skip_errors: bool = False) -> ImportJob:
             if ImportJob.objects.filter(pk=job_id, status=ImportStatus.DONE).exists():
                 return ImportJob.objects.get(pk=job_id)
             if job.kind == ImportKind.PAYROLL:
-                if job.dry_run_summary.get("staged") and payroll_staged_rows(job) == _valid_rows(job):
+                rows = payroll_staged_rows(job) if job.dry_run_summary.get("staged") else None
+                if rows is not None and len(rows) == _valid_rows(job):
                     result = _staged_result(job)
                 else:  # validated before dry runs staged their rows, or its staged rows lost (the unlogged
                     # staging is emptied by a crash of PostgreSQL): validated and staged again now
                     result = _validate(job, _read_job_file(job), None)
                     _unchanged(job, int(result.summary["valid_rows"]))
-                counts = _commit_staged(job, result, skip_errors=skip_errors, progress=progress)
+                    rows = None
+                counts = _commit_staged(job, result, skip_errors=skip_errors, progress=progress, rows=rows)
                 _done(job, counts, result.error_rows)
                 return job
             table = _read_job_file(job)

@@ -395,9 +395,11 @@ def payroll_staged_check(job: ImportJob, *, employer: Employer, as_of: date) -> 
     return out
 
 
-def payroll_staged_rows(job: ImportJob) -> int:
-    """How many rows ``job``'s dry run left staged (an index-only count)."""
-    return PayrollStagedRow.objects.filter(job=job).count()
+def payroll_staged_rows(job: ImportJob) -> list[int]:
+    """The numbers of the rows ``job``'s dry run left staged, in order (an index-only scan of the key)."""
+    with connection.cursor() as cur:
+        cur.execute(f'SELECT "row" FROM {PayrollStagedRow._meta.db_table} WHERE job_id = %s ORDER BY "row"', [job.pk])
+        return [r[0] for r in cur.fetchall()]
 
 
 def payroll_unstage(job: ImportJob, rows: list[int] | None = None) -> None:
@@ -408,22 +410,23 @@ def payroll_unstage(job: ImportJob, rows: list[int] | None = None) -> None:
     qs._raw_delete(qs.db)
 
 
-def payroll_write_staged(job: ImportJob, *, employer: Employer, progress: Progress | None = None) -> dict[str, int]:
+def payroll_write_staged(
+    job: ImportJob, *, employer: Employer, progress: Progress | None = None, rows: list[int] | None = None
+) -> dict[str, int]:
     """Upsert the staged rows into WageDeclaration with one INSERT … SELECT … ON CONFLICT, set-wise.
 
     A declaration already exactly as staged is not written again (the conflict update has a WHERE), so
     importing the same file twice changes nothing the second time. Counts: created, updated, unchanged.
+    ``rows``: the staged row numbers when the caller has read them (:func:`payroll_staged_rows`).
     """
-    staged, table = PayrollStagedRow._meta.db_table, WageDeclaration._meta.db_table
+    table = WageDeclaration._meta.db_table
     values = ("monthly_wage", "annual_wage_total", "first_pay_month")
     pg = connection.vendor == "postgresql"
     differs = " OR ".join(
         f"{table}.{c} IS DISTINCT FROM EXCLUDED.{c}" if pg else f"{table}.{c} IS NOT excluded.{c}" for c in values
     )
     counts = _staged_counts(job, employer)
-    with connection.cursor() as cur:
-        cur.execute(f'SELECT "row" FROM {staged} WHERE job_id = %s ORDER BY "row"', [job.pk])
-        numbers = [r[0] for r in cur.fetchall()]
+    numbers = payroll_staged_rows(job) if rows is None else rows
     writer = _StagedWageWriter(job, timezone.now(), employer, differs=differs)
     _write_all(writer, [(n, n) for n in numbers], progress)  # batches of row numbers
     payroll_unstage(job)
