@@ -347,7 +347,7 @@ def tune_transaction() -> None:
     An import's statements over 100 000 rows are costed high enough to be compiled, which took half a second
     of the dry run's reference check and buys nothing on joins of this size; the staged rows' statistics
     (a year or two, unique row numbers and persons) need no larger sample, and the default one took
-    0.17 s per ANALYZE of 100 000 rows against 0.01 s (docs/scale.md §8)."""
+    0.17 s per ANALYZE of 100 000 rows against 0.01 s (docs/scale.md, "Payroll import at 100,000 rows")."""
     if is_postgres():
         with connection.cursor() as cur:
             cur.execute("SELECT set_config('jit', 'off', true), set_config('default_statistics_target', '10', true)")
