@@ -83,6 +83,8 @@ NOT_PLAIN = [
     f'<row r="1"><c r="{"GS"}1"><v>1</v></c></row>',  # beyond the column bound (the pyexpat reader refuses it)
     '<row r="1"><c r="A1"><v> 7 x</v></c></row>',  # does not convert (the pyexpat reader refuses it)
     '<row r="1"><c r="A1" t="n"><v></v></c></row>',  # nor does this
+    '<row r="1"><c r="B1"><v>1</v></c><c r="A1"><v>2</v></c></row>',  # cells out of order
+    '<row r="1"><c r="A1"><v>1</v></c><c r="A1"><v>2</v></c></row>',  # a cell twice
 ]
 
 

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contributions import imports
+from contributions.imports.payroll import payroll_unstage
 from contributions.models import (
     ImportJob,
     ImportStatus,
@@ -369,6 +370,25 @@ def test_confirm_writes_from_the_rows_the_dry_run_staged_without_reading_the_fil
     assert job.dry_run_summary["committed"] == {"created": 2, "updated": 0, "unchanged": 0}
     assert set(WageDeclaration.objects.values_list("person_id", flat=True)) == {a1.pk, a2.pk}
     assert not PayrollStagedRow.objects.filter(job=job).exists()  # staging is emptied by the commit
+
+
+def test_confirm_validates_the_file_again_when_its_staged_rows_are_lost(staff, employer_a, people):
+    """The staging is UNLOGGED on PostgreSQL: a crash of the database empties it. The confirm then finds fewer
+    staged rows than the dry run's valid rows and validates the stored file again, instead of writing what is
+    left (nothing, or part of the file)."""
+    a1, a2, a3, _ = people
+    rows = [
+        [a1.id_number, "甲一", "6500", "2024"],
+        [a2.id_number, "甲二", "5000", "2024"],
+        [a3.id_number, "甲三", "4000", "2024"],
+    ]
+    job = payroll_job(staff, employer_a, rows)
+    payroll_unstage(job, [3, 4])  # two of the three staged rows lost
+    job = imports.import_job_commit(job.pk)
+    assert job.status == ImportStatus.DONE, job.dry_run_summary
+    assert job.dry_run_summary["committed"] == {"created": 3, "updated": 0, "unchanged": 0}
+    assert set(WageDeclaration.objects.values_list("person_id", flat=True)) == {a1.pk, a2.pk, a3.pk}
+    assert not PayrollStagedRow.objects.filter(job=job).exists()
 
 
 def test_importing_the_same_file_twice_changes_nothing_the_second_time(staff, employer_a, people):

@@ -13,7 +13,8 @@ The pipeline, for both kinds of file:
    already imported (one per 10 000 税票号). Every bad row is recorded as ``{row, field, message}``
    with the spreadsheet's own row number (the header is row 1).
 3. **confirm** (:func:`import_job_commit`): a payroll is confirmed from the rows its dry run
-   staged (:class:`~contributions.models.PayrollStagedRow`: the file is read once), their
+   staged (:class:`~contributions.models.PayrollStagedRow`: the file is read once; an unlogged
+   table on PostgreSQL, so when a crash emptied it the stored file is validated again), their
    references checked again set-wise in staging (each person still an employee of the
    employer in the year), then upserted by ``INSERT … SELECT … ON CONFLICT``; a payment file
    is read and validated again. Either is written in ONE transaction, batch by batch. Any

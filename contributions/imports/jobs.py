@@ -19,7 +19,14 @@ from enrollment.models import Employer, employer_id_of
 
 from ..models import ImportJob, ImportKind, ImportStatus, Payment
 from .payments import apply_payment_ids, payment_validate, payment_write
-from .payroll import payroll_staged_check, payroll_unstage, payroll_validate, payroll_write_staged
+from .payroll import (
+    payroll_staged_check,
+    payroll_staged_rows,
+    payroll_unstage,
+    payroll_validate,
+    payroll_write_staged,
+    tune_transaction,
+)
 from .readers import MAX_ROWS, FileRejected, Table, check_upload, read_table
 from .validation import Progress, RowError, Validation
 
@@ -185,11 +192,13 @@ def _staged_result(job: ImportJob) -> Validation:
     return result
 
 
-def _commit_staged(job: ImportJob, result: Validation, *, skip_errors: bool, progress: Progress) -> dict[str, int]:
+def _commit_staged(
+    job: ImportJob, result: Validation, *, skip_errors: bool, progress: Progress, rows: list[int] | None = None
+) -> dict[str, int]:
     """Confirm a payroll from the rows its dry run staged: the references checked again in staging, then
     one set-wise upsert. Raises :class:`ImportAborted` (nothing written) as the file-reading confirm does."""
     as_of, _year = _params(job)
-    valid = int(job.dry_run_summary.get("valid_rows") or 0)
+    valid = _valid_rows(job)
     moved = payroll_staged_check(job, employer=job.employer, as_of=as_of)
     if moved:
         result.errors = sorted([*result.errors, *moved], key=lambda e: e.row)
@@ -202,7 +211,11 @@ def _commit_staged(job: ImportJob, result: Validation, *, skip_errors: bool, pro
         raise ImportAborted("文件中没有可导入的有效行，未导入任何数据。")
     if result.error_rows and not skip_errors:
         raise ImportAborted(f"文件有 {result.error_rows} 行错误，未导入任何数据。")
-    return payroll_write_staged(job, employer=job.employer, progress=progress)
+    return payroll_write_staged(job, employer=job.employer, progress=progress, rows=rows)
+
+
+def _valid_rows(job: ImportJob) -> int:
+    return int(job.dry_run_summary.get("valid_rows") or 0)
 
 
 def _lock_job(job_id: int) -> None:
@@ -237,15 +250,19 @@ def import_job_commit(job_id: int, *, skip_errors: bool = False) -> ImportJob:
     try:
         with transaction.atomic():
             _lock_job(job_id)
+            tune_transaction()
             if ImportJob.objects.filter(pk=job_id, status=ImportStatus.DONE).exists():
                 return ImportJob.objects.get(pk=job_id)
             if job.kind == ImportKind.PAYROLL:
-                if job.dry_run_summary.get("staged"):
+                rows = payroll_staged_rows(job) if job.dry_run_summary.get("staged") else None
+                if rows is not None and len(rows) == _valid_rows(job):
                     result = _staged_result(job)
-                else:  # validated before dry runs staged their rows: validated and staged again now
+                else:  # validated before dry runs staged their rows, or its staged rows lost (the unlogged
+                    # staging is emptied by a crash of PostgreSQL): validated and staged again now
                     result = _validate(job, _read_job_file(job), None)
                     _unchanged(job, int(result.summary["valid_rows"]))
-                counts = _commit_staged(job, result, skip_errors=skip_errors, progress=progress)
+                    rows = None
+                counts = _commit_staged(job, result, skip_errors=skip_errors, progress=progress, rows=rows)
                 _done(job, counts, result.error_rows)
                 return job
             table = _read_job_file(job)

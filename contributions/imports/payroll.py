@@ -258,9 +258,10 @@ def _check_and_stage(
 
     The rows go into a temporary table (COPY on PostgreSQL); one query per declared year joins them with
     the register (身份证号) and the employer's 在职职工 spans in that contribution year and returns the rows
-    that fail: ``(row, year, person missing, employee here)`` (a row with both is misnamed). Those are
-    removed, the rest staged by one INSERT … SELECT, and the declarations it would create, update or leave
-    unchanged counted against the table.
+    that fail: ``(row, year, person missing, employee here)`` (a row with both is misnamed). On PostgreSQL
+    the same statement stages the rows that pass (an INSERT in a WITH: one join, one snapshot); elsewhere
+    the failed rows are deleted and the rest staged by an INSERT … SELECT. Then the declarations the staged
+    rows would create, update or leave unchanged are counted against the table.
     """
     pg = is_postgres()
     person_table = InsuredPerson._meta.db_table
@@ -270,6 +271,7 @@ def _check_and_stage(
     staged = PayrollStagedRow._meta.db_table
     day = (lambda d: d) if pg else (lambda d: d and d.isoformat())
     temp = "pg_temp" if pg else "temp"
+    tune_transaction()
     with connection.cursor() as cur:
         cur.execute(f"DROP TABLE IF EXISTS {temp}.{CHECK_TABLE}")  # a dry run before, in this transaction
         if pg:
@@ -291,44 +293,64 @@ def _check_and_stage(
                 f"INSERT INTO {CHECK_TABLE} ({', '.join(CHECK_COLUMNS)}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
                 [(*row[:6], day(row[6])) for row in candidates],
             )
+        cur.execute(f"DELETE FROM {staged} WHERE job_id = %s", [job.pk])
+        columns = ", ".join(q(c) for c in STAGED_COLUMNS)
         problems: list[tuple[int, int, bool, bool]] = []
         for year in sorted({row[3] for row in candidates}):
             start, end = bounds[year]
-            cur.execute(
-                f"""SELECT line, yr, pid IS NULL, here FROM (
-                      SELECT t.line, t.yr, p.id AS pid,
+            # Every row of the year with its person, whether an 在职职工 span at the employer overlaps the
+            # year, and whether the names differ.
+            checked = f"""SELECT t.line, t.yr, p.id AS pid, t.monthly_wage, t.annual_wage_total, t.first_pay_month,
                              EXISTS (SELECT 1 FROM {span.db_table} s
                                      WHERE s.{span_col["person"]} = p.id AND s.{span_col["employer"]} = %s
                                        AND s.{span_col["category"]} = %s AND s.{span_col["start"]} < %s
                                        AND (s.{span_col["end"]} IS NULL OR s.{span_col["end"]} > %s)) AS here,
                              t.name <> '' AND REPLACE(t.name, ' ', '') <> REPLACE(p.name, ' ', '') AS misnamed
                       FROM {CHECK_TABLE} t LEFT JOIN {person_table} p ON p.id_number = t.id_number
-                      WHERE t.yr = %s) c
-                    WHERE pid IS NULL OR NOT here OR misnamed
-                    ORDER BY line""",
-                [employer.pk, Category.EMPLOYEE, day(end), day(start), year],
-            )
-            problems += [(row, y, bool(missing), bool(here)) for row, y, missing, here in cur.fetchall()]
-        wrong = sorted(row for row, *_ in problems)
-        if pg:
-            cur.execute(f"DELETE FROM {CHECK_TABLE} WHERE line = ANY(%s)", [wrong])
-        else:
-            for chunk in _chunks(wrong, SQLITE_BATCH):
+                      WHERE t.yr = %s"""
+            params = [employer.pk, Category.EMPLOYEE, day(end), day(start), year]
+            wrong = "pid IS NULL OR NOT here OR misnamed"
+            if pg:  # one statement: the rows that pass staged, those that fail returned (one join, one snapshot)
+                cur.execute(
+                    f"""WITH c AS MATERIALIZED ({checked}),
+                             s AS (INSERT INTO {staged} ({columns})
+                                   SELECT %s, line, pid, yr, monthly_wage, annual_wage_total, first_pay_month
+                                   FROM c WHERE NOT ({wrong}))
+                        SELECT line, yr, pid IS NULL, here FROM c WHERE {wrong} ORDER BY line""",
+                    [*params, job.pk],
+                )
+                problems += [(row, y, bool(missing), bool(here)) for row, y, missing, here in cur.fetchall()]
+                continue
+            cur.execute(f"SELECT line, yr, pid IS NULL, here FROM ({checked}) c WHERE {wrong} ORDER BY line", params)
+            failed = [(row, y, bool(missing), bool(here)) for row, y, missing, here in cur.fetchall()]
+            problems += failed
+            for chunk in _chunks([row for row, *_ in failed], SQLITE_BATCH):
                 cur.execute(f"DELETE FROM {CHECK_TABLE} WHERE line IN ({', '.join(['%s'] * len(chunk))})", list(chunk))
-        cur.execute(f"DELETE FROM {staged} WHERE job_id = %s", [job.pk])
-        columns = ", ".join(q(c) for c in STAGED_COLUMNS)
-        cur.execute(
-            f"""INSERT INTO {staged} ({columns})
-                SELECT %s, t.line, p.id, t.yr, t.monthly_wage, t.annual_wage_total, t.first_pay_month
-                FROM {CHECK_TABLE} t JOIN {person_table} p ON p.id_number = t.id_number""",
-            [job.pk],
-        )
-        if cur.rowcount != len(candidates) - len(wrong):  # a person removed from the register meanwhile
-            raise RuntimeError("参保登记在校验过程中发生变化，请重新试导入。")
+            cur.execute(
+                f"""INSERT INTO {staged} ({columns})
+                    SELECT %s, t.line, p.id, t.yr, t.monthly_wage, t.annual_wage_total, t.first_pay_month
+                    FROM {CHECK_TABLE} t JOIN {person_table} p ON p.id_number = t.id_number WHERE t.yr = %s""",
+                [job.pk, year],
+            )
+            if cur.rowcount != sum(1 for row in candidates if row[3] == year) - len(failed):
+                raise RuntimeError("参保登记在校验过程中发生变化，请重新试导入。")  # a person removed meanwhile
         cur.execute(f"DROP TABLE {temp}.{CHECK_TABLE}")
         if pg:
             cur.execute(f"ANALYZE {staged}")  # the confirm's queries plan with the staged rows counted
     return problems, _staged_counts(job, employer)
+
+
+def tune_transaction() -> None:
+    """PostgreSQL, for the rest of the transaction (``set_config(…, true)`` is SET LOCAL): no JIT compiling,
+    and ANALYZE samples 3 000 rows instead of 30 000.
+
+    An import's statements over 100 000 rows are costed high enough to be compiled, which took half a second
+    of the dry run's reference check and buys nothing on joins of this size; the staged rows' statistics
+    (a year or two, unique row numbers and persons) need no larger sample, and the default one took
+    0.17 s per ANALYZE of 100 000 rows against 0.01 s (docs/scale.md, "Payroll import at 100,000 rows")."""
+    if is_postgres():
+        with connection.cursor() as cur:
+            cur.execute("SELECT set_config('jit', 'off', true), set_config('default_statistics_target', '10', true)")
 
 
 def _staged_counts(job: ImportJob, employer: Employer) -> dict[str, int]:
@@ -373,6 +395,13 @@ def payroll_staged_check(job: ImportJob, *, employer: Employer, as_of: date) -> 
     return out
 
 
+def payroll_staged_rows(job: ImportJob) -> list[int]:
+    """The numbers of the rows ``job``'s dry run left staged, in order (an index-only scan of the key)."""
+    with connection.cursor() as cur:
+        cur.execute(f'SELECT "row" FROM {PayrollStagedRow._meta.db_table} WHERE job_id = %s ORDER BY "row"', [job.pk])
+        return [r[0] for r in cur.fetchall()]
+
+
 def payroll_unstage(job: ImportJob, rows: list[int] | None = None) -> None:
     """Forget the staged rows of ``job`` (those numbered ``rows``; all if None)."""
     qs = PayrollStagedRow.objects.filter(job=job)
@@ -381,22 +410,23 @@ def payroll_unstage(job: ImportJob, rows: list[int] | None = None) -> None:
     qs._raw_delete(qs.db)
 
 
-def payroll_write_staged(job: ImportJob, *, employer: Employer, progress: Progress | None = None) -> dict[str, int]:
+def payroll_write_staged(
+    job: ImportJob, *, employer: Employer, progress: Progress | None = None, rows: list[int] | None = None
+) -> dict[str, int]:
     """Upsert the staged rows into WageDeclaration with one INSERT … SELECT … ON CONFLICT, set-wise.
 
     A declaration already exactly as staged is not written again (the conflict update has a WHERE), so
     importing the same file twice changes nothing the second time. Counts: created, updated, unchanged.
+    ``rows``: the staged row numbers when the caller has read them (:func:`payroll_staged_rows`).
     """
-    staged, table = PayrollStagedRow._meta.db_table, WageDeclaration._meta.db_table
+    table = WageDeclaration._meta.db_table
     values = ("monthly_wage", "annual_wage_total", "first_pay_month")
     pg = connection.vendor == "postgresql"
     differs = " OR ".join(
         f"{table}.{c} IS DISTINCT FROM EXCLUDED.{c}" if pg else f"{table}.{c} IS NOT excluded.{c}" for c in values
     )
     counts = _staged_counts(job, employer)
-    with connection.cursor() as cur:
-        cur.execute(f'SELECT "row" FROM {staged} WHERE job_id = %s ORDER BY "row"', [job.pk])
-        numbers = [r[0] for r in cur.fetchall()]
+    numbers = payroll_staged_rows(job) if rows is None else rows
     writer = _StagedWageWriter(job, timezone.now(), employer, differs=differs)
     _write_all(writer, [(n, n) for n in numbers], progress)  # batches of row numbers
     payroll_unstage(job)

@@ -383,7 +383,7 @@ def _plain_rows(book, sheet, shared, date_styles) -> list[tuple[Any, ...]] | Non
             number = int(match[1])
             if number > 2 * MAX_ROWS or len(out) > 2 * MAX_ROWS:
                 return None
-            cells: dict[int, Any] = {}
+            values: list[Any] = []  # the row's cells in column order, a gap filled with None
             if match[2]:
                 for letters, s1, kind, s2, v, value, inline in _PLAIN_CELLS.findall(match[2]):
                     if s1 and s2:
@@ -393,20 +393,29 @@ def _plain_rows(book, sheet, shared, date_styles) -> list[tuple[Any, ...]] | Non
                         index = columns[letters] = _column_index(letters.decode(), {})
                     if index >= MAX_COLUMNS:
                         return None
-                    if kind == b"inlineStr":  # the two common cells first, as _plain_value reads them
-                        cells[index] = inline.decode()
-                    elif v and (not kind or kind == b"n") and b"." not in value and b"E" not in value:
-                        amount = float(value) if b"e" in value else int(value)
-                        cells[index] = from_excel(amount) if int(s1 or s2 or 0) in date_styles else amount
+                    if index != len(values):
+                        if index < len(values):
+                            return None  # a column again, or out of order: the pyexpat reader's way
+                        values += [None] * (index - len(values))
+                    if kind == b"inlineStr":  # the common cells first, as _plain_value reads them
+                        values.append(inline.decode())
+                    elif v and kind == b"s":
+                        values.append(shared[int(value)])
+                    elif v and (not kind or kind == b"n"):
+                        amount = float(value) if b"." in value or b"E" in value or b"e" in value else int(value)
+                        dated = date_styles and int(s1 or s2 or 0) in date_styles
+                        values.append(from_excel(amount) if dated else amount)
                     else:
                         text = value.decode() if v else None
-                        cells[index] = _plain_value(
-                            kind.decode() or "n", int(s1 or s2 or 0), text, inline.decode(), shared, date_styles
+                        values.append(
+                            _plain_value(
+                                kind.decode() or "n", int(s1 or s2 or 0), text, inline.decode(), shared, date_styles
+                            )
                         )
             while expected < number:  # rows absent from the XML are blank rows
                 out.append(())
                 expected += 1
-            out.append(tuple(cells.get(i) for i in range(max(cells) + 1)) if cells else ())
+            out.append(tuple(values))
             expected = number + 1
 
 
