@@ -91,13 +91,18 @@ def _converters(fields: Sequence[models.Field]) -> list:
     return out
 
 
-def _load(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+def _load(
+    cur, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, analyze: Sequence[str] = ()
+) -> None:
+    """Rows into TABLE; ``analyze``: the columns a following statement joins by (PostgreSQL: their statistics,
+    so the planner joins a few thousand rows by index, not by a scan; only those columns, not the wide JSON
+    ones a result table carries)."""
     if is_postgres():  # COPY: one round trip for the whole chunk
         with cur.connection.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        if table.endswith(("_tmp", "_up")):
-            cur.execute(f"ANALYZE {table}")  # the planner joins a few thousand rows by index, not by a scan
+        if analyze:
+            cur.execute(f"ANALYZE {table} ({', '.join(analyze)})")
     else:
         marks = ", ".join(["%s"] * len(columns))
         cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", list(rows))
@@ -191,7 +196,8 @@ def update_rows(model: type[models.Model], objs: Sequence[models.Model], names: 
     with connection.cursor() as cur:
         columns = _temp(cur, tmp, fields, key="id bigint PRIMARY KEY, ")
         pairs = list(zip([f.attname for f in fields], _converters(fields), strict=True))
-        _load(cur, tmp, ["id", *columns], ([o.pk, *(conv(getattr(o, name)) for name, conv in pairs)] for o in objs))
+        rows = ([o.pk, *(conv(getattr(o, name)) for name, conv in pairs)] for o in objs)
+        _load(cur, tmp, ["id", *columns], rows, analyze=["id"])
         sets = ", ".join(_assign(c, f, "t") for c, f in zip(columns, fields, strict=True))
         cur.execute(f"UPDATE {table} SET {sets} FROM {tmp} t WHERE {table}.id = t.id")
         cur.execute(f"DROP TABLE IF EXISTS {tmp}")

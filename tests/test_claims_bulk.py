@@ -114,9 +114,10 @@ def _file(jurisdiction: str, rows, settings, tmp_path) -> SettlementFile:
 
 
 def _ledger() -> list[tuple]:
-    """The claims' journal entries: key, memo, kind, date and legs (account, amount)."""
+    """The claims' journal entries: key, memo, kind, date and legs (account by kind and owner, amount)."""
+    legs = ("account__kind", "account__jurisdiction_id", "account__person_id", "amount")
     return sorted(
-        (e.business_key, e.memo, e.kind, e.effective_on, sorted(e.postings.values_list("account_id", "amount")))
+        (e.business_key, e.memo, e.kind, e.effective_on, sorted(e.postings.values_list(*legs)))
         for e in JournalEntry.objects.filter(business_key__startswith="claim:")
     )
 

@@ -90,6 +90,7 @@ from .models import (
     SettlementFileStatus,
     SpecialKind,
 )
+from .selectors import claim_ids_by_key
 from .upload import FileRejected, check_name_and_size, table_rows
 
 COLUMNS = (
@@ -605,11 +606,8 @@ def _resolve(reading: _Reading) -> list[tuple[_Pending, int, int | None]]:
             person_id__in=persons.values(), jurisdiction_id=reading.sfile.jurisdiction_id
         ).values_list("person_id", flat=True)
     )
-    keys = {r["transfer_from"] for r in rows if r.get("transfer_from")}
-    earlier = dict(Claim.objects.filter(business_key__in=keys).values_list("business_key", "pk"))
-    dupes = set(
-        Claim.objects.filter(business_key__in=[r["business_key"] for r in rows]).values_list("business_key", flat=True)
-    )
+    earlier = claim_ids_by_key(r["transfer_from"] for r in rows if r.get("transfer_from"))
+    dupes = set(claim_ids_by_key(r["business_key"] for r in rows))
     institutions = ids_by_code(r["fixmedins_code"] for r in rows if r.get("fixmedins_code"))
     ready = []
     for pending in reading.batch:
@@ -674,11 +672,7 @@ def _write(sfile: SettlementFile, ready: list[tuple[_Pending, int, int | None]])
     insert_dicts(Claim, rows)
     with_items = [(row, pending.items) for row, (pending, _, _) in zip(rows, ready, strict=True) if pending.items]
     if with_items:
-        pks = dict(
-            Claim.objects.filter(business_key__in=[r["business_key"] for r, _ in with_items]).values_list(
-                "business_key", "pk"
-            )
-        )
+        pks = claim_ids_by_key(r["business_key"] for r, _ in with_items)
         lines = [{**item, "claim_id": pks[row["business_key"]]} for row, items in with_items for item in items]
         insert_dicts(ClaimItem, lines)
     return len(rows)
