@@ -264,3 +264,22 @@ def test_sqlite_keeps_plain_tables():
     else:
         assert not any(is_partitioned(t) for t in PARTITIONED)
         assert ensure_current_partitions() == [] and year_partitions(DUES) == {}
+
+
+@postgres
+def test_claim_steps_are_compressed_with_lz4_in_every_partition():
+    """claims 0020: the steps and effects columns use lz4 on the table, each partition and a new year's."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT 'lz4' = ANY (enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
+        if not cur.fetchone()[0]:
+            pytest.skip("server built without lz4")
+    ensure_year_partitions("claims_claim", [2031])
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT a.attrelid::regclass::text, a.attname, a.attcompression FROM pg_attribute a "
+            "WHERE a.attname IN ('steps', 'effects') AND (a.attrelid = 'claims_claim'::regclass "
+            "OR a.attrelid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'claims_claim'::regclass))"
+        )
+        rows = cur.fetchall()
+    assert {t for t, _, _ in rows} >= {"claims_claim", "claims_claim_y2031", "claims_claim_default"}
+    assert {c for _, _, c in rows} == {"l"}
