@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -77,18 +78,35 @@ def _converters(fields: Sequence[models.Field]) -> list:
     def as_json(value: Any) -> Any:
         return None if value is None else json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
 
-    def same(value: Any) -> Any:
-        return value
-
     out = []
     for f in fields:
         if f.get_internal_type() == "JSONField":
             out.append(as_json)
         elif pg:
-            out.append(same)  # psycopg adapts Decimal, date, datetime, int, bool and str itself
+            out.append(_same)  # psycopg adapts Decimal, date, datetime, int, bool and str itself
         else:
             out.append(lambda value, f=f: None if value is None else f.get_db_prep_save(value, connection))
     return out
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _getter(names: Sequence[str], convs: Sequence[Any]):
+    """A function giving an object's attributes ``names`` as a list, each through its converter: one
+    ``attrgetter`` call for them all, the converter called only where it does something (JSON; every field on
+    SQLite) — a result row of a wide model otherwise costs a Python call per column."""
+    get = attrgetter(*names)
+    work = [(i, conv) for i, conv in enumerate(convs) if conv is not _same]
+
+    def values(obj: Any) -> list[Any]:
+        out = list(get(obj)) if len(names) > 1 else [get(obj)]
+        for i, conv in work:
+            out[i] = conv(out[i])
+        return out
+
+    return values
 
 
 def _load(
@@ -195,9 +213,8 @@ def update_rows(model: type[models.Model], objs: Sequence[models.Model], names: 
     table, tmp = model._meta.db_table, f"{model._meta.db_table}_tmp"
     with connection.cursor() as cur:
         columns = _temp(cur, tmp, fields, key="id bigint PRIMARY KEY, ")
-        pairs = list(zip([f.attname for f in fields], _converters(fields), strict=True))
-        rows = ([o.pk, *(conv(getattr(o, name)) for name, conv in pairs)] for o in objs)
-        _load(cur, tmp, ["id", *columns], rows, analyze=["id"])
+        values = _getter(["pk", *(f.attname for f in fields)], [_same, *_converters(fields)])
+        _load(cur, tmp, ["id", *columns], map(values, objs), analyze=["id"])
         sets = ", ".join(_assign(c, f, "t") for c, f in zip(columns, fields, strict=True))
         cur.execute(f"UPDATE {table} SET {sets} FROM {tmp} t WHERE {table}.id = t.id")
         cur.execute(f"DROP TABLE IF EXISTS {tmp}")
