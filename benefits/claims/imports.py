@@ -295,14 +295,14 @@ def parse_row(raw: dict[str, str], *, latest: date | None = None) -> dict[str, A
             raise RowError(col, "必填")
     if not any((raw.get(col) or "").strip() for col in WHERE):
         raise RowError("hospital_level", "必填（未填定点医药机构编码 fixmedins_code 时）")
-    out: dict[str, Any] = {}
-    empty = _empty_cells()
-    for col in COLUMNS:
-        text = raw.get(col)
-        text = text.strip() if text else ""
-        value = _cell(col, text, latest) if text else empty[col]  # an empty cell always reads the same
-        if value is not _UNSET:
-            out[col] = value
+    # An empty cell always reads the same (worked out once); only the filled cells are typed, in the columns'
+    # order (the first bad one is the error), not every column of every row.
+    out = dict(_empty_values())
+    filled = sorted(
+        (_ORDER[col], col, text) for col, text in raw.items() if text and col in _ORDER and not text.isspace()
+    )
+    for _, col, text in filled:
+        out[col] = _cell(col, text.strip(), latest)
     if out.get("end_date") and out["end_date"] < out["start_date"]:
         raise RowError("end_date", "出院日期早于入院日期")
     if out.get("counted_as_inpatient") and out["med_type"] not in COUNTED_AS_INPATIENT_MED_TYPES:
@@ -313,12 +313,14 @@ def parse_row(raw: dict[str, str], *, latest: date | None = None) -> dict[str, A
 
 
 _EMPTY: dict[str, Any] = {}
+_ORDER = {col: i for i, col in enumerate(COLUMNS)}
 
 
-def _empty_cells() -> dict[str, Any]:
-    """What each column reads from an empty cell (its default, or ``_UNSET``), worked out once."""
+def _empty_values() -> dict[str, Any]:
+    """What each column reads from an empty cell, where that is a value (not ``_UNSET``: the model's default
+    applies), worked out once."""
     if not _EMPTY:
-        _EMPTY.update({col: _cell(col, "", None) for col in COLUMNS})
+        _EMPTY.update({col: v for col in COLUMNS if (v := _cell(col, "", None)) is not _UNSET})
     return _EMPTY
 
 
