@@ -6,6 +6,8 @@
   without a model instance per row (a file read straight into its table).
 - :func:`update_rows` — UPDATE given columns of existing rows through a temporary table.
 - :func:`upsert_rows` — INSERT … ON CONFLICT (key) DO UPDATE through a temporary table.
+- :func:`load_instances` — a queryset's rows as saved instances without ``Model.__init__`` per row (the read
+  side of a chunk: what it adjudicates and then writes back with :func:`update_rows`).
 
 Django's ``bulk_create``/``bulk_update`` prepare every value through the field
 (``get_db_prep_save``) and build one huge parameter list; for a chunk of claims with
@@ -18,10 +20,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 from .dialect import is_postgres
@@ -73,27 +78,49 @@ def _converters(fields: Sequence[models.Field]) -> list:
     def as_json(value: Any) -> Any:
         return None if value is None else json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
 
-    def same(value: Any) -> Any:
-        return value
-
     out = []
     for f in fields:
         if f.get_internal_type() == "JSONField":
             out.append(as_json)
         elif pg:
-            out.append(same)  # psycopg adapts Decimal, date, datetime, int, bool and str itself
+            out.append(_same)  # psycopg adapts Decimal, date, datetime, int, bool and str itself
         else:
             out.append(lambda value, f=f: None if value is None else f.get_db_prep_save(value, connection))
     return out
 
 
-def _load(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+def _same(value: Any) -> Any:
+    return value
+
+
+def _getter(names: Sequence[str], convs: Sequence[Any]):
+    """A function giving an object's attributes ``names`` as a list, each through its converter: one
+    ``attrgetter`` call for them all, the converter called only where it does something (JSON; every field on
+    SQLite) — a result row of a wide model otherwise costs a Python call per column."""
+    get = attrgetter(*names)
+    work = [(i, conv) for i, conv in enumerate(convs) if conv is not _same]
+
+    def values(obj: Any) -> list[Any]:
+        out = list(get(obj)) if len(names) > 1 else [get(obj)]
+        for i, conv in work:
+            out[i] = conv(out[i])
+        return out
+
+    return values
+
+
+def _load(
+    cur, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, analyze: Sequence[str] = ()
+) -> None:
+    """Rows into TABLE; ``analyze``: the columns a following statement joins by (PostgreSQL: their statistics,
+    so the planner joins a few thousand rows by index, not by a scan; only those columns, not the wide JSON
+    ones a result table carries)."""
     if is_postgres():  # COPY: one round trip for the whole chunk
         with cur.connection.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        if table.endswith(("_tmp", "_up")):
-            cur.execute(f"ANALYZE {table}")  # the planner joins a few thousand rows by index, not by a scan
+        if analyze:
+            cur.execute(f"ANALYZE {table} ({', '.join(analyze)})")
     else:
         marks = ", ".join(["%s"] * len(columns))
         cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", list(rows))
@@ -186,8 +213,8 @@ def update_rows(model: type[models.Model], objs: Sequence[models.Model], names: 
     table, tmp = model._meta.db_table, f"{model._meta.db_table}_tmp"
     with connection.cursor() as cur:
         columns = _temp(cur, tmp, fields, key="id bigint PRIMARY KEY, ")
-        pairs = list(zip([f.attname for f in fields], _converters(fields), strict=True))
-        _load(cur, tmp, ["id", *columns], ([o.pk, *(conv(getattr(o, name)) for name, conv in pairs)] for o in objs))
+        values = _getter(["pk", *(f.attname for f in fields)], [_same, *_converters(fields)])
+        _load(cur, tmp, ["id", *columns], map(values, objs), analyze=["id"])
         sets = ", ".join(_assign(c, f, "t") for c, f in zip(columns, fields, strict=True))
         cur.execute(f"UPDATE {table} SET {sets} FROM {tmp} t WHERE {table}.id = t.id")
         cur.execute(f"DROP TABLE IF EXISTS {tmp}")
@@ -216,3 +243,25 @@ def upsert_rows(
             f"ON CONFLICT ({', '.join(sorted(keys))}) DO UPDATE SET {sets}"
         )
         cur.execute(f"DROP TABLE IF EXISTS {tmp}")
+
+
+def load_instances(queryset: models.QuerySet) -> list[models.Model]:
+    """The rows of ``queryset`` (every concrete field, its filters and order) as saved instances, as
+    ``list(queryset)`` gives them, without ``Model.__init__`` per row: the values, already converted by the
+    fields (``values_list``: JSON decoded, …), go straight into each instance's ``__dict__``. For a chunk of
+    wide rows (a claim has 112 columns) ``__init__`` costs more than the query. A model with ``pre_init`` or
+    ``post_init`` receivers, or a queryset with ``only``/``defer``, is read the ordinary way.
+    """
+    model = queryset.model
+    if pre_init.has_listeners(model) or post_init.has_listeners(model) or queryset.query.deferred_loading[0]:
+        return list(queryset)
+    names = [f.attname for f in model._meta.concrete_fields]
+    db = queryset.db
+    out = []
+    for values in queryset.values_list(*names):
+        obj = model.__new__(model)
+        state = obj.__dict__["_state"] = ModelState()
+        state.adding, state.db = False, db
+        obj.__dict__.update(zip(names, values, strict=True))
+        out.append(obj)
+    return out

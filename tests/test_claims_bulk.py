@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date
 from decimal import Decimal as D
 
@@ -14,7 +15,14 @@ from django.db import transaction
 from batch.runs import run_in_process
 from benefits.claims.imports import COLUMNS, parse_row
 from benefits.claims.jobs import JOB
-from benefits.claims.models import RESULT_FIELDS, BenefitAccumulator, Claim, ClaimStatus, SettlementFile
+from benefits.claims.models import (
+    RESULT_FIELDS,
+    AccumulatorAdjustment,
+    BenefitAccumulator,
+    Claim,
+    ClaimStatus,
+    SettlementFile,
+)
 from benefits.claims.services import claim_adjudicate
 from benefits.claims.tasks import settlement_file_process
 from funds.models import JournalEntry
@@ -105,6 +113,29 @@ def _file(jurisdiction: str, rows, settings, tmp_path) -> SettlementFile:
     )
 
 
+def _ledger() -> list[tuple]:
+    """The claims' journal entries: key, memo, kind, date and legs (account by kind and owner, amount)."""
+    legs = ("account__kind", "account__jurisdiction_id", "account__person_id", "amount")
+    return sorted(
+        (e.business_key, e.memo, e.kind, e.effective_on, sorted(e.postings.values_list(*legs)))
+        for e in JournalEntry.objects.filter(business_key__startswith="claim:")
+    )
+
+
+def _adjustments() -> list[tuple]:
+    """The accumulator changes: claim, accumulator (person, year), kind, deltas."""
+    return sorted(
+        (
+            a.claim.business_key,
+            a.accumulator.person_id,
+            a.accumulator.year,
+            a.kind,
+            json.dumps(a.deltas, sort_keys=True),
+        )
+        for a in AccumulatorAdjustment.objects.select_related("claim", "accumulator")
+    )
+
+
 def _result(claim: Claim) -> tuple:
     return (claim.status, claim.refusal_reason, *(getattr(claim, f) for f in RESULT_FIELDS), claim.steps)
 
@@ -130,6 +161,7 @@ def test_bulk_equals_one_at_a_time(population, jurisdiction, settings, tmp_path)
                 )
             )
             entries_one = JournalEntry.objects.filter(business_key__startswith="claim:").count()
+            ledger_one, adjustments_one = _ledger(), _adjustments()
             raise _Rollback
     except _Rollback:
         pass
@@ -148,6 +180,7 @@ def test_bulk_equals_one_at_a_time(population, jurisdiction, settings, tmp_path)
         == accs_one
     )
     assert JournalEntry.objects.filter(business_key__startswith="claim:").count() == entries_one
+    assert _ledger() == ledger_one and _adjustments() == adjustments_one  # memos, legs, accumulator changes
     assert (
         Claim.objects.filter(settlement_file=sfile, status=ClaimStatus.ADJUDICATED)
         .exclude(fund_pay_sumamt=0)
@@ -485,6 +518,7 @@ def test_bulk_equals_one_at_a_time_across_medical_types(db, settings, tmp_path):
                 one_by_one[c.business_key] = _result(c)
             accs_one = sorted(BenefitAccumulator.objects.values_list(*fields))
             entries_one = JournalEntry.objects.filter(business_key__startswith="claim:").count()
+            ledger_one, adjustments_one = _ledger(), _adjustments()
             raise _Rollback
     except _Rollback:
         pass
@@ -495,6 +529,7 @@ def test_bulk_equals_one_at_a_time_across_medical_types(db, settings, tmp_path):
     assert sorted(BenefitAccumulator.objects.values_list(*fields)) == accs_one
     assert {y for _, y, *_ in accs_one} == {2023, 2024}  # the cross-year stays were split by year
     assert JournalEntry.objects.filter(business_key__startswith="claim:").count() == entries_one
+    assert _ledger() == ledger_one and _adjustments() == adjustments_one
     by_person = {c.business_key: c for c in Claim.objects.filter(settlement_file=sfile, med_type="52")}
     statuses = {c.person_id: (c.status, c.maternity_allowance, c.hifp_pay) for c in by_person.values()}
     assert statuses[fiscal.pk][1] == 0 and statuses[women[0].pk][1] > 0
@@ -584,3 +619,22 @@ def test_bulk_links_a_claim_to_its_entry_posted_before(population, settings, tmp
     assert JournalEntry.objects.filter(business_key=f"claim:{first.business_key}").count() == 1
     others = Claim.objects.filter(settlement_file=sfile, status=ClaimStatus.ADJUDICATED).exclude(pk=first.pk)
     assert all(c.journal_entry.business_key == f"claim:{c.business_key}" for c in others.exclude(fund_pay_sumamt=0))
+
+
+def test_chunk_claims_read_without_init_are_the_orms(population, settings, tmp_path):
+    """batch.bulk.load_instances (the chunk's read): every field as ``list(queryset)`` gives it, saved state."""
+    from batch.bulk import load_instances
+    from benefits.claims.imports import settlement_file_import
+
+    rows = _rows({"ziyang": population["ziyang"]})
+    sfile = _file("ziyang", rows, settings, tmp_path)
+    settlement_file_import(sfile, today=sfile.as_of)
+    qs = Claim.objects.filter(settlement_file=sfile).order_by("person_id", "row_number", "id")
+    fast, orm = load_instances(qs), list(qs)
+    assert len(fast) == len(orm) > 1
+    names = [f.attname for f in Claim._meta.concrete_fields]
+    for a, b in zip(fast, orm, strict=True):
+        assert [getattr(a, n) for n in names] == [getattr(b, n) for n in names]
+        assert (a._state.adding, a._state.db, a.get_deferred_fields()) == (False, "default", set())
+        assert a.person == b.person and a.steps == b.steps == []
+    assert load_instances(qs.only("id"))[0].get_deferred_fields()  # only/defer: the ordinary read

@@ -155,6 +155,43 @@ def test_a_claims_business_key_stays_unique_across_years(employer_a, person_fact
 
 
 @postgres
+def test_the_business_key_table_follows_updates_of_the_key_only(employer_a, person_factory, claim_stats):
+    """The key table's row trigger: an UPDATE not touching the key leaves it as it is; a key changed while the
+    row moves to another year's partition is freed and taken (BEFORE UPDATE fires on the old partition)."""
+    from benefits.claims.models import Claim
+
+    ensure_year_partitions("claims_claim", [2026])
+    a = person_factory(employer=employer_a)
+    code = employer_a.jurisdiction.code
+    claim = make_claim(a, code, inscp_scp_amt=Decimal("100"), start_date=date(2024, 3, 1), end_date=date(2024, 3, 9))
+    other = make_claim(a, code, inscp_scp_amt=Decimal("100"), start_date=date(2024, 4, 1), end_date=date(2024, 4, 9))
+
+    def keys() -> set[tuple[str, int]]:
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT business_key, id FROM claims_claim_business_key_key WHERE id IN (%s, %s)", [claim.pk, other.pk]
+            )
+            return set(cur.fetchall())
+
+    before = keys()
+    assert before == {(claim.business_key, claim.pk), (other.business_key, other.pk)}
+    Claim.objects.filter(pk__in=[claim.pk, other.pk]).update(error="x")  # key untouched
+    Claim.objects.filter(pk=claim.pk).update(business_key=claim.business_key)  # set to the same value
+    assert keys() == before
+    Claim.objects.filter(pk=claim.pk).update(
+        business_key="MOVED-1", start_date=date(2026, 3, 1), end_date=date(2026, 3, 9)
+    )
+    assert _where("claims_claim", claim.pk) == "claims_claim_y2026"
+    assert keys() == {("MOVED-1", claim.pk), (other.business_key, other.pk)}
+    Claim.objects.filter(pk=other.pk).update(business_key=claim.business_key)  # the old key is free again
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Claim.objects.filter(pk=other.pk).update(
+            business_key="MOVED-1", start_date=date(2025, 3, 1), end_date=date(2025, 3, 9)
+        )
+    assert keys() == {("MOVED-1", claim.pk), (claim.business_key, other.pk)}
+
+
+@postgres
 def test_the_nightly_run_makes_this_years_and_next_years_partitions_first():
     this = date.today().year
     with connection.cursor() as cur:  # as if the table had been made a year ago: no partition for next year yet
@@ -227,3 +264,22 @@ def test_sqlite_keeps_plain_tables():
     else:
         assert not any(is_partitioned(t) for t in PARTITIONED)
         assert ensure_current_partitions() == [] and year_partitions(DUES) == {}
+
+
+@postgres
+def test_claim_steps_are_compressed_with_lz4_in_every_partition():
+    """claims 0020: the steps and effects columns use lz4 on the table, each partition and a new year's."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT 'lz4' = ANY (enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
+        if not cur.fetchone()[0]:
+            pytest.skip("server built without lz4")
+    ensure_year_partitions("claims_claim", [2031])
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT a.attrelid::regclass::text, a.attname, a.attcompression FROM pg_attribute a "
+            "WHERE a.attname IN ('steps', 'effects') AND (a.attrelid = 'claims_claim'::regclass "
+            "OR a.attrelid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'claims_claim'::regclass))"
+        )
+        rows = cur.fetchall()
+    assert {t for t, _, _ in rows} >= {"claims_claim", "claims_claim_y2031", "claims_claim_default"}
+    assert {c for _, _, c in rows} == {"l"}

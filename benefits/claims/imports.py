@@ -90,6 +90,7 @@ from .models import (
     SettlementFileStatus,
     SpecialKind,
 )
+from .selectors import claim_ids_by_key
 from .upload import FileRejected, check_name_and_size, table_rows
 
 COLUMNS = (
@@ -294,14 +295,14 @@ def parse_row(raw: dict[str, str], *, latest: date | None = None) -> dict[str, A
             raise RowError(col, "必填")
     if not any((raw.get(col) or "").strip() for col in WHERE):
         raise RowError("hospital_level", "必填（未填定点医药机构编码 fixmedins_code 时）")
-    out: dict[str, Any] = {}
-    empty = _empty_cells()
-    for col in COLUMNS:
-        text = raw.get(col)
-        text = text.strip() if text else ""
-        value = _cell(col, text, latest) if text else empty[col]  # an empty cell always reads the same
-        if value is not _UNSET:
-            out[col] = value
+    # An empty cell always reads the same (worked out once); only the filled cells are typed, in the columns'
+    # order (the first bad one is the error), not every column of every row.
+    out = dict(_empty_values())
+    filled = sorted(
+        (_ORDER[col], col, text) for col, text in raw.items() if text and col in _ORDER and not text.isspace()
+    )
+    for _, col, text in filled:
+        out[col] = _cell(col, text.strip(), latest)
     if out.get("end_date") and out["end_date"] < out["start_date"]:
         raise RowError("end_date", "出院日期早于入院日期")
     if out.get("counted_as_inpatient") and out["med_type"] not in COUNTED_AS_INPATIENT_MED_TYPES:
@@ -312,12 +313,14 @@ def parse_row(raw: dict[str, str], *, latest: date | None = None) -> dict[str, A
 
 
 _EMPTY: dict[str, Any] = {}
+_ORDER = {col: i for i, col in enumerate(COLUMNS)}
 
 
-def _empty_cells() -> dict[str, Any]:
-    """What each column reads from an empty cell (its default, or ``_UNSET``), worked out once."""
+def _empty_values() -> dict[str, Any]:
+    """What each column reads from an empty cell, where that is a value (not ``_UNSET``: the model's default
+    applies), worked out once."""
     if not _EMPTY:
-        _EMPTY.update({col: _cell(col, "", None) for col in COLUMNS})
+        _EMPTY.update({col: v for col in COLUMNS if (v := _cell(col, "", None)) is not _UNSET})
     return _EMPTY
 
 
@@ -605,11 +608,8 @@ def _resolve(reading: _Reading) -> list[tuple[_Pending, int, int | None]]:
             person_id__in=persons.values(), jurisdiction_id=reading.sfile.jurisdiction_id
         ).values_list("person_id", flat=True)
     )
-    keys = {r["transfer_from"] for r in rows if r.get("transfer_from")}
-    earlier = dict(Claim.objects.filter(business_key__in=keys).values_list("business_key", "pk"))
-    dupes = set(
-        Claim.objects.filter(business_key__in=[r["business_key"] for r in rows]).values_list("business_key", flat=True)
-    )
+    earlier = claim_ids_by_key(r["transfer_from"] for r in rows if r.get("transfer_from"))
+    dupes = set(claim_ids_by_key(r["business_key"] for r in rows))
     institutions = ids_by_code(r["fixmedins_code"] for r in rows if r.get("fixmedins_code"))
     ready = []
     for pending in reading.batch:
@@ -674,11 +674,7 @@ def _write(sfile: SettlementFile, ready: list[tuple[_Pending, int, int | None]])
     insert_dicts(Claim, rows)
     with_items = [(row, pending.items) for row, (pending, _, _) in zip(rows, ready, strict=True) if pending.items]
     if with_items:
-        pks = dict(
-            Claim.objects.filter(business_key__in=[r["business_key"] for r, _ in with_items]).values_list(
-                "business_key", "pk"
-            )
-        )
+        pks = claim_ids_by_key(r["business_key"] for r, _ in with_items)
         lines = [{**item, "claim_id": pks[row["business_key"]]} for row, items in with_items for item in items]
         insert_dicts(ClaimItem, lines)
     return len(rows)

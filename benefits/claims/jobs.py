@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from batch.bulk import insert_objects, update_rows, upsert_rows
+from batch.bulk import insert_dicts, insert_objects, load_instances, update_rows, upsert_rows
 from batch.history import history_record
 from batch.models import BatchRun
 from batch.runs import ChunkContext, batch_job
@@ -45,6 +45,7 @@ from .models import (
     ClaimItem,
     ClaimStatus,
     EmployerLiabilityBill,
+    MedType,
     SettlementFile,
     SettlementFileStatus,
 )
@@ -63,6 +64,8 @@ from .services import (
 )
 
 JOB = "claims.settle_file"
+#: 医疗类别 labels for the entries' memos (``get_med_type_display`` per claim hashes the choices each time).
+MED_TYPE_LABELS = {value: str(label) for value, label in MedType.choices}
 CLAIM_FIELDS = [
     *RESULT_FIELDS,
     *EXTRA_RESULT_FIELDS,
@@ -103,7 +106,7 @@ def _finish(run: BatchRun) -> None:
 @batch_job(JOB, ids=person_id_bounds, label="结算文件审核结算", finish=_finish)
 def settle_file_chunk(ctx: ChunkContext) -> dict[str, int]:
     file_id = ctx.params["file_id"]
-    claims = list(
+    claims = load_instances(
         Claim.objects.filter(
             settlement_file_id=file_id, status=ClaimStatus.DRAFT, person_id__gte=ctx.lo, person_id__lt=ctx.hi
         ).order_by("person_id", "row_number", "id")
@@ -260,6 +263,7 @@ def _post(settled: list, *, as_of, run_id: int | None, user_id: int | None) -> i
         if a["acct"]:
             legs.append((personal[(claim.person_id, jur.pk)], -a["acct"]))
         legs.append((fund(jur, bank), a["total"]))
+        label = MED_TYPE_LABELS.get(claim.med_type, claim.med_type)
         specs.append(
             {
                 "business_key": f"claim:{claim.business_key}",
@@ -267,7 +271,7 @@ def _post(settled: list, *, as_of, run_id: int | None, user_id: int | None) -> i
                 "jurisdiction_id": jur.pk,
                 "person_id": claim.person_id,
                 "effective_on": as_of,
-                "memo": f"{memo_prefix(decision)} {claim.business_key} {claim.get_med_type_display()}",
+                "memo": f"{memo_prefix(decision)} {claim.business_key} {label}",
                 "legs": [(acc, amt) for acc, amt in legs if amt],
             }
         )
@@ -310,16 +314,16 @@ def _write_accumulators(settled: list, accs: dict, run_id: int | None) -> None:
             person_id__in={k[0] for k in touched}, year__in={k[2] for k in touched}
         ).values_list("id", "person_id", "jurisdiction_id", "year")
     }
-    insert_objects(
+    insert_dicts(  # rows straight from the effects, no model instance per row
         AccumulatorAdjustment,
         [
-            AccumulatorAdjustment(
-                accumulator_id=ids[(c.person_id, c.jurisdiction_id, int(y))],
-                claim_id=c.pk,
-                kind=AdjustmentKind.SETTLE,
-                deltas=deltas,
-                run_id=run_id,
-            )
+            {
+                "accumulator_id": ids[(c.person_id, c.jurisdiction_id, int(y))],
+                "claim_id": c.pk,
+                "kind": AdjustmentKind.SETTLE,
+                "deltas": deltas,
+                "run_id": run_id,
+            }
             for c, d in settled
             for y, deltas in d.effects.items()
         ],

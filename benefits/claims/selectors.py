@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Q
 
+from batch.partitioning import is_partitioned
 from benefits.models import EligibilityPeriod, EligibilityState, EligibilityStatus
 from benefits.services import eligibility_refresh
 from contributions.employer_events.calculations import DueFact
@@ -30,7 +32,7 @@ from policy.resolver import Policy
 
 from .adjudication import Acc, Coverage, PersonFacts
 from .families.employer_liability import Interruption, interruption_on
-from .models import ACCUMULATOR_AMOUNTS, ACCUMULATOR_COUNTS, BenefitAccumulator
+from .models import ACCUMULATOR_AMOUNTS, ACCUMULATOR_COUNTS, BenefitAccumulator, Claim
 
 ONE_DAY = timedelta(days=1)
 STATUS_ZH = dict(EligibilityStatus.choices)
@@ -267,3 +269,21 @@ def interruption_of(person_id: int, jurisdiction_id: int, *, day: date, as_of: d
     facts = rows.values_list("month", "due_date", "settled_on", "employer_id")
     dues = [DueFact(month, due_date, settled_on, employer_id) for month, due_date, settled_on, employer_id in facts]
     return interruption_on(dues, day=day, as_of=as_of, employee=category == Category.EMPLOYEE)
+
+
+def claim_ids_by_key(keys: Iterable[str]) -> dict[str, int]:
+    """业务流水号 → claim id of the claims holding these keys (a file's duplicates, the stays it continues).
+
+    On the partitioned claims table the narrow key table ``claims_claim_business_key_key`` answers (one
+    primary-key probe per key, kept in step by triggers within the same transaction), not the key index of
+    every year's partition.
+    """
+    keys = list(set(keys))
+    if not keys:
+        return {}
+    table = Claim._meta.db_table
+    if is_partitioned(table):
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT business_key, id FROM {table}_business_key_key WHERE business_key = ANY(%s)", [keys])
+            return dict(cur.fetchall())
+    return dict(Claim.objects.filter(business_key__in=keys).values_list("business_key", "pk"))
