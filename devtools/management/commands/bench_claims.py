@@ -30,13 +30,14 @@ from django.utils import timezone
 from batch.bulk import copy_rows
 from batch.models import BatchRun, RunStatus
 from batch.partitioning import ensure_current_partitions
-from batch.runs import run_in_process
+from batch.runs import create_run, execute_in_processes, run_in_process
 from batch.tasks import start_run
 from benefits.claims.imports import COLUMNS, ITEM_COLUMNS, analyze_claims, settlement_file_import
 from benefits.claims.jobs import JOB
 from benefits.claims.models import Claim, SettlementFile
 from benefits.claims.services import ClaimError, claim_adjudicate
 from benefits.models import EligibilityPeriod, EligibilityState
+from devtools.management.commands.bench_nightly import peak_memory
 from enrollment.models import EnrolmentSpan, InsuredPerson
 from operations.demo.population import generate_population
 from policy.models import Jurisdiction, ReferenceStatistic
@@ -76,8 +77,14 @@ class Command(BaseCommand):
             action="store_true",
             help="dispatch the chunks to running Celery workers (same DATABASE_URL and CELERY_BROKER_URL)",
         )
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help="run the chunks in N forked processes of this machine (what N Celery workers do, without a broker)",
+        )
 
-    def handle(self, *args, claims, persons, jurisdiction, naive, chunk_size, seed, celery, **options):
+    def handle(self, *args, claims, persons, jurisdiction, naive, chunk_size, seed, celery, processes, **options):
         jur = Jurisdiction.objects.get(code=jurisdiction)
         rnd = random.Random(seed)
         have = InsuredPerson.objects.filter(spans__jurisdiction=jur).distinct().count()
@@ -119,14 +126,22 @@ class Command(BaseCommand):
         t0 = time.perf_counter()
         kwargs = {"chunk_size": chunk_size} if chunk_size else {}
         params = {"as_of": sfile.as_of, "jurisdiction": jurisdiction, "params": {"file_id": sfile.pk}, **kwargs}
-        run = _wait(start_run(JOB, **params)) if celery else run_in_process(JOB, **params)
+        if celery:
+            run, how = _wait(start_run(JOB, **params)), "by Celery workers"
+        elif processes > 1:
+            run, how = create_run(JOB, **params), f"in {processes} processes"
+            execute_in_processes(run.pk, processes)
+            run.refresh_from_db()
+        else:
+            run, how = run_in_process(JOB, **params), "in-process"
         t_settle = time.perf_counter() - t0
         n = read["imported"]
         self.stdout.write(
             f"{connection.vendor}: read {n} claims in {t_read:.1f} s ({n / t_read:.0f}/s); "
-            f"adjudicated {'by Celery workers' if celery else 'in-process'} in {t_settle:.1f} s "
+            f"adjudicated {how} in {t_settle:.1f} s "
             f"({n / t_settle:.0f} claims/s) over {run.chunk_count} chunks; counts {run.counts}"
         )
+        self.stdout.write(f"read + adjudicate: {t_read + t_settle:.1f} s; {peak_memory()}")
         if naive:
             data = self._csv(people, naive, random.Random(seed + 1), f"N{tag}", lines=jurisdiction == "ziyang")
             nfile = SettlementFile.objects.create(jurisdiction=jur, as_of=date(2024, 12, 31), original_name="naive.csv")
