@@ -16,6 +16,10 @@
    late-fee and status work (:func:`floor_pass`, rolled back), so that the ratio of our time to the
    floor's, printed for each run, holds on a noisy machine (issue #13); and the peak resident memory of the
    process running the chunks (and of the largest worker process with ``--processes N``).
+   After the reset and between two nights, what autovacuum would do in the day that follows a night
+   (:func:`vacuum_between_nights`: ``VACUUM (ANALYZE)`` of the tables the night reads and writes), timed and
+   printed on its own line, counted in no night's time: this sandbox's server runs with autovacuum off, a
+   production server has it on, and without it the nights' "index only" scans fetch every heap page.
 4. A naive per-row ORM loop over ``--naive`` persons: for each person, spans and dues by
    the ORM, the same rule, then delete and ``save()`` each period; timed.
 """
@@ -31,13 +35,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from batch.dialect import is_postgres
+from batch.models import BatchChunk
 from batch.partitioning import ensure_current_partitions
 from batch.runs import create_run, execute_in_processes, run_in_process
 from benefits.calculations.eligibility import ContributionMonth, eligibility_timeline
-from benefits.models import EligibilityPeriod, EligibilityState
+from benefits.models import EligibilityInputChange, EligibilityPeriod, EligibilityState
 from contributions.models import MonthlyDue
 from contributions.retirement.models import ClearanceInputChange, ClearanceScanMark, RetirementClearanceCase
-from enrollment.models import EnrolmentSpan, InsuredPerson
+from enrollment.models import EnrolmentSpan, InsuredPerson, LifeEvent
 from operations.demo.population import generate_population
 from operations.jobs import NIGHTLY
 from operations.management.commands.run_nightly import describe
@@ -113,6 +118,35 @@ def forget_nightly() -> str:
         # no scan happened: the first night reads everybody again
         cur.execute(f"TRUNCATE {ClearanceScanMark._meta.db_table}, {ClearanceInputChange._meta.db_table}")
     return f"{fees} dues' fees reset"
+
+
+# the tables a night reads and writes: change notes, states, periods, dues, clearance, persons, spans, chunks
+NIGHT_TABLES = (
+    EligibilityInputChange,
+    EligibilityState,
+    EligibilityPeriod,
+    MonthlyDue,
+    ClearanceInputChange,
+    ClearanceScanMark,
+    RetirementClearanceCase,
+    RetirementClearanceCase.history.model,
+    InsuredPerson,
+    EnrolmentSpan,
+    LifeEvent,
+    BatchChunk,
+)
+
+
+def vacuum_between_nights() -> float:
+    """What autovacuum does in the day between two nights: ``VACUUM (ANALYZE)`` of :data:`NIGHT_TABLES` (a
+    partitioned table: all its partitions). Dead rows go, the visibility map is set (index-only scans need
+    no heap fetch), statistics are fresh. This server runs with autovacuum off (a sandbox quirk), so the bench
+    does it itself, between nights, timed apart from them. Returns seconds."""
+    tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in NIGHT_TABLES)
+    t0 = time.perf_counter()
+    with connection.cursor() as cur:
+        cur.execute(f"VACUUM (ANALYZE) {tables}")
+    return time.perf_counter() - t0
 
 
 def naive_loop(as_of: date, person_ids: list[int]) -> tuple[int, int]:
@@ -270,6 +304,14 @@ class Command(BaseCommand):
         if fresh:
             self.stdout.write(f"fresh start (no timelines, no fees accrued, no clearance cases): {forget_nightly()}")
 
+        def day() -> None:
+            self.stdout.write(
+                f"between nights (autovacuum's work, off on this server; in no night's time): "
+                f"VACUUM (ANALYZE) of the night's tables {vacuum_between_nights():.2f} s"
+            )
+
+        day()
+
         def night(label: str, on: date) -> float:
             t0 = time.perf_counter()
             if processes > 1:
@@ -289,11 +331,17 @@ class Command(BaseCommand):
             return dt
 
         for n in range(runs):
+            if n:
+                day()
             dt = night("first run" if n == 0 else f"run {n + 1} (same night)", as_of)
             if n == 0:
                 first_night = dt
         if options["incremental"]:
+            day()
             night("next night (as_of + 1 day)", as_of + timedelta(days=1))
+            # the day: autovacuum visits what the night wrote, then 1 % of persons pay (too few dead rows to wake
+            # autovacuum on the dues before the next night)
+            day()
             changed = pay_one_percent(as_of)
             night(f"same night after {changed} persons (1%) paid a month", as_of + timedelta(days=1))
 
