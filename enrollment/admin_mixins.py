@@ -121,8 +121,9 @@ class RowCheapChangeList(ChangeList):
     Each row's link to its record is the page's one ``reverse`` with the row's id put in (an integer key; any
     other goes Django's way), and carries the kept filters (``_changelist_filters``) already: Django's row loop
     adds them to each link with ``add_preserved_filters``, which resolves the link against every URL pattern
-    (≈0.5 ms a row) only to learn it is not the list's own. Given them here, the loop sees no filters to keep
-    (``preserved_filters`` empty) and leaves the link as it is: the same link, without the per-row resolve.
+    (≈0.2 ms a row, more on a loaded host) only to learn it is not the list's own. Given them here, the loop
+    sees no filters to keep (``preserved_filters`` empty) and leaves the link as it is: the same link, without
+    the per-row resolve.
     """
 
     _ID = "00000000000000000000"  # stands for the row's id in the page's one reversed link
