@@ -172,6 +172,12 @@ def test_rows_are_djangos_own_without_a_resolve_per_row(admin_user, client, pers
     assert _result_table(ours) == _result_table(djangos)
     assert "_changelist_filters=med_type__exact%3D21%26o%3D-1" in _result_table(ours)
     assert 'class="action-select"' in _result_table(ours)
+    # the picker's popup (raw id field): the same rows, links and data-popup-opener as Django's
+    popup = reverse("admin:claims_claim_changelist") + "?_popup=1&_to_field=id"
+    djangos = client.get(popup)
+    monkeypatch.undo()
+    ours = client.get(popup)
+    assert "data-popup-opener" in _result_table(ours) and _result_table(ours) == _result_table(djangos)
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
