@@ -76,6 +76,7 @@ class BatchRunAdmin(BureauAdmin):
         "created_at",
     )
     list_filter = (JobFilter, "status", "preview", "jurisdiction")
+    list_select_related = ("jurisdiction",)  # a nullable link: Django's default join leaves it to a query per row
     fields = (
         "job_display",
         "jurisdiction",

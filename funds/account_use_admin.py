@@ -129,6 +129,7 @@ class AccountUseAdmin(_ServiceAdmin):
 
     form = AccountUseForm
     list_display = ("holder", "jurisdiction", "purpose", "binding", "amount", "used_on", "status", "reason")
+    list_select_related = ("holder", "jurisdiction", "binding")
     list_filter = ("jurisdiction", "status", "purpose")
     autocomplete_fields = ("holder",)
     raw_id_fields = ("binding",)

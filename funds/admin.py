@@ -577,6 +577,7 @@ class ShortfallSettlementAdmin(BureauAdmin):
     """个人账户缴费差额补足 (sanmenxia 第十七条): entered once by staff; a correction is a new record after review."""
 
     list_display = ("person", "jurisdiction", "paid_on", "source", "recorded_at", "recorded_by")
+    list_select_related = ("person", "jurisdiction", "recorded_by")
     list_filter = ("jurisdiction", "source")
     autocomplete_fields = ("person",)
     fields = ("person", "jurisdiction", "paid_on", "source", "clearance_case_id", "note")

@@ -219,6 +219,7 @@ class ReferenceStatisticAdmin(BureauAdmin):
         "entered_by",
     )
     list_filter = ("jurisdiction", "key", "is_demo")
+    list_select_related = ("jurisdiction", "entered_by")
     readonly_fields = ("entered_by",)
 
     def save_model(self, request, obj, form, change):

@@ -8,9 +8,9 @@ from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import resolve, reverse
 
-from enrollment.admin_mixins import CappedCountPaginator, PersonSearchMixin
+from enrollment.admin_mixins import BureauAdmin, CappedCountPaginator, PersonSearchMixin
 from enrollment.models import Employer, EnrolmentSpan, InsuredPerson
 
 pytestmark = pytest.mark.django_db
@@ -157,3 +157,192 @@ def test_the_state_lists_error_filter_reads_its_partial_index(admin_user, client
         cur.execute("EXPLAIN " + page.replace("%", "%%"))
         plan = "\n".join(r[0] for r in cur.fetchall())
     assert index in plan, plan
+
+
+# --- the Python side of a list page: what a row costs (issue #13 item 1) ------------------------------------
+
+
+def _result_table(response) -> str:
+    html = response.content.decode()
+    start = html.index('<table id="result_list">')
+    return html[start : html.index("</table>", start)]
+
+
+def test_rows_are_djangos_own_without_a_resolve_per_row(admin_user, client, person_factory, monkeypatch):
+    """RowCheapChangeList and RowCheapAdmin.action_checkbox: the very table Django's own list gives (links keeping
+    the filters, checkboxes), without resolving each row's link against every URL pattern."""
+    from django.contrib.admin import ModelAdmin
+    from django.contrib.admin.templatetags import admin_urls
+
+    from enrollment.admin_mixins import RowCheapAdmin
+    from tests.test_claims import make_claim
+
+    person = person_factory(name="王五", category="flexible")
+    for _ in range(4):
+        make_claim(person, "hunan", inscp_scp_amt=100)
+    client.force_login(admin_user)
+    url = reverse("admin:claims_claim_changelist") + "?med_type__exact=21&o=-1"
+    resolved: list[str] = []
+    real = admin_urls.resolve
+    monkeypatch.setattr(admin_urls, "resolve", lambda path, *a: resolved.append(path) or real(path, *a))
+
+    ours = client.get(url)
+    assert ours.status_code == 200 and len(ours.context_data["cl"].result_list) == 4
+    assert len(resolved) <= 2, resolved  # the add link, the page's one row link: none per row
+    monkeypatch.setattr(RowCheapAdmin, "get_changelist", ModelAdmin.get_changelist)
+    monkeypatch.setattr(RowCheapAdmin, "action_checkbox", ModelAdmin.action_checkbox)
+    resolved.clear()
+    djangos = client.get(url)
+    assert len(resolved) >= 4  # Django's own: one resolve per row
+    assert _result_table(ours) == _result_table(djangos)
+    assert "_changelist_filters=med_type__exact%3D21%26o%3D-1" in _result_table(ours)
+    assert 'class="action-select"' in _result_table(ours)
+    # the picker's popup (raw id field): the same rows, links and data-popup-opener as Django's
+    popup = reverse("admin:claims_claim_changelist") + "?_popup=1&_to_field=id"
+    djangos = client.get(popup)
+    monkeypatch.undo()
+    ours = client.get(popup)
+    assert "data-popup-opener" in _result_table(ours) and _result_table(ours) == _result_table(djangos)
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_row_checkbox_is_djangos_html(language, employer_a, person_factory):
+    """The checkbox written with format_html is byte for byte the widget Django renders (labels escaped once)."""
+    from django.contrib import admin
+    from django.contrib.admin import ModelAdmin
+    from django.utils import translation
+
+    person = person_factory(employer=employer_a, name="<b>\"张&三'</b>")
+    model_admin = admin.site._registry[InsuredPerson]
+    with translation.override(language):
+        assert model_admin.action_checkbox(person) == ModelAdmin.action_checkbox(model_admin, person)
+
+
+def test_a_string_key_links_as_django_does(admin_user, rf):
+    """Only integer keys take the page's reversed link; any other key is Django's own link (quoted)."""
+    from django.contrib import admin
+    from django.contrib.admin.views.main import ChangeList
+
+    from enrollment.admin_mixins import RowCheapChangeList
+
+    model_admin = admin.site._registry[InsuredPerson]
+    url = reverse("admin:enrollment_insuredperson_changelist")
+    request = rf.get(url, {"p": "1"})
+    request.user, request.resolver_match = admin_user, resolve(url)
+    cl = model_admin.get_changelist_instance(request)
+    assert isinstance(cl, RowCheapChangeList) and cl.preserved_filters == "" and cl.kept_filters
+
+    class Row:
+        pk = id = "a/b c"
+
+    expected = ChangeList.url_for_result(cl, Row()) + "?_changelist_filters=p%3D1"
+    assert cl.url_for_result(Row()) == expected
+    row = InsuredPerson(pk=12345)
+    assert cl.url_for_result(row) == ChangeList.url_for_result(cl, row) + "?_changelist_filters=p%3D1"
+
+
+def test_a_claim_read_without_its_steps_is_the_claim(person_factory):
+    """Claim.from_db (the list's deferred columns looked up in a set): every other column as read in full."""
+    from benefits.claims.models import Claim
+    from tests.test_claims import make_claim
+
+    claim = make_claim(
+        person_factory(name="王五", category="flexible"), "hunan", inscp_scp_amt=100, steps=[{"step": "起付标准"}]
+    )
+    full = Claim.objects.get(pk=claim.pk)
+    lean = Claim.objects.defer("steps", "effects").get(pk=claim.pk)
+    assert lean.get_deferred_fields() == {"steps", "effects"}
+    for field in Claim._meta.concrete_fields:
+        if field.attname not in ("steps", "effects"):
+            assert getattr(lean, field.attname) == getattr(full, field.attname), field.attname
+    assert lean.steps == [{"step": "起付标准"}]  # read when asked for
+
+
+def test_every_linked_column_of_a_list_is_joined():
+    """A list column showing a link (ForeignKey) is read with the page's rows (list_select_related), never by
+    a query per row: Django's default join follows only links that cannot be empty."""
+    from django.contrib import admin
+    from django.core.exceptions import FieldDoesNotExist
+    from django.db import models
+
+    missing = []
+    for model, model_admin in admin.site._registry.items():
+        if not isinstance(model_admin, BureauAdmin):
+            continue  # third-party admins (auth, celery beat, knox, axes): not ours to change
+        joined = model_admin.list_select_related
+        for name in model_admin.list_display:
+            try:
+                field = model._meta.get_field(name) if isinstance(name, str) else None
+            except FieldDoesNotExist:
+                continue
+            if not isinstance(field, models.ForeignKey) or field.attname == name:
+                continue
+            if joined is True or (joined is False and not field.null):
+                continue
+            if joined and any(j == name or j.startswith(f"{name}__") for j in joined):
+                continue
+            missing.append(f"{model._meta.label}.{name}")
+    assert not missing
+
+
+def _queries_for(client, url: str) -> tuple[int, int]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(response.context_data["cl"].result_list), len(queries.captured_queries)
+
+
+@pytest.mark.parametrize(
+    "changelist", ["claims_claim", "enrollment_insuredperson", "enrollment_enrolmentspan", "batch_batchrun"]
+)
+def test_a_list_page_costs_the_same_queries_for_two_rows_as_for_six(changelist, admin_user, client, person_factory):
+    """No query per row (N+1): the page of six rows makes as many queries as the page of two."""
+    from batch.models import BatchRun
+    from policy.models import Jurisdiction
+    from tests.test_claims import make_claim
+
+    hunan = Jurisdiction.objects.get(code="hunan")
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            person = person_factory(name="王五", category="flexible")
+            make_claim(person, "hunan", inscp_scp_amt=100)
+            BatchRun.objects.create(job="nightly", jurisdiction=hunan, as_of="2025-06-20")
+
+    client.force_login(admin_user)
+    url = reverse(f"admin:{changelist}_changelist")
+    add(2)
+    client.get(url)  # the session, the permissions' cache: warm
+    rows_2, queries_2 = _queries_for(client, url)
+    add(4)
+    rows_6, queries_6 = _queries_for(client, url)
+    assert (rows_2, rows_6) == (2, 6)
+    assert queries_6 == queries_2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's partitioned dues and pg_indexes")
+def test_bench_world_builds_the_dropped_indexes_again_on_every_partition(db):
+    """bench_world drops the dues' secondary indexes for the load: built again, each is valid and on every
+    partition (pg_indexes defines a partitioned table's index ``ON ONLY`` the parent, which builds none)."""
+    from contributions.models import MonthlyDue
+    from devtools.management.commands.bench_world import secondary_indexes_dropped
+
+    table = MonthlyDue._meta.db_table
+    with secondary_indexes_dropped(table) as dropped:
+        assert "due_month_desc_person" in dropped  # the list's order
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+               WHERE NOT i.indisvalid AND i.indrelid = %s::regclass""",
+            [table],
+        )
+        assert cur.fetchall() == []
+        cur.execute(
+            """SELECT p.relname, (SELECT count(*) FROM pg_index i WHERE i.indrelid = p.oid)
+               FROM pg_inherits h JOIN pg_class p ON p.oid = h.inhrelid WHERE h.inhparent = %s::regclass""",
+            [table],
+        )
+        per_partition = dict(cur.fetchall())
+        cur.execute("SELECT count(*) FROM pg_index WHERE indrelid = %s::regclass", [table])
+        (on_parent,) = cur.fetchone()
+    assert per_partition and set(per_partition.values()) == {on_parent}

@@ -78,6 +78,9 @@ def secondary_indexes_dropped(*tables: str) -> Iterator[list[str]]:
     finally:
         with connection.cursor() as cur:
             for _, definition in dropped:
+                # a partitioned table's index is defined ``ON ONLY`` the parent (pg_indexes): built so it would
+                # stay invalid, on no partition; without ONLY it is built on every partition and attached
+                definition = definition.replace(" ON ONLY ", " ON ", 1)
                 cur.execute(definition.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
 
 
