@@ -169,11 +169,15 @@ def create_run(
     return run
 
 
-def run_in_process(job: str, **kwargs) -> BatchRun:
-    """Create a run and execute its chunks here, one after another (commands, tests, embedded mode)."""
+def run_in_process(job: str, *, processes: int = 1, **kwargs) -> BatchRun:
+    """Create a run and execute its chunks on this machine (commands, tests, embedded mode): here, one after
+    another, or with ``processes`` > 1 in that many forked processes (:func:`execute_in_processes`)."""
     run = create_run(job, **kwargs)
-    for chunk_id in run.chunks.values_list("id", flat=True):
-        chunk_execute(chunk_id)
+    if processes > 1:
+        execute_in_processes(run.pk, processes)
+    else:
+        for chunk_id in run.chunks.values_list("id", flat=True):
+            chunk_execute(chunk_id)
     run.refresh_from_db()
     return run
 

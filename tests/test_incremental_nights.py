@@ -130,7 +130,7 @@ def test_the_triggers_mark_the_persons_whose_inputs_change_and_no_other(employer
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL triggers")
 def test_the_note_triggers_join_their_transition_tables_without_nested_loops(employer_a, person_factory):
-    """benefits/0009, retirement/0006: a note trigger's join of OLD and NEW rows is planned once per session, with
+    """benefits/0010, retirement/0006: a note trigger's join of OLD and NEW rows is planned once per session, with
     the row counts of its first call; a nested loop kept from a first UPDATE of no row would be quadratic in every
     later UPDATE. Every note function joining the two transition tables is planned without nested loops."""
     with connection.cursor() as cur:

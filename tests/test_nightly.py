@@ -130,3 +130,9 @@ def test_run_nightly_in_two_local_processes_equals_one(population):
     EligibilityState.objects.all().delete()
     run_in_process(NIGHTLY, as_of=NIGHT)
     assert sorted(EligibilityPeriod.objects.values_list("person_id", "start", "end", "status", "reason")) == parallel
+    # run_in_process(processes=2), what the bench commands use: the same run, returned done and read again
+    EligibilityPeriod.objects.all().delete()
+    EligibilityState.objects.all().delete()
+    run = run_in_process(NIGHTLY, as_of=NIGHT, chunk_size=1, processes=2)
+    assert run.status == "done" and run.chunk_count > 1 and run.counts.get("eligibility.changed") == 5
+    assert sorted(EligibilityPeriod.objects.values_list("person_id", "start", "end", "status", "reason")) == parallel

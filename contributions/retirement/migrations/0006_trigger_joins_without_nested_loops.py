@@ -1,6 +1,6 @@
 # The clearance triggers' UPDATE functions (0004) join the statement's two transition tables on id; planned once
 # per session with the row counts of the first call, a nested loop kept from a first UPDATE of no row is
-# quadratic in every later one (benefits/0009 says the same of the eligibility triggers). Planned without nested
+# quadratic in every later one (benefits/0010 says the same of the eligibility triggers). Planned without nested
 # loops, the join is a hash join whatever the first call's counts; the functions join no other table.
 
 from django.db import migrations

@@ -30,7 +30,7 @@ from django.utils import timezone
 from batch.bulk import copy_rows
 from batch.models import BatchRun, RunStatus
 from batch.partitioning import ensure_current_partitions
-from batch.runs import create_run, execute_in_processes, run_in_process
+from batch.runs import run_in_process
 from batch.tasks import start_run
 from benefits.claims.imports import COLUMNS, ITEM_COLUMNS, analyze_claims, settlement_file_import
 from benefits.claims.jobs import JOB
@@ -128,12 +128,9 @@ class Command(BaseCommand):
         params = {"as_of": sfile.as_of, "jurisdiction": jurisdiction, "params": {"file_id": sfile.pk}, **kwargs}
         if celery:
             run, how = _wait(start_run(JOB, **params)), "by Celery workers"
-        elif processes > 1:
-            run, how = create_run(JOB, **params), f"in {processes} processes"
-            execute_in_processes(run.pk, processes)
-            run.refresh_from_db()
         else:
-            run, how = run_in_process(JOB, **params), "in-process"
+            run = run_in_process(JOB, processes=processes, **params)
+            how = f"in {processes} processes" if processes > 1 else "in-process"
         t_settle = time.perf_counter() - t0
         n = read["imported"]
         self.stdout.write(

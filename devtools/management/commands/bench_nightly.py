@@ -37,7 +37,7 @@ from django.utils import timezone
 from batch.dialect import is_postgres
 from batch.models import BatchChunk
 from batch.partitioning import ensure_current_partitions
-from batch.runs import create_run, execute_in_processes, run_in_process
+from batch.runs import run_in_process
 from benefits.calculations.eligibility import ContributionMonth, eligibility_timeline
 from benefits.models import EligibilityInputChange, EligibilityPeriod, EligibilityState
 from contributions.models import MonthlyDue
@@ -314,13 +314,8 @@ class Command(BaseCommand):
 
         def night(label: str, on: date) -> float:
             t0 = time.perf_counter()
-            if processes > 1:
-                run = create_run(NIGHTLY, as_of=on, chunk_size=chunk_size)
-                execute_in_processes(run.pk, processes)
-            else:
-                run = run_in_process(NIGHTLY, as_of=on, chunk_size=chunk_size)
+            run = run_in_process(NIGHTLY, as_of=on, chunk_size=chunk_size, processes=processes)
             dt = time.perf_counter() - t0
-            run.refresh_from_db()
             self.stdout.write(f"run_nightly {label}: {dt:.2f} s, {total / dt:,.0f} persons/s")
             floor = floor_pass(on)
             share = f"; {dt / first_night:.1%} of the first night" if first_night else ""

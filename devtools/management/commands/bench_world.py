@@ -29,7 +29,7 @@ from django.db import connection
 
 from batch.dialect import is_postgres
 from batch.partitioning import ensure_current_partitions
-from batch.runs import create_run, execute_in_processes, run_in_process
+from batch.runs import run_in_process
 from benefits.claims.models import Claim
 from contributions.models import MonthlyDue
 from devtools import funds_bench
@@ -197,10 +197,7 @@ class Command(BaseCommand):
             self.out("nightly: timelines already there")
             return
         t0 = time.perf_counter()
-        if processes > 1:
-            execute_in_processes(create_run(NIGHTLY, as_of=as_of).pk, processes)
-        else:
-            run_in_process(NIGHTLY, as_of=as_of)
+        run_in_process(NIGHTLY, as_of=as_of, processes=processes)
         self.out(f"nightly as of {as_of}: {time.perf_counter() - t0:.0f} s")
 
     def _postings(self, as_of: date, months: int) -> None:
