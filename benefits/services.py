@@ -320,6 +320,7 @@ class Evaluator:
         self.memo: dict[tuple, Segment] = {}
         self.people: dict[tuple[str, str], PersonResult] = {}
         self.open_people: dict[tuple, PersonResult] = {}  # see :meth:`single`
+        self.others: dict[tuple, PersonResult] = {}  # see :meth:`general`
         self.hits = 0
         self.misses = 0
         self.snap = snapshot()
@@ -374,6 +375,22 @@ class Evaluator:
         self.people[key] = result
         if open_key is not None and _unclipped(result, start):
             self.open_people[open_key] = result
+        return result
+
+    def general(self, spans: str, dues: str | None, transfers: str | None) -> PersonResult:
+        """:func:`person_evaluate` for the shapes :meth:`single` does not take (no dues: retirees, a span not
+        billed yet; several spans; a transfer in), memoised by the person's facts exactly as loaded (spans with
+        their dates, dues, transfers): the result is a function of that text alone (it holds no person id), so
+        persons with the same facts — retirees of one jurisdiction enrolled on the same day — share one."""
+        key = (spans, dues, transfers)
+        result = self.others.get(key)
+        if result is not None:
+            self.hits += 1
+            return result
+        result = person_evaluate(self, _parse_spans(0, spans), dues, _parse_transfers(transfers))
+        if len(self.others) >= MEMO_LIMIT:
+            self.others.clear()
+        self.others[key] = result
         return result
 
     def inputs_digest(self, spans: str | None, dues: str | None, transfers: str | None) -> str:
@@ -760,8 +777,9 @@ def _candidates(ev: Evaluator, lo: int, hi: int) -> tuple[list[int], int, Counte
     Evaluated: every person whose inputs changed since the last night (noted by the database's triggers in
     :class:`~benefits.models.EligibilityInputChange`, taken out of it here, in the chunk's transaction), whose
     stored answer no longer holds on ``as_of`` (``next_check`` reached, evaluated after ``as_of``, or under
-    another policy or rule version) and every person with spans and no state yet. Only the state rows and the
-    spans of the chunk are read, never the dues.
+    another policy or rule version) and every person with spans and no state yet — those are not listed when the
+    range has no state row at all (a first night: the caller evaluates everybody of the range). Only the state rows
+    and the spans of the chunk are read, never the dues.
     """
     state_t, change_t = EligibilityState._meta.db_table, EligibilityInputChange._meta.db_table
     span_t = EnrolmentSpan._meta.db_table
@@ -769,7 +787,8 @@ def _candidates(ev: Evaluator, lo: int, hi: int) -> tuple[list[int], int, Counte
         cur.execute(f"DELETE FROM {change_t} WHERE person_id >= %s AND person_id < %s RETURNING person_id", [lo, hi])
         ids = {r[0] for r in cur.fetchall()}
         # one round trip, one pass over the chunk's states: the stored error kinds with the persons whose answer
-        # no longer holds, then the persons with spans and no state yet
+        # no longer holds, then the persons with spans and no state yet — not listed where the range has no state
+        # at all (a first night): the caller then reads the whole range
         agg = "string_agg({0}, ',')" if is_postgres() else "group_concat({0}, ',')"
         needs = "(evaluated_on IS NULL OR evaluated_on > %s OR next_check <= %s OR version <> %s)"
         cur.execute(
@@ -778,9 +797,10 @@ def _candidates(ev: Evaluator, lo: int, hi: int) -> tuple[list[int], int, Counte
                 UNION ALL
                 SELECT NULL, 0, {agg.format("CAST(s.person_id AS text)")} FROM {span_t} s
                 WHERE s.person_id >= %s AND s.person_id < %s
+                  AND EXISTS (SELECT 1 FROM {state_t} t0 WHERE t0.person_id >= %s AND t0.person_id < %s)
                   AND NOT EXISTS (SELECT 1 FROM {state_t} t
                                   WHERE t.person_id = s.person_id AND t.person_id >= %s AND t.person_id < %s)""",
-            [ev.as_of, ev.as_of, ev.salt, lo, hi, lo, hi, lo, hi],
+            [ev.as_of, ev.as_of, ev.salt, lo, hi, lo, hi, lo, hi, lo, hi],
         )
         errors: Counter = Counter()
         stored = 0
@@ -996,7 +1016,8 @@ def refresh(
     if incremental and ids is None and not full:
         assert lo is not None and hi is not None
         chosen, with_state, counts = _candidates(ev, lo, hi)
-        if len(chosen) > (hi - lo) * WHOLE_RANGE_SHARE:  # most of the range (a first night): read it whole
+        if not with_state or len(chosen) > (hi - lo) * WHOLE_RANGE_SHARE:
+            # no state in the range (a first night: every person with spans is evaluated) or most of it: read it whole
             chosen_set = set(chosen)
             rows = [r for r in _load_chunk(ev, None, lo, hi) if r[0] in chosen_set or r[1]]
         else:
@@ -1023,7 +1044,7 @@ def refresh(
         if spans_text and dues and not transfers and "," not in spans_text:
             result = ev.single(spans_text, dues)  # the common shape: one span, dues, no transfer in
         elif spans_text:
-            result = person_evaluate(ev, _parse_spans(pid, spans_text), dues, _parse_transfers(transfers))
+            result = ev.general(spans_text, dues, transfers)
         else:
             result = PersonResult(_digest([]))
         if result.error_key:

@@ -125,6 +125,15 @@ class PersonFacts:
 
 
 def _last_bases(person_ids: Sequence[int], jurisdiction_id: int) -> dict[int, Decimal]:
+    """Each person's base of their latest month of in-service dues in the jurisdiction (上月缴费基数)."""
+    if connection.vendor == "postgresql":  # one row per person, not every month of every person
+        return dict(
+            MonthlyDue.objects.filter(person_id__in=person_ids, jurisdiction_id=jurisdiction_id)
+            .exclude(category="retiree")
+            .order_by("person_id", "-month")
+            .distinct("person_id")
+            .values_list("person_id", "base")
+        )
     out: dict[int, Decimal] = {}
     for pid, base in (
         MonthlyDue.objects.filter(person_id__in=person_ids, jurisdiction_id=jurisdiction_id)
@@ -679,9 +688,9 @@ def pending_recompute(
         if not only:
             return counts
         cases = cases.filter(person_id__in=sorted(only))
-    pending = [
-        case for case in cases.select_related("person", "jurisdiction").order_by("id") if case.person_id not in skip
-    ]
+    if skip:  # tonight's new cases (a first night: every case of the chunk) are not read only to be dropped
+        cases = cases.exclude(person_id__in=sorted(skip))
+    pending = list(cases.select_related("person", "jurisdiction").order_by("id"))
     if only is None:
         counts["clearance.pending"] += len(pending)
     if not pending:
