@@ -138,6 +138,11 @@ def _id_ranges(job: Job, chunk_size: int) -> list[tuple[int, int]]:
     return [(lo, min(lo + chunk_size, last + 1)) for lo in range(first, last + 1, chunk_size)]
 
 
+def job_chunk_size(job: str) -> int:
+    """Person ids per chunk of JOB's runs: its own size in ``BATCH_JOB_CHUNK_SIZES``, else ``BATCH_CHUNK_SIZE``."""
+    return getattr(settings, "BATCH_JOB_CHUNK_SIZES", {}).get(job) or settings.BATCH_CHUNK_SIZE
+
+
 def create_run(
     job: str,
     *,
@@ -154,7 +159,7 @@ def create_run(
     jur = Jurisdiction.objects.get(code=jurisdiction) if jurisdiction else None
     if JOBS[job].prepare is not None:
         JOBS[job].prepare(as_of)
-    ranges = _id_ranges(JOBS[job], chunk_size or settings.BATCH_CHUNK_SIZE)
+    ranges = _id_ranges(JOBS[job], chunk_size or job_chunk_size(job))
     with transaction.atomic():
         run = BatchRun.objects.create(
             job=job,

@@ -293,6 +293,10 @@ BATCH_JOB_QUEUES = {"operations.nightly": "nightly", "operations.simulation": "s
 
 # Batch work is split into chunks of person ids (ENGINEERING.md, "Batch jobs").
 BATCH_CHUNK_SIZE = env.int("BATCH_CHUNK_SIZE", default=10000)
+# A job's own chunk size, where the default is not the best: the nightly run's fixed work per chunk (plans over the
+# partitioned tables, the describing counts' scans, the bookkeeping) is most of an incremental night, and its
+# memory is set by the distinct timelines, not the ids (docs/scale.md §10: 50,000 ids ≈ 260 MB per worker).
+BATCH_JOB_CHUNK_SIZES = {"operations.nightly": env.int("NIGHTLY_CHUNK_SIZE", default=50000)}
 
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = True

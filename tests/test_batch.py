@@ -44,3 +44,24 @@ def test_resume_runs_only_unfinished_chunks(ended_spans):
     assert resumed.status == RunStatus.DONE
     assert resumed.counts["terminated"] == 3
     assert all(c.attempts == 1 for c in resumed.chunks.all())
+
+
+def test_a_job_of_its_own_chunk_size_is_cut_by_it(ended_spans, settings):
+    """BATCH_JOB_CHUNK_SIZES (the nightly's 50,000 ids) cuts that job's runs; other jobs keep BATCH_CHUNK_SIZE, and an
+    explicit chunk size still wins."""
+    settings.BATCH_CHUNK_SIZE = 2
+    settings.BATCH_JOB_CHUNK_SIZES = {"enrollment.span_status_refresh": 4}
+    ids = sorted(p.pk for p in ended_spans)
+    own = create_run("enrollment.span_status_refresh", as_of=date(2023, 7, 1))
+    assert [(c.lo, c.hi) for c in own.chunks.order_by("number")] == [(ids[0], ids[0] + 4), (ids[0] + 4, ids[-1] + 1)]
+    assert create_run("enrollment.span_status_refresh", as_of=date(2023, 7, 1), chunk_size=1).chunk_count == 5
+    assert create_run("funds.interest_post", as_of=date(2023, 7, 1)).chunk_count == 3
+
+
+def test_the_nightly_runs_in_chunks_of_its_own_size():
+    from django.conf import settings as real
+
+    from batch.runs import job_chunk_size
+
+    assert job_chunk_size("operations.nightly") == real.BATCH_JOB_CHUNK_SIZES["operations.nightly"] == 50000
+    assert job_chunk_size("enrollment.span_status_refresh") == real.BATCH_CHUNK_SIZE
