@@ -293,6 +293,9 @@ BATCH_JOB_QUEUES = {"operations.nightly": "nightly", "operations.simulation": "s
 
 # Batch work is split into chunks of person ids (ENGINEERING.md, "Batch jobs").
 BATCH_CHUNK_SIZE = env.int("BATCH_CHUNK_SIZE", default=10000)
+# A settlement file's run is cut by its claims instead: person-id ranges of about this many draft claims each
+# (benefits.claims.jobs; a person's claims are never split). Measured in docs/scale.md §9.
+CLAIMS_CHUNK_CLAIMS = env.int("CLAIMS_CHUNK_CLAIMS", default=5000)
 
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = True
