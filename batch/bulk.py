@@ -170,15 +170,20 @@ def insert_dicts(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -
             template.append(None)
         else:
             template.append(conv(default() if call else default))
-    position = {name: (i, conv) for i, ((name, _, _), conv) in enumerate(zip(fill, convs, strict=True))}
+    # a row's value goes straight to its column's place; only the columns whose converter does something
+    # (JSON; every column on SQLite) call it
+    plain = {name: i for i, ((name, _, _), conv) in enumerate(zip(fill, convs, strict=True)) if conv is _same}
+    converted = {name: (i, conv) for i, ((name, _, _), conv) in enumerate(zip(fill, convs, strict=True))}
 
     def values(row: Mapping[str, Any]) -> list[Any]:
         out = template.copy()
         for i, default, conv in per_row:
             out[i] = conv(default())
         for name, value in row.items():
-            at = position.get(name)  # a key that is no column is left out, as before
-            if at is not None:
+            i = plain.get(name)
+            if i is not None:
+                out[i] = value
+            elif (at := converted.get(name)) is not None:  # a key that is no column is left out, as before
                 out[at[0]] = at[1](value)
         return out
 
