@@ -18,7 +18,6 @@ JSON is serialised once. All run in the caller's transaction (one per chunk, :mo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from operator import attrgetter
 from typing import Any
@@ -75,8 +74,10 @@ def _converters(fields: Sequence[models.Field]) -> list:
     """One function per field turning a Python value into what the database takes (JSON serialised once)."""
     pg = is_postgres()
 
+    encode = DjangoJSONEncoder(ensure_ascii=False).encode  # what json.dumps(cls=…) builds for every value
+
     def as_json(value: Any) -> Any:
-        return None if value is None else json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False)
+        return None if value is None else encode(value)
 
     out = []
     for f in fields:
