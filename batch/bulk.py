@@ -18,7 +18,9 @@ JSON is serialised once. All run in the caller's transaction (one per chunk, :mo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from operator import attrgetter
 from typing import Any
 
@@ -68,6 +70,22 @@ _SQL_TYPES = {
     "BooleanField": "boolean",
     "BigAutoField": "bigint",
 }
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused for a bulk step in Python (a settlement file's read, a chunk's
+    adjudication): their many new, long-kept containers make it walk the growing heap again and again (measured:
+    10–20 % of their CPU). Reference counting still frees everything else at once; cycles left behind are
+    collected as usual once it is on again. Results do not depend on it."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _converters(fields: Sequence[models.Field]) -> list:

@@ -52,7 +52,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from batch.bulk import insert_dicts
+from batch.bulk import gc_paused, insert_dicts
 from batch.dialect import is_postgres
 from benefits.calculations._common import LOCATIONS
 from benefits.calculations.inpatient import (
@@ -552,7 +552,7 @@ def settlement_file_import(sfile: SettlementFile, *, today: date) -> dict[str, i
         existing=set(Claim.objects.filter(settlement_file=sfile).values_list("row_number", flat=True)),
     )
     try:
-        with transaction.atomic():
+        with transaction.atomic(), gc_paused():
             for number, raw in read_rows(sfile.original_name or sfile.file.name, _file_bytes(sfile)):
                 _read_line(reading, number, raw)
             _close_claim(reading)
