@@ -4,7 +4,8 @@ A job is a step function registered with :func:`batch_job`; it does set-based
 SQL for the persons ``lo <= id < hi`` and returns counts of what it changed.
 :func:`create_run` records a :class:`~batch.models.BatchRun` and splits the ids
 the job names (each job declares its own source of ids, so this module knows no
-domain model) into :class:`~batch.models.BatchChunk` rows;
+domain model) into :class:`~batch.models.BatchChunk` rows — fixed ranges of ids, or the
+ranges the job cuts itself (``ranges``: e.g. about as many claims of a file in each);
 :func:`batch.tasks.start_run` dispatches one Celery task per chunk and
 :func:`run_in_process` runs them here. Each chunk is one transaction. Chunks are idempotent, so a chunk
 re-run after a crash (:func:`batch.tasks.resume_run`) or a whole run repeated changes
@@ -72,6 +73,8 @@ FINISHED = (RunStatus.DONE, RunStatus.DONE_WITH_ERRORS)
 
 
 IdBounds = Callable[[], tuple[int | None, int | None]]
+#: ``(params, chunk_size)`` → the run's ``(lo, hi)`` id ranges, or ``None`` for fixed ranges of ``ids``
+Ranges = Callable[[dict[str, Any], int | None], list[tuple[int, int]] | None]
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,9 @@ class Job:
     finish: Callable[[BatchRun], None] | None = field(default=None)
     #: runs before the run is recorded, with its business date (e.g. the year partitions the run writes into)
     prepare: Callable[[date], None] | None = field(default=None)
+    #: cuts the run into id ranges from its params (e.g. ranges holding about as much work each), instead of
+    #: fixed ranges of ``chunk_size`` ids
+    ranges: Ranges | None = field(default=None)
 
 
 JOBS: dict[str, Job] = {}
@@ -95,16 +101,19 @@ def batch_job(
     label: str = "",
     finish: Callable[[BatchRun], None] | None = None,
     prepare: Callable[[date], None] | None = None,
+    ranges: Ranges | None = None,
 ):
     """Register ``step`` as the chunk step of job NAME.
 
     ``ids`` returns the smallest and largest id the job covers (usually insured persons'); the run is cut
     into ``lo <= id < hi`` ranges of it. ``finish`` runs once when all chunks are done; ``prepare(as_of)`` once
-    before the run is recorded.
+    before the run is recorded. ``ranges(params, chunk_size)``, when given, cuts the run itself (``chunk_size``
+    is the one the run was asked for, or ``None``): sorted, disjoint ``(lo, hi)`` ranges, at least one; ``None``
+    for the fixed ranges of ``ids``.
     """
 
     def register(step):
-        JOBS[name] = Job(name, label or name, step, ids, finish, prepare)
+        JOBS[name] = Job(name, label or name, step, ids, finish, prepare, ranges)
         return step
 
     return register
@@ -159,7 +168,9 @@ def create_run(
     jur = Jurisdiction.objects.get(code=jurisdiction) if jurisdiction else None
     if JOBS[job].prepare is not None:
         JOBS[job].prepare(as_of)
-    ranges = _id_ranges(JOBS[job], chunk_size or job_chunk_size(job))
+    ranges = JOBS[job].ranges(params or {}, chunk_size) if JOBS[job].ranges is not None else None
+    if ranges is None:
+        ranges = _id_ranges(JOBS[job], chunk_size or job_chunk_size(job))
     with transaction.atomic():
         run = BatchRun.objects.create(
             job=job,

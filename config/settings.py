@@ -297,6 +297,9 @@ BATCH_CHUNK_SIZE = env.int("BATCH_CHUNK_SIZE", default=10000)
 # partitioned tables, the describing counts' scans, the bookkeeping) is most of an incremental night, and its
 # memory is set by the distinct timelines, not the ids (docs/scale.md §10: 50,000 ids ≈ 260 MB per worker).
 BATCH_JOB_CHUNK_SIZES = {"operations.nightly": env.int("NIGHTLY_CHUNK_SIZE", default=50000)}
+# A settlement file's run is cut by its claims instead: person-id ranges of about this many draft claims each
+# (benefits.claims.jobs; a person's claims are never split). Measured in docs/scale.md §9.
+CLAIMS_CHUNK_CLAIMS = env.int("CLAIMS_CHUNK_CLAIMS", default=5000)
 
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = True

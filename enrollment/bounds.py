@@ -58,6 +58,8 @@ def text_in_bounds(value: str, *, field: str, max_length: int) -> str:
 def normalise_identifier(value: object) -> str:
     """身份证号、统一社会信用代码: full-width characters to half-width (NFKC), every kind of space removed,
     upper case. ``'１１０１０５ １９４９１２３１００２ｘ'`` → ``'11010519491231002X'``."""
+    if type(value) is str and value.isascii() and value.isalnum():
+        return value.upper()  # the usual case: ASCII letters and digits are their own NFKC form, with no space
     text = unicodedata.normalize("NFKC", "" if value is None else str(value))
     return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf").upper()
 

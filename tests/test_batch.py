@@ -65,3 +65,27 @@ def test_the_nightly_runs_in_chunks_of_its_own_size():
 
     assert job_chunk_size("operations.nightly") == real.BATCH_JOB_CHUNK_SIZES["operations.nightly"] == 50000
     assert job_chunk_size("enrollment.span_status_refresh") == real.BATCH_CHUNK_SIZE
+
+
+def test_a_job_cuts_its_own_ranges(ended_spans):
+    # the optional ranges hook (a file's claims, …) replaces the fixed id ranges; None falls back to them
+    from batch.runs import JOBS, batch_job
+    from enrollment.selectors import person_id_bounds
+
+    asked = []
+
+    def ranges(params, chunk_size):
+        asked.append((params, chunk_size))
+        return None if params.get("fixed") else [(3, 5), (5, 9), (40, 41)]
+
+    batch_job("tests.ranges", ids=person_id_bounds, ranges=ranges)(lambda ctx: {"seen": ctx.hi - ctx.lo})
+    try:
+        run = run_in_process("tests.ranges", as_of=date(2023, 7, 1), params={"file": 1})
+        assert list(run.chunks.order_by("number").values_list("lo", "hi")) == [(3, 5), (5, 9), (40, 41)]
+        assert run.status == RunStatus.DONE and run.chunk_count == 3 and run.counts == {"seen": 7}
+        fixed = create_run("tests.ranges", as_of=date(2023, 7, 1), params={"fixed": True}, chunk_size=2)
+        first, last = person_id_bounds()
+        assert fixed.chunk_count == len(range(first, last + 1, 2))
+        assert asked == [({"file": 1}, None), ({"fixed": True}, 2)]
+    finally:
+        JOBS.pop("tests.ranges", None)

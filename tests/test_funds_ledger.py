@@ -600,3 +600,44 @@ def test_reconciliation_reports_a_negative_personal_account_with_its_entries():
     assert not result.ok and result.checks["no_negative_personal"] == 1
     brk = next(b for b in result.breaks if b.check == "no_negative_personal")
     assert brk.account == acct.pk and pay_entry.pk in brk.entries and "-5.00" in brk.detail
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL statistics and triggers")
+def test_the_bulk_path_plans_its_joins_on_the_entries_ids():
+    # the joins of legs to entries "WHERE entry_id IS NOT NULL" are planned on statistics taken after the entries
+    # got their ids (taken before, with every id NULL, they estimate one entry: a nested loop legs × entries)
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from funds.ledger_sql import TMP_ENTRY, TMP_LEG, post_entries_bulk
+
+    pool = posting.fund_account("hunan", AccountKind.POOLED)
+    bank = posting.fund_account("hunan", AccountKind.BANK)
+    specs = [
+        {
+            "business_key": f"plan:{i}",
+            "kind": EntryKind.BENEFIT_PAYMENT,
+            "jurisdiction_id": pool.jurisdiction_id,
+            "effective_on": date(2024, 2, 1),
+            "memo": "",
+            "legs": [(pool.pk, -D("1.00")), (bank.pk, D("1.00"))],
+        }
+        for i in range(3)
+    ]
+    with CaptureQueriesContext(connection) as ctx:
+        assert post_entries_bulk(specs, recorded_at=timezone.now())["entries"] == 3
+    sql = [q["sql"] for q in ctx.captured_queries]
+    ids_set = next(i for i, q in enumerate(sql) if q.startswith("WITH ins AS"))
+    postings = next(i for i, q in enumerate(sql) if q.lstrip().startswith("INSERT INTO funds_posting"))
+    between = sql[ids_set + 1 : postings]
+    assert f"ANALYZE {TMP_ENTRY}" in between and f"ANALYZE {TMP_LEG}" in between
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL triggers")
+def test_the_statement_check_of_postings_never_scans_the_ledger():
+    # planned once per session, at its first INSERT (an empty ledger looks cheaper to scan than to probe): the
+    # function is set to probe funds_posting by its entry_id index only (funds 0022)
+    with connection.cursor() as cur:
+        cur.execute("SELECT proconfig FROM pg_proc WHERE proname = 'funds_check_statement_entries'")
+        (config,) = cur.fetchone()
+    assert {"enable_seqscan=off", "enable_hashjoin=off", "enable_mergejoin=off"} <= set(config)

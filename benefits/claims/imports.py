@@ -45,13 +45,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from itertools import compress
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from batch.bulk import insert_dicts
+from batch.bulk import gc_paused, insert_dicts
 from batch.dialect import is_postgres
 from benefits.calculations._common import LOCATIONS
 from benefits.calculations.inpatient import (
@@ -252,7 +253,8 @@ class RowError(ValueError):
 
 
 def read_rows(name: str, data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
-    """(row number, column → text) of each non-empty data row of a csv or xlsx file; the header is row 1.
+    """(row number, column → text of its filled cells) of each non-empty data row of a csv or xlsx file; the
+    header is row 1.
 
     Every whole-file check of :mod:`benefits.claims.upload` runs before the first row is given, and the
     header must name the required columns; :class:`FileRejected` otherwise.
@@ -264,9 +266,18 @@ def read_rows(name: str, data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
         missing.append(" 或 ".join(WHERE))
     if missing:
         raise FileRejected(f"首行应为列名，缺少必填列：{', '.join(missing)}。")
+    # Only the filled cells (every reader takes a missing column as an empty cell): for a wide file, most of a
+    # row. With the header's names unique the row is built at C speed (``compress`` keeps the cells with text).
+    unique = len(set(header)) == len(header)
     for number, values in enumerate(rows, start=2):
         if any(v.strip() for v in values):
-            yield number, {h: v for h, v in zip(header, values, strict=False) if h}
+            if unique:
+                cells = dict(compress(zip(header, values, strict=False), values))
+                cells.pop("", None)
+            else:  # a name given twice: its last cell counts, even an empty one
+                cells = {h: v for h, v in zip(header, values, strict=False) if h}
+                cells = {h: v for h, v in cells.items() if v}
+            yield number, cells
 
 
 def check_upload(name: str, data: bytes) -> None:
@@ -290,6 +301,12 @@ def parse_row(raw: dict[str, str], *, latest: date | None = None) -> dict[str, A
     ``latest``: the last date a claim of the file may carry (its 结算日期, or the day of reading if earlier);
     without it only the earliest business date is checked.
     """
+    return _parse(raw, latest, dict(_empty_values()), drop_empty=False)
+
+
+def _parse(raw: dict[str, str], latest: date | None, out: dict[str, Any], *, drop_empty: bool) -> dict[str, Any]:
+    """:func:`parse_row` over ``out``, the empty cells' values; with ``drop_empty`` a filled cell typed as
+    empty text or ``None`` is left out of ``out`` (see :func:`_kept_empty_values`)."""
     for col in REQUIRED:
         if not (raw.get(col) or "").strip():
             raise RowError(col, "必填")
@@ -297,12 +314,15 @@ def parse_row(raw: dict[str, str], *, latest: date | None = None) -> dict[str, A
         raise RowError("hospital_level", "必填（未填定点医药机构编码 fixmedins_code 时）")
     # An empty cell always reads the same (worked out once); only the filled cells are typed, in the columns'
     # order (the first bad one is the error), not every column of every row.
-    out = dict(_empty_values())
     filled = sorted(
         (_ORDER[col], col, text) for col, text in raw.items() if text and col in _ORDER and not text.isspace()
     )
     for _, col, text in filled:
-        out[col] = _cell(col, text.strip(), latest)
+        value = _cell(col, text.strip(), latest)
+        if drop_empty and (value == "" or value is None) and col not in _KEEP_EMPTY:
+            out.pop(col, None)
+        else:
+            out[col] = value
     if out.get("end_date") and out["end_date"] < out["start_date"]:
         raise RowError("end_date", "出院日期早于入院日期")
     if out.get("counted_as_inpatient") and out["med_type"] not in COUNTED_AS_INPATIENT_MED_TYPES:
@@ -324,11 +344,53 @@ def _empty_values() -> dict[str, Any]:
     return _EMPTY
 
 
+#: Columns kept in an imported row even when empty (the register is looked up by them).
+_KEEP_EMPTY = ("business_key", "id_number")
+_KEPT: dict[str, Any] = {}
+
+
+def _kept_empty_values() -> dict[str, Any]:
+    """The empty cells' values an imported row keeps: not empty text or ``None`` (the model's default, the
+    same value, applies to those columns), worked out once."""
+    if not _KEPT:
+        _KEPT.update({k: v for k, v in _empty_values().items() if not (v == "" or v is None) or k in _KEEP_EMPTY})
+    return _KEPT
+
+
+_NUMBER, _BOOL, _DATE, _CODE, _ID, _TEXT = range(6)
+#: column → (kind, the longest text it takes): looked up once per column, not per cell
+_KINDS: dict[str, tuple[int, int | None]] = {}
+
+
+def _kind(col: str) -> tuple[int, int | None]:
+    kind = _KINDS.get(col)
+    if kind is None:
+        if col in DECIMALS or col in INTS:
+            kind = (_NUMBER, None)
+        elif col in BOOLS or col in BOOLS_OPTIONAL:
+            kind = (_BOOL, None)
+        elif col in DATES:
+            kind = (_DATE, None)
+        elif col == "fixmedins_code":
+            kind = (_CODE, FIXMEDINS_CODE_MAX)
+        elif col == "id_number":
+            kind = (_ID, InsuredPerson._meta.get_field("id_number").max_length)
+        else:
+            kind = (_TEXT, Claim._meta.get_field("business_key" if col == "transfer_from" else col).max_length)
+        _KINDS[col] = kind
+    return kind
+
+
 def _cell(col: str, value: str, latest: date | None) -> Any:
     """One cell typed by its column; ``_UNSET`` for an empty number or date (the model's default applies)."""
-    if col in DECIMALS or col in INTS:
+    kind, max_length = _kind(col)
+    if kind == _TEXT:
+        if value and col in CHOICES and value not in CHOICES[col]:
+            raise RowError(col, f"{value!r} 不在可选值 {', '.join(CHOICES[col])} 中")
+        return _bounded_text(col, value, max_length)
+    if kind == _NUMBER:
         return _number(col, value) if value else _UNSET
-    if col in BOOLS or col in BOOLS_OPTIONAL:
+    if kind == _BOOL:
         if not value:
             return _UNSET if col in BOOLS_OPTIONAL else col in BOOLS_DEFAULT_TRUE  # an empty cell: the default
         if value.lower() in TRUE_WORDS:
@@ -336,21 +398,14 @@ def _cell(col: str, value: str, latest: date | None) -> Any:
         if value.lower() in FALSE_WORDS:
             return False
         raise RowError(col, f"应为 是/否（1/0、true/false）：{value!r}")
-    if col in DATES:
+    if kind == _DATE:
         return _date(col, value, latest) if value else _UNSET
-    if col == "fixmedins_code":
-        return _bounded_text(col, normalise_identifier(value), FIXMEDINS_CODE_MAX)
-    if col == "id_number":
-        return _bounded_text(col, normalise_identifier(value), InsuredPerson._meta.get_field("id_number").max_length)
-    if value and col in CHOICES and value not in CHOICES[col]:
-        raise RowError(col, f"{value!r} 不在可选值 {', '.join(CHOICES[col])} 中")
-    column = Claim._meta.get_field("business_key" if col == "transfer_from" else col)
-    return _bounded_text(col, value, column.max_length)
+    return _bounded_text(col, normalise_identifier(value), max_length)  # 定点机构编码, 身份证号
 
 
 def _bounded_text(col: str, value: str, max_length: int | None) -> str:
     """Text within its column's length (the model field's ``max_length``), refused otherwise, never cut."""
-    if max_length is not None:
+    if max_length is not None and len(value) > max_length:
         _within(text_in_bounds, value, field=col, max_length=max_length)
     return value
 
@@ -375,13 +430,25 @@ def _number(col: str, value: str) -> Decimal | int:
         if not number.is_finite():
             raise RowError(col, f"不是金额：{value!r}")
         limit = MAX_MONTHLY_WAGE if col == "employer_average_monthly_wage" else MAX_AMOUNT
+        if 0 <= number <= limit and number.as_tuple().exponent >= -2:
+            return number  # within every bound amount_in_bounds checks (the usual amount, without its call)
         return _within(amount_in_bounds, number, field=col, maximum=limit)
     if number < 0:
         raise RowError(col, "不能为负数")
-    top = _INT_MAX[Claim._meta.get_field(col).get_internal_type()]
+    top = _int_max(col)
     if number > top:
         raise RowError(col, f"超出范围（不超过 {top}）：{value!r}")
     return number
+
+
+_INT_TOPS: dict[str, int] = {}
+
+
+def _int_max(col: str) -> int:
+    """The largest value the integer column holds (looked up once per column)."""
+    if col not in _INT_TOPS:
+        _INT_TOPS[col] = _INT_MAX[Claim._meta.get_field(col).get_internal_type()]
+    return _INT_TOPS[col]
 
 
 def _date(col: str, value: str, latest: date | None) -> date:
@@ -485,7 +552,7 @@ def settlement_file_import(sfile: SettlementFile, *, today: date) -> dict[str, i
         existing=set(Claim.objects.filter(settlement_file=sfile).values_list("row_number", flat=True)),
     )
     try:
-        with transaction.atomic():
+        with transaction.atomic(), gc_paused():
             for number, raw in read_rows(sfile.original_name or sfile.file.name, _file_bytes(sfile)):
                 _read_line(reading, number, raw)
             _close_claim(reading)
@@ -543,12 +610,10 @@ def _open_claim(reading: _Reading, number: int, raw: dict[str, str]) -> None:
     reading.current = pending = _Pending(number, (raw.get("business_key") or "").strip())
     if number in reading.existing:
         return
-    try:
-        row = parse_row(raw, latest=reading.latest)
+    try:  # parse_row's values without the empty ones (the model's defaults), not filtered per row
+        pending.row = _parse(raw, reading.latest, dict(_kept_empty_values()), drop_empty=True)
     except RowError as exc:
         reading.error(number, exc.field, str(exc))
-        return
-    pending.row = {k: v for k, v in row.items() if v not in ("", None) or k in ("business_key", "id_number")}
 
 
 def _close_claim(reading: _Reading) -> None:
@@ -660,17 +725,16 @@ def _write(sfile: SettlementFile, ready: list[tuple[_Pending, int, int | None]])
         "settlement_file_id": sfile.pk,
         "created_by_id": sfile.uploaded_by_id,
     }
-    rows = [
-        {
-            **{k: v for k, v in pending.row.items() if k not in ("id_number", "transfer_from", "fixmedins_code")},
-            **common,
-            "person_id": pid,
-            "transfer_from_id": transfer_id,
-            "row_number": pending.number,
-        }
-        for pending, pid, transfer_id in ready
-        if pending.row is not None
-    ]
+    rows = []
+    for pending, pid, transfer_id in ready:
+        if pending.row is None:
+            continue
+        row = dict(pending.row)
+        for key in ("id_number", "transfer_from", "fixmedins_code"):
+            row.pop(key, None)
+        row.update(common)
+        row["person_id"], row["transfer_from_id"], row["row_number"] = pid, transfer_id, pending.number
+        rows.append(row)
     insert_dicts(Claim, rows)
     with_items = [(row, pending.items) for row, (pending, _, _) in zip(rows, ready, strict=True) if pending.items]
     if with_items:

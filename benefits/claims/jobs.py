@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
+from django.conf import settings
 from django.utils import timezone
 
-from batch.bulk import insert_dicts, insert_objects, load_instances, update_rows, upsert_rows
+from batch.bulk import gc_paused, insert_dicts, insert_objects, load_instances, update_rows, upsert_rows
 from batch.history import history_record
 from batch.models import BatchRun
 from batch.runs import ChunkContext, batch_job
@@ -49,7 +50,7 @@ from .models import (
     SettlementFile,
     SettlementFileStatus,
 )
-from .selectors import accumulators_of, balances_of, interruption_of, person_contexts
+from .selectors import accumulators_of, balances_of, draft_person_ranges, interruption_of, person_contexts
 from .services import (
     LAYER_ACCOUNT,
     ClaimError,
@@ -103,8 +104,22 @@ def _finish(run: BatchRun) -> None:
     sfile.save(update_fields=["status", "counts", "finished_at", "seconds"])
 
 
-@batch_job(JOB, ids=person_id_bounds, label="结算文件审核结算", finish=_finish)
+def _ranges(params: dict, chunk_size: int | None) -> list[tuple[int, int]] | None:
+    """The file's chunks: person-id ranges of about ``CLAIMS_CHUNK_CLAIMS`` draft claims each (a dense file
+    would otherwise make a few huge chunks of fixed id ranges); a run asked for a ``chunk_size`` gets fixed ranges
+    of that many person ids. A file without draft claims: one chunk (the run still finishes and closes the file)."""
+    if chunk_size:
+        return None
+    return draft_person_ranges(params["file_id"], settings.CLAIMS_CHUNK_CLAIMS) or [(0, 1)]
+
+
+@batch_job(JOB, ids=person_id_bounds, label="结算文件审核结算", finish=_finish, ranges=_ranges)
 def settle_file_chunk(ctx: ChunkContext) -> dict[str, int]:
+    with gc_paused():  # thousands of claims, their facts and steps: no heap walks while they are made
+        return _settle_file_chunk(ctx)
+
+
+def _settle_file_chunk(ctx: ChunkContext) -> dict[str, int]:
     file_id = ctx.params["file_id"]
     claims = load_instances(
         Claim.objects.filter(

@@ -7,6 +7,7 @@
 - :func:`coverage_of` — covered on every day of the claim? (refusal reason as
   :func:`benefits.selectors.claim_allowed` words it).
 - :func:`accumulators_of`, :func:`balances_of` — the year's accumulators, personal-account balances.
+- :func:`draft_person_ranges` — a file's draft claims cut into person-id ranges of about N claims each.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from batch.partitioning import is_partitioned
 from benefits.models import EligibilityPeriod, EligibilityState, EligibilityStatus
@@ -32,7 +33,7 @@ from policy.resolver import Policy
 
 from .adjudication import Acc, Coverage, PersonFacts
 from .families.employer_liability import Interruption, interruption_on
-from .models import ACCUMULATOR_AMOUNTS, ACCUMULATOR_COUNTS, BenefitAccumulator, Claim
+from .models import ACCUMULATOR_AMOUNTS, ACCUMULATOR_COUNTS, BenefitAccumulator, Claim, ClaimStatus
 
 ONE_DAY = timedelta(days=1)
 STATUS_ZH = dict(EligibilityStatus.choices)
@@ -287,3 +288,28 @@ def claim_ids_by_key(keys: Iterable[str]) -> dict[str, int]:
             cur.execute(f"SELECT business_key, id FROM {table}_business_key_key WHERE business_key = ANY(%s)", [keys])
             return dict(cur.fetchall())
     return dict(Claim.objects.filter(business_key__in=keys).values_list("business_key", "pk"))
+
+
+def draft_person_ranges(file_id: int, claims_per_range: int) -> list[tuple[int, int]]:
+    """The persons of the file's draft claims cut into ``(lo, hi)`` id ranges (``lo <= person_id < hi``) holding
+    about ``claims_per_range`` claims each: a range is closed once it holds that many, so a person's claims are
+    never split (a range can hold more, by the last person's claims). Sorted and disjoint; none for a file
+    without draft claims. One query, the claims counted per person in the database."""
+    per_person = (
+        Claim.objects.filter(settlement_file_id=file_id, status=ClaimStatus.DRAFT)
+        .values_list("person_id")
+        .annotate(n=Count("id"))
+        .order_by("person_id")
+    )
+    ranges: list[tuple[int, int]] = []
+    lo, held = None, 0
+    for person_id, n in per_person:
+        if lo is None:
+            lo = person_id
+        held += n
+        if held >= claims_per_range:
+            ranges.append((lo, person_id + 1))
+            lo, held = None, 0
+    if lo is not None:
+        ranges.append((lo, person_id + 1))
+    return ranges

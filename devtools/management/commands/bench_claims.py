@@ -70,7 +70,12 @@ class Command(BaseCommand):
         parser.add_argument("--persons", type=int, default=20_000)
         parser.add_argument("--jurisdiction", default="ziyang")
         parser.add_argument("--naive", type=int, default=1000, help="claims adjudicated one at a time for comparison")
-        parser.add_argument("--chunk-size", type=int, default=None)
+        parser.add_argument(
+            "--chunk-size",
+            type=int,
+            default=None,
+            help="fixed ranges of this many person ids a chunk (default: ranges of about CLAIMS_CHUNK_CLAIMS claims)",
+        )
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument(
             "--celery",
