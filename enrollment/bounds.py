@@ -27,8 +27,16 @@ MAX_DECOMPRESSED_BYTES = 200 * 1024 * 1024
 MAX_COLUMNS = 200
 
 
+def amount_plainly_in_bounds(value: Decimal, maximum: Decimal = MAX_AMOUNT) -> bool:
+    """The usual amount, told without building an error: finite, from 0 to ``maximum``, at most two decimals
+    written — one that :func:`amount_in_bounds` passes (zero allowed). False says only "check it in full"."""
+    return value.is_finite() and 0 <= value <= maximum and value.as_tuple().exponent >= -2
+
+
 def amount_in_bounds(value: Decimal, *, field: str, maximum: Decimal = MAX_AMOUNT, allow_zero: bool = True) -> Decimal:
     """Refuse a negative, too large or over-precise amount (more than two decimals is refused, not rounded)."""
+    if allow_zero and amount_plainly_in_bounds(value, maximum):
+        return value
     if value.is_nan() or value.is_infinite():
         raise ValidationError({field: "不是有效的金额。"})
     if value < 0 or (value == 0 and not allow_zero):

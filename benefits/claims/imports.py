@@ -70,6 +70,7 @@ from enrollment.bounds import (
     MAX_AMOUNT,
     MAX_MONTHLY_WAGE,
     amount_in_bounds,
+    amount_plainly_in_bounds,
     date_in_bounds,
     normalise_identifier,
     text_in_bounds,
@@ -430,8 +431,8 @@ def _number(col: str, value: str) -> Decimal | int:
         if not number.is_finite():
             raise RowError(col, f"不是金额：{value!r}")
         limit = MAX_MONTHLY_WAGE if col == "employer_average_monthly_wage" else MAX_AMOUNT
-        if 0 <= number <= limit and number.as_tuple().exponent >= -2:
-            return number  # within every bound amount_in_bounds checks (the usual amount, without its call)
+        if amount_plainly_in_bounds(number, limit):
+            return number  # the usual amount, without the error-raising check's call
         return _within(amount_in_bounds, number, field=col, maximum=limit)
     if number < 0:
         raise RowError(col, "不能为负数")
