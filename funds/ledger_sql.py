@@ -10,7 +10,7 @@ PostgreSQL and SQLite; PostgreSQL gets a data-modifying CTE for the entry ids.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -277,6 +277,7 @@ def post_entries_bulk(
     run_id: int | None = None,
     user_id: int | None = None,
     with_ids: bool = False,
+    before_balances: Callable[[dict[str, int]], None] | None = None,
 ) -> dict[str, Any]:
     """Post many balanced entries at once; an entry whose business key exists is skipped.
 
@@ -285,6 +286,11 @@ def post_entries_bulk(
     the trigger on PostgreSQL). Balances move in one UPDATE. Returns ``entries``
     (new ones) and ``postings``; with ``with_ids`` also ``ids``: business key → id of each new entry.
     Runs in the caller's transaction.
+
+    The balances and month totals of the fund-level accounts (统筹基金, 银行存款 …) are rows every chunk of a
+    run shares, locked from their UPDATE to the caller's commit: they move last. ``before_balances(ids)`` (the
+    new entries' ids by business key) is the caller's chance to write the rest of its transaction before that;
+    on PostgreSQL the transaction's deferred checks run then too, not while the rows are held.
     """
     for spec in specs:
         if sum((Decimal(a) for _, a in spec["legs"]), Decimal(0)) != 0 or len(spec["legs"]) < 2:
@@ -367,6 +373,12 @@ def post_entries_bulk(
             WHERE e.entry_id IS NOT NULL"""
         )
         postings = cur.rowcount
+        cur.execute(f"SELECT business_key, entry_id FROM {TMP_ENTRY} WHERE entry_id IS NOT NULL")
+        ids = dict(cur.fetchall())
+        if before_balances is not None:
+            before_balances(ids)
+        if is_postgres():
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the pending deferred checks, before the shared rows
         deltas = f"""SELECT l.account_id, SUM(l.amount) AS total FROM {TMP_LEG} l
                   JOIN {TMP_ENTRY} e ON e.business_key = l.business_key
                   WHERE e.entry_id IS NOT NULL GROUP BY l.account_id"""
@@ -393,11 +405,10 @@ def post_entries_bulk(
             WHERE e.entry_id IS NOT NULL AND a.kind NOT IN ({PER_PERSON_SQL})
             GROUP BY l.account_id, {month}, e.kind""",
         )
-        cur.execute(f"SELECT business_key, entry_id FROM {TMP_ENTRY} WHERE entry_id IS NOT NULL")
-        rows = cur.fetchall()
-        ids = dict(rows)
+        if is_postgres():
+            cur.execute("SET CONSTRAINTS ALL DEFERRED")  # as declared again (every deferrable check is deferred)
         cur.execute(f"DROP TABLE IF EXISTS {TMP_ENTRY}")
         cur.execute(f"DROP TABLE IF EXISTS {TMP_LEG}")
     if with_ids:
-        return {"entries": len(rows), "postings": max(postings, 0), "ids": ids}
-    return {"entries": len(rows), "postings": max(postings, 0)}
+        return {"entries": len(ids), "postings": max(postings, 0), "ids": ids}
+    return {"entries": len(ids), "postings": max(postings, 0)}

@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
 from funds import death, posting
-from funds.models import AccountBalance, AccountKind, EntryKind, FundAccount, JournalEntry, Posting
+from funds.models import AccountBalance, AccountKind, AccountMonthTotal, EntryKind, FundAccount, JournalEntry, Posting
 from funds.posting import DuplicatePosting, InsufficientBalance, Leg, UnbalancedEntry
 from funds.receipts import post_contribution_received, split_principal
 from funds.reconcile import reconcile
@@ -195,6 +195,39 @@ def test_the_bulk_path_returns_the_new_entries_ids_and_skips_keys_posted_before(
     assert JournalEntry.objects.get(business_key="i:1").memo == "memo i:1"
     assert bal(pool) == D("-35.00") and bal(bank) == D("35.00")
     assert "ids" not in post_entries_bulk([spec("i:4", "1.00")], recorded_at=timezone.now())
+
+
+def test_the_bulk_path_lets_the_caller_write_before_the_shared_balances_move():
+    # the claims batch writes its claims, accumulators and bills there, so that the pooled fund's and the bank's
+    # balance rows, shared by every chunk, stay locked only for the last statements and the commit
+    from django.utils import timezone
+
+    from funds.ledger_sql import post_entries_bulk
+
+    p = person("hunan", category="retiree")
+    pool = posting.fund_account("hunan", AccountKind.POOLED)
+    bank = posting.fund_account("hunan", AccountKind.BANK)
+    seen = []
+
+    def before(ids):
+        seen.append((dict(ids), bal(pool), bal(bank), AccountMonthTotal.objects.filter(account=pool).exists()))
+
+    spec = {
+        "business_key": "w:1",
+        "kind": EntryKind.BENEFIT_PAYMENT,
+        "jurisdiction_id": pool.jurisdiction_id,
+        "person_id": p.pk,
+        "effective_on": date(2024, 2, 1),
+        "memo": "",
+        "legs": [(pool.pk, -D("12.34")), (bank.pk, D("12.34"))],
+    }
+    with transaction.atomic():
+        result = post_entries_bulk([spec], recorded_at=timezone.now(), before_balances=before)
+    entry = JournalEntry.objects.get(business_key="w:1")
+    assert seen == [({"w:1": entry.pk}, D("0.00"), D("0.00"), False)]  # the entry written, no balance moved yet
+    assert result == {"entries": 1, "postings": 2}
+    assert bal(pool) == D("-12.34") and bal(bank) == D("12.34")
+    assert AccountMonthTotal.objects.get(account=pool).amount == D("-12.34")
 
 
 def test_the_database_refuses_a_negative_personal_balance():

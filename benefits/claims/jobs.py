@@ -15,6 +15,7 @@ are taken, so a second run finds nothing to do.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.conf import settings
@@ -200,11 +201,13 @@ def settle_claims(
             decision.extra.get("stay_deductible"), decision.breakdown["act_pay_dedc"], claim.hospital_level
         )
         settled.append((claim, decision))
-    entries = _post(settled, as_of=as_of, run_id=run_id, user_id=user_id)
-    counts["entries"] = entries
-    _write_accumulators(settled, accs, run_id)
-    _update_claims(claims)
-    _insert_bills(bills)
+
+    def write_rest() -> None:  # the claims linked to their entries; before the shared balance rows are locked
+        _write_accumulators(settled, accs, run_id)
+        _update_claims(claims)
+        _insert_bills(bills)
+
+    counts["entries"] = _post(settled, as_of=as_of, run_id=run_id, user_id=user_id, then=write_rest)
     counts["liability_bills"] = len(bills)
     return dict(counts)
 
@@ -251,8 +254,10 @@ def _transfer_sources(claims: list[Claim]) -> dict[int, tuple[Decimal, str]]:
     }
 
 
-def _post(settled: list, *, as_of, run_id: int | None, user_id: int | None) -> int:
-    """One journal entry per paying claim, set-wise; links each claim to its entry."""
+def _post(settled: list, *, as_of, run_id: int | None, user_id: int | None, then: Callable[[], None]) -> int:
+    """One journal entry per paying claim, set-wise; links each claim to its entry, then calls ``then`` (the rest
+    of the chunk's writes) before the ledger moves the fund-level balances that every chunk shares
+    (:func:`~funds.ledger_sql.post_entries_bulk`: their rows stay locked until the commit)."""
     fund_ids: dict[tuple[int, str], int] = {}
 
     def fund(jur, kind: str) -> int:
@@ -291,14 +296,19 @@ def _post(settled: list, *, as_of, run_id: int | None, user_id: int | None) -> i
             }
         )
     if not specs:
+        then()
         return 0
-    result = post_entries_bulk(specs, recorded_at=timezone.now(), run_id=run_id, user_id=user_id, with_ids=True)
-    by_key = result["ids"]  # the new entries; a key posted before (skipped) is read back
-    posted_before = [s["business_key"] for s in specs if s["business_key"] not in by_key]
-    if posted_before:
-        by_key.update(JournalEntry.objects.filter(business_key__in=posted_before).values_list("business_key", "pk"))
-    for claim, _, _ in paying:
-        claim.journal_entry_id = by_key.get(f"claim:{claim.business_key}")
+
+    def link(new: dict[str, int]) -> None:
+        by_key = dict(new)  # the new entries; a key posted before (skipped) is read back
+        posted_before = [s["business_key"] for s in specs if s["business_key"] not in by_key]
+        if posted_before:
+            by_key.update(JournalEntry.objects.filter(business_key__in=posted_before).values_list("business_key", "pk"))
+        for claim, _, _ in paying:
+            claim.journal_entry_id = by_key.get(f"claim:{claim.business_key}")
+        then()
+
+    result = post_entries_bulk(specs, recorded_at=timezone.now(), run_id=run_id, user_id=user_id, before_balances=link)
     return result["entries"]
 
 
