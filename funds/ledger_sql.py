@@ -276,15 +276,13 @@ def post_entries_bulk(
     recorded_at: datetime,
     run_id: int | None = None,
     user_id: int | None = None,
-    with_ids: bool = False,
     before_balances: Callable[[dict[str, int]], None] | None = None,
 ) -> dict[str, Any]:
     """Post many balanced entries at once; an entry whose business key exists is skipped.
 
     ``specs``: dicts with business_key, kind, jurisdiction_id, person_id, effective_on,
     memo and legs = [(account_id, amount), …] summing to zero (checked here, and by
-    the trigger on PostgreSQL). Balances move in one UPDATE. Returns ``entries``
-    (new ones) and ``postings``; with ``with_ids`` also ``ids``: business key → id of each new entry.
+    the trigger on PostgreSQL). Balances move in one UPDATE. Returns ``entries`` (new ones) and ``postings``.
     Runs in the caller's transaction.
 
     The balances and month totals of the fund-level accounts (统筹基金, 银行存款 …) are rows every chunk of a
@@ -409,6 +407,4 @@ def post_entries_bulk(
             cur.execute("SET CONSTRAINTS ALL DEFERRED")  # as declared again (every deferrable check is deferred)
         cur.execute(f"DROP TABLE IF EXISTS {TMP_ENTRY}")
         cur.execute(f"DROP TABLE IF EXISTS {TMP_LEG}")
-    if with_ids:
-        return {"entries": len(ids), "postings": max(postings, 0), "ids": ids}
     return {"entries": len(ids), "postings": max(postings, 0)}

@@ -596,7 +596,8 @@ def test_bulk_links_a_claim_to_its_entry_posted_before(population, settings, tmp
     assert settlement_file_import(sfile, today=sfile.as_of)["imported"] == len(rows)
     first = Claim.objects.filter(settlement_file=sfile).order_by("row_number").first()
     pool, bank = fund_account("hunan", AccountKind.POOLED), fund_account("hunan", AccountKind.BANK)
-    before = post_entries_bulk(
+    posted: dict[str, int] = {}
+    post_entries_bulk(
         [
             {
                 "business_key": f"claim:{first.business_key}",
@@ -609,8 +610,9 @@ def test_bulk_links_a_claim_to_its_entry_posted_before(population, settings, tmp
             }
         ],
         recorded_at=timezone.now(),
-        with_ids=True,
-    )["ids"][f"claim:{first.business_key}"]
+        before_balances=posted.update,
+    )
+    before = posted[f"claim:{first.business_key}"]
     run = run_in_process(JOB, as_of=sfile.as_of, jurisdiction="hunan", params={"file_id": sfile.pk})
     assert run.status == "done"
     first.refresh_from_db()
