@@ -147,3 +147,34 @@ def test_the_read_and_a_chunk_run_with_the_cyclic_gc_paused(population, settings
     with pytest.raises(ZeroDivisionError), gc_paused():
         1 / 0  # noqa: B018
     assert gc.isenabled()
+
+
+def test_a_chunk_leaves_no_reference_cycle_holding_its_claims(population, settings, tmp_path):
+    # with the collector paused for a chunk, a reference cycle keeps everything the chunk read until the collector
+    # runs again: ~0.2 s of every 5,000-claim chunk went to freeing it (issue #13). Django resolves the lookup
+    # "facts__benefit_level" by catching a FieldError and keeping it (exception → traceback → frames → the callers'
+    # locals); the timelines are read with KT instead. The claims must go as soon as the last reference does.
+    import gc
+    import weakref
+
+    from batch.bulk import load_instances
+    from benefits.claims.jobs import settle_claims
+
+    sfile = _imported(population, settings, tmp_path)
+    gc.collect()
+    gc.disable()
+    try:
+        claims = load_instances(
+            Claim.objects.filter(settlement_file=sfile, status=ClaimStatus.DRAFT).order_by("person_id", "row_number")
+        )
+        jurisdiction = claims[0].jurisdiction
+        for claim in claims:
+            claim.jurisdiction = jurisdiction
+        probes = [weakref.ref(c) for c in claims]
+        with transaction.atomic():
+            counts = settle_claims(claims, as_of=sfile.as_of)
+        assert counts.get(ClaimStatus.ADJUDICATED)
+        del claims, claim
+        assert [p for p in probes if p() is not None] == []
+    finally:
+        gc.enable()

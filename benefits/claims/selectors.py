@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Count, Q
+from django.db.models.fields.json import KT
 
 from batch.partitioning import is_partitioned
 from benefits.models import EligibilityPeriod, EligibilityState, EligibilityStatus
@@ -169,7 +170,11 @@ def person_contexts(
     for pid, start, end, status, reason, citation, level in (
         EligibilityPeriod.objects.filter(_persons_q(ids))
         .order_by("person_id", "start")
-        .values_list("person_id", "start", "end", "status", "reason", "citation", "facts__benefit_level")
+        # KT, not the lookup "facts__benefit_level": Django resolves that lookup by catching a FieldError and
+        # keeping it, a reference cycle (frame, exception, traceback) that holds the caller's frames — a whole
+        # chunk's claims — until the cyclic collector runs (issue #13: ~0.2 s of every 5,000-claim chunk)
+        .annotate(benefit_level=KT("facts__benefit_level"))
+        .values_list("person_id", "start", "end", "status", "reason", "citation", "benefit_level")
     ):
         if pid in out:
             out[pid].periods.append(PeriodFact(start, end, status, reason, citation, level or ""))
