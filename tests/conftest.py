@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import connections
 
 from enrollment import services
 from enrollment.models import EmployerUser
@@ -64,6 +65,23 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     by_area = ", ".join(f"{k} {n}" for k, n in areas.most_common())
     terminalreporter.write_line(f"bad-input corpus: {total} cases — {by_outcome}")
     terminalreporter.write_line(f"bad-input corpus by area: {by_area}")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """pytest-django's test databases; before it drops them, the sessions still open on them are ended. The browser
+    tests' ORM calls run while Playwright's sync API holds the thread, in another context of Django's per-context
+    connections: that connection is never closed, and the test database could not be dropped ("being accessed by
+    other users")."""
+    yield
+    with django_db_blocker.unblock():
+        for conn in connections.all():
+            if conn.vendor == "postgresql":
+                with conn.cursor() as cur:
+                    cur.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
 
 
 @pytest.fixture
