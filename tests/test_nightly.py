@@ -136,3 +136,29 @@ def test_run_nightly_in_two_local_processes_equals_one(population):
     run = run_in_process(NIGHTLY, as_of=NIGHT, chunk_size=1, processes=2)
     assert run.status == "done" and run.chunk_count > 1 and run.counts.get("eligibility.changed") == 5
     assert sorted(EligibilityPeriod.objects.values_list("person_id", "start", "end", "status", "reason")) == parallel
+
+
+def test_the_periods_insert_sorts_in_memory_and_gives_the_work_mem_back(population):
+    """The periods' INSERT sorts a chunk's rows whole (PostgreSQL): it runs with ``PERIODS_SORT_MEMORY`` (a chunk of
+    50,000 persons sorts ~40 MB, on disk with the usual 4 MB); later statements get the setting back."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from benefits import services
+
+    if connection.vendor != "postgresql":
+        pytest.skip("work_mem is PostgreSQL's")
+    with connection.cursor() as cur:
+        cur.execute("SHOW work_mem")
+        before = cur.fetchone()[0]
+    assert before != services.PERIODS_SORT_MEMORY
+    with CaptureQueriesContext(connection) as seen:
+        counts = run_in_process(NIGHTLY, as_of=NIGHT).counts
+    assert counts["eligibility.periods_written"] > 0
+    sql = [q["sql"] for q in seen.captured_queries]
+    insert = next(i for i, q in enumerate(sql) if q.lstrip().startswith("INSERT INTO benefits_eligibilityperiod"))
+    assert f"set_config('work_mem', '{services.PERIODS_SORT_MEMORY}', true)" in sql[insert - 1]
+    assert f"set_config('work_mem', '{before}', true)" in sql[insert + 1]
+    with connection.cursor() as cur:
+        cur.execute("SHOW work_mem")
+        assert cur.fetchone()[0] == before
