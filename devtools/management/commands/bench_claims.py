@@ -37,7 +37,7 @@ from benefits.claims.jobs import JOB
 from benefits.claims.models import Claim, SettlementFile
 from benefits.claims.services import ClaimError, claim_adjudicate
 from benefits.models import EligibilityPeriod, EligibilityState
-from devtools.management.commands.bench_nightly import peak_memory
+from devtools.management.commands.bench_nightly import cpu_stolen, peak_memory, stolen_since
 from enrollment.models import EnrolmentSpan, InsuredPerson
 from operations.demo.population import generate_population
 from policy.models import Jurisdiction, ReferenceStatistic
@@ -124,7 +124,7 @@ class Command(BaseCommand):
         sfile = SettlementFile.objects.create(jurisdiction=jur, as_of=date(2024, 12, 31), original_name="bench.csv")
         sfile.file.save(f"bench-{tag}.csv", ContentFile(data), save=True)
 
-        t0 = time.perf_counter()
+        t0, stolen = time.perf_counter(), cpu_stolen()
         read = settlement_file_import(sfile, today=sfile.as_of)
         analyze_claims()
         t_read = time.perf_counter() - t0
@@ -143,7 +143,7 @@ class Command(BaseCommand):
             f"adjudicated {how} in {t_settle:.1f} s "
             f"({n / t_settle:.0f} claims/s) over {run.chunk_count} chunks; counts {run.counts}"
         )
-        self.stdout.write(f"read + adjudicate: {t_read + t_settle:.1f} s; {peak_memory()}")
+        self.stdout.write(f"read + adjudicate: {t_read + t_settle:.1f} s; {peak_memory()}{stolen_since(stolen)}")
         if naive:
             data = self._csv(people, naive, random.Random(seed + 1), f"N{tag}", lines=jurisdiction == "ziyang")
             nfile = SettlementFile.objects.create(jurisdiction=jur, as_of=date(2024, 12, 31), original_name="naive.csv")

@@ -26,6 +26,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import time
 from datetime import date, timedelta
@@ -248,6 +249,27 @@ def peak_memory() -> str:
     return f"peak RSS: this process {me:.0f} MB" + (f", largest chunk worker {kids:.0f} MB" if kids else "")
 
 
+def cpu_stolen(path: str = "/proc/stat") -> float | None:
+    """Seconds of CPU the host took from this virtual machine since it booted, all cores together (``steal``, the
+    eighth figure of the ``cpu`` line of ``/proc/stat``, in clock ticks); None where the file or the figure is
+    missing. On a shared host the same command varies by tens of percent with it (issue #13: 24.7 to 43.1 s for the
+    same claims run within the hour), so each timing is printed with what the host took meanwhile."""
+    try:
+        with open(path) as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if len(fields) < 9 or fields[0] != "cpu":
+        return None
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+
+
+def stolen_since(before: float | None) -> str:
+    """``; the host took N s of CPU meanwhile`` since the reading ``before`` (empty where there is none)."""
+    after = cpu_stolen()
+    return "" if before is None or after is None else f"; the host took {after - before:.1f} s of CPU meanwhile"
+
+
 class _FloorDone(Exception):
     """Rolls the floor pass back."""
 
@@ -313,13 +335,17 @@ class Command(BaseCommand):
         day()
 
         def night(label: str, on: date) -> float:
-            t0 = time.perf_counter()
+            t0, stolen = time.perf_counter(), cpu_stolen()
             run = run_in_process(NIGHTLY, as_of=on, chunk_size=chunk_size, processes=processes)
             dt = time.perf_counter() - t0
-            self.stdout.write(f"run_nightly {label}: {dt:.2f} s, {total / dt:,.0f} persons/s")
+            self.stdout.write(f"run_nightly {label}: {dt:.2f} s, {total / dt:,.0f} persons/s{stolen_since(stolen)}")
+            stolen = cpu_stolen()
             floor = floor_pass(on)
             share = f"; {dt / first_night:.1%} of the first night" if first_night else ""
-            self.stdout.write(f"  floor (hand-written SQL, same tables): {floor:.2f} s; ratio {dt / floor:.2f}×{share}")
+            self.stdout.write(
+                f"  floor (hand-written SQL, same tables): {floor:.2f} s; ratio {dt / floor:.2f}×{share}"
+                f"{stolen_since(stolen)}"
+            )
             for line in describe(run, dt):
                 self.stdout.write("  " + line)
             self.stdout.write("  " + peak_memory())
