@@ -41,7 +41,8 @@ dates and texts are checked against the product bounds (:mod:`enrollment.bounds`
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -54,6 +55,7 @@ from django.utils import timezone
 
 from batch.bulk import gc_paused, insert_dicts
 from batch.dialect import is_postgres
+from batch.forked import can_fork, forked
 from benefits.calculations._common import LOCATIONS
 from benefits.calculations.inpatient import (
     CONTINUED_STAYS,
@@ -232,6 +234,9 @@ CHOICES = {
     "maternity_setting": ("outpatient", "inpatient"),
 }
 BATCH = 5000
+#: A file of this many bytes or more (csv: ~13,000 claims) is parsed in a forked child process while this one
+#: checks each parsed batch against the registers and writes it (:func:`_read_forked`); a smaller one in one process.
+FORKED_READ_BYTES = 2_000_000
 FIXMEDINS_CODE_MAX = Institution._meta.get_field("fixmedins_code").max_length
 
 
@@ -536,6 +541,8 @@ class _Reading:
     current: _Pending | None = None
     total: int = 0
     imported: int = 0
+    #: what a full batch goes to: :func:`_flush` (checked and written), or the pipe of :func:`_read_forked`
+    flush: Callable[[_Reading], None] | None = None
 
     def error(self, row: int, field: str, message: str) -> None:
         self.errors.append({"row": row, "field": field, "message": message})
@@ -554,9 +561,11 @@ def settlement_file_import(sfile: SettlementFile, *, today: date) -> dict[str, i
     )
     try:
         with transaction.atomic(), gc_paused():
-            for number, raw in read_rows(sfile.original_name or sfile.file.name, _file_bytes(sfile)):
-                _read_line(reading, number, raw)
-            _close_claim(reading)
+            name, data = sfile.original_name or sfile.file.name, _file_bytes(sfile)
+            if len(data) >= FORKED_READ_BYTES and can_fork():
+                _read_forked(reading, name, data)
+            else:
+                _parse_file(reading, name, data)
             _flush(reading)
             if not reading.total:
                 raise FileRejected(NO_ROWS)
@@ -580,6 +589,40 @@ def _file_bytes(sfile: SettlementFile) -> bytes:
         if isinstance(exc, FileRejected):
             raise
         raise FileRejected(f"无法读取已上传的文件：{type(exc).__name__}") from None
+
+
+def _parse_file(reading: _Reading, name: str, data: bytes) -> None:
+    """Every row of the file read in order (full batches go to ``reading.flush``), then its last claim closed."""
+    for number, raw in read_rows(name, data):
+        _read_line(reading, number, raw)
+    _close_claim(reading)
+
+
+def _read_forked(reading: _Reading, name: str, data: bytes) -> None:
+    """:func:`_parse_file` in a forked child process (:func:`batch.forked.forked`), with this process checking
+    and writing each batch as the child sends it: the child's ``flush`` sends the batch with the row errors
+    found since the last one, and here they are added and the batch flushed, so that the batches, the database
+    each is checked against (a transfer's earlier stay written first) and the errors' order are those of one
+    process. The child's last message carries the rest and the count of rows. Parsing a 100,000-claim file
+    (~4 s of its ~7 s) then runs beside the checks and writes on the other core (issue #13)."""
+
+    def produce(send: Callable[[tuple], None]) -> None:
+        def flush(child: _Reading) -> None:
+            send((child.errors[:], child.batch[:], None))
+            child.errors.clear()
+            child.batch.clear()
+
+        reading.flush = flush
+        _parse_file(reading, name, data)
+        send((reading.errors, reading.batch, reading.total))
+
+    with closing(forked(produce)) as parsed:
+        for errors, batch, total in parsed:
+            reading.errors.extend(errors)
+            reading.batch = batch
+            _flush(reading)
+            if total is not None:
+                reading.total = total
 
 
 def _read_line(reading: _Reading, number: int, raw: dict[str, str]) -> None:
@@ -626,11 +669,12 @@ def _close_claim(reading: _Reading) -> None:
     if problem:
         reading.error(pending.number, *problem)
         return
+    flush = reading.flush or _flush
     if pending.row.get("transfer_from"):
-        _flush(reading)  # the stay it continues may be in a row just read
+        flush(reading)  # the stay it continues may be in a row just read
     reading.batch.append(pending)
     if len(reading.batch) >= BATCH:
-        _flush(reading)
+        flush(reading)
 
 
 def _claim_amounts(pending: _Pending) -> tuple[str, str] | None:
