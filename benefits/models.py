@@ -149,3 +149,31 @@ class EligibilityInputChange(models.Model):
 
     def __str__(self) -> str:
         return str(self.person_id)
+
+
+class EligibilityRangeSummary(models.Model):
+    """待遇状态区段摘要: the states of the persons ``lo <= id < hi`` as the last nightly refresh of exactly that range
+    left them — how many, their error kinds, the earliest ``next_check`` (or earlier), the latest ``evaluated_on``
+    and the policy and rule version they were computed under (issue #13).
+
+    An incremental night whose date is before that ``next_check``, not before that ``evaluated_on`` and under the
+    same version evaluates the persons noted as changed (:class:`EligibilityInputChange`) and takes the rest of
+    the counts from here instead of reading every state of the range. A database trigger deletes the summary of
+    a range whenever any state in it is written by anything (a case worker's recompute, a script, the night's
+    own writes, which then put a new one); PostgreSQL only (elsewhere every night reads the states)."""
+
+    lo = models.BigIntegerField("起始人员ID")
+    hi = models.BigIntegerField("截止人员ID（不含）")
+    persons = models.PositiveIntegerField("有状态的人数")
+    errors = models.JSONField("无法计算的类别及人数", default=dict)
+    next_check = models.DateField("最早的下次重算日期", null=True, blank=True)
+    evaluated_on = models.DateField("最晚的判定依据截至", null=True, blank=True)
+    version = models.CharField("政策与规则版本", max_length=32)
+
+    class Meta:
+        verbose_name = "待遇状态区段摘要"
+        verbose_name_plural = "待遇状态区段摘要"
+        indexes = [models.Index(fields=["lo", "hi"], name="elig_summary_range")]
+
+    def __str__(self) -> str:
+        return f"[{self.lo}, {self.hi}) {self.persons}"

@@ -96,7 +96,7 @@ from policy.calculations import InputError
 from policy.models import Jurisdiction
 from policy.resolver import Policy, PolicyError, PolicyMissing, snapshot
 
-from .models import EligibilityInputChange, EligibilityPeriod, EligibilityState
+from .models import EligibilityInputChange, EligibilityPeriod, EligibilityRangeSummary, EligibilityState
 
 ONE_DAY = timedelta(days=1)
 EPOCH = date(2000, 1, 1)
@@ -770,47 +770,111 @@ def _load_chunk(ev: Evaluator, ids: Sequence[int] | None, lo: int | None, hi: in
     return out
 
 
-def _candidates(ev: Evaluator, lo: int, hi: int) -> tuple[list[int], int, Counter]:
-    """The persons of ``[lo, hi)`` an incremental night must evaluate, the persons with a state row, and their
-    stored error kinds (a count per ``eligibility.error:<key>``).
+@dataclass
+class _Known:
+    """What an incremental night knows of a range's stored states before it evaluates anybody: the persons to
+    evaluate, how many persons have a state, their error kinds (a count per ``eligibility.error:<key>``), and of
+    the states it will not rewrite by date the earliest ``next_check`` and the latest ``evaluated_on`` (None:
+    none, or unknown); ``scanned``: read from every state of the range rather than from its summary."""
+
+    ids: list[int]
+    stored: int
+    errors: Counter
+    next_check: date | None
+    evaluated_on: date | None
+    scanned: bool
+
+
+def _candidates(ev: Evaluator, lo: int, hi: int) -> _Known:
+    """The persons of ``[lo, hi)`` an incremental night must evaluate, and what their stored states tell.
 
     Evaluated: every person whose inputs changed since the last night (noted by the database's triggers in
     :class:`~benefits.models.EligibilityInputChange`, taken out of it here, in the chunk's transaction), whose
     stored answer no longer holds on ``as_of`` (``next_check`` reached, evaluated after ``as_of``, or under
     another policy or rule version) and every person with spans and no state yet — those are not listed when the
     range has no state row at all (a first night: the caller evaluates everybody of the range). Only the state rows
-    and the spans of the chunk are read, never the dues.
+    and the spans of the chunk are read, never the dues; and not even those where the range's summary
+    (:class:`~benefits.models.EligibilityRangeSummary`, PostgreSQL) shows that no stored answer can have expired
+    by ``as_of`` and no state was written since: then only the noted persons are evaluated.
     """
     state_t, change_t = EligibilityState._meta.db_table, EligibilityInputChange._meta.db_table
     span_t = EnrolmentSpan._meta.db_table
     with connection.cursor() as cur:
         cur.execute(f"DELETE FROM {change_t} WHERE person_id >= %s AND person_id < %s RETURNING person_id", [lo, hi])
         ids = {r[0] for r in cur.fetchall()}
+        summary = _summary_holding(ev, lo, hi)
+        if summary is not None:
+            errors = Counter({f"eligibility.error:{k}": n for k, n in summary.errors.items()})
+            return _Known(sorted(ids), summary.persons, errors, summary.next_check, summary.evaluated_on, False)
         # one round trip, one pass over the chunk's states: the stored error kinds with the persons whose answer
-        # no longer holds, then the persons with spans and no state yet — not listed where the range has no state
-        # at all (a first night): the caller then reads the whole range
+        # no longer holds (and of the others the earliest next check and the latest evaluation), then the persons
+        # with spans and no state yet — not listed where the range has no state at all (a first night: the caller
+        # then reads the whole range)
         agg = "string_agg({0}, ',')" if is_postgres() else "group_concat({0}, ',')"
-        needs = "(evaluated_on IS NULL OR evaluated_on > %s OR next_check <= %s OR version <> %s)"
+        needs = "(evaluated_on IS NULL OR evaluated_on > %s OR COALESCE(next_check <= %s, FALSE) OR version <> %s)"
         cur.execute(
-            f"""SELECT error_key, COUNT(*), {agg.format(f"CASE WHEN {needs} THEN CAST(person_id AS text) END")}
+            f"""SELECT error_key, COUNT(*), {agg.format(f"CASE WHEN {needs} THEN CAST(person_id AS text) END")},
+                       MIN(CASE WHEN NOT {needs} THEN next_check END),
+                       MAX(CASE WHEN NOT {needs} THEN evaluated_on END)
                 FROM {state_t} WHERE person_id >= %s AND person_id < %s GROUP BY error_key
                 UNION ALL
-                SELECT NULL, 0, {agg.format("CAST(s.person_id AS text)")} FROM {span_t} s
+                SELECT NULL, 0, {agg.format("CAST(s.person_id AS text)")}, NULL, NULL FROM {span_t} s
                 WHERE s.person_id >= %s AND s.person_id < %s
                   AND EXISTS (SELECT 1 FROM {state_t} t0 WHERE t0.person_id >= %s AND t0.person_id < %s)
                   AND NOT EXISTS (SELECT 1 FROM {state_t} t
                                   WHERE t.person_id = s.person_id AND t.person_id >= %s AND t.person_id < %s)""",
-            [ev.as_of, ev.as_of, ev.salt, lo, hi, lo, hi, lo, hi, lo, hi],
+            [*([ev.as_of, ev.as_of, ev.salt] * 3), lo, hi, lo, hi, lo, hi, lo, hi],
         )
         errors: Counter = Counter()
         stored = 0
-        for key, n, due in cur.fetchall():
+        next_checks, evaluated = [], []
+        for key, n, due, next_check, evaluated_on in cur.fetchall():
             stored += n
             if key:
                 errors[f"eligibility.error:{key}"] += n
             if due:
                 ids.update(int(x) for x in due.split(","))
-    return sorted(ids), stored, errors
+            if next_check is not None:
+                next_checks.append(_as_date(next_check))
+            if evaluated_on is not None:
+                evaluated.append(_as_date(evaluated_on))
+    return _Known(sorted(ids), stored, errors, min(next_checks, default=None), max(evaluated, default=None), True)
+
+
+def _as_date(value: Any) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value  # SQLite gives text
+
+
+def _summary_holding(ev: Evaluator, lo: int, hi: int) -> EligibilityRangeSummary | None:
+    """The summary of exactly ``[lo, hi)`` where it holds on ``as_of``: put under the evaluator's version, no
+    state evaluated after ``as_of`` and none due for a new evaluation by then (PostgreSQL; None elsewhere)."""
+    if not is_postgres():
+        return None
+    summary = EligibilityRangeSummary.objects.filter(lo=lo, hi=hi, version=ev.salt).first()
+    if summary is None or (summary.evaluated_on is not None and summary.evaluated_on > ev.as_of):
+        return None
+    if summary.next_check is not None and summary.next_check <= ev.as_of:
+        return None
+    return summary
+
+
+def _put_summary(ev: Evaluator, lo: int, hi: int, counts: Counter, next_check: date | None, evaluated_on) -> None:
+    """The range's summary after its refresh (PostgreSQL): the states now in it — the persons and error kinds
+    the refresh counted, the earliest next check and latest evaluation of the states it kept and wrote. Put
+    after the states are written (their trigger has removed the range's summaries by then)."""
+    if not is_postgres():
+        return
+    EligibilityRangeSummary.objects.filter(lo__lt=hi, hi__gt=lo).delete()
+    prefix = "eligibility.error:"
+    EligibilityRangeSummary.objects.create(
+        lo=lo,
+        hi=hi,
+        persons=counts["eligibility.persons"],
+        errors={k[len(prefix) :]: n for k, n in counts.items() if k.startswith(prefix) and n},
+        next_check=next_check,
+        evaluated_on=evaluated_on,
+        version=ev.salt,
+    )
 
 
 # --- bulk writes, straight into the tables -------------------------------------------------------
@@ -1020,9 +1084,12 @@ def refresh(
     states: list[tuple] = []
     stored: set[int] = set()  # persons with a state row (and so, perhaps, periods) to replace
     persons = skipped = 0
+    known: _Known | None = None
+    next_checks: list[date] = []  # of the persons evaluated now
     if incremental and ids is None and not full:
         assert lo is not None and hi is not None
-        chosen, with_state, counts = _candidates(ev, lo, hi)
+        known = _candidates(ev, lo, hi)
+        chosen, with_state, counts = known.ids, known.stored, known.errors
         if not with_state or len(chosen) > (hi - lo) * WHOLE_RANGE_SHARE:
             # no state in the range (a first night: every person with spans is evaluated) or most of it: read it whole
             chosen_set = set(chosen)
@@ -1057,6 +1124,8 @@ def refresh(
         if result.error_key:
             counts[f"eligibility.error:{result.error_key}"] += 1
         nxt = result.next_check
+        if nxt is not None:
+            next_checks.append(nxt)
         if old_digest == result.digest:
             counts["eligibility.unchanged"] += 1
             states.append((pid, result.digest, inputs, result.error, result.error_key, False, nxt))
@@ -1082,6 +1151,11 @@ def refresh(
         )
     counts["eligibility.cache_hits"] += ev.hits - hits0
     counts["eligibility.evaluations"] += ev.misses - misses0
+    if incremental and ids is None and (known is not None or full):
+        # the range's summary for the next night: every state of it kept (known) or written now (next_checks)
+        kept = [] if known is None or known.next_check is None else [known.next_check]
+        latest = [d for d in (known.evaluated_on if known else None, as_of if persons > skipped else None) if d]
+        _put_summary(ev, lo, hi, counts, min(kept + next_checks, default=None), max(latest, default=None))
     return counts
 
 
