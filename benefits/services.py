@@ -775,14 +775,13 @@ class _Known:
     """What an incremental night knows of a range's stored states before it evaluates anybody: the persons to
     evaluate, how many persons have a state, their error kinds (a count per ``eligibility.error:<key>``), and of
     the states it will not rewrite by date the earliest ``next_check`` and the latest ``evaluated_on`` (None:
-    none, or unknown); ``scanned``: read from every state of the range rather than from its summary."""
+    none)."""
 
     ids: list[int]
     stored: int
     errors: Counter
     next_check: date | None
     evaluated_on: date | None
-    scanned: bool
 
 
 def _candidates(ev: Evaluator, lo: int, hi: int) -> _Known:
@@ -805,7 +804,7 @@ def _candidates(ev: Evaluator, lo: int, hi: int) -> _Known:
         summary = _summary_holding(ev, lo, hi)
         if summary is not None:
             errors = Counter({f"eligibility.error:{k}": n for k, n in summary.errors.items()})
-            return _Known(sorted(ids), summary.persons, errors, summary.next_check, summary.evaluated_on, False)
+            return _Known(sorted(ids), summary.persons, errors, summary.next_check, summary.evaluated_on)
         # one round trip, one pass over the chunk's states: the stored error kinds with the persons whose answer
         # no longer holds (and of the others the earliest next check and the latest evaluation), then the persons
         # with spans and no state yet — not listed where the range has no state at all (a first night: the caller
@@ -838,7 +837,7 @@ def _candidates(ev: Evaluator, lo: int, hi: int) -> _Known:
                 next_checks.append(_as_date(next_check))
             if evaluated_on is not None:
                 evaluated.append(_as_date(evaluated_on))
-    return _Known(sorted(ids), stored, errors, min(next_checks, default=None), max(evaluated, default=None), True)
+    return _Known(sorted(ids), stored, errors, min(next_checks, default=None), max(evaluated, default=None))
 
 
 def _as_date(value: Any) -> date:
@@ -858,7 +857,9 @@ def _summary_holding(ev: Evaluator, lo: int, hi: int) -> EligibilityRangeSummary
     return summary
 
 
-def _put_summary(ev: Evaluator, lo: int, hi: int, counts: Counter, next_check: date | None, evaluated_on) -> None:
+def _put_summary(
+    ev: Evaluator, lo: int, hi: int, counts: Counter, next_check: date | None, evaluated_on: date | None
+) -> None:
     """The range's summary after its refresh (PostgreSQL): the states now in it — the persons and error kinds
     the refresh counted, the earliest next check and latest evaluation of the states it kept and wrote. Put
     after the states are written (their trigger has removed the range's summaries by then)."""
