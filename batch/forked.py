@@ -28,6 +28,8 @@ class _Done:
 
 
 class _Failed:
+    """The child's last message when it failed: its exception where that pickles, and its traceback."""
+
     def __init__(self, exc: BaseException | None, text: str):
         self.exc, self.text = exc, text
 
@@ -46,18 +48,18 @@ def forked(produce: Callable[[Callable[[Any], None]], None]) -> Iterator[Any]:
     pid = os.fork()
     if pid == 0:  # the child: produce, report, leave without running anything of the parent's exit
         reader.close()
-        status = 0
+        code = 0
         try:
             produce(writer.send)
             writer.send(_Done())
         except BaseException as exc:  # whatever it is: the parent is told, the child ends
-            status = 1
+            code = 1
             try:
                 writer.send(_Failed(exc if _survives_pickling(exc) else None, traceback.format_exc()))
             except BaseException:  # the parent has gone: nobody to tell
                 pass
         finally:
-            os._exit(status)
+            os._exit(code)
     writer.close()
     status: int | None = None
 

@@ -762,9 +762,8 @@ def _load_chunk(ev: Evaluator, ids: Sequence[int] | None, lo: int | None, hi: in
     as_of = ev.as_of
     for pid, spans_text, dues_text, transfers_text, digest, inputs, key, evaluated_on, next_check in rows:
         new = ev.inputs_digest(spans_text, dues_text, transfers_text)
-        if isinstance(evaluated_on, str):  # SQLite
-            evaluated_on = date.fromisoformat(evaluated_on)
-            next_check = date.fromisoformat(next_check) if next_check else None
+        evaluated_on = _as_date(evaluated_on) if evaluated_on else None
+        next_check = _as_date(next_check) if next_check else None
         holds = evaluated_on is not None and evaluated_on <= as_of and (next_check is None or as_of < next_check)
         out.append((pid, inputs != new or not holds, spans_text, dues_text, transfers_text, new, digest, key))
     return out

@@ -72,7 +72,7 @@ def _written(sfile: SettlementFile) -> list[tuple]:
     for claim in Claim.objects.filter(settlement_file=sfile).order_by("row_number"):
         lines = list(ClaimItem.objects.filter(claim=claim).order_by("id").values_list("kind", "name", "quantity"))
         earlier = claim.transfer_from.business_key if claim.transfer_from_id else None
-        claims.append((*(getattr(claim, n) for n in names), earlier, lines))
+        claims.append((claim.business_key, *(getattr(claim, n) for n in names), earlier, lines))
     return claims
 
 
@@ -101,8 +101,9 @@ def test_a_file_parsed_in_a_child_writes_what_one_process_writes(people, setting
     one, two = _read_both_ways(_good_rows(people), settings, tmp_path, monkeypatch)
     assert one[0] == {"rows": 11, "imported": 6, "errors": 0} and len(one[2]) == 6
     assert two == one
-    transfer = next(c for c in two[2] if c[-2] == "G1")
-    assert transfer[-1] == []  # G4 continues G1's stay, found although G1 was written in an earlier batch
+    # G4 continues G1's stay, found although G1 was written in an earlier batch
+    assert [(c[0], c[-2]) for c in two[2] if c[-2]] == [("G4", "G1")]
+    assert {c[0]: len(c[-1]) for c in two[2]} == {"G1": 2, "G2": 0, "G3": 0, "G4": 0, "G5": 3, "G6": 0}
 
 
 def test_a_file_with_errors_lists_the_same_errors_in_the_same_order(people, settings, tmp_path, monkeypatch):
@@ -130,16 +131,20 @@ def test_a_file_with_errors_lists_the_same_errors_in_the_same_order(people, sett
 
 def test_a_refused_file_is_refused_the_same_way(people, settings, tmp_path, monkeypatch):
     settings.MEDIA_ROOT = str(tmp_path)
-    monkeypatch.setattr(imports, "FORKED_READ_BYTES", 0)
-    sfile = SettlementFile.objects.create(
-        jurisdiction=Jurisdiction.objects.get(code="ziyang"),
-        file=SimpleUploadedFile("bad.csv", b"name,amount\nx,1\n"),
-        original_name="bad.csv",
-        as_of=date(2024, 7, 1),
-    )
-    assert settlement_file_import(sfile, today=sfile.as_of) == {"rows": 0, "imported": 0, "errors": 1}
-    sfile.refresh_from_db()
-    assert sfile.errors[0]["field"] == "file" and "缺少必填列" in sfile.errors[0]["message"]
+    refused = []
+    for threshold in (10**12, 0):  # one process, then the child
+        monkeypatch.setattr(imports, "FORKED_READ_BYTES", threshold)
+        sfile = SettlementFile.objects.create(
+            jurisdiction=Jurisdiction.objects.get(code="ziyang"),
+            file=SimpleUploadedFile("bad.csv", b"name,amount\nx,1\n"),
+            original_name="bad.csv",
+            as_of=date(2024, 7, 1),
+        )
+        assert settlement_file_import(sfile, today=sfile.as_of) == {"rows": 0, "imported": 0, "errors": 1}
+        sfile.refresh_from_db()
+        refused.append(sfile.errors)
+    assert refused[0] == refused[1]
+    assert refused[1][0]["field"] == "file" and "缺少必填列" in refused[1][0]["message"]
 
 
 def test_a_child_that_fails_fails_the_read_and_nothing_is_written(people, settings, tmp_path, monkeypatch):
