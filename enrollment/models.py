@@ -192,6 +192,8 @@ class InsuredPerson(models.Model):
             models.Index(fields=["female_role", "id"], name="person_female_role"),  # the list's filter, in order
             # the clearance scan's persons reaching the legal age between two nights (issue #13)
             models.Index(fields=["birth_date"], name="person_birth_date"),
+            # the clearance scan's count of women employees it cannot select by role (few rows; issue #13)
+            models.Index(fields=["id"], name="person_female_no_role", condition=Q(sex=Sex.FEMALE, female_role="")),
         ]
         permissions = [("view_pii", "可查看身份证号和电话（个人敏感信息）")]
 

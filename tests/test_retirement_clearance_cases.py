@@ -158,6 +158,27 @@ def langfang_deemed_cutoff(fresh_policy):
     )
 
 
+def test_scan_counts_the_women_employees_it_cannot_select_by_role(hunan_women):
+    # hunan 第二十八条 gives a woman employee's legal age by role (cadre 55, worker 50): one without a role cannot
+    # be selected and is counted; a man, a woman with a role and a woman no longer in service are not
+    no_role, _ = employee("hunan", "430102", 4, date(1970, 1, 1), male=False, hired=date(2010, 1, 1))
+    employee("hunan", "430102", 5, date(1960, 1, 1), male=True, hired=date(2010, 1, 1))
+    left, left_emp = employee("hunan", "430102", 6, date(1970, 1, 1), male=False, hired=date(2010, 1, 1))
+    enrol.life_event_record(
+        person=left, kind="separation", occurred_on=date(2024, 5, 1), jurisdiction="hunan", employer=left_emp
+    )
+    counts = services.clearance_scan(date(2024, 5, 10), lo=0, hi=10**9)
+    assert counts["clearance.female_role_missing"] == 1
+    assert not any(k.startswith("clearance.age_unknown") for k in counts)
+    assert not RetirementClearanceCase.objects.filter(person=no_role).exists()
+    # the day before she left she was still in service
+    counts = services.clearance_scan(date(2024, 4, 30), lo=0, hi=10**9, full=True)
+    assert counts["clearance.female_role_missing"] == 2
+    # outside the ids scanned nobody is counted
+    counts = services.clearance_scan(date(2024, 5, 10), lo=no_role.pk + 1, hi=left.pk, full=True)
+    assert counts["clearance.female_role_missing"] == 0
+
+
 def test_langfang_deemed_months_wait_for_the_cut_off():
     stat("langfang", 7000, date(2024, 1, 1))
     man, emp = employee("langfang", "131002", 7, date(1964, 9, 1), male=True, deemed=300, hired=date(2019, 1, 1))
