@@ -491,6 +491,13 @@ class MonthlyDue(models.Model):
         indexes = [
             models.Index(fields=["due_date"], condition=Q(settled_on__isnull=True), name="due_unsettled_by_due_date"),
             models.Index(fields=["person", "month"], condition=Q(settled_on__isnull=True), name="due_unsettled_person"),
+            # the night's late-fee pass (contributions.sql.fees_accrue_all): exactly the dues that may accrue a fee,
+            # a chunk's few by person instead of a bitmap of all its unsettled dues (issue #13)
+            models.Index(
+                fields=["person"],
+                condition=Q(settled_on__isnull=True, makeup_closed_on__isnull=True, due_date__isnull=False),
+                name="due_fee_candidates",
+            ),
             models.Index(fields=["employer", "month"]),
             models.Index(fields=["jurisdiction", "month"]),
             models.Index(fields=["-month", "person"], name="due_month_desc_person"),  # the admin list's order
