@@ -114,9 +114,10 @@ def fees_accrue_all(
 
     late_fee = late_fee_paid + money(unpaid principal × rate × days past due outside deferrals) (D-X12, D-X14);
     ``deferred`` marks dues that fell due inside a deferral. Only unsettled dues are read (the partial index
-    ``due_unsettled_person``): the work of a night is the dues still owed, not the population — a settled
-    due's fee never changes again. Counts: accrued (rows changed), in_arrears (unsettled dues past their due
-    date), missing:contribution.late_fee_daily_pct (those of them where no rate is in force).
+    ``due_fee_candidates``: unsettled, not closed, with a due date): the work of a night is the dues still owed,
+    not the population — a settled due's fee never changes again. Counts: accrued (rows changed), in_arrears
+    (unsettled dues past their due date), missing:contribution.late_fee_daily_pct (those of them where no rate is
+    in force).
     """
     DU = t(MonthlyDue)
     counts: Counter = Counter()
