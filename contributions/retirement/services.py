@@ -661,7 +661,6 @@ def _unselectable(
     by_role = [
         jid for jid, _code in jurs if any(g[0] == Sex.FEMALE and g[1] == "employee" for g in groups_of.get(jid) or ())
     ]
-    params = [lo, hi, lo, hi, as_of, as_of]
     with connection.cursor() as cur:
         if no_ages:  # the spans alone: every span has its person
             span_t, q = EnrolmentSpan._meta.db_table, connection.ops.quote_name
@@ -678,7 +677,7 @@ def _unselectable(
             cur.execute(
                 f"""SELECT COUNT(*) {in_service} AND {_ids_sql("s.jurisdiction_id", by_role)}
                     AND p.sex = %s AND p.female_role = '' AND s.category IN ('employee', 'unemployed')""",
-                [*params, Sex.FEMALE],
+                [lo, hi, lo, hi, as_of, as_of, Sex.FEMALE],
             )
             n = cur.fetchone()[0]
             if n:
