@@ -763,8 +763,7 @@ def _load_chunk(ev: Evaluator, ids: Sequence[int] | None, lo: int | None, hi: in
     for pid, spans_text, dues_text, transfers_text, digest, inputs, key, evaluated_on, next_check in rows:
         new = ev.inputs_digest(spans_text, dues_text, transfers_text)
         evaluated_on = _as_date(evaluated_on) if evaluated_on else None
-        next_check = _as_date(next_check) if next_check else None
-        holds = evaluated_on is not None and evaluated_on <= as_of and (next_check is None or as_of < next_check)
+        holds = evaluated_on is not None and _holds(evaluated_on, _as_date(next_check) if next_check else None, as_of)
         out.append((pid, inputs != new or not holds, spans_text, dues_text, transfers_text, new, digest, key))
     return out
 
@@ -839,6 +838,12 @@ def _candidates(ev: Evaluator, lo: int, hi: int) -> _Known:
     return _Known(sorted(ids), stored, errors, min(next_checks, default=None), max(evaluated, default=None))
 
 
+def _holds(evaluated_on: date | None, next_check: date | None, as_of: date) -> bool:
+    """Whether an answer evaluated on ``evaluated_on`` (None: no answer's date) and due again on ``next_check``
+    (None: never by date) still holds on ``as_of``: not evaluated after it, not due by it."""
+    return (evaluated_on is None or evaluated_on <= as_of) and (next_check is None or as_of < next_check)
+
+
 def _as_date(value: Any) -> date:
     return date.fromisoformat(value) if isinstance(value, str) else value  # SQLite gives text
 
@@ -849,9 +854,7 @@ def _summary_holding(ev: Evaluator, lo: int, hi: int) -> EligibilityRangeSummary
     if not is_postgres():
         return None
     summary = EligibilityRangeSummary.objects.filter(lo=lo, hi=hi, version=ev.salt).first()
-    if summary is None or (summary.evaluated_on is not None and summary.evaluated_on > ev.as_of):
-        return None
-    if summary.next_check is not None and summary.next_check <= ev.as_of:
+    if summary is None or not _holds(summary.evaluated_on, summary.next_check, ev.as_of):
         return None
     return summary
 

@@ -9,8 +9,10 @@ region, 居民医保转职工医保 (long and short resident coverage), deferred
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 import pytest
 from django.db import transaction
@@ -446,23 +448,27 @@ def tables() -> tuple[list[tuple], list[tuple]]:
     return periods, states
 
 
-class _Rollback(Exception):
-    pass
+T = TypeVar("T")
+
+
+def rolled_back(produce: Callable[[], T]) -> T:
+    """What ``produce`` gives, run in a savepoint that is then rolled back (the tables stay as they were)."""
+    with transaction.atomic():
+        out = produce()
+        transaction.set_rollback(True)
+    return out
 
 
 def full_night(night: date) -> tuple[list[tuple], list[tuple]]:
     """The tables a full night (every person evaluated from all facts) leaves on ``night``, from the tables as
-    they are now (in a savepoint, rolled back): what the incremental night must leave too."""
-    out: list = []
-    try:
-        with transaction.atomic():
-            run = run_in_process(NIGHTLY, as_of=night, params={"full": True})
-            assert run.status == "done" and run.counts["eligibility.evaluated"] == run.counts["eligibility.persons"]
-            out.append(tables())
-            raise _Rollback
-    except _Rollback:
-        pass
-    return out[0]
+    they are now (rolled back): what the incremental night must leave too."""
+
+    def produce() -> tuple[list[tuple], list[tuple]]:
+        run = run_in_process(NIGHTLY, as_of=night, params={"full": True})
+        assert run.status == "done" and run.counts["eligibility.evaluated"] == run.counts["eligibility.persons"]
+        return tables()
+
+    return rolled_back(produce)
 
 
 def test_incremental_nights_give_the_tables_of_a_full_run_over_changes_and_date_boundaries():
@@ -600,16 +606,12 @@ def describing(run) -> dict:
 
 
 def full_clearance_night(night: date) -> tuple[tuple, dict]:
-    out: list = []
-    try:
-        with transaction.atomic():
-            run = run_in_process(NIGHTLY, as_of=night, params={"full": True}, chunk_size=5)
-            assert run.status == "done" and not run.counts.get("clearance.incremental")
-            out.append((clearance_tables(), describing(run)))
-            raise _Rollback
-    except _Rollback:
-        pass
-    return out[0]
+    def produce() -> tuple[tuple, dict]:
+        run = run_in_process(NIGHTLY, as_of=night, params={"full": True}, chunk_size=5)
+        assert run.status == "done" and not run.counts.get("clearance.incremental")
+        return clearance_tables(), describing(run)
+
+    return rolled_back(produce)
 
 
 def test_incremental_fees_and_clearance_scan_give_the_tables_of_a_full_night():

@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import date
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -17,7 +17,7 @@ from benefits import services as svc
 from benefits.models import EligibilityRangeSummary, EligibilityState
 from contributions.models import MonthlyDue
 from operations.jobs import NIGHTLY
-from tests.test_nightly_equivalence import mixed_population
+from tests.test_nightly_equivalence import mixed_population, rolled_back
 
 pytestmark = [
     pytest.mark.django_db,
@@ -25,10 +25,6 @@ pytestmark = [
 ]
 NIGHT = date(2024, 9, 10)
 CHUNK = 7  # person ids: several ranges
-
-
-class _Rollback(Exception):
-    pass
 
 
 def _night(on: date, **params):
@@ -48,14 +44,7 @@ def _eligibility_counts(run) -> dict:
 
 
 def _full_counts(on: date) -> dict:
-    out = []
-    try:
-        with transaction.atomic():
-            out.append(_eligibility_counts(_night(on, full=True)))
-            raise _Rollback
-    except _Rollback:
-        pass
-    return out[0]
+    return rolled_back(lambda: _eligibility_counts(_night(on, full=True)))
 
 
 def _check_summaries_hold() -> int:
